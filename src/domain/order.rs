@@ -1,0 +1,476 @@
+//! An order as orderdeck knows it: the TikTok side (a snapshot of what TikTok last said), the
+//! store side (what the store last said), and the state of each flow that connects them.
+//! Everything here is plain data; the rules that move it live in `rules/`.
+
+use serde::{Deserialize, Serialize};
+
+use super::clock::Timestamp;
+use super::ids::{LinkId, PackageId, StoreOrderId, TiktokOrderId};
+use crate::open_enum;
+
+open_enum!(
+    /// TikTok's order status. The order webhook spells cancelled `CANCEL`.
+    OrderStatus {
+        Unpaid = "UNPAID",
+        OnHold = "ON_HOLD",
+        AwaitingShipment = "AWAITING_SHIPMENT",
+        PartiallyShipping = "PARTIALLY_SHIPPING",
+        AwaitingCollection = "AWAITING_COLLECTION",
+        InTransit = "IN_TRANSIT",
+        Delivered = "DELIVERED",
+        Completed = "COMPLETED",
+        Cancelled = "CANCELLED" | "CANCEL",
+    }
+);
+
+open_enum!(
+    /// Who buys the label: TikTok (`TIKTOK`) or the seller's own carrier (`SELLER`).
+    ShippingType {
+        Tiktok = "TIKTOK",
+        Seller = "SELLER",
+    }
+);
+
+open_enum!(
+    /// Who fulfils: the seller's warehouse or TikTok's (FBT needs no fulfillment calls).
+    FulfillmentType {
+        BySeller = "FULFILLMENT_BY_SELLER",
+        ByTiktok = "FULFILLMENT_BY_TIKTOK",
+    }
+);
+
+open_enum!(
+    /// Who cancelled: TikTok's `cancellation_initiator` / cancellation `role`.
+    Initiator {
+        Buyer = "BUYER",
+        Seller = "SELLER",
+        System = "SYSTEM",
+    }
+);
+
+/// Units of one SKU. TikTok sends one line item per unit; orderdeck groups them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineGroup {
+    pub sku_id: String,
+    pub seller_sku: String,
+    pub product_name: String,
+    pub sku_name: String,
+    pub quantity: u32,
+    /// Decimal string as TikTok sent it.
+    pub unit_price: String,
+    pub currency: String,
+    /// TikTok's line item ids for these units (needed to ship or cancel part of an order).
+    pub line_item_ids: Vec<String>,
+}
+
+/// One unit as TikTok sends it, before grouping.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineUnit {
+    pub id: String,
+    pub sku_id: String,
+    pub seller_sku: String,
+    pub product_name: String,
+    pub sku_name: String,
+    pub sale_price: String,
+    pub currency: String,
+}
+
+/// Groups per-unit line items by SKU, keeping the order in which SKUs first appear.
+pub fn group_line_items(units: &[LineUnit]) -> Vec<LineGroup> {
+    let mut groups: Vec<LineGroup> = Vec::new();
+    for unit in units {
+        match groups.iter_mut().find(|g| g.sku_id == unit.sku_id) {
+            Some(group) => {
+                group.quantity += 1;
+                group.line_item_ids.push(unit.id.clone());
+            }
+            None => groups.push(LineGroup {
+                sku_id: unit.sku_id.clone(),
+                seller_sku: unit.seller_sku.trim().to_string(),
+                product_name: unit.product_name.clone(),
+                sku_name: unit.sku_name.clone(),
+                quantity: 1,
+                unit_price: unit.sale_price.clone(),
+                currency: unit.currency.clone(),
+                line_item_ids: vec![unit.id.clone()],
+            }),
+        }
+    }
+    groups
+}
+
+/// The buyer's shipping address. Empty while the order is ON_HOLD.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Recipient {
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    /// `address_line1..4`, blanks removed.
+    pub address_lines: Vec<String>,
+    pub city: String,
+    /// State, province or county (the first administrative level below the country).
+    pub province: String,
+    pub postal_code: String,
+    /// ISO country code (`region_code`).
+    pub country_code: String,
+    pub full_address: String,
+}
+
+impl Recipient {
+    /// An address a store can ship to needs at least a street line and a country.
+    pub fn is_shippable(&self) -> bool {
+        !self.address_lines.is_empty() && !self.country_code.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub id: PackageId,
+    pub tracking_number: Option<String>,
+}
+
+/// What TikTok last told us about the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiktokSnapshot {
+    pub status: OrderStatus,
+    pub shipping_type: ShippingType,
+    pub fulfillment_type: FulfillmentType,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub paid_at: Option<Timestamp>,
+    /// The ship-by deadline (`rts_sla_time`, else `shipping_due_time`).
+    pub ship_by: Option<Timestamp>,
+    pub lines: Vec<LineGroup>,
+    pub recipient: Recipient,
+    pub packages: Vec<Package>,
+    pub delivery_option_id: Option<String>,
+    pub tracking_number: Option<String>,
+    pub shipping_provider: Option<String>,
+    pub buyer_message: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub cancellation_initiator: Option<Initiator>,
+    pub is_buyer_request_cancel: bool,
+    pub currency: String,
+    pub total_amount: String,
+}
+
+open_enum!(
+    /// The store order's state, normalised across platforms.
+    StoreOrderStatus {
+        Open = "open",
+        Cancelled = "cancelled",
+        Closed = "closed",
+    }
+);
+
+/// A tracking number the store holds for a fulfillment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracking {
+    pub number: String,
+    /// The store's carrier name (mapped to a TikTok shipping provider before pushing).
+    pub carrier: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fulfillment {
+    pub id: String,
+    /// The store's own status text (e.g. Shopify `SUCCESS`), for display.
+    pub status: String,
+    pub created_at: Option<Timestamp>,
+    pub tracking: Vec<Tracking>,
+}
+
+/// What the store last told us about its copy of the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreSide {
+    pub order_id: StoreOrderId,
+    /// The store's human name (`#1001`).
+    pub name: Option<String>,
+    pub status: StoreOrderStatus,
+    pub fulfillments: Vec<Fulfillment>,
+    pub cancelled_at: Option<Timestamp>,
+    /// A refund (Magento credit memo) exists on the store side.
+    pub refunded: bool,
+    pub updated_at: Timestamp,
+}
+
+impl StoreSide {
+    /// The first tracking number of a fulfillment that is not cancelled or failed.
+    pub fn first_tracking(&self) -> Option<&Tracking> {
+        self.fulfillments
+            .iter()
+            .filter(|f| !matches!(f.status.as_str(), "CANCELLED" | "ERROR" | "FAILURE"))
+            .flat_map(|f| f.tracking.iter())
+            .find(|t| !t.number.trim().is_empty())
+    }
+
+    pub fn has_fulfillment(&self) -> bool {
+        self.fulfillments
+            .iter()
+            .any(|f| !matches!(f.status.as_str(), "CANCELLED" | "ERROR" | "FAILURE"))
+    }
+}
+
+/// The state of one flow (import, tracking, cancellation, label) for one order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FlowStatus {
+    /// Nothing to do (yet) and nothing pending.
+    #[default]
+    Idle,
+    /// Not applicable to this order, with why (e.g. "TikTok ships this order").
+    NotApplicable {
+        why: String,
+    },
+    /// Waiting for something outside orderdeck (e.g. "ON_HOLD: buyer-remorse window").
+    Waiting {
+        why: String,
+    },
+    /// A job is queued or retrying.
+    Queued,
+    Done {
+        at: Timestamp,
+    },
+    /// Deliberately not done, with why (a setting is off, the platform cannot do it).
+    Skipped {
+        why: String,
+    },
+    /// A person must act: the reason says what and how.
+    Stuck {
+        reason: String,
+    },
+}
+
+/// The last error a flow met, as shown to staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowError {
+    pub at: Timestamp,
+    pub message: String,
+    /// The platform's error code, if it sent one.
+    pub code: Option<String>,
+    /// The platform's request id, for support tickets with the platform.
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FlowState {
+    pub status: FlowStatus,
+    pub attempts: u32,
+    pub last_error: Option<FlowError>,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl FlowState {
+    pub fn is_done(&self) -> bool {
+        matches!(self.status, FlowStatus::Done { .. })
+    }
+
+    pub fn stuck_reason(&self) -> Option<&str> {
+        match &self.status {
+            FlowStatus::Stuck { reason } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    Import,
+    Tracking,
+    Cancellation,
+    Label,
+}
+
+impl Flow {
+    pub const ALL: [Flow; 4] = [
+        Flow::Import,
+        Flow::Tracking,
+        Flow::Cancellation,
+        Flow::Label,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::Import => "import",
+            Flow::Tracking => "tracking",
+            Flow::Cancellation => "cancellation",
+            Flow::Label => "label",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Flows {
+    pub import: FlowState,
+    pub tracking: FlowState,
+    pub cancellation: FlowState,
+    pub label: FlowState,
+}
+
+impl Flows {
+    pub fn get(&self, flow: Flow) -> &FlowState {
+        match flow {
+            Flow::Import => &self.import,
+            Flow::Tracking => &self.tracking,
+            Flow::Cancellation => &self.cancellation,
+            Flow::Label => &self.label,
+        }
+    }
+
+    pub fn get_mut(&mut self, flow: Flow) -> &mut FlowState {
+        match flow {
+            Flow::Import => &mut self.import,
+            Flow::Tracking => &mut self.tracking,
+            Flow::Cancellation => &mut self.cancellation,
+            Flow::Label => &mut self.label,
+        }
+    }
+
+    /// The first stuck flow and its reason.
+    pub fn stuck(&self) -> Option<(Flow, &str)> {
+        Flow::ALL
+            .into_iter()
+            .find_map(|f| self.get(f).stuck_reason().map(|r| (f, r)))
+    }
+}
+
+/// One line of an order's timeline, shown in the order detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    pub flow: Option<Flow>,
+    pub text: String,
+}
+
+/// Timelines keep the most recent entries only, so one noisy order cannot grow without bound.
+pub const TIMELINE_LIMIT: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: TiktokOrderId,
+    pub link: LinkId,
+    pub tiktok: TiktokSnapshot,
+    /// `None` until orderdeck created or found the store order.
+    pub store: Option<StoreSide>,
+    pub flows: Flows,
+    /// Tracking number last pushed to TikTok (so a changed number is an update, not a re-ship).
+    pub pushed_tracking: Option<String>,
+    /// Where the last fetched label PDF was saved.
+    pub label_file: Option<String>,
+    pub first_seen: Timestamp,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl Order {
+    pub fn new(id: TiktokOrderId, link: LinkId, tiktok: TiktokSnapshot, now: Timestamp) -> Self {
+        Order {
+            id,
+            link,
+            tiktok,
+            store: None,
+            flows: Flows::default(),
+            pushed_tracking: None,
+            label_file: None,
+            first_seen: now,
+            timeline: Vec::new(),
+        }
+    }
+
+    /// Appends to the timeline, dropping the oldest entries beyond [`TIMELINE_LIMIT`].
+    pub fn note(&mut self, at: Timestamp, flow: Option<Flow>, text: impl Into<String>) {
+        self.timeline.push(TimelineEntry {
+            at,
+            flow,
+            text: text.into(),
+        });
+        if self.timeline.len() > TIMELINE_LIMIT {
+            let excess = self.timeline.len() - TIMELINE_LIMIT;
+            self.timeline.drain(..excess);
+        }
+    }
+
+    /// When the order was paid, falling back to creation for orders TikTok sent without `paid_time`.
+    pub fn paid_or_created(&self) -> Timestamp {
+        self.tiktok.paid_at.unwrap_or(self.tiktok.created_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: &str, sku: &str) -> LineUnit {
+        LineUnit {
+            id: id.into(),
+            sku_id: sku.into(),
+            seller_sku: format!("{sku}-seller "),
+            sale_price: "9.99".into(),
+            currency: "GBP".into(),
+            ..LineUnit::default()
+        }
+    }
+
+    #[test]
+    fn units_are_grouped_by_sku_in_first_seen_order() {
+        let groups = group_line_items(&[
+            unit("1", "B"),
+            unit("2", "A"),
+            unit("3", "B"),
+            unit("4", "B"),
+        ]);
+        let summary: Vec<_> = groups
+            .iter()
+            .map(|g| (g.sku_id.as_str(), g.quantity, g.line_item_ids.len()))
+            .collect();
+        assert_eq!(summary, vec![("B", 3, 3), ("A", 1, 1)]);
+        assert_eq!(groups[0].seller_sku, "B-seller", "seller SKU is trimmed");
+    }
+
+    #[test]
+    fn order_status_accepts_the_webhook_spelling() {
+        assert_eq!(OrderStatus::parse("CANCEL"), OrderStatus::Cancelled);
+        assert_eq!(OrderStatus::parse("CANCELLED"), OrderStatus::Cancelled);
+        assert_eq!(
+            OrderStatus::parse("AWAITING_PICKUP"),
+            OrderStatus::Unknown("AWAITING_PICKUP".into())
+        );
+    }
+
+    #[test]
+    fn first_tracking_ignores_cancelled_fulfillments() {
+        let t = |n: &str| Tracking {
+            number: n.into(),
+            carrier: Some("UPS".into()),
+            url: None,
+        };
+        let store = StoreSide {
+            order_id: StoreOrderId::new("gid://shopify/Order/1").unwrap(),
+            name: None,
+            status: StoreOrderStatus::Open,
+            fulfillments: vec![
+                Fulfillment {
+                    id: "f1".into(),
+                    status: "CANCELLED".into(),
+                    created_at: None,
+                    tracking: vec![t("OLD")],
+                },
+                Fulfillment {
+                    id: "f2".into(),
+                    status: "SUCCESS".into(),
+                    created_at: None,
+                    tracking: vec![t(" "), t("NEW")],
+                },
+            ],
+            cancelled_at: None,
+            refunded: false,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        assert_eq!(
+            store.first_tracking().map(|t| t.number.as_str()),
+            Some("NEW")
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The six platforms orderdeck speaks to and what each can do. Rules consult this table rather
+//! than matching on platform names, so a new connector is one row here, not edits across the engine.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    TiktokShop,
+    Shopify,
+    Woocommerce,
+    Magento2,
+    Bigcommerce,
+    AmazonMcf,
+}
+
+/// What, on the store side, means "the merchant cancelled this order" for store → TikTok sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreCancelTrigger {
+    /// The store order was cancelled.
+    OrderCancelled,
+    /// A refund (Magento 2 credit memo) was issued; a cancel alone does not count.
+    Refund,
+}
+
+/// How restocking is controlled when orderdeck cancels a store order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestockControl {
+    /// A flag on each cancel call (Shopify `restock`).
+    PerCancel,
+    /// The store always restocks on cancel (WooCommerce).
+    Automatic,
+    /// A store-wide setting outside orderdeck (BigCommerce).
+    StoreSetting,
+    /// The fulfillment network owns stock (Amazon MCF).
+    NotApplicable,
+}
+
+/// One row of the capability table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub display_name: &'static str,
+    /// A store platform a link can point at (false only for TikTok Shop itself).
+    pub is_store: bool,
+    /// orderdeck has a working connector for it today.
+    pub connector_available: bool,
+    /// The store side of store → TikTok cancellation; `None` means one-way only.
+    pub store_to_tiktok_trigger: Option<StoreCancelTrigger>,
+    pub restock: RestockControl,
+    /// The store accepts a free-text cancel reason; otherwise orderdeck sends a fixed reason and
+    /// keeps TikTok's reason in a note.
+    pub free_text_cancel_reason: bool,
+    /// A store order can only be cancelled in early states (Amazon MCF: `Received`/`Planning`).
+    pub cancel_only_before_processing: bool,
+    /// SKUs must be resolved to the store's own product/variant ids before creating an order.
+    pub needs_sku_lookup: bool,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 6] = [
+        Platform::TiktokShop,
+        Platform::Shopify,
+        Platform::Woocommerce,
+        Platform::Magento2,
+        Platform::Bigcommerce,
+        Platform::AmazonMcf,
+    ];
+
+    pub const STORES: [Platform; 5] = [
+        Platform::Shopify,
+        Platform::Woocommerce,
+        Platform::Magento2,
+        Platform::Bigcommerce,
+        Platform::AmazonMcf,
+    ];
+
+    pub const fn capabilities(self) -> Capabilities {
+        use RestockControl::*;
+        use StoreCancelTrigger::*;
+        match self {
+            Platform::TiktokShop => Capabilities {
+                display_name: "TikTok Shop",
+                is_store: false,
+                connector_available: true,
+                store_to_tiktok_trigger: None,
+                restock: NotApplicable,
+                free_text_cancel_reason: false,
+                cancel_only_before_processing: false,
+                needs_sku_lookup: false,
+            },
+            Platform::Shopify => Capabilities {
+                display_name: "Shopify",
+                is_store: true,
+                connector_available: true,
+                store_to_tiktok_trigger: Some(OrderCancelled),
+                restock: PerCancel,
+                free_text_cancel_reason: false,
+                cancel_only_before_processing: false,
+                needs_sku_lookup: true,
+            },
+            Platform::Woocommerce => Capabilities {
+                display_name: "WooCommerce",
+                is_store: true,
+                connector_available: false,
+                store_to_tiktok_trigger: Some(OrderCancelled),
+                restock: Automatic,
+                free_text_cancel_reason: true,
+                cancel_only_before_processing: false,
+                needs_sku_lookup: false,
+            },
+            Platform::Magento2 => Capabilities {
+                display_name: "Magento 2",
+                is_store: true,
+                connector_available: false,
+                store_to_tiktok_trigger: Some(Refund),
+                restock: PerCancel,
+                free_text_cancel_reason: true,
+                cancel_only_before_processing: false,
+                needs_sku_lookup: false,
+            },
+            Platform::Bigcommerce => Capabilities {
+                display_name: "BigCommerce",
+                is_store: true,
+                connector_available: false,
+                store_to_tiktok_trigger: Some(OrderCancelled),
+                restock: StoreSetting,
+                free_text_cancel_reason: true,
+                cancel_only_before_processing: false,
+                needs_sku_lookup: true,
+            },
+            Platform::AmazonMcf => Capabilities {
+                display_name: "Amazon MCF",
+                is_store: true,
+                connector_available: false,
+                store_to_tiktok_trigger: None,
+                restock: NotApplicable,
+                free_text_cancel_reason: true,
+                cancel_only_before_processing: true,
+                needs_sku_lookup: false,
+            },
+        }
+    }
+
+    /// Whether links to this store may sync cancellations store → TikTok at all.
+    pub fn supports_store_to_tiktok(self) -> bool {
+        self.capabilities().store_to_tiktok_trigger.is_some()
+    }
+
+    /// The spelling used in `orderdeck.toml` and on the command line.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Platform::TiktokShop => "tiktok_shop",
+            Platform::Shopify => "shopify",
+            Platform::Woocommerce => "woocommerce",
+            Platform::Magento2 => "magento2",
+            Platform::Bigcommerce => "bigcommerce",
+            Platform::AmazonMcf => "amazon_mcf",
+        }
+    }
+
+    pub fn from_config_name(name: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.config_name() == name)
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.capabilities().display_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_table_matches_the_platform_facts() {
+        // (platform, is_store, store→TikTok trigger, restock, free-text reason)
+        let table = [
+            (
+                Platform::TiktokShop,
+                false,
+                None,
+                RestockControl::NotApplicable,
+                false,
+            ),
+            (
+                Platform::Shopify,
+                true,
+                Some(StoreCancelTrigger::OrderCancelled),
+                RestockControl::PerCancel,
+                false,
+            ),
+            (
+                Platform::Woocommerce,
+                true,
+                Some(StoreCancelTrigger::OrderCancelled),
+                RestockControl::Automatic,
+                true,
+            ),
+            (
+                Platform::Magento2,
+                true,
+                Some(StoreCancelTrigger::Refund),
+                RestockControl::PerCancel,
+                true,
+            ),
+            (
+                Platform::Bigcommerce,
+                true,
+                Some(StoreCancelTrigger::OrderCancelled),
+                RestockControl::StoreSetting,
+                true,
+            ),
+            (
+                Platform::AmazonMcf,
+                true,
+                None,
+                RestockControl::NotApplicable,
+                true,
+            ),
+        ];
+        for (platform, is_store, trigger, restock, free_text) in table {
+            let caps = platform.capabilities();
+            assert_eq!(caps.is_store, is_store, "{platform}");
+            assert_eq!(caps.store_to_tiktok_trigger, trigger, "{platform}");
+            assert_eq!(caps.restock, restock, "{platform}");
+            assert_eq!(caps.free_text_cancel_reason, free_text, "{platform}");
+        }
+    }
+
+    #[test]
+    fn config_names_round_trip() {
+        for p in Platform::ALL {
+            assert_eq!(Platform::from_config_name(p.config_name()), Some(p));
+        }
+        assert_eq!(Platform::from_config_name("magento"), None);
+    }
+
+    #[test]
+    fn only_amazon_is_one_way() {
+        let one_way: Vec<_> = Platform::STORES
+            .into_iter()
+            .filter(|p| !p.supports_store_to_tiktok())
+            .collect();
+        assert_eq!(one_way, vec![Platform::AmazonMcf]);
+    }
+}

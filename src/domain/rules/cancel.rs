@@ -1,0 +1,272 @@
+//! Cancellations, both ways.
+//! - TikTok → store (on by default): an approved buyer request, a system cancel or a seller cancel
+//!   cancels the store order, restocking per setting, never refunding (TikTok refunds the buyer).
+//! - Store → TikTok (opt-in, needs a default reason): the store's trigger — a cancel, or on
+//!   Magento 2 a refund — cancels the TikTok order. Amazon MCF links are one-way.
+//! - Buyer requests waiting for the seller are answered from the console before TikTok's deadline.
+
+use crate::domain::cancellation::{CancelStatus, Cancellation, Direction, SellerResponse};
+use crate::domain::clock::Timestamp;
+use crate::domain::order::{FlowStatus, Order, OrderStatus, StoreOrderStatus};
+use crate::domain::platform::{Platform, RestockControl, StoreCancelTrigger};
+use crate::domain::settings::LinkSettings;
+use crate::domain::text;
+
+/// Shopify caps `staffNote` at 255 characters; every store note is kept within it.
+pub const STORE_NOTE_MAX: usize = 255;
+
+/// How to cancel the store order. There is deliberately no refund field: orderdeck never refunds
+/// on the store side, whatever the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreCancelInstruction {
+    pub restock: bool,
+    /// TikTok's reason, for the staff note / order comment (Shopify's reason is always `OTHER`).
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreCancelDecision {
+    CancelStore(StoreCancelInstruction),
+    /// A buyer request the seller has not answered yet.
+    WaitForSeller {
+        deadline: Option<Timestamp>,
+    },
+    Wait {
+        why: String,
+    },
+    Skip {
+        why: String,
+    },
+    Nothing {
+        why: String,
+    },
+}
+
+pub fn decide_tiktok_to_store(
+    c: &Cancellation,
+    order: &Order,
+    settings: &LinkSettings,
+) -> StoreCancelDecision {
+    use StoreCancelDecision::*;
+    debug_assert_eq!(c.direction, Direction::TiktokToStore);
+    if c.awaits_seller() {
+        return WaitForSeller {
+            deadline: c.seller_deadline,
+        };
+    }
+    match &c.tiktok_status {
+        Some(status) if status.is_effective() => {}
+        Some(CancelStatus::Withdrawn) => {
+            return Nothing {
+                why: "the request was withdrawn or rejected: the order goes on".into(),
+            };
+        }
+        other => {
+            let shown = other
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "unknown".into());
+            return Wait {
+                why: format!("TikTok has not confirmed the cancellation (status {shown})"),
+            };
+        }
+    }
+    match &c.sync.status {
+        FlowStatus::Done { .. } => {
+            return Nothing {
+                why: "already applied to the store".into(),
+            };
+        }
+        FlowStatus::Queued => {
+            return Nothing {
+                why: "store cancel already queued".into(),
+            };
+        }
+        FlowStatus::Stuck { reason } => {
+            return Nothing {
+                why: format!("store cancel is stuck ({reason}); a resync re-runs it"),
+            };
+        }
+        _ => {}
+    }
+    let Some(store) = &order.store else {
+        if order.flows.import.status == FlowStatus::Queued {
+            return Wait {
+                why: "the store order is being created; it will be cancelled once it exists".into(),
+            };
+        }
+        return Nothing {
+            why: "the order never reached the store: nothing to cancel there".into(),
+        };
+    };
+    if store.status == StoreOrderStatus::Cancelled {
+        return Nothing {
+            why: "already cancelled in the store".into(),
+        };
+    }
+    if !settings.cancel_tiktok_to_store {
+        return Skip {
+            why: "cancel_tiktok_to_store is off for this link".into(),
+        };
+    }
+    CancelStore(StoreCancelInstruction {
+        restock: settings.restock_on_cancel,
+        note: store_note(c),
+    })
+}
+
+/// "Cancelled on TikTok (buyer): Order created by mistake [ecom_…]", at most 255 characters.
+pub fn store_note(c: &Cancellation) -> String {
+    let who = c.initiator.as_wire().to_lowercase();
+    let mut note = format!("Cancelled on TikTok ({})", text::sanitize(&who));
+    if let Some(reason) = c.reason_text.as_deref().filter(|r| !r.trim().is_empty()) {
+        note.push_str(": ");
+        note.push_str(&text::sanitize(reason));
+    }
+    if let Some(code) = c.reason_code.as_deref().filter(|r| !r.trim().is_empty()) {
+        note.push_str(&format!(" [{}]", text::sanitize(code)));
+    }
+    text::truncate(&note, STORE_NOTE_MAX)
+}
+
+/// What restocking means on this platform, for the order's timeline.
+pub fn restock_explanation(platform: Platform, restock: bool) -> String {
+    match platform.capabilities().restock {
+        RestockControl::PerCancel if restock => "stock put back".into(),
+        RestockControl::PerCancel => "stock not put back (restock_on_cancel is off)".into(),
+        RestockControl::Automatic => format!("{platform} puts stock back on every cancel"),
+        RestockControl::StoreSetting => {
+            format!("restocking follows the {platform} store's own setting")
+        }
+        RestockControl::NotApplicable => format!("{platform} manages its own stock"),
+    }
+}
+
+/// A change the store reported that may mean "cancel this on TikTok".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreEvent {
+    OrderCancelled,
+    Refunded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TiktokCancelDecision {
+    CancelTiktok {
+        reason_code: String,
+    },
+    Skip {
+        why: String,
+    },
+    /// The platform cannot do store → TikTok at all.
+    Unsupported {
+        why: String,
+    },
+    Nothing {
+        why: String,
+    },
+}
+
+pub fn decide_store_to_tiktok(
+    event: StoreEvent,
+    order: &Order,
+    settings: &LinkSettings,
+    platform: Platform,
+) -> TiktokCancelDecision {
+    use TiktokCancelDecision::*;
+    let Some(trigger) = platform.capabilities().store_to_tiktok_trigger else {
+        return Unsupported {
+            why: format!("{platform} links sync cancellations TikTok → store only"),
+        };
+    };
+    let fits = matches!(
+        (trigger, event),
+        (
+            StoreCancelTrigger::OrderCancelled,
+            StoreEvent::OrderCancelled
+        ) | (StoreCancelTrigger::Refund, StoreEvent::Refunded)
+    );
+    if !fits {
+        return Nothing {
+            why: match trigger {
+                StoreCancelTrigger::Refund => {
+                    format!("on {platform} a refund (credit memo) cancels on TikTok, not a cancel")
+                }
+                StoreCancelTrigger::OrderCancelled => {
+                    format!("on {platform} only a cancel of the order cancels on TikTok")
+                }
+            },
+        };
+    }
+    if order.tiktok.status == OrderStatus::Cancelled {
+        return Nothing {
+            why: "already cancelled on TikTok".into(),
+        };
+    }
+    if matches!(
+        order.flows.cancellation.status,
+        FlowStatus::Done { .. } | FlowStatus::Queued
+    ) {
+        return Nothing {
+            why: "a cancellation of this order already ran or is queued".into(),
+        };
+    }
+    if !matches!(
+        order.tiktok.status,
+        OrderStatus::Unpaid | OrderStatus::OnHold | OrderStatus::AwaitingShipment
+    ) {
+        return Skip {
+            why: format!(
+                "the TikTok order is already {}: TikTok no longer accepts a seller cancel",
+                order.tiktok.status
+            ),
+        };
+    }
+    if !settings.cancel_store_to_tiktok {
+        return Skip {
+            why: "cancel_store_to_tiktok is off for this link".into(),
+        };
+    }
+    match &settings.default_cancel_reason {
+        Some(reason_code) => CancelTiktok {
+            reason_code: reason_code.clone(),
+        },
+        None => Skip {
+            why: "no default_cancel_reason is set for this link".into(),
+        },
+    }
+}
+
+/// Whether the seller may still answer this buyer request now.
+pub fn check_seller_response(
+    c: &Cancellation,
+    response: &SellerResponse,
+    now: Timestamp,
+) -> Result<(), String> {
+    if !c.awaits_seller() {
+        let status = c
+            .tiktok_status
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        return Err(format!(
+            "cancellation {} is not a buyer request waiting for the seller (status {status})",
+            c.key
+        ));
+    }
+    if let Some(deadline) = c.seller_deadline.filter(|d| *d <= now) {
+        return Err(format!(
+            "TikTok's deadline to answer cancellation {} passed at {}",
+            c.key,
+            deadline.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    if let SellerResponse::Reject { reason, .. } = response
+        && reason.trim().is_empty()
+    {
+        return Err("a rejection needs one of TikTok's reject reason codes".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,296 @@
+//! Tracking: for seller-shipped orders, the store's tracking number and carrier go to TikTok.
+//! TikTok-shipped orders never get tracking pushed (TikTok bought the label). The carrier must map
+//! to one of TikTok's shipping providers — through the link's `carrier_map` first, then by name;
+//! an unmapped carrier is a stuck order with the fix spelled out, never a guess.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::order::{FlowStatus, FulfillmentType, Order, OrderStatus, ShippingType};
+use crate::domain::settings::LinkSettings;
+use crate::domain::text;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackingDecision {
+    /// Send this number; `correction` when a different number was already pushed.
+    Push {
+        number: String,
+        carrier: Option<String>,
+        correction: bool,
+    },
+    /// Waiting for the store (no order yet, not fulfilled, fulfilled without a number).
+    Wait {
+        why: String,
+    },
+    Skip {
+        why: String,
+    },
+    Nothing {
+        why: String,
+    },
+}
+
+pub fn decide_tracking(order: &Order, settings: &LinkSettings) -> TrackingDecision {
+    use TrackingDecision::*;
+    if order.tiktok.shipping_type == ShippingType::Tiktok {
+        return Nothing {
+            why: "TikTok ships this order: tracking comes from TikTok's label".into(),
+        };
+    }
+    if order.tiktok.fulfillment_type == FulfillmentType::ByTiktok {
+        return Nothing {
+            why: "fulfilled by TikTok's warehouse (FBT)".into(),
+        };
+    }
+    if order.tiktok.status == OrderStatus::Cancelled {
+        return Nothing {
+            why: "cancelled on TikTok".into(),
+        };
+    }
+    match &order.flows.tracking.status {
+        FlowStatus::Queued => {
+            return Nothing {
+                why: "tracking push already queued".into(),
+            };
+        }
+        FlowStatus::Stuck { reason } => {
+            return Nothing {
+                why: format!("tracking is stuck ({reason}); a resync re-runs it"),
+            };
+        }
+        _ => {}
+    }
+    let Some(store) = &order.store else {
+        return Wait {
+            why: "the order has not reached the store".into(),
+        };
+    };
+    if !store.has_fulfillment() {
+        return Wait {
+            why: "the store has not fulfilled the order".into(),
+        };
+    }
+    let Some(tracking) = store.first_tracking() else {
+        return Wait {
+            why: "the store fulfilled the order without a tracking number".into(),
+        };
+    };
+    let number = tracking.number.trim().to_string();
+    if order.pushed_tracking.as_deref() == Some(number.as_str()) {
+        return Nothing {
+            why: format!("tracking {} already on TikTok", text::sanitize(&number)),
+        };
+    }
+    if !settings.sync_tracking {
+        return Skip {
+            why: "sync_tracking is off for this link".into(),
+        };
+    }
+    Push {
+        number,
+        carrier: tracking.carrier.clone(),
+        correction: order.pushed_tracking.is_some(),
+    }
+}
+
+/// One of TikTok's shipping providers for a delivery option.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingProvider {
+    pub id: String,
+    pub name: String,
+}
+
+fn normalise(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Maps the store's carrier to a TikTok provider, or says exactly what to map.
+pub fn resolve_provider<'a>(
+    carrier: Option<&str>,
+    settings: &LinkSettings,
+    providers: &'a [ShippingProvider],
+) -> Result<&'a ShippingProvider, String> {
+    let carrier = carrier.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
+        "the store's fulfillment names no carrier: set the carrier in the store, or add it to carrier_map in settings".to_string()
+    })?;
+    let shown = text::sanitize(carrier);
+    let find = |wanted: &str| {
+        let wanted = normalise(wanted);
+        providers
+            .iter()
+            .find(|p| p.id == wanted || normalise(&p.name) == wanted)
+    };
+    let mapped = settings
+        .carrier_map
+        .iter()
+        .find(|(from, _)| normalise(from) == normalise(carrier));
+    match mapped {
+        Some((_, target)) => find(target).ok_or_else(|| {
+            format!(
+                "carrier_map sends '{shown}' to '{}', which is not one of TikTok's shipping providers for this order; fix the mapping in settings",
+                text::sanitize(target)
+            )
+        }),
+        None => find(carrier).ok_or_else(|| format!("carrier '{shown}' has no TikTok shipping provider: map it in settings (carrier_map)")),
+    }
+}
+
+/// How a seller-shipped package is marked shipped, chosen by the shop's region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShipMethod {
+    /// US, UK and EU: `POST /fulfillment/202309/orders/{order_id}/packages`.
+    MarkPackageShipped,
+    /// South-East Asia and Latin America: `POST /fulfillment/202309/packages/{package_id}/ship` with `self_shipment`.
+    ShipPackage,
+}
+
+const SELF_SHIPMENT_REGIONS: &[&str] = &[
+    "ID", "MY", "PH", "SG", "TH", "VN", "MX", "BR", "CO", "CL", "PE", "AR",
+];
+
+pub fn ship_method(region: &str) -> ShipMethod {
+    if SELF_SHIPMENT_REGIONS.contains(&region.trim().to_ascii_uppercase().as_str()) {
+        ShipMethod::ShipPackage
+    } else {
+        ShipMethod::MarkPackageShipped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::order::{OrderStatus, ShippingType};
+    use crate::domain::rules::fixtures::*;
+
+    fn kind(d: &TrackingDecision) -> &'static str {
+        match d {
+            TrackingDecision::Push {
+                correction: false, ..
+            } => "push",
+            TrackingDecision::Push {
+                correction: true, ..
+            } => "correct",
+            TrackingDecision::Wait { .. } => "wait",
+            TrackingDecision::Skip { .. } => "skip",
+            TrackingDecision::Nothing { .. } => "nothing",
+        }
+    }
+
+    #[test]
+    fn tracking_decisions() {
+        let on = LinkSettings::default();
+        let off = LinkSettings {
+            sync_tracking: false,
+            ..LinkSettings::default()
+        };
+        let mut pushed_same = in_store(paid(), vec![fulfilled("RM123", Some("Royal Mail"))]);
+        pushed_same.pushed_tracking = Some("RM123".into());
+        let mut pushed_other = in_store(paid(), vec![fulfilled("RM999", Some("Royal Mail"))]);
+        pushed_other.pushed_tracking = Some("RM123".into());
+        let mut cancelled = in_store(paid(), vec![fulfilled("RM123", None)]);
+        cancelled.tiktok.status = OrderStatus::Cancelled;
+        let mut stuck = in_store(paid(), vec![fulfilled("RM123", None)]);
+        stuck.flows.tracking.status = FlowStatus::Stuck {
+            reason: "carrier".into(),
+        };
+        // (order, settings, expected)
+        let table = [
+            (paid(), &on, "wait"),
+            (in_store(paid(), vec![]), &on, "wait"),
+            (
+                in_store(paid(), vec![fulfilled(" ", Some("UPS"))]),
+                &on,
+                "wait",
+            ),
+            (
+                in_store(paid(), vec![fulfilled("RM123", Some("Royal Mail"))]),
+                &on,
+                "push",
+            ),
+            (
+                in_store(paid(), vec![fulfilled("RM123", Some("Royal Mail"))]),
+                &off,
+                "skip",
+            ),
+            (
+                in_store(
+                    order(OrderStatus::AwaitingShipment, ShippingType::Tiktok),
+                    vec![fulfilled("RM123", None)],
+                ),
+                &on,
+                "nothing",
+            ),
+            (pushed_same, &on, "nothing"),
+            (pushed_other, &on, "correct"),
+            (cancelled, &on, "nothing"),
+            (stuck, &on, "nothing"),
+        ];
+        for (i, (o, settings, expected)) in table.iter().enumerate() {
+            assert_eq!(kind(&decide_tracking(o, settings)), *expected, "row {i}");
+        }
+    }
+
+    #[test]
+    fn provider_resolution() {
+        let providers = vec![
+            ShippingProvider {
+                id: "1".into(),
+                name: "Royal Mail".into(),
+            },
+            ShippingProvider {
+                id: "2".into(),
+                name: "DPD UK".into(),
+            },
+        ];
+        let mut settings = LinkSettings::default();
+        settings
+            .carrier_map
+            .insert("Royal Mail Tracked 24".into(), "royal mail".into());
+        settings
+            .carrier_map
+            .insert("Parcelforce".into(), "Parcelforce Worldwide".into());
+        settings.carrier_map.insert("DPD Local".into(), "2".into());
+        // (store carrier, Ok(provider id) or Err(words))
+        let table: [(Option<&str>, Result<&str, &str>); 7] = [
+            (Some("Royal Mail"), Ok("1")),
+            (Some("  royal   MAIL "), Ok("1")),
+            (Some("Royal Mail Tracked 24"), Ok("1")),
+            (Some("DPD Local"), Ok("2")),
+            (
+                Some("Royal Mail Tracked"),
+                Err(
+                    "carrier 'Royal Mail Tracked' has no TikTok shipping provider: map it in settings",
+                ),
+            ),
+            (
+                Some("Parcelforce"),
+                Err("carrier_map sends 'Parcelforce' to 'Parcelforce Worldwide'"),
+            ),
+            (None, Err("names no carrier")),
+        ];
+        for (carrier, expected) in table {
+            match (resolve_provider(carrier, &settings, &providers), expected) {
+                (Ok(p), Ok(id)) => assert_eq!(p.id, id, "{carrier:?}"),
+                (Err(why), Err(words)) => assert!(why.contains(words), "{carrier:?}: {why}"),
+                (got, want) => panic!("{carrier:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ship_method_by_region() {
+        for (region, method) in [
+            ("US", ShipMethod::MarkPackageShipped),
+            ("GB", ShipMethod::MarkPackageShipped),
+            ("DE", ShipMethod::MarkPackageShipped),
+            ("ID", ShipMethod::ShipPackage),
+            ("th", ShipMethod::ShipPackage),
+            ("MX", ShipMethod::ShipPackage),
+            ("BR", ShipMethod::ShipPackage),
+        ] {
+            assert_eq!(ship_method(region), method, "{region}");
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! Per-link settings: the operational switches an operator edits live (stored in sled,
+//! versioned and audited), as opposed to `orderdeck.toml`, which holds connections.
+//! Every refusal explains itself and names the key at fault.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::platform::Platform;
+use super::text;
+
+/// Shopify's `OrderCreateOptionsInput.inventoryBehaviour`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InventoryBehaviour {
+    Bypass,
+    DecrementIgnoringPolicy,
+    DecrementObeyingPolicy,
+}
+
+impl InventoryBehaviour {
+    pub const ALL: [InventoryBehaviour; 3] = [
+        InventoryBehaviour::Bypass,
+        InventoryBehaviour::DecrementIgnoringPolicy,
+        InventoryBehaviour::DecrementObeyingPolicy,
+    ];
+
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            InventoryBehaviour::Bypass => "BYPASS",
+            InventoryBehaviour::DecrementIgnoringPolicy => "DECREMENT_IGNORING_POLICY",
+            InventoryBehaviour::DecrementObeyingPolicy => "DECREMENT_OBEYING_POLICY",
+        }
+    }
+}
+
+/// TikTok seller cancel reason codes offered in the console's choice list. Others that follow
+/// TikTok's `seller_cancel_` naming are accepted too (codes differ by market).
+pub const KNOWN_SELLER_CANCEL_REASONS: &[&str] = &[
+    "seller_cancel_reason_out_of_stock",
+    "seller_cancel_reason_wrong_price",
+    "seller_cancel_paid_reason_address_not_deliver",
+    "seller_cancel_paid_reason_buyer_requested_cancellation",
+    "seller_cancel_reason_out_of_stock_uk",
+    "seller_cancel_reason_wrong_price_uk",
+    "seller_cancel_paid_reason_address_not_deliver_uk",
+    "seller_cancel_paid_reason_buyer_requested_cancellation_uk",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSettings {
+    pub import_orders: bool,
+    pub sync_tracking: bool,
+    pub cancel_tiktok_to_store: bool,
+    pub restock_on_cancel: bool,
+    pub cancel_store_to_tiktok: bool,
+    pub default_cancel_reason: Option<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub missing_tracking_after: Duration,
+    /// Store carrier name → TikTok shipping provider (name or id), checked before TikTok's list.
+    pub carrier_map: BTreeMap<String, String>,
+    pub inventory_behaviour: InventoryBehaviour,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        LinkSettings {
+            import_orders: true,
+            sync_tracking: true,
+            cancel_tiktok_to_store: true,
+            restock_on_cancel: true,
+            cancel_store_to_tiktok: false,
+            default_cancel_reason: None,
+            missing_tracking_after: Duration::from_secs(24 * 3600),
+            carrier_map: BTreeMap::new(),
+            inventory_behaviour: InventoryBehaviour::DecrementObeyingPolicy,
+        }
+    }
+}
+
+/// The user-facing keys, in the order forms and `settings show` list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SettingKey {
+    ImportOrders,
+    SyncTracking,
+    CancelTiktokToStore,
+    RestockOnCancel,
+    CancelStoreToTiktok,
+    DefaultCancelReason,
+    MissingTrackingAfter,
+    CarrierMap,
+    InventoryBehaviour,
+}
+
+impl SettingKey {
+    pub const ALL: [SettingKey; 9] = [
+        SettingKey::ImportOrders,
+        SettingKey::SyncTracking,
+        SettingKey::CancelTiktokToStore,
+        SettingKey::RestockOnCancel,
+        SettingKey::CancelStoreToTiktok,
+        SettingKey::DefaultCancelReason,
+        SettingKey::MissingTrackingAfter,
+        SettingKey::CarrierMap,
+        SettingKey::InventoryBehaviour,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SettingKey::ImportOrders => "import_orders",
+            SettingKey::SyncTracking => "sync_tracking",
+            SettingKey::CancelTiktokToStore => "cancel_tiktok_to_store",
+            SettingKey::RestockOnCancel => "restock_on_cancel",
+            SettingKey::CancelStoreToTiktok => "cancel_store_to_tiktok",
+            SettingKey::DefaultCancelReason => "default_cancel_reason",
+            SettingKey::MissingTrackingAfter => "missing_tracking_after",
+            SettingKey::CarrierMap => "carrier_map",
+            SettingKey::InventoryBehaviour => "inventory_behaviour",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            SettingKey::ImportOrders => "Create paid TikTok orders in the store",
+            SettingKey::SyncTracking => {
+                "Push the store's tracking numbers to TikTok (seller-shipped orders)"
+            }
+            SettingKey::CancelTiktokToStore => "Cancel the store order when TikTok cancels",
+            SettingKey::RestockOnCancel => "Put stock back when orderdeck cancels a store order",
+            SettingKey::CancelStoreToTiktok => {
+                "Cancel the TikTok order when the store order is cancelled"
+            }
+            SettingKey::DefaultCancelReason => {
+                "TikTok seller reason code used for store → TikTok cancels"
+            }
+            SettingKey::MissingTrackingAfter => {
+                "List an order as missing tracking this long after payment"
+            }
+            SettingKey::CarrierMap => {
+                "Store carrier name → TikTok shipping provider (NAME=PROVIDER)"
+            }
+            SettingKey::InventoryBehaviour => "Shopify stock handling for created orders",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<SettingKey, SettingsError> {
+        SettingKey::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| SettingsError::UnknownKey {
+                key: text::sanitize(name),
+            })
+    }
+
+    /// Keys that exist for a link to this store platform. Amazon has no store → TikTok section;
+    /// `inventory_behaviour` is a Shopify option.
+    pub fn applies_to(self, platform: Platform) -> bool {
+        match self {
+            SettingKey::CancelStoreToTiktok | SettingKey::DefaultCancelReason => {
+                platform.supports_store_to_tiktok()
+            }
+            SettingKey::InventoryBehaviour => platform == Platform::Shopify,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for SettingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "unknown setting {key:?}; known settings: import_orders, sync_tracking, cancel_tiktok_to_store, restock_on_cancel, cancel_store_to_tiktok, default_cancel_reason, missing_tracking_after, carrier_map, inventory_behaviour"
+    )]
+    UnknownKey { key: String },
+    #[error("{key}: {why}")]
+    Refused { key: SettingKey, why: String },
+}
+
+impl SettingsError {
+    fn refused(key: SettingKey, why: impl Into<String>) -> Self {
+        SettingsError::Refused {
+            key,
+            why: why.into(),
+        }
+    }
+
+    pub fn key(&self) -> Option<SettingKey> {
+        match self {
+            SettingsError::Refused { key, .. } => Some(*key),
+            SettingsError::UnknownKey { .. } => None,
+        }
+    }
+}
+
+const MIN_MISSING_TRACKING: Duration = Duration::from_secs(3600);
+const MAX_MISSING_TRACKING: Duration = Duration::from_secs(30 * 86_400);
+const MAX_CARRIER_NAME: usize = 100;
+
+impl LinkSettings {
+    /// Every problem with these settings for a link to `platform`, each naming its key.
+    pub fn validate(&self, platform: Platform) -> Vec<SettingsError> {
+        use SettingKey::*;
+        let mut problems = Vec::new();
+        if self.cancel_store_to_tiktok && !platform.supports_store_to_tiktok() {
+            problems.push(SettingsError::refused(
+                CancelStoreToTiktok,
+                format!("{platform} links sync cancellations TikTok → store only; this setting does not exist for them"),
+            ));
+        }
+        if platform.supports_store_to_tiktok() {
+            match &self.default_cancel_reason {
+                Some(code) => {
+                    if let Err(why) = check_reason_code(code) {
+                        problems.push(SettingsError::refused(DefaultCancelReason, why));
+                    }
+                }
+                None if self.cancel_store_to_tiktok => problems.push(SettingsError::refused(
+                    CancelStoreToTiktok,
+                    "cannot be turned on until default_cancel_reason holds a TikTok seller cancel reason code, e.g. seller_cancel_reason_out_of_stock",
+                )),
+                None => {}
+            }
+        } else if self.default_cancel_reason.is_some() {
+            problems.push(SettingsError::refused(
+                DefaultCancelReason,
+                format!("{platform} links have no store → TikTok cancellation, so no reason code"),
+            ));
+        }
+        if self.missing_tracking_after < MIN_MISSING_TRACKING
+            || self.missing_tracking_after > MAX_MISSING_TRACKING
+        {
+            problems.push(SettingsError::refused(
+                MissingTrackingAfter,
+                format!(
+                    "{} is out of range; use between 1h and 30d",
+                    humantime::format_duration(self.missing_tracking_after)
+                ),
+            ));
+        }
+        for (store_carrier, provider) in &self.carrier_map {
+            if let Err(why) = check_carrier_entry(store_carrier, provider) {
+                problems.push(SettingsError::refused(CarrierMap, why));
+            }
+        }
+        if self.inventory_behaviour != LinkSettings::default().inventory_behaviour
+            && platform != Platform::Shopify
+        {
+            problems.push(SettingsError::refused(
+                InventoryBehaviour,
+                format!("applies to Shopify links only, not {platform}"),
+            ));
+        }
+        problems
+    }
+
+    /// Sets one key from text (as typed on the command line or in a form) and checks the result
+    /// as a whole. Returns the new settings; `self` is untouched on refusal.
+    pub fn with_value(
+        &self,
+        key: SettingKey,
+        value: &str,
+        platform: Platform,
+    ) -> Result<LinkSettings, SettingsError> {
+        if !key.applies_to(platform) {
+            return Err(SettingsError::refused(
+                key,
+                format!("this setting does not exist for {platform} links"),
+            ));
+        }
+        let mut next = self.clone();
+        let value = value.trim();
+        match key {
+            SettingKey::ImportOrders => next.import_orders = parse_bool(key, value)?,
+            SettingKey::SyncTracking => next.sync_tracking = parse_bool(key, value)?,
+            SettingKey::CancelTiktokToStore => {
+                next.cancel_tiktok_to_store = parse_bool(key, value)?
+            }
+            SettingKey::RestockOnCancel => next.restock_on_cancel = parse_bool(key, value)?,
+            SettingKey::CancelStoreToTiktok => {
+                next.cancel_store_to_tiktok = parse_bool(key, value)?
+            }
+            SettingKey::DefaultCancelReason => {
+                next.default_cancel_reason = if value.is_empty() {
+                    None
+                } else {
+                    Some(value.to_string())
+                };
+                if next.default_cancel_reason.is_none() && next.cancel_store_to_tiktok {
+                    return Err(SettingsError::refused(
+                        key,
+                        "cannot be cleared while cancel_store_to_tiktok is on; turn that off first",
+                    ));
+                }
+            }
+            SettingKey::MissingTrackingAfter => {
+                next.missing_tracking_after = humantime::parse_duration(value).map_err(|e| {
+                    SettingsError::refused(
+                        key,
+                        format!(
+                            "{:?} is not a duration ({e}); write e.g. 24h, 90m, 2d",
+                            text::sanitize(value)
+                        ),
+                    )
+                })?;
+            }
+            SettingKey::CarrierMap => {
+                let (carrier, provider) = value.split_once('=').ok_or_else(|| {
+                    SettingsError::refused(key, "write STORE CARRIER=TIKTOK PROVIDER to add a mapping, or STORE CARRIER= to remove one")
+                })?;
+                let (carrier, provider) = (carrier.trim(), provider.trim());
+                if provider.is_empty() {
+                    if next.carrier_map.remove(carrier).is_none() {
+                        return Err(SettingsError::refused(
+                            key,
+                            format!(
+                                "no mapping for carrier {:?} to remove",
+                                text::sanitize(carrier)
+                            ),
+                        ));
+                    }
+                } else {
+                    check_carrier_entry(carrier, provider)
+                        .map_err(|why| SettingsError::refused(key, why))?;
+                    next.carrier_map
+                        .insert(carrier.to_string(), provider.to_string());
+                }
+            }
+            SettingKey::InventoryBehaviour => {
+                next.inventory_behaviour = InventoryBehaviour::ALL
+                    .into_iter()
+                    .find(|b| b.as_wire().eq_ignore_ascii_case(value))
+                    .ok_or_else(|| {
+                        SettingsError::refused(
+                            key,
+                            "use BYPASS, DECREMENT_IGNORING_POLICY or DECREMENT_OBEYING_POLICY",
+                        )
+                    })?;
+            }
+        }
+        match next.validate(platform).into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(next),
+        }
+    }
+
+    /// The value of one key as text, in the form `with_value` accepts.
+    pub fn value_text(&self, key: SettingKey) -> String {
+        let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+        match key {
+            SettingKey::ImportOrders => on_off(self.import_orders),
+            SettingKey::SyncTracking => on_off(self.sync_tracking),
+            SettingKey::CancelTiktokToStore => on_off(self.cancel_tiktok_to_store),
+            SettingKey::RestockOnCancel => on_off(self.restock_on_cancel),
+            SettingKey::CancelStoreToTiktok => on_off(self.cancel_store_to_tiktok),
+            SettingKey::DefaultCancelReason => {
+                self.default_cancel_reason.clone().unwrap_or_default()
+            }
+            SettingKey::MissingTrackingAfter => {
+                humantime::format_duration(self.missing_tracking_after).to_string()
+            }
+            SettingKey::CarrierMap => self
+                .carrier_map
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            SettingKey::InventoryBehaviour => self.inventory_behaviour.as_wire().to_string(),
+        }
+    }
+
+    /// The keys whose values differ, with before and after as text (for confirmation and audit).
+    pub fn diff(&self, after: &LinkSettings) -> Vec<(SettingKey, String, String)> {
+        SettingKey::ALL
+            .into_iter()
+            .map(|k| (k, self.value_text(k), after.value_text(k)))
+            .filter(|(_, before, after)| before != after)
+            .collect()
+    }
+}
+
+fn parse_bool(key: SettingKey, value: &str) -> Result<bool, SettingsError> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(SettingsError::refused(
+            key,
+            format!(
+                "{:?} is not on/off (also accepted: true/false, yes/no)",
+                text::sanitize(value)
+            ),
+        )),
+    }
+}
+
+/// TikTok seller cancel reasons are lower-case codes starting `seller_cancel_`.
+pub fn check_reason_code(code: &str) -> Result<(), String> {
+    let well_formed = code.starts_with("seller_cancel_")
+        && code.len() <= 100
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} is not a TikTok seller cancel reason code (they look like seller_cancel_reason_out_of_stock)",
+            text::sanitize(code)
+        ))
+    }
+}
+
+fn check_carrier_entry(carrier: &str, provider: &str) -> Result<(), String> {
+    for (what, value) in [("store carrier", carrier), ("TikTok provider", provider)] {
+        if value.trim().is_empty() {
+            return Err(format!("{what} name is empty"));
+        }
+        if value.chars().count() > MAX_CARRIER_NAME {
+            return Err(format!(
+                "{what} name is longer than {MAX_CARRIER_NAME} characters"
+            ));
+        }
+        if text::needs_sanitizing(value) {
+            return Err(format!(
+                "{what} name {:?} contains control characters",
+                text::sanitize(value)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Durations as humantime text (`"24h"`) in stored JSON and TOML.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!("{text:?} is not a duration ({e}); write e.g. 24h"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,6 @@
+//! orderdeck: keeps TikTok Shop orders flowing into a merchant's store and back, and gives the
+//! people who keep that flow healthy one keyboard-driven console. See `DESIGN.md` for the layers;
+//! each depends only on the ones below it: faces (console, cli) → service → engine → platforms
+//! → store → domain.
+
+pub mod domain;
