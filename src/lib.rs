@@ -4,3 +4,5 @@
 //! → store → domain.
 
 pub mod domain;
+pub mod platforms;
+pub mod sandbox;

@@ -1,0 +1,211 @@
+//! Platform clients behind two contracts the engine depends on: [`Marketplace`] (TikTok Shop)
+//! and [`Storefront`] (the merchant's store). Clients speak each platform's real wire format and
+//! translate to and from domain types at this boundary; no wire type leaks above it.
+//!
+//! The storefront contract is shaped by all five store platforms in `shared/platforms/stores.md`:
+//! SKU lookup is optional (only Shopify and BigCommerce need it), "find by TikTok order id" maps
+//! to each platform's own external-id field, cancel carries a restock flag that some stores
+//! ignore and never a refund, and change detection is a cursor-paged "changed since" poll that
+//! reports fulfillments with tracking, cancels and refunds (Magento's store → TikTok trigger).
+
+pub mod error;
+pub mod http;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use error::{ErrorClass, PlatformError};
+
+use crate::domain::cancellation::{CancelStatus, CancelType};
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::{CancelId, PackageId, StoreOrderId, TiktokOrderId};
+use crate::domain::order::{Initiator, StoreSide, TiktokSnapshot};
+use crate::domain::platform::Platform;
+use crate::domain::rules::cancel::StoreCancelInstruction;
+use crate::domain::rules::import::{SkuMatch, StoreOrderDraft};
+use crate::domain::rules::tracking::ShippingProvider;
+
+/// A half-open time window `[from, to)` for polling by update time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+/// An order as TikTok sent it: the domain snapshot plus the raw JSON for the detail view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteOrder {
+    pub id: TiktokOrderId,
+    pub snapshot: TiktokSnapshot,
+    pub raw: serde_json::Value,
+}
+
+/// A page of results. Items TikTok sent that could not be understood at all (no id, say) are
+/// reported in `unreadable` instead of failing the whole page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: Option<String>,
+    pub unreadable: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteCancellation {
+    pub cancel_id: CancelId,
+    pub order_id: TiktokOrderId,
+    pub cancel_type: CancelType,
+    pub status: CancelStatus,
+    pub role: Initiator,
+    pub reason_code: Option<String>,
+    pub reason_text: Option<String>,
+    /// `seller_next_action_response[].deadline` for `SELLER_RESPOND_CANCEL`.
+    pub seller_deadline: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The package TikTok made when the seller's tracking was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipped {
+    pub package_id: Option<PackageId>,
+    /// TikTok's `warning.message` (e.g. "match more than one provider"), sanitized.
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelDocument {
+    pub url: String,
+    pub tracking_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerCancel {
+    pub cancel_id: CancelId,
+    pub status: CancelStatus,
+}
+
+/// Access and refresh tokens with their absolute expiry times.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub access_expires_at: Option<Timestamp>,
+    pub refresh_token: String,
+    /// The end of the seller's authorization: shown in the console and warned ahead of.
+    pub refresh_expires_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// TikTok Shop, for one shop.
+#[async_trait]
+pub trait Marketplace: Send + Sync {
+    /// Orders updated in `window`, one page (TikTok's `page_token` paging).
+    async fn search_orders(
+        &self,
+        window: Window,
+        page_token: Option<String>,
+    ) -> Result<Page<RemoteOrder>, PlatformError>;
+    /// Full details of up to 50 orders.
+    async fn order_details(&self, ids: &[TiktokOrderId])
+    -> Result<Vec<RemoteOrder>, PlatformError>;
+    async fn shipping_providers(
+        &self,
+        delivery_option_id: &str,
+    ) -> Result<Vec<ShippingProvider>, PlatformError>;
+    /// Marks the order shipped with the seller's tracking, by the method the shop's region uses.
+    async fn ship(
+        &self,
+        order: &TiktokOrderId,
+        package: Option<&PackageId>,
+        line_item_ids: &[String],
+        tracking_number: &str,
+        provider_id: &str,
+    ) -> Result<Shipped, PlatformError>;
+    /// Corrects the tracking of an order already shipped.
+    async fn update_shipping_info(
+        &self,
+        order: &TiktokOrderId,
+        tracking_number: &str,
+        provider_id: &str,
+    ) -> Result<(), PlatformError>;
+    async fn shipping_document(&self, package: &PackageId) -> Result<LabelDocument, PlatformError>;
+    /// Downloads a document URL returned by TikTok (the label PDF).
+    async fn download(&self, url: &str) -> Result<Vec<u8>, PlatformError>;
+    async fn search_cancellations(
+        &self,
+        window: Window,
+        page_token: Option<String>,
+    ) -> Result<Page<RemoteCancellation>, PlatformError>;
+    async fn approve_cancellation(
+        &self,
+        cancel_id: &CancelId,
+        idempotency_key: &str,
+    ) -> Result<(), PlatformError>;
+    async fn reject_cancellation(
+        &self,
+        cancel_id: &CancelId,
+        idempotency_key: &str,
+        reason: &str,
+        comment: Option<&str>,
+    ) -> Result<(), PlatformError>;
+    /// Seller cancel with a reason code.
+    async fn cancel_order(
+        &self,
+        order: &TiktokOrderId,
+        reason_code: &str,
+    ) -> Result<SellerCancel, PlatformError>;
+    /// Refreshes the access token; the caller persists the new tokens.
+    async fn refresh_tokens(&self) -> Result<Tokens, PlatformError>;
+    /// Current tokens (expiry shown on the Stores view).
+    fn tokens(&self) -> Tokens;
+}
+
+/// A store order that changed, with the TikTok order it was created for (when it was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreChange {
+    pub tiktok_order_id: Option<TiktokOrderId>,
+    pub store: StoreSide,
+}
+
+/// The merchant's store.
+#[async_trait]
+pub trait Storefront: Send + Sync {
+    fn platform(&self) -> Platform;
+    /// Resolves seller SKUs to the store's item ids. Stores that accept SKUs directly answer
+    /// an empty map (see `Capabilities::needs_sku_lookup`).
+    async fn lookup_skus(
+        &self,
+        skus: &[String],
+    ) -> Result<HashMap<String, SkuMatch>, PlatformError>;
+    /// Creates the order (paid, tagged, with the TikTok id in the store's external-id field).
+    /// Not idempotent on most stores: after an `Ambiguous` failure call `find_order` first.
+    async fn create_order(&self, draft: &StoreOrderDraft) -> Result<StoreSide, PlatformError>;
+    /// The store order created for a TikTok order, if any.
+    async fn find_order(
+        &self,
+        tiktok_order_id: &TiktokOrderId,
+    ) -> Result<Option<StoreSide>, PlatformError>;
+    async fn get_order(&self, id: &StoreOrderId) -> Result<StoreSide, PlatformError>;
+    /// Cancels without refunding and returns the store's state once the cancel is confirmed.
+    /// Cancelling an order that is already cancelled succeeds.
+    async fn cancel_order(
+        &self,
+        id: &StoreOrderId,
+        instruction: &StoreCancelInstruction,
+    ) -> Result<StoreSide, PlatformError>;
+    /// Orders orderdeck created that changed at or after `since`, one page at a time.
+    async fn changed_orders(
+        &self,
+        since: Timestamp,
+        cursor: Option<String>,
+    ) -> Result<Page<StoreChange>, PlatformError>;
+}
