@@ -4,5 +4,7 @@
 //! → store → domain.
 
 pub mod domain;
+pub mod engine;
 pub mod platforms;
 pub mod sandbox;
+pub mod service;

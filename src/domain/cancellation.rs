@@ -57,7 +57,12 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum CancellationKey {
+    /// A TikTok cancellation record (`cancel_id`).
     Tiktok(CancelId),
+    /// TikTok cancelled the order and orderdeck saw it on the order itself, without a
+    /// cancellation record (e.g. an auto-cancel).
+    TiktokOrder(TiktokOrderId),
+    /// The store cancelled (or refunded) its order; relayed store → TikTok.
     Store(StoreOrderId),
 }
 
@@ -65,6 +70,7 @@ impl std::fmt::Display for CancellationKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CancellationKey::Tiktok(id) => write!(f, "tiktok:{id}"),
+            CancellationKey::TiktokOrder(id) => write!(f, "order:{id}"),
             CancellationKey::Store(id) => write!(f, "store:{id}"),
         }
     }

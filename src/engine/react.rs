@@ -1,0 +1,378 @@
+//! The reactor: after anything about an order changes (a new TikTok snapshot, a store update, a
+//! cancellation, a finished job), apply the seed rules and say which jobs to queue. It updates
+//! flow states and the timeline in place and allocates nothing: the caller writes the order and
+//! the jobs in one transaction. A decision is only noted on the timeline when it changes, so a
+//! poll that sees the same order again leaves no trace.
+
+use crate::domain::cancellation::{
+    CancelStatus, CancelType, Cancellation, CancellationKey, Direction,
+};
+use crate::domain::clock::Timestamp;
+use crate::domain::job::JobKind;
+use crate::domain::order::{
+    Flow, FlowState, FlowStatus, Initiator, Order, OrderStatus, StoreOrderStatus, StoreSide,
+    TiktokSnapshot,
+};
+use crate::domain::platform::Platform;
+use crate::domain::rules::cancel::{self, StoreCancelDecision, StoreEvent, TiktokCancelDecision};
+use crate::domain::rules::import::{ImportDecision, decide_import};
+use crate::domain::rules::label::{LabelDecision, decide_label};
+use crate::domain::rules::tracking::{TrackingDecision, decide_tracking};
+use crate::domain::settings::LinkSettings;
+
+/// Sets a flow's status, noting the change on the timeline. Returns whether it changed.
+pub fn set_flow(order: &mut Order, flow: Flow, status: FlowStatus, now: Timestamp) -> bool {
+    let state = order.flows.get_mut(flow);
+    if state.status == status {
+        return false;
+    }
+    state.status = status.clone();
+    state.updated_at = Some(now);
+    if !matches!(status, FlowStatus::Queued) {
+        state.attempts = 0;
+    }
+    if let Some(text) = describe(flow, &status) {
+        order.note(now, Some(flow), text);
+    }
+    true
+}
+
+fn describe(flow: Flow, status: &FlowStatus) -> Option<String> {
+    let name = flow.name();
+    Some(match status {
+        FlowStatus::Idle => return None,
+        FlowStatus::Queued => format!("{name} queued"),
+        FlowStatus::Done { .. } => format!("{name} done"),
+        FlowStatus::NotApplicable { why } => format!("{name} not applicable: {why}"),
+        FlowStatus::Waiting { why } => format!("{name} waiting: {why}"),
+        FlowStatus::Skipped { why } => format!("{name} skipped: {why}"),
+        FlowStatus::Stuck { reason } => format!("{name} stuck: {reason}"),
+    })
+}
+
+/// Takes a newer TikTok snapshot. Older or identical snapshots are ignored (polls overlap).
+pub fn merge_snapshot(order: &mut Order, snapshot: TiktokSnapshot, now: Timestamp) -> bool {
+    if snapshot.updated_at < order.tiktok.updated_at || snapshot == order.tiktok {
+        return false;
+    }
+    if snapshot.status != order.tiktok.status {
+        order.note(
+            now,
+            None,
+            format!(
+                "TikTok status {} → {}",
+                order.tiktok.status, snapshot.status
+            ),
+        );
+    }
+    order.tiktok = snapshot;
+    true
+}
+
+/// Takes the store's latest view of its order; returns the store events it reveals.
+pub fn merge_store(order: &mut Order, store: StoreSide, now: Timestamp) -> Vec<StoreEvent> {
+    let before = order.store.take();
+    if before
+        .as_ref()
+        .is_some_and(|s| s.updated_at > store.updated_at || *s == store)
+    {
+        order.store = before;
+        return Vec::new();
+    }
+    let was_cancelled = before
+        .as_ref()
+        .is_some_and(|s| s.status == StoreOrderStatus::Cancelled);
+    let was_refunded = before.as_ref().is_some_and(|s| s.refunded);
+    let had_tracking = before
+        .as_ref()
+        .and_then(|s| s.first_tracking())
+        .map(|t| t.number.clone());
+    let mut events = Vec::new();
+    if store.status == StoreOrderStatus::Cancelled && !was_cancelled {
+        order.note(
+            now,
+            None,
+            format!("store order {} cancelled", store_label(&store)),
+        );
+        events.push(StoreEvent::OrderCancelled);
+    }
+    if store.refunded && !was_refunded {
+        order.note(
+            now,
+            None,
+            format!("store order {} refunded", store_label(&store)),
+        );
+        events.push(StoreEvent::Refunded);
+    }
+    if let Some(t) = store.first_tracking()
+        && had_tracking.as_deref() != Some(t.number.as_str())
+    {
+        order.note(
+            now,
+            Some(Flow::Tracking),
+            format!(
+                "store has tracking {}",
+                crate::domain::text::sanitize(&t.number)
+            ),
+        );
+    }
+    order.store = Some(store);
+    events
+}
+
+pub fn store_label(store: &StoreSide) -> String {
+    crate::domain::text::sanitize(store.name.as_deref().unwrap_or(store.order_id.as_str()))
+}
+
+/// Import, tracking and label rules for one order. Returns the jobs to queue.
+pub fn react_order(order: &mut Order, settings: &LinkSettings, now: Timestamp) -> Vec<JobKind> {
+    let mut jobs = Vec::new();
+    match decide_import(order, settings) {
+        ImportDecision::Create => {
+            set_flow(order, Flow::Import, FlowStatus::Queued, now);
+            jobs.push(JobKind::Import);
+        }
+        ImportDecision::Wait { why } => {
+            set_flow(order, Flow::Import, FlowStatus::Waiting { why }, now);
+        }
+        ImportDecision::Skip { why } => {
+            set_flow(order, Flow::Import, FlowStatus::Skipped { why }, now);
+        }
+        ImportDecision::Nothing { why } => {
+            // Only settle flows that had nothing going on; queued/stuck/done keep their state.
+            if matches!(
+                order.flows.import.status,
+                FlowStatus::Idle | FlowStatus::Waiting { .. } | FlowStatus::Skipped { .. }
+            ) && order.store.is_none()
+            {
+                set_flow(order, Flow::Import, FlowStatus::NotApplicable { why }, now);
+            }
+        }
+    }
+    match decide_tracking(order, settings) {
+        TrackingDecision::Push { .. } => {
+            set_flow(order, Flow::Tracking, FlowStatus::Queued, now);
+            jobs.push(JobKind::PushTracking);
+        }
+        TrackingDecision::Wait { why } => {
+            set_flow(order, Flow::Tracking, FlowStatus::Waiting { why }, now);
+        }
+        TrackingDecision::Skip { why } => {
+            set_flow(order, Flow::Tracking, FlowStatus::Skipped { why }, now);
+        }
+        TrackingDecision::Nothing { why } => {
+            if matches!(
+                order.flows.tracking.status,
+                FlowStatus::Idle | FlowStatus::Waiting { .. } | FlowStatus::Skipped { .. }
+            ) {
+                set_flow(
+                    order,
+                    Flow::Tracking,
+                    FlowStatus::NotApplicable { why },
+                    now,
+                );
+            }
+        }
+    }
+    match decide_label(order, false) {
+        LabelDecision::Fetch { .. } => {
+            set_flow(order, Flow::Label, FlowStatus::Queued, now);
+            jobs.push(JobKind::FetchLabel);
+        }
+        LabelDecision::Wait { why } => {
+            if !matches!(order.flows.label.status, FlowStatus::Done { .. }) {
+                set_flow(order, Flow::Label, FlowStatus::Waiting { why }, now);
+            }
+        }
+        LabelDecision::Nothing { why } => {
+            if matches!(
+                order.flows.label.status,
+                FlowStatus::Idle | FlowStatus::Waiting { .. }
+            ) && order.label_file.is_none()
+            {
+                set_flow(order, Flow::Label, FlowStatus::NotApplicable { why }, now);
+            }
+        }
+    }
+    jobs
+}
+
+/// A TikTok cancellation (record or seen on the order): decide the store side.
+/// `live_store_cancel` says a store cancel job for this order is already queued.
+pub fn react_tiktok_cancellation(
+    c: &mut Cancellation,
+    order: &mut Order,
+    settings: &LinkSettings,
+    platform: Platform,
+    live_store_cancel: bool,
+    now: Timestamp,
+) -> Option<JobKind> {
+    let sync = |c: &mut Cancellation, status: FlowStatus| {
+        if c.sync.status != status {
+            c.sync.status = status;
+            c.sync.updated_at = Some(now);
+            c.updated_at = now;
+        }
+    };
+    match cancel::decide_tiktok_to_store(c, order, settings) {
+        StoreCancelDecision::CancelStore(instruction) if !live_store_cancel => {
+            c.restock = instruction.restock;
+            sync(c, FlowStatus::Queued);
+            set_flow(order, Flow::Cancellation, FlowStatus::Queued, now);
+            order.note(
+                now,
+                Some(Flow::Cancellation),
+                format!(
+                    "TikTok cancelled ({}): cancelling the store order; {}",
+                    c.initiator,
+                    cancel::restock_explanation(platform, instruction.restock)
+                ),
+            );
+            Some(JobKind::CancelInStore {
+                cancellation: c.key.clone(),
+            })
+        }
+        StoreCancelDecision::CancelStore(_) => {
+            sync(
+                c,
+                FlowStatus::NotApplicable {
+                    why: "another cancellation of this order is already being applied".into(),
+                },
+            );
+            None
+        }
+        StoreCancelDecision::WaitForSeller { .. } => {
+            sync(
+                c,
+                FlowStatus::Waiting {
+                    why: "buyer request waiting for the seller's answer".into(),
+                },
+            );
+            None
+        }
+        StoreCancelDecision::Wait { why } => {
+            sync(c, FlowStatus::Waiting { why });
+            None
+        }
+        StoreCancelDecision::Skip { why } => {
+            if c.sync.status != (FlowStatus::Skipped { why: why.clone() }) {
+                order.note(
+                    now,
+                    Some(Flow::Cancellation),
+                    format!("TikTok cancellation not applied to the store: {why}"),
+                );
+            }
+            set_flow(
+                order,
+                Flow::Cancellation,
+                FlowStatus::Skipped { why: why.clone() },
+                now,
+            );
+            sync(c, FlowStatus::Skipped { why });
+            None
+        }
+        StoreCancelDecision::Nothing { why } => {
+            if matches!(c.sync.status, FlowStatus::Idle | FlowStatus::Waiting { .. }) {
+                sync(c, FlowStatus::NotApplicable { why });
+            }
+            None
+        }
+    }
+}
+
+/// The cancellation record for an order TikTok shows as cancelled without a record we know.
+pub fn cancellation_from_order(order: &Order, restock: bool, now: Timestamp) -> Cancellation {
+    Cancellation {
+        key: CancellationKey::TiktokOrder(order.id.clone()),
+        order_id: order.id.clone(),
+        link: order.link.clone(),
+        direction: Direction::TiktokToStore,
+        initiator: order
+            .tiktok
+            .cancellation_initiator
+            .clone()
+            .unwrap_or(Initiator::System),
+        cancel_type: CancelType::Direct,
+        reason_code: None,
+        reason_text: order.tiktok.cancel_reason.clone(),
+        tiktok_status: Some(CancelStatus::Complete),
+        seller_deadline: None,
+        restock,
+        response: None,
+        sync: FlowState::default(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A store-side event (cancel, refund): decide whether to cancel on TikTok. Returns the
+/// cancellation record to keep (also when skipped or unsupported, so it shows with why) and the
+/// job to queue.
+pub fn react_store_event(
+    event: StoreEvent,
+    order: &mut Order,
+    settings: &LinkSettings,
+    platform: Platform,
+    now: Timestamp,
+) -> Option<(Cancellation, Option<JobKind>)> {
+    let store = order.store.as_ref()?;
+    let mut c = Cancellation {
+        key: CancellationKey::Store(store.order_id.clone()),
+        order_id: order.id.clone(),
+        link: order.link.clone(),
+        direction: Direction::StoreToTiktok,
+        initiator: Initiator::Seller,
+        cancel_type: CancelType::Direct,
+        reason_code: settings.default_cancel_reason.clone(),
+        reason_text: Some(match event {
+            StoreEvent::OrderCancelled => format!("store order {} cancelled", store_label(store)),
+            StoreEvent::Refunded => format!("store order {} refunded", store_label(store)),
+        }),
+        tiktok_status: None,
+        seller_deadline: None,
+        restock: false,
+        response: None,
+        sync: FlowState {
+            updated_at: Some(now),
+            ..FlowState::default()
+        },
+        created_at: now,
+        updated_at: now,
+    };
+    let job = match cancel::decide_store_to_tiktok(event, order, settings, platform) {
+        TiktokCancelDecision::CancelTiktok { reason_code } => {
+            c.reason_code = Some(reason_code);
+            c.sync.status = FlowStatus::Queued;
+            set_flow(order, Flow::Cancellation, FlowStatus::Queued, now);
+            Some(JobKind::CancelOnTiktok {
+                cancellation: c.key.clone(),
+            })
+        }
+        TiktokCancelDecision::Skip { why } => {
+            order.note(
+                now,
+                Some(Flow::Cancellation),
+                format!("store cancellation not sent to TikTok: {why}"),
+            );
+            c.sync.status = FlowStatus::Skipped { why };
+            None
+        }
+        TiktokCancelDecision::Unsupported { why } => {
+            c.sync.status = FlowStatus::NotApplicable {
+                why: format!("not supported: {why}"),
+            };
+            None
+        }
+        // An echo of a TikTok cancel, or an event that is not this platform's trigger: no record.
+        TiktokCancelDecision::Nothing { .. } => return None,
+    };
+    Some((c, job))
+}
+
+/// Whether TikTok shows the order cancelled, for orders without a known cancellation record.
+pub fn tiktok_cancelled(order: &Order) -> bool {
+    order.tiktok.status == OrderStatus::Cancelled
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,371 @@
+//! The service API: the one vocabulary every face (console, CLI) uses, in-process or over the
+//! daemon's socket. Requests are data, so role checks, confirmation counts and audit sit in one
+//! place. Lists are always paged: a face never receives a whole table. Change notifications
+//! say what changed (with a generation number), never the data; clients re-ask for what they show.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::access::Role;
+use crate::domain::audit::AuditEntry;
+use crate::domain::cancellation::{Cancellation, CancellationKey};
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::{CancelId, JobId, LinkId, RequestId, TiktokOrderId};
+use crate::domain::job::Job;
+use crate::domain::order::Order;
+use crate::domain::platform::Platform;
+use crate::domain::request::{ResyncFlow, ResyncRequest};
+use crate::domain::settings::LinkSettings;
+use crate::domain::triage::{OrderView, StoreKnowledge, Urgency};
+
+/// Bumped when a request or response changes incompatibly; client and daemon compare it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The most rows one page may hold.
+pub const MAX_PAGE: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// First request on a connection: who am I, and what may I do.
+    Hello {
+        protocol: u32,
+    },
+    Overview,
+    Orders(OrderQuery),
+    Cancellations(CancellationQuery),
+    Requests(RequestQuery),
+    Order {
+        id: TiktokOrderId,
+    },
+    Audit(AuditQuery),
+    Settings {
+        link: LinkId,
+    },
+    // --- mutations: audited whether allowed or refused ---
+    Resync {
+        orders: Vec<TiktokOrderId>,
+        flow: ResyncFlow,
+        reason: String,
+    },
+    Decide {
+        request: RequestId,
+        approve: bool,
+        reason: Option<String>,
+    },
+    RespondBuyerCancel {
+        cancel_id: CancelId,
+        approve: bool,
+        reject_reason: Option<String>,
+        comment: Option<String>,
+    },
+    ReprintLabel {
+        order: TiktokOrderId,
+        print: bool,
+    },
+    RetryStuck {
+        orders: Vec<TiktokOrderId>,
+        reason: Option<String>,
+    },
+    SetSettings {
+        link: LinkId,
+        changes: Vec<(String, String)>,
+        expected_version: u64,
+        reason: Option<String>,
+    },
+    SyncNow {
+        link: Option<LinkId>,
+    },
+    /// Keep sending notifications on this connection.
+    Subscribe,
+}
+
+impl Request {
+    /// Whether the request changes anything (and so is audited).
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            Request::Resync { .. }
+                | Request::Decide { .. }
+                | Request::RespondBuyerCancel { .. }
+                | Request::ReprintLabel { .. }
+                | Request::RetryStuck { .. }
+                | Request::SetSettings { .. }
+                | Request::SyncNow { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SortDir {
+    #[default]
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderColumn {
+    /// The view's own order (deadline, age...).
+    Default,
+    Id,
+    Link,
+    Status,
+    Created,
+    ShipBy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderQuery {
+    pub view: OrderView,
+    pub link: Option<LinkId>,
+    /// Substring (case-smart) and `field:value` terms, e.g. `store:uk status:stuck jumper`.
+    pub filter: Option<String>,
+    pub sort: OrderColumn,
+    pub dir: SortDir,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl OrderQuery {
+    pub fn first_page(view: OrderView, limit: usize) -> Self {
+        OrderQuery {
+            view,
+            link: None,
+            filter: None,
+            sort: OrderColumn::Default,
+            dir: SortDir::Asc,
+            offset: 0,
+            limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationQuery {
+    pub link: Option<LinkId>,
+    pub filter: Option<String>,
+    pub waiting_only: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestQuery {
+    pub pending_only: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub since: Option<Timestamp>,
+    pub filter: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Welcome(Welcome),
+    Overview(Overview),
+    Orders(Paged<OrderRow>),
+    Cancellations(Paged<CancellationRow>),
+    Requests(Paged<ResyncRequest>),
+    Order(Box<OrderDetail>),
+    Audit(Paged<AuditEntry>),
+    Settings(SettingsView),
+    Resync(ResyncOutcome),
+    Done { message: String },
+    Label { path: String, printed: bool },
+    Sync(SyncSummary),
+    Subscribed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub protocol: u32,
+    pub user: String,
+    pub uid: u32,
+    pub role: Option<Role>,
+    pub two_person: bool,
+    pub daemon: bool,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paged<T> {
+    pub total: usize,
+    pub offset: usize,
+    pub rows: Vec<T>,
+}
+
+/// One line of an order list: enough to draw it without loading the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub id: TiktokOrderId,
+    pub link: LinkId,
+    pub tiktok_status: String,
+    pub shipping_type: String,
+    pub created_at: Timestamp,
+    pub paid_at: Option<Timestamp>,
+    pub ship_by: Option<Timestamp>,
+    pub urgency: Urgency,
+    pub store_order: Option<String>,
+    pub store_status: Option<String>,
+    /// Short states of import / tracking / cancellation / label.
+    pub flows: [String; 4],
+    /// Why it is on this list (pending reason, stuck reason, store knowledge...). Sanitized.
+    pub why: String,
+    pub knowledge: Option<StoreKnowledge>,
+    pub skus: String,
+    pub buyer: String,
+    pub total: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationRow {
+    pub key: CancellationKey,
+    pub order_id: TiktokOrderId,
+    pub link: LinkId,
+    pub direction: String,
+    pub initiator: String,
+    pub tiktok_status: Option<String>,
+    pub reason: String,
+    pub seller_deadline: Option<Timestamp>,
+    pub urgency: Urgency,
+    pub awaits_seller: bool,
+    /// done, queued, failed, skipped (with why), not supported, waiting.
+    pub sync: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkHealth {
+    pub link: LinkId,
+    pub shop: String,
+    pub store: String,
+    pub platform: Platform,
+    pub region: String,
+    pub last_poll_ok: Option<Timestamp>,
+    pub last_poll_error: Option<String>,
+    pub errors_last_hour: u32,
+    pub queue_depth: usize,
+    pub stuck_jobs: usize,
+    pub access_expires_at: Option<Timestamp>,
+    pub authorization_expires_at: Option<Timestamp>,
+    pub counts: ViewCounts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ViewCounts {
+    pub pending: usize,
+    pub missing_tracking: usize,
+    pub stuck: usize,
+    pub cancellations_waiting: usize,
+    pub all: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub now: Timestamp,
+    pub links: Vec<LinkHealth>,
+    pub pending_requests: usize,
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: Order,
+    pub platform: Platform,
+    pub cancellations: Vec<Cancellation>,
+    pub jobs: Vec<Job>,
+    /// The raw TikTok payload, pretty-printed and sanitized.
+    pub raw: Option<String>,
+    /// Why it is stuck and what would fix it.
+    pub diagnosis: Vec<String>,
+    /// What this user may do to it now.
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub link: LinkId,
+    pub platform: Platform,
+    pub version: u64,
+    pub settings: LinkSettings,
+    /// (key, value text, description) for the keys that exist on this platform.
+    pub fields: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResyncOutcome {
+    pub request: RequestId,
+    /// True when it runs now; false when it waits for an operator.
+    pub running: bool,
+    pub jobs: Vec<JobId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SyncSummary {
+    pub links: usize,
+    pub orders_seen: usize,
+    pub cancellations_seen: usize,
+    pub store_changes_seen: usize,
+    pub jobs_run: usize,
+    pub jobs_done: usize,
+    pub jobs_stuck: usize,
+    pub jobs_waiting: usize,
+    pub poll_errors: Vec<String>,
+}
+
+/// What changed; clients re-ask for what they show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "topic", rename_all = "snake_case")]
+pub enum Notification {
+    Orders { link: LinkId, generation: u64 },
+    Requests { generation: u64 },
+    Audit { generation: u64 },
+    Settings { link: LinkId, generation: u64 },
+    Health { generation: u64 },
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ServiceError {
+    /// The caller's role does not allow it (audited).
+    #[error("refused: {message}")]
+    Refused { message: String },
+    /// The request itself is wrong (unknown id, bad value); the message names the culprit.
+    #[error("{message}")]
+    Invalid { message: String },
+    #[error("not found: {message}")]
+    NotFound { message: String },
+    /// orderdeck itself failed (store, engine).
+    #[error("internal error: {message}")]
+    Internal { message: String },
+    /// The daemon could not be reached or went away.
+    #[error("{message}")]
+    Disconnected { message: String },
+}
+
+impl ServiceError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ServiceError::NotFound {
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        ServiceError::Internal {
+            message: message.to_string(),
+        }
+    }
+}
