@@ -2,3 +2,4 @@
 //! single-user use, or over a Unix socket by `orderdeck serve`; roles and audit live here.
 
 pub mod api;
+pub mod client;
