@@ -92,10 +92,6 @@ impl Problems {
         self.0.iter().filter(|p| p.is_error())
     }
 
-    pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
-        self.0.iter().filter(|p| !p.is_error())
-    }
-
     /// File order, then errors before warnings at the same place; equal problems once.
     pub(crate) fn sorted(mut self) -> Problems {
         self.0.sort_by(|a, b| {

@@ -9,6 +9,7 @@ use url::Url;
 use crate::domain::ids::StoreId;
 use crate::domain::platform::Platform;
 
+use super::problem::did_you_mean;
 use super::reader::{Loader, Section, check_url, plain_text};
 use super::secret::Secret;
 
@@ -206,7 +207,7 @@ fn read_platform(ld: &mut Loader<'_>, section: &mut Section<'_, '_>) -> Option<P
             Some(platform)
         }
         None => {
-            let near = super::problem::did_you_mean(text, names)
+            let near = did_you_mean(text, names)
                 .map(|n| format!(" (did you mean \"{n}\"?)"))
                 .unwrap_or_default();
             ld.error(
