@@ -1,1 +1,14 @@
-fn main() {}
+//! The `orderdeck` binary: parse the command line, run it, map the outcome to an exit status.
+//! Everything else lives in the library (`orderdeck::cli`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = orderdeck::cli::Cli::parse();
+    match orderdeck::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => orderdeck::cli::fail(&error),
+    }
+}

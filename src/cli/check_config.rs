@@ -1,0 +1,205 @@
+//! `orderdeck check-config`: loads the config and either lists every problem (exit 2, via
+//! [`super::fail`]) or prints a short summary of what it found. The summary shows secrets only
+//! as fingerprints, so it can be pasted into a ticket; warnings go to stderr like problems.
+
+use std::fmt::Write as _;
+
+use chrono::SecondsFormat;
+
+use crate::config::{Config, ConfigPath, Secret, StoreConfig, StoreCredentials};
+use crate::domain::access::Role;
+
+pub(super) fn run(at: &ConfigPath) -> anyhow::Result<()> {
+    let config = Config::open(at)?;
+    for warning in &config.warnings {
+        eprintln!("{warning}");
+    }
+    print!("{}", summary(&config));
+    Ok(())
+}
+
+/// What the config holds, one line per entry.
+fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "{}: ok ({}, {}, {}{})",
+        config.source.display(),
+        plural(config.shops.len(), "shop"),
+        plural(config.stores.len(), "store"),
+        plural(config.links.len(), "link"),
+        match config.warnings.len() {
+            0 => String::new(),
+            n => format!(", {}", plural(n, "warning")),
+        }
+    );
+    for shop in &config.shops {
+        let expiry = |t: &Option<crate::domain::Timestamp>| match t {
+            Some(t) => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+            None => "unknown".into(),
+        };
+        let _ = writeln!(
+            out,
+            "shop {}: region {}, app_key {}, app_secret {}, access_token {} (expires {}), refresh_token {} (expires {}), shop_cipher {}",
+            shop.name,
+            shop.region,
+            shop.app_key,
+            shop.app_secret,
+            shop.access_token,
+            expiry(&shop.access_token_expires_at),
+            shop.refresh_token,
+            expiry(&shop.refresh_token_expires_at),
+            shop.shop_cipher
+                .as_deref()
+                .unwrap_or("discovered at first sync"),
+        );
+    }
+    for store in &config.stores {
+        let _ = writeln!(out, "store {}: {}", store.name, describe_store(store));
+    }
+    for link in &config.links {
+        let _ = writeln!(
+            out,
+            "link {}: shop {} → store {}, polled every {}",
+            link.name,
+            link.shop,
+            link.store,
+            humantime::format_duration(link.poll_interval)
+        );
+    }
+    let mut access: Vec<String> = Role::ALL
+        .into_iter()
+        .rev()
+        .filter_map(|role| {
+            let members = config.access.members.get(&role)?;
+            let names: Vec<String> = members.iter().map(ToString::to_string).collect();
+            Some(format!("{role} {}", names.join(" ")))
+        })
+        .collect();
+    access.push(match config.access.default_role {
+        Some(role) => format!("everyone else {role}"),
+        None => "everyone else no access".into(),
+    });
+    let _ = writeln!(out, "access: {}", access.join("; "));
+    let _ = writeln!(
+        out,
+        "paths: data {}, socket {}",
+        config.paths.data_dir.display(),
+        config.paths.socket.display()
+    );
+    out
+}
+
+fn describe_store(store: &StoreConfig) -> String {
+    let secrets = |pairs: &[(&str, &Secret)]| {
+        pairs
+            .iter()
+            .map(|(key, secret)| format!("{key} {secret}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let platform = store.platform();
+    let connector = if platform.capabilities().connector_available {
+        ""
+    } else {
+        " (no connector yet)"
+    };
+    let details = match &store.credentials {
+        StoreCredentials::Shopify(s) => format!(
+            "{}, API {}, {}{}",
+            s.shop_domain,
+            s.api_version,
+            secrets(&[("access_token", &s.access_token)]),
+            s.webhook_secret
+                .as_ref()
+                .map(|w| format!(", webhook_secret {w}"))
+                .unwrap_or_default()
+        ),
+        StoreCredentials::Woocommerce(w) => secrets(&[
+            ("consumer_key", &w.consumer_key),
+            ("consumer_secret", &w.consumer_secret),
+        ]),
+        StoreCredentials::Magento2(m) => secrets(&[("access_token", &m.access_token)]),
+        StoreCredentials::Bigcommerce(b) => format!(
+            "store hash {}, {}",
+            b.store_hash,
+            secrets(&[("access_token", &b.access_token)])
+        ),
+        StoreCredentials::AmazonMcf(a) => format!(
+            "marketplace {} ({}), lwa_client_id {}, {}",
+            a.marketplace_id,
+            a.region,
+            a.lwa_client_id,
+            secrets(&[
+                ("lwa_client_secret", &a.lwa_client_secret),
+                ("refresh_token", &a.refresh_token)
+            ])
+        ),
+    };
+    format!("{platform}{connector} at {}, {details}", store.api_base)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Environment;
+
+    #[test]
+    fn the_summary_shows_fingerprints_never_values() {
+        let text = r#"
+[[shops]]
+name = "uk"
+app_key = "k1"
+app_secret = "APP-SECRET-VALUE"
+access_token = "ACCESS-VALUE"
+refresh_token = "REFRESH-VALUE"
+region = "GB"
+[[stores]]
+name = "main"
+platform = "shopify"
+shop_domain = "acme.myshopify.com"
+access_token = "SHOPIFY-VALUE"
+webhook_secret = "WEBHOOK-VALUE"
+[[links]]
+shop = "uk"
+store = "main"
+[access]
+admin = ["ann", "@ops"]
+"#;
+        let env = Environment {
+            data_dir: Some("/data".into()),
+            ..Environment::default()
+        };
+        let config = Config::parse(text, Path::new("od.toml"), 0o600, &env).unwrap();
+        let summary = summary(&config);
+        for value in [
+            "APP-SECRET",
+            "ACCESS-VALUE",
+            "REFRESH-VALUE",
+            "SHOPIFY-VALUE",
+            "WEBHOOK-VALUE",
+        ] {
+            assert!(!summary.contains(value), "{value} leaked:\n{summary}");
+        }
+        assert!(
+            summary.starts_with("od.toml: ok (1 shop, 1 store, 1 link)\n"),
+            "{summary}"
+        );
+        assert!(summary.contains(&format!(
+            "app_secret {}",
+            Secret::new("APP-SECRET-VALUE").fingerprint()
+        )));
+        assert!(
+            summary.contains("link uk: shop uk → store main, polled every 1m"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("access: admin ann @ops; everyone else no access"),
+            "{summary}"
+        );
+        assert!(summary.contains("store main: Shopify at https://acme.myshopify.com/, acme.myshopify.com, API 2025-10"), "{summary}");
+    }
+}

@@ -1,0 +1,211 @@
+//! The scriptable face: `orderdeck <command>`. Parses arguments (clap), runs one command and
+//! turns its outcome into an exit status: 0 ok, 1 failure, 2 bad usage or bad config (clap's
+//! own usage errors already exit 2). Errors here are `anyhow`, the one layer allowed it; every
+//! problem of a config is printed on its own `file:line:column:` line.
+//!
+//! Commands that need the daemon or the store say plainly that they are not implemented yet,
+//! naming the feature that brings them, rather than pretending to work.
+
+mod args;
+mod check_config;
+pub mod orders;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigPath, Environment, Problems};
+
+pub use args::{
+    AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SettingsCommand, Since,
+    SyncArgs,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orderdeck",
+    version,
+    about = "Keeps TikTok Shop orders flowing into your store and back",
+    long_about = "Keeps TikTok Shop orders flowing into your store and back.\n\n\
+                  Without a command, opens the console. Commands talk to the running daemon \
+                  (`orderdeck serve`) when there is one, and otherwise open the store themselves."
+)]
+pub struct Cli {
+    /// The config file [default: ~/.config/orderdeck/orderdeck.toml]
+    #[arg(long, global = true, env = "ORDERDECK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: owns the store, runs the sync engine, serves consoles and commands on
+    /// the Unix socket
+    Serve,
+    /// Run a living demo: simulated TikTok Shop and store, the daemon and the console, all
+    /// in one command
+    Demo,
+    /// Run only the simulated TikTok Shop and store APIs on loopback, for testing a config
+    Sandbox,
+    /// Poll every link and run the jobs that result
+    Sync(SyncArgs),
+    /// List orders: pending, missing tracking, cancellations, stuck, or all
+    Orders(orders::OrdersArgs),
+    /// Show one order: its flows, timeline and why it is stuck
+    Order(OrderArgs),
+    /// Ask for a resync of orders (re-create, re-push tracking, re-run a cancellation)
+    Resync(ResyncArgs),
+    /// List resync requests waiting for a decision
+    Requests(RequestsArgs),
+    /// Approve a resync request, so the engine runs it
+    Approve {
+        /// The request (R12 or 12)
+        #[arg(value_name = "REQ")]
+        request: crate::domain::ids::RequestId,
+    },
+    /// Reject a resync request, with a reason the requester will see
+    Reject(RejectArgs),
+    /// Fetch a TikTok-shipped order's shipping label, to save or print
+    Label(LabelArgs),
+    /// Show or change a link's settings
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Show the audit log: who did what, when
+    Audit(AuditArgs),
+    /// Check the config file and list every problem, with file:line:column
+    CheckConfig,
+}
+
+/// Runs the command line. `Err` carries what to tell the user; [`fail`] prints it.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config_path = || ConfigPath::choose(cli.config.clone(), &Environment::from_process());
+    let Some(command) = cli.command else {
+        return not_yet("the console");
+    };
+    match command {
+        Command::CheckConfig => check_config::run(&config_path().map_err(Problems::from)?),
+        Command::Orders(args) => {
+            let config = Config::open(&config_path().map_err(Problems::from)?)?;
+            orders::run(&config, &args)
+        }
+        Command::Serve => not_yet("the daemon (orderdeck serve)"),
+        Command::Demo => not_yet("the demo (sandbox + daemon + console)"),
+        Command::Sandbox => not_yet("the sandbox"),
+        Command::Sync(_) => not_yet("the sync engine"),
+        Command::Order(_) => not_yet("the order detail view"),
+        Command::Resync(_)
+        | Command::Requests(_)
+        | Command::Approve { .. }
+        | Command::Reject(_) => not_yet("manual resync requests"),
+        Command::Label(_) => not_yet("shipping labels"),
+        Command::Settings(_) => not_yet("link settings in the store"),
+        Command::Audit(_) => not_yet("the audit log"),
+    }
+}
+
+fn not_yet(feature: &str) -> anyhow::Result<()> {
+    anyhow::bail!("not implemented yet: comes with {feature}")
+}
+
+/// Prints a failed command's error to stderr and returns its exit status: 2 for a config
+/// that does not load (each problem on its own line, then a count), 1 for anything else.
+pub fn fail(error: &anyhow::Error) -> ExitCode {
+    match error.downcast_ref::<Problems>() {
+        Some(problems) => {
+            for problem in &problems.0 {
+                eprintln!("{problem}");
+            }
+            // A file-level problem (missing, unreadable) speaks for itself; a list of places
+            // gets a count, since it may have scrolled past.
+            if problems.0.iter().any(|p| p.position.is_some()) {
+                let errors = problems.errors().count();
+                let file = problems.0[0].file.display();
+                let (noun, pronoun) = if errors == 1 {
+                    ("problem", "it")
+                } else {
+                    ("problems", "them")
+                };
+                eprintln!(
+                    "orderdeck: {errors} {noun} in {file}; fix {pronoun} and run `orderdeck check-config` again"
+                );
+            }
+            ExitCode::from(2)
+        }
+        None => {
+            eprintln!("orderdeck: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unimplemented_commands_say_which_feature_brings_them() {
+        for argv in [
+            &["orderdeck"][..],
+            &["orderdeck", "serve"],
+            &["orderdeck", "sync", "--once"],
+            &[
+                "orderdeck",
+                "resync",
+                "123",
+                "--flow",
+                "import",
+                "--reason",
+                "lost",
+            ],
+            &["orderdeck", "settings", "set", "uk", "sync_tracking", "off"],
+        ] {
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let error = run(cli).unwrap_err().to_string();
+            assert!(
+                error.starts_with("not implemented yet: comes with "),
+                "{argv:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_usage_is_refused_by_the_parser() {
+        for argv in [
+            &[
+                "orderdeck",
+                "resync",
+                "12x",
+                "--flow",
+                "import",
+                "--reason",
+                "r",
+            ][..],
+            &[
+                "orderdeck",
+                "resync",
+                "12",
+                "--flow",
+                "refund",
+                "--reason",
+                "r",
+            ],
+            &["orderdeck", "orders", "--view", "late"],
+            &["orderdeck", "settings", "set", "uk", "sync_trackin", "off"],
+            &["orderdeck", "reject", "R1"],
+            &["orderdeck", "audit", "--since", "yesterday-ish"],
+        ] {
+            let error = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{argv:?}");
+        }
+    }
+}

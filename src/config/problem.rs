@@ -1,0 +1,237 @@
+//! Problems found in a config file, each with the file, 1-based line and column, and a message
+//! that says what to do. `check-config` prints them all, so nothing here stops at the first one:
+//! loaders push into a [`Problems`] list and keep going.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A place in a file: 1-based line and column (columns count characters, not bytes, so they
+/// match what an editor shows for non-ASCII text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    /// The position of byte `offset` in `text`; offsets past the end clamp to the end.
+    pub fn of_offset(text: &str, offset: usize) -> Position {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Position {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The config cannot be used until this is fixed.
+    Error,
+    /// Worth knowing, but the config loads (e.g. a store without a connector yet).
+    Warning,
+}
+
+/// One problem. `position` is `None` when it concerns the file as a whole (missing, unreadable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub file: PathBuf,
+    pub position: Option<Position>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn error(file: &Path, position: Option<Position>, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            position,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// `FILE:LINE:COL: message`, the form editors and terminals turn into links.
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(Position { line, column }) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        match self.severity {
+            Severity::Error => write!(f, ": {}", self.message),
+            Severity::Warning => write!(f, ": warning: {}", self.message),
+        }
+    }
+}
+
+/// Every problem of one load, in file order. Displays one problem per line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn push(&mut self, problem: Problem) {
+        self.0.push(problem);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Problem::is_error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| p.is_error())
+    }
+
+    /// File order, then errors before warnings at the same place; equal problems once.
+    pub(crate) fn sorted(mut self) -> Problems {
+        self.0.sort_by(|a, b| {
+            (&a.file, a.position, a.severity, &a.message)
+                .cmp(&(&b.file, b.position, b.severity, &b.message))
+        });
+        self.0.dedup();
+        self
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl std::error::Error for Problems {}
+
+impl From<Problem> for Problems {
+    fn from(problem: Problem) -> Self {
+        Problems(vec![problem])
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The candidate closest to `typed`, if it is close enough to be what was meant. "Close enough"
+/// grows with length so short keys need a near-exact match and long ones tolerate a slip or two.
+pub fn did_you_mean<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let budget = (typed.chars().count() / 4).clamp(1, 3);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(typed, c), c))
+        .filter(|(d, _)| *d <= budget)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
+/// adjacent characters each cost 1, so `app_secert` is one slip from `app_secret`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // d[i][j] = distance between a[..i] and b[..j]
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_and_count_characters() {
+        let text = "a = 1\nnäme = 2\n";
+        assert_eq!(
+            Position::of_offset(text, 0),
+            Position { line: 1, column: 1 }
+        );
+        let offset = text.find('=').unwrap();
+        assert_eq!(
+            Position::of_offset(text, offset),
+            Position { line: 1, column: 3 }
+        );
+        let offset = text.rfind('=').unwrap();
+        assert_eq!(
+            Position::of_offset(text, offset),
+            Position { line: 2, column: 6 }
+        );
+        assert_eq!(
+            Position::of_offset(text, 999),
+            Position { line: 3, column: 1 }
+        );
+    }
+
+    #[test]
+    fn display_is_file_line_column_message() {
+        let mut p = Problem::error(
+            Path::new("orderdeck.toml"),
+            Some(Position {
+                line: 12,
+                column: 5,
+            }),
+            "unknown key \"x\"",
+        );
+        assert_eq!(p.to_string(), "orderdeck.toml:12:5: unknown key \"x\"");
+        p.severity = Severity::Warning;
+        p.position = None;
+        assert_eq!(p.to_string(), "orderdeck.toml: warning: unknown key \"x\"");
+    }
+
+    #[test]
+    fn problems_sort_by_place_and_print_one_per_line() {
+        let at = |line| Some(Position { line, column: 1 });
+        let f = Path::new("f.toml");
+        let problems = Problems(vec![
+            Problem::error(f, at(9), "late"),
+            Problem::error(f, at(2), "early"),
+            Problem::error(f, at(2), "early"),
+        ])
+        .sorted();
+        assert_eq!(problems.to_string(), "f.toml:2:1: early\nf.toml:9:1: late");
+        assert!(problems.has_errors());
+    }
+
+    #[test]
+    fn suggestions_catch_slips_but_not_strangers() {
+        let keys = ["app_key", "app_secret", "access_token", "region"];
+        assert_eq!(did_you_mean("app_secert", keys), Some("app_secret"));
+        assert_eq!(did_you_mean("acess_token", keys), Some("access_token"));
+        assert_eq!(did_you_mean("regoin", keys), Some("region"));
+        assert_eq!(did_you_mean("colour", keys), None);
+        assert_eq!(did_you_mean("x", keys), None);
+    }
+}
