@@ -1,4 +1,183 @@
 //! The sync engine: pollers turn platform changes into jobs (through the [`react`]or), and the
 //! job runner executes them after the commit that created them, retrying with backoff.
+//!
+//! Invariants:
+//! - every state change and the jobs it causes are written in one store transaction
+//!   ([`crate::store::Change`]); HTTP calls happen after the commit, never inside it;
+//! - every read-modify-write of an order holds that order's lock ([`locks`]);
+//! - a job that may have written remotely (`maybe_applied`) reads the remote state back before
+//!   it writes again: one TikTok order never makes two store orders.
 
+pub mod activity;
+mod execute;
+pub mod locks;
+mod operations;
+mod poll;
 pub mod react;
+mod runner;
+mod tokens;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore, broadcast};
+
+pub use activity::{Activity, EngineEvent};
+pub use operations::OperationError;
+
+use crate::domain::clock::{Clock, Timestamp};
+use crate::domain::ids::{LinkId, ShopId, StoreId};
+use crate::domain::job::Backoff;
+use crate::domain::platform::Platform;
+use crate::domain::settings::LinkSettings;
+use crate::platforms::{Marketplace, Storefront};
+use crate::service::api::Notification;
+use crate::store::{SettingsRecord, Store};
+
+/// One link as the engine runs it: its two platform clients and limits.
+pub struct LinkRuntime {
+    pub id: LinkId,
+    pub shop: ShopId,
+    pub store_name: StoreId,
+    pub platform: Platform,
+    pub region: String,
+    pub poll_interval: Duration,
+    pub marketplace: Arc<dyn Marketplace>,
+    pub storefront: Arc<dyn Storefront>,
+    /// Calls in flight to the TikTok shop account / the store account.
+    pub tiktok_slots: Arc<Semaphore>,
+    pub store_slots: Arc<Semaphore>,
+    /// The settings to write when the store has none yet (from `orderdeck.toml`).
+    pub initial_settings: LinkSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub backoff: Backoff,
+    /// How far back the first poll of a link reads.
+    pub initial_lookback: Duration,
+    /// Polls re-read this much before the last watermark (TikTok results can lag the window).
+    pub overlap: Duration,
+    /// Where label PDFs are saved.
+    pub label_dir: PathBuf,
+    /// Where refreshed TikTok tokens are kept (private files in the data dir).
+    pub token_dir: PathBuf,
+    /// `lp -d labels {file}`-style command, run for `--print`.
+    pub print_command: Option<String>,
+    /// Jobs claimed per runner pass.
+    pub batch: usize,
+}
+
+impl EngineOptions {
+    pub fn in_data_dir(data_dir: &std::path::Path) -> Self {
+        EngineOptions {
+            backoff: Backoff::default(),
+            initial_lookback: Duration::from_secs(14 * 86_400),
+            overlap: Duration::from_secs(5 * 60),
+            label_dir: data_dir.join("labels"),
+            token_dir: data_dir.join("tokens"),
+            print_command: None,
+            batch: 64,
+        }
+    }
+}
+
+pub struct Engine {
+    pub(crate) store: Arc<Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    links: Vec<Arc<LinkRuntime>>,
+    pub(crate) options: EngineOptions,
+    pub(crate) locks: locks::OrderLocks,
+    pub(crate) activity: Activity,
+    /// Woken whenever jobs are written, so the runner does not wait for its next tick.
+    pub(crate) jobs_written: Notify,
+    generation: AtomicU64,
+    notifications: broadcast::Sender<Notification>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, links: Vec<LinkRuntime>, options: EngineOptions) -> Arc<Engine> {
+        let (notifications, _) = broadcast::channel(1024);
+        Arc::new(Engine {
+            store,
+            clock,
+            links: links.into_iter().map(Arc::new).collect(),
+            options,
+            locks: locks::OrderLocks::default(),
+            activity: Activity::default(),
+            jobs_written: Notify::new(),
+            generation: AtomicU64::new(1),
+            notifications,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn links(&self) -> &[Arc<LinkRuntime>] {
+        &self.links
+    }
+
+    pub fn link(&self, id: &LinkId) -> Option<&Arc<LinkRuntime>> {
+        self.links.iter().find(|l| &l.id == id)
+    }
+
+    pub fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
+    /// The link's current settings: stored ones, else the config's initial settings.
+    pub fn settings(&self, link: &LinkId) -> LinkSettings {
+        self.settings_record(link).settings
+    }
+
+    pub fn settings_record(&self, link: &LinkId) -> SettingsRecord {
+        match self.store.settings(link) {
+            Ok(Some(record)) => record,
+            Ok(None) | Err(_) => {
+                let mut record = SettingsRecord::defaults(link.clone());
+                if let Some(l) = self.link(link) {
+                    record.settings = l.initial_settings.clone();
+                }
+                record
+            }
+        }
+    }
+
+    /// A lookup for store reads that need every link's settings.
+    pub fn settings_lookup(&self) -> impl Fn(&LinkId) -> LinkSettings + '_ {
+        let cache: HashMap<LinkId, LinkSettings> = self.links.iter().map(|l| (l.id.clone(), self.settings(&l.id))).collect();
+        move |link: &LinkId| cache.get(link).cloned().unwrap_or_default()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.notifications.subscribe()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// Tells subscribers something changed (they re-ask for what they show).
+    pub fn notify(&self, make: impl FnOnce(u64) -> Notification) {
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        // No subscribers is fine: nobody is looking.
+        let _ = self.notifications.send(make(generation));
+    }
+
+    pub(crate) fn notify_orders(&self, link: &LinkId) {
+        self.notify(|generation| Notification::Orders { link: link.clone(), generation });
+    }
+}

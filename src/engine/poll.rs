@@ -1,0 +1,359 @@
+//! Pollers: per link, TikTok orders and TikTok cancellations by update-time window, and the
+//! store's changed orders. Each window starts `overlap` before the stored watermark (TikTok can
+//! return updates just outside the asked window) and results are deduplicated by update time.
+//! The watermark only moves after every page of a window was written, so a failed poll is
+//! retried from the same place: a window is never skipped.
+
+use std::collections::HashSet;
+
+use crate::domain::cancellation::{Cancellation, CancellationKey, Direction};
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::TiktokOrderId;
+use crate::domain::job::JobKind;
+use crate::domain::order::{Flow, FlowState, FlowStatus, Order};
+use crate::platforms::{PlatformError, RemoteCancellation, RemoteOrder, StoreChange, Window};
+use crate::store::{Change, LinkRecord, StoreError, Watermark};
+
+use super::activity::Level;
+use super::react::{self, cancellation_from_order, merge_snapshot, merge_store, react_order};
+use super::{Engine, LinkRuntime};
+
+pub const TIKTOK_ORDERS: &str = "tiktok_orders";
+pub const TIKTOK_CANCELLATIONS: &str = "tiktok_cancellations";
+pub const STORE_ORDERS: &str = "store_orders";
+
+/// What one poll of one link saw.
+#[derive(Debug, Default, Clone)]
+pub struct PollSummary {
+    pub orders: usize,
+    pub cancellations: usize,
+    pub store_changes: usize,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PollError {
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Engine {
+    /// Polls the three streams of one link; a failure of one does not stop the others. The
+    /// link's health (last poll, last error, token expiry) is recorded either way.
+    pub async fn poll_link(&self, link: &LinkRuntime) -> PollSummary {
+        let mut summary = PollSummary::default();
+        self.refresh_tokens_if_due(link).await;
+        match self.poll_tiktok_orders(link).await {
+            Ok(n) => summary.orders = n,
+            Err(e) => summary.errors.push(format!("TikTok orders: {e}")),
+        }
+        match self.poll_tiktok_cancellations(link).await {
+            Ok(n) => summary.cancellations = n,
+            Err(e) => summary.errors.push(format!("TikTok cancellations: {e}")),
+        }
+        match self.poll_store(link).await {
+            Ok(n) => summary.store_changes = n,
+            Err(e) => summary.errors.push(format!("store orders: {e}")),
+        }
+        self.save_tokens_if_changed(link);
+        self.record_health(link, &summary);
+        summary
+    }
+
+    fn record_health(&self, link: &LinkRuntime, summary: &PollSummary) {
+        let now = self.now();
+        let previous = self.store.link(&link.id).ok().flatten();
+        let tokens = link.marketplace.tokens();
+        let last_error = summary.errors.first().map(|message| crate::domain::order::FlowError {
+            at: now,
+            message: message.clone(),
+            code: None,
+            request_id: None,
+        });
+        for error in &summary.errors {
+            self.activity.record(now, Level::Error, Some(&link.id), None, format!("poll failed: {error}"));
+        }
+        let record = LinkRecord {
+            link: link.id.clone(),
+            shop: link.shop.clone(),
+            store: link.store_name.clone(),
+            platform: link.platform,
+            last_poll: if summary.errors.is_empty() { Some(now) } else { previous.as_ref().and_then(|p| p.last_poll) },
+            last_error,
+            token_expires_at: tokens.access_expires_at,
+            authorization_expires_at: tokens.refresh_expires_at,
+            updated_at: now,
+        };
+        if let Err(e) = self.store.apply(&Change { links: vec![record], ..Change::default() }) {
+            tracing::error!(link = %link.id, "could not record link health: {e}");
+        }
+        self.notify(|generation| crate::service::api::Notification::Health { generation });
+    }
+
+    fn window(&self, link: &LinkRuntime, stream: &str) -> Result<(Window, Timestamp), StoreError> {
+        let now = self.now();
+        let overlap = chrono::Duration::from_std(self.options.overlap).unwrap_or_default();
+        let from = match self.store.watermark(&link.id, stream)? {
+            Some(mark) => mark.at - overlap,
+            None => now - chrono::Duration::from_std(self.options.initial_lookback).unwrap_or_default(),
+        };
+        Ok((Window { from, to: now + chrono::Duration::seconds(1) }, now))
+    }
+
+    fn advance(&self, link: &LinkRuntime, stream: &str, to: Timestamp) -> Result<(), StoreError> {
+        let mark = Watermark { at: to, cursor: None };
+        self.store.apply(&Change { watermarks: vec![(link.id.clone(), stream.to_string(), mark)], ..Change::default() })
+    }
+
+    async fn poll_tiktok_orders(&self, link: &LinkRuntime) -> Result<usize, PollError> {
+        let (window, started) = self.window(link, TIKTOK_ORDERS)?;
+        let mut token = None;
+        let mut seen = 0;
+        loop {
+            let page = {
+                let _slot = link.tiktok_slots.acquire().await;
+                link.marketplace.search_orders(window, token.clone()).await?
+            };
+            for why in &page.unreadable {
+                self.activity.record(self.now(), Level::Warn, Some(&link.id), None, format!("TikTok sent an order orderdeck cannot read: {why}"));
+            }
+            seen += page.items.len();
+            self.ingest_orders(link, page.items).await?;
+            match page.next_page_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => break,
+            }
+        }
+        self.advance(link, TIKTOK_ORDERS, started)?;
+        Ok(seen)
+    }
+
+    /// Writes a page of TikTok orders and the jobs they cause, in one transaction.
+    pub(crate) async fn ingest_orders(&self, link: &LinkRuntime, orders: Vec<RemoteOrder>) -> Result<(), StoreError> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<TiktokOrderId> = orders.iter().map(|o| o.id.clone()).collect();
+        let _guard = self.locks.lock_many(&ids).await;
+        let settings = self.settings(&link.id);
+        let now = self.now();
+        let mut change = Change::default();
+        for remote in orders {
+            let mut order = match self.store.order(&remote.id)? {
+                Some(existing) if existing.link != link.id => {
+                    self.activity.record(now, Level::Warn, Some(&link.id), Some(&remote.id), format!("order belongs to link {}; ignored here", existing.link));
+                    continue;
+                }
+                Some(mut existing) => {
+                    if !merge_snapshot(&mut existing, remote.snapshot, now) {
+                        continue;
+                    }
+                    existing
+                }
+                None => {
+                    let status = remote.snapshot.status.clone();
+                    let mut order = Order::new(remote.id.clone(), link.id.clone(), remote.snapshot, now);
+                    order.note(now, None, format!("first seen on TikTok ({status})"));
+                    order
+                }
+            };
+            let jobs = react_order(&mut order, &settings, now);
+            self.queue(&mut change, &order, jobs, None)?;
+            if react::tiktok_cancelled(&order) {
+                self.cancellation_seen_on_order(link, &mut order, &settings, &mut change)?;
+            }
+            change.payloads.push((order.id.clone(), remote.raw));
+            change.orders.push(order);
+        }
+        self.commit(&link.id, change).await
+    }
+
+    /// TikTok shows the order cancelled: make sure the store side follows, even when no
+    /// cancellation record explains it (auto-cancels).
+    fn cancellation_seen_on_order(
+        &self,
+        link: &LinkRuntime,
+        order: &mut Order,
+        settings: &crate::domain::settings::LinkSettings,
+        change: &mut Change,
+    ) -> Result<(), StoreError> {
+        let known = self.store.cancellations_of(&order.id)?;
+        let covered = known.iter().any(|c| c.direction == Direction::TiktokToStore && c.tiktok_status.as_ref().is_some_and(|s| s.is_effective()))
+            || change.cancellations.iter().any(|c| c.order_id == order.id);
+        if covered {
+            return Ok(());
+        }
+        let mut c = cancellation_from_order(order, settings.restock_on_cancel, self.now());
+        let live = self.has_live_store_cancel(order, change)?;
+        let job = react::react_tiktok_cancellation(&mut c, order, settings, link.platform, live, self.now());
+        self.queue(change, order, job.into_iter().collect(), None)?;
+        change.cancellations.push(c);
+        Ok(())
+    }
+
+    pub(crate) fn has_live_store_cancel(&self, order: &Order, change: &Change) -> Result<bool, StoreError> {
+        let is_store_cancel = |k: &JobKind| matches!(k, JobKind::CancelInStore { .. });
+        Ok(self.store.live_jobs_of(&order.id)?.iter().any(|j| is_store_cancel(&j.kind))
+            || change.jobs.iter().any(|j| j.order == order.id && j.is_live() && is_store_cancel(&j.kind)))
+    }
+
+    async fn poll_tiktok_cancellations(&self, link: &LinkRuntime) -> Result<usize, PollError> {
+        let (window, started) = self.window(link, TIKTOK_CANCELLATIONS)?;
+        let mut token = None;
+        let mut seen = 0;
+        loop {
+            let page = {
+                let _slot = link.tiktok_slots.acquire().await;
+                link.marketplace.search_cancellations(window, token.clone()).await?
+            };
+            seen += page.items.len();
+            self.ingest_cancellations(link, page.items).await?;
+            match page.next_page_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => break,
+            }
+        }
+        self.advance(link, TIKTOK_CANCELLATIONS, started)?;
+        Ok(seen)
+    }
+
+    /// Cancellations of orders orderdeck has not seen yet fetch those orders first.
+    async fn ingest_cancellations(&self, link: &LinkRuntime, items: Vec<RemoteCancellation>) -> Result<(), PollError> {
+        let mut unknown: Vec<TiktokOrderId> = Vec::new();
+        for rc in &items {
+            if self.store.order(&rc.order_id)?.is_none() && !unknown.contains(&rc.order_id) {
+                unknown.push(rc.order_id.clone());
+            }
+        }
+        for batch in unknown.chunks(50) {
+            let orders = {
+                let _slot = link.tiktok_slots.acquire().await;
+                link.marketplace.order_details(batch).await?
+            };
+            self.ingest_orders(link, orders).await?;
+        }
+        let ids: Vec<TiktokOrderId> = items.iter().map(|c| c.order_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let _guard = self.locks.lock_many(&ids).await;
+        let settings = self.settings(&link.id);
+        let now = self.now();
+        let mut change = Change::default();
+        let mut orders: Vec<Order> = Vec::new();
+        for rc in items {
+            let position = match orders.iter().position(|o| o.id == rc.order_id) {
+                Some(p) => p,
+                None => match self.store.order(&rc.order_id)? {
+                    Some(o) if o.link == link.id => {
+                        orders.push(o);
+                        orders.len() - 1
+                    }
+                    _ => continue,
+                },
+            };
+            let order = &mut orders[position];
+            let key = CancellationKey::Tiktok(rc.cancel_id.clone());
+            let mut c = match self.store.cancellation(&key)? {
+                Some(c) => c,
+                None => {
+                    order.note(now, Some(Flow::Cancellation), format!("{} asked to cancel ({}){}", rc.role, rc.cancel_type, deadline_text(rc.seller_deadline)));
+                    new_cancellation(&rc, link, settings.restock_on_cancel, now)
+                }
+            };
+            if c.tiktok_status.as_ref() != Some(&rc.status) {
+                if c.tiktok_status.is_some() {
+                    order.note(now, Some(Flow::Cancellation), format!("TikTok cancellation {} is now {}", rc.cancel_id, rc.status));
+                }
+                c.tiktok_status = Some(rc.status.clone());
+                c.updated_at = now;
+            }
+            c.seller_deadline = rc.seller_deadline;
+            c.reason_code = rc.reason_code.clone().or(c.reason_code);
+            c.reason_text = rc.reason_text.clone().or(c.reason_text);
+            let live = self.has_live_store_cancel(order, &change)?;
+            let job = react::react_tiktok_cancellation(&mut c, order, &settings, link.platform, live, now);
+            self.queue(&mut change, order, job.into_iter().collect(), None)?;
+            change.cancellations.push(c);
+        }
+        change.orders = orders;
+        self.commit(&link.id, change).await?;
+        Ok(())
+    }
+
+    async fn poll_store(&self, link: &LinkRuntime) -> Result<usize, PollError> {
+        let (window, started) = self.window(link, STORE_ORDERS)?;
+        let mut cursor = None;
+        let mut seen = 0;
+        loop {
+            let page = {
+                let _slot = link.store_slots.acquire().await;
+                link.storefront.changed_orders(window.from, cursor.clone()).await?
+            };
+            seen += page.items.len();
+            self.ingest_store_changes(link, page.items).await?;
+            match page.next_page_token {
+                Some(next) if !next.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        self.advance(link, STORE_ORDERS, started)?;
+        Ok(seen)
+    }
+
+    async fn ingest_store_changes(&self, link: &LinkRuntime, items: Vec<StoreChange>) -> Result<(), StoreError> {
+        let ids: Vec<TiktokOrderId> = items.iter().filter_map(|c| c.tiktok_order_id.clone()).collect();
+        let _guard = self.locks.lock_many(&ids).await;
+        let settings = self.settings(&link.id);
+        let now = self.now();
+        let mut change = Change::default();
+        for item in items {
+            let Some(id) = item.tiktok_order_id else { continue };
+            let Some(mut order) = self.store.order(&id)? else { continue };
+            if order.link != link.id {
+                continue;
+            }
+            let events = merge_store(&mut order, item.store, now);
+            if order.store.is_some() && !order.flows.import.is_done() {
+                // Created by an earlier attempt whose answer was lost: it is in the store now.
+                react::set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
+            }
+            let jobs = react_order(&mut order, &settings, now);
+            self.queue(&mut change, &order, jobs, None)?;
+            for event in events {
+                if let Some((c, job)) = react::react_store_event(event, &mut order, &settings, link.platform, now) {
+                    if self.store.cancellation(&c.key)?.is_some_and(|known| known.sync.status != FlowState::default().status) {
+                        continue;
+                    }
+                    self.queue(&mut change, &order, job.into_iter().collect(), None)?;
+                    change.cancellations.push(c);
+                }
+            }
+            change.orders.push(order);
+        }
+        self.commit(&link.id, change).await
+    }
+}
+
+fn new_cancellation(rc: &RemoteCancellation, link: &LinkRuntime, restock: bool, now: Timestamp) -> Cancellation {
+    Cancellation {
+        key: CancellationKey::Tiktok(rc.cancel_id.clone()),
+        order_id: rc.order_id.clone(),
+        link: link.id.clone(),
+        direction: Direction::TiktokToStore,
+        initiator: rc.role.clone(),
+        cancel_type: rc.cancel_type.clone(),
+        reason_code: rc.reason_code.clone(),
+        reason_text: rc.reason_text.clone(),
+        tiktok_status: Some(rc.status.clone()),
+        seller_deadline: rc.seller_deadline,
+        restock,
+        response: None,
+        sync: FlowState::default(),
+        created_at: rc.created_at.min(now),
+        updated_at: now,
+    }
+}
+
+fn deadline_text(deadline: Option<Timestamp>) -> String {
+    deadline.map(|d| format!(", seller must answer by {}", d.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default()
+}

@@ -1,0 +1,58 @@
+//! TikTok tokens over time. `orderdeck.toml` holds the first tokens; refreshed ones are kept in
+//! private files in the data dir (`tokens/<shop>.json`, 0600) so a restarted daemon goes on with
+//! the newest pair. The access token is refreshed a day before it expires; the refresh token's
+//! expiry is the end of the seller's authorization, shown on the Stores view.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::domain::ids::ShopId;
+use crate::platforms::Tokens;
+
+use super::activity::Level;
+use super::{Engine, LinkRuntime};
+
+const REFRESH_AHEAD: chrono::Duration = chrono::Duration::days(1);
+
+/// Tokens saved by an earlier run, if any.
+pub fn load(dir: &Path, shop: &ShopId) -> Option<Tokens> {
+    let text = std::fs::read_to_string(dir.join(format!("{shop}.json"))).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn save(dir: &Path, shop: &ShopId, tokens: &Tokens) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    tmp.write_all(serde_json::to_string(tokens)?.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dir.join(format!("{shop}.json"))).map_err(|e| e.error)?;
+    Ok(())
+}
+
+impl Engine {
+    pub(crate) async fn refresh_tokens_if_due(&self, link: &LinkRuntime) {
+        let tokens = link.marketplace.tokens();
+        let due = tokens.access_expires_at.is_some_and(|at| at - self.now() < REFRESH_AHEAD);
+        if !due {
+            return;
+        }
+        match link.marketplace.refresh_tokens().await {
+            Ok(_) => self.activity.record(self.now(), Level::Info, Some(&link.id), None, format!("TikTok access token of shop {} refreshed", link.shop)),
+            Err(e) => self.activity.record(self.now(), Level::Error, Some(&link.id), None, format!("could not refresh the TikTok token of shop {}: {e}", link.shop)),
+        }
+    }
+
+    /// Persists the marketplace's tokens when a refresh (here or inside the client) changed them.
+    pub(crate) fn save_tokens_if_changed(&self, link: &LinkRuntime) {
+        let current = link.marketplace.tokens();
+        let saved = load(&self.options.token_dir, &link.shop);
+        if saved.as_ref() == Some(&current) {
+            return;
+        }
+        if let Err(e) = save(&self.options.token_dir, &link.shop, &current) {
+            self.activity.record(self.now(), Level::Error, Some(&link.id), None, format!("could not save refreshed tokens of shop {}: {e}", link.shop));
+        }
+    }
+}
