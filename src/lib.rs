@@ -4,3 +4,4 @@
 //! → store → domain.
 
 pub mod domain;
+pub mod store;
