@@ -120,6 +120,14 @@ impl Store {
         })
     }
 
+    /// Writes one link's record (and flushes).
+    pub fn put_link(&self, record: LinkRecord) -> Result<()> {
+        self.apply(&Change {
+            links: vec![record],
+            ..Change::default()
+        })
+    }
+
     /// Appends one audit entry (and flushes).
     pub fn append_audit(&self, entry: AuditEntry) -> Result<()> {
         self.apply(&Change {

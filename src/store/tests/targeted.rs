@@ -401,7 +401,13 @@ fn watermarks_links_and_payloads_round_trip() {
             ..Change::default()
         })
         .unwrap();
-    assert_eq!(store.links().unwrap(), vec![record]);
+    assert_eq!(store.links().unwrap(), vec![record.clone()]);
+    let polled = LinkRecord {
+        last_poll: Some(t(65)),
+        ..record
+    };
+    store.put_link(polled.clone()).unwrap();
+    assert_eq!(store.link(&uk).unwrap(), Some(polled));
     assert_eq!(store.watermark(&uk, "tiktok.orders").unwrap(), Some(mark));
     assert_eq!(store.watermark(&uk, "shopify.orders").unwrap(), None);
     assert_eq!(store.payload(&order_id("1")).unwrap(), Some(payload));
