@@ -10,3 +10,4 @@ pub mod engine;
 pub mod platforms;
 pub mod sandbox;
 pub mod service;
+pub mod store;

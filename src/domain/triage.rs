@@ -76,11 +76,22 @@ pub fn views_of(order: &Order) -> Vec<(OrderView, i64)> {
 /// The time-dependent part of membership: a missing-tracking candidate is only listed once the
 /// link's `missing_tracking_after` has passed since payment.
 pub fn is_visible(order: &Order, view: OrderView, settings: &LinkSettings, now: Timestamp) -> bool {
+    is_visible_since(view, order.paid_or_created(), settings, now)
+}
+
+/// [`is_visible`] from the order's `paid_or_created()` alone, so an index scan can filter with
+/// the time it keeps beside each entry instead of decoding every order.
+pub fn is_visible_since(
+    view: OrderView,
+    paid_or_created: Timestamp,
+    settings: &LinkSettings,
+    now: Timestamp,
+) -> bool {
     match view {
         OrderView::MissingTracking => {
             let threshold = chrono::Duration::from_std(settings.missing_tracking_after)
                 .unwrap_or(chrono::Duration::MAX);
-            now.signed_duration_since(order.paid_or_created()) >= threshold
+            now.signed_duration_since(paid_or_created) >= threshold
         }
         _ => true,
     }

@@ -1,0 +1,401 @@
+//! `Change`: everything one event writes, applied in ONE sled transaction over every tree —
+//! records, the jobs they cause (transactional outbox), audit entries, watermarks, settings, and
+//! every secondary index (the old record is read inside the transaction to drop stale entries).
+//!
+//! The closure may run more than once (sled retries on conflict), so it does nothing but sled
+//! reads and writes and pure computation: values are encoded and index entries derived before
+//! it starts. After commit the database is flushed before `apply` returns Ok, so a caller may
+//! tell a person the write happened.
+//!
+//! Within one change, puts run in field order and removals after puts.
+
+use std::collections::BTreeMap;
+
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError, Transactional,
+    TransactionalTree,
+};
+
+use super::codec;
+use super::index::{self, Entry};
+use super::keys;
+use super::records::{LinkRecord, SettingsRecord, Watermark};
+use super::{Result, Store, StoreError, TreeId, meta};
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::cancellation::Cancellation;
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::{JobId, LinkId, TiktokOrderId};
+use crate::domain::job::Job;
+use crate::domain::order::Order;
+use crate::domain::request::ResyncRequest;
+use crate::domain::settings::LinkSettings;
+
+/// What one event writes. Records replace the stored record with the same id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change {
+    pub links: Vec<LinkRecord>,
+    pub settings: Vec<SettingsWrite>,
+    pub orders: Vec<Order>,
+    /// The platform's raw JSON of an order, for the order detail's "raw payload".
+    pub payloads: Vec<(TiktokOrderId, serde_json::Value)>,
+    pub cancellations: Vec<Cancellation>,
+    /// New jobs (ids from [`Store::allocate_job_id`]) and updates of existing ones.
+    pub jobs: Vec<Job>,
+    /// New requests (ids from [`Store::allocate_request_id`]) and updates.
+    pub requests: Vec<ResyncRequest>,
+    /// Appended to the audit log in this order.
+    pub audit: Vec<AuditEntry>,
+    /// (link, stream name, watermark).
+    pub watermarks: Vec<(LinkId, String, Watermark)>,
+    /// Orders to forget (retention), with their raw payloads. Their jobs and cancellations are
+    /// not touched: list those too if they should go.
+    pub remove_orders: Vec<TiktokOrderId>,
+    /// Finished jobs to forget (retention).
+    pub remove_jobs: Vec<JobId>,
+}
+
+/// A settings write, refused with [`StoreError::StaleSettings`] unless the stored version is
+/// still `expected_version` (0 = never written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsWrite {
+    pub link: LinkId,
+    pub expected_version: u64,
+    pub settings: LinkSettings,
+    pub at: Timestamp,
+    pub by: Actor,
+}
+
+/// A record ready to write: key, encoded value, index entries it implies.
+struct Put {
+    tree: TreeId,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+/// A change encoded outside the transaction.
+struct Prepared<'a> {
+    plain: Vec<(TreeId, Vec<u8>, Vec<u8>)>,
+    indexed: Vec<Put>,
+    removals: Vec<(TreeId, Vec<u8>)>,
+    settings: &'a [SettingsWrite],
+    audit: Vec<(Timestamp, Vec<u8>)>,
+    job_high: Option<u64>,
+    request_high: Option<u64>,
+}
+
+type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
+
+impl Store {
+    /// Applies `change` atomically and flushes (blocking on the fsync) before returning Ok.
+    pub fn apply(&self, change: &Change) -> Result<()> {
+        self.commit(change)?;
+        self.flush()
+    }
+
+    /// `apply` for async callers: the transaction itself is in-memory and short, and the flush
+    /// is awaited instead of blocking the runtime's thread.
+    pub async fn apply_async(&self, change: &Change) -> Result<()> {
+        self.commit(change)?;
+        self.db
+            .flush_async()
+            .await
+            .map(drop)
+            .map_err(StoreError::sled("flushing to disk"))
+    }
+
+    /// Settings write on its own; returns the stored record.
+    pub fn put_settings(&self, write: SettingsWrite) -> Result<SettingsRecord> {
+        let link = write.link.clone();
+        self.apply(&Change {
+            settings: vec![write],
+            ..Change::default()
+        })?;
+        self.settings(&link)?.ok_or_else(|| {
+            codec::corrupt(
+                TreeId::Settings.name(),
+                link.as_str().as_bytes(),
+                "vanished after write",
+            )
+        })
+    }
+
+    /// Writes one link's record (and flushes).
+    pub fn put_link(&self, record: LinkRecord) -> Result<()> {
+        self.apply(&Change {
+            links: vec![record],
+            ..Change::default()
+        })
+    }
+
+    /// Appends one audit entry (and flushes).
+    pub fn append_audit(&self, entry: AuditEntry) -> Result<()> {
+        self.apply(&Change {
+            audit: vec![entry],
+            ..Change::default()
+        })
+    }
+
+    fn commit(&self, change: &Change) -> Result<()> {
+        let prepared = prepare(change)?;
+        self.trees
+            .as_slice()
+            .transaction(|tx| write(tx, &prepared))
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(source) => StoreError::Sled {
+                    op: "committing a change",
+                    source,
+                },
+            })
+    }
+}
+
+fn prepare(change: &Change) -> Result<Prepared<'_>> {
+    let mut plain = Vec::new();
+    let mut indexed = Vec::new();
+    let mut removals = Vec::new();
+    for link in &change.links {
+        let key = link.link.as_str().as_bytes().to_vec();
+        let value = codec::encode(TreeId::Links.name(), &key, link)?;
+        plain.push((TreeId::Links, key, value));
+    }
+    for (order, payload) in &change.payloads {
+        let key = order.as_str().as_bytes().to_vec();
+        let value = codec::encode(TreeId::Payloads.name(), &key, payload)?;
+        plain.push((TreeId::Payloads, key, value));
+    }
+    for (link, stream, watermark) in &change.watermarks {
+        let key = keys::watermark_key(link, stream);
+        let value = codec::encode(TreeId::Meta.name(), &key, watermark)?;
+        plain.push((TreeId::Meta, key, value));
+    }
+    for order in &change.orders {
+        let key = order.id.as_str().as_bytes().to_vec();
+        let value = codec::encode(TreeId::Orders.name(), &key, order)?;
+        indexed.push(Put {
+            tree: TreeId::Orders,
+            key,
+            value,
+            entries: index::order_entries(order),
+        });
+    }
+    for c in &change.cancellations {
+        let key = keys::cancellation_key(&c.key);
+        let value = codec::encode(TreeId::Cancellations.name(), &key, c)?;
+        let entries = index::cancellation_entries(c);
+        indexed.push(Put {
+            tree: TreeId::Cancellations,
+            key,
+            value,
+            entries,
+        });
+    }
+    for job in &change.jobs {
+        let key = keys::job_key(job.id).to_vec();
+        let value = codec::encode(TreeId::Jobs.name(), &key, job)?;
+        indexed.push(Put {
+            tree: TreeId::Jobs,
+            key,
+            value,
+            entries: index::job_entries(job),
+        });
+    }
+    for request in &change.requests {
+        let key = keys::request_key(request.id).to_vec();
+        let value = codec::encode(TreeId::Requests.name(), &key, request)?;
+        let entries = index::request_entries(request);
+        indexed.push(Put {
+            tree: TreeId::Requests,
+            key,
+            value,
+            entries,
+        });
+    }
+    for order in &change.remove_orders {
+        let key = order.as_str().as_bytes().to_vec();
+        removals.push((TreeId::Payloads, key.clone()));
+        removals.push((TreeId::Orders, key));
+    }
+    for job in &change.remove_jobs {
+        removals.push((TreeId::Jobs, keys::job_key(*job).to_vec()));
+    }
+    let audit = change
+        .audit
+        .iter()
+        .map(|entry| {
+            Ok((
+                entry.at,
+                codec::encode(TreeId::Audit.name(), b"(new entry)", entry)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    Ok(Prepared {
+        plain,
+        indexed,
+        removals,
+        settings: &change.settings,
+        audit,
+        job_high: change.jobs.iter().map(|j| j.id.0).max(),
+        request_high: change.requests.iter().map(|r| r.id.0).max(),
+    })
+}
+
+/// The transaction body: sled operations and pure computation only.
+fn write(tx: &[TransactionalTree], p: &Prepared<'_>) -> TxResult<()> {
+    let t = |id: TreeId| &tx[id as usize];
+    for (tree, key, value) in &p.plain {
+        t(*tree).insert(key.as_slice(), value.as_slice())?;
+    }
+    let mut counts = CountDeltas::new();
+    for put in &p.indexed {
+        let old = t(put.tree).insert(put.key.as_slice(), put.value.as_slice())?;
+        let old_entries = old_entries(put.tree, &put.key, old)?;
+        sync_entries(tx, &old_entries, &put.entries, &mut counts)?;
+    }
+    for (tree, key) in &p.removals {
+        let old = t(*tree).remove(key.as_slice())?;
+        if index::INDEXED.iter().any(|(primary, _)| primary == tree) {
+            sync_entries(tx, &old_entries(*tree, key, old)?, &[], &mut counts)?;
+        }
+    }
+    write_counts(t(TreeId::IdxViewCounts), &counts)?;
+    for w in p.settings {
+        write_settings(t(TreeId::Settings), w)?;
+    }
+    let meta = t(TreeId::Meta);
+    if !p.audit.is_empty() {
+        let mut seq = read_counter(meta, meta::AUDIT_SEQ)?;
+        for (at, value) in &p.audit {
+            seq += 1;
+            t(TreeId::Audit).insert(&keys::audit_key(*at, seq)[..], value.as_slice())?;
+        }
+        write_counter(meta, meta::AUDIT_SEQ, seq)?;
+    }
+    // A durable job or request implies a durable high-water mark at least as high, so an id
+    // handed out before a crash is never handed out again for a different record.
+    for (key, high) in [
+        (meta::JOB_ID_HIGH, p.job_high),
+        (meta::REQUEST_ID_HIGH, p.request_high),
+    ] {
+        if let Some(high) = high
+            && high > read_counter(meta, key)?
+        {
+            write_counter(meta, key, high)?;
+        }
+    }
+    Ok(())
+}
+
+fn old_entries(tree: TreeId, key: &[u8], old: Option<sled::IVec>) -> TxResult<Vec<Entry>> {
+    match old {
+        // A record that no longer decodes cannot say which index entries to drop; refuse the
+        // write rather than leave stray entries behind (the error names the record).
+        Some(bytes) => index::derive(tree, key, &bytes)
+            .map(|d| d.entries)
+            .map_err(ConflictableTransactionError::Abort),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Net change of each view's size in one transaction, by view prefix (`view | scope`).
+type CountDeltas = BTreeMap<Vec<u8>, i64>;
+
+/// Removes entries the old record implied and the new one does not; writes new or changed ones;
+/// tallies view entries that appear or disappear.
+fn sync_entries(
+    tx: &[TransactionalTree],
+    old: &[Entry],
+    new: &[Entry],
+    counts: &mut CountDeltas,
+) -> TxResult<()> {
+    let same_key = |a: &Entry, b: &Entry| a.tree == b.tree && a.key == b.key;
+    for stale in old {
+        if !new.iter().any(|n| same_key(n, stale)) {
+            tx[stale.tree as usize].remove(stale.key.as_slice())?;
+            tally(counts, stale, -1);
+        }
+    }
+    for entry in new {
+        if !old.iter().any(|o| same_key(o, entry)) {
+            tally(counts, entry, 1);
+        }
+        if !old.contains(entry) {
+            tx[entry.tree as usize].insert(entry.key.as_slice(), entry.value.as_slice())?;
+        }
+    }
+    Ok(())
+}
+
+fn tally(counts: &mut CountDeltas, entry: &Entry, delta: i64) {
+    if entry.tree == TreeId::IdxViews
+        && let Some(prefix) = keys::view_prefix_of(&entry.key)
+    {
+        *counts.entry(prefix.to_vec()).or_default() += delta;
+    }
+}
+
+/// Applies the tallies to `idx_view_counts`. A count that would go below zero was already wrong:
+/// it stops at zero and the integrity check reports it, rather than refusing every write.
+fn write_counts(tree: &TransactionalTree, counts: &CountDeltas) -> TxResult<()> {
+    let name = TreeId::IdxViewCounts.name();
+    for (prefix, delta) in counts.iter().filter(|(_, d)| **d != 0) {
+        let current = match tree.get(prefix.as_slice())? {
+            Some(bytes) => codec::parse_count(name, prefix, &bytes)
+                .map_err(ConflictableTransactionError::Abort)?,
+            None => 0,
+        };
+        match current.saturating_add_signed(*delta) {
+            0 => tree.remove(prefix.as_slice())?,
+            next => tree.insert(prefix.as_slice(), codec::count_value(next))?,
+        };
+    }
+    Ok(())
+}
+
+fn write_settings(tree: &TransactionalTree, w: &SettingsWrite) -> TxResult<()> {
+    let name = TreeId::Settings.name();
+    let key = w.link.as_str().as_bytes();
+    let found = match tree.get(key)? {
+        Some(bytes) => {
+            codec::decode::<SettingsRecord>(name, key, &bytes)
+                .map_err(ConflictableTransactionError::Abort)?
+                .version
+        }
+        None => 0,
+    };
+    if found != w.expected_version {
+        return Err(ConflictableTransactionError::Abort(
+            StoreError::StaleSettings {
+                link: w.link.clone(),
+                expected: w.expected_version,
+                found,
+            },
+        ));
+    }
+    let record = SettingsRecord {
+        link: w.link.clone(),
+        version: found + 1,
+        settings: w.settings.clone(),
+        updated_at: w.at,
+        updated_by: w.by.clone(),
+    };
+    let value = codec::encode(name, key, &record).map_err(ConflictableTransactionError::Abort)?;
+    tree.insert(key, value)?;
+    Ok(())
+}
+
+pub(super) fn read_counter(meta: &TransactionalTree, key: &[u8]) -> TxResult<u64> {
+    match meta.get(key)? {
+        Some(bytes) => codec::decode(TreeId::Meta.name(), key, &bytes)
+            .map_err(ConflictableTransactionError::Abort),
+        None => Ok(0),
+    }
+}
+
+pub(super) fn write_counter(meta: &TransactionalTree, key: &[u8], value: u64) -> TxResult<()> {
+    let bytes = codec::encode(TreeId::Meta.name(), key, &value)
+        .map_err(ConflictableTransactionError::Abort)?;
+    meta.insert(key, bytes)?;
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! Value encodings. Every stored value starts with one format byte saying how the rest is
+//! encoded, so a later orderdeck can change an encoding record by record and an older one
+//! refuses a value it cannot read instead of misreading it:
+//!
+//! - `FORMAT_JSON` (1): serde_json of a domain or store type. Primary records and `meta`.
+//! - `FORMAT_INDEX` (2): an index entry. Most carry nothing else; `idx_views` entries carry what
+//!   the read side filters on without decoding the order (paid-or-created time and link), and
+//!   `idx_view_counts` values a u64 (big-endian).
+//!
+//! Decoding never panics on disk data: failures name the tree and key at fault.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::StoreError;
+use super::keys;
+use crate::domain::clock::Timestamp;
+
+pub const FORMAT_JSON: u8 = 1;
+pub const FORMAT_INDEX: u8 = 2;
+
+/// `FORMAT_JSON` + serde_json of `value`.
+pub fn encode<T: Serialize>(
+    tree: &'static str,
+    key: &[u8],
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
+    let mut out = vec![FORMAT_JSON];
+    serde_json::to_writer(&mut out, value).map_err(|source| StoreError::Encode {
+        tree,
+        key: keys::show(key),
+        source,
+    })?;
+    Ok(out)
+}
+
+/// Decodes a `FORMAT_JSON` value stored under `tree`/`key`.
+pub fn decode<T: DeserializeOwned>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    let body = body(tree, key, bytes, FORMAT_JSON)?;
+    serde_json::from_slice(body).map_err(|source| StoreError::Decode {
+        tree,
+        key: keys::show(key),
+        source,
+    })
+}
+
+/// Checks the format byte and returns what follows it.
+pub fn body<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+    expected: u8,
+) -> Result<&'a [u8], StoreError> {
+    match bytes.split_first() {
+        Some((format, rest)) if *format == expected => Ok(rest),
+        Some((format, _)) => Err(corrupt(
+            tree,
+            key,
+            match *format {
+                FORMAT_JSON | FORMAT_INDEX => {
+                    format!("format byte {format}, expected {expected} in this tree")
+                }
+                _ => format!("unknown format byte {format} (written by a newer orderdeck?)"),
+            },
+        )),
+        None => Err(corrupt(tree, key, "empty value (no format byte)")),
+    }
+}
+
+pub fn corrupt(tree: &'static str, key: &[u8], what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        tree,
+        key: keys::show(key),
+        what: what.into(),
+    }
+}
+
+/// The value of an index entry with no payload.
+pub fn index_marker() -> Vec<u8> {
+    vec![FORMAT_INDEX]
+}
+
+/// The value of an `idx_views` entry: `FORMAT_INDEX | paid-or-created secs (i64 BE) | nanos
+/// (u32 BE) | link name`. The exact instant lets the missing-tracking filter give the same
+/// answer as `triage::is_visible` on the decoded order; the link picks the settings to apply
+/// in global scans, whose keys do not name the link.
+pub fn view_value(paid_or_created: Timestamp, link: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(13 + link.len());
+    out.push(FORMAT_INDEX);
+    out.extend_from_slice(&paid_or_created.timestamp().to_be_bytes());
+    out.extend_from_slice(&paid_or_created.timestamp_subsec_nanos().to_be_bytes());
+    out.extend_from_slice(link.as_bytes());
+    out
+}
+
+/// Reads an `idx_views` value back: (paid-or-created, link name bytes).
+pub fn parse_view_value<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+) -> Result<(Timestamp, &'a [u8]), StoreError> {
+    let body = body(tree, key, bytes, FORMAT_INDEX)?;
+    let short = || {
+        corrupt(
+            tree,
+            key,
+            format!("index value of {} bytes is too short", bytes.len()),
+        )
+    };
+    let secs = body
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(i64::from_be_bytes)
+        .ok_or_else(short)?;
+    let nanos = body
+        .get(8..12)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(short)?;
+    let at = chrono::DateTime::from_timestamp(secs, nanos)
+        .ok_or_else(|| corrupt(tree, key, format!("time {secs}s {nanos}ns is out of range")))?;
+    Ok((at, &body[12..]))
+}
+
+/// The value of an `idx_view_counts` entry.
+pub fn count_value(count: u64) -> Vec<u8> {
+    let mut out = vec![FORMAT_INDEX];
+    out.extend_from_slice(&count.to_be_bytes());
+    out
+}
+
+pub fn parse_count(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    let body = body(tree, key, bytes, FORMAT_INDEX)?;
+    body.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt(tree, key, format!("a count is 8 bytes, not {}", body.len())))
+}
+
+/// Checks a marker-only index value.
+pub fn check_marker(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<(), StoreError> {
+    let rest = body(tree, key, bytes, FORMAT_INDEX)?;
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(corrupt(
+            tree,
+            key,
+            format!("{} unexpected bytes after the index marker", rest.len()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::clock::from_unix;
+    use crate::domain::rules::fixtures;
+
+    #[test]
+    fn json_values_round_trip_behind_their_format_byte() {
+        let order = fixtures::paid();
+        let bytes = encode("orders", b"1", &order).unwrap();
+        assert_eq!(bytes[0], FORMAT_JSON);
+        assert_eq!(
+            decode::<crate::domain::order::Order>("orders", b"1", &bytes).unwrap(),
+            order
+        );
+    }
+
+    #[test]
+    fn decode_errors_name_tree_key_and_cause() {
+        let err =
+            decode::<crate::domain::order::Order>("orders", b"42", b"\x01{\"id\":").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("orders") && text.contains("42"), "{text}");
+        assert!(matches!(err, StoreError::Decode { tree: "orders", .. }));
+
+        let err = decode::<u64>("meta", b"k", b"\x09{}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown format byte 9") && err.contains("meta"),
+            "{err}"
+        );
+        let err = decode::<u64>("meta", b"k", b"").unwrap_err().to_string();
+        assert!(err.contains("empty value"), "{err}");
+        let err = decode::<u64>("meta", b"k", &index_marker())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("format byte 2, expected 1"), "{err}");
+    }
+
+    #[test]
+    fn view_values_keep_the_exact_instant_and_link() {
+        let at = from_unix(1_700_000_000) + chrono::Duration::nanoseconds(123);
+        let value = view_value(at, "uk");
+        assert_eq!(
+            parse_view_value("idx_views", b"k", &value).unwrap(),
+            (at, &b"uk"[..])
+        );
+        let err = parse_view_value("idx_views", b"k", &value[..5])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("too short"), "{err}");
+    }
+
+    #[test]
+    fn counts_round_trip() {
+        assert_eq!(
+            parse_count("idx_view_counts", b"k", &count_value(70_001)).unwrap(),
+            70_001
+        );
+        assert!(parse_count("idx_view_counts", b"k", &index_marker()).is_err());
+    }
+
+    #[test]
+    fn markers_carry_nothing() {
+        assert!(check_marker("idx_jobs_due", b"k", &index_marker()).is_ok());
+        assert!(check_marker("idx_jobs_due", b"k", b"\x02x").is_err());
+        assert!(check_marker("idx_jobs_due", b"k", b"\x01").is_err());
+    }
+}

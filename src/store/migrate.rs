@@ -1,0 +1,230 @@
+//! Schema migrations. `meta/schema_version` records the shape of the stored domain types; at
+//! open, [`run`] moves an older store forward one step at a time and refuses a newer one.
+//!
+//! Adding a version: write `fn v1_to_v2(store: &mut Store) -> Result<()>` (rewrite the records
+//! whose shape changed, reading them as the old shape), append
+//! `Step { from: 1, what: "...", run: v1_to_v2 }` to [`STEPS`], and `SCHEMA_VERSION` follows.
+//! A step must be idempotent: the version is bumped after it succeeds, so a crash mid-step runs
+//! it again. Indexes are rebuilt after any step ran, since derived keys may have changed.
+
+use super::codec;
+use super::{Result, Store, StoreError, TreeId, meta};
+
+/// One migration: from schema version `from` to `from + 1`.
+pub struct Step {
+    pub from: u32,
+    /// What it changes, for errors and logs.
+    pub what: &'static str,
+    pub run: fn(&mut Store) -> Result<()>,
+}
+
+/// Today's table: version 1 is the first schema, so there is nothing to migrate yet.
+pub const STEPS: &[Step] = &[];
+
+/// The schema this build writes: one past the last step.
+pub const SCHEMA_VERSION: u32 = 1 + STEPS.len() as u32;
+
+/// Brings the store to the version after `steps`; returns the version found if it migrated.
+/// A fresh store is stamped with the current version.
+pub(super) fn run(store: &mut Store, steps: &[Step]) -> Result<Option<u32>> {
+    let target = 1 + steps.len() as u32;
+    let Some(found) = stored_version(store)? else {
+        return stamp_fresh(store, target).map(|()| None);
+    };
+    if found > target {
+        return Err(StoreError::NewerSchema {
+            data_dir: store.path.clone(),
+            found,
+            supported: target,
+        });
+    }
+    if found == 0 {
+        return Err(codec::corrupt(
+            TreeId::Meta.name(),
+            meta::SCHEMA_VERSION,
+            "schema version 0 does not exist",
+        ));
+    }
+    let mut current = found;
+    for step in &steps[(found - 1) as usize..] {
+        if step.from != current {
+            return Err(StoreError::Migration {
+                from: current,
+                why: format!(
+                    "the next step ({}) starts at version {}",
+                    step.what, step.from
+                ),
+            });
+        }
+        (step.run)(store).map_err(|e| StoreError::Migration {
+            from: current,
+            why: format!("{}: {e}", step.what),
+        })?;
+        current += 1;
+        write_version(store, current)?;
+        store.flush()?;
+    }
+    if current != found {
+        store.rebuild_indexes()?;
+    }
+    Ok((current != found).then_some(found))
+}
+
+fn stored_version(store: &Store) -> Result<Option<u32>> {
+    store.get(TreeId::Meta, meta::SCHEMA_VERSION)
+}
+
+fn stamp_fresh(store: &Store, version: u32) -> Result<()> {
+    let holds_data = TreeId::ALL.iter().any(|t| !store.tree(*t).is_empty());
+    if holds_data {
+        return Err(codec::corrupt(
+            TreeId::Meta.name(),
+            meta::SCHEMA_VERSION,
+            "missing, but the store holds data; it was not written by orderdeck or is damaged",
+        ));
+    }
+    write_version(store, version)?;
+    store.flush()
+}
+
+pub(super) fn write_version(store: &Store, version: u32) -> Result<()> {
+    let value = codec::encode(TreeId::Meta.name(), meta::SCHEMA_VERSION, &version)?;
+    store
+        .tree(TreeId::Meta)
+        .insert(meta::SCHEMA_VERSION, value)
+        .map(drop)
+        .map_err(StoreError::sled("writing the schema version"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::order::{FlowStatus, Order};
+    use crate::domain::rules::fixtures::t;
+    use crate::domain::settings::LinkSettings;
+    use crate::domain::triage::OrderView;
+    use crate::store::Change;
+    use crate::store::tests::{config, open, order, tempdir};
+
+    fn defaults(_: &crate::domain::ids::LinkId) -> LinkSettings {
+        LinkSettings::default()
+    }
+
+    #[test]
+    fn the_step_table_is_contiguous_from_version_one() {
+        for (i, step) in STEPS.iter().enumerate() {
+            assert_eq!(step.from, i as u32 + 1, "{}", step.what);
+        }
+        assert_eq!(SCHEMA_VERSION, 1 + STEPS.len() as u32);
+    }
+
+    #[test]
+    fn a_fresh_store_is_stamped_with_the_current_version() {
+        let dir = tempdir();
+        let store = open(dir.path());
+        assert_eq!(stored_version(&store).unwrap(), Some(SCHEMA_VERSION));
+        assert_eq!(store.open_report().migrated_from, None);
+    }
+
+    #[test]
+    fn data_without_a_version_is_refused() {
+        let dir = tempdir();
+        let store = open(dir.path());
+        store
+            .tree(TreeId::Meta)
+            .remove(meta::SCHEMA_VERSION)
+            .unwrap();
+        store
+            .tree(TreeId::Links)
+            .insert("uk", &b"\x01{}"[..])
+            .unwrap();
+        store.close().unwrap();
+        let err = Store::open_with(&config(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("schema_version") && err.contains("holds data"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn newer_schema_is_refused_with_a_clear_error() {
+        let dir = tempdir();
+        let store = open(dir.path());
+        write_version(&store, SCHEMA_VERSION + 1).unwrap();
+        store.close().unwrap();
+        let err = Store::open_with(&config(dir.path())).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                StoreError::NewerSchema {
+                    found: 2,
+                    supported: 1,
+                    ..
+                }
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("newer orderdeck") && text.contains(&dir.path().display().to_string()),
+            "{text}"
+        );
+    }
+
+    fn note_every_order(store: &mut Store) -> Result<()> {
+        let mut orders = Vec::new();
+        for item in store.tree(TreeId::Orders).iter() {
+            let (key, bytes) = item.unwrap();
+            let mut order: Order = codec::decode("orders", &key, &bytes)?;
+            order.flows.import.status = FlowStatus::Stuck {
+                reason: "migrated".into(),
+            };
+            orders.push(order);
+        }
+        // Writes behind the indexes' back, as a real step might: the rebuild after it fixes them.
+        for order in orders {
+            let value = codec::encode("orders", order.id.as_str().as_bytes(), &order)?;
+            store
+                .tree(TreeId::Orders)
+                .insert(order.id.as_str(), value)
+                .unwrap();
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn migration_steps_run_once_at_open_and_indexes_follow() {
+        let dir = tempdir();
+        let store = open(dir.path());
+        store
+            .apply(&Change {
+                orders: vec![order("7", "uk")],
+                ..Change::default()
+            })
+            .unwrap();
+        store.close().unwrap();
+        let steps = [Step {
+            from: 1,
+            what: "mark every order stuck",
+            run: note_every_order,
+        }];
+        let migrated = Store::open_migrating(&config(dir.path()), &steps).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(1));
+        assert!(migrated.open_report().integrity.is_clean());
+        let stuck = migrated
+            .count_view(OrderView::Stuck, None, t(0), &defaults)
+            .unwrap();
+        assert_eq!(stuck, 1);
+        migrated.close().unwrap();
+        let again = Store::open_migrating(&config(dir.path()), &steps).unwrap();
+        assert_eq!(again.open_report().migrated_from, None);
+        again.close().unwrap();
+        // this build's table stops at version 1, so the migrated store is now "newer"
+        assert!(matches!(
+            Store::open_with(&config(dir.path())),
+            Err(StoreError::NewerSchema { found: 2, .. })
+        ));
+    }
+}

@@ -1,0 +1,347 @@
+//! The sled store: the one place orderdeck's state lives. Invariants every writer relies on:
+//!
+//! - Each stored value is a format byte + an encoding (`codec.rs`); the shape of the domain
+//!   types is versioned by `schema_version` in `meta` and moved forward by `migrate.rs` at open.
+//!   A store written by a newer schema is refused, never misread.
+//! - Every write goes through one multi-tree transaction (`change.rs`) that writes records, the
+//!   jobs they cause (transactional outbox) and every secondary index (`index.rs`) together,
+//!   then flushes before returning, so "Ok" means on disk.
+//! - Index trees (`idx_*`, see `index.rs`) are derived data: `integrity.rs` checks them
+//!   against the primary trees and `rebuild_indexes` regenerates them.
+//! - Ids of jobs and requests come from counters in `meta` and are never reused, also across a
+//!   crash: a change that writes a job raises the counter in the same transaction.
+//! - The audit tree is append-only: there is no API to edit or remove an entry.
+//! - One process owns the store (sled holds a file lock); a second open fails with
+//!   [`StoreError::Locked`], which tells the user to go through the running daemon.
+//!
+//! Opening: migrate, then check integrity (full after a crash, i.e. when the `clean_shutdown`
+//! marker left by [`Store::close`] is missing; quick otherwise), then release jobs a dead
+//! process left `Running`. [`Store::open_report`] says what happened.
+
+mod change;
+mod codec;
+mod index;
+mod integrity;
+mod keys;
+mod migrate;
+mod read;
+mod records;
+mod views;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::domain::ids::{JobId, LinkId};
+
+pub use change::{Change, SettingsWrite};
+pub use integrity::{CheckDepth, IntegrityReport, Problem, RebuildReport};
+pub use migrate::SCHEMA_VERSION;
+pub use records::{AuditCursor, AuditRecord, LinkRecord, Page, SettingsRecord, Watermark};
+pub use views::{CancellationQuery, ViewCounts, ViewQuery};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store in {} is in use by another process, most likely `orderdeck serve`. \
+         While the daemon runs, commands go through it automatically: check that it is healthy \
+         and retry, or stop it before opening the store directly",
+        data_dir.display()
+    )]
+    Locked { data_dir: PathBuf },
+    #[error("cannot open the store in {}: {source}", data_dir.display())]
+    Open {
+        data_dir: PathBuf,
+        source: sled::Error,
+    },
+    #[error(
+        "the store in {} was written by a newer orderdeck (schema version {found}; this \
+         version understands up to {supported}); upgrade orderdeck, or restore a backup made \
+         by this version",
+        data_dir.display()
+    )]
+    NewerSchema {
+        data_dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("migrating the store from schema version {from}: {why}")]
+    Migration { from: u32, why: String },
+    #[error("store tree {tree}, key {key}: cannot decode the record: {source}")]
+    Decode {
+        tree: &'static str,
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error("store tree {tree}, key {key}: {what}")]
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        what: String,
+    },
+    #[error("store tree {tree}, key {key}: cannot encode the record: {source}")]
+    Encode {
+        tree: &'static str,
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "settings of link {link} were changed meanwhile (now version {found}, edited from \
+         version {expected}); reload them and make the change again"
+    )]
+    StaleSettings {
+        link: LinkId,
+        expected: u64,
+        found: u64,
+    },
+    #[error("store: {op}: {source}")]
+    Sled {
+        op: &'static str,
+        source: sled::Error,
+    },
+}
+
+impl StoreError {
+    fn sled(op: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+        move |source| StoreError::Sled { op, source }
+    }
+}
+
+/// Every tree. The discriminant indexes `Store::trees` and the transaction's view of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum TreeId {
+    Links,
+    Settings,
+    Orders,
+    Payloads,
+    Cancellations,
+    Jobs,
+    Requests,
+    Audit,
+    Meta,
+    IdxViews,
+    IdxViewCounts,
+    IdxCancellations,
+    IdxJobsDue,
+    IdxJobsOrder,
+    IdxJobsRunning,
+    IdxRequestsPending,
+}
+
+impl TreeId {
+    pub const ALL: [TreeId; 16] = [
+        TreeId::Links,
+        TreeId::Settings,
+        TreeId::Orders,
+        TreeId::Payloads,
+        TreeId::Cancellations,
+        TreeId::Jobs,
+        TreeId::Requests,
+        TreeId::Audit,
+        TreeId::Meta,
+        TreeId::IdxViews,
+        TreeId::IdxViewCounts,
+        TreeId::IdxCancellations,
+        TreeId::IdxJobsDue,
+        TreeId::IdxJobsOrder,
+        TreeId::IdxJobsRunning,
+        TreeId::IdxRequestsPending,
+    ];
+
+    /// The sled tree name (on disk).
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Links => "links",
+            TreeId::Settings => "settings",
+            TreeId::Orders => "orders",
+            TreeId::Payloads => "payloads",
+            TreeId::Cancellations => "cancellations",
+            TreeId::Jobs => "jobs",
+            TreeId::Requests => "requests",
+            TreeId::Audit => "audit",
+            TreeId::Meta => "meta",
+            TreeId::IdxViews => "idx_views",
+            TreeId::IdxViewCounts => "idx_view_counts",
+            TreeId::IdxCancellations => "idx_cancellations",
+            TreeId::IdxJobsDue => "idx_jobs_due",
+            TreeId::IdxJobsOrder => "idx_jobs_order",
+            TreeId::IdxJobsRunning => "idx_jobs_running",
+            TreeId::IdxRequestsPending => "idx_requests_pending",
+        }
+    }
+}
+
+/// Meta keys (other than watermarks, see `keys::watermark_key`).
+pub(crate) mod meta {
+    pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+    /// Present only while no process has the store open, i.e. after a clean `close`.
+    pub const CLEAN_SHUTDOWN: &[u8] = b"clean_shutdown";
+    /// Highest job / request id handed out or written (ids are never reused).
+    pub const JOB_ID_HIGH: &[u8] = b"job_id_high";
+    pub const REQUEST_ID_HIGH: &[u8] = b"request_id_high";
+    /// Sequence of the last audit entry, ordering entries with equal timestamps.
+    pub const AUDIT_SEQ: &[u8] = b"audit_seq";
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The sled directory (inside the data dir).
+    pub path: PathBuf,
+    /// sled's page cache in bytes.
+    pub cache_capacity: u64,
+    /// How long to retry while another holder releases the lock before reporting
+    /// [`StoreError::Locked`]: a store just closed (a daemon restarting, or a reopen in the same
+    /// process) is released by sled's background threads a few milliseconds after the drop.
+    pub lock_wait: Duration,
+}
+
+impl StoreConfig {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            path: path.into(),
+            // sled's default is 1 GiB; orderdeck's working set (recent orders, indexes) is far
+            // smaller and the daemon shares the host with the merchant's other tools.
+            cache_capacity: 64 * 1024 * 1024,
+            lock_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What happened while opening.
+#[derive(Debug, Clone, Default)]
+pub struct OpenReport {
+    /// Schema version found on disk before migrating, when a migration ran.
+    pub migrated_from: Option<u32>,
+    pub integrity: IntegrityReport,
+    /// Jobs a previous process left `Running`, now `Ready` again (and `maybe_applied`).
+    pub released_jobs: Vec<JobId>,
+}
+
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    path: PathBuf,
+    opened: OpenReport,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(&StoreConfig::new(path.as_ref()))
+    }
+
+    pub fn open_with(config: &StoreConfig) -> Result<Store> {
+        Store::open_migrating(config, migrate::STEPS)
+    }
+
+    /// `open_with` over an explicit table of migration steps (tests add their own).
+    fn open_migrating(config: &StoreConfig, steps: &[migrate::Step]) -> Result<Store> {
+        let data_dir = config.path.clone();
+        let db = open_db(config)?;
+        let trees = TreeId::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<sled::Result<Vec<_>>>()
+            .map_err(|source| open_error(&data_dir, source))?;
+        let mut store = Store {
+            db,
+            trees,
+            path: data_dir,
+            opened: OpenReport::default(),
+        };
+        store.opened.migrated_from = migrate::run(&mut store, steps)?;
+        let meta = store.tree(TreeId::Meta);
+        let clean = meta
+            .remove(meta::CLEAN_SHUTDOWN)
+            .map_err(StoreError::sled("reading the shutdown marker"))?
+            .is_some();
+        let depth = if clean {
+            CheckDepth::Quick
+        } else {
+            CheckDepth::Full
+        };
+        store.opened.integrity = store.check(depth)?;
+        store.opened.released_jobs = store.release_running_jobs()?;
+        store.flush()?;
+        Ok(store)
+    }
+
+    /// Marks a clean shutdown (so the next open runs the quick check) and flushes.
+    pub fn close(self) -> Result<()> {
+        let marker = codec::encode(TreeId::Meta.name(), meta::CLEAN_SHUTDOWN, &true)?;
+        self.tree(TreeId::Meta)
+            .insert(meta::CLEAN_SHUTDOWN, marker)
+            .map_err(StoreError::sled("writing the shutdown marker"))?;
+        self.flush()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn open_report(&self) -> &OpenReport {
+        &self.opened
+    }
+
+    fn tree(&self, id: TreeId) -> &sled::Tree {
+        &self.trees[id as usize]
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db
+            .flush()
+            .map(drop)
+            .map_err(StoreError::sled("flushing to disk"))
+    }
+}
+
+/// Opens sled, retrying a held lock for up to `lock_wait` (backing off from 5 ms).
+fn open_db(config: &StoreConfig) -> Result<sled::Db> {
+    let deadline = Instant::now() + config.lock_wait;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let opened = sled::Config::new()
+            .path(&config.path)
+            .cache_capacity(config.cache_capacity)
+            .open()
+            .map_err(|source| open_error(&config.path, source));
+        match opened {
+            Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// sled reports a held lock as an `Io` error with this text (fs2 `try_lock_exclusive` failing
+/// with `WouldBlock`); nothing more structured reaches us.
+fn open_error(data_dir: &Path, source: sled::Error) -> StoreError {
+    match &source {
+        sled::Error::Io(e)
+            if e.kind() == std::io::ErrorKind::WouldBlock
+                || e.to_string().contains("could not acquire lock") =>
+        {
+            StoreError::Locked {
+                data_dir: data_dir.to_path_buf(),
+            }
+        }
+        _ => StoreError::Open {
+            data_dir: data_dir.to_path_buf(),
+            source,
+        },
+    }
+}

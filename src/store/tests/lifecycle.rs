@@ -1,0 +1,287 @@
+//! Open, close, crash and repair: the lock error, clean versus crashed shutdown (quick versus
+//! full check, `Running` jobs released), a real crash of a child process, index damage found
+//! and rebuilt, counters that fell behind, and the async apply.
+
+use std::process::Command;
+
+use super::*;
+use crate::domain::job::JobState;
+use crate::domain::rules::fixtures::t;
+use crate::store::{Change, CheckDepth, StoreError, TreeId, keys};
+
+#[test]
+fn a_second_open_is_refused_with_advice() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    // sled locks the file with flock, which conflicts across file descriptions even within one
+    // process, so a second open here behaves like a second process.
+    let impatient = StoreConfig {
+        lock_wait: std::time::Duration::from_millis(20),
+        ..config(dir.path())
+    };
+    let err = Store::open_with(&impatient).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Locked { .. }), "{text}");
+    assert!(
+        text.contains(&config(dir.path()).path.display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains("orderdeck serve") && text.contains("stop it"),
+        "{text}"
+    );
+    drop(store);
+    open(dir.path()).close().unwrap();
+}
+
+#[test]
+fn clean_close_gets_a_quick_check_and_a_crash_a_full_one() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    assert_eq!(
+        store.open_report().integrity.depth,
+        CheckDepth::Full,
+        "a new store has no marker"
+    );
+    let o = order("1", "uk");
+    let running = Job {
+        state: JobState::Running { since: t(5) },
+        ..job(1, &o, t(0))
+    };
+    store
+        .apply(&Change {
+            orders: vec![o.clone()],
+            jobs: vec![running.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.due_jobs(t(100), 10).unwrap().is_empty());
+    drop(store); // no close: as if the process died
+
+    let store = open(dir.path());
+    let report = store.open_report();
+    assert_eq!(report.integrity.depth, CheckDepth::Full);
+    assert!(
+        report.integrity.is_clean(),
+        "{:?}",
+        report.integrity.problems
+    );
+    assert_eq!(report.released_jobs, [JobId(1)]);
+    let released = store.job(JobId(1)).unwrap().unwrap();
+    assert_eq!(released.state, JobState::Ready);
+    assert!(
+        released.maybe_applied,
+        "the call may have reached the platform"
+    );
+    assert_eq!(store.due_jobs(t(100), 10).unwrap(), vec![released]);
+    store.close().unwrap();
+
+    let store = open(dir.path());
+    assert_eq!(store.open_report().integrity.depth, CheckDepth::Quick);
+    assert!(store.open_report().released_jobs.is_empty());
+}
+
+const CHILD_DIR: &str = "ORDERDECK_STORE_TEST_CRASH_DIR";
+const CHILD_EXIT: i32 = 17;
+
+/// Runs only inside the child process spawned below: writes, then dies without closing.
+#[test]
+fn crash_child() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+        return;
+    };
+    let store = open(std::path::Path::new(&dir));
+    let o = order("576461413038785752", "uk");
+    let id = store.allocate_job_id().unwrap();
+    let running = Job {
+        state: JobState::Running { since: t(5) },
+        ..job(id.0, &o, t(0))
+    };
+    store
+        .apply(&Change {
+            orders: vec![o],
+            jobs: vec![running],
+            ..Change::default()
+        })
+        .unwrap();
+    // exit skips destructors: sled is not flushed or closed, the lock is dropped by the kernel
+    std::process::exit(CHILD_EXIT);
+}
+
+#[test]
+fn a_crashed_process_loses_no_job() {
+    let dir = tempdir();
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::tests::lifecycle::crash_child",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, dir.path())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(CHILD_EXIT),
+        "the child ran the crash helper"
+    );
+    let store = open(dir.path());
+    let report = store.open_report();
+    assert_eq!(report.integrity.depth, CheckDepth::Full);
+    assert!(
+        report.integrity.is_clean(),
+        "{:?}",
+        report.integrity.problems
+    );
+    assert_eq!(report.released_jobs, [JobId(1)]);
+    let live = store.live_jobs_of(&order_id("576461413038785752")).unwrap();
+    assert_eq!(live.len(), 1);
+    assert!(live[0].maybe_applied && live[0].state == JobState::Ready);
+    assert!(
+        store.allocate_job_id().unwrap() > JobId(1),
+        "ids are never reused"
+    );
+}
+
+#[test]
+fn damaged_indexes_are_named_and_rebuilt() {
+    let dir = tempdir();
+    let mut store = open(dir.path());
+    let a = order("1", "uk");
+    let b = order("2", "de");
+    store
+        .apply(&Change {
+            orders: vec![a.clone(), b.clone()],
+            jobs: vec![job(1, &a, t(0))],
+            ..Change::default()
+        })
+        .unwrap();
+    let views = store.tree(TreeId::IdxViews);
+    let (first_key, _) = views.first().unwrap().unwrap();
+    views.remove(&first_key).unwrap();
+    let stray = keys::view_key(
+        crate::domain::triage::OrderView::Stuck,
+        None,
+        5,
+        &order_id("3"),
+    );
+    views
+        .insert(stray.clone(), crate::store::codec::view_value(t(0), "uk"))
+        .unwrap();
+    let (last_key, _) = views.last().unwrap().unwrap();
+    views
+        .insert(&last_key, crate::store::codec::view_value(t(1), "uk"))
+        .unwrap();
+    let all_uk = keys::view_prefix(crate::domain::triage::OrderView::All, Some(&a.link));
+    store
+        .tree(TreeId::IdxViewCounts)
+        .insert(all_uk.clone(), crate::store::codec::count_value(7))
+        .unwrap();
+    store
+        .tree(TreeId::IdxJobsDue)
+        .insert(b"not a due key", &b"\x02"[..])
+        .unwrap();
+
+    let report = store.check(CheckDepth::Full).unwrap();
+    let mut found: Vec<_> = report
+        .problems
+        .iter()
+        .map(|p| (p.tree, p.key.clone(), p.what.clone()))
+        .collect();
+    found.sort();
+    let show = keys::show;
+    assert_eq!(found.len(), 5, "{found:#?}");
+    let count_problem = (
+        "idx_view_counts",
+        show(&all_uk),
+        "count is 7, but the view holds 1 orders".to_string(),
+    );
+    assert!(found.contains(&count_problem), "{found:#?}");
+    assert!(
+        found.contains(&(
+            "idx_views",
+            show(&first_key),
+            "missing; orders record 1 implies it".into()
+        )),
+        "{found:#?}"
+    );
+    assert!(found.iter().any(|(t, k, w)| *t == "idx_views"
+        && *k == show(&stray)
+        && w.contains("record 3, which does not exist")));
+    assert!(found.iter().any(|(t, k, w)| *t == "idx_views"
+        && *k == show(&last_key)
+        && w.contains("value disagrees")));
+    assert!(
+        found
+            .iter()
+            .any(|(t, _, w)| *t == "idx_jobs_due" && w.contains("does not parse"))
+    );
+
+    let rebuilt = store.rebuild_indexes().unwrap();
+    assert!(rebuilt.skipped.is_empty());
+    assert_eq!(
+        rebuilt.entries,
+        6 + 6 + 2,
+        "two orders in three views, two scopes; one job"
+    );
+    assert!(store.check(CheckDepth::Full).unwrap().is_clean());
+    assert_eq!(store.due_jobs(t(0), 5).unwrap().len(), 1);
+}
+
+#[test]
+fn counters_behind_the_data_are_reported() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let o = order("1", "uk");
+    store
+        .apply(&Change {
+            jobs: vec![job(9, &o, t(0))],
+            audit: vec![audit(t(0), "x")],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.check(CheckDepth::Quick).unwrap().is_clean());
+    crate::store::codec::encode("meta", b"job_id_high", &3u64)
+        .map(|v| store.tree(TreeId::Meta).insert("job_id_high", v).unwrap())
+        .unwrap();
+    let report = store.check(CheckDepth::Quick).unwrap();
+    assert_eq!(report.problems.len(), 1);
+    assert_eq!(
+        (report.problems[0].tree, report.problems[0].key.as_str()),
+        ("meta", "job_id_high")
+    );
+    assert!(report.problems[0].what.contains("9 is already in use"));
+}
+
+#[test]
+fn unknown_format_bytes_are_found_by_the_quick_check() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    store
+        .tree(TreeId::Payloads)
+        .insert("42", &b"\x07{}"[..])
+        .unwrap();
+    let report = store.check(CheckDepth::Quick).unwrap();
+    assert_eq!(report.problems.len(), 1);
+    assert_eq!(
+        report.problems[0].to_string(),
+        "tree payloads, key 42: unknown format byte 7 (written by a newer orderdeck?)"
+    );
+}
+
+#[test]
+fn apply_async_writes_and_flushes() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let o = order("1", "uk");
+    runtime
+        .block_on(store.apply_async(&Change {
+            orders: vec![o.clone()],
+            ..Change::default()
+        }))
+        .unwrap();
+    assert_eq!(store.order(&o.id).unwrap(), Some(o));
+}

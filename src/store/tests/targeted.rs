@@ -1,0 +1,429 @@
+//! Targeted tests of the store's promises: one transaction per change, stale settings refused,
+//! audit order under equal timestamps, decode errors that name tree and key, view and list
+//! ordering, and watermarks, links and payloads. (Schema refusal and the migration hook are
+//! tested in `migrate.rs`.)
+
+use super::*;
+use crate::domain::clock::from_unix;
+use crate::domain::job::JobState;
+use crate::domain::order::FlowStatus;
+use crate::domain::rules::fixtures::t;
+use crate::domain::settings::LinkSettings;
+use crate::domain::triage::OrderView;
+use crate::store::{CancellationQuery, Change, SettingsWrite, StoreError, TreeId, ViewQuery};
+
+fn defaults(_: &LinkId) -> LinkSettings {
+    LinkSettings::default()
+}
+
+#[test]
+fn a_change_and_its_jobs_commit_together_or_not_at_all() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let order = order("1001", "uk");
+    let job_id = store.allocate_job_id().unwrap();
+    let refused = Change {
+        orders: vec![order.clone()],
+        jobs: vec![job(job_id.0, &order, t(0))],
+        settings: vec![SettingsWrite {
+            link: link("uk"),
+            expected_version: 3, // never written: the stored version is 0
+            settings: LinkSettings::default(),
+            at: t(0),
+            by: operator(),
+        }],
+        ..Change::default()
+    };
+    let err = store.apply(&refused).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::StaleSettings {
+                expected: 3,
+                found: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.order(&order.id).unwrap(), None);
+    assert_eq!(store.job(job_id).unwrap(), None);
+    assert!(store.due_jobs(t(10), 10).unwrap().is_empty());
+
+    let accepted = Change {
+        settings: vec![],
+        ..refused
+    };
+    store.apply(&accepted).unwrap();
+    assert_eq!(store.order(&order.id).unwrap(), Some(order.clone()));
+    assert_eq!(
+        store.due_jobs(t(10), 10).unwrap(),
+        vec![job(job_id.0, &order, t(0))]
+    );
+    assert_eq!(store.live_jobs_of(&order.id).unwrap().len(), 1);
+}
+
+#[test]
+fn stale_settings_versions_are_refused() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let uk = link("uk");
+    assert_eq!(store.settings(&uk).unwrap(), None);
+    let write = |expected, hours: u64| SettingsWrite {
+        link: uk.clone(),
+        expected_version: expected,
+        settings: LinkSettings {
+            missing_tracking_after: std::time::Duration::from_secs(hours * 3600),
+            ..LinkSettings::default()
+        },
+        at: t(hours as i64),
+        by: operator(),
+    };
+    let first = store.put_settings(write(0, 12)).unwrap();
+    assert_eq!(
+        (first.version, first.updated_by.user.as_str()),
+        (1, "alice")
+    );
+    let second = store.put_settings(write(1, 36)).unwrap();
+    assert_eq!(second.version, 2);
+    // a form opened at version 1 is saved after someone else saved version 2
+    let err = store.put_settings(write(1, 48)).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            StoreError::StaleSettings {
+                expected: 1,
+                found: 2,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(text.contains("uk") && text.contains("reload"), "{text}");
+    assert_eq!(store.settings(&uk).unwrap(), Some(second));
+}
+
+#[test]
+fn audit_keeps_insertion_order_among_equal_timestamps() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let same = t(100);
+    let actions = [
+        "settings.set",
+        "request.approve",
+        "resync.request",
+        "cancel.approve",
+    ];
+    store
+        .apply(&Change {
+            audit: actions[..2].iter().map(|a| audit(same, a)).collect(),
+            ..Change::default()
+        })
+        .unwrap();
+    store
+        .append_audit(audit(t(50), "earlier.by.clock"))
+        .unwrap();
+    for action in &actions[2..] {
+        store.append_audit(audit(same, action)).unwrap();
+    }
+    let oldest_first: Vec<_> = store
+        .audit_since(t(0), 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry.action)
+        .collect();
+    assert_eq!(
+        oldest_first,
+        [
+            "earlier.by.clock",
+            "settings.set",
+            "request.approve",
+            "resync.request",
+            "cancel.approve"
+        ]
+    );
+    // newest first, two per page, following cursors
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.audit_page(before, 2).unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(last.cursor);
+        pages.extend(page.into_iter().map(|r| r.entry.action));
+    }
+    let mut newest_first = oldest_first.clone();
+    newest_first.reverse();
+    assert_eq!(pages, newest_first);
+    assert_eq!(store.audit_since(same, 100).unwrap().len(), 4);
+}
+
+#[test]
+fn decode_errors_name_the_tree_and_key() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    store
+        .tree(TreeId::Orders)
+        .insert(
+            "576461413038785752",
+            &b"\x01{\"id\":\"576461413038785752\",\"link\":"[..],
+        )
+        .unwrap();
+    let err = store.order(&order_id("576461413038785752")).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, StoreError::Decode { tree: "orders", .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("576461413038785752") && text.contains("EOF"),
+        "{text}"
+    );
+    let report = store.check(crate::store::CheckDepth::Full).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.problems[0].tree, "orders");
+    assert_eq!(report.problems[0].key, "576461413038785752");
+}
+
+#[test]
+fn views_page_in_sort_order_and_filter_missing_tracking_by_time() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    // paid 0h, 10h and 30h ago (relative to now = paid + 40h); ship-by decides the order
+    let mut orders = Vec::new();
+    for (i, (paid_h, ship_by_h)) in [(40, 72), (30, 48), (10, 50)].into_iter().enumerate() {
+        let mut o = order(&format!("{}", 100 + i), if i == 2 { "de" } else { "uk" });
+        o.tiktok.paid_at = Some(t(0) + chrono::Duration::hours(40 - paid_h));
+        o.tiktok.ship_by = Some(t(0) + chrono::Duration::hours(ship_by_h));
+        orders.push(o);
+    }
+    orders.push(shipped_by_tiktok("200", "uk"));
+    store
+        .apply(&Change {
+            orders: orders.clone(),
+            ..Change::default()
+        })
+        .unwrap();
+    let now = t(0) + chrono::Duration::hours(40);
+    let ids = |view, link: Option<&LinkId>, offset, limit| {
+        let query = ViewQuery {
+            view,
+            link,
+            offset,
+            limit,
+            now,
+        };
+        let page = store.page_view(&query, &defaults).unwrap();
+        (
+            page.total,
+            page.items
+                .iter()
+                .map(|o| o.id.to_string())
+                .collect::<Vec<_>>(),
+        )
+    };
+    // default threshold 24h: order 102 (paid 10h ago) is not listed yet
+    assert_eq!(
+        ids(OrderView::MissingTracking, None, 0, 10),
+        (2, vec!["101".into(), "100".into()])
+    );
+    assert_eq!(
+        ids(OrderView::MissingTracking, None, 1, 10),
+        (2, vec!["100".into()])
+    );
+    let short = |l: &LinkId| LinkSettings {
+        missing_tracking_after: std::time::Duration::from_secs(if l.as_str() == "de" {
+            3600
+        } else {
+            86_400
+        }),
+        ..LinkSettings::default()
+    };
+    let de = link("de");
+    let query = ViewQuery {
+        view: OrderView::MissingTracking,
+        link: Some(&de),
+        offset: 0,
+        limit: 5,
+        now,
+    };
+    assert_eq!(store.page_view(&query, &short).unwrap().total, 1);
+    assert_eq!(
+        store
+            .count_view(OrderView::MissingTracking, None, now, &short)
+            .unwrap(),
+        3
+    );
+    // All: newest created first; every order created at the same time, so by id
+    assert_eq!(
+        ids(OrderView::All, None, 0, 2),
+        (4, vec!["100".into(), "101".into()])
+    );
+    let counts = store.counts(Some(&link("uk")), now, &defaults).unwrap();
+    assert_eq!(counts[&OrderView::All], 3);
+    assert_eq!(counts[&OrderView::Pending], 2);
+    assert_eq!(counts[&OrderView::Stuck], 0);
+}
+
+#[test]
+fn order_moves_between_views_and_links_without_leftovers() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let mut o = order("1", "uk");
+    store
+        .apply(&Change {
+            orders: vec![o.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    o.link = link("de");
+    o.flows.import.status = FlowStatus::Stuck {
+        reason: "SKU ABC-1 unknown".into(),
+    };
+    o.flows.import.updated_at = Some(t(30));
+    store
+        .apply(&Change {
+            orders: vec![o.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    let count = |view, l: Option<&str>| {
+        let l = l.map(link);
+        store.count_view(view, l.as_ref(), t(0), &defaults).unwrap()
+    };
+    assert_eq!(count(OrderView::All, Some("uk")), 0);
+    assert_eq!(count(OrderView::Stuck, Some("de")), 1);
+    store
+        .apply(&Change {
+            remove_orders: vec![o.id.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(count(OrderView::All, None), 0);
+    assert!(
+        store
+            .check(crate::store::CheckDepth::Full)
+            .unwrap()
+            .is_clean()
+    );
+}
+
+#[test]
+fn cancellations_list_awaiting_seller_first_by_deadline() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let o = order("1", "uk");
+    let late = buyer_request("c-late", &o, Some(t(7200)));
+    let soon = buyer_request("c-soon", &o, Some(t(3600)));
+    let mut answered = buyer_request("c-done", &o, Some(t(60)));
+    answered.tiktok_status = Some(CancelStatus::Success);
+    store
+        .apply(&Change {
+            cancellations: vec![late, soon, answered],
+            ..Change::default()
+        })
+        .unwrap();
+    let list = |awaiting_seller_only| {
+        let q = CancellationQuery {
+            link: None,
+            awaiting_seller_only,
+            offset: 0,
+            limit: 10,
+        };
+        let page = store.cancellations(&q).unwrap();
+        (
+            page.total,
+            page.items
+                .iter()
+                .map(|c| c.key.to_string())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        list(false).1,
+        ["tiktok:c-soon", "tiktok:c-late", "tiktok:c-done"]
+    );
+    assert_eq!(
+        list(true),
+        (2, vec!["tiktok:c-soon".into(), "tiktok:c-late".into()])
+    );
+}
+
+#[test]
+fn requests_list_newest_first_and_pending_only() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let o = order("1", "uk");
+    let ids: Vec<_> = (0..3)
+        .map(|_| store.allocate_request_id().unwrap())
+        .collect();
+    assert_eq!(ids, [RequestId(1), RequestId(2), RequestId(3)]);
+    let mut requests: Vec<_> = ids
+        .iter()
+        .map(|id| request(id.0, &[&o], t(id.0 as i64)))
+        .collect();
+    requests[1].status = RequestStatus::Rejected {
+        by: operator(),
+        at: t(9),
+        reason: "duplicate".into(),
+    };
+    store
+        .apply(&Change {
+            requests,
+            ..Change::default()
+        })
+        .unwrap();
+    let all = store.requests(false, 0, 10).unwrap();
+    assert_eq!(
+        all.items.iter().map(|r| r.id.0).collect::<Vec<_>>(),
+        [3, 2, 1]
+    );
+    let pending = store.requests(true, 1, 10).unwrap();
+    assert_eq!((pending.total, pending.items[0].id), (2, RequestId(1)));
+}
+
+#[test]
+fn watermarks_links_and_payloads_round_trip() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let uk = link("uk");
+    let record = link_record("uk", t(5));
+    let mark = crate::store::Watermark {
+        at: from_unix(1_700_000_123),
+        cursor: Some("page-2".into()),
+    };
+    let payload = serde_json::json!({"order_id": "1", "status": "AWAITING_SHIPMENT"});
+    store
+        .apply(&Change {
+            links: vec![record.clone()],
+            watermarks: vec![(uk.clone(), "tiktok.orders".into(), mark.clone())],
+            payloads: vec![(order_id("1"), payload.clone())],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.links().unwrap(), vec![record.clone()]);
+    let polled = LinkRecord {
+        last_poll: Some(t(65)),
+        ..record
+    };
+    store.put_link(polled.clone()).unwrap();
+    assert_eq!(store.link(&uk).unwrap(), Some(polled));
+    assert_eq!(store.watermark(&uk, "tiktok.orders").unwrap(), Some(mark));
+    assert_eq!(store.watermark(&uk, "shopify.orders").unwrap(), None);
+    assert_eq!(store.payload(&order_id("1")).unwrap(), Some(payload));
+    let done = Job {
+        state: JobState::Done { at: t(9) },
+        ..job(4, &order("1", "uk"), t(0))
+    };
+    store
+        .apply(&Change {
+            jobs: vec![done],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.allocate_job_id().unwrap(),
+        JobId(5),
+        "written ids raise the counter"
+    );
+}
