@@ -38,7 +38,14 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub fn record(&self, at: Timestamp, level: Level, link: Option<&LinkId>, order: Option<&TiktokOrderId>, text: impl AsRef<str>) {
+    pub fn record(
+        &self,
+        at: Timestamp,
+        level: Level,
+        link: Option<&LinkId>,
+        order: Option<&TiktokOrderId>,
+        text: impl AsRef<str>,
+    ) {
         let mut guard = self.events.lock().unwrap_or_else(|e| e.into_inner());
         let (seq, events) = &mut *guard;
         *seq += 1;
@@ -47,8 +54,12 @@ impl Activity {
         }
         let text = text::sanitize(text.as_ref());
         match level {
-            Level::Error => tracing::warn!(link = ?link.map(|l| l.as_str()), order = ?order.map(|o| o.as_str()), "{text}"),
-            _ => tracing::info!(link = ?link.map(|l| l.as_str()), order = ?order.map(|o| o.as_str()), "{text}"),
+            Level::Error => {
+                tracing::warn!(link = ?link.map(|l| l.as_str()), order = ?order.map(|o| o.as_str()), "{text}")
+            }
+            _ => {
+                tracing::info!(link = ?link.map(|l| l.as_str()), order = ?order.map(|o| o.as_str()), "{text}")
+            }
         }
         events.push_back(EngineEvent {
             seq: *seq,
@@ -61,17 +72,34 @@ impl Activity {
     }
 
     /// Newest first, skipping `offset`, optionally only those containing `filter` (case-insensitive).
-    pub fn page(&self, filter: Option<&str>, offset: usize, limit: usize) -> (usize, Vec<EngineEvent>) {
+    pub fn page(
+        &self,
+        filter: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<EngineEvent>) {
         let guard = self.events.lock().unwrap_or_else(|e| e.into_inner());
         let needle = filter.map(str::to_lowercase);
         let matching: Vec<&EngineEvent> = guard
             .1
             .iter()
             .rev()
-            .filter(|e| needle.as_deref().is_none_or(|n| e.text.to_lowercase().contains(n)))
+            .filter(|e| {
+                needle
+                    .as_deref()
+                    .is_none_or(|n| e.text.to_lowercase().contains(n))
+            })
             .collect();
         let total = matching.len();
-        (total, matching.into_iter().skip(offset).take(limit).cloned().collect())
+        (
+            total,
+            matching
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect(),
+        )
     }
 
     /// Errors recorded for `link` since `since`.
@@ -95,7 +123,13 @@ mod tests {
         let a = Activity::default();
         let link = LinkId::new("uk").unwrap();
         a.record(from_unix(1), Level::Info, Some(&link), None, "poll ok");
-        a.record(from_unix(2), Level::Error, Some(&link), None, "poll failed\u{1b}[2J");
+        a.record(
+            from_unix(2),
+            Level::Error,
+            Some(&link),
+            None,
+            "poll failed\u{1b}[2J",
+        );
         let (total, page) = a.page(None, 0, 10);
         assert_eq!(total, 2);
         assert_eq!(page[0].text, "poll failed\u{FFFD}[2J");

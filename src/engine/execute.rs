@@ -10,7 +10,10 @@ use crate::domain::ids::CancelId;
 use crate::domain::job::{Job, JobKind};
 use crate::domain::order::{FlowStatus, Order, OrderStatus, StoreSide};
 use crate::domain::platform::StoreCancelTrigger;
-use crate::domain::rules::cancel::{StoreCancelDecision, StoreEvent, TiktokCancelDecision, decide_store_to_tiktok, decide_tiktok_to_store};
+use crate::domain::rules::cancel::{
+    StoreCancelDecision, StoreEvent, TiktokCancelDecision, decide_store_to_tiktok,
+    decide_tiktok_to_store,
+};
 use crate::domain::rules::import::{ImportDecision, decide_import, draft_store_order};
 use crate::domain::rules::label::{LabelDecision, decide_label};
 use crate::domain::rules::tracking::{TrackingDecision, decide_tracking, resolve_provider};
@@ -23,14 +26,30 @@ use super::{Engine, LinkRuntime};
 #[derive(Debug)]
 pub(crate) enum Effect {
     /// The store order exists (created now, or found after an uncertain earlier attempt).
-    InStore { store: StoreSide, found_existing: bool },
-    TrackingPushed { number: String, provider: String },
-    StoreCancelled { key: CancellationKey, store: StoreSide },
-    TiktokCancelled { key: CancellationKey, status: CancelStatus },
-    Responded { cancel_id: CancelId, approved: bool },
-    LabelSaved { path: String },
+    InStore {
+        store: StoreSide,
+        found_existing: bool,
+    },
+    TrackingPushed {
+        number: String,
+        provider: String,
+    },
+    StoreCancelled {
+        store: StoreSide,
+    },
+    TiktokCancelled {
+        status: CancelStatus,
+    },
+    Responded {
+        approved: bool,
+    },
+    LabelSaved {
+        path: String,
+    },
     /// Nothing to do any more (the order changed since the job was queued), with the flow's state.
-    Settled { status: FlowStatus },
+    Settled {
+        status: FlowStatus,
+    },
 }
 
 #[derive(Debug)]
@@ -61,88 +80,199 @@ const ALREADY_CANCELLED: [&str; 2] = ["25001011", "25001051"];
 
 impl Engine {
     pub(crate) async fn execute(&self, link: &LinkRuntime, job: &Job) -> Outcome {
-        let order = self.store.order(&job.order)?.ok_or_else(|| Failure::Stuck(format!("order {} is not in orderdeck's store", job.order)))?;
+        let order = self.store.order(&job.order)?.ok_or_else(|| {
+            Failure::Stuck(format!("order {} is not in orderdeck's store", job.order))
+        })?;
         match &job.kind {
             JobKind::Import => self.run_import(link, job, &order).await,
             JobKind::PushTracking => self.run_tracking(link, job, &order).await,
-            JobKind::CancelInStore { cancellation } => self.run_store_cancel(link, job, &order, cancellation).await,
-            JobKind::CancelOnTiktok { cancellation } => self.run_tiktok_cancel(link, job, &order, cancellation).await,
-            JobKind::RespondBuyerCancel { cancel_id, response } => self.run_response(link, job, cancel_id, response).await,
-            JobKind::FetchLabel => self.run_label(link, &order, job.request.is_some()).await.map(|path| Effect::LabelSaved { path }),
+            JobKind::CancelInStore { cancellation } => {
+                self.run_store_cancel(link, job, &order, cancellation).await
+            }
+            JobKind::CancelOnTiktok { cancellation } => {
+                self.run_tiktok_cancel(link, job, &order, cancellation)
+                    .await
+            }
+            JobKind::RespondBuyerCancel {
+                cancel_id,
+                response,
+            } => self.run_response(link, job, cancel_id, response).await,
+            JobKind::FetchLabel => self
+                .run_label(link, &order, job.request.is_some())
+                .await
+                .map(|path| Effect::LabelSaved { path }),
         }
     }
 
     async fn run_import(&self, link: &LinkRuntime, job: &Job, order: &Order) -> Outcome {
         if let Some(store) = &order.store {
-            return Ok(Effect::InStore { store: store.clone(), found_existing: true });
+            return Ok(Effect::InStore {
+                store: store.clone(),
+                found_existing: true,
+            });
         }
         // Read back before (re)creating: an earlier attempt, a crash, or a resync may already
         // have made the store order. TikTok order id → at most one store order.
         if job.maybe_applied || job.attempts > 0 || job.request.is_some() {
             let _slot = link.store_slots.acquire().await;
             if let Some(store) = link.storefront.find_order(&order.id).await? {
-                return Ok(Effect::InStore { store, found_existing: true });
+                return Ok(Effect::InStore {
+                    store,
+                    found_existing: true,
+                });
             }
         }
         let settings = self.settings(&link.id);
         match decide_import(order, &settings) {
             ImportDecision::Create => {}
             // A stuck import re-run by a resync: the order is otherwise ready.
-            ImportDecision::Nothing { .. } if job.request.is_some() && order.tiktok.status == OrderStatus::AwaitingShipment => {}
-            ImportDecision::Wait { why } => return Ok(Effect::Settled { status: FlowStatus::Waiting { why } }),
-            ImportDecision::Skip { why } => return Ok(Effect::Settled { status: FlowStatus::Skipped { why } }),
-            ImportDecision::Nothing { why } => return Ok(Effect::Settled { status: FlowStatus::NotApplicable { why } }),
+            ImportDecision::Nothing { .. }
+                if job.request.is_some()
+                    && order.tiktok.status == OrderStatus::AwaitingShipment => {}
+            ImportDecision::Wait { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::Waiting { why },
+                });
+            }
+            ImportDecision::Skip { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::Skipped { why },
+                });
+            }
+            ImportDecision::Nothing { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::NotApplicable { why },
+                });
+            }
         }
         let _slot = link.store_slots.acquire().await;
         let skus = if link.platform.capabilities().needs_sku_lookup {
-            let wanted: Vec<String> = order.tiktok.lines.iter().map(|l| l.seller_sku.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            let wanted: Vec<String> = order
+                .tiktok
+                .lines
+                .iter()
+                .map(|l| l.seller_sku.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
             link.storefront.lookup_skus(&wanted).await?
         } else {
             HashMap::new()
         };
-        let draft = draft_store_order(order, &link.store_name, link.platform, &skus, &settings).map_err(Failure::Stuck)?;
+        let draft = draft_store_order(order, &link.store_name, link.platform, &skus, &settings)
+            .map_err(Failure::Stuck)?;
         let store = link.storefront.create_order(&draft).await?;
-        Ok(Effect::InStore { store, found_existing: false })
+        Ok(Effect::InStore {
+            store,
+            found_existing: false,
+        })
     }
 
     async fn run_tracking(&self, link: &LinkRuntime, job: &Job, order: &Order) -> Outcome {
         let settings = self.settings(&link.id);
         let forced = job.request.is_some();
         let (number, carrier, correction) = match decide_tracking(order, &settings) {
-            TrackingDecision::Push { number, carrier, correction } => (number, carrier, correction),
+            TrackingDecision::Push {
+                number,
+                carrier,
+                correction,
+            } => (number, carrier, correction),
             // A resync re-pushes the store's number even if orderdeck pushed it before.
             TrackingDecision::Nothing { .. } if forced && order.pushed_tracking.is_some() => {
-                let tracking = order.store.as_ref().and_then(|s| s.first_tracking()).ok_or_else(|| Failure::Stuck("the store has no tracking number to push".into()))?;
+                let tracking = order
+                    .store
+                    .as_ref()
+                    .and_then(|s| s.first_tracking())
+                    .ok_or_else(|| {
+                        Failure::Stuck("the store has no tracking number to push".into())
+                    })?;
                 (tracking.number.clone(), tracking.carrier.clone(), true)
             }
-            TrackingDecision::Wait { why } => return Ok(Effect::Settled { status: FlowStatus::Waiting { why } }),
-            TrackingDecision::Skip { why } => return Ok(Effect::Settled { status: FlowStatus::Skipped { why } }),
-            TrackingDecision::Nothing { why } => return Ok(Effect::Settled { status: FlowStatus::NotApplicable { why } }),
+            TrackingDecision::Wait { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::Waiting { why },
+                });
+            }
+            TrackingDecision::Skip { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::Skipped { why },
+                });
+            }
+            TrackingDecision::Nothing { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::NotApplicable { why },
+                });
+            }
         };
         let _slot = link.tiktok_slots.acquire().await;
         if job.maybe_applied {
-            let current = link.marketplace.order_details(std::slice::from_ref(&order.id)).await?;
-            if current.first().and_then(|o| o.snapshot.tracking_number.as_deref()) == Some(number.as_str()) {
-                return Ok(Effect::TrackingPushed { number, provider: current[0].snapshot.shipping_provider.clone().unwrap_or_default() });
+            let current = link
+                .marketplace
+                .order_details(std::slice::from_ref(&order.id))
+                .await?;
+            if current
+                .first()
+                .and_then(|o| o.snapshot.tracking_number.as_deref())
+                == Some(number.as_str())
+            {
+                return Ok(Effect::TrackingPushed {
+                    number,
+                    provider: current[0]
+                        .snapshot
+                        .shipping_provider
+                        .clone()
+                        .unwrap_or_default(),
+                });
             }
         }
-        let delivery_option = order.tiktok.delivery_option_id.clone().ok_or_else(|| Failure::Stuck("TikTok sent no delivery_option_id, so its shipping providers cannot be listed".into()))?;
-        let providers = link.marketplace.shipping_providers(&delivery_option).await?;
-        let provider = resolve_provider(carrier.as_deref(), &settings, &providers).map_err(Failure::Stuck)?.clone();
+        let delivery_option = order.tiktok.delivery_option_id.clone().ok_or_else(|| {
+            Failure::Stuck(
+                "TikTok sent no delivery_option_id, so its shipping providers cannot be listed"
+                    .into(),
+            )
+        })?;
+        let providers = link
+            .marketplace
+            .shipping_providers(&delivery_option)
+            .await?;
+        let provider = resolve_provider(carrier.as_deref(), &settings, &providers)
+            .map_err(Failure::Stuck)?
+            .clone();
         let result = if correction {
-            link.marketplace.update_shipping_info(&order.id, &number, &provider.id).await
+            link.marketplace
+                .update_shipping_info(&order.id, &number, &provider.id)
+                .await
         } else {
             let package = order.tiktok.packages.first().map(|p| p.id.clone());
-            let lines: Vec<String> = order.tiktok.lines.iter().flat_map(|l| l.line_item_ids.iter().cloned()).collect();
-            link.marketplace.ship(&order.id, package.as_ref(), &lines, &number, &provider.id).await.map(drop)
+            let lines: Vec<String> = order
+                .tiktok
+                .lines
+                .iter()
+                .flat_map(|l| l.line_item_ids.iter().cloned())
+                .collect();
+            link.marketplace
+                .ship(&order.id, package.as_ref(), &lines, &number, &provider.id)
+                .await
+                .map(drop)
         };
         match result {
-            Ok(()) => Ok(Effect::TrackingPushed { number, provider: provider.name }),
+            Ok(()) => Ok(Effect::TrackingPushed {
+                number,
+                provider: provider.name,
+            }),
             Err(e) if e.code.as_deref() == Some(ALREADY_SHIPPED) => {
                 // Shipped already: by us (a lost answer) or by someone else. TikTok knows which.
-                let current = link.marketplace.order_details(std::slice::from_ref(&order.id)).await?;
-                match current.first().and_then(|o| o.snapshot.tracking_number.clone()) {
-                    Some(on_tiktok) if on_tiktok == number => Ok(Effect::TrackingPushed { number, provider: provider.name }),
+                let current = link
+                    .marketplace
+                    .order_details(std::slice::from_ref(&order.id))
+                    .await?;
+                match current
+                    .first()
+                    .and_then(|o| o.snapshot.tracking_number.clone())
+                {
+                    Some(on_tiktok) if on_tiktok == number => Ok(Effect::TrackingPushed {
+                        number,
+                        provider: provider.name,
+                    }),
                     Some(on_tiktok) => Err(Failure::Stuck(format!(
                         "TikTok already has tracking {} for this order, not the store's {}: correct it with a tracking resync",
                         crate::domain::text::sanitize(&on_tiktok),
@@ -155,42 +285,85 @@ impl Engine {
         }
     }
 
-    async fn run_store_cancel(&self, link: &LinkRuntime, job: &Job, order: &Order, key: &CancellationKey) -> Outcome {
-        let c = self.store.cancellation(key)?.ok_or_else(|| Failure::Stuck(format!("cancellation {key} is not in orderdeck's store")))?;
+    async fn run_store_cancel(
+        &self,
+        link: &LinkRuntime,
+        job: &Job,
+        order: &Order,
+        key: &CancellationKey,
+    ) -> Outcome {
+        let c = self.store.cancellation(key)?.ok_or_else(|| {
+            Failure::Stuck(format!("cancellation {key} is not in orderdeck's store"))
+        })?;
         let settings = self.settings(&link.id);
         let mut c_for_decision = c.clone();
         // The job itself is what "queued" refers to: decide as if nothing were running.
         c_for_decision.sync.status = FlowStatus::Idle;
         let instruction = match decide_tiktok_to_store(&c_for_decision, order, &settings) {
             StoreCancelDecision::CancelStore(instruction) => instruction,
-            StoreCancelDecision::Skip { why } => return Ok(Effect::Settled { status: FlowStatus::Skipped { why } }),
-            StoreCancelDecision::Nothing { why } | StoreCancelDecision::Wait { why } => return Ok(Effect::Settled { status: FlowStatus::NotApplicable { why } }),
+            StoreCancelDecision::Skip { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::Skipped { why },
+                });
+            }
+            StoreCancelDecision::Nothing { why } | StoreCancelDecision::Wait { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::NotApplicable { why },
+                });
+            }
             StoreCancelDecision::WaitForSeller { .. } => {
-                return Ok(Effect::Settled { status: FlowStatus::Waiting { why: "buyer request waiting for the seller's answer".into() } });
+                return Ok(Effect::Settled {
+                    status: FlowStatus::Waiting {
+                        why: "buyer request waiting for the seller's answer".into(),
+                    },
+                });
             }
         };
-        let store_id = order.store.as_ref().map(|s| s.order_id.clone()).ok_or_else(|| Failure::Stuck("the order never reached the store".into()))?;
+        let store_id = order
+            .store
+            .as_ref()
+            .map(|s| s.order_id.clone())
+            .ok_or_else(|| Failure::Stuck("the order never reached the store".into()))?;
         let _slot = link.store_slots.acquire().await;
         if job.maybe_applied {
             let current = link.storefront.get_order(&store_id).await?;
             if current.cancelled_at.is_some() {
-                return Ok(Effect::StoreCancelled { key: key.clone(), store: current });
+                return Ok(Effect::StoreCancelled { store: current });
             }
         }
-        let store = link.storefront.cancel_order(&store_id, &instruction).await?;
-        Ok(Effect::StoreCancelled { key: key.clone(), store })
+        let store = link
+            .storefront
+            .cancel_order(&store_id, &instruction)
+            .await?;
+        Ok(Effect::StoreCancelled { store })
     }
 
-    async fn run_tiktok_cancel(&self, link: &LinkRuntime, job: &Job, order: &Order, key: &CancellationKey) -> Outcome {
+    async fn run_tiktok_cancel(
+        &self,
+        link: &LinkRuntime,
+        job: &Job,
+        order: &Order,
+        key: &CancellationKey,
+    ) -> Outcome {
         if self.store.cancellation(key)?.is_none() {
-            return Err(Failure::Stuck(format!("cancellation {key} is not in orderdeck's store")));
+            return Err(Failure::Stuck(format!(
+                "cancellation {key} is not in orderdeck's store"
+            )));
         }
         let settings = self.settings(&link.id);
         let _slot = link.tiktok_slots.acquire().await;
         if job.maybe_applied {
-            let current = link.marketplace.order_details(std::slice::from_ref(&order.id)).await?;
-            if current.first().is_some_and(|o| o.snapshot.status == OrderStatus::Cancelled) {
-                return Ok(Effect::TiktokCancelled { key: key.clone(), status: CancelStatus::Success });
+            let current = link
+                .marketplace
+                .order_details(std::slice::from_ref(&order.id))
+                .await?;
+            if current
+                .first()
+                .is_some_and(|o| o.snapshot.status == OrderStatus::Cancelled)
+            {
+                return Ok(Effect::TiktokCancelled {
+                    status: CancelStatus::Success,
+                });
             }
         }
         let mut undecided = order.clone();
@@ -203,32 +376,77 @@ impl Engine {
         };
         let reason = match decide_store_to_tiktok(event, &undecided, &settings, link.platform) {
             TiktokCancelDecision::CancelTiktok { reason_code } => reason_code,
-            TiktokCancelDecision::Skip { why } => return Ok(Effect::Settled { status: FlowStatus::Skipped { why } }),
-            TiktokCancelDecision::Unsupported { why } | TiktokCancelDecision::Nothing { why } => return Ok(Effect::Settled { status: FlowStatus::NotApplicable { why } }),
+            TiktokCancelDecision::Skip { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::Skipped { why },
+                });
+            }
+            TiktokCancelDecision::Unsupported { why } | TiktokCancelDecision::Nothing { why } => {
+                return Ok(Effect::Settled {
+                    status: FlowStatus::NotApplicable { why },
+                });
+            }
         };
         match link.marketplace.cancel_order(&order.id, &reason).await {
-            Ok(done) => Ok(Effect::TiktokCancelled { key: key.clone(), status: done.status }),
-            Err(e) if e.code.as_deref().is_some_and(|c| ALREADY_CANCELLED.contains(&c)) => Ok(Effect::TiktokCancelled { key: key.clone(), status: CancelStatus::Complete }),
+            Ok(done) => Ok(Effect::TiktokCancelled {
+                status: done.status,
+            }),
+            Err(e)
+                if e.code
+                    .as_deref()
+                    .is_some_and(|c| ALREADY_CANCELLED.contains(&c)) =>
+            {
+                Ok(Effect::TiktokCancelled {
+                    status: CancelStatus::Complete,
+                })
+            }
             Err(e) => Err(Failure::Platform(e)),
         }
     }
 
-    async fn run_response(&self, link: &LinkRuntime, job: &Job, cancel_id: &CancelId, response: &SellerResponse) -> Outcome {
+    async fn run_response(
+        &self,
+        link: &LinkRuntime,
+        job: &Job,
+        cancel_id: &CancelId,
+        response: &SellerResponse,
+    ) -> Outcome {
         // Stable across retries, so TikTok applies the answer once.
-        let key = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("orderdeck/{}/{}", cancel_id, job.id).as_bytes()).to_string();
+        let key = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("orderdeck/{}/{}", cancel_id, job.id).as_bytes(),
+        )
+        .to_string();
         let _slot = link.tiktok_slots.acquire().await;
         match response {
-            SellerResponse::Approve => link.marketplace.approve_cancellation(cancel_id, &key).await?,
-            SellerResponse::Reject { reason, comment } => link.marketplace.reject_cancellation(cancel_id, &key, reason, comment.as_deref()).await?,
+            SellerResponse::Approve => {
+                link.marketplace
+                    .approve_cancellation(cancel_id, &key)
+                    .await?
+            }
+            SellerResponse::Reject { reason, comment } => {
+                link.marketplace
+                    .reject_cancellation(cancel_id, &key, reason, comment.as_deref())
+                    .await?
+            }
         }
-        Ok(Effect::Responded { cancel_id: cancel_id.clone(), approved: matches!(response, SellerResponse::Approve) })
+        Ok(Effect::Responded {
+            approved: matches!(response, SellerResponse::Approve),
+        })
     }
 
     /// Fetches the label PDF and saves it in the data dir; returns the path.
-    pub(crate) async fn run_label(&self, link: &LinkRuntime, order: &Order, reprint: bool) -> Result<String, Failure> {
+    pub(crate) async fn run_label(
+        &self,
+        link: &LinkRuntime,
+        order: &Order,
+        reprint: bool,
+    ) -> Result<String, Failure> {
         let package = match decide_label(order, reprint) {
             LabelDecision::Fetch { package } => package,
-            LabelDecision::Wait { why } | LabelDecision::Nothing { why } => return Err(Failure::Stuck(why)),
+            LabelDecision::Wait { why } | LabelDecision::Nothing { why } => {
+                return Err(Failure::Stuck(why));
+            }
         };
         let (document, pdf) = {
             let _slot = link.tiktok_slots.acquire().await;
@@ -237,9 +455,15 @@ impl Engine {
             (document, pdf)
         };
         if !pdf.starts_with(b"%PDF") {
-            return Err(Failure::Platform(PlatformError::new(link.platform, "download_label", ErrorClass::RetryLater { after: None }, "the label document is not a PDF (TikTok may still be generating it)")));
+            return Err(Failure::Platform(PlatformError::new(
+                link.platform,
+                "download_label",
+                ErrorClass::RetryLater { after: None },
+                "the label document is not a PDF (TikTok may still be generating it)",
+            )));
         }
-        let path = super::operations::save_label(&self.options.label_dir, order, &package, &pdf).map_err(|e| Failure::Stuck(format!("could not save the label: {e}")))?;
+        let path = super::operations::save_label(&self.options.label_dir, order, &package, &pdf)
+            .map_err(|e| Failure::Stuck(format!("could not save the label: {e}")))?;
         tracing::info!(order = %order.id, tracking = ?document.tracking_number.as_deref().map(crate::domain::text::sanitize), "label saved");
         Ok(path)
     }

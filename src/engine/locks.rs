@@ -62,7 +62,9 @@ mod tests {
     #[tokio::test]
     async fn overlapping_sets_in_any_order_do_not_deadlock() {
         let locks = Arc::new(OrderLocks::default());
-        let ids: Vec<TiktokOrderId> = (0..64).map(|i| TiktokOrderId::new(i.to_string()).unwrap()).collect();
+        let ids: Vec<TiktokOrderId> = (0..64)
+            .map(|i| TiktokOrderId::new(i.to_string()).unwrap())
+            .collect();
         let mut tasks = Vec::new();
         for t in 0..8 {
             let locks = locks.clone();
@@ -76,6 +78,8 @@ mod tests {
             }));
         }
         let all = futures::future::join_all(tasks);
-        tokio::time::timeout(std::time::Duration::from_secs(10), all).await.expect("no deadlock");
+        tokio::time::timeout(std::time::Duration::from_secs(10), all)
+            .await
+            .expect("no deadlock");
     }
 }

@@ -99,7 +99,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, links: Vec<LinkRuntime>, options: EngineOptions) -> Arc<Engine> {
+    pub fn new(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        links: Vec<LinkRuntime>,
+        options: EngineOptions,
+    ) -> Arc<Engine> {
         let (notifications, _) = broadcast::channel(1024);
         Arc::new(Engine {
             store,
@@ -158,7 +163,11 @@ impl Engine {
 
     /// A lookup for store reads that need every link's settings.
     pub fn settings_lookup(&self) -> impl Fn(&LinkId) -> LinkSettings + '_ {
-        let cache: HashMap<LinkId, LinkSettings> = self.links.iter().map(|l| (l.id.clone(), self.settings(&l.id))).collect();
+        let cache: HashMap<LinkId, LinkSettings> = self
+            .links
+            .iter()
+            .map(|l| (l.id.clone(), self.settings(&l.id)))
+            .collect();
         move |link: &LinkId| cache.get(link).cloned().unwrap_or_default()
     }
 
@@ -178,6 +187,9 @@ impl Engine {
     }
 
     pub(crate) fn notify_orders(&self, link: &LinkId) {
-        self.notify(|generation| Notification::Orders { link: link.clone(), generation });
+        self.notify(|generation| Notification::Orders {
+            link: link.clone(),
+            generation,
+        });
     }
 }

@@ -42,7 +42,13 @@ pub enum OperationError {
 
 impl Engine {
     /// Adds jobs for `order` to `change`, allocating their ids.
-    pub(crate) fn queue(&self, change: &mut Change, order: &Order, kinds: Vec<JobKind>, request: Option<crate::domain::ids::RequestId>) -> Result<Vec<JobId>, StoreError> {
+    pub(crate) fn queue(
+        &self,
+        change: &mut Change,
+        order: &Order,
+        kinds: Vec<JobKind>,
+        request: Option<crate::domain::ids::RequestId>,
+    ) -> Result<Vec<JobId>, StoreError> {
         let now = self.now();
         kinds
             .into_iter()
@@ -78,58 +84,114 @@ impl Engine {
     }
 
     fn runtime(&self, link: &LinkId) -> Result<Arc<LinkRuntime>, OperationError> {
-        self.link(link).cloned().ok_or_else(|| OperationError::NotFound(format!("link {link} is not in orderdeck.toml")))
+        self.link(link).cloned().ok_or_else(|| {
+            OperationError::NotFound(format!("link {link} is not in orderdeck.toml"))
+        })
     }
 
     /// Polls every link once, then runs jobs until none is due within `horizon`.
     pub async fn sync_once(self: &Arc<Self>, horizon: Duration) -> SyncSummary {
-        let polls = futures::future::join_all(self.links.iter().map(|link| self.poll_link(link))).await;
-        let mut summary = SyncSummary { links: self.links.len(), ..SyncSummary::default() };
+        let polls =
+            futures::future::join_all(self.links.iter().map(|link| self.poll_link(link))).await;
+        let mut summary = SyncSummary {
+            links: self.links.len(),
+            ..SyncSummary::default()
+        };
         for (link, poll) in self.links.iter().zip(polls) {
             summary.orders_seen += poll.orders;
             summary.cancellations_seen += poll.cancellations;
             summary.store_changes_seen += poll.store_changes;
-            summary.poll_errors.extend(poll.errors.into_iter().map(|e| format!("{}: {e}", link.id)));
+            summary
+                .poll_errors
+                .extend(poll.errors.into_iter().map(|e| format!("{}: {e}", link.id)));
         }
         let report = self.run_jobs(CancellationToken::new(), Some(horizon)).await;
         summary.jobs_run = report.ran;
         summary.jobs_done = report.done;
         summary.jobs_stuck = report.stuck;
         let far = self.now() + chrono::Duration::days(3650);
-        summary.jobs_waiting = self.store.due_jobs(far, usize::MAX).map(|j| j.len()).unwrap_or_default();
+        summary.jobs_waiting = self
+            .store
+            .due_jobs(far, usize::MAX)
+            .map(|j| j.len())
+            .unwrap_or_default();
         summary
     }
 
     /// Starts an approved resync: one job per target (and per cancellation for `cancel`).
-    pub async fn start_resync(&self, mut request: ResyncRequest, approved_by: Actor, audit: Vec<AuditEntry>) -> Result<ResyncRequest, OperationError> {
+    pub async fn start_resync(
+        &self,
+        mut request: ResyncRequest,
+        approved_by: Actor,
+        audit: Vec<AuditEntry>,
+    ) -> Result<ResyncRequest, OperationError> {
         let now = self.now();
         let _guard = self.locks.lock_many(&request.targets).await;
-        let mut change = Change { audit, ..Change::default() };
-        request.status = RequestStatus::Running { approved_by, at: now };
+        let mut change = Change {
+            audit,
+            ..Change::default()
+        };
+        request.status = RequestStatus::Running {
+            approved_by,
+            at: now,
+        };
         let mut notify_links = Vec::new();
         for id in request.targets.clone() {
             let Some(mut order) = self.store.order(&id)? else {
-                request.record_outcome(&id, TargetOutcome::Failed { error: format!("order {id} is not in orderdeck's store") }, now);
+                request.record_outcome(
+                    &id,
+                    TargetOutcome::Failed {
+                        error: format!("order {id} is not in orderdeck's store"),
+                    },
+                    now,
+                );
                 continue;
             };
             let link = self.runtime(&order.link)?;
             let settings = self.settings(&link.id);
             let jobs = match request.flow {
-                ResyncFlow::Import => self.resync_flow(&mut order, Flow::Import, JobKind::Import, &request, &mut change)?,
-                ResyncFlow::Tracking => self.resync_flow(&mut order, Flow::Tracking, JobKind::PushTracking, &request, &mut change)?,
-                ResyncFlow::Cancel => self.resync_cancel(&link, &mut order, &settings, &request, &mut change)?,
+                ResyncFlow::Import => self.resync_flow(
+                    &mut order,
+                    Flow::Import,
+                    JobKind::Import,
+                    &request,
+                    &mut change,
+                )?,
+                ResyncFlow::Tracking => self.resync_flow(
+                    &mut order,
+                    Flow::Tracking,
+                    JobKind::PushTracking,
+                    &request,
+                    &mut change,
+                )?,
+                ResyncFlow::Cancel => {
+                    self.resync_cancel(&link, &mut order, &settings, &request, &mut change)?
+                }
             };
             let outcome = match jobs.first() {
                 Some(job) => TargetOutcome::Queued { job: *job },
-                None => TargetOutcome::Succeeded { detail: "nothing to re-run".into() },
+                None => TargetOutcome::Succeeded {
+                    detail: "nothing to re-run".into(),
+                },
             };
             request.record_outcome(&id, outcome, now);
-            order.note(now, None, format!("resync of {} approved ({})", request.flow.name(), crate::domain::text::sanitize(&request.reason)));
+            order.note(
+                now,
+                None,
+                format!(
+                    "resync of {} approved ({})",
+                    request.flow.name(),
+                    crate::domain::text::sanitize(&request.reason)
+                ),
+            );
             notify_links.push(order.link.clone());
             change.orders.push(order);
         }
         change.requests.push(request.clone());
-        let link = notify_links.first().cloned().unwrap_or_else(|| LinkId::new("all").expect("valid"));
+        let link = notify_links
+            .first()
+            .cloned()
+            .unwrap_or_else(|| LinkId::new("all").expect("valid"));
         self.commit(&link, change).await?;
         for l in notify_links.iter().skip(1) {
             self.notify_orders(l);
@@ -137,20 +199,43 @@ impl Engine {
         Ok(request)
     }
 
-    fn resync_flow(&self, order: &mut Order, flow: Flow, kind: JobKind, request: &ResyncRequest, change: &mut Change) -> Result<Vec<JobId>, StoreError> {
-        if self.store.live_jobs_of(&order.id)?.iter().any(|j| j.kind == kind) {
+    fn resync_flow(
+        &self,
+        order: &mut Order,
+        flow: Flow,
+        kind: JobKind,
+        request: &ResyncRequest,
+        change: &mut Change,
+    ) -> Result<Vec<JobId>, StoreError> {
+        if self
+            .store
+            .live_jobs_of(&order.id)?
+            .iter()
+            .any(|j| j.kind == kind)
+        {
             return Ok(Vec::new());
         }
         set_flow(order, flow, FlowStatus::Queued, self.now());
         self.queue(change, order, vec![kind], Some(request.id))
     }
 
-    fn resync_cancel(&self, link: &LinkRuntime, order: &mut Order, settings: &LinkSettings, request: &ResyncRequest, change: &mut Change) -> Result<Vec<JobId>, StoreError> {
+    fn resync_cancel(
+        &self,
+        link: &LinkRuntime,
+        order: &mut Order,
+        settings: &LinkSettings,
+        request: &ResyncRequest,
+        change: &mut Change,
+    ) -> Result<Vec<JobId>, StoreError> {
         let now = self.now();
         let mut jobs = Vec::new();
         let mut known = self.store.cancellations_of(&order.id)?;
         if known.is_empty() && react::tiktok_cancelled(order) {
-            known.push(react::cancellation_from_order(order, settings.restock_on_cancel, now));
+            known.push(react::cancellation_from_order(
+                order,
+                settings.restock_on_cancel,
+                now,
+            ));
         }
         for mut c in known {
             if matches!(c.sync.status, FlowStatus::Done { .. } | FlowStatus::Queued) {
@@ -161,18 +246,29 @@ impl Engine {
             let kind = match c.direction {
                 Direction::TiktokToStore => {
                     let live = self.has_live_store_cancel(order, change)?;
-                    react::react_tiktok_cancellation(&mut c, order, settings, link.platform, live, now)
+                    react::react_tiktok_cancellation(
+                        &mut c,
+                        order,
+                        settings,
+                        link.platform,
+                        live,
+                        now,
+                    )
                 }
                 Direction::StoreToTiktok => {
                     let event = match link.platform.capabilities().store_to_tiktok_trigger {
-                        Some(crate::domain::platform::StoreCancelTrigger::Refund) => crate::domain::rules::cancel::StoreEvent::Refunded,
+                        Some(crate::domain::platform::StoreCancelTrigger::Refund) => {
+                            crate::domain::rules::cancel::StoreEvent::Refunded
+                        }
                         _ => crate::domain::rules::cancel::StoreEvent::OrderCancelled,
                     };
-                    react::react_store_event(event, order, settings, link.platform, now).and_then(|(fresh, job)| {
-                        c.sync = fresh.sync;
-                        c.reason_code = fresh.reason_code;
-                        job
-                    })
+                    react::react_store_event(event, order, settings, link.platform, now).and_then(
+                        |(fresh, job)| {
+                            c.sync = fresh.sync;
+                            c.reason_code = fresh.reason_code;
+                            job
+                        },
+                    )
                 }
             };
             jobs.extend(self.queue(change, order, kind.into_iter().collect(), Some(request.id))?);
@@ -182,26 +278,57 @@ impl Engine {
     }
 
     /// Queues the seller's answer to a buyer's cancel request.
-    pub async fn respond_buyer_cancel(&self, cancel_id: &CancelId, response: SellerResponse, by: &Actor, audit: Vec<AuditEntry>) -> Result<JobId, OperationError> {
+    pub async fn respond_buyer_cancel(
+        &self,
+        cancel_id: &CancelId,
+        response: SellerResponse,
+        by: &Actor,
+        audit: Vec<AuditEntry>,
+    ) -> Result<JobId, OperationError> {
         let key = CancellationKey::Tiktok(cancel_id.clone());
-        let c = self.store.cancellation(&key)?.ok_or_else(|| OperationError::NotFound(format!("cancellation {cancel_id} is not known to orderdeck")))?;
+        let c = self.store.cancellation(&key)?.ok_or_else(|| {
+            OperationError::NotFound(format!(
+                "cancellation {cancel_id} is not known to orderdeck"
+            ))
+        })?;
         let _guard = self.locks.lock(&c.order_id).await;
         let mut c = self.store.cancellation(&key)?.unwrap_or(c);
         let now = self.now();
         check_seller_response(&c, &response, now).map_err(OperationError::Invalid)?;
         if c.response.is_some() {
-            return Err(OperationError::Invalid(format!("cancellation {cancel_id} was already answered through orderdeck")));
+            return Err(OperationError::Invalid(format!(
+                "cancellation {cancel_id} was already answered through orderdeck"
+            )));
         }
-        let mut order = self.store.order(&c.order_id)?.ok_or_else(|| OperationError::NotFound(format!("order {} is not in orderdeck's store", c.order_id)))?;
+        let mut order = self.store.order(&c.order_id)?.ok_or_else(|| {
+            OperationError::NotFound(format!("order {} is not in orderdeck's store", c.order_id))
+        })?;
         let answer = match &response {
             SellerResponse::Approve => "approve".to_string(),
-            SellerResponse::Reject { reason, .. } => format!("reject ({})", crate::domain::text::sanitize(reason)),
+            SellerResponse::Reject { reason, .. } => {
+                format!("reject ({})", crate::domain::text::sanitize(reason))
+            }
         };
-        order.note(now, Some(Flow::Cancellation), format!("{} chose to {answer} the buyer's cancel request", by.user));
+        order.note(
+            now,
+            Some(Flow::Cancellation),
+            format!("{} chose to {answer} the buyer's cancel request", by.user),
+        );
         c.response = Some(response.clone());
         c.updated_at = now;
-        let mut change = Change { audit, ..Change::default() };
-        let ids = self.queue(&mut change, &order, vec![JobKind::RespondBuyerCancel { cancel_id: cancel_id.clone(), response }], None)?;
+        let mut change = Change {
+            audit,
+            ..Change::default()
+        };
+        let ids = self.queue(
+            &mut change,
+            &order,
+            vec![JobKind::RespondBuyerCancel {
+                cancel_id: cancel_id.clone(),
+                response,
+            }],
+            None,
+        )?;
         change.cancellations.push(c);
         let link = order.link.clone();
         change.orders.push(order);
@@ -210,18 +337,28 @@ impl Engine {
     }
 
     /// Puts an order's stuck jobs back in the queue (after someone fixed the cause).
-    pub async fn retry_stuck(&self, id: &TiktokOrderId, audit: Vec<AuditEntry>) -> Result<usize, OperationError> {
+    pub async fn retry_stuck(
+        &self,
+        id: &TiktokOrderId,
+        audit: Vec<AuditEntry>,
+    ) -> Result<usize, OperationError> {
         let _guard = self.locks.lock(id).await;
-        let mut order = self.store.order(id)?.ok_or_else(|| OperationError::NotFound(format!("order {id} is not in orderdeck's store")))?;
+        let mut order = self.store.order(id)?.ok_or_else(|| {
+            OperationError::NotFound(format!("order {id} is not in orderdeck's store"))
+        })?;
         let now = self.now();
-        let mut change = Change { audit, ..Change::default() };
+        let mut change = Change {
+            audit,
+            ..Change::default()
+        };
         for mut job in self.store.jobs_of(id)? {
             if let JobState::Stuck { .. } = job.state {
                 job.state = JobState::Ready;
                 job.attempts = 0;
                 job.run_after = now;
                 set_flow(&mut order, job.kind.flow(), FlowStatus::Queued, now);
-                if let JobKind::CancelInStore { cancellation } | JobKind::CancelOnTiktok { cancellation } = &job.kind
+                if let JobKind::CancelInStore { cancellation }
+                | JobKind::CancelOnTiktok { cancellation } = &job.kind
                     && let Some(mut c) = self.store.cancellation(cancellation)?
                 {
                     c.sync.status = FlowStatus::Queued;
@@ -232,7 +369,9 @@ impl Engine {
         }
         let retried = change.jobs.len();
         if retried == 0 {
-            return Err(OperationError::Invalid(format!("order {id} has no stuck job to retry")));
+            return Err(OperationError::Invalid(format!(
+                "order {id} has no stuck job to retry"
+            )));
         }
         order.note(now, None, format!("{retried} stuck job(s) retried"));
         let link = order.link.clone();
@@ -243,20 +382,34 @@ impl Engine {
 
     /// Fetches the label now and saves it; runs the print command when asked. Returns the path
     /// and whether it was printed.
-    pub async fn reprint_label(&self, id: &TiktokOrderId, print: bool, audit: Vec<AuditEntry>) -> Result<(String, bool), OperationError> {
-        let order = self.store.order(id)?.ok_or_else(|| OperationError::NotFound(format!("order {id} is not in orderdeck's store")))?;
-        let link = self.runtime(&order.link)?;
-        let path = self.run_label(&link, &order, true).await.map_err(|f| match f {
-            Failure::Platform(e) => OperationError::Platform(e.to_string()),
-            Failure::Stuck(why) => OperationError::Invalid(why),
-            Failure::Store(e) => OperationError::Store(e),
+    pub async fn reprint_label(
+        &self,
+        id: &TiktokOrderId,
+        print: bool,
+        audit: Vec<AuditEntry>,
+    ) -> Result<(String, bool), OperationError> {
+        let order = self.store.order(id)?.ok_or_else(|| {
+            OperationError::NotFound(format!("order {id} is not in orderdeck's store"))
         })?;
+        let link = self.runtime(&order.link)?;
+        let path = self
+            .run_label(&link, &order, true)
+            .await
+            .map_err(|f| match f {
+                Failure::Platform(e) => OperationError::Platform(e.to_string()),
+                Failure::Stuck(why) => OperationError::Invalid(why),
+                Failure::Store(e) => OperationError::Store(e),
+            })?;
         let printed = match (print, &self.options.print_command) {
             (true, Some(command)) => {
                 run_print(command, &path).map_err(OperationError::Platform)?;
                 true
             }
-            (true, None) => return Err(OperationError::Invalid(format!("label saved to {path}, but no [paths] label_print_command is configured to print it"))),
+            (true, None) => {
+                return Err(OperationError::Invalid(format!(
+                    "label saved to {path}, but no [paths] label_print_command is configured to print it"
+                )));
+            }
             (false, _) => false,
         };
         let _guard = self.locks.lock(id).await;
@@ -264,15 +417,38 @@ impl Engine {
         let now = self.now();
         order.label_file = Some(path.clone());
         set_flow(&mut order, Flow::Label, FlowStatus::Done { at: now }, now);
-        order.note(now, Some(Flow::Label), if printed { format!("label reprinted ({path})") } else { format!("label saved to {path}") });
+        order.note(
+            now,
+            Some(Flow::Label),
+            if printed {
+                format!("label reprinted ({path})")
+            } else {
+                format!("label saved to {path}")
+            },
+        );
         let link_id = order.link.clone();
-        self.commit(&link_id, Change { orders: vec![order], audit, ..Change::default() }).await?;
+        self.commit(
+            &link_id,
+            Change {
+                orders: vec![order],
+                audit,
+                ..Change::default()
+            },
+        )
+        .await?;
         Ok((path, printed))
     }
 
     /// Applies `changes` (key, value text) to a link's settings, refusing the whole set with the
     /// first problem. Orders waiting on the old values are reconsidered.
-    pub async fn set_settings(&self, link: &LinkId, changes: &[(String, String)], expected_version: u64, by: &Actor, audit: impl FnOnce(&LinkSettings, &LinkSettings) -> Vec<AuditEntry>) -> Result<SettingsRecord, OperationError> {
+    pub async fn set_settings(
+        &self,
+        link: &LinkId,
+        changes: &[(String, String)],
+        expected_version: u64,
+        by: &Actor,
+        audit: impl FnOnce(&LinkSettings, &LinkSettings) -> Vec<AuditEntry>,
+    ) -> Result<SettingsRecord, OperationError> {
         let runtime = self.runtime(link)?;
         let current = self.settings_record(link);
         if current.version != expected_version {
@@ -284,16 +460,33 @@ impl Engine {
         let mut next = current.settings.clone();
         for (key, value) in changes {
             let key = SettingKey::parse(key).map_err(|e| OperationError::Invalid(e.to_string()))?;
-            next = next.with_value(key, value, runtime.platform).map_err(|e| OperationError::Invalid(e.to_string()))?;
+            next = next
+                .with_value(key, value, runtime.platform)
+                .map_err(|e| OperationError::Invalid(e.to_string()))?;
         }
         let now = self.now();
-        let write = SettingsWrite { link: link.clone(), expected_version, settings: next.clone(), at: now, by: by.clone() };
-        let change = Change { settings: vec![write], audit: audit(&current.settings, &next), ..Change::default() };
+        let write = SettingsWrite {
+            link: link.clone(),
+            expected_version,
+            settings: next.clone(),
+            at: now,
+            by: by.clone(),
+        };
+        let change = Change {
+            settings: vec![write],
+            audit: audit(&current.settings, &next),
+            ..Change::default()
+        };
         self.store.apply_async(&change).await.map_err(|e| match e {
-            StoreError::StaleSettings { .. } => OperationError::Invalid(format!("the settings of {link} changed meanwhile: reload and try again")),
+            StoreError::StaleSettings { .. } => OperationError::Invalid(format!(
+                "the settings of {link} changed meanwhile: reload and try again"
+            )),
             other => OperationError::Store(other),
         })?;
-        self.notify(|generation| Notification::Settings { link: link.clone(), generation });
+        self.notify(|generation| Notification::Settings {
+            link: link.clone(),
+            generation,
+        });
         self.reconsider(&runtime).await?;
         Ok(self.settings_record(link))
     }
@@ -303,14 +496,22 @@ impl Engine {
         let settings = self.settings(&link.id);
         let now = self.now();
         for view in [OrderView::Pending, OrderView::MissingTracking] {
-            let query = ViewQuery { view, link: Some(&link.id), offset: 0, limit: 10_000, now };
+            let query = ViewQuery {
+                view,
+                link: Some(&link.id),
+                offset: 0,
+                limit: 10_000,
+                now,
+            };
             let page = self.store.page_view(&query, &|_| settings.clone())?;
             for chunk in page.items.chunks(100) {
                 let ids: Vec<TiktokOrderId> = chunk.iter().map(|o| o.id.clone()).collect();
                 let _guard = self.locks.lock_many(&ids).await;
                 let mut change = Change::default();
                 for id in &ids {
-                    let Some(mut order) = self.store.order(id)? else { continue };
+                    let Some(mut order) = self.store.order(id)? else {
+                        continue;
+                    };
                     let before = order.clone();
                     let jobs = react_order(&mut order, &settings, now);
                     self.queue(&mut change, &order, jobs, None)?;
@@ -327,28 +528,52 @@ impl Engine {
 
 /// Saves a label PDF as `<label_dir>/<order>-<package>.pdf` (written to a temporary file and
 /// renamed, so a crash never leaves half a label). The directory is private (0700).
-pub(crate) fn save_label(dir: &Path, order: &Order, package: &PackageId, pdf: &[u8]) -> std::io::Result<String> {
+pub(crate) fn save_label(
+    dir: &Path,
+    order: &Order,
+    package: &PackageId,
+    pdf: &[u8],
+) -> std::io::Result<String> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    let name = format!("{}-{}.pdf", order.id, package.as_str().replace(['/', '\\', ':'], "_"));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let name = format!(
+        "{}-{}.pdf",
+        order.id,
+        package.as_str().replace(['/', '\\', ':'], "_")
+    );
     let path = dir.join(name);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(pdf)?;
     tmp.as_file().sync_all()?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
     tmp.persist(&path).map_err(|e| e.error)?;
     Ok(path.display().to_string())
 }
 
 /// Runs the configured print command with `{file}` replaced by the label's path (no shell).
 fn run_print(command: &str, path: &str) -> Result<(), String> {
-    let words = shell_words::split(command).map_err(|e| format!("label_print_command does not parse: {e}"))?;
-    let args: Vec<String> = words.into_iter().map(|w| w.replace("{file}", path)).collect();
+    let words = shell_words::split(command)
+        .map_err(|e| format!("label_print_command does not parse: {e}"))?;
+    let args: Vec<String> = words
+        .into_iter()
+        .map(|w| w.replace("{file}", path))
+        .collect();
     let (program, rest) = args.split_first().ok_or("label_print_command is empty")?;
-    let output = std::process::Command::new(program).args(rest).output().map_err(|e| format!("could not run {program}: {e}"))?;
+    let output = std::process::Command::new(program)
+        .args(rest)
+        .output()
+        .map_err(|e| format!("could not run {program}: {e}"))?;
     if output.status.success() {
         Ok(())
     } else {
-        Err(format!("{program} failed ({}): {}", output.status, crate::domain::text::sanitize(String::from_utf8_lossy(&output.stderr).trim())))
+        Err(format!(
+            "{program} failed ({}): {}",
+            output.status,
+            crate::domain::text::sanitize(String::from_utf8_lossy(&output.stderr).trim())
+        ))
     }
 }

@@ -66,27 +66,43 @@ impl Engine {
         let now = self.now();
         let previous = self.store.link(&link.id).ok().flatten();
         let tokens = link.marketplace.tokens();
-        let last_error = summary.errors.first().map(|message| crate::domain::order::FlowError {
-            at: now,
-            message: message.clone(),
-            code: None,
-            request_id: None,
-        });
+        let last_error = summary
+            .errors
+            .first()
+            .map(|message| crate::domain::order::FlowError {
+                at: now,
+                message: message.clone(),
+                code: None,
+                request_id: None,
+            });
         for error in &summary.errors {
-            self.activity.record(now, Level::Error, Some(&link.id), None, format!("poll failed: {error}"));
+            self.activity.record(
+                now,
+                Level::Error,
+                Some(&link.id),
+                None,
+                format!("poll failed: {error}"),
+            );
         }
         let record = LinkRecord {
             link: link.id.clone(),
             shop: link.shop.clone(),
             store: link.store_name.clone(),
             platform: link.platform,
-            last_poll: if summary.errors.is_empty() { Some(now) } else { previous.as_ref().and_then(|p| p.last_poll) },
+            last_poll: if summary.errors.is_empty() {
+                Some(now)
+            } else {
+                previous.as_ref().and_then(|p| p.last_poll)
+            },
             last_error,
             token_expires_at: tokens.access_expires_at,
             authorization_expires_at: tokens.refresh_expires_at,
             updated_at: now,
         };
-        if let Err(e) = self.store.apply(&Change { links: vec![record], ..Change::default() }) {
+        if let Err(e) = self.store.apply(&Change {
+            links: vec![record],
+            ..Change::default()
+        }) {
             tracing::error!(link = %link.id, "could not record link health: {e}");
         }
         self.notify(|generation| crate::service::api::Notification::Health { generation });
@@ -97,14 +113,28 @@ impl Engine {
         let overlap = chrono::Duration::from_std(self.options.overlap).unwrap_or_default();
         let from = match self.store.watermark(&link.id, stream)? {
             Some(mark) => mark.at - overlap,
-            None => now - chrono::Duration::from_std(self.options.initial_lookback).unwrap_or_default(),
+            None => {
+                now - chrono::Duration::from_std(self.options.initial_lookback).unwrap_or_default()
+            }
         };
-        Ok((Window { from, to: now + chrono::Duration::seconds(1) }, now))
+        Ok((
+            Window {
+                from,
+                to: now + chrono::Duration::seconds(1),
+            },
+            now,
+        ))
     }
 
     fn advance(&self, link: &LinkRuntime, stream: &str, to: Timestamp) -> Result<(), StoreError> {
-        let mark = Watermark { at: to, cursor: None };
-        self.store.apply(&Change { watermarks: vec![(link.id.clone(), stream.to_string(), mark)], ..Change::default() })
+        let mark = Watermark {
+            at: to,
+            cursor: None,
+        };
+        self.store.apply(&Change {
+            watermarks: vec![(link.id.clone(), stream.to_string(), mark)],
+            ..Change::default()
+        })
     }
 
     async fn poll_tiktok_orders(&self, link: &LinkRuntime) -> Result<usize, PollError> {
@@ -114,10 +144,18 @@ impl Engine {
         loop {
             let page = {
                 let _slot = link.tiktok_slots.acquire().await;
-                link.marketplace.search_orders(window, token.clone()).await?
+                link.marketplace
+                    .search_orders(window, token.clone())
+                    .await?
             };
             for why in &page.unreadable {
-                self.activity.record(self.now(), Level::Warn, Some(&link.id), None, format!("TikTok sent an order orderdeck cannot read: {why}"));
+                self.activity.record(
+                    self.now(),
+                    Level::Warn,
+                    Some(&link.id),
+                    None,
+                    format!("TikTok sent an order orderdeck cannot read: {why}"),
+                );
             }
             seen += page.items.len();
             self.ingest_orders(link, page.items).await?;
@@ -131,7 +169,11 @@ impl Engine {
     }
 
     /// Writes a page of TikTok orders and the jobs they cause, in one transaction.
-    pub(crate) async fn ingest_orders(&self, link: &LinkRuntime, orders: Vec<RemoteOrder>) -> Result<(), StoreError> {
+    pub(crate) async fn ingest_orders(
+        &self,
+        link: &LinkRuntime,
+        orders: Vec<RemoteOrder>,
+    ) -> Result<(), StoreError> {
         if orders.is_empty() {
             return Ok(());
         }
@@ -143,7 +185,13 @@ impl Engine {
         for remote in orders {
             let mut order = match self.store.order(&remote.id)? {
                 Some(existing) if existing.link != link.id => {
-                    self.activity.record(now, Level::Warn, Some(&link.id), Some(&remote.id), format!("order belongs to link {}; ignored here", existing.link));
+                    self.activity.record(
+                        now,
+                        Level::Warn,
+                        Some(&link.id),
+                        Some(&remote.id),
+                        format!("order belongs to link {}; ignored here", existing.link),
+                    );
                     continue;
                 }
                 Some(mut existing) => {
@@ -154,7 +202,8 @@ impl Engine {
                 }
                 None => {
                     let status = remote.snapshot.status.clone();
-                    let mut order = Order::new(remote.id.clone(), link.id.clone(), remote.snapshot, now);
+                    let mut order =
+                        Order::new(remote.id.clone(), link.id.clone(), remote.snapshot, now);
                     order.note(now, None, format!("first seen on TikTok ({status})"));
                     order
                 }
@@ -180,23 +229,43 @@ impl Engine {
         change: &mut Change,
     ) -> Result<(), StoreError> {
         let known = self.store.cancellations_of(&order.id)?;
-        let covered = known.iter().any(|c| c.direction == Direction::TiktokToStore && c.tiktok_status.as_ref().is_some_and(|s| s.is_effective()))
-            || change.cancellations.iter().any(|c| c.order_id == order.id);
+        let covered = known.iter().any(|c| {
+            c.direction == Direction::TiktokToStore
+                && c.tiktok_status.as_ref().is_some_and(|s| s.is_effective())
+        }) || change.cancellations.iter().any(|c| c.order_id == order.id);
         if covered {
             return Ok(());
         }
         let mut c = cancellation_from_order(order, settings.restock_on_cancel, self.now());
         let live = self.has_live_store_cancel(order, change)?;
-        let job = react::react_tiktok_cancellation(&mut c, order, settings, link.platform, live, self.now());
+        let job = react::react_tiktok_cancellation(
+            &mut c,
+            order,
+            settings,
+            link.platform,
+            live,
+            self.now(),
+        );
         self.queue(change, order, job.into_iter().collect(), None)?;
         change.cancellations.push(c);
         Ok(())
     }
 
-    pub(crate) fn has_live_store_cancel(&self, order: &Order, change: &Change) -> Result<bool, StoreError> {
+    pub(crate) fn has_live_store_cancel(
+        &self,
+        order: &Order,
+        change: &Change,
+    ) -> Result<bool, StoreError> {
         let is_store_cancel = |k: &JobKind| matches!(k, JobKind::CancelInStore { .. });
-        Ok(self.store.live_jobs_of(&order.id)?.iter().any(|j| is_store_cancel(&j.kind))
-            || change.jobs.iter().any(|j| j.order == order.id && j.is_live() && is_store_cancel(&j.kind)))
+        Ok(self
+            .store
+            .live_jobs_of(&order.id)?
+            .iter()
+            .any(|j| is_store_cancel(&j.kind))
+            || change
+                .jobs
+                .iter()
+                .any(|j| j.order == order.id && j.is_live() && is_store_cancel(&j.kind)))
     }
 
     async fn poll_tiktok_cancellations(&self, link: &LinkRuntime) -> Result<usize, PollError> {
@@ -206,7 +275,9 @@ impl Engine {
         loop {
             let page = {
                 let _slot = link.tiktok_slots.acquire().await;
-                link.marketplace.search_cancellations(window, token.clone()).await?
+                link.marketplace
+                    .search_cancellations(window, token.clone())
+                    .await?
             };
             seen += page.items.len();
             self.ingest_cancellations(link, page.items).await?;
@@ -220,7 +291,11 @@ impl Engine {
     }
 
     /// Cancellations of orders orderdeck has not seen yet fetch those orders first.
-    async fn ingest_cancellations(&self, link: &LinkRuntime, items: Vec<RemoteCancellation>) -> Result<(), PollError> {
+    async fn ingest_cancellations(
+        &self,
+        link: &LinkRuntime,
+        items: Vec<RemoteCancellation>,
+    ) -> Result<(), PollError> {
         let mut unknown: Vec<TiktokOrderId> = Vec::new();
         for rc in &items {
             if self.store.order(&rc.order_id)?.is_none() && !unknown.contains(&rc.order_id) {
@@ -234,7 +309,12 @@ impl Engine {
             };
             self.ingest_orders(link, orders).await?;
         }
-        let ids: Vec<TiktokOrderId> = items.iter().map(|c| c.order_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let ids: Vec<TiktokOrderId> = items
+            .iter()
+            .map(|c| c.order_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let _guard = self.locks.lock_many(&ids).await;
         let settings = self.settings(&link.id);
         let now = self.now();
@@ -256,13 +336,26 @@ impl Engine {
             let mut c = match self.store.cancellation(&key)? {
                 Some(c) => c,
                 None => {
-                    order.note(now, Some(Flow::Cancellation), format!("{} asked to cancel ({}){}", rc.role, rc.cancel_type, deadline_text(rc.seller_deadline)));
+                    order.note(
+                        now,
+                        Some(Flow::Cancellation),
+                        format!(
+                            "{} asked to cancel ({}){}",
+                            rc.role,
+                            rc.cancel_type,
+                            deadline_text(rc.seller_deadline)
+                        ),
+                    );
                     new_cancellation(&rc, link, settings.restock_on_cancel, now)
                 }
             };
             if c.tiktok_status.as_ref() != Some(&rc.status) {
                 if c.tiktok_status.is_some() {
-                    order.note(now, Some(Flow::Cancellation), format!("TikTok cancellation {} is now {}", rc.cancel_id, rc.status));
+                    order.note(
+                        now,
+                        Some(Flow::Cancellation),
+                        format!("TikTok cancellation {} is now {}", rc.cancel_id, rc.status),
+                    );
                 }
                 c.tiktok_status = Some(rc.status.clone());
                 c.updated_at = now;
@@ -271,7 +364,14 @@ impl Engine {
             c.reason_code = rc.reason_code.clone().or(c.reason_code);
             c.reason_text = rc.reason_text.clone().or(c.reason_text);
             let live = self.has_live_store_cancel(order, &change)?;
-            let job = react::react_tiktok_cancellation(&mut c, order, &settings, link.platform, live, now);
+            let job = react::react_tiktok_cancellation(
+                &mut c,
+                order,
+                &settings,
+                link.platform,
+                live,
+                now,
+            );
             self.queue(&mut change, order, job.into_iter().collect(), None)?;
             change.cancellations.push(c);
         }
@@ -287,7 +387,9 @@ impl Engine {
         loop {
             let page = {
                 let _slot = link.store_slots.acquire().await;
-                link.storefront.changed_orders(window.from, cursor.clone()).await?
+                link.storefront
+                    .changed_orders(window.from, cursor.clone())
+                    .await?
             };
             seen += page.items.len();
             self.ingest_store_changes(link, page.items).await?;
@@ -300,15 +402,26 @@ impl Engine {
         Ok(seen)
     }
 
-    async fn ingest_store_changes(&self, link: &LinkRuntime, items: Vec<StoreChange>) -> Result<(), StoreError> {
-        let ids: Vec<TiktokOrderId> = items.iter().filter_map(|c| c.tiktok_order_id.clone()).collect();
+    async fn ingest_store_changes(
+        &self,
+        link: &LinkRuntime,
+        items: Vec<StoreChange>,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<TiktokOrderId> = items
+            .iter()
+            .filter_map(|c| c.tiktok_order_id.clone())
+            .collect();
         let _guard = self.locks.lock_many(&ids).await;
         let settings = self.settings(&link.id);
         let now = self.now();
         let mut change = Change::default();
         for item in items {
-            let Some(id) = item.tiktok_order_id else { continue };
-            let Some(mut order) = self.store.order(&id)? else { continue };
+            let Some(id) = item.tiktok_order_id else {
+                continue;
+            };
+            let Some(mut order) = self.store.order(&id)? else {
+                continue;
+            };
             if order.link != link.id {
                 continue;
             }
@@ -320,8 +433,14 @@ impl Engine {
             let jobs = react_order(&mut order, &settings, now);
             self.queue(&mut change, &order, jobs, None)?;
             for event in events {
-                if let Some((c, job)) = react::react_store_event(event, &mut order, &settings, link.platform, now) {
-                    if self.store.cancellation(&c.key)?.is_some_and(|known| known.sync.status != FlowState::default().status) {
+                if let Some((c, job)) =
+                    react::react_store_event(event, &mut order, &settings, link.platform, now)
+                {
+                    if self
+                        .store
+                        .cancellation(&c.key)?
+                        .is_some_and(|known| known.sync.status != FlowState::default().status)
+                    {
                         continue;
                     }
                     self.queue(&mut change, &order, job.into_iter().collect(), None)?;
@@ -334,7 +453,12 @@ impl Engine {
     }
 }
 
-fn new_cancellation(rc: &RemoteCancellation, link: &LinkRuntime, restock: bool, now: Timestamp) -> Cancellation {
+fn new_cancellation(
+    rc: &RemoteCancellation,
+    link: &LinkRuntime,
+    restock: bool,
+    now: Timestamp,
+) -> Cancellation {
     Cancellation {
         key: CancellationKey::Tiktok(rc.cancel_id.clone()),
         order_id: rc.order_id.clone(),
@@ -355,5 +479,7 @@ fn new_cancellation(rc: &RemoteCancellation, link: &LinkRuntime, restock: bool, 
 }
 
 fn deadline_text(deadline: Option<Timestamp>) -> String {
-    deadline.map(|d| format!(", seller must answer by {}", d.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default()
+    deadline
+        .map(|d| format!(", seller must answer by {}", d.format("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_default()
 }

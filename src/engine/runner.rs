@@ -44,7 +44,11 @@ enum JobEnd {
 impl Engine {
     /// Runs jobs until `stop`. With `idle_horizon`, returns as soon as nothing is running and no
     /// job is due within that horizon (`sync --once`).
-    pub async fn run_jobs(self: &Arc<Self>, stop: CancellationToken, idle_horizon: Option<Duration>) -> RunReport {
+    pub async fn run_jobs(
+        self: &Arc<Self>,
+        stop: CancellationToken,
+        idle_horizon: Option<Duration>,
+    ) -> RunReport {
         let mut report = RunReport::default();
         let mut tasks: JoinSet<JobEnd> = JoinSet::new();
         let capacity = self.options.batch.max(1);
@@ -58,7 +62,13 @@ impl Engine {
                         }
                     }
                     Err(e) => {
-                        self.activity.record(self.now(), Level::Error, None, None, format!("could not claim jobs: {e}"));
+                        self.activity.record(
+                            self.now(),
+                            Level::Error,
+                            None,
+                            None,
+                            format!("could not claim jobs: {e}"),
+                        );
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
@@ -104,7 +114,11 @@ impl Engine {
     /// How long until the earliest ready job is due (zero if one is due now).
     fn next_due_in(&self) -> Result<Option<Duration>, StoreError> {
         let far = self.now() + chrono::Duration::days(3650);
-        Ok(self.store.due_jobs(far, 1)?.first().map(|job| (job.run_after - self.now()).to_std().unwrap_or(Duration::ZERO)))
+        Ok(self.store.due_jobs(far, 1)?.first().map(|job| {
+            (job.run_after - self.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        }))
     }
 
     /// Marks up to `limit` due jobs `Running`.
@@ -124,7 +138,9 @@ impl Engine {
                     claimed.push((link, job));
                 }
                 None => {
-                    job.state = JobState::Stuck { reason: format!("link {} is no longer in orderdeck.toml", job.link) };
+                    job.state = JobState::Stuck {
+                        reason: format!("link {} is no longer in orderdeck.toml", job.link),
+                    };
                     change.jobs.push(job);
                 }
             }
@@ -139,27 +155,52 @@ impl Engine {
             Ok(end) => end,
             Err(e) => {
                 // The job stays Running in the store and is released at the next start.
-                self.activity.record(self.now(), Level::Error, Some(&link.id), Some(&job.order), format!("could not record the result of {}: {e}", job.kind.describe()));
+                self.activity.record(
+                    self.now(),
+                    Level::Error,
+                    Some(&link.id),
+                    Some(&job.order),
+                    format!(
+                        "could not record the result of {}: {e}",
+                        job.kind.describe()
+                    ),
+                );
                 JobEnd::Retrying
             }
         }
     }
 
-    async fn finish(&self, link: &LinkRuntime, job: Job, outcome: Result<Effect, Failure>) -> Result<JobEnd, StoreError> {
+    async fn finish(
+        &self,
+        link: &LinkRuntime,
+        job: Job,
+        outcome: Result<Effect, Failure>,
+    ) -> Result<JobEnd, StoreError> {
         let _guard = self.locks.lock(&job.order).await;
         let now = self.now();
         let settings = self.settings(&link.id);
         let mut job = self.store.job(job.id)?.unwrap_or(job);
         let Some(mut order) = self.store.order(&job.order)? else {
-            job.state = JobState::Stuck { reason: "the order is no longer in orderdeck's store".into() };
-            self.store.apply_async(&Change { jobs: vec![job], ..Change::default() }).await?;
+            job.state = JobState::Stuck {
+                reason: "the order is no longer in orderdeck's store".into(),
+            };
+            self.store
+                .apply_async(&Change {
+                    jobs: vec![job],
+                    ..Change::default()
+                })
+                .await?;
             return Ok(JobEnd::Stuck);
         };
         let flow = job.kind.flow();
         let mut change = Change::default();
         let cancellation_key = match &job.kind {
-            JobKind::CancelInStore { cancellation } | JobKind::CancelOnTiktok { cancellation } => Some(cancellation.clone()),
-            JobKind::RespondBuyerCancel { cancel_id, .. } => Some(CancellationKey::Tiktok(cancel_id.clone())),
+            JobKind::CancelInStore { cancellation } | JobKind::CancelOnTiktok { cancellation } => {
+                Some(cancellation.clone())
+            }
+            JobKind::RespondBuyerCancel { cancel_id, .. } => {
+                Some(CancellationKey::Tiktok(cancel_id.clone()))
+            }
             _ => None,
         };
         let mut cancellation = match &cancellation_key {
@@ -171,7 +212,10 @@ impl Engine {
                 job.state = JobState::Done { at: now };
                 job.last_error = None;
                 let detail = match effect {
-                    Effect::InStore { store, found_existing } => {
+                    Effect::InStore {
+                        store,
+                        found_existing,
+                    } => {
                         let label = store_label(&store);
                         merge_store(&mut order, store, now);
                         set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
@@ -185,19 +229,39 @@ impl Engine {
                     }
                     Effect::TrackingPushed { number, provider } => {
                         order.pushed_tracking = Some(number.clone());
-                        set_flow(&mut order, Flow::Tracking, FlowStatus::Done { at: now }, now);
-                        format!("tracking {} ({}) sent to TikTok", crate::domain::text::sanitize(&number), crate::domain::text::sanitize(&provider))
+                        set_flow(
+                            &mut order,
+                            Flow::Tracking,
+                            FlowStatus::Done { at: now },
+                            now,
+                        );
+                        format!(
+                            "tracking {} ({}) sent to TikTok",
+                            crate::domain::text::sanitize(&number),
+                            crate::domain::text::sanitize(&provider)
+                        )
                     }
                     Effect::StoreCancelled { store, .. } => {
                         merge_store(&mut order, store, now);
-                        set_flow(&mut order, Flow::Cancellation, FlowStatus::Done { at: now }, now);
+                        set_flow(
+                            &mut order,
+                            Flow::Cancellation,
+                            FlowStatus::Done { at: now },
+                            now,
+                        );
                         if let Some(c) = cancellation.as_mut() {
                             c.sync.status = FlowStatus::Done { at: now };
                         }
-                        "store order cancelled (no store refund: TikTok refunds the buyer)".to_string()
+                        "store order cancelled (no store refund: TikTok refunds the buyer)"
+                            .to_string()
                     }
                     Effect::TiktokCancelled { status, .. } => {
-                        set_flow(&mut order, Flow::Cancellation, FlowStatus::Done { at: now }, now);
+                        set_flow(
+                            &mut order,
+                            Flow::Cancellation,
+                            FlowStatus::Done { at: now },
+                            now,
+                        );
                         if let Some(c) = cancellation.as_mut() {
                             c.tiktok_status = Some(status.clone());
                             c.sync.status = FlowStatus::Done { at: now };
@@ -206,13 +270,34 @@ impl Engine {
                     }
                     Effect::Responded { approved, .. } => {
                         if let Some(c) = cancellation.as_mut() {
-                            c.tiktok_status = Some(if approved { CancelStatus::Success } else { CancelStatus::Withdrawn });
+                            c.tiktok_status = Some(if approved {
+                                CancelStatus::Success
+                            } else {
+                                CancelStatus::Withdrawn
+                            });
                             c.updated_at = now;
                             let live = self.has_live_store_cancel(&order, &change)?;
-                            let follow_up = react::react_tiktok_cancellation(c, &mut order, &settings, link.platform, live, now);
-                            self.queue(&mut change, &order, follow_up.into_iter().collect(), job.request)?;
+                            let follow_up = react::react_tiktok_cancellation(
+                                c,
+                                &mut order,
+                                &settings,
+                                link.platform,
+                                live,
+                                now,
+                            );
+                            self.queue(
+                                &mut change,
+                                &order,
+                                follow_up.into_iter().collect(),
+                                job.request,
+                            )?;
                         }
-                        if approved { "buyer cancel request approved on TikTok" } else { "buyer cancel request rejected on TikTok" }.to_string()
+                        if approved {
+                            "buyer cancel request approved on TikTok"
+                        } else {
+                            "buyer cancel request rejected on TikTok"
+                        }
+                        .to_string()
                     }
                     Effect::LabelSaved { path } => {
                         order.label_file = Some(path.clone());
@@ -240,7 +325,14 @@ impl Engine {
                 flow_state.last_error = job.last_error.clone();
                 match &job.state {
                     JobState::Stuck { reason } => {
-                        set_flow(&mut order, flow, FlowStatus::Stuck { reason: reason.clone() }, now);
+                        set_flow(
+                            &mut order,
+                            flow,
+                            FlowStatus::Stuck {
+                                reason: reason.clone(),
+                            },
+                            now,
+                        );
                     }
                     _ => {
                         set_flow(&mut order, flow, FlowStatus::Queued, now);
@@ -250,7 +342,9 @@ impl Engine {
                     c.sync.attempts = job.attempts;
                     c.sync.last_error = job.last_error.clone();
                     if let JobState::Stuck { reason } = &job.state {
-                        c.sync.status = FlowStatus::Stuck { reason: reason.clone() };
+                        c.sync.status = FlowStatus::Stuck {
+                            reason: reason.clone(),
+                        };
                     }
                     c.sync.updated_at = Some(now);
                 }
@@ -266,8 +360,12 @@ impl Engine {
             && let Some(mut request) = self.store.request(request_id)?
         {
             let outcome = match end {
-                JobEnd::Done => TargetOutcome::Succeeded { detail: detail.clone() },
-                JobEnd::Stuck => TargetOutcome::Failed { error: detail.clone() },
+                JobEnd::Done => TargetOutcome::Succeeded {
+                    detail: detail.clone(),
+                },
+                JobEnd::Stuck => TargetOutcome::Failed {
+                    error: detail.clone(),
+                },
                 JobEnd::Retrying => TargetOutcome::Queued { job: job.id },
             };
             request.record_outcome(&order.id, outcome, now);
@@ -278,7 +376,13 @@ impl Engine {
             JobEnd::Retrying => Level::Warn,
             JobEnd::Stuck => Level::Error,
         };
-        self.activity.record(now, level, Some(&link.id), Some(&order.id), format!("{}: {detail}", job.kind.describe()));
+        self.activity.record(
+            now,
+            level,
+            Some(&link.id),
+            Some(&order.id),
+            format!("{}: {detail}", job.kind.describe()),
+        );
         change.cancellations.extend(cancellation);
         change.jobs.push(job);
         change.orders.push(order);
@@ -287,7 +391,13 @@ impl Engine {
     }
 
     /// Retry with backoff, or park as stuck. Returns the end and a one-line description.
-    fn on_failure(&self, link: &LinkRuntime, job: &mut Job, failure: Failure, now: crate::domain::clock::Timestamp) -> (JobEnd, String) {
+    fn on_failure(
+        &self,
+        link: &LinkRuntime,
+        job: &mut Job,
+        failure: Failure,
+        now: crate::domain::clock::Timestamp,
+    ) -> (JobEnd, String) {
         let (retry_after, reason) = match failure {
             Failure::Stuck(reason) => (None, reason),
             Failure::Store(e) => (Some(None), format!("orderdeck's store failed: {e}")),
@@ -297,7 +407,10 @@ impl Engine {
                     ErrorClass::RetryLater { after } => (Some(*after), e.to_string()),
                     ErrorClass::Ambiguous => {
                         job.maybe_applied = true;
-                        (Some(None), format!("{e} (may have been applied: it is read back before retrying)"))
+                        (
+                            Some(None),
+                            format!("{e} (may have been applied: it is read back before retrying)"),
+                        )
                     }
                     ErrorClass::RefreshCredentials => (None, credentials_reason(link, &e)),
                     ErrorClass::Permanent => (None, e.to_string()),
@@ -307,32 +420,56 @@ impl Engine {
         job.attempts += 1;
         match retry_after {
             Some(asked) if !self.options.backoff.exhausted(job.attempts) => {
-                let delay = self.options.backoff.delay(job.attempts - 1, rand::random::<f64>(), asked);
+                let delay =
+                    self.options
+                        .backoff
+                        .delay(job.attempts - 1, rand::random::<f64>(), asked);
                 job.state = JobState::Ready;
                 job.run_after = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                (JobEnd::Retrying, format!("retrying in {}: {reason}", crate::domain::clock::human_duration(chrono::Duration::from_std(delay).unwrap_or_default())))
+                (
+                    JobEnd::Retrying,
+                    format!(
+                        "retrying in {}: {reason}",
+                        crate::domain::clock::human_duration(
+                            chrono::Duration::from_std(delay).unwrap_or_default()
+                        )
+                    ),
+                )
             }
             Some(_) => {
                 let reason = format!("gave up after {} attempts: {reason}", job.attempts);
-                job.state = JobState::Stuck { reason: reason.clone() };
+                job.state = JobState::Stuck {
+                    reason: reason.clone(),
+                };
                 (JobEnd::Stuck, reason)
             }
             None => {
-                job.state = JobState::Stuck { reason: reason.clone() };
+                job.state = JobState::Stuck {
+                    reason: reason.clone(),
+                };
                 (JobEnd::Stuck, reason)
             }
         }
     }
 
     /// Cancellations of the order that were waiting for the store order to exist.
-    fn react_pending_cancellations(&self, link: &LinkRuntime, order: &mut crate::domain::order::Order, settings: &crate::domain::settings::LinkSettings, change: &mut Change) -> Result<(), StoreError> {
+    fn react_pending_cancellations(
+        &self,
+        link: &LinkRuntime,
+        order: &mut crate::domain::order::Order,
+        settings: &crate::domain::settings::LinkSettings,
+        change: &mut Change,
+    ) -> Result<(), StoreError> {
         let now = self.now();
         for mut c in self.store.cancellations_of(&order.id)? {
-            if c.direction != crate::domain::cancellation::Direction::TiktokToStore || !matches!(c.sync.status, FlowStatus::Waiting { .. } | FlowStatus::Idle) {
+            if c.direction != crate::domain::cancellation::Direction::TiktokToStore
+                || !matches!(c.sync.status, FlowStatus::Waiting { .. } | FlowStatus::Idle)
+            {
                 continue;
             }
             let live = self.has_live_store_cancel(order, change)?;
-            let job = react::react_tiktok_cancellation(&mut c, order, settings, link.platform, live, now);
+            let job =
+                react::react_tiktok_cancellation(&mut c, order, settings, link.platform, live, now);
             self.queue(change, order, job.into_iter().collect(), None)?;
             change.cancellations.push(c);
         }
@@ -351,7 +488,9 @@ fn tally(report: &mut RunReport, joined: Result<JobEnd, tokio::task::JoinError>)
 
 fn settled_why(status: &FlowStatus) -> String {
     match status {
-        FlowStatus::Waiting { why } | FlowStatus::Skipped { why } | FlowStatus::NotApplicable { why } => why.clone(),
+        FlowStatus::Waiting { why }
+        | FlowStatus::Skipped { why }
+        | FlowStatus::NotApplicable { why } => why.clone(),
         FlowStatus::Stuck { reason } => reason.clone(),
         _ => "already done".into(),
     }
@@ -364,7 +503,9 @@ fn credentials_reason(link: &LinkRuntime, e: &crate::platforms::PlatformError) -
             "TikTok refused shop {}'s credentials even after a token refresh ({e}): re-authorize the app for this shop and update its tokens in orderdeck.toml",
             link.shop
         ),
-        platform => format!("{platform} refused store {}'s credentials ({e}): update its access token in orderdeck.toml", link.store_name),
+        platform => format!(
+            "{platform} refused store {}'s credentials ({e}): update its access token in orderdeck.toml",
+            link.store_name
+        ),
     }
 }
-

@@ -22,25 +22,47 @@ pub fn load(dir: &Path, shop: &ShopId) -> Option<Tokens> {
 
 fn save(dir: &Path, shop: &ShopId, tokens: &Tokens) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
     tmp.write_all(serde_json::to_string(tokens)?.as_bytes())?;
     tmp.as_file().sync_all()?;
-    tmp.persist(dir.join(format!("{shop}.json"))).map_err(|e| e.error)?;
+    tmp.persist(dir.join(format!("{shop}.json")))
+        .map_err(|e| e.error)?;
     Ok(())
 }
 
 impl Engine {
     pub(crate) async fn refresh_tokens_if_due(&self, link: &LinkRuntime) {
         let tokens = link.marketplace.tokens();
-        let due = tokens.access_expires_at.is_some_and(|at| at - self.now() < REFRESH_AHEAD);
+        let due = tokens
+            .access_expires_at
+            .is_some_and(|at| at - self.now() < REFRESH_AHEAD);
         if !due {
             return;
         }
         match link.marketplace.refresh_tokens().await {
-            Ok(_) => self.activity.record(self.now(), Level::Info, Some(&link.id), None, format!("TikTok access token of shop {} refreshed", link.shop)),
-            Err(e) => self.activity.record(self.now(), Level::Error, Some(&link.id), None, format!("could not refresh the TikTok token of shop {}: {e}", link.shop)),
+            Ok(_) => self.activity.record(
+                self.now(),
+                Level::Info,
+                Some(&link.id),
+                None,
+                format!("TikTok access token of shop {} refreshed", link.shop),
+            ),
+            Err(e) => self.activity.record(
+                self.now(),
+                Level::Error,
+                Some(&link.id),
+                None,
+                format!(
+                    "could not refresh the TikTok token of shop {}: {e}",
+                    link.shop
+                ),
+            ),
         }
     }
 
@@ -52,7 +74,13 @@ impl Engine {
             return;
         }
         if let Err(e) = save(&self.options.token_dir, &link.shop, &current) {
-            self.activity.record(self.now(), Level::Error, Some(&link.id), None, format!("could not save refreshed tokens of shop {}: {e}", link.shop));
+            self.activity.record(
+                self.now(),
+                Level::Error,
+                Some(&link.id),
+                None,
+                format!("could not save refreshed tokens of shop {}: {e}", link.shop),
+            );
         }
     }
 }

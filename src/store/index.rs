@@ -6,6 +6,7 @@
 //! |------------------------|-----------------|--------------------------------------------|---------------|
 //! | `idx_views`            | orders          | view, scope, `views_of` sort key, order id | each view, global + per link |
 //! | `idx_cancellations`    | cancellations   | scope, `cancellation_sort_key`, cancel key | always, global + per link |
+//! | `idx_cancellations_order` | cancellations | order id, cancel key                  | always        |
 //! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id                   | `Ready` only  |
 //! | `idx_jobs_order`       | jobs            | order id, job id                           | always        |
 //! | `idx_jobs_running`     | jobs            | job id                                     | `Running` only|
@@ -34,7 +35,10 @@ pub struct Entry {
 /// The primary trees that have indexes, each with the index trees derived from it.
 pub const INDEXED: [(TreeId, &[TreeId]); 4] = [
     (TreeId::Orders, &[TreeId::IdxViews]),
-    (TreeId::Cancellations, &[TreeId::IdxCancellations]),
+    (
+        TreeId::Cancellations,
+        &[TreeId::IdxCancellations, TreeId::IdxCancellationsOrder],
+    ),
     (
         TreeId::Jobs,
         &[
@@ -70,13 +74,19 @@ pub fn order_entries(order: &Order) -> Vec<Entry> {
 
 pub fn cancellation_entries(c: &Cancellation) -> Vec<Entry> {
     let sort = cancellation_sort_key(c);
-    [None, Some(&c.link)]
+    let mut entries: Vec<Entry> = [None, Some(&c.link)]
         .map(|scope| Entry {
             tree: TreeId::IdxCancellations,
             key: keys::cancellation_index_key(scope, sort, &c.key),
             value: index_marker(),
         })
-        .into()
+        .into();
+    entries.push(Entry {
+        tree: TreeId::IdxCancellationsOrder,
+        key: keys::order_cancellation_key(&c.order_id, &c.key),
+        value: index_marker(),
+    });
+    entries
 }
 
 pub fn job_entries(job: &Job) -> Vec<Entry> {
@@ -163,6 +173,7 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
     match index {
         TreeId::IdxViews => keys::parse_view_key(key).map(|k| k.order.to_vec()),
         TreeId::IdxCancellations => keys::cancellation_of_index_key(key).map(<[u8]>::to_vec),
+        TreeId::IdxCancellationsOrder => keys::cancellation_of_order_key(key).map(<[u8]>::to_vec),
         TreeId::IdxJobsDue if key.len() == 16 => Some(key[8..].to_vec()),
         TreeId::IdxJobsOrder if key.len() > 9 => Some(key[key.len() - 8..].to_vec()),
         TreeId::IdxJobsRunning | TreeId::IdxRequestsPending if key.len() == 8 => Some(key.to_vec()),

@@ -19,6 +19,7 @@ const PER_LINK: u8 = 0x01;
 /// Tags of a cancellation key; Tiktok < Store, as `CancellationKey`'s derived `Ord`.
 const TAG_TIKTOK: u8 = 0x01;
 const TAG_STORE: u8 = 0x02;
+const TAG_TIKTOK_ORDER: u8 = 0x03;
 
 /// Fixed on-disk code of a view (never reorder: keys are stored with it).
 pub fn view_code(view: OrderView) -> u8 {
@@ -137,6 +138,7 @@ pub fn cancellation_key(key: &CancellationKey) -> Vec<u8> {
     let (tag, id) = match key {
         CancellationKey::Tiktok(id) => (TAG_TIKTOK, id.as_str()),
         CancellationKey::Store(id) => (TAG_STORE, id.as_str()),
+        CancellationKey::TiktokOrder(id) => (TAG_TIKTOK_ORDER, id.as_str()),
     };
     let mut out = vec![tag];
     out.extend_from_slice(id.as_bytes());
@@ -167,6 +169,19 @@ pub fn cancellation_index_key(
 pub fn cancellation_of_index_key(key: &[u8]) -> Option<&[u8]> {
     let (_, rest) = split_scope(key)?;
     rest.get(9..).filter(|k| !k.is_empty())
+}
+
+/// `order id | SEP | cancellation key`: the cancellations of one order.
+pub fn order_cancellation_key(order: &TiktokOrderId, cancellation: &CancellationKey) -> Vec<u8> {
+    let mut key = order_prefix(order);
+    key.extend_from_slice(&cancellation_key(cancellation));
+    key
+}
+
+/// The cancellation an `idx_cancellations_order` key points at.
+pub fn cancellation_of_order_key(key: &[u8]) -> Option<&[u8]> {
+    let sep = key.iter().position(|b| *b == SEP)?;
+    key.get(sep + 1..).filter(|k| !k.is_empty())
 }
 
 pub fn job_key(id: JobId) -> [u8; 8] {

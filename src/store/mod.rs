@@ -126,6 +126,7 @@ pub(crate) enum TreeId {
     IdxViews,
     IdxViewCounts,
     IdxCancellations,
+    IdxCancellationsOrder,
     IdxJobsDue,
     IdxJobsOrder,
     IdxJobsRunning,
@@ -133,7 +134,7 @@ pub(crate) enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 16] = [
+    pub const ALL: [TreeId; 17] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -146,6 +147,7 @@ impl TreeId {
         TreeId::IdxViews,
         TreeId::IdxViewCounts,
         TreeId::IdxCancellations,
+        TreeId::IdxCancellationsOrder,
         TreeId::IdxJobsDue,
         TreeId::IdxJobsOrder,
         TreeId::IdxJobsRunning,
@@ -167,6 +169,7 @@ impl TreeId {
             TreeId::IdxViews => "idx_views",
             TreeId::IdxViewCounts => "idx_view_counts",
             TreeId::IdxCancellations => "idx_cancellations",
+            TreeId::IdxCancellationsOrder => "idx_cancellations_order",
             TreeId::IdxJobsDue => "idx_jobs_due",
             TreeId::IdxJobsOrder => "idx_jobs_order",
             TreeId::IdxJobsRunning => "idx_jobs_running",

@@ -96,6 +96,19 @@ impl Store {
         self.listed(TreeId::Jobs, ids)
     }
 
+    /// Every cancellation of an order (either direction), in key order.
+    pub fn cancellations_of(&self, order: &TiktokOrderId) -> Result<Vec<Cancellation>> {
+        let index = TreeId::IdxCancellationsOrder;
+        let mut primaries = Vec::new();
+        for item in self.tree(index).scan_prefix(keys::order_prefix(order)) {
+            let (key, _) = item.map_err(StoreError::sled("scanning cancellations of an order"))?;
+            let primary = keys::cancellation_of_order_key(&key)
+                .ok_or_else(|| codec::corrupt(index.name(), &key, "key does not parse"))?;
+            primaries.push(primary.to_vec());
+        }
+        self.listed(TreeId::Cancellations, primaries)
+    }
+
     /// Every job of an order, oldest first.
     pub fn jobs_of(&self, order: &TiktokOrderId) -> Result<Vec<Job>> {
         let range = self
