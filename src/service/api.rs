@@ -26,9 +26,11 @@ pub const MAX_PAGE: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
-    /// First request on a connection: who am I, and what may I do.
+    /// First request on a connection: who am I, and what may I do. `ssh_connection` is the
+    /// client's `SSH_CONNECTION`, recorded in audit entries as information only.
     Hello {
         protocol: u32,
+        ssh_connection: Option<String>,
     },
     Overview,
     Orders(OrderQuery),
@@ -38,6 +40,8 @@ pub enum Request {
         id: TiktokOrderId,
     },
     Audit(AuditQuery),
+    /// Audit entries and engine events together, newest first (the Activity view).
+    Activity(AuditQuery),
     Settings {
         link: LinkId,
     },
@@ -175,12 +179,29 @@ pub enum Response {
     Requests(Paged<ResyncRequest>),
     Order(Box<OrderDetail>),
     Audit(Paged<AuditEntry>),
+    Activity(Paged<ActivityItem>),
     Settings(SettingsView),
     Resync(ResyncOutcome),
     Done { message: String },
     Label { path: String, printed: bool },
     Sync(SyncSummary),
     Subscribed,
+}
+
+/// One line of the Activity view: a person's action (audit) or something the engine did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    pub at: Timestamp,
+    /// `audit` or `engine`.
+    pub source: String,
+    /// `info`, `warn`, `error`, or for audit entries `ok`, `refused`, `failed`.
+    pub level: String,
+    /// Who (a unix user, or `orderdeck` for the engine).
+    pub who: String,
+    pub link: Option<LinkId>,
+    pub order: Option<TiktokOrderId>,
+    /// Sanitized one-line description.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,13 @@
 //! The service: the one API every face uses (see [`api`]). Served in-process for tests and
-//! single-user use, or over a Unix socket by `orderdeck serve`; roles and audit live here.
+//! single-user use ([`inproc`]), or over a Unix socket by `orderdeck serve`; roles and audit
+//! live here.
 
 pub mod api;
 pub mod client;
+mod core;
+pub mod identity;
+pub mod inproc;
+mod mutations;
+pub mod rows;
+
+pub use core::Service;

@@ -180,6 +180,11 @@ impl Store {
     }
 
     /// Audit entries newest first, starting just before `before` (or at the newest).
+    /// How many audit entries there are (counts keys; decodes nothing).
+    pub fn audit_len(&self) -> usize {
+        self.tree(TreeId::Audit).len()
+    }
+
     pub fn audit_page(
         &self,
         before: Option<AuditCursor>,

@@ -1,0 +1,275 @@
+//! List rows and the live filter. A row carries what a list draws, already sanitized, so a face
+//! never needs the whole order to show a line. The filter is case-smart (a term with a capital
+//! letter matches case-sensitively) and understands `field:value` terms:
+//! `link:` (or `store:`), `status:`, `sku:`, `buyer:`, `id:`, `ship:`, `flow:`.
+
+use crate::domain::cancellation::Cancellation;
+use crate::domain::clock::Timestamp;
+use crate::domain::order::{FlowState, FlowStatus, Order};
+use crate::domain::text::{sanitize, truncate};
+use crate::domain::triage::{OrderView, StoreKnowledge, pending_reason, urgency};
+
+use super::api::{CancellationRow, OrderRow};
+
+pub fn flow_word(state: &FlowState) -> &'static str {
+    match state.status {
+        FlowStatus::Idle => "-",
+        FlowStatus::NotApplicable { .. } => "n/a",
+        FlowStatus::Waiting { .. } => "wait",
+        FlowStatus::Queued if state.last_error.is_some() => "retry",
+        FlowStatus::Queued => "queued",
+        FlowStatus::Done { .. } => "done",
+        FlowStatus::Skipped { .. } => "skipped",
+        FlowStatus::Stuck { .. } => "stuck",
+    }
+}
+
+pub fn order_row(order: &Order, view: OrderView, now: Timestamp) -> OrderRow {
+    let knowledge = (view == OrderView::MissingTracking).then(|| StoreKnowledge::of(order));
+    let why = match view {
+        OrderView::Pending => pending_reason(order).unwrap_or_default(),
+        OrderView::MissingTracking => knowledge
+            .map(|k| k.describe().to_string())
+            .unwrap_or_default(),
+        OrderView::Stuck | OrderView::All => order
+            .flows
+            .stuck()
+            .map(|(flow, reason)| format!("{}: {reason}", flow.name()))
+            .or_else(|| pending_reason(order))
+            .unwrap_or_default(),
+    };
+    let skus = order
+        .tiktok
+        .lines
+        .iter()
+        .map(|l| {
+            if l.quantity > 1 {
+                format!("{}×{}", l.quantity, l.seller_sku)
+            } else {
+                l.seller_sku.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let f = &order.flows;
+    OrderRow {
+        id: order.id.clone(),
+        link: order.link.clone(),
+        tiktok_status: order.tiktok.status.to_string(),
+        shipping_type: order.tiktok.shipping_type.to_string(),
+        created_at: order.tiktok.created_at,
+        paid_at: order.tiktok.paid_at,
+        ship_by: order.tiktok.ship_by,
+        urgency: urgency(order.tiktok.ship_by, now),
+        store_order: order
+            .store
+            .as_ref()
+            .map(|s| sanitize(s.name.as_deref().unwrap_or(s.order_id.as_str()))),
+        store_status: order.store.as_ref().map(|s| s.status.to_string()),
+        flows: [
+            f.import.clone(),
+            f.tracking.clone(),
+            f.cancellation.clone(),
+            f.label.clone(),
+        ]
+        .map(|s| flow_word(&s).to_string()),
+        why: truncate(&sanitize(&why), 200),
+        knowledge,
+        skus: truncate(&sanitize(&skus), 120),
+        buyer: truncate(&sanitize(&order.tiktok.recipient.name), 60),
+        total: sanitize(&format!(
+            "{} {}",
+            order.tiktok.total_amount, order.tiktok.currency
+        )),
+    }
+}
+
+pub fn cancellation_row(c: &Cancellation, now: Timestamp) -> CancellationRow {
+    let sync = match &c.sync.status {
+        FlowStatus::Skipped { why } => format!("skipped: {why}"),
+        FlowStatus::NotApplicable { why } if why.starts_with("not supported") => why.clone(),
+        FlowStatus::NotApplicable { why } => format!("n/a: {why}"),
+        FlowStatus::Stuck { reason } => format!("failed: {reason}"),
+        FlowStatus::Waiting { why } => format!("waiting: {why}"),
+        FlowStatus::Queued if c.sync.last_error.is_some() => "retrying".into(),
+        FlowStatus::Queued => "queued".into(),
+        FlowStatus::Done { .. } => "done".into(),
+        FlowStatus::Idle => "-".into(),
+    };
+    let reason = [c.reason_text.as_deref(), c.reason_code.as_deref()]
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or_default();
+    CancellationRow {
+        key: c.key.clone(),
+        order_id: c.order_id.clone(),
+        link: c.link.clone(),
+        direction: c.direction.label().to_string(),
+        initiator: c.initiator.to_string(),
+        tiktok_status: c.tiktok_status.as_ref().map(|s| s.to_string()),
+        reason: truncate(&sanitize(reason), 120),
+        seller_deadline: c.seller_deadline,
+        urgency: if c.awaits_seller() {
+            urgency(c.seller_deadline, now)
+        } else {
+            crate::domain::triage::Urgency::Later
+        },
+        awaits_seller: c.awaits_seller(),
+        sync: truncate(&sanitize(&sync), 200),
+    }
+}
+
+/// A parsed live filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    terms: Vec<(Option<String>, String)>,
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Filter {
+        let terms = text
+            .split_whitespace()
+            .map(|term| match term.split_once(':') {
+                Some((field, value)) if !field.is_empty() && !value.is_empty() => {
+                    (Some(field.to_lowercase()), value.to_string())
+                }
+                _ => (None, term.to_string()),
+            })
+            .collect();
+        Filter { terms }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn matches_order(&self, row: &OrderRow) -> bool {
+        self.terms.iter().all(|(field, value)| {
+            let fields: Vec<&str> = match field.as_deref() {
+                Some("link" | "store") => {
+                    vec![row.link.as_str(), row.store_order.as_deref().unwrap_or("")]
+                }
+                Some("status") => vec![
+                    &row.tiktok_status,
+                    &row.why,
+                    row.flows[0].as_str(),
+                    row.flows[1].as_str(),
+                    row.flows[2].as_str(),
+                    row.flows[3].as_str(),
+                ],
+                Some("sku") => vec![&row.skus],
+                Some("buyer") => vec![&row.buyer],
+                Some("id") => vec![row.id.as_str()],
+                Some("ship") => vec![&row.shipping_type],
+                Some("flow") => row.flows.iter().map(String::as_str).collect(),
+                Some(_) => vec![],
+                None => vec![
+                    row.id.as_str(),
+                    row.link.as_str(),
+                    &row.tiktok_status,
+                    row.store_order.as_deref().unwrap_or(""),
+                    &row.skus,
+                    &row.buyer,
+                    &row.why,
+                ],
+            };
+            fields.iter().any(|f| contains_smart(f, value))
+        })
+    }
+
+    pub fn matches_cancellation(&self, row: &CancellationRow) -> bool {
+        self.terms.iter().all(|(field, value)| {
+            let key = row.key.to_string();
+            let fields: Vec<&str> = match field.as_deref() {
+                Some("link" | "store") => vec![row.link.as_str()],
+                Some("status") => vec![row.tiktok_status.as_deref().unwrap_or(""), &row.sync],
+                Some("id") => vec![row.order_id.as_str(), &key],
+                Some(_) => vec![],
+                None => vec![
+                    row.order_id.as_str(),
+                    &key,
+                    row.link.as_str(),
+                    &row.direction,
+                    &row.initiator,
+                    &row.reason,
+                    &row.sync,
+                    row.tiktok_status.as_deref().unwrap_or(""),
+                ],
+            };
+            fields.iter().any(|f| contains_smart(f, value))
+        })
+    }
+
+    pub fn matches_text(&self, text: &str) -> bool {
+        self.terms
+            .iter()
+            .all(|(_, value)| contains_smart(text, value))
+    }
+}
+
+/// Substring match, case-insensitive unless the needle has a capital letter.
+fn contains_smart(haystack: &str, needle: &str) -> bool {
+    if needle.chars().any(char::is_uppercase) {
+        haystack.contains(needle)
+    } else {
+        haystack.to_lowercase().contains(needle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::order::FlowStatus;
+    use crate::domain::rules::fixtures::*;
+
+    fn row_of(order: &Order) -> OrderRow {
+        order_row(order, OrderView::All, t(0))
+    }
+
+    #[test]
+    fn filters_by_field_and_case_smart_substring() {
+        let mut stuck = paid();
+        stuck.flows.import.status = FlowStatus::Stuck {
+            reason: "SKU ABC-1 has no variant in store uk-shopify".into(),
+        };
+        let row = row_of(&stuck);
+        // (filter, matches)
+        let table = [
+            ("", true),
+            ("abc-1", true),
+            ("ABC-1", true),
+            ("Abc-1", false),
+            ("link:uk", true),
+            ("store:us", false),
+            ("status:stuck", true),
+            ("status:stuck link:uk", true),
+            ("status:stuck link:us", false),
+            ("sku:ABC", true),
+            ("buyer:david", true),
+            ("id:5764614", true),
+            ("ship:tiktok", false),
+            ("nonsense:x", false),
+        ];
+        for (filter, expected) in table {
+            assert_eq!(
+                Filter::parse(filter).matches_order(&row),
+                expected,
+                "{filter:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_say_why_and_never_carry_control_characters() {
+        let mut o = paid();
+        o.tiktok.recipient.name = "Eve\u{1b}]52;c;x\u{7}".into();
+        o.flows.import.status = FlowStatus::Stuck {
+            reason: "bad\u{1b}[2J".into(),
+        };
+        let row = row_of(&o);
+        assert!(!row.buyer.chars().any(char::is_control) && !row.why.chars().any(char::is_control));
+        assert!(row.why.starts_with("import: bad"), "{}", row.why);
+        assert_eq!(row.flows[0], "stuck");
+    }
+}
