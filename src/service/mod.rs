@@ -8,6 +8,9 @@ mod core;
 pub mod identity;
 pub mod inproc;
 mod mutations;
+pub mod remote;
 pub mod rows;
+pub mod socket;
+mod wire;
 
 pub use core::Service;
