@@ -355,3 +355,27 @@ async fn an_auth_code_is_exchanged_once_for_tokens() {
         (ErrorClass::Permanent, 36004004)
     );
 }
+
+#[tokio::test]
+async fn a_call_to_the_wrong_host_gets_a_bare_404() {
+    let sandbox = start(1).await;
+    let shop = sandbox.shop(US);
+    // The token endpoint lives on the auth host; the API host does not know it.
+    let misdirected = TiktokAuth::new(
+        AppCredentials::new(&shop.app_key, &shop.app_secret),
+        sandbox.tiktok.api_base(),
+        Default::default(),
+        std::sync::Arc::new(orderdeck::domain::SystemClock),
+    )
+    .unwrap();
+    let e = misdirected.refresh(&shop.refresh_token).await.unwrap_err();
+    assert_eq!(
+        (e.class.clone(), e.http_status),
+        (ErrorClass::Permanent, Some(404))
+    );
+    assert!(
+        e.message.contains("without a TikTok envelope"),
+        "{}",
+        e.message
+    );
+}

@@ -330,6 +330,20 @@ mod tests {
     }
 
     #[test]
+    fn the_official_shops_sample_reads() {
+        let data = crate::platforms::tiktok::test_samples::response_data("get_authorized_shops");
+        let shops: wire::AuthorizedShops = serde_json::from_value(data).unwrap();
+        let shop = &shops.shops[0];
+        assert_eq!(shop.id.as_deref(), Some("7000714532876273420"));
+        assert_eq!(
+            shop.cipher.as_deref(),
+            Some("GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3")
+        );
+        assert_eq!(shop.region.as_deref(), Some("GB"));
+        assert_eq!(shop.seller_type.as_deref(), Some("CROSS_BORDER"));
+    }
+
+    #[test]
     fn debug_shows_a_fingerprint_not_the_secret() {
         let app = AppCredentials::new("29a39d", "e59af819cc");
         let shown = format!("{app:?}");

@@ -21,6 +21,7 @@ use super::pacer::Pacer;
 use super::sign::sign_request;
 use crate::domain::Clock;
 use crate::domain::platform::Platform;
+use crate::domain::text;
 use crate::platforms::Tokens;
 use crate::platforms::error::{ErrorClass, PlatformError};
 use crate::platforms::http::{self, Effect, Timeouts};
@@ -80,7 +81,7 @@ pub struct TiktokClient {
     pub(super) shop_cipher: tokio::sync::OnceCell<String>,
     refresh_gate: tokio::sync::Mutex<()>,
     pacer: Pacer,
-    pub(super) clock: Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for TiktokClient {
@@ -155,8 +156,8 @@ impl Call {
     }
 
     pub fn json(mut self, body: &impl Serialize) -> Self {
-        // Serializing these plain structs cannot fail; an empty object would be a visible bug.
-        self.body = Some(serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()));
+        // The bodies are plain structs of strings and numbers: serializing them cannot fail.
+        self.body = Some(serde_json::to_vec(body).expect("request bodies serialize"));
         self
     }
 }
@@ -270,27 +271,40 @@ impl TiktokClient {
             elapsed_ms = tracing::field::Empty,
         );
         let started = std::time::Instant::now();
-        let outcome = async {
-            let raw = http::send(&self.http, request, Platform::TiktokShop, call.operation, call.effect).await?;
-            let span = tracing::Span::current();
-            span.record("status", raw.status);
-            let outcome = interpret(&raw, call.operation, call.effect);
-            if let Err(e) = &outcome {
-                span.record("request_id", e.request_id.as_deref().unwrap_or_default());
-                tracing::warn!(class = ?e.class, code = e.code.as_deref().unwrap_or_default(), "TikTok refused the call");
-            } else if let Ok(answer) = &outcome {
-                span.record("request_id", answer.request_id.as_deref().unwrap_or_default());
-            }
-            outcome
-        }
-        .instrument(span.clone())
-        .await;
+        let outcome = self
+            .send_and_read(call, request)
+            .instrument(span.clone())
+            .await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         if let Err(e) = &outcome
             && (e.http_status == Some(429) || e.code.as_deref() == Some("36009002"))
         {
             let pause = self.pacer.back_off(call.api);
-            tracing::warn!(parent: &span, pause_ms = pause.as_millis() as u64, "rate limited despite pacing; backing off");
+            let pause_ms = pause.as_millis() as u64;
+            tracing::warn!(parent: &span, pause_ms, "rate limited despite pacing; backing off");
+        }
+        outcome
+    }
+
+    /// Sends and reads the envelope, noting status and `request_id` on the current span.
+    async fn send_and_read(
+        &self,
+        call: &Call,
+        request: reqwest::Request,
+    ) -> Result<Answer, PlatformError> {
+        let (operation, effect) = (call.operation, call.effect);
+        let raw = http::send(&self.http, request, Platform::TiktokShop, operation, effect).await?;
+        let span = tracing::Span::current();
+        span.record("status", raw.status);
+        let outcome = interpret(&raw, operation, effect);
+        let request_id = match &outcome {
+            Ok(answer) => answer.request_id.as_deref(),
+            Err(e) => e.request_id.as_deref(),
+        };
+        span.record("request_id", text::sanitize(request_id.unwrap_or_default()));
+        if let Err(e) = &outcome {
+            let code = e.code.as_deref().unwrap_or_default();
+            tracing::warn!(class = ?e.class, code, "TikTok refused the call");
         }
         outcome
     }

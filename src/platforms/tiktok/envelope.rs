@@ -81,6 +81,7 @@ pub(super) fn decode<T: DeserializeOwned + Default>(
     match serde_json::from_value(answer.data) {
         Ok(value) => Ok(value),
         Err(err) if effect == Effect::Write => {
+            let err = crate::domain::text::sanitize(&err.to_string());
             tracing::warn!(operation, %err, "write succeeded but its data was unreadable");
             Ok(T::default())
         }

@@ -193,15 +193,20 @@ impl TiktokClient {
             )
         })?;
         let raw = http::send(&self.http, request, Platform::TiktokShop, OP, Effect::Read).await?;
-        if let Some(class) =
-            http::status_class(raw.status, Effect::Read, http::retry_after(&raw.headers))
-        {
-            return Err(error(
-                OP,
-                class,
-                format!("the document host answered HTTP {}", raw.status),
-            )
-            .with_status(raw.status));
+        // No credentials go to the document host, so no status means "refresh the token".
+        let refused = match raw.status {
+            200..=299 => None,
+            429 | 500..=599 => Some(ErrorClass::RetryLater {
+                after: http::retry_after(&raw.headers),
+            }),
+            _ => Some(ErrorClass::Permanent),
+        };
+        if let Some(class) = refused {
+            let message = format!(
+                "the document host answered HTTP {}: fetch the label again",
+                raw.status
+            );
+            return Err(error(OP, class, message).with_status(raw.status));
         }
         if !raw.body.starts_with(b"%PDF-") {
             return Err(error(

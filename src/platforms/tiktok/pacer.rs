@@ -2,15 +2,16 @@
 //! no `Retry-After`, so the client spaces its own calls instead of discovering the limit by 429s.
 //!
 //! One [`Pacer`] belongs to one shop's client and is shared by every task using that client.
-//! Each API (path template) has a "next free slot": a caller takes the slot and moves it on by
-//! one interval, then sleeps until its slot. Calls of one API are thus at least `interval`
-//! apart, so no one-second window holds more than `ceil(1s / interval)` of them (48 at the
-//! default 47.5/s, leaving room for scheduling and network jitter under TikTok's 50). Slots are
-//! handed out under a lock but awaited outside it, so waiting tasks never block each other.
-//! A 429 that still happens pushes that API's next slot back by a jittered pause.
+//! Each API (path template) has a lane: callers queue on it in FIFO order, and each one's slot
+//! is one `interval` after the previous caller's slot. A caller that wakes more than a few
+//! milliseconds late (a stalled machine) departs when it wakes and the next slot counts from then,
+//! so late callers never catch up in a clump: no one-second window holds more than
+//! `ceil(1s / interval)` departures (48 at the default 47.5/s, leaving room for network jitter
+//! under TikTok's 50). Only the wait is serialized; the HTTP calls themselves overlap freely.
+//! A 429 that still happens holds the lane back for a jittered pause.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
@@ -23,11 +24,23 @@ pub const TARGET_SHARE: f64 = 0.95;
 /// Pause after a 429 before the next call of that API, plus up to [`BACKOFF_JITTER`].
 const BACKOFF: Duration = Duration::from_secs(1);
 const BACKOFF_JITTER: Duration = Duration::from_millis(250);
+/// How late a wake may be and still keep the schedule. Tokio's timer fires on whole
+/// milliseconds and a loaded runtime adds a little; departures trail their slots by at most this,
+/// so a one-second window holds at most `floor((1s + 5ms) / interval) + 1` = 48 of them.
+const ON_TIME: Duration = Duration::from_millis(5);
 
 #[derive(Debug)]
 pub struct Pacer {
     interval: Duration,
-    next_slot: Mutex<HashMap<&'static str, Instant>>,
+    lanes: Mutex<HashMap<&'static str, Arc<Lane>>>,
+}
+
+#[derive(Debug, Default)]
+struct Lane {
+    /// When the last caller left; held by the caller whose turn it is.
+    last_departure: tokio::sync::Mutex<Option<Instant>>,
+    /// No departure before this (set after a 429).
+    resume_at: Mutex<Option<Instant>>,
 }
 
 impl Default for Pacer {
@@ -46,7 +59,7 @@ impl Pacer {
         };
         Pacer {
             interval: Duration::from_secs_f64(1.0 / rate),
-            next_slot: Mutex::new(HashMap::new()),
+            lanes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -54,11 +67,25 @@ impl Pacer {
         self.interval
     }
 
-    /// Waits for this caller's slot of `api`. A caller dropped while waiting gives up its slot
-    /// (the next caller does not move up): pacing errs on the slow side, never the fast one.
+    /// Waits for this caller's turn on `api`. A caller dropped while waiting leaves the queue
+    /// without departing, so the spacing still counts from the last real departure.
     pub async fn wait(&self, api: &'static str) {
-        let slot = self.take_slot(api, Instant::now());
-        tokio::time::sleep_until(slot).await;
+        let lane = self.lane(api);
+        let mut last_departure = lane.last_departure.lock().await;
+        let spaced = last_departure.map(|left| left + self.interval);
+        let resume = *lane.resume_at.lock().unwrap_or_else(|e| e.into_inner());
+        let target = spaced.max(resume);
+        if let Some(not_before) = target {
+            tokio::time::sleep_until(not_before).await;
+        }
+        let now = Instant::now();
+        // A wake within `ON_TIME` of the target keeps the schedule (else timer rounding would
+        // slow every call); a later one (a stalled machine) restarts the spacing from now, so
+        // nobody catches up in a clump.
+        *last_departure = Some(match target {
+            Some(target) if now.duration_since(target) <= ON_TIME => target,
+            _ => now,
+        });
     }
 
     /// TikTok answered 429 anyway: hold further calls of `api` back for a jittered pause.
@@ -66,27 +93,21 @@ impl Pacer {
     pub fn back_off(&self, api: &'static str) -> Duration {
         let jitter = rand::rng().random_range(Duration::ZERO..=BACKOFF_JITTER);
         let pause = BACKOFF + jitter;
-        let resume = Instant::now() + pause;
-        let mut slots = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
-        let next = slots.entry(api).or_insert(resume);
-        *next = (*next).max(resume);
+        let until = Instant::now() + pause;
+        let lane = self.lane(api);
+        let mut resume = lane.resume_at.lock().unwrap_or_else(|e| e.into_inner());
+        *resume = (*resume).max(Some(until));
         pause
     }
 
-    fn take_slot(&self, api: &'static str, now: Instant) -> Instant {
-        let mut slots = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
-        let next = slots.entry(api).or_insert(now);
-        // An idle API does not bank unused slots: a burst after a quiet spell is still spaced.
-        let slot = (*next).max(now);
-        *next = slot + self.interval;
-        slot
+    fn lane(&self, api: &'static str) -> Arc<Lane> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        lanes.entry(api).or_default().clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -110,15 +131,13 @@ mod tests {
         for (api, mut times) in by_api {
             times.sort();
             assert_eq!(times.len(), 100);
-            // Tokio's timer wakes on whole milliseconds, so gaps may look up to 1 ms short.
-            let tick = Duration::from_millis(1);
+            // A departure may trail its slot by up to `ON_TIME`.
             for pair in times.windows(2) {
                 assert!(
-                    pair[1] - pair[0] + tick >= pacer.interval(),
+                    pair[1] - pair[0] + ON_TIME >= pacer.interval(),
                     "{api}: {pair:?}"
                 );
             }
-            // No window of one second holds more than the limit allows.
             for (i, t) in times.iter().enumerate() {
                 let in_window = times[i..]
                     .iter()
@@ -126,10 +145,23 @@ mod tests {
                     .count();
                 assert!(in_window <= 48, "{api}: {in_window} calls within a second");
             }
-            // Independent APIs do not slow each other: each finishes in ~100 intervals.
+            // Independent APIs do not slow each other, and rounding does not pile up: each lane
+            // needs 99 intervals, give or take the timer's rounding.
             let last = *times.last().unwrap();
-            assert!(last < pacer.interval() * 101, "{api}: {last:?}");
+            assert!(last <= pacer.interval() * 99 + ON_TIME, "{api}: {last:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_caller_does_not_let_the_next_one_catch_up() {
+        let pacer = Pacer::default();
+        pacer.wait("detail").await;
+        let first = Instant::now();
+        // The machine stalls for 100 ms before the next caller runs.
+        tokio::time::advance(Duration::from_millis(100)).await;
+        pacer.wait("detail").await;
+        pacer.wait("detail").await;
+        assert!(Instant::now() - first >= Duration::from_millis(100) + pacer.interval());
     }
 
     #[tokio::test(start_paused = true)]

@@ -176,6 +176,15 @@ impl World {
         now: i64,
     ) -> Option<String> {
         let shop = self.orders.get(order_id)?.shop;
+        // The buyer's pending request has nothing left to decide.
+        for pending in self
+            .cancellations
+            .values_mut()
+            .filter(|c| c.order_id == order_id && c.spec.cancel_status == PENDING)
+        {
+            pending.spec.cancel_status = WITHDRAWN.into();
+            pending.update_time = now;
+        }
         let cancel_id = self.next_id("4035");
         let spec = CancelSpec {
             cancel_id: cancel_id.clone(),

@@ -266,8 +266,8 @@ pub fn rate_limited() -> ApiError {
 }
 
 /// The largest number of `arrivals` (sorted or not) inside any one-second window.
-pub fn max_in_any_second(arrivals: &[Instant]) -> usize {
-    let mut sorted = arrivals.to_vec();
+pub fn max_in_any_second<'a>(arrivals: impl IntoIterator<Item = &'a Instant>) -> usize {
+    let mut sorted: Vec<Instant> = arrivals.into_iter().copied().collect();
     sorted.sort();
     let mut start = 0;
     let mut best = 0;
@@ -350,6 +350,6 @@ mod tests {
             max_in_any_second(&[at(0), at(500), at(999), at(1000), at(1998)]),
             3
         );
-        assert_eq!(max_in_any_second(&[]), 0);
+        assert_eq!(max_in_any_second(std::iter::empty()), 0);
     }
 }

@@ -35,6 +35,8 @@ use super::serve::{RunningServer, serve};
 use gate::ApiError;
 use world::{RawOrder, World, unix_now};
 
+const ARRIVALS_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// State shared by both listeners' handlers.
 pub(crate) struct Shared {
     world: Mutex<World>,
@@ -54,7 +56,15 @@ impl Shared {
         let mut world = self.world();
         let stats = world.calls.entry(name).or_default();
         stats.count += 1;
-        stats.arrivals.push(arrival);
+        // Arrivals feed the rate report; ten minutes of them bound the memory of a long demo.
+        while stats
+            .arrivals
+            .front()
+            .is_some_and(|t| arrival.duration_since(*t) > ARRIVALS_KEPT)
+        {
+            stats.arrivals.pop_front();
+        }
+        stats.arrivals.push_back(arrival);
         stats.last_body = body.and_then(|b| serde_json::from_slice(b).ok());
         arrival
     }
@@ -86,7 +96,7 @@ impl Shared {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateReport {
     pub calls: usize,
-    /// The most calls that arrived within any one second.
+    /// The most calls that arrived within any one second (of the last ten minutes).
     pub max_in_any_second: usize,
     pub answered_429: usize,
 }

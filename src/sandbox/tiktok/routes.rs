@@ -9,9 +9,10 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -138,47 +139,44 @@ pub struct Request<'a> {
 
 pub fn api_router(shared: Arc<Shared>) -> Router {
     use Endpoint::*;
+    // Each route carries its endpoint as an extension; one handler serves them all.
+    let get_ = |endpoint: Endpoint| get(handle).layer(Extension(endpoint));
+    let post_ = |endpoint: Endpoint| post(handle).layer(Extension(endpoint));
     Router::new()
-        .route("/authorization/202309/shops", get(api(GetAuthorizedShops)))
-        .route("/order/202309/orders/search", post(api(SearchOrders)))
-        .route("/order/202309/orders", get(api(GetOrderDetail)))
-        .route("/order/202507/orders", get(api(GetOrderDetail)))
+        .route("/authorization/202309/shops", get_(GetAuthorizedShops))
+        .route("/order/202309/orders/search", post_(SearchOrders))
+        .route("/order/202309/orders", get_(GetOrderDetail))
+        .route("/order/202507/orders", get_(GetOrderDetail))
         .route(
             "/logistics/202309/delivery_options/{id}/shipping_providers",
-            get(api_with(GetShippingProviders)),
+            get_(GetShippingProviders),
         )
         .route(
             "/fulfillment/202309/orders/{id}/packages",
-            post(api_with(MarkPackageAsShipped)),
+            post_(MarkPackageAsShipped),
         )
-        .route(
-            "/fulfillment/202309/packages/{id}/ship",
-            post(api_with(ShipPackage)),
-        )
+        .route("/fulfillment/202309/packages/{id}/ship", post_(ShipPackage))
         .route(
             "/fulfillment/202309/orders/{id}/shipping_info/update",
-            post(api_with(UpdateShippingInfo)),
+            post_(UpdateShippingInfo),
         )
         .route(
             "/fulfillment/202309/packages/{id}/shipping_documents",
-            get(api_with(GetPackageShippingDocument)),
+            get_(GetPackageShippingDocument),
         )
         .route(
             "/return_refund/202309/cancellations/search",
-            post(api(SearchCancellations)),
+            post_(SearchCancellations),
         )
         .route(
             "/return_refund/202309/cancellations/{id}/approve",
-            post(api_with(ApproveCancellation)),
+            post_(ApproveCancellation),
         )
         .route(
             "/return_refund/202309/cancellations/{id}/reject",
-            post(api_with(RejectCancellation)),
+            post_(RejectCancellation),
         )
-        .route(
-            "/return_refund/202309/cancellations",
-            post(api(CancelOrder)),
-        )
+        .route("/return_refund/202309/cancellations", post_(CancelOrder))
         .route(
             fulfillment::DOCUMENT_ROUTE,
             get(fulfillment::serve_document),
@@ -205,66 +203,21 @@ async fn not_found() -> Response {
         .into_response()
 }
 
-type Parts = (
-    State<Arc<Shared>>,
-    axum::Extension<ConnectionKiller>,
-    Uri,
-    RawQuery,
-    HeaderMap,
-    Bytes,
-);
-
-#[allow(clippy::type_complexity)]
-fn api(
-    endpoint: Endpoint,
-) -> impl Fn(
-    State<Arc<Shared>>,
-    axum::Extension<ConnectionKiller>,
-    Uri,
-    RawQuery,
-    HeaderMap,
-    Bytes,
-) -> futures::future::BoxFuture<'static, Response>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
-    move |state, killer, uri, query, headers, body| {
-        Box::pin(dispatch(
-            endpoint,
-            None,
-            (state, killer, uri, query, headers, body),
-        ))
-    }
-}
-
-#[allow(clippy::type_complexity)]
-fn api_with(
-    endpoint: Endpoint,
-) -> impl Fn(
-    Path<String>,
-    State<Arc<Shared>>,
-    axum::Extension<ConnectionKiller>,
-    Uri,
-    RawQuery,
-    HeaderMap,
-    Bytes,
-) -> futures::future::BoxFuture<'static, Response>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
-    move |Path(param), state, killer, uri, query, headers, body| {
-        Box::pin(dispatch(
-            endpoint,
-            Some(param),
-            (state, killer, uri, query, headers, body),
-        ))
-    }
-}
-
-async fn dispatch(endpoint: Endpoint, param: Option<String>, parts: Parts) -> Response {
-    let (State(shared), axum::Extension(killer), uri, RawQuery(raw_query), headers, body) = parts;
+#[allow(clippy::too_many_arguments)]
+async fn handle(
+    Extension(endpoint): Extension<Endpoint>,
+    path_params: RawPathParams,
+    State(shared): State<Arc<Shared>>,
+    Extension(killer): Extension<ConnectionKiller>,
+    uri: Uri,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let param = path_params
+        .iter()
+        .next()
+        .map(|(_, value)| value.to_string());
     let now = unix_now();
     let query = Query::parse(raw_query.as_deref());
     let path = percent_decode_str(uri.path())

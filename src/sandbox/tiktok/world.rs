@@ -97,7 +97,7 @@ pub(super) struct Replay {
 pub(super) struct CallStats {
     pub count: usize,
     pub last_body: Option<Value>,
-    pub arrivals: Vec<std::time::Instant>,
+    pub arrivals: std::collections::VecDeque<std::time::Instant>,
     pub answered_429: usize,
 }
 
