@@ -77,14 +77,10 @@ impl Shared {
         routes::envelope(self.request_id(), outcome)
     }
 
-    /// Like TikTok's: a UTC time stamp then hex, unique per answer.
+    /// Shaped like TikTok's (a UTC time stamp, then 20 hex digits) and unique per answer.
     fn request_id(&self) -> String {
         let seq = self.request_seq.fetch_add(1, Ordering::Relaxed);
-        format!(
-            "{}{:020X}",
-            chrono::Utc::now().format("%Y%m%d%H%M%S"),
-            seq ^ 0x5A17_0000_0000
-        )
+        format!("{}{seq:020X}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
     }
 
     fn api_base(&self) -> String {
