@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
+use tracing::Instrument;
 
 use super::error::{ErrorClass, PlatformError};
 use crate::domain::platform::Platform;
@@ -77,7 +78,6 @@ pub async fn send(
     effect: Effect,
 ) -> Result<RawResponse, PlatformError> {
     let span = tracing::debug_span!("platform_call", %platform, operation, method = %request.method(), path = request.url().path());
-    let _enter = span.enter();
     let started = std::time::Instant::now();
     let outcome = async {
         let response = client.execute(request).await?;
@@ -90,7 +90,11 @@ pub async fn send(
             body,
         })
     }
+    // `instrument`, not `enter`: a guard held across `.await` would leave the span entered on
+    // whichever thread the task was suspended on. After the last `.await` entering is safe.
+    .instrument(span.clone())
     .await;
+    let _in_span = span.enter();
     match outcome {
         Ok(raw) => {
             tracing::debug!(
