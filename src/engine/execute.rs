@@ -74,9 +74,10 @@ impl From<StoreError> for Failure {
 
 type Outcome = Result<Effect, Failure>;
 
-/// TikTok codes that mean "already done" for the write that got them.
+/// TikTok codes that mean "already done" for the write that got them (25001051, "completed",
+/// is a refusal: a completed order cannot be cancelled).
 const ALREADY_SHIPPED: &str = "21011020";
-const ALREADY_CANCELLED: [&str; 2] = ["25001011", "25001051"];
+const ALREADY_CANCELLED: &str = "25001011";
 
 impl Engine {
     pub(crate) async fn execute(&self, link: &LinkRuntime, job: &Job) -> Outcome {
