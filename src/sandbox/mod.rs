@@ -6,3 +6,4 @@
 pub mod faults;
 pub mod scenario;
 pub mod serve;
+pub mod shopify;
