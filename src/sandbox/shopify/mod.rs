@@ -19,7 +19,7 @@ mod reads;
 mod resolve;
 mod schema;
 mod search;
-pub mod state;
+mod state;
 
 use std::fmt;
 use std::net::SocketAddr;
