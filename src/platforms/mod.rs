@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod http;
+pub mod shopify;
 pub mod tiktok;
 
 use std::collections::HashMap;

@@ -6,4 +6,5 @@
 pub mod faults;
 pub mod scenario;
 pub mod serve;
+pub mod shopify;
 pub mod tiktok;

@@ -1,0 +1,485 @@
+//! Shopify, through the GraphQL Admin API (the REST Admin API is legacy): the [`Storefront`]
+//! of a merchant's Shopify store.
+//!
+//! - SKUs are resolved to variant ids (`productVariants`, exact matches only): the line `sku`
+//!   of `orderCreate` is only a label on Shopify.
+//! - Orders are created paid, tagged `TikTok Shop`, with the TikTok order id as
+//!   `sourceIdentifier`. `orderCreate` has no idempotency key: after an `Ambiguous` failure the
+//!   engine calls [`Storefront::find_order`] (`source_identifier:` search) before creating again.
+//! - Cancels use reason `OTHER`, TikTok's reason as staff note, the link's restock flag, and
+//!   never refund (TikTok refunds the buyer). The cancel job is asynchronous: success is
+//!   reported only once a re-read shows `cancelledAt`.
+//! - Every call is paced by the store's cost bucket ([`throttle`]) and classified by
+//!   [`classify`].
+
+pub mod classify;
+pub mod config;
+pub mod mapping;
+pub mod queries;
+pub mod throttle;
+mod transport;
+pub mod webhook;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::SecondsFormat;
+use reqwest::header::HeaderValue;
+use serde_json::{Value, json};
+
+pub use config::{ApiVersion, ConfigError, DEFAULT_API_VERSION, ShopifyConfig};
+pub use throttle::BucketSnapshot;
+
+use self::classify::Call;
+use self::mapping::ReadOrder;
+use self::throttle::CostKey;
+use self::transport::Transport;
+use super::http::{self, Effect};
+use super::{Page, PlatformError, StoreChange, Storefront};
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::{StoreOrderId, TiktokOrderId};
+use crate::domain::order::{StoreOrderStatus, StoreSide};
+use crate::domain::platform::Platform;
+use crate::domain::rules::cancel::StoreCancelInstruction;
+use crate::domain::rules::import::{STORE_ORDER_TAG, SkuMatch, StoreOrderDraft};
+use crate::domain::text;
+use crate::platforms::error::ErrorClass;
+
+const LOOKUP: Call = Call {
+    operation: "productVariants",
+    effect: Effect::Read,
+};
+const CREATE: Call = Call {
+    operation: "orderCreate",
+    effect: Effect::Write,
+};
+const SEARCH: Call = Call {
+    operation: "orders",
+    effect: Effect::Read,
+};
+const READ: Call = Call {
+    operation: "order",
+    effect: Effect::Read,
+};
+const CANCEL: Call = Call {
+    operation: "orderCancel",
+    effect: Effect::Write,
+};
+
+/// A pacing wait longer than this is reported as `RetryLater` instead of slept through.
+const MAX_PACING_WAIT: Duration = Duration::from_secs(30);
+/// First and longest pause between re-reads while a cancel job runs.
+const CONFIRM_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const CONFIRM_MAX_PAUSE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the access token contains characters not allowed in an HTTP header")]
+    TokenNotHeaderSafe,
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// A client for one store. Cheap to clone; clones share one connection pool and one cost bucket.
+#[derive(Debug, Clone)]
+pub struct ShopifyClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    transport: Transport,
+    version: ApiVersion,
+    cancel_confirm_within: Duration,
+}
+
+impl ShopifyClient {
+    pub fn new(config: &ShopifyConfig) -> Result<ShopifyClient, ClientError> {
+        let endpoint = config.endpoint()?;
+        let token = HeaderValue::from_str(config.access_token.trim())
+            .map_err(|_| ClientError::TokenNotHeaderSafe)?;
+        let client = http::build_client(config.timeouts)?;
+        Ok(ShopifyClient {
+            inner: Arc::new(Inner {
+                transport: Transport::new(client, endpoint, token, MAX_PACING_WAIT),
+                version: config.api_version,
+                cancel_confirm_within: config.cancel_confirm_within,
+            }),
+        })
+    }
+
+    pub fn api_version(&self) -> ApiVersion {
+        self.inner.version
+    }
+
+    /// The store's cost bucket as last modelled (`None` before the first answer).
+    pub fn bucket(&self) -> Option<BucketSnapshot> {
+        self.inner.transport.bucket()
+    }
+
+    async fn read_order(&self, id: &StoreOrderId) -> Result<ReadOrder, PlatformError> {
+        if !id.as_str().starts_with("gid://shopify/Order/") {
+            return Err(PlatformError::new(
+                Platform::Shopify,
+                READ.operation,
+                ErrorClass::Permanent,
+                format!("{id} is not a Shopify order id (gid://shopify/Order/…)"),
+            ));
+        }
+        let answer = self
+            .inner
+            .transport
+            .execute(
+                READ,
+                CostKey::one("getOrder", queries::cost_hint::GET_ORDER),
+                queries::GET_ORDER,
+                json!({ "id": id.as_str() }),
+            )
+            .await?;
+        match answer.data.get("order") {
+            Some(order @ Value::Object(_)) => mapping::read_order(order)
+                .map_err(|why| classify::unreadable(READ, &answer.raw, &why)),
+            _ => Err(READ
+                .error(
+                    ErrorClass::Permanent,
+                    format!(
+                        "order {id} is not in the store (deleted, or older than 60 days without read_all_orders)"
+                    ),
+                    &answer.raw,
+                )
+                .with_code("NOT_FOUND")),
+        }
+    }
+
+    /// Re-reads the order until Shopify's cancel job has applied, within the configured time.
+    async fn confirm_cancel(
+        &self,
+        id: &StoreOrderId,
+        job: Option<&str>,
+    ) -> Result<StoreSide, PlatformError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = CONFIRM_FIRST_PAUSE;
+        loop {
+            match self.read_order(id).await {
+                Ok(read) if read.store.status == StoreOrderStatus::Cancelled => {
+                    return Ok(read.store);
+                }
+                Ok(_) => {}
+                // The cancel was accepted: whatever stops us reading, its outcome is unknown.
+                Err(e) => {
+                    return Err(PlatformError {
+                        class: ErrorClass::Ambiguous,
+                        operation: CANCEL.operation,
+                        message: text::truncate(
+                            &format!(
+                                "cancel accepted, but reading the order back failed: {}",
+                                e.message
+                            ),
+                            500,
+                        ),
+                        ..e
+                    });
+                }
+            }
+            if started.elapsed() + pause > self.inner.cancel_confirm_within {
+                return Err(PlatformError::new(
+                    Platform::Shopify,
+                    CANCEL.operation,
+                    ErrorClass::Ambiguous,
+                    format!(
+                        "Shopify accepted the cancel (job {}) but order {id} is not cancelled after {:.1}s",
+                        job.unwrap_or("unknown"),
+                        started.elapsed().as_secs_f64()
+                    ),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(CONFIRM_MAX_PAUSE);
+        }
+    }
+}
+
+fn is_variant_gid(id: &str) -> bool {
+    id.strip_prefix("gid://shopify/ProductVariant/")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// "Cannot cancel an order that has already been canceled" (Shopify has spelt it both ways).
+fn says_already_cancelled(payload: &Value) -> bool {
+    payload
+        .get("orderCancelUserErrors")
+        .and_then(Value::as_array)
+        .is_some_and(|errors| {
+            errors.iter().any(|e| {
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_lowercase)
+                    .is_some_and(|m| {
+                        m.contains("already been canceled") || m.contains("already been cancelled")
+                    })
+            })
+        })
+}
+
+#[async_trait]
+impl Storefront for ShopifyClient {
+    fn platform(&self) -> Platform {
+        Platform::Shopify
+    }
+
+    async fn lookup_skus(
+        &self,
+        skus: &[String],
+    ) -> Result<HashMap<String, SkuMatch>, PlatformError> {
+        let mut matches = HashMap::new();
+        let mut wanted: Vec<&String> = Vec::new();
+        for sku in skus {
+            if sku.trim().is_empty() {
+                matches.insert(sku.clone(), SkuMatch::None);
+            } else if !wanted.contains(&sku) {
+                wanted.push(sku);
+            }
+        }
+        for batch in wanted.chunks(queries::SKU_BATCH) {
+            let variables: serde_json::Map<String, Value> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, sku)| {
+                    let term = queries::search_term("sku", sku.trim());
+                    (queries::sku_variable(i), json!(term))
+                })
+                .collect();
+            let key = CostKey {
+                operation: "lookupSkus",
+                units: batch.len() as u32,
+                hint_per_unit: queries::cost_hint::LOOKUP_SKU,
+            };
+            let document = queries::lookup_skus(batch.len());
+            let answer = self
+                .inner
+                .transport
+                .execute(LOOKUP, key, &document, Value::Object(variables))
+                .await?;
+            for (i, sku) in batch.iter().enumerate() {
+                let found = answer.root(&queries::sku_alias(i), LOOKUP)?;
+                let exact: Vec<&str> = found
+                    .get("nodes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| {
+                        v.get("sku").and_then(Value::as_str).map(str::trim) == Some(sku.trim())
+                    })
+                    .filter_map(|v| v.get("id").and_then(Value::as_str))
+                    .collect();
+                // The id goes into orders and onto screens: it must be a plain GID.
+                if let Some(odd) = exact.iter().find(|id| !is_variant_gid(id)) {
+                    return Err(classify::unreadable(
+                        LOOKUP,
+                        &answer.raw,
+                        &format!("variant id {odd:?} is not a ProductVariant GID"),
+                    ));
+                }
+                let answer_for_sku = match exact.as_slice() {
+                    [] => SkuMatch::None,
+                    [id] => SkuMatch::One((*id).to_string()),
+                    several => SkuMatch::Many(several.len()),
+                };
+                matches.insert((*sku).clone(), answer_for_sku);
+            }
+        }
+        Ok(matches)
+    }
+
+    async fn create_order(&self, draft: &StoreOrderDraft) -> Result<StoreSide, PlatformError> {
+        let variables = mapping::order_create_variables(draft).map_err(|e| {
+            PlatformError::new(
+                Platform::Shopify,
+                CREATE.operation,
+                ErrorClass::Permanent,
+                e.to_string(),
+            )
+        })?;
+        let answer = self
+            .inner
+            .transport
+            .execute(
+                CREATE,
+                CostKey::one("orderCreate", queries::cost_hint::ORDER_CREATE),
+                queries::ORDER_CREATE,
+                variables,
+            )
+            .await?;
+        let payload = answer.root("orderCreate", CREATE)?;
+        if let Some(refused) = classify::user_errors(payload, "userErrors", &answer.raw, CREATE) {
+            return Err(refused);
+        }
+        let order = payload
+            .get("order")
+            .filter(|o| o.is_object())
+            .ok_or_else(|| {
+                classify::unreadable(
+                    CREATE,
+                    &answer.raw,
+                    "orderCreate answered no order and no error",
+                )
+            })?;
+        mapping::read_order(order)
+            .map(|read| read.store)
+            .map_err(|why| classify::unreadable(CREATE, &answer.raw, &why))
+    }
+
+    async fn find_order(
+        &self,
+        tiktok_order_id: &TiktokOrderId,
+    ) -> Result<Option<StoreSide>, PlatformError> {
+        let query = queries::search_term("source_identifier", tiktok_order_id.as_str());
+        let answer = self
+            .inner
+            .transport
+            .execute(
+                SEARCH,
+                CostKey::one("findOrder", queries::cost_hint::FIND_ORDER),
+                queries::FIND_ORDER,
+                json!({ "query": query }),
+            )
+            .await?;
+        let orders = answer.root("orders", SEARCH)?;
+        let mut found = Vec::new();
+        for node in orders
+            .get("nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let read = mapping::read_order(node)
+                .map_err(|why| classify::unreadable(SEARCH, &answer.raw, &why))?;
+            // The search is tokenised: keep only the order created for exactly this id.
+            if read.source_identifier.as_deref() == Some(tiktok_order_id.as_str()) {
+                found.push(read.store);
+            }
+        }
+        match found.len() {
+            0 | 1 => Ok(found.pop()),
+            _ => Err(SEARCH.error(
+                ErrorClass::Permanent,
+                format!(
+                    "TikTok order {tiktok_order_id} has several store orders ({}): cancel the duplicates in Shopify",
+                    found
+                        .iter()
+                        .map(|s| s.name.clone().unwrap_or_else(|| s.order_id.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                &answer.raw,
+            )),
+        }
+    }
+
+    async fn get_order(&self, id: &StoreOrderId) -> Result<StoreSide, PlatformError> {
+        self.read_order(id).await.map(|read| read.store)
+    }
+
+    async fn cancel_order(
+        &self,
+        id: &StoreOrderId,
+        instruction: &StoreCancelInstruction,
+    ) -> Result<StoreSide, PlatformError> {
+        let variables = json!({
+            "orderId": id.as_str(),
+            "restock": instruction.restock,
+            "staffNote": mapping::staff_note(&instruction.note),
+        });
+        let answer = self
+            .inner
+            .transport
+            .execute(
+                CANCEL,
+                CostKey::one("orderCancel", queries::cost_hint::ORDER_CANCEL),
+                queries::order_cancel(self.inner.version),
+                variables,
+            )
+            .await?;
+        let payload = answer.root("orderCancel", CANCEL)?;
+        if let Some(refused) =
+            classify::user_errors(payload, "orderCancelUserErrors", &answer.raw, CANCEL)
+        {
+            if says_already_cancelled(payload) {
+                return self.confirm_cancel(id, None).await;
+            }
+            // Refused for another reason; but if the order is cancelled by now (in the admin,
+            // or by an earlier attempt whose answer was lost), that is the outcome we wanted.
+            return match self.read_order(id).await {
+                Ok(read) if read.store.status == StoreOrderStatus::Cancelled => Ok(read.store),
+                _ => Err(refused),
+            };
+        }
+        let job = payload
+            .get("job")
+            .and_then(|job| job.get("id"))
+            .and_then(Value::as_str);
+        self.confirm_cancel(id, job).await
+    }
+
+    async fn changed_orders(
+        &self,
+        since: Timestamp,
+        cursor: Option<String>,
+    ) -> Result<Page<StoreChange>, PlatformError> {
+        // `>=`: the contract is "changed at or after `since`"; seconds are Shopify's precision.
+        let query = format!(
+            "updated_at:>='{}' {}",
+            since.to_rfc3339_opts(SecondsFormat::Secs, true),
+            queries::search_term("tag", STORE_ORDER_TAG)
+        );
+        let answer = self
+            .inner
+            .transport
+            .execute(
+                SEARCH,
+                CostKey::one("changedOrders", queries::cost_hint::CHANGED_ORDERS),
+                queries::CHANGED_ORDERS,
+                json!({ "query": query, "after": cursor }),
+            )
+            .await?;
+        let orders = answer.root("orders", SEARCH)?;
+        let mut page = Page {
+            items: Vec::with_capacity(queries::CHANGED_ORDERS_PAGE),
+            next_page_token: None,
+            unreadable: Vec::new(),
+        };
+        for node in orders
+            .get("nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match mapping::read_order(node) {
+                Ok(read) => page.items.push(StoreChange {
+                    tiktok_order_id: read.tiktok_order_id(),
+                    store: read.store,
+                }),
+                Err(why) => page.unreadable.push(why),
+            }
+        }
+        let info = orders.get("pageInfo");
+        let has_next = info
+            .and_then(|i| i.get("hasNextPage"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if has_next {
+            let cursor = info
+                .and_then(|i| i.get("endCursor"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    classify::unreadable(SEARCH, &answer.raw, "hasNextPage without an endCursor")
+                })?;
+            page.next_page_token = Some(cursor.to_string());
+        }
+        Ok(page)
+    }
+}
