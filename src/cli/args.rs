@@ -20,6 +20,16 @@ pub struct SyncArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Seed of the simulated data (same seed, same orders)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Orders each simulated shop starts with
+    #[arg(long, default_value_t = 200)]
+    pub orders_per_shop: usize,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct OrderArgs {
     /// The TikTok order id
     #[arg(value_name = "ID")]

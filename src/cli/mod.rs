@@ -8,7 +8,12 @@
 
 mod args;
 mod check_config;
+mod commands;
 pub mod orders;
+mod output;
+pub mod runtime;
+mod sandbox;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,8 +23,8 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigPath, Environment, Problems};
 
 pub use args::{
-    AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SettingsCommand, Since,
-    SyncArgs,
+    AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SandboxArgs,
+    SettingsCommand, Since, SyncArgs,
 };
 
 #[derive(Debug, Parser)]
@@ -49,7 +54,7 @@ pub enum Command {
     /// in one command
     Demo,
     /// Run only the simulated TikTok Shop and store APIs on loopback, for testing a config
-    Sandbox,
+    Sandbox(SandboxArgs),
     /// Poll every link and run the jobs that result
     Sync(SyncArgs),
     /// List orders: pending, missing tracking, cancellations, stuck, or all
@@ -82,28 +87,60 @@ pub enum Command {
 /// Runs the command line. `Err` carries what to tell the user; [`fail`] prints it.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config_path = || ConfigPath::choose(cli.config.clone(), &Environment::from_process());
+    let load =
+        || -> anyhow::Result<Config> { Ok(Config::open(&config_path().map_err(Problems::from)?)?) };
     let Some(command) = cli.command else {
         return not_yet("the console");
     };
-    match command {
-        Command::CheckConfig => check_config::run(&config_path().map_err(Problems::from)?),
-        Command::Orders(args) => {
-            let config = Config::open(&config_path().map_err(Problems::from)?)?;
-            orders::run(&config, &args)
-        }
-        Command::Serve => not_yet("the daemon (orderdeck serve)"),
-        Command::Demo => not_yet("the demo (sandbox + daemon + console)"),
-        Command::Sandbox => not_yet("the sandbox"),
-        Command::Sync(_) => not_yet("the sync engine"),
-        Command::Order(_) => not_yet("the order detail view"),
-        Command::Resync(_)
-        | Command::Requests(_)
-        | Command::Approve { .. }
-        | Command::Reject(_) => not_yet("manual resync requests"),
-        Command::Label(_) => not_yet("shipping labels"),
-        Command::Settings(_) => not_yet("link settings in the store"),
-        Command::Audit(_) => not_yet("the audit log"),
+    if let Command::CheckConfig = command {
+        return check_config::run(&config_path().map_err(Problems::from)?);
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::CheckConfig => unreachable!("handled above"),
+            Command::Serve => serve::run(&load()?).await,
+            Command::Demo => not_yet("the demo (sandbox + daemon + console)"),
+            Command::Sandbox(args) => sandbox::run(args.seed, args.orders_per_shop).await,
+            command => with_client(&load()?, command).await,
+        }
+    })
+}
+
+/// Runs a command against the daemon, or in-process when none runs.
+async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
+    if let Command::Orders(args) = &command {
+        orders::check_link(config, args)?;
+    }
+    let (client, local) = runtime::connect(config).await?;
+    let _log = local
+        .as_ref()
+        .and_then(|_| runtime::log_to_file(&config.paths.data_dir, false));
+    let links: Vec<_> = config.links.iter().map(|l| l.name.clone()).collect();
+    let c = &*client;
+    let result = match command {
+        Command::Sync(args) if args.once => commands::sync_once(c).await,
+        Command::Sync(_) => Err(anyhow::anyhow!(
+            "`orderdeck sync` without --once is the daemon's job: run `orderdeck serve` (or `orderdeck sync --once` from a timer)"
+        )),
+        Command::Orders(args) => commands::orders(c, &args).await,
+        Command::Order(args) => commands::order(c, &args).await,
+        Command::Resync(args) => commands::resync(c, &args).await,
+        Command::Requests(args) => commands::requests(c, &args).await,
+        Command::Approve { request } => commands::decide(c, request, true, None).await,
+        Command::Reject(args) => commands::reject(c, &args).await,
+        Command::Label(args) => commands::label(c, &args).await,
+        Command::Settings(command) => commands::settings(c, &command, links).await,
+        Command::Audit(args) => commands::audit(c, &args).await,
+        Command::CheckConfig | Command::Serve | Command::Demo | Command::Sandbox(_) => {
+            unreachable!("dispatched by run")
+        }
+    };
+    drop(client);
+    runtime::close(local);
+    result
 }
 
 fn not_yet(feature: &str) -> anyhow::Result<()> {

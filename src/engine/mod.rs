@@ -16,6 +16,7 @@ mod poll;
 pub mod react;
 mod runner;
 mod tokens;
+pub mod wiring;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -509,3 +509,40 @@ fn credentials_reason(link: &LinkRuntime, e: &crate::platforms::PlatformError) -
         ),
     }
 }
+
+impl Engine {
+    /// The daemon's engine: one poll loop per link (on its interval; a failed poll is retried
+    /// sooner, with backoff, and never skips its window) and the job runner, until `stop`.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut pollers = JoinSet::new();
+        for link in self.links.clone() {
+            let (engine, stop) = (self.clone(), stop.clone());
+            pollers.spawn(async move {
+                let mut failures = 0u32;
+                loop {
+                    let summary = tokio::select! {
+                        _ = stop.cancelled() => break,
+                        summary = engine.poll_link(&link) => summary,
+                    };
+                    failures = if summary.errors.is_empty() {
+                        0
+                    } else {
+                        failures + 1
+                    };
+                    let wait = match failures {
+                        0 => link.poll_interval,
+                        n => link
+                            .poll_interval
+                            .min(Duration::from_secs(5u64 << n.min(6))),
+                    };
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            });
+        }
+        self.run_jobs(stop, None).await;
+        while pollers.join_next().await.is_some() {}
+    }
+}

@@ -6,5 +6,6 @@
 pub mod faults;
 pub mod scenario;
 pub mod serve;
+pub mod set;
 pub mod shopify;
 pub mod tiktok;

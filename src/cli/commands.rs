@@ -1,0 +1,471 @@
+//! The scriptable commands, each a request to the service (daemon or in-process) printed as a
+//! table for people or as JSON for scripts (`--json`; the shapes are documented in the README
+//! and stay stable). Text from platforms is sanitized by the service before it gets here.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+
+use crate::domain::ids::RequestId;
+use crate::domain::request::RequestStatus;
+use crate::service::api::*;
+use crate::service::client::Client;
+
+use super::args::{
+    AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SettingsCommand, Since,
+};
+use super::orders::OrdersArgs;
+use super::output::{Table, when};
+
+async fn call(client: &dyn Client, request: Request) -> anyhow::Result<Response> {
+    client.call(request).await.map_err(anyhow::Error::from)
+}
+
+macro_rules! expect {
+    ($response:expr, $variant:ident) => {
+        match $response {
+            Response::$variant(inner) => inner,
+            other => bail!("unexpected answer from the service: {other:?}"),
+        }
+    };
+}
+
+pub async fn sync_once(client: &dyn Client) -> anyhow::Result<()> {
+    let summary = expect!(call(client, Request::SyncNow { link: None }).await?, Sync);
+    println!(
+        "{} link(s): {} order update(s), {} cancellation(s), {} store change(s) seen",
+        summary.links, summary.orders_seen, summary.cancellations_seen, summary.store_changes_seen
+    );
+    println!(
+        "jobs: {} run, {} done, {} stuck, {} still waiting (retrying later)",
+        summary.jobs_run, summary.jobs_done, summary.jobs_stuck, summary.jobs_waiting
+    );
+    for error in &summary.poll_errors {
+        eprintln!("poll failed: {error}");
+    }
+    if summary.jobs_stuck > 0 {
+        println!("stuck orders need a person: `orderdeck orders --view stuck`");
+    }
+    Ok(())
+}
+
+/// Pages through a list until it is exhausted.
+async fn all_pages<T>(
+    client: &dyn Client,
+    mut page: impl FnMut(usize) -> Request,
+    pick: impl Fn(Response) -> Option<Paged<T>>,
+) -> anyhow::Result<Vec<T>> {
+    let mut rows = Vec::new();
+    loop {
+        let response = call(client, page(rows.len())).await?;
+        let paged = pick(response).context("unexpected answer from the service")?;
+        let got = paged.rows.len();
+        rows.extend(paged.rows);
+        if got == 0 || rows.len() >= paged.total {
+            return Ok(rows);
+        }
+    }
+}
+
+pub async fn orders(client: &dyn Client, args: &OrdersArgs) -> anyhow::Result<()> {
+    let Some(view) = args.view.order_view() else {
+        let rows = all_pages(
+            client,
+            |offset| {
+                Request::Cancellations(CancellationQuery {
+                    link: args.link.clone(),
+                    filter: None,
+                    waiting_only: false,
+                    offset,
+                    limit: MAX_PAGE,
+                })
+            },
+            |r| {
+                if let Response::Cancellations(p) = r {
+                    Some(p)
+                } else {
+                    None
+                }
+            },
+        )
+        .await?;
+        if args.json {
+            return print_json(&rows);
+        }
+        let mut table = Table::new([
+            "ORDER",
+            "LINK",
+            "DIRECTION",
+            "BY",
+            "TIKTOK STATUS",
+            "DEADLINE",
+            "SYNC",
+            "REASON",
+        ]);
+        for r in &rows {
+            table.row([
+                r.order_id.to_string(),
+                r.link.to_string(),
+                r.direction.clone(),
+                r.initiator.clone(),
+                r.tiktok_status.clone().unwrap_or_default(),
+                when(r.seller_deadline),
+                r.sync.clone(),
+                r.reason.clone(),
+            ]);
+        }
+        return table.print(&format!("{} cancellation(s)", rows.len()));
+    };
+    let rows = all_pages(
+        client,
+        |offset| {
+            Request::Orders(OrderQuery {
+                link: args.link.clone(),
+                offset,
+                limit: MAX_PAGE,
+                ..OrderQuery::first_page(view, MAX_PAGE)
+            })
+        },
+        |r| {
+            if let Response::Orders(p) = r {
+                Some(p)
+            } else {
+                None
+            }
+        },
+    )
+    .await?;
+    if args.json {
+        return print_json(&rows);
+    }
+    let mut table = Table::new([
+        "ORDER",
+        "LINK",
+        "TIKTOK",
+        "SHIP BY",
+        "STORE",
+        "IMP/TRK/CAN/LBL",
+        "WHY",
+    ]);
+    for r in &rows {
+        table.row([
+            r.id.to_string(),
+            r.link.to_string(),
+            r.tiktok_status.clone(),
+            when(r.ship_by),
+            r.store_order.clone().unwrap_or_else(|| "-".into()),
+            r.flows.join("/"),
+            r.why.clone(),
+        ]);
+    }
+    table.print(&format!("{} order(s) in {}", rows.len(), view.name()))
+}
+
+pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> {
+    let detail = expect!(
+        call(
+            client,
+            Request::Order {
+                id: args.order.clone()
+            }
+        )
+        .await?,
+        Order
+    );
+    if args.json {
+        return print_json(&detail);
+    }
+    let o = &detail.order;
+    println!(
+        "order {}  link {}  ({} → {})",
+        o.id, o.link, "TikTok Shop", detail.platform
+    );
+    println!(
+        "TikTok: {}  shipping {}  ship by {}  total {} {}",
+        o.tiktok.status,
+        o.tiktok.shipping_type,
+        when(o.tiktok.ship_by),
+        o.tiktok.total_amount,
+        o.tiktok.currency
+    );
+    for line in &o.tiktok.lines {
+        println!(
+            "  {} × {}  {}",
+            line.quantity,
+            line.seller_sku,
+            crate::domain::text::sanitize(&line.product_name)
+        );
+    }
+    match &o.store {
+        Some(s) => println!(
+            "store: {} ({})  {} fulfillment(s)",
+            s.name.as_deref().unwrap_or(s.order_id.as_str()),
+            s.status,
+            s.fulfillments.len()
+        ),
+        None => println!("store: not in the store"),
+    }
+    let f = &o.flows;
+    println!(
+        "flows: import {}  tracking {}  cancellation {}  label {}",
+        word(&f.import),
+        word(&f.tracking),
+        word(&f.cancellation),
+        word(&f.label)
+    );
+    for line in &detail.diagnosis {
+        println!("  {line}");
+    }
+    println!("timeline:");
+    for entry in &o.timeline {
+        println!(
+            "  {}  {}",
+            entry.at.format("%Y-%m-%d %H:%M:%S"),
+            crate::domain::text::sanitize(&entry.text)
+        );
+    }
+    if !detail.actions.is_empty() {
+        println!("you may: {}", detail.actions.join(", "));
+    }
+    Ok(())
+}
+
+fn word(state: &crate::domain::order::FlowState) -> &'static str {
+    crate::service::rows::flow_word(state)
+}
+
+pub async fn resync(client: &dyn Client, args: &ResyncArgs) -> anyhow::Result<()> {
+    let request = Request::Resync {
+        orders: args.orders.clone(),
+        flow: args.flow,
+        reason: args.reason.clone(),
+    };
+    let outcome = expect!(call(client, request).await?, Resync);
+    if outcome.running {
+        let jobs: Vec<String> = outcome.jobs.iter().map(ToString::to_string).collect();
+        println!(
+            "request {} approved and running: job(s) {}",
+            outcome.request,
+            if jobs.is_empty() {
+                "none needed".into()
+            } else {
+                jobs.join(", ")
+            }
+        );
+    } else {
+        println!(
+            "request {} waits for an operator (`orderdeck approve {}`)",
+            outcome.request, outcome.request
+        );
+    }
+    Ok(())
+}
+
+pub async fn requests(client: &dyn Client, args: &RequestsArgs) -> anyhow::Result<()> {
+    let rows = all_pages(
+        client,
+        |offset| {
+            Request::Requests(RequestQuery {
+                pending_only: true,
+                offset,
+                limit: MAX_PAGE,
+            })
+        },
+        |r| {
+            if let Response::Requests(p) = r {
+                Some(p)
+            } else {
+                None
+            }
+        },
+    )
+    .await?;
+    if args.json {
+        return print_json(&rows);
+    }
+    let mut table = Table::new(["REQUEST", "FLOW", "ORDERS", "BY", "AT", "REASON"]);
+    for r in &rows {
+        let status = match &r.status {
+            RequestStatus::Pending => "",
+            _ => " (decided)",
+        };
+        table.row([
+            format!("{}{status}", r.id),
+            r.flow.name().into(),
+            r.targets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            r.requested_by.user.clone(),
+            when(Some(r.requested_at)),
+            crate::domain::text::sanitize(&r.reason),
+        ]);
+    }
+    table.print(&format!("{} request(s) waiting for a decision", rows.len()))
+}
+
+pub async fn decide(
+    client: &dyn Client,
+    request: RequestId,
+    approve: bool,
+    reason: Option<String>,
+) -> anyhow::Result<()> {
+    match call(
+        client,
+        Request::Decide {
+            request,
+            approve,
+            reason,
+        },
+    )
+    .await?
+    {
+        Response::Done { message } => println!("{message}"),
+        other => bail!("unexpected answer from the service: {other:?}"),
+    }
+    Ok(())
+}
+
+pub async fn reject(client: &dyn Client, args: &RejectArgs) -> anyhow::Result<()> {
+    decide(client, args.request, false, Some(args.reason.clone())).await
+}
+
+pub async fn label(client: &dyn Client, args: &LabelArgs) -> anyhow::Result<()> {
+    let response = call(
+        client,
+        Request::ReprintLabel {
+            order: args.order.clone(),
+            print: args.print,
+        },
+    )
+    .await?;
+    let Response::Label { path, printed } = response else {
+        bail!("unexpected answer from the service: {response:?}")
+    };
+    match &args.out {
+        Some(out) => {
+            std::fs::copy(&path, out).with_context(|| {
+                format!("cannot copy the label from {path} to {}", out.display())
+            })?;
+            println!("label saved to {}", out.display());
+        }
+        None => println!("label saved to {path}"),
+    }
+    if printed {
+        println!("label sent to the printer");
+    }
+    Ok(())
+}
+
+pub async fn settings(
+    client: &dyn Client,
+    command: &SettingsCommand,
+    links: Vec<crate::domain::ids::LinkId>,
+) -> anyhow::Result<()> {
+    match command {
+        SettingsCommand::Show { link } => {
+            let links = link.clone().map(|l| vec![l]).unwrap_or(links);
+            for link in links {
+                let view = expect!(call(client, Request::Settings { link }).await?, Settings);
+                println!(
+                    "[{}] ({}, version {})",
+                    view.link, view.platform, view.version
+                );
+                for (key, value, description) in &view.fields {
+                    println!(
+                        "  {key:<24} {:<34} {description}",
+                        if value.is_empty() { "-" } else { value }
+                    );
+                }
+            }
+            Ok(())
+        }
+        SettingsCommand::Set { link, key, value } => {
+            let current = expect!(
+                call(client, Request::Settings { link: link.clone() }).await?,
+                Settings
+            );
+            let request = Request::SetSettings {
+                link: link.clone(),
+                changes: vec![(key.name().to_string(), value.clone())],
+                expected_version: current.version,
+                reason: None,
+            };
+            let view = expect!(call(client, request).await?, Settings);
+            println!(
+                "{link}: {key} = {} (version {})",
+                view.settings.value_text(*key),
+                view.version
+            );
+            Ok(())
+        }
+    }
+}
+
+pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> {
+    let since = args.since.map(|s| match s {
+        Since::At(at) => at,
+        Since::Ago(d) => chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or_default(),
+    });
+    let rows = all_pages(
+        client,
+        |offset| {
+            Request::Audit(AuditQuery {
+                since,
+                filter: None,
+                offset,
+                limit: MAX_PAGE,
+            })
+        },
+        |r| {
+            if let Response::Audit(p) = r {
+                Some(p)
+            } else {
+                None
+            }
+        },
+    )
+    .await?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        for entry in &rows {
+            writeln!(out, "{}", serde_json::to_string(entry)?)?;
+        }
+        return Ok(());
+    }
+    let mut table = Table::new(["AT", "WHO", "ACTION", "TARGETS", "OUTCOME", "REASON"]);
+    for e in &rows {
+        let outcome = match &e.outcome {
+            crate::domain::audit::AuditOutcome::Ok { detail } => format!(
+                "ok{}",
+                detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
+            crate::domain::audit::AuditOutcome::Refused { why } => format!("refused: {why}"),
+            crate::domain::audit::AuditOutcome::Failed { error } => format!("failed: {error}"),
+        };
+        table.row([
+            when(Some(e.at)),
+            format!("{} ({})", e.actor.user, e.actor.uid),
+            e.action.clone(),
+            e.targets.join(" "),
+            outcome,
+            e.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    table.print(&format!(
+        "{} audit entr{}",
+        rows.len(),
+        if rows.len() == 1 { "y" } else { "ies" }
+    ))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

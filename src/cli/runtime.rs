@@ -1,0 +1,126 @@
+//! Where a command's service comes from: the running daemon when its socket answers, otherwise
+//! the store opened in this process (same service code, same role checks). Also the pieces
+//! `serve` and `demo` share: opening the store, wiring the links, logging to the data dir.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::engine::wiring::build_links;
+use crate::engine::{Engine, EngineOptions};
+use crate::service::Service;
+use crate::service::client::Client;
+use crate::service::identity::Account;
+use crate::service::inproc::InProcessClient;
+use crate::service::remote::RemoteClient;
+use crate::store::Store;
+
+/// The store's directory inside the data dir.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("store")
+}
+
+/// Creates the data dir (0700: it holds tokens, labels and the audit log).
+pub fn ensure_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))
+}
+
+/// Logs go to `orderdeck.log` in the data dir, never to a terminal a console may be drawing on.
+/// Returns the guard that flushes the file on drop.
+pub fn log_to_file(
+    data_dir: &Path,
+    also_stderr: bool,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let file = tracing_appender::rolling::never(data_dir, "orderdeck.log");
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORDERDECK_LOG")
+        .unwrap_or_else(|_| "orderdeck=info,warn".into());
+    let file_layer = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(false);
+    let stderr_layer = also_stderr.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(file_layer)
+        .with(stderr_layer)
+        .try_init();
+    Some(guard)
+}
+
+/// The engine and service over a store this process owns.
+pub struct Local {
+    pub engine: Arc<Engine>,
+    pub service: Arc<Service>,
+    pub skipped_links: Vec<String>,
+}
+
+/// Opens the store and wires the config's links. `daemon` marks the service as the daemon's.
+pub fn open_local(config: &Config, clock: Arc<dyn Clock>, daemon: bool) -> anyhow::Result<Local> {
+    ensure_data_dir(&config.paths.data_dir)?;
+    let store = Store::open(store_path(&config.paths.data_dir))?;
+    for problem in &store.open_report().integrity.problems {
+        tracing::warn!("store integrity: {problem:?}");
+    }
+    let mut options = EngineOptions::in_data_dir(&config.paths.data_dir);
+    options.print_command = config.paths.label_print_command.clone();
+    options.backoff.max_attempts = 12;
+    let wired = build_links(config, clock.clone(), &options.token_dir)?;
+    for skipped in &wired.skipped {
+        tracing::warn!("{skipped}");
+    }
+    let engine = Engine::new(Arc::new(store), clock, wired.links, options);
+    let service = Service::new(
+        engine.clone(),
+        config.access.clone(),
+        config.approvals.two_person,
+        daemon,
+    );
+    Ok(Local {
+        engine,
+        service,
+        skipped_links: wired.skipped,
+    })
+}
+
+/// A client of the daemon if one answers on the configured socket, else an in-process one.
+/// The `Local` is returned too when in-process, so the caller can close the store cleanly.
+pub async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Client>, Option<Local>)> {
+    if config.paths.socket.exists()
+        && let Ok((client, _)) = RemoteClient::connect(&config.paths.socket).await
+    {
+        return Ok((client, None));
+    }
+    let local = open_local(config, Arc::new(SystemClock), false)?;
+    let caller = Account::current().actor(&config.access, std::env::var("SSH_CONNECTION").ok());
+    let client: Arc<dyn Client> = InProcessClient::new(local.service.clone(), caller);
+    Ok((client, Some(local)))
+}
+
+/// Closes an in-process store cleanly (so the next open runs the quick check).
+pub fn close(local: Option<Local>) {
+    let Some(local) = local else { return };
+    let store = local.engine.store().clone();
+    drop(local);
+    match Arc::try_unwrap(store) {
+        Ok(store) => {
+            if let Err(e) = store.close() {
+                tracing::warn!("closing the store: {e}");
+            }
+        }
+        Err(_) => tracing::debug!("store still shared at exit; it was flushed after every write"),
+    }
+}

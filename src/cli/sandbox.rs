@@ -1,0 +1,36 @@
+//! `orderdeck sandbox`: the simulated TikTok Shop and Shopify on loopback, seeded from a
+//! deterministic scenario, until Ctrl-C. Prints the `orderdeck.toml` that points orderdeck at
+//! them (its credentials are the sandbox's own test values).
+
+use crate::sandbox::scenario::{Scenario, Size};
+use crate::sandbox::set::SandboxSet;
+
+pub async fn run(seed: u64, orders_per_shop: usize) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let scenario = Scenario::generate(
+        seed,
+        Size {
+            shops: 3,
+            orders_per_shop,
+        },
+        now,
+    );
+    let set = SandboxSet::start(scenario, [127, 0, 0, 1].into()).await?;
+    let data_dir = std::env::temp_dir().join("orderdeck-sandbox");
+    let me = crate::service::identity::Account::current().name;
+    let snippet = set.config_toml(
+        &data_dir,
+        &data_dir.join("orderdeck.sock"),
+        &format!("admin = [\"{me}\"]"),
+    )?;
+    println!("{snippet}");
+    eprintln!(
+        "orderdeck sandbox: TikTok Shop API {} (auth {}), Shopify {}. Save the config above (chmod 600), \
+         add yourself to [access], then run orderdeck with --config. Ctrl-C stops.",
+        set.tiktok.api_base(),
+        set.tiktok.auth_base(),
+        set.shopify.addr()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! From `orderdeck.toml` to running links: one TikTok client per shop and one store client per
+//! store (shared by links that use the same account, as are their concurrency limits). Tokens
+//! refreshed by an earlier run (kept in the data dir) win over the config's when they are newer.
+//! Links to a store platform without a connector yet are reported and left out.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::config::{Config, StoreConfig, StoreCredentials};
+use crate::domain::clock::Clock;
+use crate::domain::ids::{ShopId, StoreId};
+use crate::platforms::http::Timeouts;
+use crate::platforms::shopify::{ApiVersion, ShopifyClient, ShopifyConfig};
+use crate::platforms::tiktok::{AppCredentials, TiktokClient, TiktokConfig};
+use crate::platforms::{Marketplace, Storefront, Tokens};
+
+use super::{LinkRuntime, tokens};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error("shop {shop}: {message}")]
+    Shop { shop: ShopId, message: String },
+    #[error("store {store}: {message}")]
+    Store { store: StoreId, message: String },
+}
+
+/// The links orderdeck can run, and a line for each it cannot.
+pub struct Wired {
+    pub links: Vec<LinkRuntime>,
+    pub skipped: Vec<String>,
+}
+
+pub fn build_links(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    token_dir: &Path,
+) -> Result<Wired, WiringError> {
+    let timeouts = Timeouts {
+        connect: config.engine.connect_timeout,
+        request: config.engine.request_timeout,
+    };
+    let slots = || {
+        Arc::new(Semaphore::new(
+            config.engine.concurrency_per_account as usize,
+        ))
+    };
+    let mut marketplaces: HashMap<ShopId, (Arc<dyn Marketplace>, Arc<Semaphore>, String)> =
+        HashMap::new();
+    let mut storefronts: HashMap<StoreId, (Arc<dyn Storefront>, Arc<Semaphore>)> = HashMap::new();
+    let mut wired = Wired {
+        links: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for link in &config.links {
+        let (Some(shop), Some(store)) = (config.shop(&link.shop), config.store(&link.store)) else {
+            wired.skipped.push(format!(
+                "link {}: its shop or store is not configured",
+                link.name
+            ));
+            continue;
+        };
+        if !storefronts.contains_key(&store.name) {
+            match storefront(store, timeouts)? {
+                Some(client) => {
+                    storefronts.insert(store.name.clone(), (client, slots()));
+                }
+                None => {
+                    wired.skipped.push(format!(
+                        "link {}: orderdeck has no {} connector yet",
+                        link.name,
+                        store.platform()
+                    ));
+                    continue;
+                }
+            }
+        }
+        if !marketplaces.contains_key(&shop.name) {
+            let mut tiktok = TiktokConfig::new(
+                AppCredentials::new(shop.app_key.clone(), shop.app_secret.expose()),
+                shop_tokens(shop, token_dir),
+                shop.region.clone(),
+            );
+            tiktok.shop_cipher = shop.shop_cipher.clone();
+            tiktok.api_base = shop.api_base.as_str().trim_end_matches('/').to_string();
+            tiktok.auth_base = shop.auth_base.as_str().trim_end_matches('/').to_string();
+            tiktok.timeouts = timeouts;
+            let client =
+                TiktokClient::new(tiktok, clock.clone()).map_err(|e| WiringError::Shop {
+                    shop: shop.name.clone(),
+                    message: e.to_string(),
+                })?;
+            marketplaces.insert(
+                shop.name.clone(),
+                (Arc::new(client), slots(), shop.region.clone()),
+            );
+        }
+        let (marketplace, tiktok_slots, region) = marketplaces[&shop.name].clone();
+        let (storefront, store_slots) = storefronts[&store.name].clone();
+        wired.links.push(LinkRuntime {
+            id: link.name.clone(),
+            shop: shop.name.clone(),
+            store_name: store.name.clone(),
+            platform: store.platform(),
+            region,
+            poll_interval: link.poll_interval,
+            marketplace,
+            storefront,
+            tiktok_slots,
+            store_slots,
+            initial_settings: link.settings.clone(),
+        });
+    }
+    Ok(wired)
+}
+
+/// The config's tokens, unless an earlier run saved a newer pair.
+fn shop_tokens(shop: &crate::config::ShopConfig, token_dir: &Path) -> Tokens {
+    let configured = Tokens {
+        access_token: shop.access_token.expose().to_string(),
+        access_expires_at: shop.access_token_expires_at,
+        refresh_token: shop.refresh_token.expose().to_string(),
+        refresh_expires_at: shop.refresh_token_expires_at,
+    };
+    match tokens::load(token_dir, &shop.name) {
+        Some(saved) if saved.access_expires_at > configured.access_expires_at => saved,
+        _ => configured,
+    }
+}
+
+fn storefront(
+    store: &StoreConfig,
+    timeouts: Timeouts,
+) -> Result<Option<Arc<dyn Storefront>>, WiringError> {
+    let err = |message: String| WiringError::Store {
+        store: store.name.clone(),
+        message,
+    };
+    match &store.credentials {
+        StoreCredentials::Shopify(shopify) => {
+            let mut config =
+                ShopifyConfig::new(shopify.shop_domain.clone(), shopify.access_token.expose());
+            config.api_version =
+                ApiVersion::parse(&shopify.api_version).map_err(|e| err(e.to_string()))?;
+            config.api_base = Some(store.api_base.as_str().trim_end_matches('/').to_string());
+            config.timeouts = timeouts;
+            let client = ShopifyClient::new(&config).map_err(|e| err(e.to_string()))?;
+            Ok(Some(Arc::new(client)))
+        }
+        _ => Ok(None),
+    }
+}

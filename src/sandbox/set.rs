@@ -1,0 +1,107 @@
+//! Both simulated platforms started together from one scenario, and the `orderdeck.toml` that
+//! points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo` and the end-to-end
+//! tests (which load the generated config like a user's, so config parsing is exercised too).
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::scenario::Scenario;
+use super::shopify::{SandboxError, ShopifySandbox};
+use super::tiktok::TiktokSandbox;
+
+pub struct SandboxSet {
+    pub scenario: Scenario,
+    pub tiktok: TiktokSandbox,
+    pub shopify: ShopifySandbox,
+}
+
+impl SandboxSet {
+    /// Starts both on `ip` (port 0: any free ports).
+    pub async fn start(
+        scenario: Scenario,
+        ip: std::net::IpAddr,
+    ) -> Result<SandboxSet, SandboxError> {
+        let tiktok = TiktokSandbox::start(&scenario, SocketAddr::new(ip, 0))
+            .await
+            .map_err(SandboxError::Io)?;
+        let shopify = ShopifySandbox::start(&scenario.stores, SocketAddr::new(ip, 0)).await?;
+        Ok(SandboxSet {
+            scenario,
+            tiktok,
+            shopify,
+        })
+    }
+
+    /// An `orderdeck.toml` for these sandboxes. It holds the sandbox's (fake) credentials as
+    /// literals, so write it with mode 0600.
+    pub fn config_toml(
+        &self,
+        data_dir: &Path,
+        socket: &Path,
+        extra_access: &str,
+    ) -> Result<String, SandboxError> {
+        let mut out = String::from(
+            "# orderdeck.toml for the built-in sandbox (simulated TikTok Shop and Shopify on loopback).\n",
+        );
+        out.push_str(
+            "# The credentials below are the sandbox's own test values, not real secrets.\n\n",
+        );
+        for shop in &self.scenario.shops {
+            let _ = writeln!(
+                out,
+                "[[shops]]\nname = \"{}\"\napp_key = \"{}\"\napp_secret = \"{}\"",
+                shop.name, shop.app_key, shop.app_secret
+            );
+            let _ = writeln!(
+                out,
+                "access_token = \"{}\"\nrefresh_token = \"{}\"",
+                shop.access_token, shop.refresh_token
+            );
+            let _ = writeln!(
+                out,
+                "access_token_expires_at = {}\nrefresh_token_expires_at = {}",
+                shop.access_expires_at, shop.refresh_expires_at
+            );
+            let _ = writeln!(
+                out,
+                "region = \"{}\"\napi_base = \"{}\"\nauth_base = \"{}\"\n",
+                shop.region,
+                self.tiktok.api_base(),
+                self.tiktok.auth_base()
+            );
+        }
+        for store in &self.scenario.stores {
+            let _ = writeln!(
+                out,
+                "[[stores]]\nname = \"{}\"\nplatform = \"shopify\"\nshop_domain = \"{}\"",
+                store.name, store.shop_domain
+            );
+            let _ = writeln!(
+                out,
+                "access_token = \"{}\"\napi_base = \"{}\"\n",
+                store.access_token,
+                self.shopify.api_base(&store.name)?
+            );
+        }
+        for shop in &self.scenario.shops {
+            let _ = writeln!(
+                out,
+                "[[links]]\nshop = \"{}\"\nstore = \"{}\"\npoll_interval = \"5s\"\n",
+                shop.name, shop.store
+            );
+            let _ = writeln!(
+                out,
+                "[links.settings]\ncarrier_map = {{ \"Royal Mail Tracked 24\" = \"Royal Mail\" }}\n"
+            );
+        }
+        let _ = writeln!(out, "[access]\n{extra_access}\n");
+        let _ = writeln!(
+            out,
+            "[paths]\ndata_dir = \"{}\"\nsocket = \"{}\"",
+            data_dir.display(),
+            socket.display()
+        );
+        Ok(out)
+    }
+}
