@@ -3,6 +3,7 @@
 //! each depends only on the ones below it: faces (console, cli) → service → engine → platforms
 //! → store → domain.
 
+pub mod console;
 pub mod domain;
 pub mod engine;
 pub mod platforms;
