@@ -235,7 +235,11 @@ pub fn parse(text: &str) -> Result<Command, String> {
             Command::Sort(column, dir)
         }
         "filter" => Command::Filter(rest.join(" ")),
-        _ => Command::Run(spec.reaches[0]),
+        name => spec
+            .reaches
+            .first()
+            .map(|action| Command::Run(*action))
+            .ok_or_else(|| format!(":{name} does nothing yet"))?,
     })
 }
 

@@ -42,7 +42,7 @@ pub use update::{handle_key, receive, start, update};
 pub use view::draw;
 
 use std::collections::VecDeque;
-use std::io::{self, BufWriter, Stdout};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +91,58 @@ impl Default for ConsoleOptions {
 }
 
 /// Runs the console on this process's terminal until the person quits or the terminal goes.
+/// The service is greeted before the terminal is taken over, so "cannot reach the daemon"
+/// prints as a plain error.
 pub async fn run(client: Arc<dyn Client>, options: ConsoleOptions) -> anyhow::Result<()> {
+    let size = ratatui::crossterm::terminal::size().context("the console needs a terminal")?;
+    let started = begin(client.as_ref(), &options, size).await?;
+    let guard = TerminalGuard::enter().context("cannot take over the terminal")?;
+    let output = BufWriter::with_capacity(1 << 16, io::stdout());
+    let result = drive(
+        client,
+        options.clock,
+        started,
+        read_terminal(),
+        output,
+        size,
+    )
+    .await;
+    drop(guard);
+    result
+}
+
+/// Terminal input as the console reads it: key, resize and paste events, ending (channel
+/// closed) or failing when the terminal goes away.
+pub type TerminalInput = mpsc::UnboundedReceiver<io::Result<TermEvent>>;
+
+/// The console on any terminal: events from `input`, frames to `output`, `size` to start
+/// with. For an embedding that owns the terminal itself (a pty in an end-to-end harness) and
+/// for tests; [`run`] is this on the process's own terminal, in raw mode.
+pub async fn run_on<W: Write>(
+    client: Arc<dyn Client>,
+    options: ConsoleOptions,
+    input: TerminalInput,
+    output: W,
+    size: (u16, u16),
+) -> anyhow::Result<()> {
+    let started = begin(client.as_ref(), &options, size).await?;
+    drive(client, options.clock, started, input, output, size).await
+}
+
+/// What the console knows before its first frame.
+struct Started {
+    state: State,
+    notifications: tokio::sync::broadcast::Receiver<ClientEvent>,
+    /// Effects owed from starting (a warning that fades).
+    effects: Vec<Effect>,
+}
+
+/// Greets the service, subscribes to changes and builds the first state.
+async fn begin(
+    client: &dyn Client,
+    options: &ConsoleOptions,
+    size: (u16, u16),
+) -> anyhow::Result<Started> {
     let (keymap, problems) = Keymap::load(options.keymap.as_deref());
     let hello = client
         .call(Request::Hello {
@@ -112,15 +163,14 @@ pub async fn run(client: Arc<dyn Client>, options: ConsoleOptions) -> anyhow::Re
     // notifications the console still works (ctrl-r refreshes), so a refusal is only a warning.
     let notifications = client.events();
     let subscribed = client.call(Request::Subscribe).await;
-    let size = ratatui::crossterm::terminal::size().context("the console needs a terminal")?;
     let theme = options
         .colors
         .theme(std::env::var_os("NO_COLOR").as_deref());
     let mut state = State::new(&welcome, keymap, theme, minute(options.clock.now()), size);
     state.problems = problems;
     state.view = options.view;
-    state.link = options.link;
-    let warnings = match subscribed {
+    state.link = options.link.clone();
+    let effects = match subscribed {
         Ok(_) => Vec::new(),
         Err(e) => update::toast(
             &mut state,
@@ -128,17 +178,30 @@ pub async fn run(client: Arc<dyn Client>, options: ConsoleOptions) -> anyhow::Re
             format!("live updates are off: {e}"),
         ),
     };
-    let guard = TerminalGuard::enter().context("cannot take over the terminal")?;
-    let screen = Screen::new(BufWriter::with_capacity(1 << 16, io::stdout()), size)?;
-    let result = Loop {
+    Ok(Started {
+        state,
+        notifications,
+        effects,
+    })
+}
+
+async fn drive<W: Write>(
+    client: Arc<dyn Client>,
+    clock: Arc<dyn Clock>,
+    started: Started,
+    input: TerminalInput,
+    output: W,
+    size: (u16, u16),
+) -> anyhow::Result<()> {
+    let screen = Screen::new(output, size)?;
+    let console = Loop {
         client,
-        clock: options.clock,
+        clock,
         screen,
-    }
-    .run(state, notifications, warnings)
-    .await;
-    drop(guard);
-    result
+    };
+    console
+        .run(started.state, started.notifications, started.effects, input)
+        .await
 }
 
 /// Runs effects one at a time until no call is left, feeding each answer back: the console
@@ -165,10 +228,10 @@ fn minute(at: Timestamp) -> Timestamp {
     from_unix(secs - secs.rem_euclid(60))
 }
 
-struct Loop {
+struct Loop<W: Write> {
     client: Arc<dyn Client>,
     clock: Arc<dyn Clock>,
-    screen: Screen<BufWriter<Stdout>>,
+    screen: Screen<W>,
 }
 
 /// What one wake-up brought.
@@ -177,15 +240,15 @@ enum Wake {
     Exit,
 }
 
-impl Loop {
+impl<W: Write> Loop<W> {
     async fn run(
         mut self,
         mut state: State,
         mut notifications: tokio::sync::broadcast::Receiver<ClientEvent>,
         mut first: Vec<Effect>,
+        mut input: TerminalInput,
     ) -> anyhow::Result<()> {
         let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
-        let mut input = read_terminal();
         let mut hangup = signal(SignalKind::hangup())?;
         let mut terminate = signal(SignalKind::terminate())?;
         let mut clock_tick = tokio::time::interval(Duration::from_secs(60));
@@ -294,7 +357,7 @@ impl Loop {
 /// waker it was polled with, so it must never be polled speculatively (to coalesce a burst);
 /// a channel can be drained freely. The task ends at the first read error or end of input,
 /// which is what keeps a dead tty from spinning.
-fn read_terminal() -> mpsc::UnboundedReceiver<io::Result<TermEvent>> {
+fn read_terminal() -> TerminalInput {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut stream = EventStream::new();

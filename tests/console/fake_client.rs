@@ -1,7 +1,7 @@
 //! A test-only service: answers the console's requests from the deterministic rows in
 //! `seed`, honouring offset, limit, filter and sort so paging and filter tests are real. It
 //! does not reuse the console's filter code (a shared bug would agree with itself), records
-//! every request it gets, refuses what the caller's role may not do, and can play offline.
+//! every request it gets, refuses what the caller's role may not do, can play offline, and sends events.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -99,6 +99,11 @@ impl FakeClient {
 
     pub fn forget_calls(&self) {
         self.calls.lock().expect("calls").clear();
+    }
+
+    /// Sends a connection or change event to every subscriber.
+    pub fn send(&self, event: ClientEvent) {
+        let _ = self.events.send(event);
     }
 
     pub fn set_offline(&self, offline: bool) {

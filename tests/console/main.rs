@@ -6,6 +6,7 @@ mod fake_client;
 mod fake_query;
 mod navigation;
 mod reducer;
+mod runtime;
 mod seed;
 mod snapshots;
 

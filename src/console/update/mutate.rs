@@ -43,7 +43,7 @@ pub fn start(state: &mut State, action: Action) -> Vec<Effect> {
             ask(
                 state,
                 "Reprint labels",
-                question("Reprint", orders.len(), ("label", "labels"), hidden),
+                question("Reprint the labels of", orders.len(), ORDERS, hidden),
                 Vec::new(),
                 Mutation::Labels { orders },
             )
