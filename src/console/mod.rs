@@ -3,14 +3,13 @@
 //!
 //! It is a client of the service only (`service::api`, `service::client`) and of the pure
 //! `domain` types; it never touches the store, the engine or a platform. The shape:
-//! keys → [`Action`] (through the live [`keymap`]) → [`update`] changes the [`State`] and
-//! returns [`Effect`]s (service calls as data) → the runtime runs them and feeds answers back
-//! through [`receive`]; [`draw`] is a pure function of the state and the [`Screen`] writes
-//! only what changed. Confirmation, role gating and what gets audited are decided in one place,
-//! the reducer.
+//! keys → [`Action`] (through the live [`keymap`]) → [`update()`] changes the [`State`] and
+//! returns [`Effect`]s (service calls as data) → the loop in [`run`] runs them and feeds
+//! answers back through [`receive`]; [`draw`] is a pure function of the state and the
+//! [`Screen`] writes only what changed. Confirmation, role gating and what gets audited are
+//! decided in one place, the reducer.
 //!
-//! Start it with [`run`] on a [`Client`](crate::service::client::Client); `check_keymap` is
-//! for `orderdeck check-config`.
+//! Start it with [`run`] on a [`Client`]; [`check_keymap`] is for `orderdeck check-config`.
 //!
 //! [`run`] is the console's one loop, and the only place it does IO. It waits for anything (a
 //! key, an answer, a notification, a timer, a signal), then drains everything else already

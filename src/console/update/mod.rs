@@ -2,7 +2,7 @@
 //! live keymap ([`handle_key`]); [`update`] applies an action and [`receive`] applies anything
 //! else (answers, notifications, timers), each returning the [`Effect`]s to run. Role gating
 //! happens here, once, before any action runs: an action the role may not take does nothing
-//! but say why. Writes never leave without a confirmation (see `confirm`).
+//! but say why. Writes never leave without a confirmation (see `effect::Mutation`).
 
 mod input;
 mod lists;

@@ -14,8 +14,9 @@ use crate::domain::request::{ResyncFlow, ResyncPath, check_decision, resync_path
 use super::lists::{load_overview, load_view};
 use super::toast;
 use crate::console::action::Action;
-use crate::console::effect::{Confirm, Mutation, Prompt, counted, question};
-use crate::console::effect::{Effect, Purpose, Ticket};
+use crate::console::effect::{
+    Confirm, Effect, Mutation, Prompt, Purpose, Ticket, counted, question,
+};
 use crate::console::state::{Overlay, State, View};
 use crate::console::theme::Level;
 

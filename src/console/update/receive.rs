@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use crate::domain::text::sanitize;
 use crate::service::api::{Notification, PROTOCOL_VERSION, Request, Response, ServiceError};
 use crate::service::client::ClientEvent;
 
 use super::lists::{list_of, load_overview, load_page, load_settings, load_view, with_list};
 use super::{input, mutate, toast};
-use crate::console::effect::counted;
-use crate::console::effect::{Effect, Event, ListId, Mutated, Purpose, Ticket};
+use crate::console::effect::{Effect, Event, ListId, Mutated, Purpose, Ticket, counted};
 use crate::console::state::{Changed, Connection, Session, State, View};
 use crate::console::theme::Level;
 
@@ -25,7 +25,7 @@ pub fn receive(state: &mut State, event: Event) -> Vec<Effect> {
         Event::Client(ClientEvent::Changed(notification)) => changed(state, notification),
         Event::Client(ClientEvent::Disconnected { reason }) => {
             state.connection = Connection::Reconnecting {
-                reason: crate::domain::text::sanitize(&reason),
+                reason: sanitize(&reason),
             };
             Vec::new()
         }
@@ -278,10 +278,6 @@ fn mutation_result(
     let mut effects = toast(state, level, text);
     effects.extend(mutate::after(state));
     effects
-}
-
-fn sanitize(text: &str) -> String {
-    crate::domain::text::sanitize(text)
 }
 
 fn changed(state: &mut State, notification: Notification) -> Vec<Effect> {
