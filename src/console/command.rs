@@ -1,0 +1,361 @@
+//! `:` commands: parsing and completion, as pure functions. Each command says which actions
+//! it reaches, so a test can check that every action has a key or a command. The typo finder
+//! used by command and keymap errors lives here too.
+
+use crate::domain::ids::{LinkId, TiktokOrderId};
+use crate::service::api::{OrderColumn, SortDir};
+
+use super::action::Action;
+use super::state::View;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Run(Action),
+    View(View),
+    Order(TiktokOrderId),
+    /// Narrow the lists to one link, or widen them to all.
+    Link(Option<LinkId>),
+    Sort(OrderColumn, Option<SortDir>),
+    Filter(String),
+    Settings(Option<LinkId>),
+    Sync(Option<LinkId>),
+}
+
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub args: &'static str,
+    pub help: &'static str,
+    pub reaches: &'static [Action],
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "quit",
+        aliases: &["q", "q!", "exit"],
+        args: "",
+        help: "leave the console",
+        reaches: &[Action::Quit],
+    },
+    CommandSpec {
+        name: "view",
+        aliases: &[],
+        args: "NAME",
+        help: "switch view (stores pending missing cancellations approvals activity settings)",
+        reaches: &[
+            Action::ViewStores,
+            Action::ViewPending,
+            Action::ViewMissing,
+            Action::ViewCancellations,
+            Action::ViewApprovals,
+            Action::ViewActivity,
+            Action::ViewSettings,
+        ],
+    },
+    CommandSpec {
+        name: "order",
+        aliases: &["o"],
+        args: "ID",
+        help: "open an order's detail",
+        reaches: &[Action::Open],
+    },
+    CommandSpec {
+        name: "link",
+        aliases: &[],
+        args: "[NAME]",
+        help: "show only this link's rows (no name: every link)",
+        reaches: &[],
+    },
+    CommandSpec {
+        name: "settings",
+        aliases: &[],
+        args: "[LINK]",
+        help: "open the settings of a link",
+        reaches: &[Action::EditSettings, Action::ViewSettings],
+    },
+    CommandSpec {
+        name: "sort",
+        aliases: &[],
+        args: "COLUMN [asc|desc]",
+        help: "sort an order list (default id link status created ship-by)",
+        reaches: &[Action::SortNext, Action::SortReverse],
+    },
+    CommandSpec {
+        name: "filter",
+        aliases: &["f"],
+        args: "TEXT",
+        help: "filter the list (store:uk status:stuck text)",
+        reaches: &[Action::Filter],
+    },
+    CommandSpec {
+        name: "follow",
+        aliases: &[],
+        args: "",
+        help: "follow new activity",
+        reaches: &[Action::Follow],
+    },
+    CommandSpec {
+        name: "sync",
+        aliases: &[],
+        args: "[LINK]",
+        help: "poll the platforms now",
+        reaches: &[Action::SyncNow],
+    },
+    CommandSpec {
+        name: "refresh",
+        aliases: &["r"],
+        args: "",
+        help: "ask the service again for what is shown",
+        reaches: &[Action::Refresh],
+    },
+    CommandSpec {
+        name: "redraw",
+        aliases: &[],
+        args: "",
+        help: "repaint the whole screen",
+        reaches: &[Action::Redraw],
+    },
+    CommandSpec {
+        name: "dismiss",
+        aliases: &[],
+        args: "",
+        help: "dismiss messages",
+        reaches: &[Action::DismissToasts],
+    },
+    CommandSpec {
+        name: "help",
+        aliases: &["h"],
+        args: "",
+        help: "show keys and commands",
+        reaches: &[Action::Help],
+    },
+];
+
+const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
+    ("default", OrderColumn::Default),
+    ("id", OrderColumn::Id),
+    ("link", OrderColumn::Link),
+    ("status", OrderColumn::Status),
+    ("created", OrderColumn::Created),
+    ("ship-by", OrderColumn::ShipBy),
+];
+
+/// The closest known name, when it is close enough to be a typo.
+pub fn did_you_mean<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(typed, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// Whether some command reaches `action`.
+pub fn reaches(action: Action) -> bool {
+    COMMANDS.iter().any(|c| c.reaches.contains(&action))
+}
+
+/// What completion can offer besides fixed words.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub links: Vec<String>,
+    /// Order ids on the current page.
+    pub orders: Vec<String>,
+}
+
+pub fn parse(text: &str) -> Result<Command, String> {
+    let mut words = text.split_whitespace();
+    let Some(word) = words.next() else {
+        return Err("type a command, e.g. :view missing (Tab completes)".into());
+    };
+    let rest: Vec<&str> = words.collect();
+    let arg = rest.first().copied();
+    if let Some(view) = View::parse(word) {
+        return Ok(Command::View(view));
+    }
+    let Some(spec) = COMMANDS
+        .iter()
+        .find(|c| c.name == word || c.aliases.contains(&word))
+    else {
+        let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+        return Err(match did_you_mean(word, &names) {
+            Some(name) => format!("unknown command {word:?} (did you mean {name:?}?)"),
+            None => format!("unknown command {word:?}; :help lists them"),
+        });
+    };
+    let link = |arg: Option<&str>| {
+        arg.filter(|a| *a != "all")
+            .map(|a| LinkId::new(a).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    Ok(match spec.name {
+        "view" => {
+            let name = arg.ok_or("which view? :view missing, :view stores…")?;
+            Command::View(View::parse(name).ok_or_else(|| format!("no view called {name:?}"))?)
+        }
+        "order" => {
+            let id = arg.ok_or("which order? :order 576461413038785752")?;
+            Command::Order(TiktokOrderId::new(id).map_err(|e| e.to_string())?)
+        }
+        "link" => Command::Link(link(arg)?),
+        "settings" => Command::Settings(link(arg)?),
+        "sync" => Command::Sync(link(arg)?),
+        "sort" => {
+            let name = arg.unwrap_or("default");
+            let column = SORT_COLUMNS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| *c)
+                .ok_or_else(|| {
+                    format!(
+                        "cannot sort by {name:?}; columns: default id link status created ship-by"
+                    )
+                })?;
+            let dir = match rest.get(1).copied() {
+                None => None,
+                Some("asc") => Some(SortDir::Asc),
+                Some("desc") => Some(SortDir::Desc),
+                Some(other) => return Err(format!("{other:?} is not asc or desc")),
+            };
+            Command::Sort(column, dir)
+        }
+        "filter" => Command::Filter(rest.join(" ")),
+        name => spec
+            .reaches
+            .first()
+            .map(|action| Command::Run(*action))
+            .ok_or_else(|| format!(":{name} does nothing yet"))?,
+    })
+}
+
+/// Candidates for the word being typed at the end of `text`.
+pub fn complete(text: &str, known: &Known) -> Vec<String> {
+    let words: Vec<&str> = text.split(' ').collect();
+    let typing = words.last().copied().unwrap_or("");
+    let pool: Vec<String> = match words.as_slice() {
+        [_] => COMMANDS
+            .iter()
+            .map(|c| c.name.to_string())
+            .chain(View::ALL.iter().map(|v| v.name().to_string()))
+            .collect(),
+        [command, _] => match *command {
+            "view" => View::ALL.iter().map(|v| v.name().to_string()).collect(),
+            "link" | "settings" | "sync" => known.links.clone(),
+            "order" | "o" => known.orders.clone(),
+            "sort" => SORT_COLUMNS.iter().map(|(n, _)| n.to_string()).collect(),
+            _ => Vec::new(),
+        },
+        ["sort", _, _] => vec!["asc".into(), "desc".into()],
+        _ => Vec::new(),
+    };
+    let mut out: Vec<String> = pool.into_iter().filter(|c| c.starts_with(typing)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `text` with its last word completed as far as the candidates agree; a single candidate is
+/// completed fully and followed by a space (unless it is a filter field, `store:`, that waits
+/// for its value).
+pub fn apply_completion(text: &str, candidates: &[String]) -> String {
+    let head = match text.rfind(' ') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    match candidates {
+        [] => text.to_string(),
+        [only] if only.ends_with(':') => format!("{head}{only}"),
+        [only] => format!("{head}{only} "),
+        [first, others @ ..] => {
+            let mut common = first.clone();
+            for other in others {
+                let shared = common
+                    .chars()
+                    .zip(other.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                common = common.chars().take(shared).collect();
+            }
+            let typed = &text[head.len()..];
+            if common.len() > typed.len() {
+                format!("{head}{common}")
+            } else {
+                text.to_string()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_find_their_word() {
+        assert_eq!(did_you_mean("resynk", &["resync", "retry"]), Some("resync"));
+        assert_eq!(did_you_mean("zzz", &["resync", "retry"]), None);
+    }
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(parse("q"), Ok(Command::Run(Action::Quit)));
+        assert_eq!(parse("view missing"), Ok(Command::View(View::Missing)));
+        assert_eq!(parse("missing"), Ok(Command::View(View::Missing)));
+        assert_eq!(
+            parse("order 576461413038785752"),
+            Ok(Command::Order(
+                TiktokOrderId::new("576461413038785752").unwrap()
+            ))
+        );
+        assert_eq!(parse("link all"), Ok(Command::Link(None)));
+        assert_eq!(
+            parse("sort ship-by desc"),
+            Ok(Command::Sort(OrderColumn::ShipBy, Some(SortDir::Desc)))
+        );
+        assert_eq!(
+            parse("vew missing"),
+            Err("unknown command \"vew\" (did you mean \"view\"?)".into())
+        );
+        assert!(parse("order 12ab").is_err());
+    }
+
+    #[test]
+    fn completion_follows_the_word_being_typed() {
+        let known = Known {
+            links: vec!["uk-shop1".into(), "us-shop2".into()],
+            orders: vec![],
+        };
+        assert_eq!(complete("vi", &known), ["view"]);
+        assert_eq!(apply_completion("vi", &complete("vi", &known)), "view ");
+        assert_eq!(complete("view mi", &known), ["missing"]);
+        assert_eq!(complete("link u", &known), ["uk-shop1", "us-shop2"]);
+        assert_eq!(
+            apply_completion("link u", &complete("link u", &known)),
+            "link u"
+        );
+        assert_eq!(
+            apply_completion("link uk", &complete("link uk", &known)),
+            "link uk-shop1 "
+        );
+        assert_eq!(
+            complete("s", &known),
+            ["settings", "sort", "stores", "sync"]
+        );
+        assert_eq!(apply_completion("se", &complete("se", &known)), "settings ");
+    }
+}

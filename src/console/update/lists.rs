@@ -1,0 +1,180 @@
+//! Asking the service for what is shown: the overview, the visible page of a list (plus a
+//! little either side, never a whole table), an order's detail, a link's settings. Each request
+//! is remembered by its ticket id so only the newest answer is taken.
+
+use crate::domain::triage::OrderView;
+use crate::service::api::{
+    AuditQuery, CancellationQuery, MAX_PAGE, OrderQuery, Request, RequestQuery,
+};
+
+use crate::console::effect::{Effect, ListId, Purpose, Ticket};
+use crate::console::state::{DetailState, State, View};
+
+/// Runs `$body` with `$list` bound to the list `$id` names (the lists differ in row type).
+macro_rules! with_list {
+    ($state:expr, $id:expr, |$list:ident| $body:expr) => {
+        match $id {
+            $crate::console::effect::ListId::Pending => {
+                let $list = &mut $state.pending;
+                $body
+            }
+            $crate::console::effect::ListId::Missing => {
+                let $list = &mut $state.missing;
+                $body
+            }
+            $crate::console::effect::ListId::Cancellations => {
+                let $list = &mut $state.cancellations;
+                $body
+            }
+            $crate::console::effect::ListId::Approvals => {
+                let $list = &mut $state.approvals;
+                $body
+            }
+            $crate::console::effect::ListId::Activity => {
+                let $list = &mut $state.activity;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_list;
+
+/// The list a view shows, if it is a paged list.
+pub fn list_of(view: View) -> Option<ListId> {
+    match view {
+        View::Pending => Some(ListId::Pending),
+        View::Missing => Some(ListId::Missing),
+        View::Cancellations => Some(ListId::Cancellations),
+        View::Approvals => Some(ListId::Approvals),
+        View::Activity => Some(ListId::Activity),
+        View::Stores | View::Settings => None,
+    }
+}
+
+fn call(state: &mut State, purpose: Purpose, request: Request) -> (u64, Effect) {
+    let id = state.next_id();
+    let ticket = Ticket { id, purpose };
+    (id, Effect::Call { ticket, request })
+}
+
+pub fn load_overview(state: &mut State) -> Vec<Effect> {
+    let (id, effect) = call(state, Purpose::Overview, Request::Overview);
+    state.overview_waiting_for = Some(id);
+    vec![effect]
+}
+
+/// Everything the current screen shows, asked again (the overview feeds the tab counts).
+pub fn load_view(state: &mut State) -> Vec<Effect> {
+    if let Some(detail) = &state.detail {
+        let id = detail.id.clone();
+        return load_detail(state, id);
+    }
+    match list_of(state.view) {
+        Some(list) => load_page(state, list, true),
+        None if state.view == View::Settings => load_settings(state),
+        None => Vec::new(),
+    }
+}
+
+/// Asks for the rows around the screen: always when `again`, else only when the screen shows
+/// rows that are not loaded.
+pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
+    let page = state.page_rows();
+    let window = with_list!(state, list, |l| if again {
+        Some(l.window_again(page))
+    } else {
+        l.window_needed(page)
+    });
+    let Some((offset, limit)) = window else {
+        return Vec::new();
+    };
+    let limit = limit.min(MAX_PAGE);
+    let link = state.link.clone();
+    let filter = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_string());
+    let request = match list {
+        ListId::Pending | ListId::Missing => {
+            let l = if list == ListId::Pending {
+                &state.pending
+            } else {
+                &state.missing
+            };
+            Request::Orders(OrderQuery {
+                view: if list == ListId::Pending {
+                    OrderView::Pending
+                } else {
+                    OrderView::MissingTracking
+                },
+                link,
+                filter: filter(&l.filter),
+                sort: l.sort,
+                dir: l.dir,
+                offset,
+                limit,
+            })
+        }
+        ListId::Cancellations => Request::Cancellations(CancellationQuery {
+            link,
+            filter: filter(&state.cancellations.filter),
+            waiting_only: false,
+            offset,
+            limit,
+        }),
+        ListId::Approvals => Request::Requests(RequestQuery {
+            pending_only: true,
+            offset,
+            limit,
+        }),
+        ListId::Activity => Request::Audit(AuditQuery {
+            since: None,
+            filter: filter(&state.activity.filter),
+            offset,
+            limit,
+        }),
+    };
+    let (id, effect) = call(state, Purpose::Page(list), request);
+    with_list!(state, list, |l| l.waiting_for = Some(id));
+    vec![effect]
+}
+
+pub fn open_detail(state: &mut State, id: crate::domain::ids::TiktokOrderId) -> Vec<Effect> {
+    state.detail = Some(DetailState {
+        id: id.clone(),
+        data: None,
+        scroll: 0,
+        waiting_for: None,
+        error: None,
+    });
+    load_detail(state, id)
+}
+
+fn load_detail(state: &mut State, id: crate::domain::ids::TiktokOrderId) -> Vec<Effect> {
+    let (ticket, effect) = call(state, Purpose::Detail, Request::Order { id });
+    if let Some(detail) = &mut state.detail {
+        detail.waiting_for = Some(ticket);
+    }
+    vec![effect]
+}
+
+/// Asks for the settings of the form's link, choosing one first if none is chosen yet.
+pub fn load_settings(state: &mut State) -> Vec<Effect> {
+    if state.settings.link.is_none() {
+        state.settings.link = state.link.clone().or_else(|| {
+            state
+                .overview
+                .as_ref()
+                .and_then(|o| o.links.first())
+                .map(|l| l.link.clone())
+        });
+    }
+    let Some(link) = state.settings.link.clone() else {
+        // The overview has not arrived; its answer asks again.
+        return Vec::new();
+    };
+    let (id, effect) = call(
+        state,
+        Purpose::Settings(link.clone()),
+        Request::Settings { link },
+    );
+    state.settings.waiting_for = Some(id);
+    vec![effect]
+}

@@ -1,0 +1,199 @@
+//! The reducer: the only code that changes a [`State`]. A key becomes an [`Action`] through the
+//! live keymap ([`handle_key`]); [`update`] applies an action and [`receive`] applies anything
+//! else (answers, notifications, timers), each returning the [`Effect`]s to run. Role gating
+//! happens here, once, before any action runs: an action the role may not take does nothing
+//! but say why. Writes never leave without a confirmation (see `effect::Mutation`).
+
+mod input;
+mod lists;
+mod mutate;
+mod navigate;
+mod receive;
+mod settings;
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::domain::access::refusal;
+
+use super::action::{Action, Scope};
+use super::effect::{Effect, Event};
+use super::keymap::Resolution;
+use super::keys::{Key, KeyName};
+use super::state::{Overlay, State, Toast, View};
+use super::theme::Level;
+
+pub use input::paste;
+pub use lists::load_view;
+pub use receive::receive;
+
+/// How long a message that is not an error stays.
+const TOAST_SECONDS: u64 = 5;
+
+/// The first requests: the overview (tab counts, links) and the view shown.
+pub fn start(state: &mut State) -> Vec<Effect> {
+    if !state.problems.is_empty() {
+        state.overlay = Some(Overlay::Problems { scroll: 0 });
+    }
+    let mut effects = lists::load_overview(state);
+    effects.extend(load_view(state));
+    effects
+}
+
+/// Where keys are looked up now, most specific scope first.
+pub fn chain(state: &State) -> &'static [Scope] {
+    match &state.overlay {
+        Some(Overlay::Confirm(_)) => return &[Scope::Confirm],
+        Some(Overlay::Prompt(_)) => return &[Scope::Input],
+        Some(Overlay::Help { .. } | Overlay::Problems { .. }) => return Scope::CHAINS[5],
+        None => {}
+    }
+    if state.line.is_some() || (state.view == View::Settings && state.settings.editor.is_some()) {
+        return &[Scope::Input];
+    }
+    if state.detail.is_some() {
+        return Scope::CHAINS[6];
+    }
+    state.view.chain()
+}
+
+/// A key press: resolved through the keymap (chords included); keys no binding claims are
+/// typed into whatever text is being edited.
+pub fn handle_key(state: &mut State, event: &KeyEvent) -> Vec<Effect> {
+    state.revision += 1;
+    let Some(key) = Key::from_event(event) else {
+        return Vec::new();
+    };
+    let chain = chain(state);
+    let mut typed = std::mem::take(&mut state.typed);
+    let chord_was_pending = !typed.is_empty();
+    typed.push(key);
+    match state.keymap.resolve(chain, &typed) {
+        Resolution::Action(action) => update(state, action),
+        Resolution::Pending => {
+            state.typed = typed;
+            Vec::new()
+        }
+        // Esc only abandons the chord; any other key that breaks a chord counts on its own.
+        Resolution::Unbound if chord_was_pending && key.name == KeyName::Esc => Vec::new(),
+        Resolution::Unbound if chord_was_pending => handle_key(state, event),
+        Resolution::Unbound => input::type_key(state, event),
+    }
+}
+
+/// Applies one action.
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    state.revision += 1;
+    if let Some(permission) = action.permission()
+        && !state.session.may(permission)
+    {
+        return toast(
+            state,
+            Level::Warning,
+            refusal(state.session.role, permission),
+        );
+    }
+    if state.overlay.is_some() {
+        return navigate::on_overlay(state, action);
+    }
+    if state.line.is_some() || (state.view == View::Settings && state.settings.editor.is_some()) {
+        return input::on_text(state, action);
+    }
+    use Action::*;
+    match action {
+        Quit => vec![Effect::Quit],
+        Help => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            Vec::new()
+        }
+        Back => navigate::back(state),
+        CommandMode => input::open_command(state),
+        ViewStores => navigate::switch_view(state, View::Stores),
+        ViewPending => navigate::switch_view(state, View::Pending),
+        ViewMissing => navigate::switch_view(state, View::Missing),
+        ViewCancellations => navigate::switch_view(state, View::Cancellations),
+        ViewApprovals => navigate::switch_view(state, View::Approvals),
+        ViewActivity => navigate::switch_view(state, View::Activity),
+        ViewSettings => navigate::switch_view(state, View::Settings),
+        NextView | PrevView => {
+            let step = if action == NextView {
+                1
+            } else {
+                View::ALL.len() - 1
+            };
+            let next = View::ALL[(state.view.index() + step) % View::ALL.len()];
+            navigate::switch_view(state, next)
+        }
+        Refresh => navigate::refresh(state),
+        Redraw => vec![Effect::Redraw],
+        DismissToasts => {
+            state.toasts.clear();
+            Vec::new()
+        }
+        Up | Down | PageUp | PageDown | Top | Bottom => navigate::motion(state, action),
+        Filter => input::open_filter(state),
+        ToggleMark | ClearMarks | Open | CopyId | SortNext | SortReverse | Follow
+        | EditSettings => navigate::on_list(state, action),
+        Resync | RetryStuck | ReprintLabel | ApproveCancel | RejectCancel | ApproveRequest
+        | RejectRequest | SyncNow => mutate::start(state, action),
+        PrevLink | NextLink | EditField | ToggleField | DeleteMapping | SaveSettings
+        | RevertSettings => settings::on_form(state, action),
+        // Only meaningful while typing or answering a question, handled above.
+        Submit | Complete | Confirm => Vec::new(),
+    }
+}
+
+/// Whether `action` would do something here, and if not, why. The footer offers only
+/// actions for which this is `Ok`.
+pub fn available(state: &State, action: Action) -> Result<(), String> {
+    if let Some(permission) = action.permission()
+        && !state.session.may(permission)
+    {
+        return Err(refusal(state.session.role, permission));
+    }
+    use Action::*;
+    let view = state.view;
+    let in_detail = state.detail.is_some();
+    let orders = matches!(view, View::Pending | View::Missing);
+    let applies = match action {
+        Filter => matches!(
+            view,
+            View::Pending | View::Missing | View::Cancellations | View::Activity
+        ),
+        ToggleMark | ClearMarks => orders || matches!(view, View::Cancellations | View::Approvals),
+        SortNext | SortReverse => orders,
+        Resync => in_detail || orders || view == View::Cancellations,
+        RetryStuck | ReprintLabel => in_detail || orders,
+        ApproveCancel | RejectCancel => in_detail || view == View::Cancellations,
+        ApproveRequest | RejectRequest => view == View::Approvals,
+        Follow => view == View::Activity,
+        EditSettings | SyncNow => view == View::Stores,
+        Open => view != View::Settings,
+        _ => true,
+    };
+    if applies {
+        Ok(())
+    } else {
+        Err(format!("{} does nothing here", action.label()))
+    }
+}
+
+/// Shows a message; anything but an error fades by itself.
+pub fn toast(state: &mut State, level: Level, text: impl Into<String>) -> Vec<Effect> {
+    const KEEP: usize = 4;
+    let id = state.next_id();
+    state.toasts.push(Toast {
+        id,
+        level,
+        text: text.into(),
+    });
+    if state.toasts.len() > KEEP {
+        state.toasts.remove(0);
+    }
+    if level == Level::Error {
+        return Vec::new();
+    }
+    vec![Effect::Later {
+        after: std::time::Duration::from_secs(TOAST_SECONDS),
+        event: Event::ExpireToast(id),
+    }]
+}

@@ -1,0 +1,303 @@
+//! Moving around: switching views, backing out one level at a time, scrolling and selecting,
+//! marking, opening a row, copying its id, sorting and following. Nothing here writes.
+
+use crate::domain::ids::TiktokOrderId;
+use crate::service::api::{OrderColumn, SortDir};
+
+use super::lists::{list_of, load_overview, load_page, load_view, open_detail, with_list};
+use super::{input, toast};
+use crate::console::action::Action;
+use crate::console::effect::{Effect, ListId};
+use crate::console::list::Row;
+use crate::console::state::{Overlay, State, View};
+use crate::console::theme::Level;
+use crate::console::view;
+
+pub fn switch_view(state: &mut State, view: View) -> Vec<Effect> {
+    state.detail = None;
+    state.view = view;
+    let mut effects = if view == View::Stores {
+        load_overview(state)
+    } else {
+        Vec::new()
+    };
+    if view == View::Activity && state.follow {
+        state.activity.select(0, state.page_rows());
+    }
+    state.activity_unseen = false;
+    effects.extend(load_view(state));
+    effects
+}
+
+pub fn refresh(state: &mut State) -> Vec<Effect> {
+    let mut effects = load_overview(state);
+    effects.extend(load_view(state));
+    effects
+}
+
+/// Esc: closes the innermost thing open — the detail, then the filter, the marks, a settings
+/// refusal, and last the narrowing to one link.
+pub fn back(state: &mut State) -> Vec<Effect> {
+    if state.detail.take().is_some() {
+        return match list_of(state.view) {
+            Some(list) => load_page(state, list, false),
+            None => Vec::new(),
+        };
+    }
+    if let Some(list) = list_of(state.view) {
+        let had_filter = with_list!(state, list, |l| !l.filter.is_empty());
+        if had_filter {
+            with_list!(state, list, |l| {
+                l.filter.clear();
+                l.restart();
+            });
+            return load_page(state, list, true);
+        }
+        let had_marks = with_list!(state, list, |l| !std::mem::take(&mut l.marks).is_empty());
+        if had_marks {
+            return Vec::new();
+        }
+    }
+    if state.settings.error.take().is_some() {
+        return Vec::new();
+    }
+    if state.link.take().is_some() {
+        return narrowed(state);
+    }
+    Vec::new()
+}
+
+/// After the link narrowing changed: every list starts again from the top.
+pub fn narrowed(state: &mut State) -> Vec<Effect> {
+    for list in [
+        ListId::Pending,
+        ListId::Missing,
+        ListId::Cancellations,
+        ListId::Approvals,
+        ListId::Activity,
+    ] {
+        with_list!(state, list, |l| l.restart());
+    }
+    load_view(state)
+}
+
+pub fn motion(state: &mut State, action: Action) -> Vec<Effect> {
+    let page = state.page_rows();
+    let delta: isize = match action {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -(page as isize),
+        Action::PageDown => page as isize,
+        Action::Top => isize::MIN / 2,
+        _ => isize::MAX / 2,
+    };
+    if state.view == View::Settings && state.detail.is_none() {
+        state.settings.move_by(delta);
+        return Vec::new();
+    }
+    if state.detail.is_some() {
+        let last = view::detail_line_count(state).saturating_sub(page);
+        if let Some(detail) = &mut state.detail {
+            detail.scroll = detail.scroll.saturating_add_signed(delta).min(last);
+        }
+        return Vec::new();
+    }
+    let Some(list) = list_of(state.view) else {
+        let links = state.overview.as_ref().map_or(0, |o| o.links.len());
+        state.stores_selected = state
+            .stores_selected
+            .saturating_add_signed(delta)
+            .min(links.saturating_sub(1));
+        return Vec::new();
+    };
+    with_list!(state, list, |l| l.move_by(delta, page));
+    if list == ListId::Activity && state.activity.selected > 0 {
+        state.follow = false;
+    }
+    load_page(state, list, false)
+}
+
+/// Keys while help, the problems panel or a confirmation is open.
+pub fn on_overlay(state: &mut State, action: Action) -> Vec<Effect> {
+    match (&state.overlay, action) {
+        (Some(Overlay::Prompt(_)), _) => return input::on_text(state, action),
+        (Some(Overlay::Confirm(confirm)), Action::Confirm) => {
+            let mutation = confirm.mutation.clone();
+            state.overlay = None;
+            return super::mutate::run(state, &mutation, None);
+        }
+        (Some(Overlay::Confirm(_)), Action::Back) => state.overlay = None,
+        (Some(Overlay::Help { .. } | Overlay::Problems { .. }), _) => {
+            return scroll_overlay(state, action);
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Help and the problems panel scroll like a list.
+fn scroll_overlay(state: &mut State, action: Action) -> Vec<Effect> {
+    let last = view::overlay_line_count(state).saturating_sub(state.page_rows());
+    let Some(Overlay::Help { scroll } | Overlay::Problems { scroll }) = &mut state.overlay else {
+        return Vec::new();
+    };
+    match action {
+        Action::Back | Action::Help => state.overlay = None,
+        Action::Quit => return vec![Effect::Quit],
+        Action::Up => *scroll = scroll.saturating_sub(1),
+        Action::Down => *scroll = (*scroll + 1).min(last),
+        Action::PageUp => *scroll = scroll.saturating_sub(10),
+        Action::PageDown => *scroll = (*scroll + 10).min(last),
+        Action::Top => *scroll = 0,
+        Action::Bottom => *scroll = last,
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn on_list(state: &mut State, action: Action) -> Vec<Effect> {
+    if let Err(why) = super::available(state, action) {
+        return toast(state, Level::Info, why);
+    }
+    let page = state.page_rows();
+    let list = list_of(state.view);
+    match (action, list) {
+        (Action::ToggleMark, Some(list)) => {
+            with_list!(state, list, |l| {
+                l.toggle_mark();
+                l.move_by(1, page);
+            });
+            load_page(state, list, false)
+        }
+        (Action::ClearMarks, Some(list)) => {
+            with_list!(state, list, |l| l.marks.clear());
+            Vec::new()
+        }
+        (Action::Open, _) => open(state),
+        (Action::CopyId, _) => copy_id(state),
+        (Action::SortNext | Action::SortReverse, Some(list)) => {
+            with_list!(state, list, |l| {
+                if action == Action::SortNext {
+                    l.sort = next_column(l.sort);
+                } else {
+                    l.dir = match l.dir {
+                        SortDir::Asc => SortDir::Desc,
+                        SortDir::Desc => SortDir::Asc,
+                    };
+                }
+                l.restart();
+            });
+            load_page(state, list, true)
+        }
+        (Action::Follow, _) => {
+            state.follow = !state.follow;
+            state.activity_unseen = false;
+            if !state.follow {
+                return toast(state, Level::Info, "stopped following activity");
+            }
+            state.activity.select(0, page);
+            let mut effects = load_page(state, ListId::Activity, true);
+            effects.extend(toast(state, Level::Info, "following new activity"));
+            effects
+        }
+        (Action::EditSettings, _) => {
+            let link = state
+                .overview
+                .as_ref()
+                .and_then(|o| o.links.get(state.stores_selected))
+                .map(|l| l.link.clone());
+            super::settings::show_link(state, link)
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn next_column(column: OrderColumn) -> OrderColumn {
+    match column {
+        OrderColumn::Default => OrderColumn::ShipBy,
+        OrderColumn::ShipBy => OrderColumn::Created,
+        OrderColumn::Created => OrderColumn::Id,
+        OrderColumn::Id => OrderColumn::Link,
+        OrderColumn::Link => OrderColumn::Status,
+        OrderColumn::Status => OrderColumn::Default,
+    }
+}
+
+/// Enter: an order's detail from any list; in Stores, narrows the lists to the link.
+fn open(state: &mut State) -> Vec<Effect> {
+    let order: Option<TiktokOrderId> = match state.view {
+        View::Stores => {
+            let link = state
+                .overview
+                .as_ref()
+                .and_then(|o| o.links.get(state.stores_selected))
+                .map(|l| l.link.clone());
+            let Some(link) = link else {
+                return Vec::new();
+            };
+            state.link = Some(link);
+            state.view = View::Pending;
+            return narrowed(state);
+        }
+        View::Pending => state.pending.selected_row().map(|r| r.id.clone()),
+        View::Missing => state.missing.selected_row().map(|r| r.id.clone()),
+        View::Cancellations => state
+            .cancellations
+            .selected_row()
+            .map(|r| r.order_id.clone()),
+        View::Approvals => state
+            .approvals
+            .selected_row()
+            .and_then(|r| r.targets.first().cloned()),
+        View::Activity => state
+            .activity
+            .selected_row()
+            .and_then(|r| r.targets.iter().find_map(|t| TiktokOrderId::new(t).ok())),
+        View::Settings => None,
+    };
+    match order {
+        Some(id) => open_detail(state, id),
+        None => toast(state, Level::Info, "this row names no order to open"),
+    }
+}
+
+/// `y`: the id of the detail's order, the marked rows or the selected row, via OSC 52.
+fn copy_id(state: &mut State) -> Vec<Effect> {
+    let ids: Vec<String> = if let Some(detail) = &state.detail {
+        vec![detail.id.to_string()]
+    } else {
+        match state.view {
+            View::Stores => state
+                .overview
+                .as_ref()
+                .and_then(|o| o.links.get(state.stores_selected))
+                .map(|l| vec![l.link.to_string()])
+                .unwrap_or_default(),
+            View::Pending => ids_of(&state.pending, |r| r.id.to_string()),
+            View::Missing => ids_of(&state.missing, |r| r.id.to_string()),
+            View::Cancellations => ids_of(&state.cancellations, |r| r.order_id.to_string()),
+            View::Approvals => ids_of(&state.approvals, |r| r.id.to_string()),
+            View::Activity => ids_of(&state.activity, |r| r.targets.join(" ")),
+            View::Settings => Vec::new(),
+        }
+    };
+    let text = ids.join(" ");
+    if text.is_empty() {
+        return toast(state, Level::Info, "nothing to copy here");
+    }
+    let said = match ids.as_slice() {
+        [one] => format!("copied {one}"),
+        many => format!("copied {} ids", many.len()),
+    };
+    let mut effects = vec![Effect::Copy(text)];
+    effects.extend(toast(state, Level::Success, said));
+    effects
+}
+
+fn ids_of<T: Row + Clone>(
+    list: &crate::console::list::List<T>,
+    id: impl Fn(&T) -> String,
+) -> Vec<String> {
+    let (rows, _) = list.chosen(None);
+    rows.iter().map(id).collect()
+}

@@ -1,0 +1,422 @@
+//! Drawing: a pure function of the [`State`]. Same state, same cells — which is what makes
+//! snapshots deterministic and lets the screen skip frames that would change nothing.
+//! Invariant: every text that came from the service (and so, maybe, from a platform) passes
+//! [`clean`] before it reaches a cell, so control characters never reach the terminal.
+
+mod detail;
+mod overlays;
+mod settings;
+mod stores;
+mod tables;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+use crate::domain::clock::{Timestamp, human_duration};
+use crate::domain::text::sanitize;
+
+use super::action::{Action, Scope};
+use super::effect::thousands;
+use super::keys::seq_to_string;
+use super::state::{Connection, LineKind, Overlay, State, View};
+use super::theme::Level;
+use super::update::available;
+
+pub use detail::line_count as detail_line_count;
+pub use overlays::line_count as overlay_line_count;
+
+/// Below this the console shows only a "too small" message.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Lines around a list: header, tabs, footer, the list's two borders and its column titles.
+const LIST_CHROME: u16 = 6;
+
+/// Rows of a list that fit on a screen `height` lines tall.
+pub fn list_rows(height: u16) -> usize {
+    usize::from(height.saturating_sub(LIST_CHROME).max(1))
+}
+
+pub fn draw(frame: &mut Frame, state: &State) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, state, area);
+        return;
+    }
+    let [header, tabs, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, state, header);
+    draw_tabs(frame, state, tabs);
+    if state.detail.is_some() {
+        detail::draw(frame, state, body);
+    } else {
+        match state.view {
+            View::Stores => stores::draw(frame, state, body),
+            View::Settings => settings::draw(frame, state, body),
+            _ => tables::draw(frame, state, body),
+        }
+    }
+    draw_footer(frame, state, footer);
+    draw_toasts(frame, state, body);
+    overlays::draw(frame, state, area);
+    if let Some(position) = cursor_position(state, area) {
+        frame.set_cursor_position(position);
+    }
+}
+
+/// Where the terminal cursor belongs (only while text is typed), so the screen can place it
+/// without drawing twice.
+pub fn cursor_position(state: &State, area: Rect) -> Option<Position> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    if let Some(position) = overlays::cursor(state, area) {
+        return Some(position);
+    }
+    if let Some(line) = &state.line {
+        let prefix = 2; // ":" or "/" and a space
+        let x = area.x + prefix + line.input.visual_cursor() as u16;
+        return Some(Position::new(x.min(area.right() - 1), area.bottom() - 1));
+    }
+    if state.view == View::Settings && state.detail.is_none() {
+        return settings::cursor(state, area);
+    }
+    None
+}
+
+/// Untrusted text made safe for a cell.
+pub fn clean(text: &str) -> String {
+    sanitize(text)
+}
+
+/// "3h 12m" until `deadline`, or "2h late" after it.
+pub fn left(now: Timestamp, deadline: Timestamp) -> String {
+    let remaining = deadline.signed_duration_since(now);
+    if remaining.num_seconds() >= 0 {
+        human_duration(remaining)
+    } else {
+        format!("{} late", human_duration(-remaining))
+    }
+}
+
+pub fn ago(now: Timestamp, then: Timestamp) -> String {
+    format!("{} ago", human_duration(now.signed_duration_since(then)))
+}
+
+/// A short UTC time for lists: "11-20 14:05".
+pub fn stamp(at: Timestamp) -> String {
+    at.format("%m-%d %H:%M").to_string()
+}
+
+/// A full UTC time: "2026-11-20 14:05 UTC".
+pub fn full_stamp(at: Timestamp) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The key bound to `action` where keys are looked up now, as the footer and help spell it.
+pub fn key_label(state: &State, chain: &[Scope], action: Action) -> Option<String> {
+    state
+        .keymap
+        .key_for(chain, action)
+        .map(|keys| seq_to_string(keys))
+}
+
+fn too_small(frame: &mut Frame, state: &State, area: Rect) {
+    let quit = key_label(state, Scope::CHAINS[5], Action::Quit).unwrap_or_else(|| ":q".into());
+    let lines = vec![
+        Line::styled("Terminal too small", state.theme.title),
+        Line::raw(format!(
+            "orderdeck needs {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}.",
+            area.width, area.height
+        )),
+        Line::raw("Enlarge the window or use a smaller font."),
+        Line::styled(format!("{quit} quits"), state.theme.muted),
+    ];
+    let top = area.height.saturating_sub(lines.len() as u16) / 2;
+    let rect = Rect::new(area.x, area.y + top, area.width, area.height - top);
+    frame.render_widget(
+        Paragraph::new(lines).alignment(ratatui::layout::Alignment::Center),
+        rect,
+    );
+}
+
+fn draw_header(frame: &mut Frame, state: &State, area: Rect) {
+    let theme = &state.theme;
+    let session = &state.session;
+    let role = session.role.map_or("no role", |r| r.name());
+    let mut left = vec![
+        Span::styled(" orderdeck ", theme.brand),
+        Span::styled(format!(" {} · {role}", clean(&session.user)), theme.header),
+    ];
+    if session.read_only() {
+        left.push(Span::styled(" 🔒 read-only", theme.lock));
+    }
+    let scope = state
+        .link
+        .as_ref()
+        .map_or("all links".to_string(), |l| format!("link {l}"));
+    left.push(Span::styled(format!(" · {scope}"), theme.header));
+    let right = match &state.connection {
+        Connection::Live => Span::styled("● live ", theme.level(Level::Success)),
+        Connection::Reconnecting { reason } => Span::styled(
+            format!("⟳ reconnecting… ({}) ", clean(reason)),
+            theme.level(Level::Warning),
+        ),
+    };
+    draw_split(frame, area, Line::from(left), Line::from(right));
+}
+
+/// A line with `left` flush left and `right` flush right (right wins when they collide).
+fn draw_split(frame: &mut Frame, area: Rect, left: Line, right: Line) {
+    let right_width = (right.width() as u16).min(area.width);
+    frame.render_widget(left, area);
+    let right_area = Rect::new(area.right() - right_width, area.y, right_width, 1);
+    frame.render_widget(Clear, right_area);
+    frame.render_widget(right, right_area);
+}
+
+fn tab_count(state: &State, view: View) -> Option<usize> {
+    let overview = state.overview.as_ref()?;
+    if view == View::Approvals {
+        return Some(overview.pending_requests);
+    }
+    let links = overview
+        .links
+        .iter()
+        .filter(|l| state.link.as_ref().is_none_or(|want| *want == l.link));
+    Some(match view {
+        View::Pending => links.map(|l| l.counts.pending).sum(),
+        View::Missing => links.map(|l| l.counts.missing_tracking).sum(),
+        View::Cancellations => links.map(|l| l.counts.cancellations_waiting).sum(),
+        _ => return None,
+    })
+}
+
+/// The tab bar, as wide as fits: full titles, then short ones, then — right to left — three
+/// letters for tabs not shown. Numbers and counts always stay.
+fn draw_tabs(frame: &mut Frame, state: &State, area: Rect) {
+    let label = |view: View, name: &str| {
+        let count = tab_count(state, view).map_or(String::new(), |n| format!(" {}", thousands(n)));
+        format!("{}:{name}{count}", view.index() + 1)
+    };
+    let width = |labels: &[String], gap: &str| -> usize {
+        labels.iter().map(|l| l.width() + gap.len()).sum()
+    };
+    let room = usize::from(area.width);
+    let mut labels: Vec<String> = View::ALL.iter().map(|v| label(*v, v.title())).collect();
+    let mut gap = "  ";
+    if width(&labels, gap) >= room {
+        labels = View::ALL.iter().map(|v| label(*v, v.short())).collect();
+    }
+    if width(&labels, gap) >= room {
+        gap = " ";
+    }
+    for view in View::ALL.into_iter().rev() {
+        if width(&labels, gap) < room {
+            break;
+        }
+        if view != state.view {
+            let short: String = view.short().chars().take(3).collect();
+            labels[view.index()] = label(view, &short);
+        }
+    }
+    let mut spans = Vec::new();
+    for (view, text) in View::ALL.into_iter().zip(labels) {
+        let style = if view == state.view {
+            state.theme.tab_active
+        } else {
+            state.theme.tab
+        };
+        spans.push(Span::raw(if view == View::Stores { " " } else { gap }));
+        spans.push(Span::styled(text, style));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// Footer priorities per context: the first ones that fit are shown.
+fn footer_actions(state: &State) -> &'static [Action] {
+    use Action::*;
+    if state.overlay.is_some() {
+        return &[Down, Up, Back];
+    }
+    if state.detail.is_some() {
+        return &[
+            Resync,
+            RetryStuck,
+            ReprintLabel,
+            ApproveCancel,
+            RejectCancel,
+            CopyId,
+            Back,
+            Help,
+        ];
+    }
+    match state.view {
+        View::Stores => &[Open, EditSettings, SyncNow, CopyId, CommandMode, Help, Quit],
+        View::Pending | View::Missing => &[
+            Resync,
+            RetryStuck,
+            ReprintLabel,
+            ToggleMark,
+            Open,
+            Filter,
+            SortNext,
+            CommandMode,
+            Help,
+            Quit,
+        ],
+        View::Cancellations => &[
+            ApproveCancel,
+            RejectCancel,
+            Resync,
+            ToggleMark,
+            Open,
+            Filter,
+            CommandMode,
+            Help,
+            Quit,
+        ],
+        View::Approvals => &[
+            ApproveRequest,
+            RejectRequest,
+            ToggleMark,
+            Open,
+            CommandMode,
+            Help,
+            Quit,
+        ],
+        View::Activity => &[Follow, Filter, Open, CopyId, CommandMode, Help, Quit],
+        View::Settings => &[
+            EditField,
+            ToggleField,
+            SaveSettings,
+            RevertSettings,
+            NextLink,
+            CommandMode,
+            Help,
+            Quit,
+        ],
+    }
+}
+
+fn draw_footer(frame: &mut Frame, state: &State, area: Rect) {
+    let theme = &state.theme;
+    if let Some(line) = &state.line {
+        let sigil = match line.kind {
+            LineKind::Filter { .. } => "/",
+            LineKind::Command => ":",
+        };
+        let width = usize::from(area.width.saturating_sub(2));
+        let scroll = line.input.visual_scroll(width);
+        let shown: String = line.input.value().chars().skip(scroll).collect();
+        let mut spans = vec![
+            Span::styled(format!("{sigil} "), theme.key),
+            Span::styled(shown, theme.input),
+        ];
+        if !line.candidates.is_empty() {
+            spans.push(Span::styled(
+                format!("   {}", line.candidates.join("  ")),
+                theme.muted,
+            ));
+        }
+        frame.render_widget(Line::from(spans), area);
+        return;
+    }
+    if !state.typed.is_empty() {
+        let typed = seq_to_string(&state.typed);
+        frame.render_widget(
+            Line::from(vec![
+                Span::styled(format!(" {typed} …"), theme.key),
+                Span::styled("  waiting for the next key of a chord", theme.muted),
+            ]),
+            area,
+        );
+        return;
+    }
+    if matches!(
+        state.overlay,
+        Some(Overlay::Confirm(_) | Overlay::Prompt(_))
+    ) {
+        // The dialog names its own keys.
+        return;
+    }
+    let chain = super::update::chain(state);
+    let hint = |action: Action| {
+        let key = key_label(state, chain, action)?;
+        let label = if state.overlay.is_some() && action == Action::Back {
+            "close"
+        } else {
+            action.label()
+        };
+        Some((key, label))
+    };
+    // Help is always offered, so it is counted first and drawn last.
+    let help = if state.overlay.is_none() {
+        hint(Action::Help)
+    } else {
+        None
+    };
+    let width = |(key, label): &(String, &str)| key.width() + label.width() + 3;
+    let mut used = help.as_ref().map_or(0, width);
+    let mut hints = Vec::new();
+    for action in footer_actions(state) {
+        if *action == Action::Help || available(state, *action).is_err() {
+            continue;
+        }
+        let Some(entry) = hint(*action) else {
+            continue;
+        };
+        if used + width(&entry) > usize::from(area.width) {
+            break;
+        }
+        used += width(&entry);
+        hints.push(entry);
+    }
+    hints.extend(help);
+    let spans: Vec<Span> = hints
+        .into_iter()
+        .flat_map(|(key, label)| {
+            [
+                Span::styled(format!(" {key}"), theme.key),
+                Span::styled(format!(" {label} "), Style::new()),
+            ]
+        })
+        .collect();
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn draw_toasts(frame: &mut Frame, state: &State, body: Rect) {
+    let dismiss = key_label(state, &[Scope::Global], Action::DismissToasts);
+    let max_width = body.width.saturating_sub(4);
+    let mut y = body.bottom().saturating_sub(2);
+    for toast in state.toasts.iter().rev() {
+        if y <= body.y + 1 {
+            break;
+        }
+        let sign = match toast.level {
+            Level::Info => "·",
+            Level::Success => "✓",
+            Level::Warning => "!",
+            Level::Error => "✗",
+        };
+        let mut text = format!(" {sign} {} ", clean(&toast.text));
+        if let (Level::Error, Some(key)) = (toast.level, &dismiss) {
+            text.push_str(&format!("({key} dismisses) "));
+        }
+        let text = crate::domain::text::truncate(&text, usize::from(max_width));
+        let width = (text.width() as u16).min(max_width);
+        let rect = Rect::new(body.right() - width - 1, y, width, 1);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(Span::styled(text, state.theme.toast(toast.level)), rect);
+        y -= 1;
+    }
+}

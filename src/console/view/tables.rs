@@ -1,0 +1,434 @@
+//! The paged list views: Pending orders, Missing tracking, Cancellations, Approvals, Activity.
+//! Each shows only the rows on screen (from the page the service sent), columns chosen by
+//! priority to fit the width, a ▲/▼ on the sorted column, and a status line saying which rows
+//! are shown of how many, the filter, and the marks (with how many the filter hides).
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row as TableRow, Table};
+
+use crate::domain::audit::AuditOutcome;
+use crate::service::api::{OrderColumn, SortDir};
+
+use super::{ago, clean, left, stamp};
+use crate::console::effect::{counted, thousands};
+use crate::console::list::{List, Row};
+use crate::console::state::{State, View};
+use crate::console::theme::Level;
+
+/// A column: its title, width, how much it matters when space is short (0 = always shown),
+/// whether it takes the space left over, and the sort key it shows.
+pub struct Col {
+    pub title: &'static str,
+    pub width: u16,
+    pub priority: u8,
+    pub fill: bool,
+    pub sort: Option<OrderColumn>,
+}
+
+const fn col(title: &'static str, width: u16, priority: u8) -> Col {
+    Col {
+        title,
+        width,
+        priority,
+        fill: false,
+        sort: None,
+    }
+}
+
+const fn fill(title: &'static str, width: u16, priority: u8) -> Col {
+    Col {
+        title,
+        width,
+        priority,
+        fill: true,
+        sort: None,
+    }
+}
+
+const fn sorted(mut c: Col, sort: OrderColumn) -> Col {
+    c.sort = Some(sort);
+    c
+}
+
+/// Which columns fit in `width`: the least important go first.
+pub fn fit(cols: &[Col], width: u16) -> Vec<bool> {
+    let mut keep = vec![true; cols.len()];
+    let need = |keep: &[bool]| -> u16 {
+        cols.iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| c.width + 1)
+            .sum()
+    };
+    let mut by_priority: Vec<usize> = (0..cols.len()).collect();
+    by_priority.sort_by_key(|i| std::cmp::Reverse(cols[*i].priority));
+    for i in by_priority {
+        if need(&keep) <= width || cols[i].priority == 0 {
+            break;
+        }
+        keep[i] = false;
+    }
+    keep
+}
+
+pub fn widths(cols: &[Col], keep: &[bool]) -> Vec<Constraint> {
+    cols.iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(c, _)| {
+            if c.fill {
+                Constraint::Min(c.width)
+            } else {
+                Constraint::Length(c.width)
+            }
+        })
+        .collect()
+}
+
+pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
+    match state.view {
+        View::Pending => orders(frame, state, area, &state.pending, View::Pending),
+        View::Missing => orders(frame, state, area, &state.missing, View::Missing),
+        View::Cancellations => cancellations(frame, state, area),
+        View::Approvals => approvals(frame, state, area),
+        _ => activity(frame, state, area),
+    }
+}
+
+fn orders(
+    frame: &mut Frame,
+    state: &State,
+    area: Rect,
+    list: &List<crate::service::api::OrderRow>,
+    view: View,
+) {
+    let now = state.now;
+    let theme = &state.theme;
+    if view == View::Pending {
+        let cols = [
+            col("", 1, 0),
+            sorted(col("Order", 18, 0), OrderColumn::Id),
+            sorted(col("Link", 10, 2), OrderColumn::Link),
+            sorted(col("TikTok status", 17, 4), OrderColumn::Status),
+            sorted(col("Paid", 11, 3), OrderColumn::Created),
+            col("Store", 8, 5),
+            fill("Why it is not in the store", 20, 0),
+        ];
+        draw_list(
+            frame,
+            state,
+            area,
+            list,
+            &cols,
+            Some(OrderColumn::Created),
+            |row| {
+                vec![
+                    Cell::from(clean(row.id.as_str())),
+                    Cell::from(clean(row.link.as_str())),
+                    Cell::from(clean(&row.tiktok_status)),
+                    Cell::from(ago(now, row.paid_at.unwrap_or(row.created_at))),
+                    Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
+                    Cell::from(clean(&row.why)),
+                ]
+            },
+        );
+    } else {
+        let cols = [
+            col("", 1, 0),
+            sorted(col("Order", 18, 0), OrderColumn::Id),
+            sorted(col("Link", 10, 3), OrderColumn::Link),
+            sorted(col("Ship by", 12, 0), OrderColumn::ShipBy),
+            col("Store", 7, 4),
+            fill("Store side", 26, 0),
+            col("SKUs", 16, 5),
+            col("Buyer", 14, 6),
+        ];
+        draw_list(
+            frame,
+            state,
+            area,
+            list,
+            &cols,
+            Some(OrderColumn::ShipBy),
+            |row| {
+                let ship_by = row.ship_by.map_or("—".to_string(), |d| left(now, d));
+                let store_side = row
+                    .knowledge
+                    .map(|k| k.describe().to_string())
+                    .unwrap_or_else(|| clean(&row.why));
+                vec![
+                    Cell::from(clean(row.id.as_str())),
+                    Cell::from(clean(row.link.as_str())),
+                    Cell::from(ship_by).style(theme.urgency(row.urgency)),
+                    Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
+                    Cell::from(store_side),
+                    Cell::from(clean(&row.skus)),
+                    Cell::from(clean(&row.buyer)),
+                ]
+            },
+        );
+    }
+}
+
+fn cancellations(frame: &mut Frame, state: &State, area: Rect) {
+    let now = state.now;
+    let theme = &state.theme;
+    let cols = [
+        col("", 1, 0),
+        col("Order", 18, 0),
+        col("Link", 10, 4),
+        col("Direction", 14, 2),
+        col("By", 6, 5),
+        col("Answer by", 10, 0),
+        fill("Sync", 20, 0),
+        col("Reason", 26, 3),
+    ];
+    draw_list(
+        frame,
+        state,
+        area,
+        &state.cancellations,
+        &cols,
+        None,
+        |row| {
+            let deadline = match (row.awaits_seller, row.seller_deadline) {
+                (true, Some(d)) => left(now, d),
+                _ => "—".to_string(),
+            };
+            let sync = clean(&row.sync);
+            let sync_style = if sync.starts_with("failed") {
+                theme.level(Level::Error)
+            } else if sync.starts_with("done") {
+                theme.level(Level::Success)
+            } else if sync.starts_with("waiting") {
+                theme.level(Level::Warning)
+            } else {
+                Style::new()
+            };
+            vec![
+                Cell::from(clean(row.order_id.as_str())),
+                Cell::from(clean(row.link.as_str())),
+                Cell::from(clean(&row.direction)),
+                Cell::from(clean(&row.initiator)),
+                Cell::from(deadline).style(theme.urgency(row.urgency)),
+                Cell::from(sync).style(sync_style),
+                Cell::from(clean(&row.reason)),
+            ]
+        },
+    );
+}
+
+fn approvals(frame: &mut Frame, state: &State, area: Rect) {
+    let now = state.now;
+    let cols = [
+        col("", 1, 0),
+        col("Request", 7, 0),
+        col("Asked by", 16, 0),
+        col("Asked", 9, 2),
+        col("Flow", 8, 1),
+        col("Targets", 28, 3),
+        fill("Reason", 16, 0),
+    ];
+    draw_list(frame, state, area, &state.approvals, &cols, None, |row| {
+        let who = match row.requested_by.role {
+            Some(role) => format!("{} ({role})", clean(&row.requested_by.user)),
+            None => clean(&row.requested_by.user),
+        };
+        let first = row
+            .targets
+            .first()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let targets = match row.targets.len() {
+            1 => first,
+            n => format!("{}: {first}, …", counted(n, "order", "orders")),
+        };
+        vec![
+            Cell::from(row.id.to_string()),
+            Cell::from(who),
+            Cell::from(ago(now, row.requested_at)),
+            Cell::from(row.flow.name()),
+            Cell::from(targets),
+            Cell::from(clean(&row.reason)),
+        ]
+    });
+}
+
+fn activity(frame: &mut Frame, state: &State, area: Rect) {
+    let theme = &state.theme;
+    let cols = [
+        col("When", 11, 0),
+        col("Who", 17, 0),
+        col("Action", 15, 0),
+        col("Targets", 18, 2),
+        fill("Outcome", 20, 0),
+        col("Reason", 16, 3),
+    ];
+    draw_list(frame, state, area, &state.activity, &cols, None, |row| {
+        let who = match (row.actor.is_engine(), row.actor.role) {
+            (true, _) => "orderdeck".to_string(),
+            (false, Some(role)) => format!("{} ({role})", clean(&row.actor.user)),
+            (false, None) => clean(&row.actor.user),
+        };
+        let (outcome, level) = match &row.outcome {
+            AuditOutcome::Ok { detail } => (
+                format!(
+                    "ok{}",
+                    detail
+                        .as_deref()
+                        .map_or(String::new(), |d| format!(": {d}"))
+                ),
+                Level::Success,
+            ),
+            AuditOutcome::Refused { why } => (format!("refused: {why}"), Level::Warning),
+            AuditOutcome::Failed { error } => (format!("failed: {error}"), Level::Error),
+        };
+        vec![
+            Cell::from(stamp(row.at)),
+            Cell::from(who),
+            Cell::from(clean(&row.action)),
+            Cell::from(clean(&row.targets.join(" "))),
+            Cell::from(clean(&outcome)).style(theme.level(level)),
+            Cell::from(clean(row.reason.as_deref().unwrap_or(""))),
+        ]
+    });
+}
+
+/// Draws a list in a bordered block: column titles, the rows on screen (placeholders for rows
+/// still on their way) and the status line. `cells` gives a row's cells after the mark column
+/// when the first column is the (untitled, one wide) mark column.
+fn draw_list<T: Row + Clone>(
+    frame: &mut Frame,
+    state: &State,
+    area: Rect,
+    list: &List<T>,
+    cols: &[Col],
+    default_sort: Option<OrderColumn>,
+    cells: impl Fn(&T) -> Vec<Cell<'static>>,
+) {
+    let theme = &state.theme;
+    let markable = cols.first().is_some_and(|c| c.title.is_empty());
+    let block = Block::bordered()
+        .border_style(theme.border)
+        .title(Span::styled(
+            format!(" {} ", state.view.title()),
+            theme.title,
+        ))
+        .title_bottom(status(state, list));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let keep = fit(cols, inner.width);
+    let sort_here = if list.sort == OrderColumn::Default {
+        default_sort
+    } else {
+        Some(list.sort)
+    };
+    let arrow = match list.dir {
+        SortDir::Asc => " ▲",
+        SortDir::Desc => " ▼",
+    };
+    let header = TableRow::new(cols.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| {
+        let marked = c.sort.is_some() && c.sort == sort_here;
+        Cell::from(format!("{}{}", c.title, if marked { arrow } else { "" }))
+    }))
+    .style(theme.table_header);
+    let page = usize::from(inner.height.saturating_sub(1));
+    let end = (list.top + page).min(list.total);
+    let rows = (list.top..end).map(|index| {
+        let Some(row) = list.row(index) else {
+            return TableRow::new([Cell::from(""), Cell::from("…")]).style(theme.muted);
+        };
+        let marked = list.is_marked(row);
+        let mut all = Vec::with_capacity(cols.len());
+        if markable {
+            all.push(Cell::from(if marked { "●" } else { " " }));
+        }
+        all.extend(cells(row));
+        let kept = all
+            .into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| c);
+        let style = match (index == list.selected, marked) {
+            (true, _) => theme.selected,
+            (false, true) => theme.marked,
+            _ => Style::new(),
+        };
+        TableRow::new(kept).style(style)
+    });
+    let table = Table::new(rows, widths(cols, &keep))
+        .header(header)
+        .column_spacing(1);
+    frame.render_widget(table, inner);
+    if list.loaded && !list.stale && list.total == 0 {
+        let text = if list.filter.is_empty() {
+            "Nothing here.".to_string()
+        } else {
+            format!("Nothing matches {:?}.", list.filter)
+        };
+        let rect = Rect::new(inner.x, inner.y + inner.height / 2, inner.width, 1);
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, theme.muted)).alignment(Alignment::Center),
+            rect,
+        );
+    }
+}
+
+/// "showing 1–18 of 12,431 · filter store:uk · 3 marked (1 hidden by the filter)".
+fn status<T: Row + Clone>(state: &State, list: &List<T>) -> Line<'static> {
+    let theme = &state.theme;
+    let mut spans = vec![Span::raw(" ")];
+    if let Some(error) = &list.error {
+        spans.push(Span::styled(
+            format!("could not load: {} ", clean(error)),
+            theme.level(Level::Error),
+        ));
+        return Line::from(spans);
+    }
+    if !list.loaded {
+        spans.push(Span::styled("loading… ", theme.muted));
+        return Line::from(spans);
+    }
+    let shown_end = (list.top + state.page_rows()).min(list.total);
+    let range = if list.total == 0 {
+        "showing 0 of 0".to_string()
+    } else {
+        format!(
+            "showing {}–{} of {}",
+            thousands(list.top + 1),
+            thousands(shown_end),
+            thousands(list.total)
+        )
+    };
+    spans.push(Span::raw(range));
+    if list.stale {
+        spans.push(Span::styled(" · loading…", theme.muted));
+    }
+    if !list.filter.is_empty() {
+        spans.push(Span::raw(" · filter "));
+        spans.push(Span::styled(clean(&list.filter), theme.key));
+    }
+    if !list.marks.is_empty() {
+        let hidden = list.hidden_marks(state.link.as_ref());
+        let mut text = format!(" · {} marked", thousands(list.marks.len()));
+        if hidden > 0 {
+            text.push_str(&format!(" ({hidden} hidden by the filter)"));
+        }
+        spans.push(Span::styled(text, theme.marked));
+    }
+    if state.view == View::Activity {
+        if state.follow {
+            spans.push(Span::styled(" · following", theme.level(Level::Success)));
+        } else if state.activity_unseen {
+            spans.push(Span::styled(
+                " · new activity above",
+                theme.level(Level::Warning),
+            ));
+        }
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}

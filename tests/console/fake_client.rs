@@ -1,0 +1,344 @@
+//! A test-only service: answers the console's requests from the deterministic rows in
+//! `seed`, honouring offset, limit, filter and sort so paging and filter tests are real. It
+//! does not reuse the console's filter code (a shared bug would agree with itself), records
+//! every request it gets, refuses what the caller's role may not do, can play offline, and sends events.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use orderdeck::domain::access::{Permission, Role, refusal};
+use orderdeck::domain::ids::{JobId, RequestId, TiktokOrderId};
+use orderdeck::domain::platform::Platform;
+use orderdeck::domain::settings::{LinkSettings, SettingKey};
+use orderdeck::service::api::*;
+use orderdeck::service::client::{Client, ClientEvent};
+use tokio::sync::broadcast;
+
+use super::fake_query::{cancel_fields, detail_of, order_fields, page, passes};
+use super::seed::{self, LINKS, now};
+
+pub struct FakeClient {
+    role: Option<Role>,
+    pending: Vec<OrderRow>,
+    missing: Vec<OrderRow>,
+    cancellations: Vec<CancellationRow>,
+    requests: Vec<orderdeck::domain::request::ResyncRequest>,
+    audit: Vec<orderdeck::domain::audit::AuditEntry>,
+    settings: Mutex<BTreeMap<String, SettingsView>>,
+    calls: Mutex<Vec<Request>>,
+    events: broadcast::Sender<ClientEvent>,
+    /// Answer every call as a daemon that went away would.
+    offline: std::sync::atomic::AtomicBool,
+}
+
+impl FakeClient {
+    /// The seeded service as someone with `role` sees it.
+    pub fn new(role: Role) -> FakeClient {
+        FakeClient::with_sizes(Some(role), 14, 12)
+    }
+
+    /// `pending` orders waiting to reach the store (the benchmark asks for 100,000).
+    pub fn with_sizes(role: Option<Role>, pending: usize, missing: usize) -> FakeClient {
+        let mut settings = BTreeMap::new();
+        for (i, (name, _, _, platform, _)) in LINKS.iter().enumerate() {
+            let mut values = LinkSettings::default();
+            if *platform == Platform::Shopify {
+                values
+                    .carrier_map
+                    .insert("Royal Mail".into(), "Royal Mail".into());
+                values.carrier_map.insert("DPD UK".into(), "DPD".into());
+            }
+            let fields = SettingKey::ALL
+                .into_iter()
+                .filter(|k| k.applies_to(*platform))
+                .map(|k| {
+                    (
+                        k.name().to_string(),
+                        values.value_text(k),
+                        k.description().to_string(),
+                    )
+                })
+                .collect();
+            settings.insert(
+                name.to_string(),
+                SettingsView {
+                    link: seed::link(name),
+                    platform: *platform,
+                    version: 7 - i as u64,
+                    settings: values,
+                    fields,
+                },
+            );
+        }
+        FakeClient {
+            role,
+            pending: seed::pending(pending),
+            missing: seed::missing(missing),
+            cancellations: seed::cancellations(),
+            requests: seed::requests(),
+            audit: seed::audit(),
+            settings: Mutex::new(settings),
+            calls: Mutex::new(Vec::new()),
+            events: broadcast::channel(64).0,
+            offline: Default::default(),
+        }
+    }
+
+    /// Every request received so far.
+    pub fn calls(&self) -> Vec<Request> {
+        self.calls.lock().expect("calls").clone()
+    }
+
+    pub fn mutations(&self) -> Vec<Request> {
+        self.calls()
+            .into_iter()
+            .filter(Request::is_mutation)
+            .collect()
+    }
+
+    pub fn forget_calls(&self) {
+        self.calls.lock().expect("calls").clear();
+    }
+
+    /// Sends a connection or change event to every subscriber.
+    pub fn send(&self, event: ClientEvent) {
+        let _ = self.events.send(event);
+    }
+
+    pub fn set_offline(&self, offline: bool) {
+        self.offline
+            .store(offline, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn allow(&self, permission: Permission) -> Result<(), ServiceError> {
+        if self.role.is_some_and(|r| r.may(permission)) {
+            Ok(())
+        } else {
+            Err(ServiceError::Refused {
+                message: refusal(self.role, permission),
+            })
+        }
+    }
+
+    fn answer(&self, request: Request) -> Result<Response, ServiceError> {
+        match request {
+            Request::Hello { protocol, .. } => Ok(Response::Welcome(Welcome {
+                protocol,
+                user: "alice".into(),
+                uid: 1001,
+                role: self.role,
+                two_person: false,
+                daemon: true,
+                version: "0.1.0".into(),
+            })),
+            Request::Subscribe => Ok(Response::Subscribed),
+            Request::Activity(_) => Err(ServiceError::invalid(
+                "the console reads the Activity view through Audit",
+            )),
+            Request::Overview => Ok(Response::Overview(Overview {
+                now: now(),
+                links: seed::links(&self.pending, &self.missing, &self.cancellations),
+                pending_requests: self.requests.len(),
+                generation: 1,
+            })),
+            Request::Orders(q) => Ok(Response::Orders(self.orders(&q))),
+            Request::Cancellations(q) => {
+                let rows: Vec<_> = self
+                    .cancellations
+                    .iter()
+                    .filter(|c| q.link.as_ref().is_none_or(|l| *l == c.link))
+                    .filter(|c| passes(q.filter.as_deref(), &cancel_fields(c)))
+                    .cloned()
+                    .collect();
+                Ok(Response::Cancellations(page(rows, q.offset, q.limit)))
+            }
+            Request::Requests(q) => Ok(Response::Requests(page(
+                self.requests.clone(),
+                q.offset,
+                q.limit,
+            ))),
+            Request::Audit(q) => {
+                let rows: Vec<_> = self
+                    .audit
+                    .iter()
+                    .filter(|a| {
+                        passes(
+                            q.filter.as_deref(),
+                            &[
+                                ("action", a.action.clone()),
+                                ("id", a.targets.join(" ")),
+                                ("user", a.actor.user.clone()),
+                            ],
+                        )
+                    })
+                    .cloned()
+                    .collect();
+                Ok(Response::Audit(page(rows, q.offset, q.limit)))
+            }
+            Request::Order { id } => self.detail(&id).map(|d| Response::Order(Box::new(d))),
+            Request::Settings { link } => self
+                .settings
+                .lock()
+                .expect("settings")
+                .get(link.as_str())
+                .cloned()
+                .map(Response::Settings)
+                .ok_or_else(|| ServiceError::not_found(format!("no link {link}"))),
+            Request::Resync { orders, .. } => {
+                self.allow(Permission::RequestResync)?;
+                let running = self.role.is_some_and(|r| r >= Role::Operator);
+                Ok(Response::Resync(ResyncOutcome {
+                    request: RequestId(44),
+                    running,
+                    jobs: if running {
+                        (0..orders.len() as u64).map(|i| JobId(900 + i)).collect()
+                    } else {
+                        Vec::new()
+                    },
+                }))
+            }
+            Request::Decide {
+                request, approve, ..
+            } => {
+                self.allow(Permission::DecideResyncRequest)?;
+                let verb = if approve {
+                    "approved: jobs queued"
+                } else {
+                    "rejected"
+                };
+                Ok(Response::Done {
+                    message: format!("{request} {verb}"),
+                })
+            }
+            Request::RespondBuyerCancel { approve, .. } => {
+                self.allow(Permission::RespondBuyerCancel)?;
+                let verb = if approve { "approved" } else { "rejected" };
+                Ok(Response::Done {
+                    message: format!("buyer cancel request {verb} on TikTok"),
+                })
+            }
+            Request::ReprintLabel { order, .. } => {
+                self.allow(Permission::ReprintLabel)?;
+                Ok(Response::Label {
+                    path: format!("/var/lib/orderdeck/labels/{order}.pdf"),
+                    printed: false,
+                })
+            }
+            Request::RetryStuck { orders, .. } => {
+                self.allow(Permission::RetryStuckJob)?;
+                Ok(Response::Done {
+                    message: format!("{} stuck jobs queued again", orders.len()),
+                })
+            }
+            Request::SetSettings {
+                link,
+                changes,
+                expected_version,
+                ..
+            } => {
+                self.allow(Permission::EditLinkSettings)?;
+                let mut all = self.settings.lock().expect("settings");
+                let view = all
+                    .get_mut(link.as_str())
+                    .ok_or_else(|| ServiceError::not_found(link.to_string()))?;
+                if view.version != expected_version {
+                    return Err(ServiceError::invalid(format!(
+                        "settings changed meanwhile (now version {})",
+                        view.version
+                    )));
+                }
+                for (key, value) in changes {
+                    let key = SettingKey::parse(&key)
+                        .map_err(|e| ServiceError::invalid(e.to_string()))?;
+                    view.settings = view
+                        .settings
+                        .with_value(key, &value, view.platform)
+                        .map_err(|e| ServiceError::invalid(e.to_string()))?;
+                }
+                view.version += 1;
+                Ok(Response::Settings(view.clone()))
+            }
+            Request::SyncNow { .. } => {
+                self.allow(Permission::RunSync)?;
+                Ok(Response::Sync(SyncSummary {
+                    links: 3,
+                    orders_seen: 14,
+                    jobs_run: 3,
+                    jobs_done: 3,
+                    ..SyncSummary::default()
+                }))
+            }
+        }
+    }
+
+    fn orders(&self, q: &OrderQuery) -> Paged<OrderRow> {
+        let source = match q.view {
+            orderdeck::domain::triage::OrderView::MissingTracking => &self.missing,
+            _ => &self.pending,
+        };
+        // The seeded order is the view's own order; only other sorts need a copy sorted.
+        let unfiltered = q.link.is_none()
+            && q.filter.is_none()
+            && q.sort == OrderColumn::Default
+            && q.dir == SortDir::Asc;
+        if unfiltered {
+            let rows = source
+                .iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .cloned()
+                .collect();
+            return Paged {
+                total: source.len(),
+                offset: q.offset,
+                rows,
+            };
+        }
+        let mut rows: Vec<OrderRow> = source
+            .iter()
+            .filter(|r| q.link.as_ref().is_none_or(|l| *l == r.link))
+            .filter(|r| passes(q.filter.as_deref(), &order_fields(r)))
+            .cloned()
+            .collect();
+        match q.sort {
+            OrderColumn::Default => {}
+            OrderColumn::Id => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+            OrderColumn::Link => rows.sort_by(|a, b| a.link.cmp(&b.link)),
+            OrderColumn::Status => rows.sort_by(|a, b| a.tiktok_status.cmp(&b.tiktok_status)),
+            OrderColumn::Created => rows.sort_by_key(|r| r.created_at),
+            OrderColumn::ShipBy => rows.sort_by_key(|r| r.ship_by),
+        }
+        if q.dir == SortDir::Desc {
+            rows.reverse();
+        }
+        page(rows, q.offset, q.limit)
+    }
+
+    fn detail(&self, id: &TiktokOrderId) -> Result<OrderDetail, ServiceError> {
+        let row = self
+            .pending
+            .iter()
+            .chain(&self.missing)
+            .find(|r| r.id == *id)
+            .ok_or_else(|| ServiceError::not_found(format!("order {id}")))?;
+        Ok(detail_of(row, self.role))
+    }
+}
+
+#[async_trait]
+impl Client for FakeClient {
+    async fn call(&self, request: Request) -> Result<Response, ServiceError> {
+        self.calls.lock().expect("calls").push(request.clone());
+        if self.offline.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ServiceError::Disconnected {
+                message: "daemon restarting".into(),
+            });
+        }
+        self.answer(request)
+    }
+
+    fn events(&self) -> broadcast::Receiver<ClientEvent> {
+        self.events.subscribe()
+    }
+}
