@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::domain::cancellation::{CancelStatus, CancellationKey, SellerResponse};
 use crate::domain::ids::CancelId;
 use crate::domain::job::{Job, JobKind};
-use crate::domain::order::{FlowStatus, Order, OrderStatus, StoreSide};
+use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus, StoreSide};
 use crate::domain::platform::StoreCancelTrigger;
 use crate::domain::rules::cancel::{
     StoreCancelDecision, StoreEvent, TiktokCancelDecision, decide_store_to_tiktok,
@@ -79,6 +79,17 @@ type Outcome = Result<Effect, Failure>;
 const ALREADY_SHIPPED: &str = "21011020";
 const ALREADY_CANCELLED: &str = "25001011";
 
+/// The order as the rules see it when deciding for the job that is running: the job itself is
+/// what the flow's `Queued` refers to, so the rules must not answer "already queued".
+fn as_if_idle(order: &Order, flow: Flow) -> Order {
+    let mut order = order.clone();
+    let state = order.flows.get_mut(flow);
+    if matches!(state.status, FlowStatus::Queued | FlowStatus::Stuck { .. }) {
+        state.status = FlowStatus::Idle;
+    }
+    order
+}
+
 impl Engine {
     pub(crate) async fn execute(&self, link: &LinkRuntime, job: &Job) -> Outcome {
         let order = self.store.order(&job.order)?.ok_or_else(|| {
@@ -112,9 +123,10 @@ impl Engine {
                 found_existing: true,
             });
         }
-        // Read back before (re)creating: an earlier attempt, a crash, or a resync may already
-        // have made the store order. TikTok order id → at most one store order.
-        if job.maybe_applied || job.attempts > 0 || job.request.is_some() {
+        // Always read back before creating: an earlier attempt, a crash, a resync or a store
+        // restored from backup may already have made the store order, and no store offers an
+        // idempotent create. One TikTok order → at most one store order.
+        {
             let _slot = link.store_slots.acquire().await;
             if let Some(store) = link.storefront.find_order(&order.id).await? {
                 return Ok(Effect::InStore {
@@ -124,7 +136,7 @@ impl Engine {
             }
         }
         let settings = self.settings(&link.id);
-        match decide_import(order, &settings) {
+        match decide_import(&as_if_idle(order, Flow::Import), &settings) {
             ImportDecision::Create => {}
             // A stuck import re-run by a resync: the order is otherwise ready.
             ImportDecision::Nothing { .. }
@@ -171,39 +183,40 @@ impl Engine {
     async fn run_tracking(&self, link: &LinkRuntime, job: &Job, order: &Order) -> Outcome {
         let settings = self.settings(&link.id);
         let forced = job.request.is_some();
-        let (number, carrier, correction) = match decide_tracking(order, &settings) {
-            TrackingDecision::Push {
-                number,
-                carrier,
-                correction,
-            } => (number, carrier, correction),
-            // A resync re-pushes the store's number even if orderdeck pushed it before.
-            TrackingDecision::Nothing { .. } if forced && order.pushed_tracking.is_some() => {
-                let tracking = order
-                    .store
-                    .as_ref()
-                    .and_then(|s| s.first_tracking())
-                    .ok_or_else(|| {
-                        Failure::Stuck("the store has no tracking number to push".into())
-                    })?;
-                (tracking.number.clone(), tracking.carrier.clone(), true)
-            }
-            TrackingDecision::Wait { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::Waiting { why },
-                });
-            }
-            TrackingDecision::Skip { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::Skipped { why },
-                });
-            }
-            TrackingDecision::Nothing { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::NotApplicable { why },
-                });
-            }
-        };
+        let (number, carrier, correction) =
+            match decide_tracking(&as_if_idle(order, Flow::Tracking), &settings) {
+                TrackingDecision::Push {
+                    number,
+                    carrier,
+                    correction,
+                } => (number, carrier, correction),
+                // A resync re-pushes the store's number even if orderdeck pushed it before.
+                TrackingDecision::Nothing { .. } if forced && order.pushed_tracking.is_some() => {
+                    let tracking = order
+                        .store
+                        .as_ref()
+                        .and_then(|s| s.first_tracking())
+                        .ok_or_else(|| {
+                            Failure::Stuck("the store has no tracking number to push".into())
+                        })?;
+                    (tracking.number.clone(), tracking.carrier.clone(), true)
+                }
+                TrackingDecision::Wait { why } => {
+                    return Ok(Effect::Settled {
+                        status: FlowStatus::Waiting { why },
+                    });
+                }
+                TrackingDecision::Skip { why } => {
+                    return Ok(Effect::Settled {
+                        status: FlowStatus::Skipped { why },
+                    });
+                }
+                TrackingDecision::Nothing { why } => {
+                    return Ok(Effect::Settled {
+                        status: FlowStatus::NotApplicable { why },
+                    });
+                }
+            };
         let _slot = link.tiktok_slots.acquire().await;
         if job.maybe_applied {
             let current = link
@@ -367,8 +380,7 @@ impl Engine {
                 });
             }
         }
-        let mut undecided = order.clone();
-        undecided.flows.cancellation.status = FlowStatus::Idle;
+        let undecided = as_if_idle(order, Flow::Cancellation);
         // The job was queued because this platform's trigger happened; decide again with it, as
         // settings or the TikTok order may have changed since.
         let event = match link.platform.capabilities().store_to_tiktok_trigger {
@@ -443,7 +455,7 @@ impl Engine {
         order: &Order,
         reprint: bool,
     ) -> Result<String, Failure> {
-        let package = match decide_label(order, reprint) {
+        let package = match decide_label(&as_if_idle(order, Flow::Label), reprint) {
             LabelDecision::Fetch { package } => package,
             LabelDecision::Wait { why } | LabelDecision::Nothing { why } => {
                 return Err(Failure::Stuck(why));

@@ -207,6 +207,7 @@ impl Engine {
             Some(key) => self.store.cancellation(key)?,
             None => None,
         };
+        let settled = matches!(outcome, Ok(Effect::Settled { .. }));
         let (end, detail) = match outcome {
             Ok(effect) => {
                 job.state = JobState::Done { at: now };
@@ -353,7 +354,11 @@ impl Engine {
         };
         if end == JobEnd::Done {
             order.note(now, Some(flow), detail.clone());
-            let follow_ups = react_order(&mut order, &settings, now);
+            let mut follow_ups = react_order(&mut order, &settings, now);
+            if settled {
+                // The job just found nothing to do: queueing its kind again would loop.
+                follow_ups.retain(|k| *k != job.kind);
+            }
             self.queue(&mut change, &order, follow_ups, None)?;
         }
         if let Some(request_id) = job.request
