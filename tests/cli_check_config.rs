@@ -202,9 +202,26 @@ fn a_missing_default_config_says_where_it_looked_and_how_to_start() {
 }
 
 #[test]
-fn orders_loads_the_config_then_says_the_store_is_not_wired_in() {
+fn orders_json_lists_what_the_store_holds_even_when_empty() {
     let dir = example_dir();
-    let path = write_config(dir.path(), EXAMPLE, 0o600);
+    let me = text(&Command::new("id").arg("-un").output().unwrap().stdout)
+        .trim()
+        .to_string();
+    let data = dir.path().join("data");
+    let config = EXAMPLE
+        .replace(
+            "viewer = [\"@warehouse\"]",
+            &format!("viewer = [\"@warehouse\", \"{me}\"]"),
+        )
+        .replace(
+            "socket = \"/run/orderdeck/orderdeck.sock\"",
+            &format!(
+                "socket = \"{}\"\ndata_dir = \"{}\"",
+                dir.path().join("od.sock").display(),
+                data.display()
+            ),
+        );
+    let path = write_config(dir.path(), &config, 0o600);
     let out = orderdeck(
         &["--config", path.to_str().unwrap(), "orders", "--json"],
         |c| {
@@ -212,6 +229,12 @@ fn orders_loads_the_config_then_says_the_store_is_not_wired_in() {
         },
     );
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("not available yet"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let rows: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("orders --json prints JSON");
+    assert_eq!(rows, serde_json::json!([]), "a fresh store holds no orders");
+    assert!(
+        data.join("store").is_dir(),
+        "the store was created in the configured data dir"
+    );
 }

@@ -177,8 +177,8 @@ pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> 
     }
     let o = &detail.order;
     println!(
-        "order {}  link {}  ({} → {})",
-        o.id, o.link, "TikTok Shop", detail.platform
+        "order {}  link {}  (TikTok Shop → {})",
+        o.id, o.link, detail.platform
     );
     println!(
         "TikTok: {}  shipping {}  ship by {}  total {} {}",

@@ -190,32 +190,6 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_commands_say_which_feature_brings_them() {
-        for argv in [
-            &["orderdeck"][..],
-            &["orderdeck", "serve"],
-            &["orderdeck", "sync", "--once"],
-            &[
-                "orderdeck",
-                "resync",
-                "123",
-                "--flow",
-                "import",
-                "--reason",
-                "lost",
-            ],
-            &["orderdeck", "settings", "set", "uk", "sync_tracking", "off"],
-        ] {
-            let cli = Cli::try_parse_from(argv).unwrap();
-            let error = run(cli).unwrap_err().to_string();
-            assert!(
-                error.starts_with("not implemented yet: comes with "),
-                "{argv:?}: {error}"
-            );
-        }
-    }
-
-    #[test]
     fn bad_usage_is_refused_by_the_parser() {
         for argv in [
             &[

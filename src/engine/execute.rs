@@ -404,11 +404,7 @@ impl Engine {
             Ok(done) => Ok(Effect::TiktokCancelled {
                 status: done.status,
             }),
-            Err(e)
-                if e.code
-                    .as_deref()
-                    .is_some_and(|c| ALREADY_CANCELLED.contains(&c)) =>
-            {
+            Err(e) if e.code.as_deref().is_some_and(|c| c == ALREADY_CANCELLED) => {
                 Ok(Effect::TiktokCancelled {
                     status: CancelStatus::Complete,
                 })

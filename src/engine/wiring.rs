@@ -28,6 +28,9 @@ pub enum WiringError {
 }
 
 /// The links orderdeck can run, and a line for each it cannot.
+/// One TikTok shop's client, the limit on its calls in flight, and its region.
+type ShopClient = (Arc<dyn Marketplace>, Arc<Semaphore>, String);
+
 pub struct Wired {
     pub links: Vec<LinkRuntime>,
     pub skipped: Vec<String>,
@@ -47,8 +50,7 @@ pub fn build_links(
             config.engine.concurrency_per_account as usize,
         ))
     };
-    let mut marketplaces: HashMap<ShopId, (Arc<dyn Marketplace>, Arc<Semaphore>, String)> =
-        HashMap::new();
+    let mut marketplaces: HashMap<ShopId, ShopClient> = HashMap::new();
     let mut storefronts: HashMap<StoreId, (Arc<dyn Storefront>, Arc<Semaphore>)> = HashMap::new();
     let mut wired = Wired {
         links: Vec::new(),

@@ -457,7 +457,7 @@ impl Service {
                     text: e.text,
                 }),
         );
-        items.sort_by(|a, b| b.at.cmp(&a.at));
+        items.sort_by_key(|item| std::cmp::Reverse(item.at));
         Ok(Paged {
             total: audit.total + engine_total,
             offset: q.offset,
