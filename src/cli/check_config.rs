@@ -82,9 +82,13 @@ fn summary(config: &Config) -> String {
         None => "everyone else no access".into(),
     });
     let _ = writeln!(out, "access: {}", access.join("; "));
+    let group = match &config.paths.socket_group {
+        Some(group) => format!(" (group {group})"),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "paths: data {}, socket {}",
+        "paths: data {}, socket {}{group}",
         config.paths.data_dir.display(),
         config.paths.socket.display()
     );

@@ -30,16 +30,28 @@ macro_rules! expect {
     };
 }
 
-pub async fn sync_once(client: &dyn Client) -> anyhow::Result<()> {
+/// Printed after a change that queued jobs when no daemon runs: nothing runs them until then.
+const NO_DAEMON_NOTE: &str = "no daemon is running: the job(s) run at the next \
+                              `orderdeck sync --once` (or once `orderdeck serve` starts)";
+
+pub async fn sync_once(client: &dyn Client, in_process: bool) -> anyhow::Result<()> {
     let summary = expect!(call(client, Request::SyncNow { link: None }).await?, Sync);
     println!(
         "{} link(s): {} order update(s), {} cancellation(s), {} store change(s) seen",
         summary.links, summary.orders_seen, summary.cancellations_seen, summary.store_changes_seen
     );
-    println!(
-        "jobs: {} run, {} done, {} stuck, {} still waiting (retrying later)",
-        summary.jobs_run, summary.jobs_done, summary.jobs_stuck, summary.jobs_waiting
-    );
+    if in_process {
+        println!(
+            "jobs: {} run, {} done, {} stuck, {} still waiting (retrying later)",
+            summary.jobs_run, summary.jobs_done, summary.jobs_stuck, summary.jobs_waiting
+        );
+    } else {
+        // The daemon polled; its own job runner runs what the poll queued.
+        println!(
+            "jobs: {} waiting; the daemon runs them (watch with `orderdeck orders`)",
+            summary.jobs_waiting
+        );
+    }
     for error in &summary.poll_errors {
         eprintln!("poll failed: {error}");
     }
@@ -234,7 +246,11 @@ fn word(state: &crate::domain::order::FlowState) -> &'static str {
     crate::service::rows::flow_word(state)
 }
 
-pub async fn resync(client: &dyn Client, args: &ResyncArgs) -> anyhow::Result<()> {
+pub async fn resync(
+    client: &dyn Client,
+    args: &ResyncArgs,
+    in_process: bool,
+) -> anyhow::Result<()> {
     let request = Request::Resync {
         orders: args.orders.clone(),
         flow: args.flow,
@@ -252,6 +268,9 @@ pub async fn resync(client: &dyn Client, args: &ResyncArgs) -> anyhow::Result<()
                 jobs.join(", ")
             }
         );
+        if in_process && !outcome.jobs.is_empty() {
+            println!("{NO_DAEMON_NOTE}");
+        }
     } else {
         println!(
             "request {} waits for an operator (`orderdeck approve {}`)",
@@ -310,6 +329,7 @@ pub async fn decide(
     request: RequestId,
     approve: bool,
     reason: Option<String>,
+    in_process: bool,
 ) -> anyhow::Result<()> {
     match call(
         client,
@@ -324,11 +344,21 @@ pub async fn decide(
         Response::Done { message } => println!("{message}"),
         other => bail!("unexpected answer from the service: {other:?}"),
     }
+    if approve && in_process {
+        println!("{NO_DAEMON_NOTE}");
+    }
     Ok(())
 }
 
 pub async fn reject(client: &dyn Client, args: &RejectArgs) -> anyhow::Result<()> {
-    decide(client, args.request, false, Some(args.reason.clone())).await
+    decide(
+        client,
+        args.request,
+        false,
+        Some(args.reason.clone()),
+        false,
+    )
+    .await
 }
 
 pub async fn label(client: &dyn Client, args: &LabelArgs) -> anyhow::Result<()> {
@@ -434,7 +464,9 @@ pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> 
         }
         return Ok(());
     }
-    let mut table = Table::new(["AT", "WHO", "ACTION", "TARGETS", "OUTCOME", "REASON"]);
+    let mut table = Table::new([
+        "AT", "WHO", "FROM", "ACTION", "TARGETS", "OUTCOME", "REASON",
+    ]);
     for e in &rows {
         let outcome = match &e.outcome {
             crate::domain::audit::AuditOutcome::Ok { detail } => format!(
@@ -447,13 +479,23 @@ pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> 
             crate::domain::audit::AuditOutcome::Refused { why } => format!("refused: {why}"),
             crate::domain::audit::AuditOutcome::Failed { error } => format!("failed: {error}"),
         };
+        // SSH_CONNECTION is "client-ip client-port server-ip server-port": the client is
+        // what a reader wants; --json has the whole value.
+        let from = e
+            .actor
+            .from
+            .as_deref()
+            .and_then(|f| f.split_whitespace().next())
+            .unwrap_or("-");
+        let sanitize = crate::domain::text::sanitize;
         table.row([
             when(Some(e.at)),
-            format!("{} ({})", e.actor.user, e.actor.uid),
+            format!("{} ({})", sanitize(&e.actor.user), e.actor.uid),
+            sanitize(from),
             e.action.clone(),
-            e.targets.join(" "),
-            outcome,
-            e.reason.clone().unwrap_or_default(),
+            sanitize(&e.targets.join(" ")),
+            sanitize(&outcome),
+            sanitize(e.reason.as_deref().unwrap_or_default()),
         ]);
     }
     table.print(&format!(

@@ -120,16 +120,17 @@ async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
         .and_then(|_| runtime::log_to_file(&config.paths.data_dir, false));
     let links: Vec<_> = config.links.iter().map(|l| l.name.clone()).collect();
     let c = &*client;
+    let in_process = local.is_some();
     let result = match command {
-        Command::Sync(args) if args.once => commands::sync_once(c).await,
+        Command::Sync(args) if args.once => commands::sync_once(c, in_process).await,
         Command::Sync(_) => Err(anyhow::anyhow!(
             "`orderdeck sync` without --once is the daemon's job: run `orderdeck serve` (or `orderdeck sync --once` from a timer)"
         )),
         Command::Orders(args) => commands::orders(c, &args).await,
         Command::Order(args) => commands::order(c, &args).await,
-        Command::Resync(args) => commands::resync(c, &args).await,
+        Command::Resync(args) => commands::resync(c, &args, in_process).await,
         Command::Requests(args) => commands::requests(c, &args).await,
-        Command::Approve { request } => commands::decide(c, request, true, None).await,
+        Command::Approve { request } => commands::decide(c, request, true, None, in_process).await,
         Command::Reject(args) => commands::reject(c, &args).await,
         Command::Label(args) => commands::label(c, &args).await,
         Command::Settings(command) => commands::settings(c, &command, links).await,

@@ -99,28 +99,39 @@ pub fn open_local(config: &Config, clock: Arc<dyn Clock>, daemon: bool) -> anyho
 /// A client of the daemon if one answers on the configured socket, else an in-process one.
 /// The `Local` is returned too when in-process, so the caller can close the store cleanly.
 pub async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Client>, Option<Local>)> {
-    if config.paths.socket.exists()
-        && let Ok((client, _)) = RemoteClient::connect(&config.paths.socket).await
-    {
-        return Ok((client, None));
-    }
-    let local = open_local(config, Arc::new(SystemClock), false)?;
+    let socket = &config.paths.socket;
+    let no_daemon = match RemoteClient::connect(socket).await {
+        Ok((client, _)) => return Ok((client, None)),
+        Err(e) => e,
+    };
+    // Say why the daemon was not used when the store cannot be opened here either (locked by a
+    // daemon this user may not reach, or a data dir that is not theirs).
+    let local = open_local(config, Arc::new(SystemClock), false).with_context(|| {
+        format!("{no_daemon}; and the store could not be opened without the daemon")
+    })?;
     let caller = Account::current().actor(&config.access, std::env::var("SSH_CONNECTION").ok());
     let client: Arc<dyn Client> = InProcessClient::new(local.service.clone(), caller);
     Ok((client, Some(local)))
 }
 
-/// Closes an in-process store cleanly (so the next open runs the quick check).
-pub fn close(local: Option<Local>) {
-    let Some(local) = local else { return };
+/// Closes a store this process owns cleanly (so the next open runs the quick check). Returns
+/// whether it did: false when something still shares the store (it was flushed after every
+/// write, but the next open runs the full check) or the final write failed.
+pub fn close(local: Option<Local>) -> bool {
+    let Some(local) = local else { return true };
     let store = local.engine.store().clone();
     drop(local);
     match Arc::try_unwrap(store) {
-        Ok(store) => {
-            if let Err(e) = store.close() {
+        Ok(store) => match store.close() {
+            Ok(()) => true,
+            Err(e) => {
                 tracing::warn!("closing the store: {e}");
+                false
             }
+        },
+        Err(_) => {
+            tracing::debug!("store still shared at exit; it was flushed after every write");
+            false
         }
-        Err(_) => tracing::debug!("store still shared at exit; it was flushed after every write"),
     }
 }

@@ -1,9 +1,12 @@
 //! `orderdeck serve`: the daemon. Owns the store, runs the engine, and serves consoles and
-//! commands on the Unix socket until SIGTERM or SIGINT; then it stops polling, lets running jobs
-//! finish (or releases them for the next start), closes the store cleanly and removes the socket.
+//! commands on the Unix socket until SIGTERM or SIGINT. Then, in order: it stops accepting and
+//! removes the socket, stops polling, lets running jobs and requests finish within their grace
+//! (jobs still running are released for the next start), closes the store cleanly (so the next
+//! open runs the quick check), and only then lets go of the instance lock.
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -13,49 +16,62 @@ use crate::service::socket;
 use super::runtime::{close, ensure_data_dir, log_to_file, open_local};
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
+    // Listen for signals before anything can connect: a SIGTERM must never meet the default
+    // action (instant death) once clients may be talking to the daemon.
+    let signals = Signals::listen().context("cannot listen for SIGTERM/SIGINT")?;
     ensure_data_dir(&config.paths.data_dir)?;
     let _log = log_to_file(&config.paths.data_dir, true);
-    // Bind first: if another daemon runs, say so rather than "store locked".
-    let listener = socket::bind(&config.paths.socket).await?;
-    let local = match open_local(config, Arc::new(SystemClock), true) {
-        Ok(local) => local,
-        Err(e) => {
-            let _ = std::fs::remove_file(&config.paths.socket);
-            return Err(e);
-        }
-    };
+    // Bind first: if another daemon runs, say so rather than "store locked". On any error
+    // below, dropping the listener removes the socket again.
+    let (listener, _instance) =
+        socket::bind(&config.paths.socket, config.paths.socket_group.as_deref()).await?;
+    let local = open_local(config, Arc::new(SystemClock), true)?;
     for skipped in &local.skipped_links {
         eprintln!("orderdeck: {skipped}");
     }
     let stop = CancellationToken::new();
-    tokio::spawn(stop_on_signal(stop.clone()));
-    let engine = tokio::spawn(local.engine.clone().run(stop.clone()));
+    let signals = tokio::spawn(signals.stop_on_first(stop.clone()));
     tracing::info!(
         socket = %config.paths.socket.display(),
+        group = config.paths.socket_group.as_deref().unwrap_or("-"),
         links = local.engine.links().len(),
         released_jobs = local.engine.store().open_report().released_jobs.len(),
+        integrity = ?local.engine.store().open_report().integrity.depth,
         "orderdeck serve started"
     );
+    let engine = tokio::spawn(local.engine.clone().run(stop.clone()));
     socket::serve(listener, local.service.clone(), stop.clone()).await;
-    let _ = engine.await;
-    let _ = std::fs::remove_file(&config.paths.socket);
-    close(Some(local));
-    tracing::info!("orderdeck serve stopped");
+    engine.await.context("the engine task failed")?;
+    signals.abort();
+    if close(Some(local)) {
+        tracing::info!("orderdeck serve stopped; store closed cleanly");
+    } else {
+        tracing::warn!(
+            "orderdeck serve stopped, but the store could not be closed cleanly; the next start runs a full check"
+        );
+    }
     Ok(())
 }
 
-async fn stop_on_signal(stop: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot listen for SIGTERM/SIGINT; stop the daemon with SIGKILL");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
-    stop.cancel();
+
+    async fn stop_on_first(mut self, stop: CancellationToken) {
+        tokio::select! {
+            _ = self.term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = self.int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+        stop.cancel();
+    }
 }

@@ -68,6 +68,9 @@ pub struct Paths {
     /// The daemon's Unix socket. Default `$XDG_RUNTIME_DIR/orderdeck/orderdeck.sock`, else
     /// `data_dir/orderdeck.sock`.
     pub socket: PathBuf,
+    /// The unix group the daemon gives its socket and the socket's directory, so the team's
+    /// users in that group can connect. `None` leaves the daemon's own group.
+    pub socket_group: Option<String>,
     /// Prints a label; `{file}` is replaced by the label's path.
     pub label_print_command: Option<String>,
 }
@@ -83,6 +86,8 @@ pub(crate) fn read_paths(ld: &mut Loader<'_>, section: Option<Section<'_, '_>>) 
     };
     let data_dir = path_value(ld, &mut section, "data_dir");
     let socket = path_value(ld, &mut section, "socket");
+    let socket_group = section.checked(ld, "socket_group", false, check_group_name);
+    let group_span = section.get("socket_group").map(|v| v.span());
     let label_print_command = section
         .string(ld, "label_print_command")
         .and_then(|(text, span)| {
@@ -101,7 +106,38 @@ pub(crate) fn read_paths(ld: &mut Loader<'_>, section: Option<Section<'_, '_>>) 
     section.finish(ld, |_| None);
     let mut paths = defaults_or_report(ld, data_dir.or(default_data), socket, Some(&span));
     paths.label_print_command = label_print_command;
+    if let (Some(_), Some(span)) = (&socket_group, group_span)
+        && !paths.data_dir.as_os_str().is_empty()
+        && paths.socket.starts_with(&paths.data_dir)
+    {
+        // The data dir (tokens, audit log) stays 0700, so the group could not reach a socket
+        // inside it; and opening it to the group is not an option.
+        ld.error(
+            &span,
+            format!(
+                "\"socket_group\" in [paths] needs the socket outside the data dir, which stays \
+                 private, but the socket is {}; set socket too, e.g. \
+                 socket = \"/run/orderdeck/orderdeck.sock\"",
+                paths.socket.display()
+            ),
+        );
+    }
+    paths.socket_group = socket_group;
     paths
+}
+
+/// A unix group name as `/etc/group` and NSS spell them: no separators, spaces or control
+/// characters. Whether the group exists is the host's business, checked when the daemon starts.
+fn check_group_name(text: &str) -> Result<String, String> {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, ':' | '/' | '@');
+    if text.is_empty() || text.starts_with('-') || text.chars().any(bad) {
+        Err(format!(
+            "{:?} is not a unix group name",
+            crate::domain::text::sanitize(text)
+        ))
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 fn path_value(
@@ -159,6 +195,7 @@ fn defaults_or_report(
     Paths {
         data_dir,
         socket,
+        socket_group: None,
         label_print_command: None,
     }
 }

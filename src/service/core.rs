@@ -26,7 +26,10 @@ pub struct Service {
     pub(crate) engine: Arc<Engine>,
     pub(crate) access: AccessConfig,
     pub(crate) two_person: bool,
-    daemon: bool,
+    pub(crate) daemon: bool,
+    /// Serializes approve/reject: the request's state is read, checked and changed as one
+    /// step, so two operators deciding at once cannot both run (or run and reject) it.
+    pub(crate) decisions: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -41,6 +44,7 @@ impl Service {
             access,
             two_person,
             daemon,
+            decisions: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -114,22 +118,35 @@ impl Service {
             return Ok(());
         }
         let why = crate::domain::access::refusal(caller.role, permission);
-        if permission != Permission::Read {
-            let entry = crate::domain::audit::AuditEntry::new(
-                self.engine.now(),
-                caller.clone(),
-                action,
-                targets.to_vec(),
-                AuditOutcome::Refused { why: why.clone() },
-            )
-            .with_reason(reason.map(str::to_string));
-            if let Err(e) = self.engine.store().append_audit(entry) {
-                tracing::error!("could not audit a refusal: {e}");
-            }
-            self.engine
-                .notify(|generation| Notification::Audit { generation });
+        if permission == Permission::Read {
+            return Err(ServiceError::Refused { message: why });
         }
-        Err(ServiceError::Refused { message: why })
+        Err(self.refused(caller, action, targets.to_vec(), reason, why))
+    }
+
+    /// Audits a refusal (a role or a rule said no) and returns the error to send.
+    pub(crate) fn refused(
+        &self,
+        caller: &Actor,
+        action: &str,
+        targets: Vec<String>,
+        reason: Option<&str>,
+        why: String,
+    ) -> ServiceError {
+        let entry = crate::domain::audit::AuditEntry::new(
+            self.engine.now(),
+            caller.clone(),
+            action,
+            targets,
+            AuditOutcome::Refused { why: why.clone() },
+        )
+        .with_reason(reason.map(str::to_string));
+        if let Err(e) = self.engine.store().append_audit(entry) {
+            tracing::error!("could not audit a refusal: {e}");
+        }
+        self.engine
+            .notify(|generation| Notification::Audit { generation });
+        ServiceError::Refused { message: why }
     }
 
     fn overview(&self) -> Result<Overview, ServiceError> {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod client;
+mod connection;
 mod core;
 pub mod identity;
 pub mod inproc;

@@ -153,8 +153,12 @@ impl Service {
         if let Err(e) = check() {
             return Err(self.failed(caller, action, targets, Some(&reason), e));
         }
-        let mut orders = orders;
-        orders.dedup();
+        // The same order named twice is one target (and one job).
+        let mut seen = std::collections::HashSet::new();
+        let orders: Vec<TiktokOrderId> = orders
+            .into_iter()
+            .filter(|id| seen.insert(id.clone()))
+            .collect();
         let id = self
             .engine
             .store()
@@ -246,6 +250,7 @@ impl Service {
             &targets,
             reason.as_deref(),
         )?;
+        let _deciding = self.decisions.lock().await;
         let store = self.engine.store();
         let request = match store.request(id) {
             Ok(Some(r)) => r,
@@ -261,13 +266,19 @@ impl Service {
             Err(e) => return Err(ServiceError::internal(e)),
         };
         if let Err(why) = check_decision(&request, caller, self.two_person) {
-            return Err(self.failed(
-                caller,
-                action,
-                targets,
-                reason.as_deref(),
-                ServiceError::invalid(why),
-            ));
+            // A request no longer pending is a stale view; one's own request under the
+            // two-person rule is a refusal like a missing role, audited as such.
+            return Err(if request.is_pending() {
+                self.refused(caller, action, targets, reason.as_deref(), why)
+            } else {
+                self.failed(
+                    caller,
+                    action,
+                    targets,
+                    reason.as_deref(),
+                    ServiceError::invalid(why),
+                )
+            });
         }
         if approve {
             let audit = self.entry(
@@ -538,10 +549,13 @@ impl Service {
         let action = "sync.run";
         let targets: Vec<String> = link.iter().map(ToString::to_string).collect();
         self.require(caller, Permission::RunSync, action, &targets, None)?;
-        let summary = self
-            .engine
-            .sync_once(std::time::Duration::from_secs(30))
-            .await;
+        let summary = if self.daemon {
+            self.poll_now().await
+        } else {
+            self.engine
+                .sync_once(std::time::Duration::from_secs(30))
+                .await
+        };
         let audit = self.entry(
             caller,
             action,
@@ -561,6 +575,37 @@ impl Service {
         self.engine
             .notify(|generation| Notification::Audit { generation });
         Ok(Response::Sync(summary))
+    }
+}
+
+impl Service {
+    /// `sync` inside the daemon: poll every link now and wake the daemon's job runner, rather
+    /// than start a second runner that could claim the same jobs.
+    async fn poll_now(&self) -> SyncSummary {
+        let links = self.engine.links();
+        let polls =
+            futures::future::join_all(links.iter().map(|link| self.engine.poll_link(link))).await;
+        self.engine.jobs_written.notify_one();
+        let mut summary = SyncSummary {
+            links: links.len(),
+            ..SyncSummary::default()
+        };
+        for (link, poll) in links.iter().zip(polls) {
+            summary.orders_seen += poll.orders;
+            summary.cancellations_seen += poll.cancellations;
+            summary.store_changes_seen += poll.store_changes;
+            summary
+                .poll_errors
+                .extend(poll.errors.into_iter().map(|e| format!("{}: {e}", link.id)));
+        }
+        let far = self.engine.now() + chrono::Duration::days(3650);
+        summary.jobs_waiting = self
+            .engine
+            .store()
+            .due_jobs(far, usize::MAX)
+            .map(|j| j.len())
+            .unwrap_or_default();
+        summary
     }
 }
 

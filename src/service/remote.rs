@@ -92,12 +92,16 @@ impl RemoteClient {
             let _ = waiter.send(Err(disconnected(&self.path, &why)));
         }
         let _ = self.events.send(ClientEvent::Disconnected { reason: why });
-        let me = self.clone();
+        // Weak: a client nobody holds any more stops trying.
+        let client = Arc::downgrade(self);
         tokio::spawn(async move {
-            *me.writer.lock().await = None;
+            if let Some(me) = client.upgrade() {
+                *me.writer.lock().await = None;
+            }
             let mut wait = Duration::from_millis(200);
             loop {
                 tokio::time::sleep(wait).await;
+                let Some(me) = client.upgrade() else { break };
                 if me.open().await.is_ok() {
                     if me.subscribed.load(Ordering::Relaxed) {
                         let _ = me.call(Request::Subscribe).await;
@@ -162,13 +166,21 @@ impl Client for RemoteClient {
             self.subscribed.store(true, Ordering::Relaxed);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let line = serde_json::to_string(&ClientMessage { id, request })
+            .map_err(ServiceError::internal)?;
+        // The daemon cannot tell which request an over-long line was, so it could not answer
+        // this call: refuse it here.
+        if line.len() > MAX_LINE {
+            return Err(ServiceError::invalid(format!(
+                "the request is {} bytes, more than the {MAX_LINE} a message may hold",
+                line.len()
+            )));
+        }
         let (tx, rx) = oneshot::channel();
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, tx);
-        let line = serde_json::to_string(&ClientMessage { id, request })
-            .map_err(ServiceError::internal)?;
         {
             let mut writer = self.writer.lock().await;
             let sent = match writer.as_mut() {

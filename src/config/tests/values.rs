@@ -214,6 +214,41 @@ fn socket_falls_back_to_the_data_dir_and_relative_paths_follow_the_config() {
 }
 
 #[test]
+fn socket_group_names_a_group_and_needs_a_socket_outside_the_data_dir() {
+    let text = with(
+        "[paths]\nsocket = \"/run/orderdeck/orderdeck.sock\"\nsocket_group = \"orderdeck-team\"\n",
+    );
+    let config = load(&text).unwrap();
+    assert_eq!(config.paths.socket_group.as_deref(), Some("orderdeck-team"));
+    assert_eq!(load(MINIMAL).unwrap().paths.socket_group, None);
+
+    // MINIMAL has 20 lines: [paths] is line 21.
+    let got = problems(&with(
+        "[paths]\nsocket_group = \"two words\"\nsocket_gruop = \"x\"\n",
+    ));
+    assert_eq!(
+        got,
+        [
+            "orderdeck.toml:22:16: \"socket_group\" in [paths]: \"two words\" is not a unix group name",
+            "orderdeck.toml:23:1: unknown key \"socket_gruop\" in [paths] (did you mean \"socket_group\"?)",
+        ]
+    );
+
+    // Without XDG_RUNTIME_DIR the socket defaults into the data dir, which stays private.
+    let mut env = env();
+    env.vars.remove("XDG_RUNTIME_DIR");
+    let text = with("[paths]\nsocket_group = \"ops\"\n");
+    let got = Config::parse(&text, Path::new(FILE), 0o600, &env).unwrap_err();
+    let got: Vec<String> = got.errors().map(ToString::to_string).collect();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].starts_with("orderdeck.toml:22:16: \"socket_group\" in [paths] needs the socket outside the data dir"),
+        "{}",
+        got[0]
+    );
+}
+
+#[test]
 fn access_resolves_roles_and_warns_when_nobody_has_any() {
     let text = with("operator = [\"@ops\"]\nviewer = [\"ann\"]\n");
     let config = load(&text).unwrap();
