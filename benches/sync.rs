@@ -1,0 +1,160 @@
+//! Sync throughput against the simulated platforms, with realistic latency on every call.
+//! Imports N orders (Shopify-bound: the store's cost bucket), then pushes their tracking once the
+//! warehouses fulfil them (TikTok-bound: 50 requests per second per API per shop), and prints
+//! orders per second and the achieved request rate as a share of each platform's limit.
+//!
+//! `cargo bench --bench sync` (ORDERS=10000 SHOPS=4 LATENCY_MS=60 to change the defaults).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orderdeck::cli::runtime::open_local;
+use orderdeck::config::Config;
+use orderdeck::domain::clock::SystemClock;
+use orderdeck::sandbox::faults::FaultKind;
+use orderdeck::sandbox::scenario::{Scenario, Size};
+use orderdeck::sandbox::set::SandboxSet;
+use orderdeck::sandbox::shopify::{BucketLimits, SandboxTracking};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Shopify Plus-sized buckets (a standard plan restores 100 points/s; 10,000 orders there take
+/// half an hour whatever the client does).
+const BUCKET: BucketLimits = BucketLimits {
+    maximum_available: 2000.0,
+    restore_rate: 1000.0,
+};
+const TIKTOK_LIMIT: f64 = 50.0;
+
+fn main() -> anyhow::Result<()> {
+    let orders = env("ORDERS", 10_000) as usize;
+    let shops = env("SHOPS", 4) as usize;
+    let latency = Duration::from_millis(env("LATENCY_MS", 60));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(orders, shops, latency))
+}
+
+async fn run(orders: usize, shops: usize, latency: Duration) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let scenario = Scenario::generate(
+        7,
+        Size {
+            shops,
+            orders_per_shop: 0,
+        },
+        now,
+    );
+    let set = SandboxSet::start(scenario.clone(), [127, 0, 0, 1].into()).await?;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
+    for serial in 0..orders {
+        let shop = serial % shops;
+        let mut spec = scenario.new_order(&mut rng, shop, serial, now - 120);
+        spec.shipping_type = "SELLER".into();
+        // Only SKUs the store has: this measures throughput, not stuck orders.
+        let known = &scenario.stores[shop].variants[0];
+        for line in &mut spec.lines {
+            if line.seller_sku.starts_with("GHOST") || line.seller_sku.starts_with("DUP") {
+                line.seller_sku = known.sku.clone();
+            }
+        }
+        set.tiktok.add_order(&spec);
+    }
+    for store in &scenario.stores {
+        set.shopify.set_bucket(&store.name, BUCKET)?;
+    }
+    set.tiktok
+        .faults()
+        .sometimes("*", FaultKind::Latency(latency), 1.0);
+    set.shopify
+        .faults()
+        .sometimes("*", FaultKind::Latency(latency), 1.0);
+
+    let dir = tempfile::tempdir()?;
+    let me = orderdeck::service::identity::Account::current().name;
+    let mut toml = set.config_toml(
+        &dir.path().join("data"),
+        &dir.path().join("od.sock"),
+        &format!("admin = [\"{me}\"]"),
+    )?;
+    toml.push_str("\n[engine]\nconcurrency_per_account = 16\n");
+    let path = dir.path().join("orderdeck.toml");
+    std::fs::write(&path, toml)?;
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    let config = Config::load(&path)?;
+    let local = open_local(&config, Arc::new(SystemClock), false)?;
+    let engine = local.engine.clone();
+
+    println!(
+        "sync bench: {orders} orders over {shops} shop/store pairs, {} ms latency per call",
+        latency.as_millis()
+    );
+    let started = Instant::now();
+    let imported = engine.sync_once(Duration::from_secs(5)).await;
+    let import_time = started.elapsed();
+    let created: usize = scenario
+        .stores
+        .iter()
+        .map(|s| set.shopify.orders(&s.name).map(|o| o.len()).unwrap_or(0))
+        .sum();
+    let create_calls: u32 = scenario
+        .stores
+        .iter()
+        .map(|s| set.shopify.calls(&s.name, "orderCreate").unwrap_or(0))
+        .sum();
+    let throttled: u32 = scenario
+        .stores
+        .iter()
+        .map(|s| set.shopify.throttled(&s.name).unwrap_or(0))
+        .sum();
+    println!(
+        "import: {created} store orders in {:.1} s = {:.0} orders/s ({} jobs, {} stuck); orderCreate calls {create_calls}, THROTTLED {throttled}",
+        import_time.as_secs_f64(),
+        created as f64 / import_time.as_secs_f64(),
+        imported.jobs_run,
+        imported.jobs_stuck
+    );
+
+    for store in &scenario.stores {
+        for order in set.shopify.orders(&store.name)? {
+            let tracking = SandboxTracking {
+                company: Some("Royal Mail".into()),
+                number: Some(format!("RM{}GB", order.number)),
+                url: None,
+            };
+            set.shopify.fulfil(&store.name, &order.id, tracking)?;
+        }
+    }
+    let started = Instant::now();
+    let pushed = engine.sync_once(Duration::from_secs(5)).await;
+    let push_time = started.elapsed();
+    let ship = set.tiktok.rate_report("mark_package_as_shipped");
+    let providers = set.tiktok.rate_report("get_shipping_providers");
+    let rate = ship.calls as f64 / push_time.as_secs_f64();
+    println!(
+        "tracking: {} pushed in {:.1} s = {:.0} orders/s; ship API {:.1} req/s = {:.2} of the limit ({} shops × {TIKTOK_LIMIT}/s); busiest second {} calls; 429s {} (providers API: {} calls, {} 429s)",
+        pushed.jobs_done,
+        push_time.as_secs_f64(),
+        pushed.jobs_done as f64 / push_time.as_secs_f64(),
+        rate,
+        rate / (TIKTOK_LIMIT * shops as f64),
+        shops,
+        ship.max_in_any_second,
+        ship.answered_429,
+        providers.calls,
+        providers.answered_429
+    );
+    let total = import_time + push_time;
+    println!(
+        "end to end: {orders} orders imported and tracked in {:.1} s = {:.0} orders/s",
+        total.as_secs_f64(),
+        orders as f64 / total.as_secs_f64()
+    );
+    Ok(())
+}
