@@ -8,8 +8,8 @@
 //! demo's socket (`orderdeck --config <printed path>`) is an operator — which is how a
 //! `--role support` request gets approved by "someone else" on one machine.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{IsTerminal as _, Write as _};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +37,7 @@ use crate::service::inproc::InProcessClient;
 use crate::service::socket;
 
 use super::console::{ConsoleArgs, log_quietly};
-use super::runtime::{close, open_local};
+use super::runtime::{close, ensure_data_dir, open_local};
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
@@ -81,8 +81,13 @@ const SOCKET_ROLE: Role = Role::Operator;
 const COLLEAGUE_EVERY: u64 = 5;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("the demo is a console: run it in a terminal");
+    }
+    // Private: it holds the socket (everyone who can reach it is an operator) and the config.
     let dir = tempfile::Builder::new()
         .prefix("orderdeck-demo-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .context("cannot create the demo's temporary directory")?;
     let now = chrono::Utc::now().timestamp();
@@ -95,6 +100,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let me = Account::current();
     let config_path = write_config(&set, dir.path(), &me.name)?;
     let config = Config::open(&ConfigPath::Given(config_path.clone()))?;
+    ensure_data_dir(&config.paths.data_dir)?;
     let _log = log_quietly(&config.paths.data_dir);
     let local = open_local(&config, Arc::new(SystemClock), true)?;
     let listener = socket::bind(&config.paths.socket).await?;
@@ -125,7 +131,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut actor = me.actor(&config.access, std::env::var("SSH_CONNECTION").ok());
     actor.role = Some(args.role);
     let client = InProcessClient::new(local.service.clone(), actor);
-    let result = crate::console::run(client, args.console.options()).await;
+    let mut options = args.console.options();
+    // What was printed is hidden by the console at once: say the essential part in it too.
+    options.notice = Some(format!(
+        "{SOCKET_ROLE} console: orderdeck --config {}",
+        config_path.display()
+    ));
+    let result = crate::console::run(client, options).await;
 
     stop.cancel();
     // A moment for jobs in flight to record their outcome; the data is thrown away anyway,

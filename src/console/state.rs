@@ -153,6 +153,8 @@ pub struct Toast {
     pub id: u64,
     pub level: Level,
     pub text: String,
+    /// Stays until dismissed (errors, notices) rather than fading.
+    pub stays: bool,
 }
 
 /// A layer over the view that takes the keys while it is open.

@@ -39,6 +39,9 @@ const CANCEL_REASONS: [(&str, &str); 3] = [
 ];
 /// Orders stay held at least this many beats before TikTok releases them.
 const HOLD_BEATS: u64 = 4;
+/// A spell of API trouble every this many beats (the first one early, so it is seen), each
+/// of another kind.
+const FAULT_EVERY: u64 = 6;
 
 pub struct Living {
     rng: ChaCha8Rng,
@@ -100,7 +103,7 @@ impl Living {
         if self.rng.random_bool(0.08) {
             said.extend(self.system_cancel(set));
         }
-        if self.rng.random_bool(0.12) {
+        if self.beats % FAULT_EVERY == FAULT_EVERY / 2 {
             said.push(self.fault(set));
         }
         said
@@ -221,7 +224,7 @@ impl Living {
     fn fault(&mut self, set: &SandboxSet) -> String {
         let tiktok = set.tiktok.faults();
         let shopify = set.shopify.faults();
-        match self.rng.random_range(0..4) {
+        match (self.beats / FAULT_EVERY) % 4 {
             0 => {
                 let delay = std::time::Duration::from_millis(self.rng.random_range(400..1500));
                 tiktok.inject("*", FaultKind::Latency(delay), 3);
@@ -306,5 +309,13 @@ mod tests {
             "some new orders sell SKUs the store does not have"
         );
         assert!(said.iter().any(|s| s.contains("buyer asked to cancel")));
+        for fault in [
+            "TikTok slows down",
+            "TikTok answers 429",
+            "Shopify throttles",
+            "Shopify answers 500",
+        ] {
+            assert!(said.iter().any(|s| s.contains(fault)), "{fault}: {said:#?}");
+        }
     }
 }

@@ -341,3 +341,22 @@ async fn activity_reads_people_and_engine_filters_follows_and_opens_orders() {
     let opened = state.detail.as_ref().map(|d| d.id.clone());
     assert_eq!(opened, Some(seed::order_id(0)), "the row's order opens");
 }
+
+#[tokio::test]
+async fn approvals_offer_no_filter_the_service_would_ignore() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, "5 /").await;
+    assert!(state.line.is_none());
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "filter bob").await;
+    press(&client, &mut state, "enter").await;
+    assert!(state.approvals.filter.is_empty());
+    assert_eq!(
+        toasts(&state)
+            .iter()
+            .filter(|t| *t == "this view has no filter")
+            .count(),
+        2
+    );
+}

@@ -1,8 +1,9 @@
 //! Deterministic, realistic rows for the fake service: three links (a Shopify, a WooCommerce
 //! and an Amazon MCF store), pending orders with the reasons support staff really see, orders
 //! missing tracking around their ship-by deadlines, cancellations in both directions, pending
-//! resync requests and activity (people's actions and the engine's events). Times are relative to [`NOW`]. One buyer name carries an
-//! escape sequence, as hostile platform text would.
+//! resync requests and activity (people's actions and the engine's events). Times are
+//! relative to [`NOW`]. One buyer name and one engine event carry an escape sequence, as
+//! hostile platform text would.
 
 use std::collections::BTreeMap;
 

@@ -426,8 +426,12 @@ fn draw_toasts(frame: &mut Frame, state: &State, body: Rect) {
             Level::Error => "✗",
         };
         let mut text = format!(" {sign} {} ", clean(&toast.text));
-        if let (Level::Error, Some(key)) = (toast.level, &dismiss) {
-            text.push_str(&format!("({key} dismisses) "));
+        // The hint only where it fits: the message matters more than how to clear it.
+        if let (true, Some(key)) = (toast.stays, &dismiss) {
+            let hint = format!("({key} dismisses) ");
+            if text.width() + hint.width() <= usize::from(max_width) {
+                text.push_str(&hint);
+            }
         }
         let text = crate::domain::text::truncate(&text, usize::from(max_width));
         let width = (text.width() as u16).min(max_width);
