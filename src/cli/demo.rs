@@ -10,7 +10,7 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use clap::Args;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigPath, Principal};
@@ -37,7 +38,8 @@ use crate::service::inproc::InProcessClient;
 use crate::service::socket;
 
 use super::console::{ConsoleArgs, log_quietly};
-use super::runtime::{close, ensure_data_dir, open_local};
+use super::orders::check_link;
+use super::runtime::{Local, close, ensure_data_dir, open_local};
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
@@ -90,31 +92,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .context("cannot create the demo's temporary directory")?;
-    let now = chrono::Utc::now().timestamp();
-    let size = Size {
-        shops: 3,
-        orders_per_shop: usize::try_from(args.orders_per_shop).unwrap_or(40),
-    };
-    let scenario = Scenario::generate(args.seed, size, now);
-    let set = Arc::new(SandboxSet::start(scenario, [127, 0, 0, 1].into()).await?);
-    let me = Account::current();
-    let config_path = write_config(&set, dir.path(), &me.name)?;
-    let config = Config::open(&ConfigPath::Given(config_path.clone()))?;
-    ensure_data_dir(&config.paths.data_dir)?;
-    let _log = log_quietly(&config.paths.data_dir);
-    let local = open_local(&config, Arc::new(SystemClock), true)?;
-    let listener = socket::bind(&config.paths.socket).await?;
-
-    let stop = CancellationToken::new();
-    tokio::spawn(local.engine.clone().run(stop.clone()));
-    tokio::spawn(socket::serve(listener, local.service.clone(), stop.clone()));
-    tokio::spawn(live(
-        set.clone(),
-        local.service.clone(),
-        args.every,
-        args.seed,
-        stop.clone(),
-    ));
+    let demo = Demo::start(&args, dir.path()).await?;
     say(&format!(
         "orderdeck demo: simulated TikTok Shop and Shopify (3 shops, 3 stores) on 127.0.0.1, the daemon, \
          and this console as {role}.\n\
@@ -123,35 +101,97 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
          Everything lives in {dir} (log: {log}) and goes when this console quits.",
         role = args.role,
         exe = invoked_as(),
-        config = config_path.display(),
+        config = demo.config_path.display(),
         dir = dir.path().display(),
-        log = config.paths.data_dir.join("orderdeck.log").display(),
+        log = demo.config.paths.data_dir.join("orderdeck.log").display(),
     ));
 
-    let mut actor = me.actor(&config.access, std::env::var("SSH_CONNECTION").ok());
+    let me = Account::current();
+    let mut actor = me.actor(&demo.config.access, std::env::var("SSH_CONNECTION").ok());
     actor.role = Some(args.role);
-    let client = InProcessClient::new(local.service.clone(), actor);
+    let client = InProcessClient::new(demo.local.service.clone(), actor);
     let mut options = args.console.options();
     // What was printed is hidden by the console at once: say the essential part in it too.
     options.notice = Some(format!(
         "{SOCKET_ROLE} console: orderdeck --config {}",
-        config_path.display()
+        demo.config_path.display()
     ));
     let result = crate::console::run(client, options).await;
 
-    stop.cancel();
-    // A moment for jobs in flight to record their outcome; the data is thrown away anyway,
-    // and a console that lost its terminal must not linger.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    close(Some(local));
-    drop(set);
+    demo.stop().await;
     let shown = dir.path().display().to_string();
-    if let Err(e) = dir.close() {
-        say(&format!("orderdeck demo: could not remove {shown}: {e}"));
-    } else {
-        say(&format!("orderdeck demo: ended; {shown} removed."));
+    match dir.close() {
+        Ok(()) => say(&format!("orderdeck demo: ended; {shown} removed.")),
+        Err(e) => say(&format!("orderdeck demo: could not remove {shown}: {e}")),
     }
     result
+}
+
+/// Everything but the console: the sandboxes, the store with its engine and socket, the
+/// living world.
+struct Demo {
+    config_path: PathBuf,
+    config: Config,
+    local: Local,
+    /// Kept alive for as long as the demo runs: dropping it stops the simulated platforms.
+    _set: Arc<SandboxSet>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    _log: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
+
+impl Demo {
+    async fn start(args: &DemoArgs, dir: &Path) -> anyhow::Result<Demo> {
+        let size = Size {
+            shops: 3,
+            orders_per_shop: usize::try_from(args.orders_per_shop).unwrap_or(40),
+        };
+        let scenario = Scenario::generate(args.seed, size, chrono::Utc::now().timestamp());
+        let set = Arc::new(SandboxSet::start(scenario, [127, 0, 0, 1].into()).await?);
+        let config_path = write_config(&set, dir, &Account::current().name)?;
+        let config = Config::open(&ConfigPath::Given(config_path.clone()))?;
+        check_link(&config, args.console.link.as_ref())?;
+        ensure_data_dir(&config.paths.data_dir)?;
+        let log = log_quietly(&config.paths.data_dir);
+        let local = open_local(&config, Arc::new(SystemClock), true)?;
+        let listener = socket::bind(&config.paths.socket).await?;
+        let stop = CancellationToken::new();
+        let tasks = vec![
+            tokio::spawn(local.engine.clone().run(stop.clone())),
+            tokio::spawn(socket::serve(listener, local.service.clone(), stop.clone())),
+            tokio::spawn(live(
+                set.clone(),
+                local.service.clone(),
+                args.every,
+                args.seed,
+                stop.clone(),
+            )),
+        ];
+        Ok(Demo {
+            config_path,
+            config,
+            local,
+            _set: set,
+            stop,
+            tasks,
+            _log: log,
+        })
+    }
+
+    /// Stops the engine, the socket and the world, and closes the store. Jobs in flight get
+    /// a moment to record their outcome; a console that lost its terminal must not linger
+    /// longer than that (the data is thrown away anyway).
+    async fn stop(self) {
+        self.stop.cancel();
+        let settled = futures::future::join_all(self.tasks);
+        if tokio::time::timeout(Duration::from_millis(300), settled)
+            .await
+            .is_err()
+        {
+            tracing::info!(target: "orderdeck::demo", "stopped without waiting for jobs in flight");
+        }
+        close(Some(self.local));
+    }
 }
 
 /// Prints a line for the person; after a hangup there is nobody to tell, and that is fine
@@ -171,7 +211,7 @@ fn invoked_as() -> String {
 /// Writes the demo's `orderdeck.toml` (0600: it holds the sandbox's test credentials): the
 /// sandboxes' own config with short poll intervals, the current user as an operator, the
 /// data dir and socket in `dir`.
-fn write_config(set: &SandboxSet, dir: &Path, user: &str) -> anyhow::Result<std::path::PathBuf> {
+fn write_config(set: &SandboxSet, dir: &Path, user: &str) -> anyhow::Result<PathBuf> {
     // An account without a name (`uid:1000` in a container) cannot be listed; the socket sits
     // in a private temporary directory, so "everyone" is this user anyway.
     let access = match Principal::parse(user) {

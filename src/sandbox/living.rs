@@ -62,10 +62,11 @@ impl Living {
         let held = scenario
             .orders
             .iter()
-            .filter(|o| o.status == "ON_HOLD")
-            .map(|o| {
+            .enumerate()
+            .filter(|(_, o)| o.status == "ON_HOLD")
+            .map(|(i, o)| {
                 let mut released = o.clone();
-                released.buyer = borrowed_buyer(set, &o.shop, o.id.len() + o.lines.len());
+                released.buyer = borrowed_buyer(set, &o.shop, i);
                 (released, 0)
             })
             .collect();
