@@ -238,6 +238,17 @@ fn request_id(screen: &str, marker: &str) -> Option<String> {
     })
 }
 
+/// Whether the detail's status line (" lines 12–42 of 42 ") says its end is on screen.
+fn detail_at_bottom(screen: &str) -> bool {
+    let Some(status) = word_after(screen, "lines ") else {
+        return false;
+    };
+    let Some((_, last)) = status.split_once('–') else {
+        return false;
+    };
+    word_after(screen, &format!("lines {status} of ")).is_some_and(|total| total == last)
+}
+
 /// User and system CPU time of a process (running or a zombie), in clock ticks.
 fn cpu_ticks(pid: u32) -> Option<(char, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -304,23 +315,20 @@ fn support_asks_an_operator_approves_and_the_console_shows_it() {
     assert!(approve.status.success(), "approve failed: {said}");
     assert!(said.contains("approved"), "{said}");
 
-    // The open order reloads by itself: its timeline (scroll down to it) has the approval.
-    let mut seen = false;
-    for _ in 0..200 {
-        if term
-            .contents()
-            .contains("resync of import approved (e2e: customer called)")
-        {
-            seen = true;
+    // The open order reloads by itself: its timeline has the approval. Scroll down to it,
+    // and from the top again if the reload came after the scrolling passed it.
+    let start = Instant::now();
+    loop {
+        let screen = term.contents();
+        if screen.contains("resync of import approved (e2e: customer called)") {
             break;
         }
-        term.keys("j");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no approval in the timeline of {order}:\n{screen}"
+        );
+        term.keys(if detail_at_bottom(&screen) { "gg" } else { "j" });
     }
-    assert!(
-        seen,
-        "the approval in the timeline of {order}:\n{}",
-        term.contents()
-    );
 
     // And Activity lists the operator's decision (filtered: the engine keeps adding events).
     term.keys("\x1b");
@@ -392,4 +400,22 @@ fn a_hangup_ends_the_console_at_once_without_spinning() {
         );
     }
     eprintln!("hangup: exited {took:?} after the terminal closed");
+}
+
+#[test]
+fn reading_the_screen() {
+    assert!(detail_at_bottom("│x│\n└ lines 14–44 of 44 ───┘"));
+    assert!(!detail_at_bottom("│x│\n└ lines 1–31 of 44 ───┘"));
+    assert!(!detail_at_bottom("no status line"));
+    assert_eq!(
+        request_id(
+            "r resync · ✓ resync request R12 sent for 1 order",
+            "resync request "
+        ),
+        Some("R12".into())
+    );
+    assert_eq!(
+        word_after("x --config /tmp/d/orderdeck.toml\r\nnext", "--config "),
+        Some("/tmp/d/orderdeck.toml".into())
+    );
 }
