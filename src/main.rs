@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = orderdeck::cli::Cli::parse();
+    let cli = orderdeck::cli::Cli::parse_or_exit();
     match orderdeck::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => orderdeck::cli::fail(&error),

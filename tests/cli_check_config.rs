@@ -1,6 +1,6 @@
 //! `orderdeck check-config` as a user runs it: the built binary on config files in a temp
-//! directory. Checks exit statuses (0 ok, 2 bad config), that every problem is printed with
-//! file:line:column, and that no secret value ever reaches the output.
+//! directory. Checks exit statuses (0 ok, 2 bad config or keymap), that every problem is
+//! printed with file:line:column, and that no secret value ever reaches the output.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -25,7 +25,11 @@ const FILE_SECRETS: [(&str, &str); 2] = [
 
 fn orderdeck(args: &[&str], configure: impl FnOnce(&mut Command)) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orderdeck"));
-    command.args(args).env_remove("ORDERDECK_CONFIG");
+    // No keymap of whoever runs the tests: a test that wants one sets its own config dir.
+    command
+        .args(args)
+        .env_remove("ORDERDECK_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/orderdeck-tests");
     configure(&mut command);
     command.output().expect("run orderdeck")
 }
@@ -236,5 +240,86 @@ fn orders_json_lists_what_the_store_holds_even_when_empty() {
     assert!(
         data.join("store").is_dir(),
         "the store was created in the configured data dir"
+    );
+}
+
+/// A config dir holding `keymap` as the user's console keymap.
+fn keymap_home(keymap: &str) -> (tempfile::TempDir, PathBuf) {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("orderdeck/keymap.toml");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, keymap).unwrap();
+    (home, path)
+}
+
+#[test]
+fn the_user_keymap_is_checked_too_and_each_problem_has_its_place() {
+    let dir = example_dir();
+    let path = write_config(dir.path(), EXAMPLE, 0o600);
+    let (home, keymap) = keymap_home(
+        "[global]\n\"ctlr-r\" = \"refresh\"\n\"R\" = \"resynk\"\n[list]\n\"g\" = \"top\"\n",
+    );
+    let out = orderdeck(&["--config", path.to_str().unwrap(), "check-config"], |c| {
+        c.envs(SECRETS).env("XDG_CONFIG_HOME", home.path());
+    });
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("ok (2 shops"),
+        "the config itself is fine: {stdout}"
+    );
+    let k = keymap.display();
+    for expected in [
+        format!("{k}:2:1: unknown key name \"ctlr-r\""),
+        format!("{k}:3:7: unknown action \"resynk\" (did you mean \"resync\"?)"),
+        format!("{k}:5:1: \"g\" in [list] hides the chord \"g g\" in [list]"),
+        format!("orderdeck: 3 problems in {k}; fix them and run `orderdeck check-config` again"),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_good_keymap_passes_and_a_bad_config_is_still_reported() {
+    let dir = example_dir();
+    let path = write_config(dir.path(), EXAMPLE, 0o600);
+    let (home, keymap) = keymap_home("[orders]\n\"R\" = \"resync\"\n");
+    let out = orderdeck(&["--config", path.to_str().unwrap(), "check-config"], |c| {
+        c.envs(SECRETS).env("XDG_CONFIG_HOME", home.path());
+    });
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("keymap {}: ok", keymap.display())),
+        "{stdout}"
+    );
+
+    let broken = write_config(dir.path(), "[[links]]\nshop = 1\n", 0o600);
+    let (home, keymap) = keymap_home("[list]\n\"j\" = \"dwon\"\n");
+    let out = orderdeck(
+        &["--config", broken.to_str().unwrap(), "check-config"],
+        |c| {
+            c.env("XDG_CONFIG_HOME", home.path());
+        },
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2:7: unknown action \"dwon\"",
+            keymap.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:2:", broken.display())),
+        "the config's own problems follow: {stderr}"
     );
 }

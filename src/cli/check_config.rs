@@ -1,21 +1,92 @@
 //! `orderdeck check-config`: loads the config and either lists every problem (exit 2, via
-//! [`super::fail`]) or prints a short summary of what it found. The summary shows secrets only
-//! as fingerprints, so it can be pasted into a ticket; warnings go to stderr like problems.
+//! [`super::fail`]) or prints a short summary of what it found. Then it checks the user's
+//! console keymap (`$XDG_CONFIG_HOME/orderdeck/keymap.toml`, when there is one) the way the
+//! console reads it, listing each problem at its `file:line:column` (exit 2 too). The summary
+//! shows secrets only as fingerprints, so it can be pasted into a ticket; warnings go to
+//! stderr like problems.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
 
 use crate::config::{Config, ConfigPath, Secret, StoreConfig, StoreCredentials};
+use crate::console::keymap::user_keymap_path;
+use crate::console::{KeymapProblem, check_keymap};
 use crate::domain::access::Role;
 
 pub(super) fn run(at: &ConfigPath) -> anyhow::Result<()> {
-    let config = Config::open(at)?;
+    let keymap = user_keymap_path().filter(|path| path.exists()).map(|path| {
+        let problems = check_keymap(&path);
+        (path, problems)
+    });
+    let config = match Config::open(at) {
+        Ok(config) => config,
+        Err(problems) => {
+            // Both files get checked: the keymap's problems first, then the config's (from
+            // `fail`, with its count).
+            if let Some((path, problems)) = &keymap {
+                print_keymap_problems(path, problems);
+            }
+            return Err(problems.into());
+        }
+    };
     for warning in &config.warnings {
         eprintln!("{warning}");
     }
     print!("{}", summary(&config));
-    Ok(())
+    match keymap {
+        None => Ok(()),
+        Some((path, problems)) if problems.is_empty() => {
+            println!("keymap {}: ok", path.display());
+            Ok(())
+        }
+        Some((path, problems)) => {
+            print_keymap_problems(&path, &problems);
+            Err(KeymapProblems {
+                path,
+                count: problems.len(),
+            }
+            .into())
+        }
+    }
+}
+
+/// The user keymap has problems (already printed); `check-config` exits 2 for it.
+#[derive(Debug)]
+pub struct KeymapProblems {
+    pub path: PathBuf,
+    pub count: usize,
+}
+
+impl fmt::Display for KeymapProblems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (noun, pronoun) = if self.count == 1 {
+            ("problem", "it")
+        } else {
+            ("problems", "them")
+        };
+        write!(
+            f,
+            "{} {noun} in {}; fix {pronoun} and run `orderdeck check-config` again",
+            self.count,
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for KeymapProblems {}
+
+fn print_keymap_problems(path: &Path, problems: &[KeymapProblem]) {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "orderdeck: the console skips these entries of {} and keeps the shipped keys for them",
+            path.display()
+        );
+    }
 }
 
 /// What the config holds, one line per entry.

@@ -1,24 +1,26 @@
 //! The scriptable face: `orderdeck <command>`. Parses arguments (clap), runs one command and
 //! turns its outcome into an exit status: 0 ok, 1 failure, 2 bad usage or bad config (clap's
 //! own usage errors already exit 2). Errors here are `anyhow`, the one layer allowed it; every
-//! problem of a config is printed on its own `file:line:column:` line.
-//!
-//! Commands that need the daemon or the store say plainly that they are not implemented yet,
-//! naming the feature that brings them, rather than pretending to work.
+//! problem of a config (and of the user's keymap) is printed on its own `file:line:column:`
+//! line. Without a command it opens the console ([`console`]); `demo` runs everything in one
+//! process ([`demo`]).
 
 mod args;
 mod check_config;
 mod commands;
+pub mod console;
+pub mod demo;
 pub mod orders;
 mod output;
 pub mod runtime;
 mod sandbox;
 mod serve;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{Config, ConfigPath, Environment, Problems};
 
@@ -41,8 +43,41 @@ pub struct Cli {
     #[arg(long, global = true, env = "ORDERDECK_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub console: console::ConsoleArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses this process's arguments. Usage errors print and exit 2, as clap's own do;
+    /// that includes console flags given to a command (which would otherwise be ignored).
+    pub fn parse_or_exit() -> Cli {
+        let cli = Cli::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    fn check(&self) -> Result<(), clap::Error> {
+        let console_flags = self.console.view.is_some() || self.console.link.is_some();
+        match &self.command {
+            Some(command) if console_flags => Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--view and --link are for the console; give them without a command{}",
+                    if matches!(command, Command::Demo(_)) {
+                        " or after `demo`"
+                    } else {
+                        ""
+                    }
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,7 +87,7 @@ pub enum Command {
     Serve,
     /// Run a living demo: simulated TikTok Shop and store, the daemon and the console, all
     /// in one command
-    Demo,
+    Demo(demo::DemoArgs),
     /// Run only the simulated TikTok Shop and store APIs on loopback, for testing a config
     Sandbox(SandboxArgs),
     /// Poll every link and run the jobs that result
@@ -89,30 +124,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config_path = || ConfigPath::choose(cli.config.clone(), &Environment::from_process());
     let load =
         || -> anyhow::Result<Config> { Ok(Config::open(&config_path().map_err(Problems::from)?)?) };
-    let Some(command) = cli.command else {
-        return not_yet("the console");
-    };
-    if let Command::CheckConfig = command {
+    if let Some(Command::CheckConfig) = cli.command {
         return check_config::run(&config_path().map_err(Problems::from)?);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        match command {
-            Command::CheckConfig => unreachable!("handled above"),
-            Command::Serve => serve::run(&load()?).await,
-            Command::Demo => not_yet("the demo (sandbox + daemon + console)"),
-            Command::Sandbox(args) => sandbox::run(args.seed, args.orders_per_shop).await,
-            command => with_client(&load()?, command).await,
+    let result = runtime.block_on(async move {
+        match cli.command {
+            None => console::run(&load()?, &cli.console).await,
+            Some(Command::CheckConfig) => unreachable!("handled above"),
+            Some(Command::Serve) => serve::run(&load()?).await,
+            Some(Command::Demo(args)) => demo::run(args).await,
+            Some(Command::Sandbox(args)) => sandbox::run(args.seed, args.orders_per_shop).await,
+            Some(command) => with_client(&load()?, command).await,
         }
-    })
+    });
+    // Whatever is still running (a job in flight, a read of a terminal that hung up) must not
+    // hold the exit: the store was flushed after every write.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }
 
 /// Runs a command against the daemon, or in-process when none runs.
 async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
     if let Command::Orders(args) = &command {
-        orders::check_link(config, args)?;
+        orders::check_link(config, args.link.as_ref())?;
     }
     let (client, local) = runtime::connect(config).await?;
     let _log = local
@@ -135,7 +172,7 @@ async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
         Command::Label(args) => commands::label(c, &args).await,
         Command::Settings(command) => commands::settings(c, &command, links).await,
         Command::Audit(args) => commands::audit(c, &args).await,
-        Command::CheckConfig | Command::Serve | Command::Demo | Command::Sandbox(_) => {
+        Command::CheckConfig | Command::Serve | Command::Demo(_) | Command::Sandbox(_) => {
             unreachable!("dispatched by run")
         }
     };
@@ -144,17 +181,22 @@ async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
     result
 }
 
-fn not_yet(feature: &str) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet: comes with {feature}")
-}
-
 /// Prints a failed command's error to stderr and returns its exit status: 2 for a config
-/// that does not load (each problem on its own line, then a count), 1 for anything else.
+/// that does not load (each problem on its own line, then a count) or a keymap with problems
+/// (already listed), 1 for anything else. Printing never panics: after a hangup there is no
+/// terminal left to print to.
 pub fn fail(error: &anyhow::Error) -> ExitCode {
+    let say = |text: &dyn std::fmt::Display| {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    };
+    if error.is::<check_config::KeymapProblems>() {
+        say(&format_args!("orderdeck: {error}"));
+        return ExitCode::from(2);
+    }
     match error.downcast_ref::<Problems>() {
         Some(problems) => {
             for problem in &problems.0 {
-                eprintln!("{problem}");
+                say(problem);
             }
             // A file-level problem (missing, unreadable) speaks for itself; a list of places
             // gets a count, since it may have scrolled past.
@@ -166,14 +208,14 @@ pub fn fail(error: &anyhow::Error) -> ExitCode {
                 } else {
                     ("problems", "them")
                 };
-                eprintln!(
+                say(&format_args!(
                     "orderdeck: {errors} {noun} in {file}; fix {pronoun} and run `orderdeck check-config` again"
-                );
+                ));
             }
             ExitCode::from(2)
         }
         None => {
-            eprintln!("orderdeck: {error:#}");
+            say(&format_args!("orderdeck: {error:#}"));
             ExitCode::FAILURE
         }
     }
@@ -181,8 +223,6 @@ pub fn fail(error: &anyhow::Error) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     use super::*;
 
     #[test]
@@ -215,9 +255,36 @@ mod tests {
             &["orderdeck", "settings", "set", "uk", "sync_trackin", "off"],
             &["orderdeck", "reject", "R1"],
             &["orderdeck", "audit", "--since", "yesterday-ish"],
+            &["orderdeck", "--view", "late"],
+            &["orderdeck", "demo", "--role", "boss"],
+            &["orderdeck", "demo", "--every", "1ms"],
         ] {
             let error = Cli::try_parse_from(argv).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{argv:?}");
         }
+    }
+
+    #[test]
+    fn console_flags_belong_to_the_console() {
+        let parse = |argv: &[&str]| Cli::try_parse_from(argv).and_then(|cli| cli.check());
+        assert!(parse(&["orderdeck", "--view", "pending", "--link", "uk"]).is_ok());
+        assert!(
+            parse(&[
+                "orderdeck",
+                "demo",
+                "--role",
+                "support",
+                "--view",
+                "approvals"
+            ])
+            .is_ok()
+        );
+        let error = parse(&["orderdeck", "--view", "pending", "orders"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error
+                .to_string()
+                .contains("--view and --link are for the console")
+        );
     }
 }

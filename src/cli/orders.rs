@@ -49,8 +49,8 @@ impl OrdersView {
 }
 
 /// Refuses a `--link` the config does not name, listing the ones it does.
-pub fn check_link(config: &Config, args: &OrdersArgs) -> anyhow::Result<()> {
-    if let Some(link) = &args.link
+pub fn check_link(config: &Config, link: Option<&LinkId>) -> anyhow::Result<()> {
+    if let Some(link) = link
         && config.link(link).is_none()
     {
         let names: Vec<&str> = config.links.iter().map(|l| l.name.as_str()).collect();

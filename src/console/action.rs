@@ -139,7 +139,7 @@ actions! {
     ViewMissing = "view-missing", "missing", "Show orders missing tracking, by ship-by deadline";
     ViewCancellations = "view-cancellations", "cancels", "Show cancellations in both directions";
     ViewApprovals = "view-approvals", "approvals", "Show resync requests waiting for an operator";
-    ViewActivity = "view-activity", "activity", "Show the audit trail, newest first";
+    ViewActivity = "view-activity", "activity", "Show what people and the engine did, newest first";
     ViewSettings = "view-settings", "settings", "Show the per-link settings forms";
     NextView = "next-view", "next view", "Switch to the next view";
     PrevView = "prev-view", "prev view", "Switch to the previous view";

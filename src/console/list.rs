@@ -11,10 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::audit::AuditEntry;
 use crate::domain::ids::LinkId;
 use crate::domain::request::ResyncRequest;
-use crate::service::api::{CancellationRow, OrderColumn, OrderRow, Paged, SortDir};
+use crate::service::api::{ActivityItem, CancellationRow, OrderColumn, OrderRow, Paged, SortDir};
 
 /// Rows fetched beyond each edge of the screen, so a step or two of scrolling needs no request.
 pub const PREFETCH: usize = 10;
@@ -312,22 +311,41 @@ impl Row for ResyncRequest {
     }
 }
 
-impl Row for AuditEntry {
+impl Row for ActivityItem {
+    /// Activity rows are never marked; the key only has to tell two rows apart.
     fn key(&self) -> String {
         format!(
-            "{}/{}/{}",
+            "{}/{}/{}/{}",
             self.at.timestamp_millis(),
-            self.actor.uid,
-            self.action
+            self.source,
+            self.who,
+            self.text
         )
     }
 
     fn link(&self) -> Option<&LinkId> {
-        None
+        self.link.as_ref()
     }
 
     fn haystack(&self) -> Haystack {
-        vec![("why", self.action.clone()), ("id", self.targets.join(" "))]
+        vec![
+            (
+                "id",
+                self.order
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "link",
+                self.link
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            ("status", format!("{} {}", self.source, self.level)),
+            ("why", format!("{} {}", self.who, self.text)),
+        ]
     }
 }
 

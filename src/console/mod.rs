@@ -14,9 +14,9 @@
 //! [`run`] is the console's one loop, and the only place it does IO. It waits for anything (a
 //! key, an answer, a notification, a timer, a signal), then drains everything else already
 //! waiting so a burst costs one frame, then draws — at most ~60 frames a second, and only when
-//! something changed. It ends cleanly on quit, SIGHUP, SIGTERM, and on end-of-file or a read
-//! error from the terminal (crossterm would otherwise spin on a dead tty). Service calls run
-//! as tasks; their answers come back as events, so a slow daemon never freezes the keys.
+//! something changed. It ends cleanly on quit, SIGHUP, SIGTERM, SIGINT, and on end-of-file or
+//! a read error from the terminal (crossterm would otherwise spin on a dead tty). Service calls
+//! run as tasks; their answers come back as events, so a slow daemon never freezes the keys.
 
 pub mod action;
 pub mod command;
@@ -75,6 +75,8 @@ pub struct ConsoleOptions {
     pub view: View,
     /// Start narrowed to one link.
     pub link: Option<LinkId>,
+    /// A message shown from the start until dismissed (the demo says how to attach to it).
+    pub notice: Option<String>,
 }
 
 impl Default for ConsoleOptions {
@@ -85,6 +87,7 @@ impl Default for ConsoleOptions {
             colors: ColorMode::Auto,
             view: View::Stores,
             link: None,
+            notice: None,
         }
     }
 }
@@ -170,6 +173,9 @@ async fn begin(
     state.problems = problems;
     state.view = options.view;
     state.link = options.link.clone();
+    if let Some(notice) = &options.notice {
+        update::notice(&mut state, theme::Level::Info, notice.clone());
+    }
     let effects = match subscribed {
         Ok(_) => Vec::new(),
         Err(e) => update::toast(
@@ -251,6 +257,9 @@ impl<W: Write> Loop<W> {
         let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
         let mut hangup = signal(SignalKind::hangup())?;
         let mut terminate = signal(SignalKind::terminate())?;
+        // In raw mode ctrl-c is a key; a SIGINT can still come from `kill -INT`, and must not
+        // leave the terminal raw on the alternate screen.
+        let mut interrupt = signal(SignalKind::interrupt())?;
         let mut clock_tick = tokio::time::interval(Duration::from_secs(60));
         let mut notifications_open = true;
         let mut last_frame: Option<Instant> = None;
@@ -269,6 +278,7 @@ impl<W: Write> Loop<W> {
             let wake = tokio::select! {
                 _ = hangup.recv() => Wake::Exit,
                 _ = terminate.recv() => Wake::Exit,
+                _ = interrupt.recv() => Wake::Exit,
                 event = input.recv() => terminal_event(&mut state, event),
                 Some(event) = events.recv() => Wake::Effects(receive(&mut state, event)),
                 notification = notifications.recv(), if notifications_open => {

@@ -5,11 +5,12 @@
 use tui_input::Input;
 
 use crate::domain::access::{Permission, Role};
-use crate::domain::audit::AuditEntry;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{LinkId, TiktokOrderId};
 use crate::domain::request::ResyncRequest;
-use crate::service::api::{CancellationRow, OrderDetail, OrderRow, Overview, Welcome};
+use crate::service::api::{
+    ActivityItem, CancellationRow, OrderDetail, OrderRow, Overview, Welcome,
+};
 
 use super::action::Scope;
 use super::effect::{Confirm, Prompt};
@@ -152,6 +153,8 @@ pub struct Toast {
     pub id: u64,
     pub level: Level,
     pub text: String,
+    /// Stays until dismissed (errors, notices) rather than fading.
+    pub stays: bool,
 }
 
 /// A layer over the view that takes the keys while it is open.
@@ -234,7 +237,8 @@ pub struct State {
     pub missing: List<OrderRow>,
     pub cancellations: List<CancellationRow>,
     pub approvals: List<ResyncRequest>,
-    pub activity: List<AuditEntry>,
+    /// People's actions (audit) and the engine's events, newest first.
+    pub activity: List<ActivityItem>,
     /// Activity stays on the newest entries and refreshes as they come.
     pub follow: bool,
     /// New activity arrived while not following.

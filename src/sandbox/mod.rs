@@ -4,6 +4,7 @@
 //! misnamed field fails a test instead of agreeing with itself.
 
 pub mod faults;
+pub mod living;
 pub mod scenario;
 pub mod serve;
 pub mod set;

@@ -24,12 +24,14 @@ pub struct FakeClient {
     missing: Vec<OrderRow>,
     cancellations: Vec<CancellationRow>,
     requests: Vec<orderdeck::domain::request::ResyncRequest>,
-    audit: Vec<orderdeck::domain::audit::AuditEntry>,
+    activity: Vec<ActivityItem>,
     settings: Mutex<BTreeMap<String, SettingsView>>,
     calls: Mutex<Vec<Request>>,
     events: broadcast::Sender<ClientEvent>,
     /// Answer every call as a daemon that went away would.
     offline: std::sync::atomic::AtomicBool,
+    /// Say hello as the daemon (false: a store opened in-process).
+    daemon: bool,
 }
 
 impl FakeClient {
@@ -77,12 +79,19 @@ impl FakeClient {
             missing: seed::missing(missing),
             cancellations: seed::cancellations(),
             requests: seed::requests(),
-            audit: seed::audit(),
+            activity: seed::activity(),
             settings: Mutex::new(settings),
             calls: Mutex::new(Vec::new()),
             events: broadcast::channel(64).0,
             offline: Default::default(),
+            daemon: true,
         }
+    }
+
+    /// The same service opened in-process, with no daemon polling behind it.
+    pub fn without_daemon(mut self) -> FakeClient {
+        self.daemon = false;
+        self
     }
 
     /// Every request received so far.
@@ -129,13 +138,10 @@ impl FakeClient {
                 uid: 1001,
                 role: self.role,
                 two_person: false,
-                daemon: true,
+                daemon: self.daemon,
                 version: "0.1.0".into(),
             })),
             Request::Subscribe => Ok(Response::Subscribed),
-            Request::Activity(_) => Err(ServiceError::invalid(
-                "the console reads the Activity view through Audit",
-            )),
             Request::Overview => Ok(Response::Overview(Overview {
                 now: now(),
                 links: seed::links(&self.pending, &self.missing, &self.cancellations),
@@ -158,23 +164,29 @@ impl FakeClient {
                 q.offset,
                 q.limit,
             ))),
-            Request::Audit(q) => {
+            Request::Audit(_) => Err(ServiceError::invalid(
+                "the console reads the Activity view through Activity, not Audit",
+            )),
+            Request::Activity(q) => {
                 let rows: Vec<_> = self
-                    .audit
+                    .activity
                     .iter()
                     .filter(|a| {
                         passes(
                             q.filter.as_deref(),
                             &[
-                                ("action", a.action.clone()),
-                                ("id", a.targets.join(" ")),
-                                ("user", a.actor.user.clone()),
+                                ("who", a.who.clone()),
+                                ("why", a.text.clone()),
+                                (
+                                    "id",
+                                    a.order.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+                                ),
                             ],
                         )
                     })
                     .cloned()
                     .collect();
-                Ok(Response::Audit(page(rows, q.offset, q.limit)))
+                Ok(Response::Activity(page(rows, q.offset, q.limit)))
             }
             Request::Order { id } => self.detail(&id).map(|d| Response::Order(Box::new(d))),
             Request::Settings { link } => self

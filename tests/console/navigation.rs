@@ -271,3 +271,92 @@ async fn chords_and_their_interruption() {
     press(&client, &mut state, "g g").await;
     assert_eq!(state.pending.selected, 0);
 }
+
+#[tokio::test]
+async fn activity_reads_people_and_engine_filters_follows_and_opens_orders() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    client.forget_calls();
+    press(&client, &mut state, "6").await;
+    assert!(
+        client
+            .calls()
+            .iter()
+            .any(|r| matches!(r, Request::Activity(q) if q.offset == 0 && q.filter.is_none())),
+        "{:?}",
+        client.calls()
+    );
+    let screen = plain(&render(&state));
+    assert!(
+        screen.contains("orderdeck") && screen.contains("bob"),
+        "{screen}"
+    );
+    assert!(!screen.contains('\u{1b}'), "platform text is cleaned");
+
+    press(&client, &mut state, "/").await;
+    type_text(&client, &mut state, "stuck").await;
+    press(&client, &mut state, "enter").await;
+    assert!(matches!(
+        client.calls().last(),
+        Some(Request::Activity(q)) if q.filter.as_deref() == Some("stuck")
+    ));
+    assert!(state.activity.total > 0);
+    assert!(state.activity.rows.iter().all(|r| r.text.contains("stuck")));
+
+    // Following: engine events come with order changes, so those refresh the list too.
+    press(&client, &mut state, "f").await;
+    client.forget_calls();
+    let n = Notification::Orders {
+        link: seed::link("uk-shop1"),
+        generation: 9,
+    };
+    receive(&mut state, Event::Client(ClientEvent::Changed(n)));
+    let refresh = receive(&mut state, Event::RefreshChanged);
+    assert!(
+        refresh.iter().any(|e| matches!(
+            e,
+            Effect::Call {
+                request: Request::Activity(_),
+                ..
+            }
+        )),
+        "{refresh:?}"
+    );
+
+    // Not following: the status line says there is something new instead.
+    press(&client, &mut state, "f").await;
+    let n = Notification::Health { generation: 10 };
+    receive(&mut state, Event::Client(ClientEvent::Changed(n)));
+    let refresh = receive(&mut state, Event::RefreshChanged);
+    assert!(!refresh.iter().any(|e| matches!(
+        e,
+        Effect::Call {
+            request: Request::Activity(_),
+            ..
+        }
+    )));
+    assert!(plain(&render(&state)).contains("new activity above"));
+
+    press(&client, &mut state, "enter").await;
+    let opened = state.detail.as_ref().map(|d| d.id.clone());
+    assert_eq!(opened, Some(seed::order_id(0)), "the row's order opens");
+}
+
+#[tokio::test]
+async fn approvals_offer_no_filter_the_service_would_ignore() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, "5 /").await;
+    assert!(state.line.is_none());
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "filter bob").await;
+    press(&client, &mut state, "enter").await;
+    assert!(state.approvals.filter.is_empty());
+    assert_eq!(
+        toasts(&state)
+            .iter()
+            .filter(|t| *t == "this view has no filter")
+            .count(),
+        2
+    );
+}

@@ -51,6 +51,10 @@ struct Running {
 }
 
 fn start() -> Running {
+    start_with(None)
+}
+
+fn start_with(notice: Option<String>) -> Running {
     let client = Arc::new(FakeClient::new(Role::Operator));
     let (keys, input) = mpsc::unbounded_channel();
     let output = Output::default();
@@ -60,6 +64,7 @@ fn start() -> Running {
         colors: ColorMode::Ansi16,
         view: View::Pending,
         link: None,
+        notice,
     };
     let console = tokio::spawn(run_on(
         client.clone(),
@@ -190,5 +195,23 @@ async fn a_read_error_ends_the_console() {
     run.keys
         .send(Err(io::Error::other("input/output error")))
         .expect("send");
+    ended(run.console).await;
+}
+
+#[tokio::test]
+async fn a_notice_stays_until_dismissed() {
+    let run = start_with(Some(
+        "operator console: orderdeck --config /tmp/od.toml".into(),
+    ));
+    wait_for("the notice", || {
+        run.output
+            .text()
+            .contains("operator console: orderdeck --config /tmp/od.toml (d dismisses)")
+    })
+    .await;
+    let shown = run.output.len();
+    run.keys.send(key('d')).expect("send");
+    wait_for("the notice to go", || run.output.len() > shown).await;
+    run.keys.send(key('q')).expect("send");
     ended(run.console).await;
 }

@@ -1,21 +1,22 @@
 //! Deterministic, realistic rows for the fake service: three links (a Shopify, a WooCommerce
 //! and an Amazon MCF store), pending orders with the reasons support staff really see, orders
 //! missing tracking around their ship-by deadlines, cancellations in both directions, pending
-//! resync requests and an audit trail. Times are relative to [`NOW`]. One buyer name carries an
-//! escape sequence, as hostile platform text would.
+//! resync requests and activity (people's actions and the engine's events). Times are
+//! relative to [`NOW`]. One buyer name and one engine event carry an escape sequence, as
+//! hostile platform text would.
 
 use std::collections::BTreeMap;
 
 use chrono::Duration;
 use orderdeck::domain::access::Role;
-use orderdeck::domain::audit::{Actor, AuditEntry, AuditOutcome};
+use orderdeck::domain::audit::Actor;
 use orderdeck::domain::cancellation::CancellationKey;
 use orderdeck::domain::clock::{Timestamp, from_unix};
 use orderdeck::domain::ids::{CancelId, LinkId, RequestId, StoreOrderId, TiktokOrderId};
 use orderdeck::domain::platform::Platform;
 use orderdeck::domain::request::{RequestStatus, ResyncFlow, ResyncRequest};
 use orderdeck::domain::triage::{StoreKnowledge, urgency};
-use orderdeck::service::api::{CancellationRow, LinkHealth, OrderRow, ViewCounts};
+use orderdeck::service::api::{ActivityItem, CancellationRow, LinkHealth, OrderRow, ViewCounts};
 
 /// 2026-11-20 12:00:00 UTC: the fixed "now" of every snapshot.
 pub const NOW_UNIX: i64 = 1_795_176_000;
@@ -427,32 +428,101 @@ pub fn requests() -> Vec<ResyncRequest> {
     ]
 }
 
-/// The audit trail, newest first.
-pub fn audit() -> Vec<AuditEntry> {
-    let entries = [
-        ("alice", 1001, Role::Operator, "settings.set", "uk-shop1", AuditOutcome::Ok { detail: Some("missing_tracking_after 1day → 12h".into()) }, None),
-        ("bob", 1002, Role::Support, "resync.request", "576461413038785752", AuditOutcome::Ok { detail: Some("R41".into()) }, Some("customer called")),
-        ("dave", 1004, Role::Viewer, "cancel.approve", "576461413040785758", AuditOutcome::Refused { why: "only operator and above may approve or reject buyer cancel requests; you are viewer".into() }, None),
-        ("orderdeck", u32::MAX, Role::Admin, "job.import", "576461413041785761", AuditOutcome::Failed { error: "Shopify 502 Bad Gateway".into() }, None),
-        ("alice", 1001, Role::Operator, "request.approve", "R40", AuditOutcome::Ok { detail: Some("2 jobs queued".into()) }, None),
-        ("carol", 1003, Role::Support, "label.reprint", "576461413039785755", AuditOutcome::Ok { detail: Some("printed".into()) }, None),
+/// The Activity view's rows, newest first: people's actions (as the service words audit
+/// entries) between the engine's events, one of which carries a terminal escape in text that
+/// came from a platform.
+pub fn activity() -> Vec<ActivityItem> {
+    let people = [
+        (
+            "alice",
+            "ok",
+            "settings.set uk-shop1: missing_tracking_after 1day → 12h",
+            None,
+        ),
+        (
+            "bob",
+            "ok",
+            "resync.request 576461413038785752 (customer called): R41",
+            Some(0),
+        ),
+        (
+            "dave",
+            "refused",
+            "cancel.approve 576461413040785758: only operator and above may approve or reject buyer cancel requests; you are viewer",
+            Some(2),
+        ),
+        ("alice", "ok", "request.approve R40: 2 jobs queued", None),
+        (
+            "carol",
+            "ok",
+            "label.reprint 576461413039785755: printed",
+            Some(1),
+        ),
+    ];
+    let engine = [
+        (
+            "info",
+            Some("uk-shop1"),
+            None,
+            "polled uk-shop1: 12 orders, 3 store changes, 4 jobs",
+        ),
+        (
+            "info",
+            Some("uk-shop1"),
+            Some(3),
+            "created store order #1042 (gid://shopify/Order/5512)",
+        ),
+        (
+            "error",
+            Some("uk-shop1"),
+            Some(0),
+            "import stuck: SKU GHOST-003 has no variant in store uk-shopify1",
+        ),
+        (
+            "warn",
+            Some("us-shop2"),
+            None,
+            "poll failed (will retry in 10s): TikTok 429 THROTTLED\u{1b}[2J",
+        ),
+        (
+            "info",
+            Some("de-shop3"),
+            Some(5),
+            "tracking JX0012345678 (Royal Mail) sent to TikTok",
+        ),
+        (
+            "info",
+            Some("us-shop2"),
+            None,
+            "access token refreshed; expires in 7d",
+        ),
     ];
     (0..30)
         .map(|i| {
-            let (user, uid, role, action, target, outcome, reason) = &entries[i % entries.len()];
-            let actor = if *uid == u32::MAX {
-                Actor::engine()
+            let at = at(-(i as i64) * 7 - 1);
+            if i % 3 == 1 {
+                let (user, level, text, order) = people[(i / 3) % people.len()];
+                ActivityItem {
+                    at,
+                    source: "audit".into(),
+                    level: level.into(),
+                    who: user.into(),
+                    link: None,
+                    order: order.map(order_id),
+                    text: text.into(),
+                }
             } else {
-                actor(user, *uid, *role)
-            };
-            AuditEntry::new(
-                at(-(i as i64) * 7 - 1),
-                actor,
-                *action,
-                vec![target.to_string()],
-                outcome.clone(),
-            )
-            .with_reason(reason.map(str::to_string))
+                let (level, link_name, order, text) = engine[i % engine.len()];
+                ActivityItem {
+                    at,
+                    source: "engine".into(),
+                    level: level.into(),
+                    who: "orderdeck".into(),
+                    link: link_name.map(link),
+                    order: order.map(order_id),
+                    text: text.into(),
+                }
+            }
         })
         .collect()
 }

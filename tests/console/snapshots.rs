@@ -241,6 +241,18 @@ async fn reconnecting_is_visible_and_errors_stay() {
 }
 
 #[tokio::test]
+async fn without_a_daemon_the_header_says_what_is_shown() {
+    for (width, height) in SIZES {
+        let client = FakeClient::new(Role::Operator).without_daemon();
+        let state = open(&client, (width, height), Theme::ansi16()).await;
+        check(
+            &format!("console_no_daemon_{width}x{height}"),
+            plain(&render(&state)),
+        );
+    }
+}
+
+#[tokio::test]
 async fn keymap_problems_at_startup() {
     for (width, height) in SIZES {
         let client = FakeClient::new(Role::Operator);

@@ -19,7 +19,11 @@ use crate::console::theme::Level;
 use crate::domain::text::sanitize;
 
 pub fn open_filter(state: &mut State) -> Vec<Effect> {
-    let Some(list) = list_of(state.view) else {
+    // Approvals is a list, but the service does not filter requests: a filter there would
+    // only claim to narrow it.
+    let Some(list) =
+        list_of(state.view).filter(|_| super::available(state, Action::Filter).is_ok())
+    else {
         return toast(state, Level::Info, "this view has no filter");
     };
     let before = with_list!(state, list, |l| l.filter.clone());
@@ -294,7 +298,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
             load_page(state, list, true)
         }
         Command::Filter(text) => {
-            if list_of(state.view).is_none() {
+            if list_of(state.view).is_none() || super::available(state, Action::Filter).is_err() {
                 return toast(state, Level::Info, "this view has no filter");
             }
             apply_filter(state, text)

@@ -124,7 +124,7 @@ pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
             offset,
             limit,
         }),
-        ListId::Activity => Request::Audit(AuditQuery {
+        ListId::Activity => Request::Activity(AuditQuery {
             since: None,
             filter: filter(&state.activity.filter),
             offset,

@@ -179,21 +179,33 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
 
 /// Shows a message; anything but an error fades by itself.
 pub fn toast(state: &mut State, level: Level, text: impl Into<String>) -> Vec<Effect> {
-    const KEEP: usize = 4;
-    let id = state.next_id();
-    state.toasts.push(Toast {
-        id,
-        level,
-        text: text.into(),
-    });
-    if state.toasts.len() > KEEP {
-        state.toasts.remove(0);
-    }
-    if level == Level::Error {
+    let stays = level == Level::Error;
+    let id = push_toast(state, level, text.into(), stays);
+    if stays {
         return Vec::new();
     }
     vec![Effect::Later {
         after: std::time::Duration::from_secs(TOAST_SECONDS),
         event: Event::ExpireToast(id),
     }]
+}
+
+/// Shows a message that stays until dismissed, whatever its level.
+pub fn notice(state: &mut State, level: Level, text: impl Into<String>) {
+    push_toast(state, level, text.into(), true);
+}
+
+fn push_toast(state: &mut State, level: Level, text: String, stays: bool) -> u64 {
+    const KEEP: usize = 4;
+    let id = state.next_id();
+    state.toasts.push(Toast {
+        id,
+        level,
+        text,
+        stays,
+    });
+    if state.toasts.len() > KEEP {
+        state.toasts.remove(0);
+    }
+    id
 }

@@ -249,10 +249,7 @@ fn open(state: &mut State) -> Vec<Effect> {
             .approvals
             .selected_row()
             .and_then(|r| r.targets.first().cloned()),
-        View::Activity => state
-            .activity
-            .selected_row()
-            .and_then(|r| r.targets.iter().find_map(|t| TiktokOrderId::new(t).ok())),
+        View::Activity => state.activity.selected_row().and_then(|r| r.order.clone()),
         View::Settings => None,
     };
     match order {
@@ -277,7 +274,15 @@ fn copy_id(state: &mut State) -> Vec<Effect> {
             View::Missing => ids_of(&state.missing, |r| r.id.to_string()),
             View::Cancellations => ids_of(&state.cancellations, |r| r.order_id.to_string()),
             View::Approvals => ids_of(&state.approvals, |r| r.id.to_string()),
-            View::Activity => ids_of(&state.activity, |r| r.targets.join(" ")),
+            View::Activity => ids_of(&state.activity, |r| {
+                r.order
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
+            .into_iter()
+            .filter(|id| !id.is_empty())
+            .collect(),
             View::Settings => Vec::new(),
         }
     };

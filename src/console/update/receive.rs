@@ -151,7 +151,7 @@ fn page(
             state.cancellations.install(p, page)
         }
         (ListId::Approvals, Ok(Response::Requests(p))) => state.approvals.install(p, page),
-        (ListId::Activity, Ok(Response::Audit(p))) => state.activity.install(p, page),
+        (ListId::Activity, Ok(Response::Activity(p))) => state.activity.install(p, page),
         (_, other) => {
             let why = match other {
                 Ok(response) => unexpected(&response),
@@ -308,6 +308,7 @@ fn arm(state: &mut State) -> Vec<Effect> {
 fn refresh_changed(state: &mut State) -> Vec<Effect> {
     state.refresh_armed = false;
     let changed = std::mem::take(&mut state.changed);
+    let activity = changed.audit || changed.orders || changed.health;
     let mut effects = Vec::new();
     // The tab bar always shows the overview's counts.
     if changed.orders || changed.requests || changed.health {
@@ -319,11 +320,12 @@ fn refresh_changed(state: &mut State) -> Vec<Effect> {
         match state.view {
             View::Pending | View::Missing | View::Cancellations => changed.orders,
             View::Approvals => changed.requests,
-            View::Activity if changed.audit && !state.follow => {
+            // Engine events come with order and health changes, people's actions with audit.
+            View::Activity if activity && !state.follow => {
                 state.activity_unseen = true;
                 false
             }
-            View::Activity => changed.audit,
+            View::Activity => activity,
             View::Settings if changed.settings && !state.settings.changes().is_empty() => {
                 effects.extend(toast(
                     state,

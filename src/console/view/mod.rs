@@ -108,8 +108,15 @@ pub fn left(now: Timestamp, deadline: Timestamp) -> String {
     }
 }
 
+/// "3h 12m ago". The console's `now` moves a minute at a time (so an idle screen stays
+/// still), which puts anything from the current minute up to 59 s "in the future": all of
+/// that, and anything under a minute old, is "just now".
 pub fn ago(now: Timestamp, then: Timestamp) -> String {
-    format!("{} ago", human_duration(now.signed_duration_since(then)))
+    let age = now.signed_duration_since(then);
+    if age.num_seconds() < 60 {
+        return "just now".into();
+    }
+    format!("{} ago", human_duration(age))
 }
 
 /// A short UTC time for lists: "11-20 14:05".
@@ -166,6 +173,16 @@ fn draw_header(frame: &mut Frame, state: &State, area: Rect) {
         .map_or("all links".to_string(), |l| format!("link {l}"));
     left.push(Span::styled(format!(" · {scope}"), theme.header));
     let right = match &state.connection {
+        // In-process (no daemon): nothing polls, so what is shown is only as fresh as the
+        // last sync someone ran.
+        Connection::Live if !session.daemon => {
+            let text = if area.width >= 110 {
+                "○ no daemon: showing the store as of the last sync "
+            } else {
+                "○ no daemon: store as of the last sync "
+            };
+            Span::styled(text, theme.level(Level::Warning))
+        }
         Connection::Live => Span::styled("● live ", theme.level(Level::Success)),
         Connection::Reconnecting { reason } => Span::styled(
             format!("⟳ reconnecting… ({}) ", clean(reason)),
@@ -409,8 +426,12 @@ fn draw_toasts(frame: &mut Frame, state: &State, body: Rect) {
             Level::Error => "✗",
         };
         let mut text = format!(" {sign} {} ", clean(&toast.text));
-        if let (Level::Error, Some(key)) = (toast.level, &dismiss) {
-            text.push_str(&format!("({key} dismisses) "));
+        // The hint only where it fits: the message matters more than how to clear it.
+        if let (true, Some(key)) = (toast.stays, &dismiss) {
+            let hint = format!("({key} dismisses) ");
+            if text.width() + hint.width() <= usize::from(max_width) {
+                text.push_str(&hint);
+            }
         }
         let text = crate::domain::text::truncate(&text, usize::from(max_width));
         let width = (text.width() as u16).min(max_width);

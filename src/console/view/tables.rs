@@ -9,7 +9,6 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TableRow, Table};
 
-use crate::domain::audit::AuditOutcome;
 use crate::service::api::{OrderColumn, SortDir};
 
 use super::{ago, clean, left, stamp};
@@ -257,42 +256,46 @@ fn approvals(frame: &mut Frame, state: &State, area: Rect) {
     });
 }
 
+/// People's actions and the engine's events in one list, newest first: who did it (the
+/// engine is `orderdeck`), where, to which order, and what came of it, coloured by level.
 fn activity(frame: &mut Frame, state: &State, area: Rect) {
     let theme = &state.theme;
     let cols = [
         col("When", 11, 0),
-        col("Who", 17, 0),
-        col("Action", 15, 0),
-        col("Targets", 18, 2),
-        fill("Outcome", 20, 0),
-        col("Reason", 16, 3),
+        col("Who", 12, 0),
+        col("Link", 10, 3),
+        col("Order", 18, 2),
+        fill("What happened", 24, 0),
     ];
     draw_list(frame, state, area, &state.activity, &cols, None, |row| {
-        let who = match (row.actor.is_engine(), row.actor.role) {
-            (true, _) => "orderdeck".to_string(),
-            (false, Some(role)) => format!("{} ({role})", clean(&row.actor.user)),
-            (false, None) => clean(&row.actor.user),
+        let level = match row.level.as_str() {
+            "error" | "failed" => Some(Level::Error),
+            "warn" | "refused" => Some(Level::Warning),
+            _ => None,
         };
-        let (outcome, level) = match &row.outcome {
-            AuditOutcome::Ok { detail } => (
-                format!(
-                    "ok{}",
-                    detail
-                        .as_deref()
-                        .map_or(String::new(), |d| format!(": {d}"))
-                ),
-                Level::Success,
-            ),
-            AuditOutcome::Refused { why } => (format!("refused: {why}"), Level::Warning),
-            AuditOutcome::Failed { error } => (format!("failed: {error}"), Level::Error),
+        let who = if row.source == "engine" {
+            Cell::from(clean(&row.who)).style(theme.muted)
+        } else {
+            Cell::from(clean(&row.who))
         };
+        let what = Cell::from(clean(&row.text));
         vec![
             Cell::from(stamp(row.at)),
-            Cell::from(who),
-            Cell::from(clean(&row.action)),
-            Cell::from(clean(&row.targets.join(" "))),
-            Cell::from(clean(&outcome)).style(theme.level(level)),
-            Cell::from(clean(row.reason.as_deref().unwrap_or(""))),
+            who,
+            Cell::from(
+                row.link
+                    .as_ref()
+                    .map_or(String::new(), |l| clean(l.as_str())),
+            ),
+            Cell::from(
+                row.order
+                    .as_ref()
+                    .map_or(String::new(), |o| clean(o.as_str())),
+            ),
+            match level {
+                Some(level) => what.style(theme.level(level)),
+                None => what,
+            },
         ]
     });
 }

@@ -1,0 +1,322 @@
+//! The demo's living scenario: the simulated world moving on by itself, one [`Living::beat`]
+//! every few seconds, through the sandboxes' control APIs only (as buyers, TikTok, a warehouse
+//! and a flaky network would). Each beat may bring new paid orders (some with SKUs the store
+//! does not have, some held ON_HOLD first), release held orders, have the warehouse fulfil
+//! store orders (with a mapped carrier, an unmapped one, or no tracking at all), open buyer
+//! cancel requests with deadlines, cancel the odd order as TikTok's SYSTEM, and arm a few API
+//! faults (latency, rate limits, 5xx). Deterministic for a seed, apart from wall-clock time.
+
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::faults::FaultKind;
+use super::scenario::{BuyerSpec, OrderSpec};
+use super::set::SandboxSet;
+use super::shopify::SandboxTracking;
+
+/// How a warehouse names carriers: the first is in the demo's `carrier_map`, the next two are
+/// TikTok provider names as they are, the last is mapped nowhere.
+const CARRIERS: [&str; 4] = [
+    "Royal Mail Tracked 24",
+    "DPD UK",
+    "Evri",
+    "Parcelforce Express 48",
+];
+const CANCEL_REASONS: [(&str, &str); 3] = [
+    (
+        "ecom_order_to_ship_canceled_reason_better_price",
+        "Found a better price",
+    ),
+    (
+        "ecom_order_to_ship_canceled_reason_change_address",
+        "Need to change shipping address",
+    ),
+    (
+        "ecom_order_to_ship_canceled_reason_created_by_mistakes",
+        "Order created by mistake",
+    ),
+];
+/// Orders stay held at least this many beats before TikTok releases them.
+const HOLD_BEATS: u64 = 4;
+/// A spell of API trouble every this many beats (the first one early, so it is seen), each
+/// of another kind.
+const FAULT_EVERY: u64 = 6;
+
+pub struct Living {
+    rng: ChaCha8Rng,
+    beats: u64,
+    /// Id serial for new orders, past every seeded one.
+    serial: usize,
+    /// Held orders as they will look once released (buyer and address known), with the beat
+    /// they were held at.
+    held: Vec<(OrderSpec, u64)>,
+    /// Paid orders a buyer or TikTok may still cancel.
+    open: Vec<String>,
+}
+
+impl Living {
+    /// Starts from the scenario the sandboxes were seeded with.
+    pub fn new(set: &SandboxSet, seed: u64) -> Living {
+        let scenario = &set.scenario;
+        let held = scenario
+            .orders
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.status == "ON_HOLD")
+            .map(|(i, o)| {
+                let mut released = o.clone();
+                released.buyer = borrowed_buyer(set, &o.shop, i);
+                (released, 0)
+            })
+            .collect();
+        let open = scenario
+            .orders
+            .iter()
+            .filter(|o| o.status == "AWAITING_SHIPMENT" && o.cancel.is_none())
+            .map(|o| o.id.clone())
+            .collect();
+        Living {
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x11fe),
+            beats: 0,
+            serial: scenario.orders.len(),
+            held,
+            open,
+        }
+    }
+
+    /// One step of the world at `now` (unix seconds); says what happened, one line each.
+    pub fn beat(&mut self, set: &SandboxSet, now: i64) -> Vec<String> {
+        self.beats += 1;
+        let mut said = Vec::new();
+        for _ in 0..self.rng.random_range(1..=2) {
+            said.push(self.new_order(set, now));
+        }
+        if self.rng.random_bool(0.6) {
+            said.extend(self.release_held(set, now));
+        }
+        for _ in 0..self.rng.random_range(0..=2) {
+            said.extend(self.fulfil(set));
+        }
+        if self.rng.random_bool(0.3) {
+            said.extend(self.buyer_cancel(set, now));
+        }
+        if self.rng.random_bool(0.08) {
+            said.extend(self.system_cancel(set));
+        }
+        if self.beats % FAULT_EVERY == FAULT_EVERY / 2 {
+            said.push(self.fault(set));
+        }
+        said
+    }
+
+    fn new_order(&mut self, set: &SandboxSet, now: i64) -> String {
+        let shop = self.rng.random_range(0..set.scenario.shops.len());
+        let mut spec = set
+            .scenario
+            .new_order(&mut self.rng, shop, self.serial, now);
+        self.serial += 1;
+        // An order generated as held comes without a buyer; paid orders always have one.
+        if spec.buyer.first_name.is_empty() {
+            spec.buyer = borrowed_buyer(set, &spec.shop, self.serial);
+        }
+        if self.rng.random_bool(0.15)
+            && let Some(line) = spec.lines.first_mut()
+        {
+            line.seller_sku = format!("GHOST-{:03}", self.rng.random_range(0..20));
+            line.product_name = "Limited drop".into();
+            line.sku_name = String::new();
+        }
+        if self.rng.random_bool(0.2) {
+            let mut held = spec.clone();
+            held.status = "ON_HOLD".into();
+            hide_buyer(&mut held.buyer);
+            set.tiktok.add_order(&held);
+            let said = format!("new order {} on {}, held ON_HOLD", spec.id, spec.shop);
+            self.held.push((spec, self.beats));
+            return said;
+        }
+        set.tiktok.add_order(&spec);
+        self.open.push(spec.id.clone());
+        let sku = spec.lines.first().map_or("", |l| l.seller_sku.as_str());
+        format!("new paid order {} on {} ({sku})", spec.id, spec.shop)
+    }
+
+    /// TikTok releases the longest-held order: it becomes payable-to-ship, buyer shown.
+    fn release_held(&mut self, set: &SandboxSet, now: i64) -> Option<String> {
+        let due = self
+            .held
+            .iter()
+            .position(|(_, at)| self.beats >= at + HOLD_BEATS)?;
+        let (mut spec, _) = self.held.remove(due);
+        if set.tiktok.order_status(&spec.id).as_deref() != Some("ON_HOLD") {
+            return None;
+        }
+        spec.status = "AWAITING_SHIPMENT".into();
+        spec.update_time = now;
+        set.tiktok.add_order(&spec);
+        self.open.push(spec.id.clone());
+        Some(format!("{} released from ON_HOLD", spec.id))
+    }
+
+    /// The warehouse ships a store order that has no fulfillment yet.
+    fn fulfil(&mut self, set: &SandboxSet) -> Option<String> {
+        let store = set.scenario.stores.choose(&mut self.rng)?.name.clone();
+        let orders = set.shopify.orders(&store).ok()?;
+        let waiting: Vec<_> = orders
+            .iter()
+            .filter(|o| o.fulfillments.is_empty() && o.cancelled_at.is_none())
+            .collect();
+        let order = waiting.choose(&mut self.rng)?;
+        let tracking = match self.rng.random_range(0..10) {
+            // A warehouse system that never shares tracking.
+            0..=1 => SandboxTracking {
+                company: None,
+                number: None,
+                url: None,
+            },
+            pick => SandboxTracking {
+                company: Some(CARRIERS[pick % CARRIERS.len()].to_string()),
+                number: Some(format!(
+                    "JX{:010}",
+                    self.rng.random_range(0..10_000_000_000u64)
+                )),
+                url: None,
+            },
+        };
+        let said = format!(
+            "warehouse fulfilled {} in {store} ({})",
+            order.name,
+            tracking.company.as_deref().unwrap_or("no tracking")
+        );
+        set.shopify.fulfil(&store, &order.id, tracking).ok()?;
+        Some(said)
+    }
+
+    fn buyer_cancel(&mut self, set: &SandboxSet, now: i64) -> Option<String> {
+        let order = self.take_open(set)?;
+        let (reason, text) = *CANCEL_REASONS.choose(&mut self.rng)?;
+        let deadline = now + self.rng.random_range(2 * 3600..40 * 3600);
+        set.tiktok
+            .request_buyer_cancel(&order, reason, text, deadline)?;
+        Some(format!("buyer asked to cancel {order} ({text})"))
+    }
+
+    fn system_cancel(&mut self, set: &SandboxSet) -> Option<String> {
+        let order = self.take_open(set)?;
+        set.tiktok
+            .cancel_order_as(&order, "SYSTEM", "Auto-cancelled: not shipped in time")?;
+        Some(format!("TikTok cancelled {order} (SYSTEM)"))
+    }
+
+    /// A random open order that TikTok still has awaiting shipment; it leaves the open list.
+    fn take_open(&mut self, set: &SandboxSet) -> Option<String> {
+        while !self.open.is_empty() {
+            let index = self.rng.random_range(0..self.open.len());
+            let order = self.open.swap_remove(index);
+            if set.tiktok.order_status(&order).as_deref() == Some("AWAITING_SHIPMENT") {
+                return Some(order);
+            }
+        }
+        None
+    }
+
+    /// A short spell of trouble on one platform; the engine retries through it.
+    fn fault(&mut self, set: &SandboxSet) -> String {
+        let tiktok = set.tiktok.faults();
+        let shopify = set.shopify.faults();
+        match (self.beats / FAULT_EVERY) % 4 {
+            0 => {
+                let delay = std::time::Duration::from_millis(self.rng.random_range(400..1500));
+                tiktok.inject("*", FaultKind::Latency(delay), 3);
+                format!("TikTok slows down ({} ms, 3 calls)", delay.as_millis())
+            }
+            1 => {
+                tiktok.inject("*", FaultKind::RateLimited, 2);
+                "TikTok answers 429 (2 calls)".into()
+            }
+            2 => {
+                shopify.inject("*", FaultKind::RateLimited, 2);
+                "Shopify throttles (2 calls)".into()
+            }
+            _ => {
+                shopify.inject("*", FaultKind::ServerError, 1);
+                "Shopify answers 500 (1 call)".into()
+            }
+        }
+    }
+}
+
+/// A buyer of the same shop from the seeded orders: the name and address TikTok shows once
+/// an order is no longer held.
+fn borrowed_buyer(set: &SandboxSet, shop: &str, pick: usize) -> BuyerSpec {
+    let known: Vec<&BuyerSpec> = set
+        .scenario
+        .orders
+        .iter()
+        .filter(|o| o.shop == shop && !o.buyer.first_name.is_empty())
+        .map(|o| &o.buyer)
+        .collect();
+    match known.get(pick % known.len().max(1)) {
+        Some(buyer) => (*buyer).clone(),
+        None => BuyerSpec {
+            first_name: "Sam".into(),
+            last_name: "Taylor".into(),
+            phone: "(+44)7700-***-000".into(),
+            address_line1: "1 High Street".into(),
+            address_line2: String::new(),
+            city: "London".into(),
+            state: "Greater London".into(),
+            postal_code: "N1 9GU".into(),
+            region_code: "GB".into(),
+            country: "United Kingdom".into(),
+        },
+    }
+}
+
+/// TikTok hides who bought a held order.
+fn hide_buyer(buyer: &mut BuyerSpec) {
+    buyer.first_name.clear();
+    buyer.last_name.clear();
+    buyer.address_line1.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::scenario::{Scenario, Size};
+
+    #[tokio::test]
+    async fn the_world_moves_on_every_beat() {
+        let now = chrono::Utc::now().timestamp();
+        let scenario = Scenario::generate(
+            3,
+            Size {
+                shops: 2,
+                orders_per_shop: 20,
+            },
+            now,
+        );
+        let set = SandboxSet::start(scenario, [127, 0, 0, 1].into())
+            .await
+            .expect("sandboxes start");
+        let mut living = Living::new(&set, 3);
+        let said: Vec<String> = (0..30).flat_map(|_| living.beat(&set, now)).collect();
+        for what in ["new paid order", "held ON_HOLD", "released from ON_HOLD"] {
+            assert!(said.iter().any(|s| s.contains(what)), "{what}: {said:#?}");
+        }
+        assert!(
+            said.iter().any(|s| s.contains("GHOST-")),
+            "some new orders sell SKUs the store does not have"
+        );
+        assert!(said.iter().any(|s| s.contains("buyer asked to cancel")));
+        for fault in [
+            "TikTok slows down",
+            "TikTok answers 429",
+            "Shopify throttles",
+            "Shopify answers 500",
+        ] {
+            assert!(said.iter().any(|s| s.contains(fault)), "{fault}: {said:#?}");
+        }
+    }
+}
