@@ -138,6 +138,8 @@ struct Demo {
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     _log: Option<tracing_appender::non_blocking::WorkerGuard>,
+    /// Held while the demo serves its socket: no second daemon can take it over.
+    _instance: socket::InstanceLock,
 }
 
 impl Demo {
@@ -154,7 +156,8 @@ impl Demo {
         ensure_data_dir(&config.paths.data_dir)?;
         let log = log_quietly(&config.paths.data_dir);
         let local = open_local(&config, Arc::new(SystemClock), true)?;
-        let listener = socket::bind(&config.paths.socket).await?;
+        let (listener, instance) =
+            socket::bind(&config.paths.socket, config.paths.socket_group.as_deref()).await?;
         let stop = CancellationToken::new();
         let tasks = vec![
             tokio::spawn(local.engine.clone().run(stop.clone())),
@@ -174,6 +177,7 @@ impl Demo {
             _set: set,
             stop,
             tasks,
+            _instance: instance,
             _log: log,
         })
     }
