@@ -34,7 +34,7 @@ use crate::domain::ids::{LinkId, ShopId, StoreId};
 use crate::domain::job::Backoff;
 use crate::domain::platform::Platform;
 use crate::domain::settings::LinkSettings;
-use crate::platforms::{Marketplace, Storefront};
+use crate::platforms::{Marketplace, Storefront, Tokens};
 use crate::service::api::Notification;
 use crate::store::{SettingsRecord, Store};
 
@@ -84,6 +84,18 @@ impl EngineOptions {
             batch: 64,
         }
     }
+
+    /// The options `orderdeck.toml` asks for: data dir, print command and retry waits.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let mut options = EngineOptions::in_data_dir(&config.paths.data_dir);
+        options.print_command = config.paths.label_print_command.clone();
+        options.backoff = Backoff {
+            base: config.engine.retry_initial,
+            cap: config.engine.retry_max,
+            ..Backoff::default()
+        };
+        options
+    }
 }
 
 pub struct Engine {
@@ -97,6 +109,8 @@ pub struct Engine {
     pub(crate) jobs_written: Notify,
     generation: AtomicU64,
     notifications: broadcast::Sender<Notification>,
+    /// The tokens last written to `token_dir`, per shop (`None`: no file yet).
+    saved_tokens: std::sync::Mutex<HashMap<ShopId, Option<Tokens>>>,
 }
 
 impl Engine {
@@ -117,6 +131,7 @@ impl Engine {
             jobs_written: Notify::new(),
             generation: AtomicU64::new(1),
             notifications,
+            saved_tokens: std::sync::Mutex::new(HashMap::new()),
         })
     }
 

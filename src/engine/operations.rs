@@ -392,14 +392,13 @@ impl Engine {
             OperationError::NotFound(format!("order {id} is not in orderdeck's store"))
         })?;
         let link = self.runtime(&order.link)?;
-        let path = self
-            .run_label(&link, &order, true)
-            .await
-            .map_err(|f| match f {
-                Failure::Platform(e) => OperationError::Platform(e.to_string()),
-                Failure::Stuck(why) => OperationError::Invalid(why),
-                Failure::Store(e) => OperationError::Store(e),
-            })?;
+        let fetched = self.run_label(&link, &order, true).await;
+        self.save_tokens_if_changed(&link);
+        let path = fetched.map_err(|f| match f {
+            Failure::Platform(e) => OperationError::Platform(e.to_string()),
+            Failure::Stuck(why) => OperationError::Invalid(why),
+            Failure::Store(e) => OperationError::Store(e),
+        })?;
         let printed = match (print, &self.options.print_command) {
             (true, Some(command)) => {
                 run_print(command, &path).map_err(OperationError::Platform)?;
