@@ -99,13 +99,35 @@ fn config_text(set: &SandboxSet, data_dir: &Path, socket: &Path) -> String {
     )
 }
 
-/// Runs `orderdeck sync --once`; answers (jobs run, jobs still waiting, polls failed).
-async fn sync_once(config: &Path) -> (usize, usize, usize) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderdeck"))
+/// The real binary with the test's config.
+fn orderdeck(config: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderdeck"));
+    command
         .arg("--config")
         .arg(config)
-        .args(["sync", "--once"])
+        .args(args)
         .env_remove("ORDERDECK_CONFIG")
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Whether the daemon answers on `socket` before `deadline`.
+async fn answers(socket: &Path, deadline: tokio::time::Instant) -> bool {
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::UnixStream::connect(socket).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// Runs `orderdeck sync --once`; answers (jobs run, jobs still waiting, polls failed).
+async fn sync_once(config: &Path) -> (usize, usize, usize) {
+    let out = orderdeck(config, &["sync", "--once"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .output()
         .await
         .expect("orderdeck runs");
@@ -191,31 +213,43 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let daemon_log = dir.path().join("serve.log");
+    let mut overlapping_syncs = 0;
     for kill in 0..KILLS {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&daemon_log)
             .unwrap();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderdeck"))
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env_remove("ORDERDECK_CONFIG")
-            .stdout(Stdio::null())
+        let mut daemon = orderdeck(&config, &["serve"])
             .stderr(log)
-            .kill_on_drop(true)
             .spawn()
             .expect("orderdeck serve starts");
-        tokio::time::sleep(Duration::from_millis(rng.random_range(LIFETIME_MS))).await;
-        if let Some(status) = child.try_wait().unwrap() {
+        let lifetime = Duration::from_millis(rng.random_range(LIFETIME_MS));
+        let dies_at = tokio::time::Instant::now() + lifetime;
+        // Now and then an operator's `sync --once` runs in the daemon beside its own loop
+        // (started only once the daemon answers, so it never opens the store itself).
+        let mut sync = None;
+        if rng.random_bool(0.3) && answers(&socket, dies_at).await {
+            sync = Some(
+                orderdeck(&config, &["sync", "--once"])
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("orderdeck sync starts"),
+            );
+            overlapping_syncs += 1;
+        }
+        tokio::time::sleep_until(dies_at).await;
+        if let Some(status) = daemon.try_wait().unwrap() {
             panic!(
                 "orderdeck serve exited by itself ({status}) before kill {kill}:\n{}",
                 std::fs::read_to_string(&daemon_log).unwrap_or_default()
             );
         }
-        child.start_kill().expect("SIGKILL");
-        child.wait().await.unwrap();
+        for child in std::iter::once(&mut daemon).chain(sync.as_mut()) {
+            // SIGKILL; a child that already finished is fine.
+            let _ = child.start_kill();
+            child.wait().await.unwrap();
+        }
     }
     stop.cancel();
     let mut driver = driving.await.expect("driver");
@@ -226,19 +260,23 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
 
     set.tiktok.faults().clear();
     set.shopify.faults().clear();
-    let mut settled = false;
+    let mut last = (0, 0, 0);
     for _ in 0..20 {
-        match sync_once(&config).await {
-            (0, 0, 0) => {
-                settled = true;
-                break;
-            }
+        last = sync_once(&config).await;
+        match last {
+            (0, 0, 0) => break,
             // Throttled: give the store's cost bucket a moment to refill.
             (_, _, failed) if failed > 0 => tokio::time::sleep(Duration::from_secs(1)).await,
             _ => {}
         }
     }
-    assert!(settled, "sync --once never settled");
-
+    // The checks name what is wrong more precisely than "not settled", so they go first.
+    eprintln!("crash test: {overlapping_syncs} sync --once ran inside a live daemon");
     check::check(&set, &data_dir, &log, &known, KILLS, started.elapsed());
+    let (run, waiting, failed) = last;
+    assert_eq!(
+        (run, waiting, failed),
+        (0, 0, 0),
+        "the last sync --once still ran {run} job(s), left {waiting} waiting, {failed} poll(s) failed"
+    );
 }

@@ -107,6 +107,9 @@ pub struct Engine {
     pub(crate) activity: Activity,
     /// Woken whenever jobs are written, so the runner does not wait for its next tick.
     pub(crate) jobs_written: Notify,
+    /// Held from reading due jobs to marking them running: the daemon's runner and a
+    /// `sync_once` asked for meanwhile run side by side, and must never claim the same job.
+    pub(crate) claiming: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     notifications: broadcast::Sender<Notification>,
     /// The tokens last written to `token_dir`, per shop (`None`: no file yet).
@@ -129,6 +132,7 @@ impl Engine {
             locks: locks::OrderLocks::default(),
             activity: Activity::default(),
             jobs_written: Notify::new(),
+            claiming: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(1),
             notifications,
             saved_tokens: std::sync::Mutex::new(HashMap::new()),

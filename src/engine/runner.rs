@@ -121,8 +121,11 @@ impl Engine {
         }))
     }
 
-    /// Marks up to `limit` due jobs `Running`.
+    /// Marks up to `limit` due jobs `Running`. Two runners may be at work (the daemon's, and a
+    /// `sync_once` an operator asked for), so reading the due jobs and marking them is one
+    /// step: a job claimed twice would be run twice — two store orders for one TikTok order.
     async fn claim(&self, limit: usize) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
+        let _one_claim_at_a_time = self.claiming.lock().await;
         let now = self.now();
         let due = self.store.due_jobs(now, limit)?;
         if due.is_empty() {

@@ -180,3 +180,43 @@ async fn import_off_records_the_order_as_skipped_with_why() {
     rig.store_order(GB, &id);
     assert!(is_done(&rig.order(&id).flows.import.status));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_asked_for_while_the_daemon_runs_never_runs_a_job_twice() {
+    let mut rig = Rig::start().await;
+    // A Plus bucket: two pollers and thirty creates at once would otherwise be paced for seconds.
+    rig.set
+        .shopify
+        .set_bucket(
+            &rig.store(GB),
+            orderdeck::sandbox::shopify::BucketLimits {
+                maximum_available: 10_000.0,
+                restore_rate: 500.0,
+            },
+        )
+        .unwrap();
+    let ids: Vec<_> = (0..30).map(|_| rig.paid_order(GB)).collect();
+    // The daemon's loop, and an operator's "sync now" (or a timer's `sync --once`) at once.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let daemon = tokio::spawn(rig.engine().clone().run(stop.clone()));
+    // Every create fails once (not applied), so both runners wait for the same retry times.
+    rig.set.shopify.faults().inject(
+        "orderCreate",
+        orderdeck::sandbox::faults::FaultKind::ServerError,
+        30,
+    );
+    rig.sync().await;
+    rig.sync().await;
+    stop.cancel();
+    daemon.await.unwrap();
+    for id in &ids {
+        assert_eq!(rig.store_orders(GB, id).len(), 1, "{id}");
+    }
+    assert_eq!(
+        rig.set
+            .shopify
+            .calls(&rig.store(GB), "orderCreate")
+            .unwrap(),
+        60
+    );
+}
