@@ -5,6 +5,8 @@
 //! - every state change and the jobs it causes are written in one store transaction
 //!   ([`crate::store::Change`]); HTTP calls happen after the commit, never inside it;
 //! - every read-modify-write of an order holds that order's lock ([`locks`]);
+//! - a job is claimed by one runner only, though two may run at once (the daemon's loop and
+//!   a `sync_once` someone asked for);
 //! - a job that may have written remotely (`maybe_applied`) reads the remote state back before
 //!   it writes again: one TikTok order never makes two store orders.
 

@@ -493,6 +493,13 @@ impl Engine {
     /// Re-applies the rules to a link's pending and missing-tracking orders (after a settings change).
     async fn reconsider(&self, link: &LinkRuntime) -> Result<(), StoreError> {
         let settings = self.settings(&link.id);
+        // Every missing-tracking candidate, not only those past the list's threshold: the
+        // threshold decides when staff see an order, not whether its tracking may go (an
+        // order fulfilled while sync_tracking was off would otherwise stay skipped).
+        let any_age = LinkSettings {
+            missing_tracking_after: Duration::ZERO,
+            ..settings.clone()
+        };
         let now = self.now();
         for view in [OrderView::Pending, OrderView::MissingTracking] {
             let query = ViewQuery {
@@ -502,7 +509,7 @@ impl Engine {
                 limit: 10_000,
                 now,
             };
-            let page = self.store.page_view(&query, &|_| settings.clone())?;
+            let page = self.store.page_view(&query, &|_| any_age.clone())?;
             for chunk in page.items.chunks(100) {
                 let ids: Vec<TiktokOrderId> = chunk.iter().map(|o| o.id.clone()).collect();
                 let _guard = self.locks.lock_many(&ids).await;

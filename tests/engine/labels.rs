@@ -17,6 +17,7 @@ async fn tiktok_shipped_orders_get_their_label_saved_and_reprinted_never_trackin
             "label_print_command = \"cp {{file}} {}\"",
             printed.display()
         ),
+        ..Options::default()
     })
     .await;
     let mut spec = rig.new_order(GB);

@@ -10,16 +10,17 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderdeck::cli::runtime::{Local, close, open_local};
+use orderdeck::cli::runtime::{Local, close, ensure_data_dir, open_local, store_path};
 use orderdeck::config::Config;
-use orderdeck::domain::SystemClock;
 use orderdeck::domain::access::Role;
 use orderdeck::domain::audit::Actor;
 use orderdeck::domain::cancellation::Cancellation;
 use orderdeck::domain::ids::{LinkId, TiktokOrderId};
 use orderdeck::domain::order::{FlowStatus, Order};
 use orderdeck::domain::triage::OrderView;
-use orderdeck::engine::Engine;
+use orderdeck::domain::{Clock, SystemClock};
+use orderdeck::engine::wiring::build_links;
+use orderdeck::engine::{Engine, EngineOptions};
 use orderdeck::sandbox::scenario::{LineSpec, OrderSpec, Scenario, Size};
 use orderdeck::sandbox::set::SandboxSet;
 use orderdeck::sandbox::shopify::{SandboxOrder, SandboxTracking};
@@ -29,6 +30,7 @@ use orderdeck::service::api::{
 };
 use orderdeck::service::client::Client;
 use orderdeck::service::inproc::InProcessClient;
+use orderdeck::store::Store;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -68,6 +70,9 @@ pub struct Options {
     pub shops: usize,
     /// Lines added to `[paths]` (e.g. a label print command).
     pub paths: String,
+    /// How far polls re-read before their watermark (production: five minutes). Zero makes
+    /// "a change the polls no longer see" happen now rather than five minutes later.
+    pub overlap: Option<Duration>,
 }
 
 pub struct Rig {
@@ -76,6 +81,7 @@ pub struct Rig {
     pub config_path: PathBuf,
     pub config: Config,
     local: Option<Local>,
+    overlap: Option<Duration>,
     rng: ChaCha8Rng,
     serial: usize,
 }
@@ -118,12 +124,13 @@ impl Rig {
         text.push_str(ENGINE);
         let config_path = write_private(dir.path(), "orderdeck.toml", &text);
         let config = Config::load(&config_path).expect("the generated config loads");
-        let local = open_local(&config, Arc::new(SystemClock), false).expect("store opens");
+        let local = open(&config, options.overlap);
         Rig {
             set,
             dir,
             config_path,
             config,
+            overlap: options.overlap,
             local: Some(local),
             rng: ChaCha8Rng::seed_from_u64(99),
             serial: 1000,
@@ -284,15 +291,13 @@ impl Rig {
     /// A new engine over the same data dir, as after a daemon restart.
     pub fn reopen(&mut self) {
         self.close();
-        self.local =
-            Some(open_local(&self.config, Arc::new(SystemClock), false).expect("store reopens"));
+        self.local = Some(open(&self.config, self.overlap));
     }
 
     /// Loses orderdeck's whole store (a disk lost without backup) and starts over.
     pub fn wipe_store(&mut self) {
         self.close();
-        std::fs::remove_dir_all(orderdeck::cli::runtime::store_path(self.data_dir()))
-            .expect("store removed");
+        std::fs::remove_dir_all(store_path(self.data_dir())).expect("store removed");
         self.reopen();
     }
 
@@ -335,6 +340,32 @@ impl Rig {
         let end = start + text[start..].find("\n\n").expect("section ends");
         let text = format!("{}[access]\n{access}{}", &text[..start], &text[end..]);
         write_private(self.dir.path(), name, &text)
+    }
+}
+
+/// The engine and service as `open_local` builds them, or by hand when a test changes the
+/// poll overlap (which `orderdeck.toml` does not set).
+fn open(config: &Config, overlap: Option<Duration>) -> Local {
+    let Some(overlap) = overlap else {
+        return open_local(config, Arc::new(SystemClock), false).expect("store opens");
+    };
+    ensure_data_dir(&config.paths.data_dir).expect("data dir");
+    let store = Store::open(store_path(&config.paths.data_dir)).expect("store opens");
+    let mut options = EngineOptions::from_config(config);
+    options.overlap = overlap;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let wired = build_links(config, clock.clone(), &options.token_dir).expect("links");
+    let engine = Engine::new(Arc::new(store), clock, wired.links, options);
+    let service = Service::new(
+        engine.clone(),
+        config.access.clone(),
+        config.approvals.two_person,
+        false,
+    );
+    Local {
+        engine,
+        service,
+        skipped_links: wired.skipped,
     }
 }
 

@@ -130,7 +130,7 @@ async fn carriers_map_through_carrier_map_first_and_unmapped_ones_are_stuck_with
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tracking_sync_off_records_the_order_as_skipped_with_why() {
+async fn tracking_sync_off_records_the_order_as_skipped_with_why_and_on_again_pushes_it() {
     let mut rig = Rig::start().await;
     let id = imported(&mut rig, GB).await;
     rig.settings(GB, &[("sync_tracking", "off")]).await;
@@ -144,6 +144,45 @@ async fn tracking_sync_off_records_the_order_as_skipped_with_why() {
         }
     );
     assert_eq!(rig.set.tiktok.tracking_writes(id.as_str()), 0);
+
+    // Back on: the tracking that was skipped goes now.
+    rig.settings(GB, &[("sync_tracking", "on")]).await;
+    rig.sync().await;
+    assert_eq!(
+        rig.set.tiktok.shipments(id.as_str())[0].tracking_number,
+        "JD0009999999"
+    );
+    assert!(is_done(&rig.order(&id).flows.tracking.status));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_skipped_while_off_goes_once_on_however_recently_paid() {
+    // The polls no longer re-read the fulfilled order when the setting changes back.
+    let mut rig = Rig::with(Options {
+        shops: 1,
+        overlap: Some(std::time::Duration::ZERO),
+        ..Options::default()
+    })
+    .await;
+    rig.settings(GB, &[("sync_tracking", "off")]).await;
+    let id = imported(&mut rig, GB).await;
+    rig.fulfil(GB, &id, "JD0007777777", "DPD UK");
+    rig.sync().await;
+    // Store polls ask "changed at or after" in whole seconds: one second on, they no longer
+    // return the fulfilled order.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    rig.sync().await;
+    assert!(matches!(
+        rig.order(&id).flows.tracking.status,
+        FlowStatus::Skipped { .. }
+    ));
+
+    // Paid minutes ago: not yet on the missing-tracking list, but its tracking must go.
+    rig.settings(GB, &[("sync_tracking", "on")]).await;
+    rig.sync().await;
+    let shipments = rig.set.tiktok.shipments(id.as_str());
+    assert_eq!(shipments.len(), 1, "{:?}", rig.order(&id).flows.tracking);
+    assert_eq!(shipments[0].tracking_number, "JD0007777777");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
