@@ -167,7 +167,7 @@ impl Driver {
         open
     }
 
-    /// A random order satisfying `fit`, among `candidates`.
+    /// One of `candidates`, at random.
     fn pick<T: Clone>(&mut self, candidates: &[T]) -> Option<T> {
         candidates.choose(&mut self.rng).cloned()
     }
@@ -322,9 +322,16 @@ impl Driver {
             let answer = tokio::time::timeout(Duration::from_secs(3), client.call(request)).await;
             match answer {
                 Ok(Ok(Response::Done { .. })) => {}
-                // An earlier try reached the daemon, which died before answering.
+                // An earlier try reached the daemon, which died before answering: orderdeck
+                // holds the answer ("already answered"), or has already given it to TikTok.
                 Ok(Err(ServiceError::Invalid { message }))
-                    if message.contains("already answered") => {}
+                    if message.contains("already answered")
+                        || self.set.tiktok.cancellation_status(&cancel_id).as_deref()
+                            == Some(if approve {
+                                "CANCELLATION_REQUEST_SUCCESS"
+                            } else {
+                                "CANCELLATION_REQUEST_CANCEL"
+                            }) => {}
                 // Not known yet (not polled), or the daemon is down: later.
                 Ok(Err(ServiceError::NotFound { .. } | ServiceError::Disconnected { .. }))
                 | Err(_) => continue,

@@ -361,6 +361,32 @@ async fn store_cancels_reach_tiktok_only_when_enabled_and_never_echo() {
             .iter()
             .any(|c| matches!(c.key, CancellationKey::Store(_)))
     );
+
+    // The store cancel skipped while relaying was off goes when an operator re-runs it.
+    let answer = rig
+        .call(
+            Role::Operator,
+            Request::Resync {
+                orders: vec![while_off.clone()],
+                flow: orderdeck::domain::request::ResyncFlow::Cancel,
+                reason: "relay it now".into(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(&answer, Ok(Response::Resync(outcome)) if outcome.running && outcome.jobs.len() == 1),
+        "{answer:?}"
+    );
+    rig.sync().await;
+    assert_eq!(
+        rig.set.tiktok.order_status(while_off.as_str()).as_deref(),
+        Some("CANCELLED")
+    );
+    assert_eq!(
+        rig.set.tiktok.cancellations_of(while_off.as_str())[0].reason,
+        UK_REASON
+    );
+    assert_eq!(rig.set.tiktok.calls("cancel_order"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
