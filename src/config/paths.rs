@@ -225,6 +225,7 @@ pub(crate) fn read_engine(ld: &mut Loader<'_>, section: Option<Section<'_, '_>>)
     }
     // Sub-second values are for test rigs that crash and restart the daemon many times a minute.
     let millis = Duration::from_millis;
+    let problems_before = ld.problems.0.len();
     let retry_initial = section.duration(
         ld,
         "retry_initial",
@@ -238,7 +239,9 @@ pub(crate) fn read_engine(ld: &mut Loader<'_>, section: Option<Section<'_, '_>>)
         defaults.retry_max,
         millis(10)..=secs(24 * 3600),
     );
-    if retry_max < retry_initial {
+    // Compared only when both were accepted: a refused value is reported already, and the
+    // default standing in for it must not start a second complaint.
+    if ld.problems.0.len() == problems_before && retry_max < retry_initial {
         ld.error(
             &max_value.unwrap_or_else(|| section.span.clone()),
             "\"retry_max\" in [engine] is shorter than retry_initial, the first retry's wait",
