@@ -303,20 +303,6 @@ impl TiktokSandbox {
         list
     }
 
-    /// Ids of every order of a shop (by orderdeck's shop name), in id order.
-    pub fn order_ids(&self, shop: &str) -> Vec<String> {
-        let world = self.shared.world();
-        let Some(index) = world.shop_index(shop) else {
-            return Vec::new();
-        };
-        world
-            .orders
-            .values()
-            .filter(|o| o.shop == index)
-            .map(|o| o.id.clone())
-            .collect()
-    }
-
     /// The tracking pushed for an order, package by package.
     pub fn shipments(&self, order_id: &str) -> Vec<Shipment> {
         let world = self.shared.world();
