@@ -75,9 +75,7 @@ pub fn open_local(config: &Config, clock: Arc<dyn Clock>, daemon: bool) -> anyho
     for problem in &store.open_report().integrity.problems {
         tracing::warn!("store integrity: {problem:?}");
     }
-    let mut options = EngineOptions::in_data_dir(&config.paths.data_dir);
-    options.print_command = config.paths.label_print_command.clone();
-    options.backoff.max_attempts = 12;
+    let options = EngineOptions::from_config(config);
     let wired = build_links(config, clock.clone(), &options.token_dir)?;
     for skipped in &wired.skipped {
         tracing::warn!("{skipped}");

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::reader::{Loader, Section};
+use crate::domain::job::Backoff;
 
 /// What the config may consult about the host. Not `Debug`: the variables may hold secrets.
 #[derive(Clone, Default)]
@@ -208,6 +209,10 @@ pub struct EngineConfig {
     /// Whole-request limit, connect and body included.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// A failed job's first retry waits up to this; each further retry doubles the ceiling
+    /// (with full jitter), up to `retry_max`.
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
 }
 
 impl Default for EngineConfig {
@@ -216,6 +221,8 @@ impl Default for EngineConfig {
             concurrency_per_account: 4,
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            retry_initial: Backoff::default().base,
+            retry_max: Backoff::default().cap,
         }
     }
 }
@@ -253,11 +260,37 @@ pub(crate) fn read_engine(ld: &mut Loader<'_>, section: Option<Section<'_, '_>>)
             "\"connect_timeout\" in [engine] is longer than request_timeout, which already includes connecting",
         );
     }
+    // Sub-second values are for test rigs that crash and restart the daemon many times a minute.
+    let millis = Duration::from_millis;
+    let problems_before = ld.problems.0.len();
+    let retry_initial = section.duration(
+        ld,
+        "retry_initial",
+        defaults.retry_initial,
+        millis(10)..=secs(600),
+    );
+    let max_value = section.get("retry_max").map(|v| v.span());
+    let retry_max = section.duration(
+        ld,
+        "retry_max",
+        defaults.retry_max,
+        millis(10)..=secs(24 * 3600),
+    );
+    // Compared only when both were accepted: a refused value is reported already, and the
+    // default standing in for it must not start a second complaint.
+    if ld.problems.0.len() == problems_before && retry_max < retry_initial {
+        ld.error(
+            &max_value.unwrap_or_else(|| section.span.clone()),
+            "\"retry_max\" in [engine] is shorter than retry_initial, the first retry's wait",
+        );
+    }
     section.finish(ld, |_| None);
     EngineConfig {
         concurrency_per_account,
         request_timeout,
         connect_timeout,
+        retry_initial,
+        retry_max,
     }
 }
 

@@ -5,6 +5,8 @@
 //! - every state change and the jobs it causes are written in one store transaction
 //!   ([`crate::store::Change`]); HTTP calls happen after the commit, never inside it;
 //! - every read-modify-write of an order holds that order's lock ([`locks`]);
+//! - a job is claimed by one runner only, though two may run at once (the daemon's loop and
+//!   a `sync_once` someone asked for);
 //! - a job that may have written remotely (`maybe_applied`) reads the remote state back before
 //!   it writes again: one TikTok order never makes two store orders.
 
@@ -34,7 +36,7 @@ use crate::domain::ids::{LinkId, ShopId, StoreId};
 use crate::domain::job::Backoff;
 use crate::domain::platform::Platform;
 use crate::domain::settings::LinkSettings;
-use crate::platforms::{Marketplace, Storefront};
+use crate::platforms::{Marketplace, Storefront, Tokens};
 use crate::service::api::Notification;
 use crate::store::{SettingsRecord, Store};
 
@@ -84,6 +86,18 @@ impl EngineOptions {
             batch: 64,
         }
     }
+
+    /// The options `orderdeck.toml` asks for: data dir, print command and retry waits.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let mut options = EngineOptions::in_data_dir(&config.paths.data_dir);
+        options.print_command = config.paths.label_print_command.clone();
+        options.backoff = Backoff {
+            base: config.engine.retry_initial,
+            cap: config.engine.retry_max,
+            ..Backoff::default()
+        };
+        options
+    }
 }
 
 pub struct Engine {
@@ -95,8 +109,13 @@ pub struct Engine {
     pub(crate) activity: Activity,
     /// Woken whenever jobs are written, so the runner does not wait for its next tick.
     pub(crate) jobs_written: Notify,
+    /// Held from reading due jobs to marking them running: the daemon's runner and a
+    /// `sync_once` asked for meanwhile run side by side, and must never claim the same job.
+    pub(crate) claiming: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     notifications: broadcast::Sender<Notification>,
+    /// The tokens last written to `token_dir`, per shop (`None`: no file yet).
+    saved_tokens: std::sync::Mutex<HashMap<ShopId, Option<Tokens>>>,
 }
 
 impl Engine {
@@ -115,8 +134,10 @@ impl Engine {
             locks: locks::OrderLocks::default(),
             activity: Activity::default(),
             jobs_written: Notify::new(),
+            claiming: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(1),
             notifications,
+            saved_tokens: std::sync::Mutex::new(HashMap::new()),
         })
     }
 

@@ -392,14 +392,13 @@ impl Engine {
             OperationError::NotFound(format!("order {id} is not in orderdeck's store"))
         })?;
         let link = self.runtime(&order.link)?;
-        let path = self
-            .run_label(&link, &order, true)
-            .await
-            .map_err(|f| match f {
-                Failure::Platform(e) => OperationError::Platform(e.to_string()),
-                Failure::Stuck(why) => OperationError::Invalid(why),
-                Failure::Store(e) => OperationError::Store(e),
-            })?;
+        let fetched = self.run_label(&link, &order, true).await;
+        self.save_tokens_if_changed(&link);
+        let path = fetched.map_err(|f| match f {
+            Failure::Platform(e) => OperationError::Platform(e.to_string()),
+            Failure::Stuck(why) => OperationError::Invalid(why),
+            Failure::Store(e) => OperationError::Store(e),
+        })?;
         let printed = match (print, &self.options.print_command) {
             (true, Some(command)) => {
                 run_print(command, &path).map_err(OperationError::Platform)?;
@@ -494,6 +493,13 @@ impl Engine {
     /// Re-applies the rules to a link's pending and missing-tracking orders (after a settings change).
     async fn reconsider(&self, link: &LinkRuntime) -> Result<(), StoreError> {
         let settings = self.settings(&link.id);
+        // Every missing-tracking candidate, not only those past the list's threshold: the
+        // threshold decides when staff see an order, not whether its tracking may go (an
+        // order fulfilled while sync_tracking was off would otherwise stay skipped).
+        let any_age = LinkSettings {
+            missing_tracking_after: Duration::ZERO,
+            ..settings.clone()
+        };
         let now = self.now();
         for view in [OrderView::Pending, OrderView::MissingTracking] {
             let query = ViewQuery {
@@ -503,7 +509,7 @@ impl Engine {
                 limit: 10_000,
                 now,
             };
-            let page = self.store.page_view(&query, &|_| settings.clone())?;
+            let page = self.store.page_view(&query, &|_| any_age.clone())?;
             for chunk in page.items.chunks(100) {
                 let ids: Vec<TiktokOrderId> = chunk.iter().map(|o| o.id.clone()).collect();
                 let _guard = self.locks.lock_many(&ids).await;

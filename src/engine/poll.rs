@@ -425,10 +425,16 @@ impl Engine {
             if order.link != link.id {
                 continue;
             }
+            let first_sight = order.store.is_none();
             let events = merge_store(&mut order, item.store, now);
             if order.store.is_some() && !order.flows.import.is_done() {
                 // Created by an earlier attempt whose answer was lost: it is in the store now.
                 react::set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
+            }
+            if first_sight && order.store.is_some() {
+                // A TikTok cancel waiting for this store order need not wait for the create
+                // job (which may be stuck after losing its answers): cancel it now.
+                self.react_pending_cancellations(link, &mut order, &settings, &mut change)?;
             }
             let jobs = react_order(&mut order, &settings, now);
             self.queue(&mut change, &order, jobs, None)?;

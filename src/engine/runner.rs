@@ -121,8 +121,11 @@ impl Engine {
         }))
     }
 
-    /// Marks up to `limit` due jobs `Running`.
+    /// Marks up to `limit` due jobs `Running`. Two runners may be at work (the daemon's, and a
+    /// `sync_once` an operator asked for), so reading the due jobs and marking them is one
+    /// step: a job claimed twice would be run twice — two store orders for one TikTok order.
     async fn claim(&self, limit: usize) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
+        let _one_claim_at_a_time = self.claiming.lock().await;
         let now = self.now();
         let due = self.store.due_jobs(now, limit)?;
         if due.is_empty() {
@@ -151,6 +154,8 @@ impl Engine {
 
     async fn run_one(&self, link: &LinkRuntime, job: Job) -> JobEnd {
         let outcome = self.execute(link, &job).await;
+        // The client may have refreshed the TikTok token on the way.
+        self.save_tokens_if_changed(link);
         match self.finish(link, job.clone(), outcome).await {
             Ok(end) => end,
             Err(e) => {
@@ -220,8 +225,6 @@ impl Engine {
                         let label = store_label(&store);
                         merge_store(&mut order, store, now);
                         set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
-                        // A cancel that arrived while the order was being created can run now.
-                        self.react_pending_cancellations(link, &mut order, &settings, &mut change)?;
                         if found_existing {
                             format!("found store order {label} (an earlier attempt had created it)")
                         } else {
@@ -286,6 +289,22 @@ impl Engine {
                                 live,
                                 now,
                             );
+                            if follow_up.is_none()
+                                && order.flows.cancellation.status == FlowStatus::Queued
+                            {
+                                // The flow went Queued while this answer was retried; with no
+                                // store cancel to follow, it must not stay "in progress" (that
+                                // would also hold back a later store → TikTok cancel).
+                                let settled = match &c.sync.status {
+                                    status @ (FlowStatus::NotApplicable { .. }
+                                    | FlowStatus::Waiting { .. }
+                                    | FlowStatus::Skipped { .. }) => status.clone(),
+                                    _ => FlowStatus::NotApplicable {
+                                        why: "the buyer's cancel request was answered; nothing to cancel in the store".into(),
+                                    },
+                                };
+                                set_flow(&mut order, Flow::Cancellation, settled, now);
+                            }
                             self.queue(
                                 &mut change,
                                 &order,
@@ -352,6 +371,13 @@ impl Engine {
                 (end, detail)
             }
         };
+        if job.kind == JobKind::Import && order.flows.import.status != FlowStatus::Queued {
+            // A TikTok cancel that arrived while the order was being created waited for this
+            // answer: it now applies to the store order made or found, or — when none was made
+            // (cancelled first, or stuck) — is settled as never having reached the store, so no
+            // cancellation stays "waiting for the store order" forever.
+            self.react_pending_cancellations(link, &mut order, &settings, &mut change)?;
+        }
         if end == JobEnd::Done {
             order.note(now, Some(flow), detail.clone());
             let mut follow_ups = react_order(&mut order, &settings, now);
@@ -457,8 +483,10 @@ impl Engine {
         }
     }
 
-    /// Cancellations of the order that were waiting for the store order to exist.
-    fn react_pending_cancellations(
+    /// TikTok cancellations of the order decided while its store order was unknown — waiting
+    /// for the create, or settled as "never reached the store" — decided again now that the
+    /// create has answered or the store order was found. Re-deciding the others changes nothing.
+    pub(super) fn react_pending_cancellations(
         &self,
         link: &LinkRuntime,
         order: &mut crate::domain::order::Order,
@@ -468,7 +496,12 @@ impl Engine {
         let now = self.now();
         for mut c in self.store.cancellations_of(&order.id)? {
             if c.direction != crate::domain::cancellation::Direction::TiktokToStore
-                || !matches!(c.sync.status, FlowStatus::Waiting { .. } | FlowStatus::Idle)
+                || !matches!(
+                    c.sync.status,
+                    FlowStatus::Idle
+                        | FlowStatus::Waiting { .. }
+                        | FlowStatus::NotApplicable { .. }
+                )
             {
                 continue;
             }

@@ -66,21 +66,29 @@ impl Engine {
         }
     }
 
-    /// Persists the marketplace's tokens when a refresh (here or inside the client) changed them.
+    /// Persists the marketplace's tokens when a refresh changed them since they were last saved.
+    /// The client refreshes by itself whenever TikTok refuses an expired token — during a poll
+    /// or in the middle of a job — so this runs after both: a daemon killed right after a job's
+    /// refresh must not restart with the config's old pair.
     pub(crate) fn save_tokens_if_changed(&self, link: &LinkRuntime) {
         let current = link.marketplace.tokens();
-        let saved = load(&self.options.token_dir, &link.shop);
-        if saved.as_ref() == Some(&current) {
+        // Held while writing, so two jobs of one shop never race on the file.
+        let mut saved = self.saved_tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let known = saved
+            .entry(link.shop.clone())
+            .or_insert_with(|| load(&self.options.token_dir, &link.shop));
+        if known.as_ref() == Some(&current) {
             return;
         }
-        if let Err(e) = save(&self.options.token_dir, &link.shop, &current) {
-            self.activity.record(
+        match save(&self.options.token_dir, &link.shop, &current) {
+            Ok(()) => *known = Some(current),
+            Err(e) => self.activity.record(
                 self.now(),
                 Level::Error,
                 Some(&link.id),
                 None,
                 format!("could not save refreshed tokens of shop {}: {e}", link.shop),
-            );
+            ),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! times, regions, paths, engine tuning and access.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::domain::access::Role;
 use crate::domain::platform::Platform;
@@ -191,6 +192,38 @@ fn paths_engine_and_access_are_checked() {
         got[4].contains("\"connect_timeout\" in [engine] is longer than request_timeout"),
         "{}",
         got[4]
+    );
+}
+
+#[test]
+fn retry_waits_are_tunable_within_bounds() {
+    let config = load(&with(
+        "[engine]\nretry_initial = \"50ms\"\nretry_max = \"2s\"\n",
+    ))
+    .unwrap();
+    assert_eq!(config.engine.retry_initial, Duration::from_millis(50));
+    assert_eq!(config.engine.retry_max, Duration::from_secs(2));
+    let defaults = load(MINIMAL).unwrap();
+    assert_eq!(defaults.engine.retry_initial, Duration::from_secs(2));
+    assert_eq!(defaults.engine.retry_max, Duration::from_secs(15 * 60));
+
+    let got = problems(&with(
+        "[engine]\nretry_initial = \"1ms\"\nretry_max = \"1s\"\n",
+    ));
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].contains("\"retry_initial\" in [engine] is 1ms"),
+        "{}",
+        got[0]
+    );
+    let got = problems(&with(
+        "[engine]\nretry_initial = \"5s\"\nretry_max = \"1s\"\n",
+    ));
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].contains("\"retry_max\" in [engine] is shorter than retry_initial"),
+        "{}",
+        got[0]
     );
 }
 

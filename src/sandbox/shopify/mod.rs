@@ -231,6 +231,19 @@ impl ShopifySandbox {
         .map_err(SandboxError::Refused)
     }
 
+    /// The warehouse corrects the tracking of the order's latest fulfillment.
+    pub fn update_tracking(
+        &self,
+        store: &str,
+        order_id: &str,
+        tracking: SandboxTracking,
+    ) -> Result<(), SandboxError> {
+        self.with_store(store, |w, i| {
+            w.update_tracking(i, order_id, tracking, chrono::Utc::now())
+        })?
+        .map_err(SandboxError::Refused)
+    }
+
     /// Staff cancel the order in the Shopify admin, with a `cancelReason` like `CUSTOMER`.
     pub fn cancel_in_admin(
         &self,

@@ -360,6 +360,31 @@ impl World {
         Ok(id)
     }
 
+    /// The warehouse corrects the tracking of the order's latest fulfillment (Shopify's
+    /// `fulfillmentTrackingInfoUpdate`, as a shipping app calls it).
+    pub fn update_tracking(
+        &mut self,
+        store: usize,
+        order_id: &str,
+        tracking: SandboxTracking,
+        wall: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let s = &mut self.stores[store];
+        let index = s
+            .order_index(order_id)
+            .ok_or_else(|| format!("no order {order_id} in {}", s.name))?;
+        let order = &mut s.orders[index];
+        let fulfillment = order
+            .fulfillments
+            .iter_mut()
+            .rev()
+            .find(|f| f.status == "SUCCESS")
+            .ok_or_else(|| format!("order {order_id} has no fulfillment to correct"))?;
+        fulfillment.tracking = vec![tracking];
+        order.updated_at = wall;
+        Ok(())
+    }
+
     /// Staff cancel the order in the Shopify admin (applies at once, never refunds).
     pub fn cancel_in_admin(
         &mut self,

@@ -111,6 +111,7 @@ pub(super) fn mark_shipped(world: &mut World, request: &Request) -> Result<Value
         }
     };
     settle_shipped(order, "IN_TRANSIT", request.now);
+    world.count_tracking_write(order_id);
     Ok(json!({"order_id": order_id, "order_line_item_ids": wanted, "package_id": package_id}))
 }
 
@@ -144,6 +145,7 @@ pub(super) fn ship_package(world: &mut World, request: &Request) -> Result<Value
         package.provider_id = Some(provider);
     }
     settle_shipped(order, "AWAITING_COLLECTION", request.now);
+    world.count_tracking_write(&order_id);
     Ok(json!({}))
 }
 
@@ -175,6 +177,7 @@ pub(super) fn update_shipping_info(
         package.provider_id = Some(provider);
     }
     order.update_time = request.now;
+    world.count_tracking_write(order_id);
     Ok(json!({}))
 }
 

@@ -105,6 +105,20 @@ pub struct Shipment {
     pub provider_id: Option<String>,
 }
 
+/// A cancellation as the sandbox holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationRecord {
+    pub cancel_id: String,
+    /// `CANCEL` or `BUYER_CANCEL`.
+    pub cancel_type: String,
+    pub status: String,
+    /// `BUYER`, `SELLER` or `SYSTEM`.
+    pub role: String,
+    /// The reason code.
+    pub reason: String,
+    pub created_at: i64,
+}
+
 /// A running simulated TikTok Shop. Dropping it stops both listeners.
 pub struct TiktokSandbox {
     shared: Arc<Shared>,
@@ -256,6 +270,37 @@ impl TiktokSandbox {
             .cancellations
             .get(cancel_id)
             .map(|c| c.spec.cancel_status.clone())
+    }
+
+    /// Seller tracking writes TikTok accepted for an order (ship, mark shipped, corrections):
+    /// one per push, so a doubled push shows.
+    pub fn tracking_writes(&self, order_id: &str) -> u32 {
+        self.shared
+            .world()
+            .tracking_writes
+            .get(order_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every cancellation of an order, oldest first.
+    pub fn cancellations_of(&self, order_id: &str) -> Vec<CancellationRecord> {
+        let world = self.shared.world();
+        let mut list: Vec<CancellationRecord> = world
+            .cancellations
+            .values()
+            .filter(|c| c.order_id == order_id)
+            .map(|c| CancellationRecord {
+                cancel_id: c.spec.cancel_id.clone(),
+                cancel_type: c.spec.cancel_type.clone(),
+                status: c.spec.cancel_status.clone(),
+                role: c.spec.role.clone(),
+                reason: c.spec.reason.clone(),
+                created_at: c.spec.create_time,
+            })
+            .collect();
+        list.sort_by(|a, b| (a.created_at, &a.cancel_id).cmp(&(b.created_at, &b.cancel_id)));
+        list
     }
 
     /// The tracking pushed for an order, package by package.

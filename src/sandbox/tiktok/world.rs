@@ -114,6 +114,8 @@ pub(super) struct World {
     /// Single-use auth codes → shop.
     pub auth_codes: HashMap<String, usize>,
     pub calls: HashMap<&'static str, CallStats>,
+    /// Order id → seller tracking writes TikTok accepted (ship, mark shipped, update).
+    pub tracking_writes: HashMap<String, u32>,
     pub limiter: Limiter,
     serial: u64,
 }
@@ -211,6 +213,13 @@ impl World {
             );
         }
         true
+    }
+
+    pub fn count_tracking_write(&mut self, order_id: &str) {
+        *self
+            .tracking_writes
+            .entry(order_id.to_string())
+            .or_default() += 1;
     }
 
     /// A fresh numeric id (19 digits, like TikTok's).

@@ -1,0 +1,14 @@
+//! The sync engine end to end, against the simulated TikTok Shop and Shopify on loopback: every
+//! rule of "What flows" in DESIGN.md as a user would notice it (what reaches the store, what
+//! TikTok sees, what the lists say and why), every fault the sandbox can act out on the writes
+//! and the polls, token expiry, and the headless commands of the real binary.
+
+mod cancel;
+mod cli;
+mod faults;
+mod import;
+mod labels;
+mod requests;
+mod support;
+mod tokens;
+mod tracking;
