@@ -244,13 +244,21 @@ impl Engine {
                     .into(),
             )
         })?;
-        let providers = link
-            .marketplace
-            .shipping_providers(&delivery_option)
+        let cached = self
+            .shipping_providers(link, &delivery_option, false)
             .await?;
-        let provider = resolve_provider(carrier.as_deref(), &settings, &providers)
-            .map_err(Failure::Stuck)?
-            .clone();
+        let provider = match resolve_provider(carrier.as_deref(), &settings, &cached) {
+            Ok(provider) => provider.clone(),
+            // Not in the cached list: ask TikTok again before calling the order stuck.
+            Err(_) => {
+                let fresh = self
+                    .shipping_providers(link, &delivery_option, true)
+                    .await?;
+                resolve_provider(carrier.as_deref(), &settings, &fresh)
+                    .map_err(Failure::Stuck)?
+                    .clone()
+            }
+        };
         let result = if correction {
             link.marketplace
                 .update_shipping_info(&order.id, &number, &provider.id)

@@ -15,6 +15,7 @@ mod execute;
 pub mod locks;
 mod operations;
 mod poll;
+mod providers;
 pub mod react;
 mod runner;
 mod tokens;
@@ -116,6 +117,7 @@ pub struct Engine {
     notifications: broadcast::Sender<Notification>,
     /// The tokens last written to `token_dir`, per shop (`None`: no file yet).
     saved_tokens: std::sync::Mutex<HashMap<ShopId, Option<Tokens>>>,
+    providers: providers::ProviderCache,
 }
 
 impl Engine {
@@ -138,6 +140,7 @@ impl Engine {
             generation: AtomicU64::new(1),
             notifications,
             saved_tokens: std::sync::Mutex::new(HashMap::new()),
+            providers: providers::ProviderCache::default(),
         })
     }
 
