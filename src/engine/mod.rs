@@ -31,6 +31,8 @@ use tokio::sync::{Notify, Semaphore, broadcast};
 
 pub use activity::{Activity, EngineEvent};
 pub use operations::OperationError;
+pub use poll::PollSummary;
+pub use runner::RunReport;
 
 use crate::domain::clock::{Clock, Timestamp};
 use crate::domain::ids::{LinkId, ShopId, StoreId};
@@ -54,6 +56,8 @@ pub struct LinkRuntime {
     /// Calls in flight to the TikTok shop account / the store account.
     pub tiktok_slots: Arc<Semaphore>,
     pub store_slots: Arc<Semaphore>,
+    /// The most jobs of this link the runner has in flight at once (the accounts' limit).
+    pub max_in_flight: usize,
     /// The settings to write when the store has none yet (from `orderdeck.toml`).
     pub initial_settings: LinkSettings,
 }

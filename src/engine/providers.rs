@@ -15,11 +15,14 @@ use super::{Engine, LinkRuntime};
 
 const KEEP: chrono::Duration = chrono::Duration::hours(1);
 
+/// A shop and one of its delivery options.
 type Key = (ShopId, String);
+/// When a list was fetched, and the list.
+type Fetched = (Timestamp, Arc<Vec<ShippingProvider>>);
 
 #[derive(Default)]
 pub struct ProviderCache {
-    lists: Mutex<HashMap<Key, (Timestamp, Arc<Vec<ShippingProvider>>)>>,
+    lists: Mutex<HashMap<Key, Fetched>>,
 }
 
 impl Engine {

@@ -4,6 +4,7 @@
 //! exponentially with full jitter, at least as long as the platform asked; permanent ones park
 //! the job as stuck with a reason a person can act on.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::cancellation::{CancelStatus, CancellationKey};
+use crate::domain::ids::LinkId;
 use crate::domain::job::{Job, JobKind, JobState};
 use crate::domain::order::{Flow, FlowStatus};
 use crate::domain::request::TargetOutcome;
@@ -51,14 +53,17 @@ impl Engine {
     ) -> RunReport {
         let mut report = RunReport::default();
         let mut tasks: JoinSet<JobEnd> = JoinSet::new();
+        let mut running = InFlight::default();
         let capacity = self.options.batch.max(1);
         loop {
             if !stop.is_cancelled() && tasks.len() < capacity {
-                match self.claim(capacity - tasks.len()).await {
+                match self.claim(capacity - tasks.len(), &running).await {
                     Ok(jobs) => {
                         for (link, job) in jobs {
                             let engine = self.clone();
-                            tasks.spawn(async move { engine.run_one(&link, job).await });
+                            let id = link.id.clone();
+                            let task = tasks.spawn(async move { engine.run_one(&link, job).await });
+                            running.start(task.id(), id);
                         }
                     }
                     Err(e) => {
@@ -95,11 +100,18 @@ impl Engine {
                 continue;
             }
             tokio::select! {
-                Some(joined) = tasks.join_next() => tally(&mut report, joined),
+                Some(joined) = tasks.join_next_with_id() => {
+                    // Take every job that finished meanwhile before claiming again: claims are
+                    // flushed, so under load each claim then covers many free slots at once.
+                    tally(&mut report, running.end(joined));
+                    while let Some(joined) = tasks.try_join_next_with_id() {
+                        tally(&mut report, running.end(joined));
+                    }
+                }
                 _ = self.jobs_written.notified(), if tasks.len() < capacity => {}
                 _ = tokio::time::sleep(Duration::from_millis(500)), if tasks.len() < capacity => {}
                 _ = stop.cancelled() => {
-                    let drain = async { while let Some(joined) = tasks.join_next().await { tally(&mut report, joined) } };
+                    let drain = async { while let Some(joined) = tasks.join_next_with_id().await { tally(&mut report, running.end(joined)) } };
                     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
                         tracing::warn!(left = tasks.len(), "jobs still running at shutdown are released for the next start");
                         tasks.abort_all();
@@ -121,21 +133,34 @@ impl Engine {
         }))
     }
 
-    /// Marks up to `limit` due jobs `Running`. Two runners may be at work (the daemon's, and a
-    /// `sync_once` an operator asked for), so reading the due jobs and marking them is one
-    /// step: a job claimed twice would be run twice — two store orders for one TikTok order.
-    async fn claim(&self, limit: usize) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
+    /// Marks up to `limit` due jobs `Running`, in due order but skipping links that already
+    /// have as many jobs in flight as their accounts allow: otherwise a burst of one link's jobs
+    /// would fill every slot and leave the other links idle behind it. Two runners may be at
+    /// work (the daemon's, and a `sync_once` an operator asked for), so reading the due jobs and
+    /// marking them is one step: a job claimed twice would be run twice.
+    async fn claim(
+        &self,
+        limit: usize,
+        running: &InFlight,
+    ) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
         let _one_claim_at_a_time = self.claiming.lock().await;
         let now = self.now();
-        let due = self.store.due_jobs(now, limit)?;
+        let due = self.store.due_jobs(now, limit.saturating_mul(CLAIM_SCAN))?;
         if due.is_empty() {
             return Ok(Vec::new());
         }
         let mut change = Change::default();
-        let mut claimed = Vec::new();
+        let mut claimed: Vec<(Arc<LinkRuntime>, Job)> = Vec::new();
         for mut job in due {
+            if claimed.len() == limit {
+                break;
+            }
             match self.link(&job.link).cloned() {
                 Some(link) => {
+                    let batch = claimed.iter().filter(|(l, _)| l.id == link.id).count();
+                    if running.of(&link.id) + batch >= link.max_in_flight {
+                        continue;
+                    }
                     job.state = JobState::Running { since: now };
                     change.jobs.push(job.clone());
                     claimed.push((link, job));
@@ -512,6 +537,44 @@ impl Engine {
             change.cancellations.push(c);
         }
         Ok(())
+    }
+}
+
+/// How many due jobs a claim looks through per free slot, to find ones of idle links.
+const CLAIM_SCAN: usize = 8;
+
+/// Jobs in flight per link, by task.
+#[derive(Default)]
+struct InFlight {
+    tasks: HashMap<tokio::task::Id, LinkId>,
+    per_link: HashMap<LinkId, usize>,
+}
+
+impl InFlight {
+    fn start(&mut self, task: tokio::task::Id, link: LinkId) {
+        *self.per_link.entry(link.clone()).or_default() += 1;
+        self.tasks.insert(task, link);
+    }
+
+    /// Forgets a finished task (also one that panicked), returning its result.
+    fn end(
+        &mut self,
+        joined: Result<(tokio::task::Id, JobEnd), tokio::task::JoinError>,
+    ) -> Result<JobEnd, tokio::task::JoinError> {
+        let task = match &joined {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        if let Some(link) = self.tasks.remove(&task)
+            && let Some(n) = self.per_link.get_mut(&link)
+        {
+            *n = n.saturating_sub(1);
+        }
+        joined.map(|(_, end)| end)
+    }
+
+    fn of(&self, link: &LinkId) -> usize {
+        self.per_link.get(link).copied().unwrap_or_default()
     }
 }
 

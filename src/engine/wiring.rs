@@ -112,6 +112,7 @@ pub fn build_links(
             storefront,
             tiktok_slots,
             store_slots,
+            max_in_flight: config.engine.concurrency_per_account as usize,
             initial_settings: link.settings.clone(),
         });
     }

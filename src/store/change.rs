@@ -93,15 +93,19 @@ impl Store {
         self.flush()
     }
 
-    /// `apply` for async callers: the transaction itself is in-memory and short, and the flush
-    /// is awaited instead of blocking the runtime's thread.
+    /// `apply` for async callers: the transaction itself is in-memory and short; the flush is
+    /// awaited, and shared with the other writers of the moment (group commit).
     pub async fn apply_async(&self, change: &Change) -> Result<()> {
         self.commit(change)?;
-        self.db
-            .flush_async()
+        self.group_flush
+            .wait(|| async {
+                self.db
+                    .flush_async()
+                    .await
+                    .map(drop)
+                    .map_err(StoreError::sled("flushing to disk"))
+            })
             .await
-            .map(drop)
-            .map_err(StoreError::sled("flushing to disk"))
     }
 
     /// Settings write on its own; returns the stored record.

@@ -20,6 +20,7 @@
 
 mod change;
 mod codec;
+mod group_flush;
 mod index;
 mod integrity;
 mod keys;
@@ -230,6 +231,7 @@ pub struct Store {
     trees: Vec<sled::Tree>,
     path: PathBuf,
     opened: OpenReport,
+    group_flush: group_flush::GroupFlush,
 }
 
 impl std::fmt::Debug for Store {
@@ -263,6 +265,7 @@ impl Store {
             trees,
             path: data_dir,
             opened: OpenReport::default(),
+            group_flush: Default::default(),
         };
         store.opened.migrated_from = migrate::run(&mut store, steps)?;
         let meta = store.tree(TreeId::Meta);

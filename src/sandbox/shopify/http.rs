@@ -233,6 +233,7 @@ async fn serve_request(
         &prepared.variables,
         response.data.as_ref(),
     );
+    world.stores[store].points_charged += actual;
     let bucket = &mut world.stores[store].bucket;
     bucket.refund(requested - actual, now);
     let mut answer = json!({ "data": response.data });

@@ -274,6 +274,11 @@ impl ShopifySandbox {
         self.with_store(store, |w, i| w.stores[i].throttled)
     }
 
+    /// Query cost points charged so far (what Shopify's bucket actually gave).
+    pub fn points_charged(&self, store: &str) -> Result<f64, SandboxError> {
+        self.with_store(store, |w, i| w.stores[i].points_charged)
+    }
+
     pub fn set_bucket(&self, store: &str, limits: BucketLimits) -> Result<(), SandboxError> {
         self.with_store(store, |w, i| {
             w.stores[i].bucket.set_limits(limits, Instant::now())

@@ -269,6 +269,8 @@ pub struct Store {
     /// Requests per root field (`orderCreate`, `orders`…), counted once per request.
     pub calls: BTreeMap<String, u32>,
     pub throttled: u32,
+    /// Query cost points charged (after refunds), for measuring the achieved rate.
+    pub points_charged: f64,
     pub(crate) recent_creates: VecDeque<Instant>,
     pub(crate) next_number: u64,
 }
@@ -295,6 +297,7 @@ impl Store {
             bucket: Bucket::full(limits),
             calls: BTreeMap::new(),
             throttled: 0,
+            points_charged: 0.0,
             recent_creates: VecDeque::new(),
             next_number: 1001,
         }
