@@ -479,7 +479,7 @@ impl Engine {
                 "the label document is not a PDF (TikTok may still be generating it)",
             )));
         }
-        let path = super::operations::save_label(&self.options.label_dir, order, &package, &pdf)
+        let path = super::labels::save_label(&self.options.label_dir, order, &package, &pdf)
             .map_err(|e| Failure::Stuck(format!("could not save the label: {e}")))?;
         tracing::info!(order = %order.id, tracking = ?document.tracking_number.as_deref().map(crate::domain::text::sanitize), "label saved");
         Ok(path)

@@ -12,8 +12,10 @@
 
 pub mod activity;
 mod execute;
+mod labels;
 pub mod locks;
 mod operations;
+mod outcome;
 mod poll;
 mod providers;
 pub mod react;

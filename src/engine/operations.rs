@@ -1,10 +1,8 @@
 //! What people ask the engine to do (through the service, which checks roles and writes the
 //! audit entry passed in here, in the same transaction): run a resync, answer a buyer's cancel
-//! request, retry stuck jobs, reprint a label, change a link's settings; plus `sync_once` and the
-//! small write helpers every engine path shares.
+//! request, retry stuck jobs, change a link's settings (label reprints are in `labels.rs`); plus
+//! `sync_once` and the small write helpers every engine path shares.
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::cancellation::{CancellationKey, Direction, SellerResponse};
-use crate::domain::ids::{CancelId, JobId, LinkId, PackageId, TiktokOrderId};
+use crate::domain::ids::{CancelId, JobId, LinkId, TiktokOrderId};
 use crate::domain::job::{Job, JobKind, JobState};
 use crate::domain::order::{Flow, FlowStatus, Order};
 use crate::domain::request::{RequestStatus, ResyncFlow, ResyncRequest, TargetOutcome};
@@ -22,7 +20,6 @@ use crate::domain::triage::OrderView;
 use crate::service::api::{Notification, SyncSummary};
 use crate::store::{Change, SettingsRecord, SettingsWrite, StoreError, ViewQuery};
 
-use super::execute::Failure;
 use super::react::{self, react_order, set_flow};
 use super::{Engine, LinkRuntime};
 
@@ -83,7 +80,7 @@ impl Engine {
         Ok(())
     }
 
-    fn runtime(&self, link: &LinkId) -> Result<Arc<LinkRuntime>, OperationError> {
+    pub(super) fn runtime(&self, link: &LinkId) -> Result<Arc<LinkRuntime>, OperationError> {
         self.link(link).cloned().ok_or_else(|| {
             OperationError::NotFound(format!("link {link} is not in orderdeck.toml"))
         })
@@ -380,64 +377,6 @@ impl Engine {
         Ok(retried)
     }
 
-    /// Fetches the label now and saves it; runs the print command when asked. Returns the path
-    /// and whether it was printed.
-    pub async fn reprint_label(
-        &self,
-        id: &TiktokOrderId,
-        print: bool,
-        audit: Vec<AuditEntry>,
-    ) -> Result<(String, bool), OperationError> {
-        let order = self.store.order(id)?.ok_or_else(|| {
-            OperationError::NotFound(format!("order {id} is not in orderdeck's store"))
-        })?;
-        let link = self.runtime(&order.link)?;
-        let fetched = self.run_label(&link, &order, true).await;
-        self.save_tokens_if_changed(&link);
-        let path = fetched.map_err(|f| match f {
-            Failure::Platform(e) => OperationError::Platform(e.to_string()),
-            Failure::Stuck(why) => OperationError::Invalid(why),
-            Failure::Store(e) => OperationError::Store(e),
-        })?;
-        let printed = match (print, &self.options.print_command) {
-            (true, Some(command)) => {
-                run_print(command, &path).map_err(OperationError::Platform)?;
-                true
-            }
-            (true, None) => {
-                return Err(OperationError::Invalid(format!(
-                    "label saved to {path}, but no [paths] label_print_command is configured to print it"
-                )));
-            }
-            (false, _) => false,
-        };
-        let _guard = self.locks.lock(id).await;
-        let mut order = self.store.order(id)?.unwrap_or(order);
-        let now = self.now();
-        order.label_file = Some(path.clone());
-        set_flow(&mut order, Flow::Label, FlowStatus::Done { at: now }, now);
-        order.note(
-            now,
-            Some(Flow::Label),
-            if printed {
-                format!("label reprinted ({path})")
-            } else {
-                format!("label saved to {path}")
-            },
-        );
-        let link_id = order.link.clone();
-        self.commit(
-            &link_id,
-            Change {
-                orders: vec![order],
-                audit,
-                ..Change::default()
-            },
-        )
-        .await?;
-        Ok((path, printed))
-    }
-
     /// Applies `changes` (key, value text) to a link's settings, refusing the whole set with the
     /// first problem. Orders waiting on the old values are reconsidered.
     pub async fn set_settings(
@@ -529,57 +468,5 @@ impl Engine {
             }
         }
         Ok(())
-    }
-}
-
-/// Saves a label PDF as `<label_dir>/<order>-<package>.pdf` (written to a temporary file and
-/// renamed, so a crash never leaves half a label). The directory is private (0700).
-pub(crate) fn save_label(
-    dir: &Path,
-    order: &Order,
-    package: &PackageId,
-    pdf: &[u8],
-) -> std::io::Result<String> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let name = format!(
-        "{}-{}.pdf",
-        order.id,
-        package.as_str().replace(['/', '\\', ':'], "_")
-    );
-    let path = dir.join(name);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(pdf)?;
-    tmp.as_file().sync_all()?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    tmp.persist(&path).map_err(|e| e.error)?;
-    Ok(path.display().to_string())
-}
-
-/// Runs the configured print command with `{file}` replaced by the label's path (no shell).
-fn run_print(command: &str, path: &str) -> Result<(), String> {
-    let words = shell_words::split(command)
-        .map_err(|e| format!("label_print_command does not parse: {e}"))?;
-    let args: Vec<String> = words
-        .into_iter()
-        .map(|w| w.replace("{file}", path))
-        .collect();
-    let (program, rest) = args.split_first().ok_or("label_print_command is empty")?;
-    let output = std::process::Command::new(program)
-        .args(rest)
-        .output()
-        .map_err(|e| format!("could not run {program}: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{program} failed ({}): {}",
-            output.status,
-            crate::domain::text::sanitize(String::from_utf8_lossy(&output.stderr).trim())
-        ))
     }
 }

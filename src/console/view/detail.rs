@@ -91,7 +91,11 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
     let t = &o.tiktok;
     // What is wrong comes first: it is why the order was opened.
     if !data.diagnosis.is_empty() {
-        doc.heading("Why it is stuck and what would fix it");
+        doc.heading(if o.flows.stuck().is_some() {
+            "Why it is stuck and what would fix it"
+        } else {
+            "What it is waiting for"
+        });
         for line in &data.diagnosis {
             doc.text(&format!("• {line}"), theme.level(Level::Warning));
         }

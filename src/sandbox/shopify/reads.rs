@@ -30,10 +30,10 @@ pub fn orders(store: &Store, args: &Value) -> Result<Value, String> {
                 "ORDER_NUMBER" => order.number as i64,
                 other => return Err(format!("sortKey {other} is not simulated")),
             };
-            items.push((sort, legacy_id(&order.id) as u64, order.to_json()));
+            items.push((sort, legacy_id(&order.id) as u64, order));
         }
     }
-    page(items, args)
+    page(items, args, SandboxOrder::to_json)
 }
 
 /// `productVariants(first, after, query)`, sorted by id.
@@ -49,10 +49,10 @@ pub fn product_variants(store: &Store, args: &Value) -> Result<Value, String> {
     let mut items = Vec::new();
     for variant in &store.variants {
         if matches_all(&terms, |t| variant_matches(variant, t))? {
-            items.push((variant.id as i64, variant.id, variant.to_json()));
+            items.push((variant.id as i64, variant.id, variant));
         }
     }
-    page(items, args)
+    page(items, args, Variant::to_json)
 }
 
 fn parse_query(args: &Value) -> Result<Vec<Term>, String> {
@@ -149,8 +149,13 @@ fn legacy_id(gid: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// One page of `(sort value, id, node)` items as a connection object.
-fn page(mut items: Vec<(i64, u64, Value)>, args: &Value) -> Result<Value, String> {
+/// One page of `(sort value, id, item)` items as a connection object. Only the items shown are
+/// rendered, so paging through a large store stays linear.
+fn page<T>(
+    mut items: Vec<(i64, u64, &T)>,
+    args: &Value,
+    render: impl Fn(&T) -> Value,
+) -> Result<Value, String> {
     if args.get("last").is_some_and(|v| !v.is_null())
         || args.get("before").is_some_and(|v| !v.is_null())
     {
@@ -184,7 +189,11 @@ fn page(mut items: Vec<(i64, u64, Value)>, args: &Value) -> Result<Value, String
         })
         .collect();
     let has_next = remaining.len() as i64 > first;
-    let shown: Vec<_> = remaining.into_iter().take(first as usize).collect();
+    let shown: Vec<_> = remaining
+        .into_iter()
+        .take(first as usize)
+        .map(|(sort, id, item)| (sort, id, render(item)))
+        .collect();
     let cursors: Vec<String> = shown
         .iter()
         .map(|(sort, id, _)| search::encode_cursor(*sort, *id))

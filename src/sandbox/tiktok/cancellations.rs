@@ -57,10 +57,12 @@ pub(super) fn search(world: &World, request: &Request) -> Result<Value, ApiError
             } else {
                 c.spec.create_time
             };
-            rows.push((key, c.spec.cancel_id.clone(), world.cancellation_json(c)));
+            rows.push((key, c.spec.cancel_id.clone(), c));
         }
     }
-    let page = paginate(request, rows, MAX_CANCELLATION_PAGE, false)?;
+    let page = paginate(request, rows, MAX_CANCELLATION_PAGE, false, |c| {
+        world.cancellation_json(c)
+    })?;
     Ok(
         json!({"cancellations": page.items, "next_page_token": page.next_page_token, "total_count": page.total_count}),
     )

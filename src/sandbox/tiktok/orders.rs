@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::gate::ApiError;
 use super::routes::{Request, int_field};
-use super::world::World;
+use super::world::{Order, World};
 
 /// Encodes as `++/+` in base64: every token carries the characters that need encoding.
 const TOKEN_MAGIC: [u8; 3] = [0xfb, 0xef, 0xfe];
@@ -27,12 +27,14 @@ pub(super) struct Paged {
     pub total_count: usize,
 }
 
-/// Sorts `(sort key, tie-breaker, item)` rows and cuts the page the request asks for.
-pub(super) fn paginate(
+/// Sorts `(sort key, tie-breaker, item)` rows and cuts the page the request asks for. Only the
+/// items on the page are rendered, so paging through a large shop stays linear.
+pub(super) fn paginate<T>(
     request: &Request,
-    mut rows: Vec<(i64, String, Value)>,
+    mut rows: Vec<(i64, String, T)>,
     max_page: usize,
     required: bool,
+    render: impl Fn(T) -> Value,
 ) -> Result<Paged, ApiError> {
     let size = match request.query.get("page_size") {
         Some(s) => s
@@ -68,7 +70,7 @@ pub(super) fn paginate(
         .into_iter()
         .skip(offset)
         .take(size)
-        .map(|(_, _, v)| v)
+        .map(|(_, _, item)| render(item))
         .collect();
     Ok(Paged {
         items,
@@ -131,6 +133,12 @@ fn read_token(token: &str, fingerprint: u64) -> Result<usize, ApiError> {
     Ok(offset as usize)
 }
 
+/// A search hit: a simulated order, or a raw one a test planted as it is.
+enum Found<'a> {
+    Order(&'a Order),
+    Raw(&'a Value),
+}
+
 pub(super) fn search(world: &World, request: &Request) -> Result<Value, ApiError> {
     let sort = sort_field(request)?;
     let status = request.body.get("order_status").and_then(Value::as_str);
@@ -152,15 +160,18 @@ pub(super) fn search(world: &World, request: &Request) -> Result<Value, ApiError
             } else {
                 order.create_time
             };
-            rows.push((key, order.id.clone(), world.order_json(order)));
+            rows.push((key, order.id.clone(), Found::Order(order)));
         }
     }
     for raw in world.raw_orders.iter().filter(|r| r.shop == request.shop) {
         if in_window(request, "update_time", raw.update_time)? {
-            rows.push((raw.update_time, raw.json.to_string(), raw.json.clone()));
+            rows.push((raw.update_time, raw.json.to_string(), Found::Raw(&raw.json)));
         }
     }
-    let page = paginate(request, rows, MAX_ORDER_PAGE, true)?;
+    let page = paginate(request, rows, MAX_ORDER_PAGE, true, |found| match found {
+        Found::Order(order) => world.order_json(order),
+        Found::Raw(json) => json.clone(),
+    })?;
     Ok(
         json!({"orders": page.items, "next_page_token": page.next_page_token, "total_count": page.total_count}),
     )
