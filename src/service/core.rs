@@ -410,9 +410,34 @@ impl Service {
         &self,
         q: &AuditQuery,
     ) -> Result<Paged<crate::domain::audit::AuditEntry>, ServiceError> {
-        let store = self.engine.store();
         let limit = clamp(q.limit);
+        let (total, newest) = self.newest_audit(q, q.offset + limit)?;
+        Ok(Paged {
+            total,
+            offset: q.offset,
+            rows: newest.into_iter().skip(q.offset).take(limit).collect(),
+        })
+    }
+
+    /// The newest `take` audit entries that match `q`'s `since` and filter (its paging is
+    /// ignored), newest first, and how many match in all. Without a filter or `since` this
+    /// reads only `take` entries.
+    fn newest_audit(
+        &self,
+        q: &AuditQuery,
+        take: usize,
+    ) -> Result<(usize, Vec<crate::domain::audit::AuditEntry>), ServiceError> {
+        let store = self.engine.store();
         let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
+        if q.since.is_none() && filter.is_empty() {
+            let newest = store
+                .audit_page(None, take)
+                .map_err(ServiceError::internal)?;
+            return Ok((
+                self.audit_total()?,
+                newest.into_iter().map(|r| r.entry).collect(),
+            ));
+        }
         let records = match q.since {
             Some(since) => {
                 let mut oldest_first = store
@@ -421,28 +446,18 @@ impl Service {
                 oldest_first.reverse();
                 oldest_first
             }
-            None if filter.is_empty() => store
-                .audit_page(None, q.offset + limit)
-                .map_err(ServiceError::internal)?,
             None => store
                 .audit_page(None, usize::MAX)
                 .map_err(ServiceError::internal)?,
         };
-        let entries: Vec<_> = records
+        let mut matching: Vec<_> = records
             .into_iter()
             .map(|r| r.entry)
             .filter(|e| filter.is_empty() || filter.matches_text(&audit_text(e)))
             .collect();
-        let total = if q.since.is_none() && filter.is_empty() {
-            self.audit_total()?
-        } else {
-            entries.len()
-        };
-        Ok(Paged {
-            total,
-            offset: q.offset,
-            rows: entries.into_iter().skip(q.offset).take(limit).collect(),
-        })
+        let total = matching.len();
+        matching.truncate(take);
+        Ok((total, matching))
     }
 
     fn audit_total(&self) -> Result<usize, ServiceError> {
@@ -452,14 +467,10 @@ impl Service {
     fn activity(&self, q: &AuditQuery) -> Result<Paged<ActivityItem>, ServiceError> {
         let limit = clamp(q.limit);
         let want = q.offset + limit;
-        let audit = self.audit(&AuditQuery {
-            since: q.since,
-            filter: q.filter.clone(),
-            offset: 0,
-            limit: want.min(MAX_PAGE),
-        })?;
+        // Both sources are newest first: the page's rows are among the first `want` of each.
+        let (audit_total, audit) = self.newest_audit(q, want)?;
         let (engine_total, events) = self.engine.activity().page(q.filter.as_deref(), 0, want);
-        let mut items: Vec<ActivityItem> = audit.rows.iter().map(audit_item).collect();
+        let mut items: Vec<ActivityItem> = audit.iter().map(audit_item).collect();
         items.extend(
             events
                 .into_iter()
@@ -476,7 +487,7 @@ impl Service {
         );
         items.sort_by_key(|item| std::cmp::Reverse(item.at));
         Ok(Paged {
-            total: audit.total + engine_total,
+            total: audit_total + engine_total,
             offset: q.offset,
             rows: items.into_iter().skip(q.offset).take(limit).collect(),
         })

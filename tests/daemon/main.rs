@@ -3,6 +3,7 @@
 //! approvals, audit, notifications, hostile clients, crashes and clean shutdown. See
 //! `support` for how a daemon and its clients are set up.
 
+mod activity;
 mod approvals;
 mod lifecycle;
 mod notify;
