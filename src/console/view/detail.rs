@@ -134,7 +134,13 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
     .filter(|p| !p.is_empty())
     .collect::<Vec<_>>()
     .join(" ");
-    doc.field("Buyer", &format!("{}, {place}", r.name), Style::new());
+    // TikTok withholds the name in some regions and states.
+    let buyer = [r.name.as_str(), place.as_str()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    doc.field("Buyer", &buyer, Style::new());
     for line in &t.lines {
         doc.field(
             "Item",
