@@ -243,7 +243,7 @@ pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> 
 }
 
 fn word(state: &crate::domain::order::FlowState) -> &'static str {
-    crate::service::rows::flow_word(state)
+    crate::domain::listing::flow_word(state)
 }
 
 pub async fn resync(

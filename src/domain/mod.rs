@@ -7,6 +7,7 @@ pub mod cancellation;
 pub mod clock;
 pub mod ids;
 pub mod job;
+pub mod listing;
 pub mod order;
 pub mod platform;
 pub mod request;

@@ -248,7 +248,8 @@ impl Service {
                 rows,
             });
         }
-        // Filtered or re-sorted: walk the view's index range (never the whole orders tree).
+        // Filtered or re-sorted: walk the view's index range (never the whole orders tree),
+        // decoding only the orders the filter may match.
         let query = ViewQuery {
             view: q.view,
             link: q.link.as_ref(),
@@ -256,11 +257,13 @@ impl Service {
             limit: usize::MAX,
             now,
         };
-        let page = store
-            .page_view(&query, &lookup)
-            .map_err(ServiceError::internal)?;
-        let mut rows: Vec<OrderRow> = page
-            .items
+        let orders = if filter.is_empty() {
+            store.page_view(&query, &lookup).map(|page| page.items)
+        } else {
+            store.view_matching(&query, &lookup, &filter.pre_check())
+        }
+        .map_err(ServiceError::internal)?;
+        let mut rows: Vec<OrderRow> = orders
             .iter()
             .map(|o| order_row(o, q.view, now))
             .filter(|r| filter.matches_order(r))

@@ -5,52 +5,15 @@
 
 use crate::domain::cancellation::Cancellation;
 use crate::domain::clock::Timestamp;
-use crate::domain::order::{FlowState, FlowStatus, Order};
+use crate::domain::listing;
+use crate::domain::order::{FlowStatus, Order};
 use crate::domain::text::{sanitize, truncate};
-use crate::domain::triage::{OrderView, StoreKnowledge, pending_reason, urgency};
+use crate::domain::triage::{OrderView, StoreKnowledge, urgency};
 
 use super::api::{CancellationRow, OrderRow};
 
-pub fn flow_word(state: &FlowState) -> &'static str {
-    match state.status {
-        FlowStatus::Idle => "-",
-        FlowStatus::NotApplicable { .. } => "n/a",
-        FlowStatus::Waiting { .. } => "wait",
-        FlowStatus::Queued if state.last_error.is_some() => "retry",
-        FlowStatus::Queued => "queued",
-        FlowStatus::Done { .. } => "done",
-        FlowStatus::Skipped { .. } => "skipped",
-        FlowStatus::Stuck { .. } => "stuck",
-    }
-}
-
 pub fn order_row(order: &Order, view: OrderView, now: Timestamp) -> OrderRow {
     let knowledge = (view == OrderView::MissingTracking).then(|| StoreKnowledge::of(order));
-    let why = match view {
-        OrderView::Pending => pending_reason(order).unwrap_or_default(),
-        OrderView::MissingTracking => knowledge
-            .map(|k| k.describe().to_string())
-            .unwrap_or_default(),
-        OrderView::Stuck | OrderView::All => order
-            .flows
-            .stuck()
-            .map(|(flow, reason)| format!("{}: {reason}", flow.name()))
-            .or_else(|| pending_reason(order))
-            .unwrap_or_default(),
-    };
-    let skus = order
-        .tiktok
-        .lines
-        .iter()
-        .map(|l| {
-            if l.quantity > 1 {
-                format!("{}×{}", l.quantity, l.seller_sku)
-            } else {
-                l.seller_sku.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
     let f = &order.flows;
     OrderRow {
         id: order.id.clone(),
@@ -61,22 +24,14 @@ pub fn order_row(order: &Order, view: OrderView, now: Timestamp) -> OrderRow {
         paid_at: order.tiktok.paid_at,
         ship_by: order.tiktok.ship_by,
         urgency: urgency(order.tiktok.ship_by, now),
-        store_order: order
-            .store
-            .as_ref()
-            .map(|s| sanitize(s.name.as_deref().unwrap_or(s.order_id.as_str()))),
+        store_order: listing::store_order(order),
         store_status: order.store.as_ref().map(|s| s.status.to_string()),
-        flows: [
-            f.import.clone(),
-            f.tracking.clone(),
-            f.cancellation.clone(),
-            f.label.clone(),
-        ]
-        .map(|s| flow_word(&s).to_string()),
-        why: truncate(&sanitize(&why), 200),
+        flows: [&f.import, &f.tracking, &f.cancellation, &f.label]
+            .map(|s| listing::flow_word(s).to_string()),
+        why: listing::why(order, view),
         knowledge,
-        skus: truncate(&sanitize(&skus), 120),
-        buyer: truncate(&sanitize(&order.tiktok.recipient.name), 60),
+        skus: listing::skus(order),
+        buyer: listing::buyer(order),
         total: sanitize(&format!(
             "{} {}",
             order.tiktok.total_amount, order.tiktok.currency
@@ -142,6 +97,13 @@ impl Filter {
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// A cheap necessary condition for [`Filter::matches_order`], over the order's stored
+    /// `listing::search_text`: every term's folded value occurs in it.
+    pub fn pre_check(&self) -> impl Fn(&str) -> bool + use<> {
+        let needles: Vec<String> = self.terms.iter().map(|(_, v)| listing::fold(v)).collect();
+        move |text| needles.iter().all(|n| text.contains(n.as_str()))
     }
 
     pub fn matches_order(&self, row: &OrderRow) -> bool {
@@ -271,5 +233,60 @@ mod tests {
         assert!(!row.buyer.chars().any(char::is_control) && !row.why.chars().any(char::is_control));
         assert!(row.why.starts_with("import: bad"), "{}", row.why);
         assert_eq!(row.flows[0], "stuck");
+    }
+
+    /// The store skips orders whose indexed text fails `pre_check`: that must never hide an
+    /// order the filter matches. Every token of every filterable field of every view's row, in
+    /// its own, lower and upper case, bare and behind each field name, is tried.
+    #[test]
+    fn the_pre_check_never_hides_a_match() {
+        let mut stuck = paid();
+        stuck.tiktok.recipient.name = "ΟΔΥΣΣΕΥΣ Παπας \u{1b}[2J".into();
+        stuck.flows.import.status = FlowStatus::Stuck {
+            reason: format!("SKU ÄBC-1 has no variant {}", "x".repeat(300)),
+        };
+        stuck.tiktok.lines[0].quantity = 3;
+        let mut held = order(
+            crate::domain::order::OrderStatus::OnHold,
+            crate::domain::order::ShippingType::Seller,
+        );
+        held.flows.import.status = FlowStatus::Waiting {
+            why: "ON_HOLD window".into(),
+        };
+        let unfulfilled = in_store(paid(), vec![]);
+        let shipped = in_store(paid(), vec![fulfilled("RM1GB", Some("Royal Mail"))]);
+        let fields = [
+            "", "link:", "store:", "status:", "sku:", "buyer:", "id:", "ship:", "flow:",
+        ];
+        for o in [stuck, held, unfulfilled, shipped] {
+            let text = listing::search_text(&o);
+            for view in OrderView::ALL {
+                let row = order_row(&o, view, t(0));
+                let shown = [
+                    vec![row.id.as_str(), row.link.as_str(), &row.tiktok_status],
+                    vec![&row.shipping_type, row.store_order.as_deref().unwrap_or("")],
+                    vec![&row.skus, &row.buyer, &row.why],
+                    row.flows.iter().map(String::as_str).collect(),
+                ]
+                .concat();
+                for token in shown.iter().flat_map(|f| f.split_whitespace()) {
+                    for form in [
+                        token.to_string(),
+                        token.to_lowercase(),
+                        token.to_uppercase(),
+                    ] {
+                        for field in fields {
+                            let filter = Filter::parse(&format!("{field}{form}"));
+                            if filter.matches_order(&row) {
+                                assert!(
+                                    filter.pre_check()(&text),
+                                    "{field}{form} matches the {view:?} row but not {text:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

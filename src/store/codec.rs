@@ -141,6 +141,24 @@ pub fn parse_count(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, 
 }
 
 /// Checks a marker-only index value.
+/// The value of an `idx_order_text` entry: `FORMAT_INDEX | listing::search_text` (UTF-8).
+pub fn text_value(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + text.len());
+    out.push(FORMAT_INDEX);
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+/// Reads an `idx_order_text` value back.
+pub fn parse_text_value<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+) -> Result<&'a str, StoreError> {
+    std::str::from_utf8(body(tree, key, bytes, FORMAT_INDEX)?)
+        .map_err(|e| corrupt(tree, key, format!("order text is not UTF-8: {e}")))
+}
+
 pub fn check_marker(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<(), StoreError> {
     let rest = body(tree, key, bytes, FORMAT_INDEX)?;
     if rest.is_empty() {

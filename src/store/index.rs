@@ -5,6 +5,7 @@
 //! | index                  | of              | key                                        | when          |
 //! |------------------------|-----------------|--------------------------------------------|---------------|
 //! | `idx_views`            | orders          | view, scope, `views_of` sort key, order id | each view, global + per link |
+//! | `idx_order_text`       | orders          | order id (value: `listing::search_text`)   | always        |
 //! | `idx_cancellations`    | cancellations   | scope, `cancellation_sort_key`, cancel key | always, global + per link |
 //! | `idx_cancellations_order` | cancellations | order id, cancel key                  | always        |
 //! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id                   | `Ready` only  |
@@ -20,6 +21,7 @@ use super::keys;
 use super::{StoreError, TreeId};
 use crate::domain::cancellation::Cancellation;
 use crate::domain::job::{Job, JobState};
+use crate::domain::listing::search_text;
 use crate::domain::order::Order;
 use crate::domain::request::ResyncRequest;
 use crate::domain::triage::{cancellation_sort_key, views_of};
@@ -34,7 +36,7 @@ pub struct Entry {
 
 /// The primary trees that have indexes, each with the index trees derived from it.
 pub const INDEXED: [(TreeId, &[TreeId]); 4] = [
-    (TreeId::Orders, &[TreeId::IdxViews]),
+    (TreeId::Orders, &[TreeId::IdxViews, TreeId::IdxOrderText]),
     (
         TreeId::Cancellations,
         &[TreeId::IdxCancellations, TreeId::IdxCancellationsOrder],
@@ -60,7 +62,7 @@ pub fn owner(index: TreeId) -> Option<TreeId> {
 
 pub fn order_entries(order: &Order) -> Vec<Entry> {
     let value = codec::view_value(order.paid_or_created(), order.link.as_str());
-    views_of(order)
+    let mut entries: Vec<Entry> = views_of(order)
         .into_iter()
         .flat_map(|(view, sort)| {
             [None, Some(&order.link)].map(|scope| Entry {
@@ -69,7 +71,13 @@ pub fn order_entries(order: &Order) -> Vec<Entry> {
                 value: value.clone(),
             })
         })
-        .collect()
+        .collect();
+    entries.push(Entry {
+        tree: TreeId::IdxOrderText,
+        key: order.id.as_str().as_bytes().to_vec(),
+        value: codec::text_value(&search_text(order)),
+    });
+    entries
 }
 
 pub fn cancellation_entries(c: &Cancellation) -> Vec<Entry> {
@@ -172,6 +180,7 @@ pub fn derive(tree: TreeId, key: &[u8], bytes: &[u8]) -> Result<Derived, StoreEr
 pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
     match index {
         TreeId::IdxViews => keys::parse_view_key(key).map(|k| k.order.to_vec()),
+        TreeId::IdxOrderText if !key.is_empty() => Some(key.to_vec()),
         TreeId::IdxCancellations => keys::cancellation_of_index_key(key).map(<[u8]>::to_vec),
         TreeId::IdxCancellationsOrder => keys::cancellation_of_order_key(key).map(<[u8]>::to_vec),
         TreeId::IdxJobsDue if key.len() == 16 => Some(key[8..].to_vec()),
@@ -185,6 +194,7 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
 pub fn check_value(index: TreeId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
     match index {
         TreeId::IdxViews => codec::parse_view_value(index.name(), key, value).map(drop),
+        TreeId::IdxOrderText => codec::parse_text_value(index.name(), key, value).map(drop),
         _ => codec::check_marker(index.name(), key, value),
     }
 }
@@ -211,8 +221,8 @@ mod tests {
         let bytes = codec::encode("orders", b"x", &order).unwrap();
         let derived = derive(TreeId::Orders, b"x", &bytes).unwrap();
         assert_eq!(derived.own_key, order.id.as_str().as_bytes());
-        // paid, not imported: All, Pending, MissingTracking; each global and per link
-        assert_eq!(derived.entries.len(), 6);
+        // paid, not imported: All, Pending, MissingTracking, each global and per link; its text
+        assert_eq!(derived.entries.len(), 7);
         for tree_entries in [derived.entries, job_entries(&job)] {
             for e in tree_entries {
                 let owner = owner(e.tree).unwrap();
@@ -249,8 +259,15 @@ mod tests {
         assert!(
             !entries
                 .iter()
+                .filter(|e| e.tree == TreeId::IdxViews)
                 .any(|e| keys::parse_view_key(&e.key).unwrap().view == OrderView::Stuck)
         );
+        let text: Vec<_> = entries
+            .iter()
+            .filter(|e| e.tree == TreeId::IdxOrderText)
+            .collect();
+        assert_eq!(text.len(), 1);
+        assert_eq!(text[0].key, b"99");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::codec;
 use super::{Result, Store, StoreError, TreeId, meta};
 
 /// One migration: from schema version `from` to `from + 1`.
+#[derive(Clone, Copy)]
 pub struct Step {
     pub from: u32,
     /// What it changes, for errors and logs.
@@ -18,8 +19,17 @@ pub struct Step {
     pub run: fn(&mut Store) -> Result<()>,
 }
 
-/// Today's table: version 1 is the first schema, so there is nothing to migrate yet.
-pub const STEPS: &[Step] = &[];
+/// Today's table.
+pub const STEPS: &[Step] = &[Step {
+    from: 1,
+    what: "index each order's list text for filters (idx_order_text)",
+    run: nothing_but_the_rebuild,
+}];
+
+/// For steps that only add an index: the rebuild that follows every migration derives it.
+fn nothing_but_the_rebuild(_: &mut Store) -> Result<()> {
+    Ok(())
+}
 
 /// The schema this build writes: one past the last step.
 pub const SCHEMA_VERSION: u32 = 1 + STEPS.len() as u32;
@@ -159,11 +169,8 @@ mod tests {
         assert!(
             matches!(
                 err,
-                StoreError::NewerSchema {
-                    found: 2,
-                    supported: 1,
-                    ..
-                }
+                StoreError::NewerSchema { found, supported, .. }
+                    if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
             ),
             "{text}"
         );
@@ -205,13 +212,14 @@ mod tests {
             })
             .unwrap();
         store.close().unwrap();
-        let steps = [Step {
-            from: 1,
+        let mut steps = STEPS.to_vec();
+        steps.push(Step {
+            from: SCHEMA_VERSION,
             what: "mark every order stuck",
             run: note_every_order,
-        }];
+        });
         let migrated = Store::open_migrating(&config(dir.path()), &steps).unwrap();
-        assert_eq!(migrated.open_report().migrated_from, Some(1));
+        assert_eq!(migrated.open_report().migrated_from, Some(SCHEMA_VERSION));
         assert!(migrated.open_report().integrity.is_clean());
         let stuck = migrated
             .count_view(OrderView::Stuck, None, t(0), &defaults)
@@ -221,10 +229,46 @@ mod tests {
         let again = Store::open_migrating(&config(dir.path()), &steps).unwrap();
         assert_eq!(again.open_report().migrated_from, None);
         again.close().unwrap();
-        // this build's table stops at version 1, so the migrated store is now "newer"
+        // this build's table stops one step earlier, so the migrated store is now "newer"
+        let newer = SCHEMA_VERSION + 1;
         assert!(matches!(
             Store::open_with(&config(dir.path())),
-            Err(StoreError::NewerSchema { found: 2, .. })
+            Err(StoreError::NewerSchema { found, .. }) if found == newer
         ));
+    }
+
+    #[test]
+    fn a_version_1_store_gains_the_order_text_index_and_filters_find_its_orders() {
+        let dir = tempdir();
+        let store = open(dir.path());
+        store
+            .apply(&Change {
+                orders: vec![order("7", "uk")],
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 1 wrote: no idx_order_text.
+        store.tree(TreeId::IdxOrderText).clear().unwrap();
+        write_version(&store, 1).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(1));
+        assert!(migrated.open_report().integrity.is_clean());
+        let query = crate::store::ViewQuery {
+            view: OrderView::All,
+            link: None,
+            offset: 0,
+            limit: 50,
+            now: t(0),
+        };
+        let found = migrated
+            .view_matching(&query, &defaults, &|text| text.contains("uk"))
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        let none = migrated
+            .view_matching(&query, &defaults, &|text| text.contains("no such buyer"))
+            .unwrap();
+        assert!(none.is_empty());
     }
 }

@@ -126,6 +126,7 @@ pub(crate) enum TreeId {
     Meta,
     IdxViews,
     IdxViewCounts,
+    IdxOrderText,
     IdxCancellations,
     IdxCancellationsOrder,
     IdxJobsDue,
@@ -135,7 +136,7 @@ pub(crate) enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 17] = [
+    pub const ALL: [TreeId; 18] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -147,6 +148,7 @@ impl TreeId {
         TreeId::Meta,
         TreeId::IdxViews,
         TreeId::IdxViewCounts,
+        TreeId::IdxOrderText,
         TreeId::IdxCancellations,
         TreeId::IdxCancellationsOrder,
         TreeId::IdxJobsDue,
@@ -169,6 +171,7 @@ impl TreeId {
             TreeId::Meta => "meta",
             TreeId::IdxViews => "idx_views",
             TreeId::IdxViewCounts => "idx_view_counts",
+            TreeId::IdxOrderText => "idx_order_text",
             TreeId::IdxCancellations => "idx_cancellations",
             TreeId::IdxCancellationsOrder => "idx_cancellations_order",
             TreeId::IdxJobsDue => "idx_jobs_due",

@@ -3,7 +3,8 @@
 //! `idx_view_counts` by every change, so counts and the first page of a view of 100k orders
 //! cost a few index reads. Missing tracking also depends on the time (`triage::is_visible`):
 //! its scan filters with the paid-or-created instant and link kept in each `idx_views` value,
-//! without decoding orders.
+//! without decoding orders. A filtered list checks each order's `idx_order_text` first and
+//! decodes only the orders the filter may match.
 //!
 //! Reads are not snapshots: a page read while a change commits may show the count from before
 //! and the orders from after it. The service tells clients to re-read after each change.
@@ -109,6 +110,44 @@ impl Store {
         };
         let items = self.listed(TreeId::Orders, ids)?;
         Ok(Page { total, items })
+    }
+
+    /// Every order of a view (offset and limit ignored) whose `idx_order_text` passes `may_match`,
+    /// in the view's order. Orders that fail are never decoded, so a selective filter over a
+    /// large view costs an index walk.
+    pub fn view_matching(
+        &self,
+        query: &ViewQuery<'_>,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+        may_match: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Order>> {
+        let whole = ViewQuery {
+            offset: 0,
+            limit: usize::MAX,
+            ..*query
+        };
+        let ids = if query.view == OrderView::MissingTracking {
+            self.scan_visible(&whole, settings, true)?.1
+        } else {
+            self.page_keys(&whole)?
+        };
+        let texts = self.tree(TreeId::IdxOrderText);
+        let name = TreeId::IdxOrderText.name();
+        let mut matching = Vec::new();
+        for id in ids {
+            let text = texts
+                .get(&id)
+                .map_err(StoreError::sled("reading an order's list text"))?;
+            // A missing entry is the integrity check's to report; the order is not skipped.
+            let keep = match &text {
+                Some(bytes) => may_match(codec::parse_text_value(name, &id, bytes)?),
+                None => true,
+            };
+            if keep {
+                matching.push(id);
+            }
+        }
+        self.listed(TreeId::Orders, matching)
     }
 
     /// How many orders a view lists now: a stored count, except for missing tracking, whose

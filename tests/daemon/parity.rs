@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use orderdeck::cli::runtime::{close, open_local};
 use orderdeck::config::Config;
-use orderdeck::domain::clock::SystemClock;
+use orderdeck::domain::clock::{Clock, SystemClock};
 use orderdeck::domain::ids::TiktokOrderId;
 use orderdeck::domain::request::ResyncFlow;
 use orderdeck::domain::triage::OrderView;
@@ -113,6 +113,44 @@ async fn in_process_and_socket_clients_get_the_same_answers() {
         Ok(Response::Orders(page)) => assert!(page.total > 5 && page.rows.len() == 5, "{page:?}"),
         other => panic!("{other:?}"),
     }
+    // Filters answer from the order text index: an id finds its order, a link all of its
+    // orders, and a term no order has finds none.
+    let filtered = |filter: &str| {
+        let client = clients[0].clone();
+        let query = OrderQuery {
+            filter: Some(filter.to_string()),
+            ..OrderQuery::first_page(OrderView::All, 500)
+        };
+        async move {
+            match client.call(Request::Orders(query)).await {
+                Ok(Response::Orders(page)) => page,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let by_id = filtered(&format!("id:{order}")).await;
+    assert_eq!(
+        by_id.rows.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        [&order]
+    );
+    let first_link = local.engine.links()[0].id.clone();
+    let of_link = local
+        .engine
+        .store()
+        .count_view(
+            OrderView::All,
+            Some(&first_link),
+            SystemClock.now(),
+            &|_| Default::default(),
+        )
+        .expect("counted");
+    let page = filtered(&format!("link:{first_link}")).await;
+    assert_eq!(page.total, of_link);
+    assert!(page.rows.iter().all(|r| r.link == first_link));
+    // Case-smart: a capital letter asks for that case exactly.
+    let shouted = first_link.as_str().to_uppercase();
+    assert_eq!(filtered(&format!("link:{shouted}")).await.total, 0);
+    assert_eq!(filtered("no-such-sku-anywhere").await.total, 0);
 
     // Subscribed, both hear of a change made by either.
     let mut events: Vec<_> = clients.iter().map(|c| c.events()).collect();

@@ -1,0 +1,110 @@
+//! What an order's line in a list says, and the text a live filter can match in it.
+//!
+//! The service draws rows from these pieces; the store indexes [`search_text`] beside each order
+//! so a filtered list skips orders without decoding them. Invariant: every string a row of any
+//! view can show in a filterable field is in `search_text` (folded by [`fold`]), so a filter
+//! term whose folded form is absent cannot match the order.
+
+use super::order::{FlowState, FlowStatus, Order};
+use super::text::{sanitize, truncate};
+use super::triage::{OrderView, StoreKnowledge, pending_reason};
+
+/// The longest `why`, SKU list and buyer name a row carries.
+pub const WHY_CHARS: usize = 200;
+pub const SKUS_CHARS: usize = 120;
+pub const BUYER_CHARS: usize = 60;
+
+/// The views whose rows differ in what they say (Stuck says what All says).
+const WORDINGS: [OrderView; 3] = [
+    OrderView::Pending,
+    OrderView::MissingTracking,
+    OrderView::All,
+];
+
+/// A flow's state in one word.
+pub fn flow_word(state: &FlowState) -> &'static str {
+    match state.status {
+        FlowStatus::Idle => "-",
+        FlowStatus::NotApplicable { .. } => "n/a",
+        FlowStatus::Waiting { .. } => "wait",
+        FlowStatus::Queued if state.last_error.is_some() => "retry",
+        FlowStatus::Queued => "queued",
+        FlowStatus::Done { .. } => "done",
+        FlowStatus::Skipped { .. } => "skipped",
+        FlowStatus::Stuck { .. } => "stuck",
+    }
+}
+
+/// Why the order is on `view`'s list, sanitized and cut to [`WHY_CHARS`].
+pub fn why(order: &Order, view: OrderView) -> String {
+    let why = match view {
+        OrderView::Pending => pending_reason(order).unwrap_or_default(),
+        OrderView::MissingTracking => StoreKnowledge::of(order).describe().to_string(),
+        OrderView::Stuck | OrderView::All => order
+            .flows
+            .stuck()
+            .map(|(flow, reason)| format!("{}: {reason}", flow.name()))
+            .or_else(|| pending_reason(order))
+            .unwrap_or_default(),
+    };
+    truncate(&sanitize(&why), WHY_CHARS)
+}
+
+/// The SKUs with their quantities (`3×DEN-54 CAN-34`), sanitized and cut to [`SKUS_CHARS`].
+pub fn skus(order: &Order) -> String {
+    let skus = order
+        .tiktok
+        .lines
+        .iter()
+        .map(|l| {
+            if l.quantity > 1 {
+                format!("{}×{}", l.quantity, l.seller_sku)
+            } else {
+                l.seller_sku.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    truncate(&sanitize(&skus), SKUS_CHARS)
+}
+
+pub fn buyer(order: &Order) -> String {
+    truncate(&sanitize(&order.tiktok.recipient.name), BUYER_CHARS)
+}
+
+/// The store's name for the order (`#1024`), else its id.
+pub fn store_order(order: &Order) -> Option<String> {
+    order
+        .store
+        .as_ref()
+        .map(|s| sanitize(s.name.as_deref().unwrap_or(s.order_id.as_str())))
+}
+
+/// Every filterable string of the order's rows in any view, one per line, folded.
+pub fn search_text(order: &Order) -> String {
+    let f = &order.flows;
+    let mut parts = vec![
+        order.id.as_str().to_string(),
+        order.link.as_str().to_string(),
+        order.tiktok.status.to_string(),
+        order.tiktok.shipping_type.to_string(),
+        store_order(order).unwrap_or_default(),
+        skus(order),
+        buyer(order),
+    ];
+    parts.extend(
+        [&f.import, &f.tracking, &f.cancellation, &f.label].map(|s| flow_word(s).to_string()),
+    );
+    parts.extend(WORDINGS.map(|view| why(order, view)));
+    fold(&parts.join("\n"))
+}
+
+/// Case folding for the filter's pre-check: each character lowercased on its own, and the final
+/// sigma written as any other. A case-sensitive match and a `to_lowercase` match (which spells
+/// a word-final Σ as ς) both survive folding both sides, so folding never hides a match.
+pub fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect()
+}
