@@ -142,18 +142,18 @@ impl Engine {
         if due.is_empty() {
             return Ok(Vec::new());
         }
+        let links: Vec<&LinkId> = due.iter().map(|job| &job.link).collect();
+        let taken = pick(&links, limit, running, |link| {
+            self.link(link).map(|l| l.max_in_flight)
+        });
         let mut change = Change::default();
         let mut claimed: Vec<(Arc<LinkRuntime>, Job)> = Vec::new();
-        for mut job in due {
-            if claimed.len() == limit {
-                break;
+        for (mut job, take) in due.into_iter().zip(taken) {
+            if !take {
+                continue;
             }
             match self.link(&job.link).cloned() {
                 Some(link) => {
-                    let batch = claimed.iter().filter(|(l, _)| l.id == link.id).count();
-                    if running.of(&link.id) + batch >= link.max_in_flight {
-                        continue;
-                    }
                     job.state = JobState::Running { since: now };
                     change.jobs.push(job.clone());
                     claimed.push((link, job));
@@ -232,6 +232,34 @@ impl InFlight {
     }
 }
 
+/// Which of the due jobs (given by link, in due order) to claim: at most `limit`, and never
+/// more of one link in flight than its cap. Jobs of links no longer configured (cap `None`) are
+/// taken without using a slot, to be parked as stuck.
+fn pick(
+    due: &[&LinkId],
+    limit: usize,
+    running: &InFlight,
+    cap: impl Fn(&LinkId) -> Option<usize>,
+) -> Vec<bool> {
+    let mut batch: HashMap<&LinkId, usize> = HashMap::new();
+    let mut slots = limit;
+    due.iter()
+        .map(|link| match cap(link) {
+            None => true,
+            Some(_) if slots == 0 => false,
+            Some(cap) => {
+                let in_batch = batch.entry(link).or_default();
+                let room = running.of(link) + *in_batch < cap;
+                if room {
+                    *in_batch += 1;
+                    slots -= 1;
+                }
+                room
+            }
+        })
+        .collect()
+}
+
 fn tally(report: &mut RunReport, joined: Result<JobEnd, tokio::task::JoinError>) {
     report.ran += 1;
     match joined {
@@ -275,5 +303,57 @@ impl Engine {
         }
         self.run_jobs(stop, None).await;
         while pollers.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(name: &str) -> LinkId {
+        LinkId::new(name).unwrap()
+    }
+
+    fn taken(picked: &[bool], due: &[&LinkId]) -> Vec<String> {
+        due.iter()
+            .zip(picked)
+            .filter(|(_, take)| **take)
+            .map(|(l, _)| l.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn one_links_backlog_leaves_room_for_the_others() {
+        let (a, b) = (link("a"), link("b"));
+        let mut due = vec![&a; 20];
+        due.extend([&b, &b]);
+        let picked = pick(&due, 8, &InFlight::default(), |_| Some(4));
+        assert_eq!(taken(&picked, &due), ["a", "a", "a", "a", "b", "b"]);
+    }
+
+    #[test]
+    fn jobs_already_in_flight_count_against_the_cap_and_the_limit_holds() {
+        let (a, b) = (link("a"), link("b"));
+        let running = InFlight {
+            per_link: HashMap::from([(a.clone(), 3)]),
+            ..InFlight::default()
+        };
+        let due = [&a, &a, &b, &b, &b];
+        assert_eq!(
+            taken(&pick(&due, 10, &running, |_| Some(4)), &due),
+            ["a", "b", "b", "b"]
+        );
+        assert_eq!(
+            taken(&pick(&due, 2, &running, |_| Some(4)), &due),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn jobs_of_removed_links_are_always_taken_to_be_parked() {
+        let (gone, a) = (link("gone"), link("a"));
+        let due = [&gone, &a, &gone];
+        let picked = pick(&due, 0, &InFlight::default(), |l| (l == &a).then_some(4));
+        assert_eq!(taken(&picked, &due), ["gone", "gone"]);
     }
 }

@@ -8,50 +8,34 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{Mutex, watch};
+use tokio::sync::Mutex;
 
+#[derive(Default)]
 pub(super) struct GroupFlush {
     issued: AtomicU64,
-    /// Held by the one writer currently flushing for everybody.
-    flushing: Mutex<()>,
-    flushed: watch::Sender<u64>,
-}
-
-impl Default for GroupFlush {
-    fn default() -> Self {
-        GroupFlush {
-            issued: AtomicU64::new(0),
-            flushing: Mutex::new(()),
-            flushed: watch::channel(0).0,
-        }
-    }
+    /// The highest ticket a completed flush covers. Guarded by the mutex: writers queue on it
+    /// (fairly), and each one holding it either finds its ticket covered or flushes for all.
+    /// Nobody waits on a signal that might already have been sent, so nobody is left waiting.
+    flushed: Mutex<u64>,
 }
 
 impl GroupFlush {
     /// Returns once a flush that started after this call has completed. `flush` performs one.
     pub(super) async fn wait<F, Fut, E>(&self, flush: F) -> Result<(), E>
     where
-        F: Fn() -> Fut,
+        F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
     {
         let ticket = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut flushed = self.flushed.subscribe();
-        loop {
-            if *flushed.borrow_and_update() >= ticket {
-                return Ok(());
-            }
-            match self.flushing.try_lock() {
-                Ok(_guard) => {
-                    let covers = self.issued.load(Ordering::SeqCst);
-                    flush().await?;
-                    self.flushed.send_modify(|done| *done = (*done).max(covers));
-                }
-                // Someone else is flushing: wait for it (then check whether it covered us).
-                Err(_) => {
-                    let _ = flushed.changed().await;
-                }
-            }
+        let mut flushed = self.flushed.lock().await;
+        if *flushed >= ticket {
+            return Ok(());
         }
+        let covers = self.issued.load(Ordering::SeqCst);
+        // On failure the next writer in the queue tries its own flush.
+        flush().await?;
+        *flushed = covers;
+        Ok(())
     }
 }
 
@@ -90,7 +74,36 @@ mod tests {
             (1..64).contains(&n),
             "64 writers were covered by {n} flushes"
         );
-        assert!(*group.flushed.borrow() >= 64, "every ticket is covered");
+        assert!(*group.flushed.lock().await >= 64, "every ticket is covered");
+    }
+
+    /// Writers arriving just as a flush ends must not wait for a flush nobody will run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_writer_is_left_waiting_however_they_interleave() {
+        let group = Arc::new(GroupFlush::default());
+        let rounds = async {
+            for _ in 0..500 {
+                let writers: Vec<_> = (0..3)
+                    .map(|_| {
+                        let group = group.clone();
+                        tokio::spawn(async move {
+                            group
+                                .wait(|| async {
+                                    tokio::task::yield_now().await;
+                                    Ok::<(), ()>(())
+                                })
+                                .await
+                        })
+                    })
+                    .collect();
+                for writer in writers {
+                    writer.await.unwrap().unwrap();
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), rounds)
+            .await
+            .expect("every writer was acknowledged");
     }
 
     #[tokio::test]
