@@ -49,6 +49,8 @@ const ENGINE: &str = "[engine]\nrequest_timeout = \"1s\"\nconnect_timeout = \"1s
 
 /// How long `sync` waits for retries that are due soon.
 const HORIZON: Duration = Duration::from_secs(5);
+/// Far more than any sync here takes, even on a loaded 2-core CI machine.
+const SYNC_LIMIT: Duration = Duration::from_secs(120);
 
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -190,8 +192,11 @@ impl Rig {
     }
 
     /// Polls every link once and runs the jobs due within a few seconds.
+    /// One `sync_once`. A hang fails the test here rather than stalling CI.
     pub async fn sync(&self) -> SyncSummary {
-        self.engine().sync_once(HORIZON).await
+        tokio::time::timeout(SYNC_LIMIT, self.engine().sync_once(HORIZON))
+            .await
+            .expect("sync_once ends within two minutes")
     }
 
     /// orderdeck's copy of an order.
