@@ -9,10 +9,10 @@ use super::order::{FlowState, FlowStatus, Order};
 use super::text::{sanitize, truncate};
 use super::triage::{OrderView, StoreKnowledge, pending_reason};
 
-/// The longest `why`, SKU list and buyer name a row carries.
-pub const WHY_CHARS: usize = 200;
-pub const SKUS_CHARS: usize = 120;
-pub const BUYER_CHARS: usize = 60;
+// The longest `why`, SKU list and buyer name a row carries.
+const WHY_CHARS: usize = 200;
+const SKUS_CHARS: usize = 120;
+const BUYER_CHARS: usize = 60;
 
 /// The views whose rows differ in what they say (Stuck says what All says).
 const WORDINGS: [OrderView; 3] = [
@@ -35,7 +35,7 @@ pub fn flow_word(state: &FlowState) -> &'static str {
     }
 }
 
-/// Why the order is on `view`'s list, sanitized and cut to [`WHY_CHARS`].
+/// Why the order is on `view`'s list, sanitized and cut to 200 characters.
 pub fn why(order: &Order, view: OrderView) -> String {
     let why = match view {
         OrderView::Pending => pending_reason(order).unwrap_or_default(),
@@ -50,7 +50,7 @@ pub fn why(order: &Order, view: OrderView) -> String {
     truncate(&sanitize(&why), WHY_CHARS)
 }
 
-/// The SKUs with their quantities (`3×DEN-54 CAN-34`), sanitized and cut to [`SKUS_CHARS`].
+/// The SKUs with their quantities (`3×DEN-54 CAN-34`), sanitized and cut to 120 characters.
 pub fn skus(order: &Order) -> String {
     let skus = order
         .tiktok

@@ -119,6 +119,10 @@ pub struct Engine {
     /// Held from reading due jobs to marking them running: the daemon's runner and a
     /// `sync_once` asked for meanwhile run side by side, and must never claim the same job.
     pub(crate) claiming: tokio::sync::Mutex<()>,
+    /// Held while a job's result is merged into its resync request, until committed: the jobs
+    /// of one request finish under different order locks, yet each reads, changes and writes
+    /// the same request record. Taken after the order lock, never before.
+    pub(crate) request_outcomes: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     notifications: broadcast::Sender<Notification>,
     /// The tokens last written to `token_dir`, per shop (`None`: no file yet).
@@ -143,6 +147,7 @@ impl Engine {
             activity: Activity::default(),
             jobs_written: Notify::new(),
             claiming: tokio::sync::Mutex::new(()),
+            request_outcomes: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(1),
             notifications,
             saved_tokens: std::sync::Mutex::new(HashMap::new()),

@@ -229,6 +229,11 @@ impl Engine {
             }
             self.queue(&mut change, &order, follow_ups, None)?;
         }
+        // Until the commit below, so two jobs of one request cannot lose each other's outcome.
+        let _request_guard = match job.request {
+            Some(_) => Some(self.request_outcomes.lock().await),
+            None => None,
+        };
         if let Some(request_id) = job.request
             && let Some(mut request) = self.store.request(request_id)?
         {

@@ -173,3 +173,30 @@ async fn approved_resyncs_run_and_report_rejected_ones_do_nothing() {
         assert!(actions.contains(&expected), "{expected:?} in {actions:?}");
     }
 }
+
+/// The jobs of one request finish side by side, each under its own order's lock; every one of
+/// them must still land its outcome on the shared request (none overwritten by another).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_many_orders_records_every_outcome() {
+    let mut rig = Rig::start().await;
+    let orders: Vec<TiktokOrderId> = (0..24).map(|_| rig.paid_order(GB)).collect();
+    rig.sync().await;
+    let targets: Vec<&TiktokOrderId> = orders.iter().collect();
+    let request = ask(&rig, &targets, ResyncFlow::Tracking, "carrier says shipped").await;
+    decide(&rig, request, true, None).await;
+    rig.sync().await;
+
+    let ran = rig.engine().store().request(request).unwrap().unwrap();
+    let unsettled: Vec<_> = ran
+        .outcomes
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, TargetOutcome::Queued { .. }))
+        .collect();
+    assert!(unsettled.is_empty(), "outcomes lost: {unsettled:?}");
+    assert_eq!(ran.outcomes.len(), orders.len());
+    assert!(
+        matches!(ran.status, RequestStatus::Finished { .. }),
+        "{:?}",
+        ran.status
+    );
+}
