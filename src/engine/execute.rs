@@ -74,6 +74,11 @@ impl From<StoreError> for Failure {
 
 type Outcome = Result<Effect, Failure>;
 
+/// The job found nothing to do now: the flow settles in `status`.
+fn settled(status: FlowStatus) -> Outcome {
+    Ok(Effect::Settled { status })
+}
+
 /// TikTok codes that mean "already done" for the write that got them (25001051, "completed",
 /// is a refusal: a completed order cannot be cancelled).
 const ALREADY_SHIPPED: &str = "21011020";
@@ -142,21 +147,9 @@ impl Engine {
             ImportDecision::Nothing { .. }
                 if job.request.is_some()
                     && order.tiktok.status == OrderStatus::AwaitingShipment => {}
-            ImportDecision::Wait { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::Waiting { why },
-                });
-            }
-            ImportDecision::Skip { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::Skipped { why },
-                });
-            }
-            ImportDecision::Nothing { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::NotApplicable { why },
-                });
-            }
+            ImportDecision::Wait { why } => return settled(FlowStatus::Waiting { why }),
+            ImportDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
+            ImportDecision::Nothing { why } => return settled(FlowStatus::NotApplicable { why }),
         }
         let _slot = link.store_slots.acquire().await;
         let skus = if link.platform.capabilities().needs_sku_lookup {
@@ -201,20 +194,10 @@ impl Engine {
                         })?;
                     (tracking.number.clone(), tracking.carrier.clone(), true)
                 }
-                TrackingDecision::Wait { why } => {
-                    return Ok(Effect::Settled {
-                        status: FlowStatus::Waiting { why },
-                    });
-                }
-                TrackingDecision::Skip { why } => {
-                    return Ok(Effect::Settled {
-                        status: FlowStatus::Skipped { why },
-                    });
-                }
+                TrackingDecision::Wait { why } => return settled(FlowStatus::Waiting { why }),
+                TrackingDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
                 TrackingDecision::Nothing { why } => {
-                    return Ok(Effect::Settled {
-                        status: FlowStatus::NotApplicable { why },
-                    });
+                    return settled(FlowStatus::NotApplicable { why });
                 }
             };
         let _slot = link.tiktok_slots.acquire().await;
@@ -323,21 +306,13 @@ impl Engine {
         c_for_decision.sync.status = FlowStatus::Idle;
         let instruction = match decide_tiktok_to_store(&c_for_decision, order, &settings) {
             StoreCancelDecision::CancelStore(instruction) => instruction,
-            StoreCancelDecision::Skip { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::Skipped { why },
-                });
-            }
+            StoreCancelDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
             StoreCancelDecision::Nothing { why } | StoreCancelDecision::Wait { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::NotApplicable { why },
-                });
+                return settled(FlowStatus::NotApplicable { why });
             }
             StoreCancelDecision::WaitForSeller { .. } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::Waiting {
-                        why: "buyer request waiting for the seller's answer".into(),
-                    },
+                return settled(FlowStatus::Waiting {
+                    why: "buyer request waiting for the seller's answer".into(),
                 });
             }
         };
@@ -397,15 +372,9 @@ impl Engine {
         };
         let reason = match decide_store_to_tiktok(event, &undecided, &settings, link.platform) {
             TiktokCancelDecision::CancelTiktok { reason_code } => reason_code,
-            TiktokCancelDecision::Skip { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::Skipped { why },
-                });
-            }
+            TiktokCancelDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
             TiktokCancelDecision::Unsupported { why } | TiktokCancelDecision::Nothing { why } => {
-                return Ok(Effect::Settled {
-                    status: FlowStatus::NotApplicable { why },
-                });
+                return settled(FlowStatus::NotApplicable { why });
             }
         };
         match link.marketplace.cancel_order(&order.id, &reason).await {

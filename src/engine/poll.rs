@@ -6,12 +6,14 @@
 
 use std::collections::HashSet;
 
+use futures::future::BoxFuture;
+
 use crate::domain::cancellation::{Cancellation, CancellationKey, Direction};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::TiktokOrderId;
 use crate::domain::job::JobKind;
 use crate::domain::order::{Flow, FlowState, FlowStatus, Order};
-use crate::platforms::{PlatformError, RemoteCancellation, RemoteOrder, StoreChange, Window};
+use crate::platforms::{Page, PlatformError, RemoteCancellation, RemoteOrder, StoreChange, Window};
 use crate::store::{Change, LinkRecord, StoreError, Watermark};
 
 use super::activity::Level;
@@ -138,33 +140,52 @@ impl Engine {
     }
 
     async fn poll_tiktok_orders(&self, link: &LinkRuntime) -> Result<usize, PollError> {
-        let (window, started) = self.window(link, TIKTOK_ORDERS)?;
+        self.poll_stream(
+            link,
+            TIKTOK_ORDERS,
+            |window, token| {
+                Box::pin(async move {
+                    let _slot = link.tiktok_slots.acquire().await;
+                    link.marketplace.search_orders(window, token).await
+                })
+            },
+            |items| Box::pin(async move { Ok(self.ingest_orders(link, items).await?) }),
+        )
+        .await
+    }
+
+    /// Pages through one stream's window, writing each page before asking for the next, then
+    /// moves the stream's watermark. Items the platform sent but orderdeck cannot read are
+    /// reported in Activity; they never fail the page.
+    async fn poll_stream<'a, T>(
+        &self,
+        link: &LinkRuntime,
+        stream: &'static str,
+        fetch: impl Fn(Window, Option<String>) -> BoxFuture<'a, Result<Page<T>, PlatformError>>,
+        ingest: impl Fn(Vec<T>) -> BoxFuture<'a, Result<(), PollError>>,
+    ) -> Result<usize, PollError> {
+        let (window, started) = self.window(link, stream)?;
         let mut token = None;
         let mut seen = 0;
         loop {
-            let page = {
-                let _slot = link.tiktok_slots.acquire().await;
-                link.marketplace
-                    .search_orders(window, token.clone())
-                    .await?
-            };
+            let page = fetch(window, token.take()).await?;
             for why in &page.unreadable {
                 self.activity.record(
                     self.now(),
                     Level::Warn,
                     Some(&link.id),
                     None,
-                    format!("TikTok sent an order orderdeck cannot read: {why}"),
+                    format!("{stream}: the platform sent a record orderdeck cannot read: {why}"),
                 );
             }
             seen += page.items.len();
-            self.ingest_orders(link, page.items).await?;
+            ingest(page.items).await?;
             match page.next_page_token {
                 Some(next) if !next.is_empty() => token = Some(next),
                 _ => break,
             }
         }
-        self.advance(link, TIKTOK_ORDERS, started)?;
+        self.advance(link, stream, started)?;
         Ok(seen)
     }
 
@@ -269,25 +290,18 @@ impl Engine {
     }
 
     async fn poll_tiktok_cancellations(&self, link: &LinkRuntime) -> Result<usize, PollError> {
-        let (window, started) = self.window(link, TIKTOK_CANCELLATIONS)?;
-        let mut token = None;
-        let mut seen = 0;
-        loop {
-            let page = {
-                let _slot = link.tiktok_slots.acquire().await;
-                link.marketplace
-                    .search_cancellations(window, token.clone())
-                    .await?
-            };
-            seen += page.items.len();
-            self.ingest_cancellations(link, page.items).await?;
-            match page.next_page_token {
-                Some(next) if !next.is_empty() => token = Some(next),
-                _ => break,
-            }
-        }
-        self.advance(link, TIKTOK_CANCELLATIONS, started)?;
-        Ok(seen)
+        self.poll_stream(
+            link,
+            TIKTOK_CANCELLATIONS,
+            |window, token| {
+                Box::pin(async move {
+                    let _slot = link.tiktok_slots.acquire().await;
+                    link.marketplace.search_cancellations(window, token).await
+                })
+            },
+            |items| Box::pin(self.ingest_cancellations(link, items)),
+        )
+        .await
     }
 
     /// Cancellations of orders orderdeck has not seen yet fetch those orders first.
@@ -381,25 +395,18 @@ impl Engine {
     }
 
     async fn poll_store(&self, link: &LinkRuntime) -> Result<usize, PollError> {
-        let (window, started) = self.window(link, STORE_ORDERS)?;
-        let mut cursor = None;
-        let mut seen = 0;
-        loop {
-            let page = {
-                let _slot = link.store_slots.acquire().await;
-                link.storefront
-                    .changed_orders(window.from, cursor.clone())
-                    .await?
-            };
-            seen += page.items.len();
-            self.ingest_store_changes(link, page.items).await?;
-            match page.next_page_token {
-                Some(next) if !next.is_empty() => cursor = Some(next),
-                _ => break,
-            }
-        }
-        self.advance(link, STORE_ORDERS, started)?;
-        Ok(seen)
+        self.poll_stream(
+            link,
+            STORE_ORDERS,
+            |window, cursor| {
+                Box::pin(async move {
+                    let _slot = link.store_slots.acquire().await;
+                    link.storefront.changed_orders(window.from, cursor).await
+                })
+            },
+            |items| Box::pin(async move { Ok(self.ingest_store_changes(link, items).await?) }),
+        )
+        .await
     }
 
     async fn ingest_store_changes(

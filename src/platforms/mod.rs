@@ -53,6 +53,29 @@ pub struct Page<T> {
     pub unreadable: Vec<String>,
 }
 
+impl<T> Page<T> {
+    /// Reads each raw item of a page; one that cannot be read is reported with why, never
+    /// failing the page. An empty token means the last page.
+    pub fn read<R>(
+        raws: Vec<R>,
+        next_page_token: Option<String>,
+        read: impl Fn(R) -> Result<T, String>,
+    ) -> Page<T> {
+        let mut page = Page {
+            items: Vec::with_capacity(raws.len()),
+            next_page_token: next_page_token.filter(|t| !t.is_empty()),
+            unreadable: Vec::new(),
+        };
+        for raw in raws {
+            match read(raw) {
+                Ok(item) => page.items.push(item),
+                Err(why) => page.unreadable.push(why),
+            }
+        }
+        page
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteCancellation {
     pub cancel_id: CancelId,

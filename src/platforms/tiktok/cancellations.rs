@@ -31,36 +31,19 @@ impl TiktokClient {
         page_token: Option<String>,
     ) -> Result<Page<RemoteCancellation>, PlatformError> {
         const OP: &str = "search_cancellations";
-        let mut call = Call::new(
+        let call = Call::window_search(
             OP,
-            Method::POST,
             "/return_refund/202309/cancellations/search",
-            &[],
-        )
-        .read_only()
-        .query("page_size", CANCELLATION_PAGE_SIZE.to_string())
-        .query("sort_field", "update_time")
-        .query("sort_order", "ASC");
-        if let Some(token) = page_token.filter(|t| !t.is_empty()) {
-            call = call.query("page_token", token);
-        }
-        let call = call.json(&wire::TimeWindow {
-            update_time_ge: window.from.timestamp(),
-            update_time_lt: window.to.timestamp(),
-        });
+            CANCELLATION_PAGE_SIZE,
+            window,
+            page_token,
+        );
         let list: wire::CancellationList = decode(self.call(call).await?, OP, Effect::Read)?;
-        let mut page = Page {
-            items: Vec::with_capacity(list.cancellations.len()),
-            next_page_token: list.next_page_token.filter(|t| !t.is_empty()),
-            unreadable: Vec::new(),
-        };
-        for raw in list.cancellations {
-            match read_cancellation(raw) {
-                Ok(c) => page.items.push(c),
-                Err(why) => page.unreadable.push(why),
-            }
-        }
-        Ok(page)
+        Ok(Page::read(
+            list.cancellations,
+            list.next_page_token,
+            read_cancellation,
+        ))
     }
 
     pub(super) async fn approve(

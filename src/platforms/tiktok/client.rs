@@ -19,12 +19,13 @@ use super::auth::{AppCredentials, TiktokAuth};
 use super::envelope::{Answer, error, interpret};
 use super::pacer::Pacer;
 use super::sign::sign_request;
+use super::wire;
 use crate::domain::Clock;
 use crate::domain::platform::Platform;
 use crate::domain::text;
-use crate::platforms::Tokens;
 use crate::platforms::error::{ErrorClass, PlatformError};
 use crate::platforms::http::{self, Effect, Timeouts};
+use crate::platforms::{Tokens, Window};
 
 pub const API_HOST: &str = "https://open-api.tiktokglobalshop.com";
 pub const AUTH_HOST: &str = "https://auth.tiktok-shops.com";
@@ -153,6 +154,29 @@ impl Call {
     pub fn read_only(mut self) -> Self {
         self.effect = Effect::Read;
         self
+    }
+
+    /// A search POST: one page of `page_size` items updated in `window`, oldest first,
+    /// continuing from `page_token` when there is one.
+    pub fn window_search(
+        operation: &'static str,
+        api: &'static str,
+        page_size: usize,
+        window: Window,
+        page_token: Option<String>,
+    ) -> Self {
+        let mut call = Call::new(operation, Method::POST, api, &[])
+            .read_only()
+            .query("page_size", page_size.to_string())
+            .query("sort_field", "update_time")
+            .query("sort_order", "ASC");
+        if let Some(token) = page_token.filter(|t| !t.is_empty()) {
+            call = call.query("page_token", token);
+        }
+        call.json(&wire::TimeWindow {
+            update_time_ge: window.from.timestamp(),
+            update_time_lt: window.to.timestamp(),
+        })
     }
 
     pub fn json(mut self, body: &impl Serialize) -> Self {

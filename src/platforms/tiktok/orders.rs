@@ -33,31 +33,15 @@ impl TiktokClient {
         page_token: Option<String>,
     ) -> Result<Page<RemoteOrder>, PlatformError> {
         const OP: &str = "search_orders";
-        let mut call = Call::new(OP, Method::POST, "/order/202309/orders/search", &[])
-            .read_only()
-            .query("page_size", SEARCH_PAGE_SIZE.to_string())
-            .query("sort_field", "update_time")
-            .query("sort_order", "ASC");
-        if let Some(token) = page_token.filter(|t| !t.is_empty()) {
-            call = call.query("page_token", token);
-        }
-        let call = call.json(&wire::TimeWindow {
-            update_time_ge: window.from.timestamp(),
-            update_time_lt: window.to.timestamp(),
-        });
+        let call = Call::window_search(
+            OP,
+            "/order/202309/orders/search",
+            SEARCH_PAGE_SIZE,
+            window,
+            page_token,
+        );
         let list: wire::OrderList = decode(self.call(call).await?, OP, Effect::Read)?;
-        let mut page = Page {
-            items: Vec::with_capacity(list.orders.len()),
-            next_page_token: list.next_page_token.filter(|t| !t.is_empty()),
-            unreadable: Vec::new(),
-        };
-        for raw in list.orders {
-            match read_order(raw) {
-                Ok(order) => page.items.push(order),
-                Err(why) => page.unreadable.push(why),
-            }
-        }
-        Ok(page)
+        Ok(Page::read(list.orders, list.next_page_token, read_order))
     }
 
     /// Details of any number of orders, fetched [`DETAIL_BATCH`] at a time. An order TikTok
