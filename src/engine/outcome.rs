@@ -55,6 +55,9 @@ impl Engine {
             None => None,
         };
         let settled = matches!(outcome, Ok(Effect::Settled { .. }));
+        // What a create found in the store (a lost answer read back) may have changed there
+        // since, e.g. staff cancelled it: that is news like any a poll brings.
+        let mut store_events = Vec::new();
         let (end, detail) = match outcome {
             Ok(effect) => {
                 job.state = JobState::Done { at: now };
@@ -65,7 +68,7 @@ impl Engine {
                         found_existing,
                     } => {
                         let label = store_label(&store);
-                        merge_store(&mut order, store, now);
+                        store_events = merge_store(&mut order, store, now);
                         set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
                         if found_existing {
                             format!("found store order {label} (an earlier attempt had created it)")
@@ -220,6 +223,7 @@ impl Engine {
             // cancellation stays "waiting for the store order" forever.
             self.react_pending_cancellations(link, &mut order, &settings, &mut change)?;
         }
+        self.react_store_events(link, &mut order, store_events, &settings, &mut change)?;
         if end == JobEnd::Done {
             order.note(now, Some(flow), detail.clone());
             let mut follow_ups = react_order(&mut order, &settings, now);
@@ -357,6 +361,38 @@ impl Engine {
                 react::react_tiktok_cancellation(&mut c, order, settings, link.platform, live, now);
             self.queue(change, order, job.into_iter().collect(), None)?;
             change.cancellations.push(c);
+        }
+        Ok(())
+    }
+
+    /// Store events (cancel, refund) seen on an order's store side, wherever it was read: a
+    /// store → TikTok cancellation per the link's settings, unless one is already on record.
+    pub(super) fn react_store_events(
+        &self,
+        link: &LinkRuntime,
+        order: &mut crate::domain::order::Order,
+        events: Vec<crate::domain::rules::cancel::StoreEvent>,
+        settings: &crate::domain::settings::LinkSettings,
+        change: &mut Change,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        for event in events {
+            let Some(store) = &order.store else { break };
+            let key = CancellationKey::Store(store.order_id.clone());
+            let recorded = change.cancellations.iter().any(|c| c.key == key)
+                || self
+                    .store
+                    .cancellation(&key)?
+                    .is_some_and(|known| known.sync.status != FlowStatus::Idle);
+            if recorded {
+                break;
+            }
+            if let Some((c, job)) =
+                react::react_store_event(event, order, settings, link.platform, now)
+            {
+                self.queue(change, order, job.into_iter().collect(), None)?;
+                change.cancellations.push(c);
+            }
         }
         Ok(())
     }

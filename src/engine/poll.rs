@@ -445,21 +445,7 @@ impl Engine {
             }
             let jobs = react_order(&mut order, &settings, now);
             self.queue(&mut change, &order, jobs, None)?;
-            for event in events {
-                if let Some((c, job)) =
-                    react::react_store_event(event, &mut order, &settings, link.platform, now)
-                {
-                    if self
-                        .store
-                        .cancellation(&c.key)?
-                        .is_some_and(|known| known.sync.status != FlowState::default().status)
-                    {
-                        continue;
-                    }
-                    self.queue(&mut change, &order, job.into_iter().collect(), None)?;
-                    change.cancellations.push(c);
-                }
-            }
+            self.react_store_events(link, &mut order, events, &settings, &mut change)?;
             change.orders.push(order);
         }
         self.commit(&link.id, change).await

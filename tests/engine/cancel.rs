@@ -11,6 +11,10 @@ use orderdeck::domain::triage::Urgency;
 use orderdeck::sandbox::faults::FaultKind;
 use orderdeck::service::api::{CancellationQuery, CancellationRow, Request, Response};
 
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
 use crate::support::*;
 
 const UK_REASON: &str = "seller_cancel_reason_out_of_stock_uk";
@@ -387,6 +391,67 @@ async fn store_cancels_reach_tiktok_only_when_enabled_and_never_echo() {
         UK_REASON
     );
     assert_eq!(rig.set.tiktok.calls("cancel_order"), 2);
+}
+
+/// Retries far apart, so a test can act between a lost answer and its read-back.
+const SLOW_RETRIES: &str = "[engine]\nrequest_timeout = \"1s\"\nconnect_timeout = \"1s\"\n\
+                            retry_initial = \"5s\"\nretry_max = \"5s\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_cancel_first_seen_by_a_create_read_back_is_relayed() {
+    let mut rig = Rig::with(Options {
+        shops: 1,
+        engine: Some(SLOW_RETRIES),
+        ..Options::default()
+    })
+    .await;
+    rig.settings(
+        GB,
+        &[
+            ("default_cancel_reason", UK_REASON),
+            ("cancel_store_to_tiktok", "on"),
+        ],
+    )
+    .await;
+    let id = rig.paid_order(GB);
+    // The create is applied in the store, but its answer is lost.
+    rig.set
+        .shopify
+        .faults()
+        .inject("orderCreate", FaultKind::DropAfterWrite, 1);
+    rig.engine().sync_once(Duration::ZERO).await;
+    assert!(
+        rig.order(&id).store.is_none(),
+        "the read-back is not due yet"
+    );
+    // Staff cancel it in the admin before the read-back: that read-back, not a poll, is where
+    // orderdeck first sees the store order, already cancelled.
+    let store = rig.store(GB);
+    rig.set
+        .shopify
+        .cancel_in_admin(&store, &rig.store_order(GB, &id).id, "CUSTOMER")
+        .unwrap();
+    rig.engine()
+        .run_jobs(CancellationToken::new(), Some(Duration::from_secs(10)))
+        .await;
+
+    assert_eq!(rig.store_orders(GB, &id).len(), 1);
+    assert_eq!(
+        rig.set.tiktok.order_status(id.as_str()).as_deref(),
+        Some("CANCELLED"),
+        "{:#?}",
+        rig.order(&id).timeline
+    );
+    let on_tiktok = rig.set.tiktok.cancellations_of(id.as_str());
+    assert_eq!(on_tiktok.len(), 1, "{on_tiktok:?}");
+    assert_eq!(
+        (on_tiktok[0].role.as_str(), on_tiktok[0].reason.as_str()),
+        ("SELLER", UK_REASON)
+    );
+    // A later poll sees the same cancel again and relays nothing more.
+    rig.sync().await;
+    assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
+    assert!(rig.store_order(GB, &id).cancel_requests.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

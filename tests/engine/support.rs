@@ -75,6 +75,8 @@ pub struct Options {
     /// How far polls re-read before their watermark (production: five minutes). Zero makes
     /// "a change the polls no longer see" happen now rather than five minutes later.
     pub overlap: Option<Duration>,
+    /// The `[engine]` section, when not the one whose retries all happen within one sync.
+    pub engine: Option<&'static str>,
 }
 
 pub struct Rig {
@@ -123,7 +125,7 @@ impl Rig {
         // `[paths]` is the generated config's last section, so its extra lines go at the end.
         text.push_str(&options.paths);
         text.push('\n');
-        text.push_str(ENGINE);
+        text.push_str(options.engine.unwrap_or(ENGINE));
         let config_path = write_private(dir.path(), "orderdeck.toml", &text);
         let config = Config::load(&config_path).expect("the generated config loads");
         let local = open(&config, options.overlap);
