@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::ids::LinkId;
 use crate::domain::job::{Job, JobState};
-use crate::store::{Change, StoreError};
+use crate::store::{Change, Pick, StoreError};
 
 use super::activity::Level;
 use super::{Engine, LinkRuntime};
@@ -138,20 +138,16 @@ impl Engine {
     ) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
         let _one_claim_at_a_time = self.claiming.lock().await;
         let now = self.now();
-        let due = self.store.due_jobs(now, limit.saturating_mul(CLAIM_SCAN))?;
+        let mut picker = Picker::new(limit, running);
+        let due = self.store.pick_due_jobs(now, CLAIM_SCAN, |link| {
+            picker.consider(link, self.link(link).map(|l| l.max_in_flight))
+        })?;
         if due.is_empty() {
             return Ok(Vec::new());
         }
-        let links: Vec<&LinkId> = due.iter().map(|job| &job.link).collect();
-        let taken = pick(&links, limit, running, |link| {
-            self.link(link).map(|l| l.max_in_flight)
-        });
         let mut change = Change::default();
         let mut claimed: Vec<(Arc<LinkRuntime>, Job)> = Vec::new();
-        for (mut job, take) in due.into_iter().zip(taken) {
-            if !take {
-                continue;
-            }
+        for mut job in due {
             match self.link(&job.link).cloned() {
                 Some(link) => {
                     job.state = JobState::Running { since: now };
@@ -194,8 +190,10 @@ impl Engine {
     }
 }
 
-/// How many due jobs a claim looks through per free slot, to find ones of idle links.
-const CLAIM_SCAN: usize = 8;
+/// How many due jobs a claim looks through at most to fill its slots. Only their links are read
+/// (from the due index), so looking far costs little; a backlog on one link at its cap does not
+/// hide the jobs of the others behind it.
+const CLAIM_SCAN: usize = 4096;
 
 /// Jobs in flight per link, by task.
 #[derive(Default)]
@@ -232,32 +230,39 @@ impl InFlight {
     }
 }
 
-/// Which of the due jobs (given by link, in due order) to claim: at most `limit`, and never
-/// more of one link in flight than its cap. Jobs of links no longer configured (cap `None`) are
-/// taken without using a slot, to be parked as stuck.
-fn pick(
-    due: &[&LinkId],
-    limit: usize,
-    running: &InFlight,
-    cap: impl Fn(&LinkId) -> Option<usize>,
-) -> Vec<bool> {
-    let mut batch: HashMap<&LinkId, usize> = HashMap::new();
-    let mut slots = limit;
-    due.iter()
-        .map(|link| match cap(link) {
-            None => true,
-            Some(_) if slots == 0 => false,
-            Some(cap) => {
-                let in_batch = batch.entry(link).or_default();
-                let room = running.of(link) + *in_batch < cap;
-                if room {
-                    *in_batch += 1;
-                    slots -= 1;
-                }
-                room
-            }
-        })
-        .collect()
+/// Decides, due job by due job, which to claim: at most `limit`, and never more of one link in
+/// flight than its cap. Jobs of links no longer configured (cap `None`) are taken without using
+/// a slot, to be parked as stuck.
+struct Picker<'a> {
+    slots: usize,
+    running: &'a InFlight,
+    in_batch: HashMap<LinkId, usize>,
+}
+
+impl<'a> Picker<'a> {
+    fn new(limit: usize, running: &'a InFlight) -> Self {
+        Picker {
+            slots: limit,
+            running,
+            in_batch: HashMap::new(),
+        }
+    }
+
+    fn consider(&mut self, link: &LinkId, cap: Option<usize>) -> Pick {
+        let Some(cap) = cap else {
+            return Pick::Take;
+        };
+        if self.slots == 0 {
+            return Pick::Enough;
+        }
+        let in_batch = self.in_batch.entry(link.clone()).or_default();
+        if self.running.of(link) + *in_batch >= cap {
+            return Pick::Pass;
+        }
+        *in_batch += 1;
+        self.slots -= 1;
+        Pick::Take
+    }
 }
 
 fn tally(report: &mut RunReport, joined: Result<JobEnd, tokio::task::JoinError>) {
@@ -314,12 +319,23 @@ mod tests {
         LinkId::new(name).unwrap()
     }
 
-    fn taken(picked: &[bool], due: &[&LinkId]) -> Vec<String> {
-        due.iter()
-            .zip(picked)
-            .filter(|(_, take)| **take)
-            .map(|(l, _)| l.to_string())
-            .collect()
+    /// The links of the jobs a claim over `due` (links in due order) takes.
+    fn pick(
+        due: &[&LinkId],
+        limit: usize,
+        running: &InFlight,
+        cap: impl Fn(&LinkId) -> Option<usize>,
+    ) -> Vec<String> {
+        let mut picker = Picker::new(limit, running);
+        let mut taken = Vec::new();
+        for link in due {
+            match picker.consider(link, cap(link)) {
+                Pick::Take => taken.push(link.to_string()),
+                Pick::Pass => {}
+                Pick::Enough => break,
+            }
+        }
+        taken
     }
 
     #[test]
@@ -328,7 +344,7 @@ mod tests {
         let mut due = vec![&a; 20];
         due.extend([&b, &b]);
         let picked = pick(&due, 8, &InFlight::default(), |_| Some(4));
-        assert_eq!(taken(&picked, &due), ["a", "a", "a", "a", "b", "b"]);
+        assert_eq!(picked, ["a", "a", "a", "a", "b", "b"]);
     }
 
     #[test]
@@ -339,21 +355,15 @@ mod tests {
             ..InFlight::default()
         };
         let due = [&a, &a, &b, &b, &b];
-        assert_eq!(
-            taken(&pick(&due, 10, &running, |_| Some(4)), &due),
-            ["a", "b", "b", "b"]
-        );
-        assert_eq!(
-            taken(&pick(&due, 2, &running, |_| Some(4)), &due),
-            ["a", "b"]
-        );
+        assert_eq!(pick(&due, 10, &running, |_| Some(4)), ["a", "b", "b", "b"]);
+        assert_eq!(pick(&due, 2, &running, |_| Some(4)), ["a", "b"]);
     }
 
     #[test]
-    fn jobs_of_removed_links_are_always_taken_to_be_parked() {
+    fn jobs_of_removed_links_are_taken_without_using_a_slot() {
         let (gone, a) = (link("gone"), link("a"));
-        let due = [&gone, &a, &gone];
-        let picked = pick(&due, 0, &InFlight::default(), |l| (l == &a).then_some(4));
-        assert_eq!(taken(&picked, &due), ["gone", "gone"]);
+        let due = [&gone, &a, &gone, &a];
+        let picked = pick(&due, 1, &InFlight::default(), |l| (l == &a).then_some(4));
+        assert_eq!(picked, ["gone", "a", "gone"]);
     }
 }

@@ -8,7 +8,7 @@
 //! | `idx_order_text`       | orders          | order id (value: `listing::search_text`)   | always        |
 //! | `idx_cancellations`    | cancellations   | scope, `cancellation_sort_key`, cancel key | always, global + per link |
 //! | `idx_cancellations_order` | cancellations | order id, cancel key                  | always        |
-//! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id                   | `Ready` only  |
+//! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id (value: link)     | `Ready` only  |
 //! | `idx_jobs_order`       | jobs            | order id, job id                           | always        |
 //! | `idx_jobs_running`     | jobs            | job id                                     | `Running` only|
 //! | `idx_requests_pending` | requests        | request id                                 | `Pending` only|
@@ -107,7 +107,8 @@ pub fn job_entries(job: &Job) -> Vec<Entry> {
         JobState::Ready => entries.push(Entry {
             tree: TreeId::IdxJobsDue,
             key: keys::due_key(job.run_after, job.id).to_vec(),
-            value: index_marker(),
+            // Claims choose by link without decoding the jobs they pass over.
+            value: codec::text_value(job.link.as_str()),
         }),
         JobState::Running { .. } => entries.push(Entry {
             tree: TreeId::IdxJobsRunning,
@@ -194,7 +195,9 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
 pub fn check_value(index: TreeId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
     match index {
         TreeId::IdxViews => codec::parse_view_value(index.name(), key, value).map(drop),
-        TreeId::IdxOrderText => codec::parse_text_value(index.name(), key, value).map(drop),
+        TreeId::IdxOrderText | TreeId::IdxJobsDue => {
+            codec::parse_text_value(index.name(), key, value).map(drop)
+        }
         _ => codec::check_marker(index.name(), key, value),
     }
 }

@@ -20,11 +20,18 @@ pub struct Step {
 }
 
 /// Today's table.
-pub const STEPS: &[Step] = &[Step {
-    from: 1,
-    what: "index each order's list text for filters (idx_order_text)",
-    run: nothing_but_the_rebuild,
-}];
+pub const STEPS: &[Step] = &[
+    Step {
+        from: 1,
+        what: "index each order's list text for filters (idx_order_text)",
+        run: nothing_but_the_rebuild,
+    },
+    Step {
+        from: 2,
+        what: "keep each due job's link in idx_jobs_due, for fair claims",
+        run: nothing_but_the_rebuild,
+    },
+];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
 fn nothing_but_the_rebuild(_: &mut Store) -> Result<()> {
@@ -114,7 +121,7 @@ mod tests {
     use crate::domain::settings::LinkSettings;
     use crate::domain::triage::OrderView;
     use crate::store::Change;
-    use crate::store::tests::{config, open, order, tempdir};
+    use crate::store::tests::{config, job, open, order, tempdir};
 
     fn defaults(_: &crate::domain::ids::LinkId) -> LinkSettings {
         LinkSettings::default()
@@ -270,5 +277,38 @@ mod tests {
             .view_matching(&query, &defaults, &|text| text.contains("no such buyer"))
             .unwrap();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_version_2_store_gains_the_links_of_its_due_jobs_and_claims_see_them() {
+        let dir = tempdir();
+        let store = open(dir.path());
+        let uk = order("7", "uk");
+        store
+            .apply(&Change {
+                orders: vec![uk.clone()],
+                jobs: vec![job(1, &uk, t(0))],
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 2 wrote: a bare marker as each due entry's value.
+        let due = store.tree(TreeId::IdxJobsDue);
+        let (key, _) = due.iter().next().unwrap().unwrap();
+        due.insert(key, codec::index_marker()).unwrap();
+        write_version(&store, 2).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(2));
+        assert!(migrated.open_report().integrity.is_clean());
+        let mut links = Vec::new();
+        let picked = migrated
+            .pick_due_jobs(t(1), 10, |link| {
+                links.push(link.to_string());
+                crate::store::Pick::Take
+            })
+            .unwrap();
+        assert_eq!(links, ["uk"]);
+        assert_eq!(picked.len(), 1);
     }
 }

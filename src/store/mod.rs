@@ -40,6 +40,7 @@ use crate::domain::ids::{JobId, LinkId};
 pub use change::{Change, SettingsWrite};
 pub use integrity::{CheckDepth, IntegrityReport, Problem, RebuildReport};
 pub use migrate::SCHEMA_VERSION;
+pub use read::Pick;
 pub use records::{AuditCursor, AuditRecord, LinkRecord, Page, SettingsRecord, Watermark};
 pub use views::{CancellationQuery, ViewCounts, ViewQuery};
 

@@ -16,6 +16,15 @@ use crate::domain::job::{Job, JobState};
 use crate::domain::order::Order;
 use crate::domain::request::ResyncRequest;
 
+/// What [`Store::pick_due_jobs`] does with one due job, judged by its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    Take,
+    Pass,
+    /// Take nothing more.
+    Enough,
+}
+
 impl Store {
     /// Reads and decodes one record.
     pub(super) fn get<T: DeserializeOwned>(&self, tree: TreeId, key: &[u8]) -> Result<Option<T>> {
@@ -94,6 +103,41 @@ impl Store {
             .range(..=keys::due_upper_bound(now));
         let ids = Store::index_keys(range.take(limit), 8, "scanning due jobs")?;
         self.listed(TreeId::Jobs, ids)
+    }
+
+    /// Ready jobs due by `now`, earliest first, that `pick` takes by their link alone (the due
+    /// index holds it, so the jobs passed over are never decoded). Looks at `scan` entries at most.
+    pub fn pick_due_jobs(
+        &self,
+        now: Timestamp,
+        scan: usize,
+        mut pick: impl FnMut(&LinkId) -> Pick,
+    ) -> Result<Vec<Job>> {
+        let index = TreeId::IdxJobsDue;
+        let mut taken = Vec::new();
+        for item in self
+            .tree(index)
+            .range(..=keys::due_upper_bound(now))
+            .take(scan)
+        {
+            let (key, value) = item.map_err(StoreError::sled("scanning due jobs"))?;
+            if key.len() != 16 {
+                return Err(codec::corrupt(
+                    index.name(),
+                    &key,
+                    "not a due time and job id",
+                ));
+            }
+            let link = codec::parse_text_value(index.name(), &key, &value)?;
+            let link = LinkId::new(link)
+                .map_err(|e| codec::corrupt(index.name(), &key, format!("link: {e}")))?;
+            match pick(&link) {
+                Pick::Take => taken.push(key.subslice(8, 8)),
+                Pick::Pass => {}
+                Pick::Enough => break,
+            }
+        }
+        self.listed(TreeId::Jobs, taken)
     }
 
     /// Every cancellation of an order (either direction), in key order.

@@ -10,7 +10,7 @@ use crate::domain::order::FlowStatus;
 use crate::domain::rules::fixtures::t;
 use crate::domain::settings::LinkSettings;
 use crate::domain::triage::OrderView;
-use crate::store::{CancellationQuery, Change, SettingsWrite, StoreError, TreeId, ViewQuery};
+use crate::store::{CancellationQuery, Change, Pick, SettingsWrite, StoreError, TreeId, ViewQuery};
 
 fn defaults(_: &LinkId) -> LinkSettings {
     LinkSettings::default()
@@ -425,5 +425,54 @@ fn watermarks_links_and_payloads_round_trip() {
         store.allocate_job_id().unwrap(),
         JobId(5),
         "written ids raise the counter"
+    );
+}
+
+#[test]
+fn claims_pick_due_jobs_by_link_in_due_order_and_stop_when_told() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let (uk, us) = (order("1", "uk"), order("2", "us"));
+    let jobs = vec![
+        job(1, &uk, t(1)),
+        job(2, &uk, t(2)),
+        job(3, &us, t(3)),
+        job(4, &uk, t(4)),
+        job(5, &us, t(50)), // not due yet
+    ];
+    store
+        .apply(&Change {
+            orders: vec![uk.clone(), us.clone()],
+            jobs: jobs.clone(),
+            ..Change::default()
+        })
+        .unwrap();
+    let ids = |picked: Vec<Job>| picked.iter().map(|j| j.id.0).collect::<Vec<_>>();
+
+    // One job of uk at most, any of us: uk's backlog does not hide us's job behind it.
+    let mut uk_taken = 0;
+    let picked = store
+        .pick_due_jobs(t(10), 100, |link| match link.as_str() {
+            "uk" if uk_taken == 1 => Pick::Pass,
+            "uk" => {
+                uk_taken += 1;
+                Pick::Take
+            }
+            _ => Pick::Take,
+        })
+        .unwrap();
+    assert_eq!(ids(picked), [1, 3]);
+    // Enough ends the scan; so does its length.
+    let mut seen = 0;
+    let picked = store
+        .pick_due_jobs(t(10), 100, |_| {
+            seen += 1;
+            if seen > 2 { Pick::Enough } else { Pick::Take }
+        })
+        .unwrap();
+    assert_eq!(ids(picked), [1, 2]);
+    assert_eq!(
+        ids(store.pick_due_jobs(t(10), 1, |_| Pick::Take).unwrap()),
+        [1]
     );
 }
