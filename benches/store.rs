@@ -1,7 +1,8 @@
 //! Store figures at merchant scale: 100k orders over three links (about a year of a busy
 //! shop). Measures applying one change (an order update and its job, flushed), paging the first
 //! 50 orders of a view, counting a view, walking a whole view (a re-sorted list), filtering a
-//! view, and the full integrity check run at open after a crash.
+//! view, the full integrity check run at open after a crash, and a job claim that reads past
+//! one link's backlog.
 //! `cargo bench --bench store`; the store lives in the system temp dir, so flushes hit the disk.
 
 use std::hint::black_box;
@@ -17,7 +18,7 @@ use orderdeck::domain::order::{
 };
 use orderdeck::domain::settings::LinkSettings;
 use orderdeck::domain::triage::OrderView;
-use orderdeck::store::{Change, CheckDepth, Store, StoreConfig, ViewQuery};
+use orderdeck::store::{Change, CheckDepth, Pick, Store, StoreConfig, ViewQuery};
 
 const ORDERS: u64 = 100_000;
 const START: i64 = 1_700_000_000;
@@ -198,6 +199,45 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // A claim when one link has a backlog at its cap: every entry it reads is passed over.
+    let backlog: Vec<Job> = (0..20_000u64)
+        .map(|n| {
+            let o = order(n * 3); // links go round by order number: all of the first link
+            let id = store.allocate_job_id().expect("job id");
+            Job::new(
+                id,
+                o.id.clone(),
+                o.link.clone(),
+                JobKind::PushTracking,
+                at(n as i64),
+            )
+        })
+        .collect();
+    let busy = backlog[0].link.clone();
+    for chunk in backlog.chunks(2_000) {
+        let change = Change {
+            jobs: chunk.to_vec(),
+            ..Change::default()
+        };
+        store.apply(&change).expect("load jobs");
+    }
+    group.bench_function(
+        "claim past a backlog at its cap (4096 due entries read)",
+        |b| {
+            b.iter(|| {
+                let picked = store
+                    .pick_due_jobs(now, 4096, |link| {
+                        if *link == busy {
+                            Pick::Pass
+                        } else {
+                            Pick::Take
+                        }
+                    })
+                    .expect("claim");
+                black_box(picked)
+            })
+        },
+    );
     group.finish();
 }
 

@@ -131,8 +131,8 @@ async fn run(orders: usize, shops: usize, latency: Duration) -> anyhow::Result<(
         .map(|s| set.shopify.points_charged(&s.name).unwrap_or(0.0))
         .sum();
     // The most a store allows over the phase: its full bucket, then the restore rate.
-    let allowed = shops as f64
-        * (BUCKET.maximum_available + BUCKET.restore_rate * import_time.as_secs_f64());
+    let allowed =
+        shops as f64 * (BUCKET.maximum_available + BUCKET.restore_rate * import_time.as_secs_f64());
     println!(
         "import: Shopify cost {points:.0} points = {:.0} points/s = {:.2} of the limit ({shops} stores × a {} point bucket, then {} points/s)",
         points / import_time.as_secs_f64(),

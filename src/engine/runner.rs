@@ -138,10 +138,11 @@ impl Engine {
     ) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
         let _one_claim_at_a_time = self.claiming.lock().await;
         let now = self.now();
-        let mut picker = Picker::new(limit, running);
-        let due = self.store.pick_due_jobs(now, CLAIM_SCAN, |link| {
-            picker.consider(link, self.link(link).map(|l| l.max_in_flight))
-        })?;
+        let caps = self.links.iter().map(|l| (l.id.clone(), l.max_in_flight));
+        let mut picker = Picker::new(limit, running, caps);
+        let due = self
+            .store
+            .pick_due_jobs(now, CLAIM_SCAN, |link| picker.consider(link))?;
         if due.is_empty() {
             return Ok(Vec::new());
         }
@@ -231,35 +232,51 @@ impl InFlight {
 }
 
 /// Decides, due job by due job, which to claim: at most `limit`, and never more of one link in
-/// flight than its cap. Jobs of links no longer configured (cap `None`) are taken without using
-/// a slot, to be parked as stuck.
-struct Picker<'a> {
+/// flight than its cap; once every link is at its cap, nothing more. Jobs of links no longer
+/// configured are taken without using a slot, to be parked as stuck.
+struct Picker {
     slots: usize,
-    running: &'a InFlight,
-    in_batch: HashMap<LinkId, usize>,
+    /// Each configured link's cap less its jobs in flight and those this claim took.
+    room: HashMap<LinkId, usize>,
+    /// How many links have room left.
+    open: usize,
 }
 
-impl<'a> Picker<'a> {
-    fn new(limit: usize, running: &'a InFlight) -> Self {
+impl Picker {
+    fn new(
+        limit: usize,
+        running: &InFlight,
+        caps: impl IntoIterator<Item = (LinkId, usize)>,
+    ) -> Self {
+        let room: HashMap<LinkId, usize> = caps
+            .into_iter()
+            .map(|(link, cap)| {
+                let left = cap.saturating_sub(running.of(&link));
+                (link, left)
+            })
+            .collect();
+        let open = room.values().filter(|left| **left > 0).count();
         Picker {
             slots: limit,
-            running,
-            in_batch: HashMap::new(),
+            room,
+            open,
         }
     }
 
-    fn consider(&mut self, link: &LinkId, cap: Option<usize>) -> Pick {
-        let Some(cap) = cap else {
+    fn consider(&mut self, link: &LinkId) -> Pick {
+        let Some(left) = self.room.get_mut(link) else {
             return Pick::Take;
         };
-        if self.slots == 0 {
+        if self.slots == 0 || self.open == 0 {
             return Pick::Enough;
         }
-        let in_batch = self.in_batch.entry(link.clone()).or_default();
-        if self.running.of(link) + *in_batch >= cap {
+        if *left == 0 {
             return Pick::Pass;
         }
-        *in_batch += 1;
+        *left -= 1;
+        if *left == 0 {
+            self.open -= 1;
+        }
         self.slots -= 1;
         Pick::Take
     }
@@ -324,12 +341,13 @@ mod tests {
         due: &[&LinkId],
         limit: usize,
         running: &InFlight,
-        cap: impl Fn(&LinkId) -> Option<usize>,
+        caps: &[(&LinkId, usize)],
     ) -> Vec<String> {
-        let mut picker = Picker::new(limit, running);
+        let caps = caps.iter().map(|(link, cap)| ((*link).clone(), *cap));
+        let mut picker = Picker::new(limit, running, caps);
         let mut taken = Vec::new();
         for link in due {
-            match picker.consider(link, cap(link)) {
+            match picker.consider(link) {
                 Pick::Take => taken.push(link.to_string()),
                 Pick::Pass => {}
                 Pick::Enough => break,
@@ -343,7 +361,7 @@ mod tests {
         let (a, b) = (link("a"), link("b"));
         let mut due = vec![&a; 20];
         due.extend([&b, &b]);
-        let picked = pick(&due, 8, &InFlight::default(), |_| Some(4));
+        let picked = pick(&due, 8, &InFlight::default(), &[(&a, 4), (&b, 4)]);
         assert_eq!(picked, ["a", "a", "a", "a", "b", "b"]);
     }
 
@@ -355,15 +373,29 @@ mod tests {
             ..InFlight::default()
         };
         let due = [&a, &a, &b, &b, &b];
-        assert_eq!(pick(&due, 10, &running, |_| Some(4)), ["a", "b", "b", "b"]);
-        assert_eq!(pick(&due, 2, &running, |_| Some(4)), ["a", "b"]);
+        let caps = [(&a, 4), (&b, 4)];
+        assert_eq!(pick(&due, 10, &running, &caps), ["a", "b", "b", "b"]);
+        assert_eq!(pick(&due, 2, &running, &caps), ["a", "b"]);
     }
 
     #[test]
     fn jobs_of_removed_links_are_taken_without_using_a_slot() {
         let (gone, a) = (link("gone"), link("a"));
         let due = [&gone, &a, &gone, &a];
-        let picked = pick(&due, 1, &InFlight::default(), |l| (l == &a).then_some(4));
+        let picked = pick(&due, 1, &InFlight::default(), &[(&a, 4)]);
         assert_eq!(picked, ["gone", "a", "gone"]);
+    }
+
+    #[test]
+    fn once_every_link_is_at_its_cap_the_claim_reads_no_further() {
+        let (a, b) = (link("a"), link("b"));
+        let running = InFlight {
+            per_link: HashMap::from([(a.clone(), 2)]),
+            ..InFlight::default()
+        };
+        let mut picker = Picker::new(10, &running, [(a.clone(), 2), (b.clone(), 1)]);
+        assert_eq!(picker.consider(&a), Pick::Pass);
+        assert_eq!(picker.consider(&b), Pick::Take);
+        assert_eq!(picker.consider(&a), Pick::Enough);
     }
 }
