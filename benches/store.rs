@@ -1,8 +1,8 @@
 //! Store figures at merchant scale: 100k orders over three links (about a year of a busy
 //! shop). Measures applying one change (an order update and its job, flushed), paging the first
 //! 50 orders of a view, counting a view, walking a whole view (a re-sorted list), filtering a
-//! view, the full integrity check run at open after a crash, and a job claim that reads past
-//! one link's backlog.
+//! view, the full integrity check run at open after a crash, and a job claim beside one link's
+//! backlog.
 //! `cargo bench --bench store`; the store lives in the system temp dir, so flushes hit the disk.
 
 use std::hint::black_box;
@@ -18,7 +18,7 @@ use orderdeck::domain::order::{
 };
 use orderdeck::domain::settings::LinkSettings;
 use orderdeck::domain::triage::OrderView;
-use orderdeck::store::{Change, CheckDepth, Pick, Store, StoreConfig, ViewQuery};
+use orderdeck::store::{Change, CheckDepth, Store, StoreConfig, ViewQuery};
 
 const ORDERS: u64 = 100_000;
 const START: i64 = 1_700_000_000;
@@ -199,10 +199,11 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
-    // A claim when one link has a backlog at its cap: every entry it reads is passed over.
+    // A claim beside one link's backlog: the other links' due jobs are read apart from it.
     let backlog: Vec<Job> = (0..20_000u64)
         .map(|n| {
-            let o = order(n * 3); // links go round by order number: all of the first link
+            // Links go round by order number: these are all the first link's, due first.
+            let o = order(n * 3);
             let id = store.allocate_job_id().expect("job id");
             Job::new(
                 id,
@@ -212,8 +213,13 @@ fn bench(c: &mut Criterion) {
                 at(n as i64),
             )
         })
+        .chain((0..16u64).map(|n| {
+            let o = order(n * 3 + 1);
+            let id = store.allocate_job_id().expect("job id");
+            Job::new(id, o.id.clone(), o.link.clone(), JobKind::PushTracking, now)
+        }))
         .collect();
-    let busy = backlog[0].link.clone();
+    let other = LinkId::new(LINKS[1]).expect("link");
     for chunk in backlog.chunks(2_000) {
         let change = Change {
             jobs: chunk.to_vec(),
@@ -222,19 +228,12 @@ fn bench(c: &mut Criterion) {
         store.apply(&change).expect("load jobs");
     }
     group.bench_function(
-        "claim past a backlog at its cap (4096 due entries read)",
+        "claim 16 jobs of a link beside another's 20k backlog",
         |b| {
             b.iter(|| {
-                let picked = store
-                    .pick_due_jobs(now, 4096, |link| {
-                        if *link == busy {
-                            Pick::Pass
-                        } else {
-                            Pick::Take
-                        }
-                    })
-                    .expect("claim");
-                black_box(picked)
+                let due = store.due_jobs_of_link(&other, now, 16).expect("claim");
+                assert_eq!(due.len(), 16);
+                black_box(due)
             })
         },
     );

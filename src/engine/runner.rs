@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::ids::LinkId;
 use crate::domain::job::{Job, JobState};
-use crate::store::{Change, Pick, StoreError};
+use crate::store::{Change, StoreError};
 
 use super::activity::Level;
 use super::{Engine, LinkRuntime};
@@ -126,11 +126,12 @@ impl Engine {
         }))
     }
 
-    /// Marks up to `limit` due jobs `Running`, in due order but skipping links that already
-    /// have as many jobs in flight as their accounts allow: otherwise a burst of one link's jobs
-    /// would fill every slot and leave the other links idle behind it. Two runners may be at
-    /// work (the daemon's, and a `sync_once` an operator asked for), so reading the due jobs and
-    /// marking them is one step: a job claimed twice would be run twice.
+    /// Marks up to `limit` due jobs `Running`, shared across links: each link gets at most as
+    /// many as its cap leaves room for, and free slots go round the links, fewest in flight
+    /// first, so a backlog on one link never holds the others back. Jobs of links no longer in
+    /// the config are parked as stuck. Two runners may be at work (the daemon's, and a
+    /// `sync_once` an operator asked for), so reading the due jobs and marking them is one step:
+    /// a job claimed twice would be run twice.
     async fn claim(
         &self,
         limit: usize,
@@ -138,30 +139,32 @@ impl Engine {
     ) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
         let _one_claim_at_a_time = self.claiming.lock().await;
         let now = self.now();
-        let caps = self.links.iter().map(|l| (l.id.clone(), l.max_in_flight));
-        let mut picker = Picker::new(limit, running, caps);
-        let due = self
-            .store
-            .pick_due_jobs(now, CLAIM_SCAN, |link| picker.consider(link))?;
-        if due.is_empty() {
-            return Ok(Vec::new());
+        let caps = self.links.iter().map(|l| (&l.id, l.max_in_flight));
+        let mut queues = Vec::new();
+        for (link, room) in rooms(caps, running, limit) {
+            queues.push(self.store.due_jobs_of_link(link, now, room)?);
         }
         let mut change = Change::default();
         let mut claimed: Vec<(Arc<LinkRuntime>, Job)> = Vec::new();
-        for mut job in due {
-            match self.link(&job.link).cloned() {
-                Some(link) => {
-                    job.state = JobState::Running { since: now };
-                    change.jobs.push(job.clone());
-                    claimed.push((link, job));
-                }
-                None => {
+        for mut job in round_robin(limit, queues) {
+            if let Some(link) = self.link(&job.link).cloned() {
+                job.state = JobState::Running { since: now };
+                change.jobs.push(job.clone());
+                claimed.push((link, job));
+            }
+        }
+        for link in self.store.links_with_ready_jobs()? {
+            if self.link(&link).is_none() {
+                for mut job in self.store.due_jobs_of_link(&link, now, limit)? {
                     job.state = JobState::Stuck {
                         reason: format!("link {} is no longer in orderdeck.toml", job.link),
                     };
                     change.jobs.push(job);
                 }
             }
+        }
+        if change.jobs.is_empty() {
+            return Ok(Vec::new());
         }
         self.store.apply_async(&change).await?;
         Ok(claimed)
@@ -190,11 +193,6 @@ impl Engine {
         }
     }
 }
-
-/// How many due jobs a claim looks through at most to fill its slots. Only their links are read
-/// (from the due index), so looking far costs little; a backlog on one link at its cap does not
-/// hide the jobs of the others behind it.
-const CLAIM_SCAN: usize = 4096;
 
 /// Jobs in flight per link, by task.
 #[derive(Default)]
@@ -231,55 +229,39 @@ impl InFlight {
     }
 }
 
-/// Decides, due job by due job, which to claim: at most `limit`, and never more of one link in
-/// flight than its cap; once every link is at its cap, nothing more. Jobs of links no longer
-/// configured are taken without using a slot, to be parked as stuck.
-struct Picker {
-    slots: usize,
-    /// Each configured link's cap less its jobs in flight and those this claim took.
-    room: HashMap<LinkId, usize>,
-    /// How many links have room left.
-    open: usize,
+/// How many jobs a claim may take of each link with room (cap less jobs in flight, at most
+/// `limit`), fewest in flight first.
+fn rooms<'a>(
+    caps: impl IntoIterator<Item = (&'a LinkId, usize)>,
+    running: &InFlight,
+    limit: usize,
+) -> Vec<(&'a LinkId, usize)> {
+    let mut rooms: Vec<(&LinkId, usize)> = caps
+        .into_iter()
+        .map(|(link, cap)| (link, cap.saturating_sub(running.of(link)).min(limit)))
+        .filter(|(_, room)| *room > 0)
+        .collect();
+    rooms.sort_by_key(|(link, _)| running.of(link));
+    rooms
 }
 
-impl Picker {
-    fn new(
-        limit: usize,
-        running: &InFlight,
-        caps: impl IntoIterator<Item = (LinkId, usize)>,
-    ) -> Self {
-        let room: HashMap<LinkId, usize> = caps
-            .into_iter()
-            .map(|(link, cap)| {
-                let left = cap.saturating_sub(running.of(&link));
-                (link, left)
-            })
-            .collect();
-        let open = room.values().filter(|left| **left > 0).count();
-        Picker {
-            slots: limit,
-            room,
-            open,
+/// Up to `slots` items taken one per queue in turn, each queue in its own order.
+fn round_robin<T>(slots: usize, queues: Vec<Vec<T>>) -> Vec<T> {
+    let mut queues: Vec<std::vec::IntoIter<T>> = queues.into_iter().map(Vec::into_iter).collect();
+    let mut taken = Vec::new();
+    while taken.len() < slots {
+        let before = taken.len();
+        for queue in &mut queues {
+            if taken.len() == slots {
+                break;
+            }
+            taken.extend(queue.next());
+        }
+        if taken.len() == before {
+            break;
         }
     }
-
-    fn consider(&mut self, link: &LinkId) -> Pick {
-        let Some(left) = self.room.get_mut(link) else {
-            return Pick::Take;
-        };
-        if self.slots == 0 || self.open == 0 {
-            return Pick::Enough;
-        }
-        if *left == 0 {
-            return Pick::Pass;
-        }
-        *left -= 1;
-        if *left == 0 {
-            self.open -= 1;
-        }
-        self.slots -= 1;
-        Pick::Take
-    }
+    taken
 }
 
 fn tally(report: &mut RunReport, joined: Result<JobEnd, tokio::task::JoinError>) {
@@ -336,66 +318,39 @@ mod tests {
         LinkId::new(name).unwrap()
     }
 
-    /// The links of the jobs a claim over `due` (links in due order) takes.
-    fn pick(
-        due: &[&LinkId],
-        limit: usize,
-        running: &InFlight,
-        caps: &[(&LinkId, usize)],
-    ) -> Vec<String> {
-        let caps = caps.iter().map(|(link, cap)| ((*link).clone(), *cap));
-        let mut picker = Picker::new(limit, running, caps);
-        let mut taken = Vec::new();
-        for link in due {
-            match picker.consider(link) {
-                Pick::Take => taken.push(link.to_string()),
-                Pick::Pass => {}
-                Pick::Enough => break,
-            }
-        }
-        taken
+    fn names(rooms: Vec<(&LinkId, usize)>) -> Vec<(String, usize)> {
+        rooms.into_iter().map(|(l, n)| (l.to_string(), n)).collect()
     }
 
     #[test]
-    fn one_links_backlog_leaves_room_for_the_others() {
-        let (a, b) = (link("a"), link("b"));
-        let mut due = vec![&a; 20];
-        due.extend([&b, &b]);
-        let picked = pick(&due, 8, &InFlight::default(), &[(&a, 4), (&b, 4)]);
-        assert_eq!(picked, ["a", "a", "a", "a", "b", "b"]);
-    }
-
-    #[test]
-    fn jobs_already_in_flight_count_against_the_cap_and_the_limit_holds() {
-        let (a, b) = (link("a"), link("b"));
+    fn each_link_gets_its_room_fewest_in_flight_first() {
+        let (a, b, c) = (link("a"), link("b"), link("c"));
         let running = InFlight {
-            per_link: HashMap::from([(a.clone(), 3)]),
+            per_link: HashMap::from([(a.clone(), 3), (c.clone(), 4)]),
             ..InFlight::default()
         };
-        let due = [&a, &a, &b, &b, &b];
-        let caps = [(&a, 4), (&b, 4)];
-        assert_eq!(pick(&due, 10, &running, &caps), ["a", "b", "b", "b"]);
-        assert_eq!(pick(&due, 2, &running, &caps), ["a", "b"]);
+        let caps = [(&a, 4), (&b, 4), (&c, 4)];
+        assert_eq!(
+            names(rooms(caps, &running, 10)),
+            [("b".to_string(), 4), ("a".to_string(), 1)]
+        );
+        // No link is offered more than the claim's limit.
+        assert_eq!(
+            names(rooms(caps, &running, 2)),
+            [("b".to_string(), 2), ("a".to_string(), 1)]
+        );
     }
 
     #[test]
-    fn jobs_of_removed_links_are_taken_without_using_a_slot() {
-        let (gone, a) = (link("gone"), link("a"));
-        let due = [&gone, &a, &gone, &a];
-        let picked = pick(&due, 1, &InFlight::default(), &[(&a, 4)]);
-        assert_eq!(picked, ["gone", "a", "gone"]);
-    }
-
-    #[test]
-    fn once_every_link_is_at_its_cap_the_claim_reads_no_further() {
-        let (a, b) = (link("a"), link("b"));
-        let running = InFlight {
-            per_link: HashMap::from([(a.clone(), 2)]),
-            ..InFlight::default()
-        };
-        let mut picker = Picker::new(10, &running, [(a.clone(), 2), (b.clone(), 1)]);
-        assert_eq!(picker.consider(&a), Pick::Pass);
-        assert_eq!(picker.consider(&b), Pick::Take);
-        assert_eq!(picker.consider(&a), Pick::Enough);
+    fn free_slots_go_round_the_links_so_a_backlog_holds_no_one_back() {
+        let backlog: Vec<String> = (0..20).map(|n| format!("a{n}")).collect();
+        let queues = vec![backlog, vec!["b0".into(), "b1".into()], vec!["c0".into()]];
+        assert_eq!(
+            round_robin(5, queues.clone()),
+            ["a0", "b0", "c0", "a1", "b1"]
+        );
+        assert_eq!(round_robin(8, queues).len(), 8);
+        let few = vec![vec!["a0"], vec![], vec!["c0"]];
+        assert_eq!(round_robin(10, few), ["a0", "c0"]);
     }
 }

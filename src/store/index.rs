@@ -8,7 +8,8 @@
 //! | `idx_order_text`       | orders          | order id (value: `listing::search_text`)   | always        |
 //! | `idx_cancellations`    | cancellations   | scope, `cancellation_sort_key`, cancel key | always, global + per link |
 //! | `idx_cancellations_order` | cancellations | order id, cancel key                  | always        |
-//! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id (value: link)     | `Ready` only  |
+//! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id                   | `Ready` only  |
+//! | `idx_jobs_due_link`    | jobs            | link, `run_after` (µs), job id             | `Ready` only  |
 //! | `idx_jobs_order`       | jobs            | order id, job id                           | always        |
 //! | `idx_jobs_running`     | jobs            | job id                                     | `Running` only|
 //! | `idx_requests_pending` | requests        | request id                                 | `Pending` only|
@@ -45,6 +46,7 @@ pub const INDEXED: [(TreeId, &[TreeId]); 4] = [
         TreeId::Jobs,
         &[
             TreeId::IdxJobsDue,
+            TreeId::IdxJobsDueLink,
             TreeId::IdxJobsOrder,
             TreeId::IdxJobsRunning,
         ],
@@ -104,12 +106,19 @@ pub fn job_entries(job: &Job) -> Vec<Entry> {
         value: index_marker(),
     }];
     match job.state {
-        JobState::Ready => entries.push(Entry {
-            tree: TreeId::IdxJobsDue,
-            key: keys::due_key(job.run_after, job.id).to_vec(),
-            // Claims choose by link without decoding the jobs they pass over.
-            value: codec::text_value(job.link.as_str()),
-        }),
+        JobState::Ready => entries.extend([
+            Entry {
+                tree: TreeId::IdxJobsDue,
+                key: keys::due_key(job.run_after, job.id).to_vec(),
+                value: index_marker(),
+            },
+            // Claims read each link's due jobs apart, so one link's backlog hides no other's.
+            Entry {
+                tree: TreeId::IdxJobsDueLink,
+                key: keys::link_due_key(&job.link, job.run_after, job.id),
+                value: index_marker(),
+            },
+        ]),
         JobState::Running { .. } => entries.push(Entry {
             tree: TreeId::IdxJobsRunning,
             key: keys::job_key(job.id).to_vec(),
@@ -185,6 +194,7 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
         TreeId::IdxCancellations => keys::cancellation_of_index_key(key).map(<[u8]>::to_vec),
         TreeId::IdxCancellationsOrder => keys::cancellation_of_order_key(key).map(<[u8]>::to_vec),
         TreeId::IdxJobsDue if key.len() == 16 => Some(key[8..].to_vec()),
+        TreeId::IdxJobsDueLink => keys::link_of_due_key(key).map(|_| key[key.len() - 8..].to_vec()),
         TreeId::IdxJobsOrder if key.len() > 9 => Some(key[key.len() - 8..].to_vec()),
         TreeId::IdxJobsRunning | TreeId::IdxRequestsPending if key.len() == 8 => Some(key.to_vec()),
         _ => None,
@@ -195,9 +205,7 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
 pub fn check_value(index: TreeId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
     match index {
         TreeId::IdxViews => codec::parse_view_value(index.name(), key, value).map(drop),
-        TreeId::IdxOrderText | TreeId::IdxJobsDue => {
-            codec::parse_text_value(index.name(), key, value).map(drop)
-        }
+        TreeId::IdxOrderText => codec::parse_text_value(index.name(), key, value).map(drop),
         _ => codec::check_marker(index.name(), key, value),
     }
 }

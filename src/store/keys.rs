@@ -207,6 +207,32 @@ pub fn due_upper_bound(now: Timestamp) -> [u8; 16] {
     key
 }
 
+/// `link | SEP | run_after (µs) | job id`: one link's ready jobs in due order.
+pub fn link_due_key(link: &LinkId, run_after: Timestamp, id: JobId) -> Vec<u8> {
+    let mut key = link_prefix(link);
+    key.extend_from_slice(&due_key(run_after, id));
+    key
+}
+
+/// The largest of `link`'s due keys at `now`.
+pub fn link_due_upper_bound(link: &LinkId, now: Timestamp) -> Vec<u8> {
+    let mut key = link_prefix(link);
+    key.extend_from_slice(&due_upper_bound(now));
+    key
+}
+
+pub fn link_prefix(link: &LinkId) -> Vec<u8> {
+    let mut key = link.as_str().as_bytes().to_vec();
+    key.push(SEP);
+    key
+}
+
+/// The link an `idx_jobs_due_link` key starts with.
+pub fn link_of_due_key(key: &[u8]) -> Option<&[u8]> {
+    let end = key.iter().position(|b| *b == SEP)?;
+    (key.len() == end + 17).then(|| &key[..end])
+}
+
 /// `order id | SEP | job id`: the jobs of one order.
 pub fn order_job_key(order: &TiktokOrderId, id: JobId) -> Vec<u8> {
     let mut key = order_prefix(order);

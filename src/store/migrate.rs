@@ -28,7 +28,7 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         from: 2,
-        what: "keep each due job's link in idx_jobs_due, for fair claims",
+        what: "index ready jobs by link and due time (idx_jobs_due_link), for fair claims",
         run: nothing_but_the_rebuild,
     },
 ];
@@ -280,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_2_store_gains_the_links_of_its_due_jobs_and_claims_see_them() {
+    fn a_version_2_store_gains_the_per_link_due_index_and_claims_see_its_jobs() {
         let dir = tempdir();
         let store = open(dir.path());
         let uk = order("7", "uk");
@@ -291,24 +291,15 @@ mod tests {
                 ..Change::default()
             })
             .unwrap();
-        // What version 2 wrote: a bare marker as each due entry's value.
-        let due = store.tree(TreeId::IdxJobsDue);
-        let (key, _) = due.iter().next().unwrap().unwrap();
-        due.insert(key, codec::index_marker()).unwrap();
+        // What version 2 wrote: no idx_jobs_due_link.
+        store.tree(TreeId::IdxJobsDueLink).clear().unwrap();
         write_version(&store, 2).unwrap();
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();
         assert_eq!(migrated.open_report().migrated_from, Some(2));
         assert!(migrated.open_report().integrity.is_clean());
-        let mut links = Vec::new();
-        let picked = migrated
-            .pick_due_jobs(t(1), 10, |link| {
-                links.push(link.to_string());
-                crate::store::Pick::Take
-            })
-            .unwrap();
-        assert_eq!(links, ["uk"]);
-        assert_eq!(picked.len(), 1);
+        let due = migrated.due_jobs_of_link(&uk.link, t(1), 10).unwrap();
+        assert_eq!(due.len(), 1);
     }
 }

@@ -40,7 +40,6 @@ use crate::domain::ids::{JobId, LinkId};
 pub use change::{Change, SettingsWrite};
 pub use integrity::{CheckDepth, IntegrityReport, Problem, RebuildReport};
 pub use migrate::SCHEMA_VERSION;
-pub use read::Pick;
 pub use records::{AuditCursor, AuditRecord, LinkRecord, Page, SettingsRecord, Watermark};
 pub use views::{CancellationQuery, ViewCounts, ViewQuery};
 
@@ -131,13 +130,14 @@ pub(crate) enum TreeId {
     IdxCancellations,
     IdxCancellationsOrder,
     IdxJobsDue,
+    IdxJobsDueLink,
     IdxJobsOrder,
     IdxJobsRunning,
     IdxRequestsPending,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 18] = [
+    pub const ALL: [TreeId; 19] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -153,6 +153,7 @@ impl TreeId {
         TreeId::IdxCancellations,
         TreeId::IdxCancellationsOrder,
         TreeId::IdxJobsDue,
+        TreeId::IdxJobsDueLink,
         TreeId::IdxJobsOrder,
         TreeId::IdxJobsRunning,
         TreeId::IdxRequestsPending,
@@ -176,6 +177,7 @@ impl TreeId {
             TreeId::IdxCancellations => "idx_cancellations",
             TreeId::IdxCancellationsOrder => "idx_cancellations_order",
             TreeId::IdxJobsDue => "idx_jobs_due",
+            TreeId::IdxJobsDueLink => "idx_jobs_due_link",
             TreeId::IdxJobsOrder => "idx_jobs_order",
             TreeId::IdxJobsRunning => "idx_jobs_running",
             TreeId::IdxRequestsPending => "idx_requests_pending",

@@ -16,15 +16,6 @@ use crate::domain::job::{Job, JobState};
 use crate::domain::order::Order;
 use crate::domain::request::ResyncRequest;
 
-/// What [`Store::pick_due_jobs`] does with one due job, judged by its link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pick {
-    Take,
-    Pass,
-    /// Take nothing more.
-    Enough,
-}
-
 impl Store {
     /// Reads and decodes one record.
     pub(super) fn get<T: DeserializeOwned>(&self, tree: TreeId, key: &[u8]) -> Result<Option<T>> {
@@ -105,39 +96,40 @@ impl Store {
         self.listed(TreeId::Jobs, ids)
     }
 
-    /// Ready jobs due by `now`, earliest first, that `pick` takes by their link alone (the due
-    /// index holds it, so the jobs passed over are never decoded). Looks at `scan` entries at most.
-    pub fn pick_due_jobs(
+    /// Up to `limit` of `link`'s ready jobs due by `now`, earliest first.
+    pub fn due_jobs_of_link(
         &self,
+        link: &LinkId,
         now: Timestamp,
-        scan: usize,
-        mut pick: impl FnMut(&LinkId) -> Pick,
+        limit: usize,
     ) -> Result<Vec<Job>> {
-        let index = TreeId::IdxJobsDue;
-        let mut taken = Vec::new();
-        for item in self
-            .tree(index)
-            .range(..=keys::due_upper_bound(now))
-            .take(scan)
-        {
-            let (key, value) = item.map_err(StoreError::sled("scanning due jobs"))?;
-            if key.len() != 16 {
-                return Err(codec::corrupt(
-                    index.name(),
-                    &key,
-                    "not a due time and job id",
-                ));
-            }
-            let link = codec::parse_text_value(index.name(), &key, &value)?;
-            let link = LinkId::new(link)
-                .map_err(|e| codec::corrupt(index.name(), &key, format!("link: {e}")))?;
-            match pick(&link) {
-                Pick::Take => taken.push(key.subslice(8, 8)),
-                Pick::Pass => {}
-                Pick::Enough => break,
-            }
+        let range = self
+            .tree(TreeId::IdxJobsDueLink)
+            .range(keys::link_prefix(link)..=keys::link_due_upper_bound(link, now));
+        let ids = Store::index_keys(range.take(limit), 8, "scanning a link's due jobs")?;
+        self.listed(TreeId::Jobs, ids)
+    }
+
+    /// The links that have ready jobs (due or not), by skipping from one link's entries to the
+    /// next: a few reads however many jobs wait.
+    pub fn links_with_ready_jobs(&self) -> Result<Vec<LinkId>> {
+        let index = TreeId::IdxJobsDueLink;
+        let mut links = Vec::new();
+        let mut from = Vec::new();
+        while let Some(item) = self.tree(index).range(from.as_slice()..).next() {
+            let (key, _) = item.map_err(StoreError::sled("listing links with ready jobs"))?;
+            let name = keys::link_of_due_key(&key)
+                .ok_or_else(|| codec::corrupt(index.name(), &key, "key does not parse"))?;
+            let link = std::str::from_utf8(name)
+                .ok()
+                .and_then(|name| LinkId::new(name).ok())
+                .ok_or_else(|| codec::corrupt(index.name(), &key, "not a link name"))?;
+            // Past every key of this link: its name followed by a byte above SEP.
+            from = name.to_vec();
+            from.push(keys::SEP + 1);
+            links.push(link);
         }
-        self.listed(TreeId::Jobs, taken)
+        Ok(links)
     }
 
     /// Every cancellation of an order (either direction), in key order.

@@ -2,6 +2,7 @@
 //! sync and after orderdeck's store is lost), unknown and ambiguous SKUs stuck with the reason,
 //! and `import_orders` off recorded as skipped.
 
+use orderdeck::domain::job::JobState;
 use orderdeck::domain::order::{FlowStatus, OrderStatus};
 use orderdeck::domain::triage::OrderView;
 
@@ -219,4 +220,33 @@ async fn a_sync_asked_for_while_the_daemon_runs_never_runs_a_job_twice() {
             .unwrap(),
         60
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_of_a_link_removed_from_the_config_are_parked_with_why_and_others_run() {
+    let mut rig = Rig::with(Options {
+        shops: 2,
+        ..Options::default()
+    })
+    .await;
+    let kept = rig.paid_order(0);
+    let orphaned = rig.paid_order(1);
+    // Both imports are queued; then the second link leaves orderdeck.toml.
+    for link in rig.engine().links().to_vec() {
+        rig.engine().poll_link(&link).await;
+    }
+    let removed = rig.link(1);
+    rig.config.links.retain(|l| l.name != removed);
+    rig.reopen();
+    rig.sync().await;
+
+    assert!(is_done(&rig.order(&kept).flows.import.status));
+    let jobs = rig.engine().store().jobs_of(&orphaned).unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert!(
+        matches!(&jobs[0].state, JobState::Stuck { reason } if reason == &format!("link {removed} is no longer in orderdeck.toml")),
+        "{:?}",
+        jobs[0].state
+    );
+    assert!(rig.store_orders(1, &orphaned).is_empty());
 }

@@ -221,8 +221,8 @@ fn damaged_indexes_are_named_and_rebuilt() {
     assert!(rebuilt.skipped.is_empty());
     assert_eq!(
         rebuilt.entries,
-        6 + 6 + 2 + 2,
-        "two orders in three views, two scopes; one job; two order texts"
+        6 + 6 + 3 + 2,
+        "two orders in three views, two scopes; one job, due (globally and for its link); two order texts"
     );
     assert!(store.check(CheckDepth::Full).unwrap().is_clean());
     assert_eq!(store.due_jobs(t(0), 5).unwrap().len(), 1);

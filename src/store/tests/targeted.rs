@@ -10,7 +10,7 @@ use crate::domain::order::FlowStatus;
 use crate::domain::rules::fixtures::t;
 use crate::domain::settings::LinkSettings;
 use crate::domain::triage::OrderView;
-use crate::store::{CancellationQuery, Change, Pick, SettingsWrite, StoreError, TreeId, ViewQuery};
+use crate::store::{CancellationQuery, Change, SettingsWrite, StoreError, TreeId, ViewQuery};
 
 fn defaults(_: &LinkId) -> LinkSettings {
     LinkSettings::default()
@@ -429,50 +429,46 @@ fn watermarks_links_and_payloads_round_trip() {
 }
 
 #[test]
-fn claims_pick_due_jobs_by_link_in_due_order_and_stop_when_told() {
+fn each_links_due_jobs_are_read_apart_in_due_order() {
     let dir = tempdir();
     let store = open(dir.path());
     let (uk, us) = (order("1", "uk"), order("2", "us"));
-    let jobs = vec![
-        job(1, &uk, t(1)),
-        job(2, &uk, t(2)),
-        job(3, &us, t(3)),
-        job(4, &uk, t(4)),
-        job(5, &us, t(50)), // not due yet
-    ];
+    let mut running = job(6, &uk, t(0));
+    running.state = JobState::Running { since: t(0) };
     store
         .apply(&Change {
             orders: vec![uk.clone(), us.clone()],
-            jobs: jobs.clone(),
+            jobs: vec![
+                job(1, &uk, t(2)),
+                job(2, &uk, t(1)),
+                job(3, &us, t(3)),
+                job(4, &uk, t(4)),
+                job(5, &us, t(50)), // not due yet
+                running,
+            ],
             ..Change::default()
         })
         .unwrap();
-    let ids = |picked: Vec<Job>| picked.iter().map(|j| j.id.0).collect::<Vec<_>>();
-
-    // One job of uk at most, any of us: uk's backlog does not hide us's job behind it.
-    let mut uk_taken = 0;
-    let picked = store
-        .pick_due_jobs(t(10), 100, |link| match link.as_str() {
-            "uk" if uk_taken == 1 => Pick::Pass,
-            "uk" => {
-                uk_taken += 1;
-                Pick::Take
-            }
-            _ => Pick::Take,
-        })
-        .unwrap();
-    assert_eq!(ids(picked), [1, 3]);
-    // Enough ends the scan; so does its length.
-    let mut seen = 0;
-    let picked = store
-        .pick_due_jobs(t(10), 100, |_| {
-            seen += 1;
-            if seen > 2 { Pick::Enough } else { Pick::Take }
-        })
-        .unwrap();
-    assert_eq!(ids(picked), [1, 2]);
+    let ids = |jobs: Vec<Job>| jobs.iter().map(|j| j.id.0).collect::<Vec<_>>();
     assert_eq!(
-        ids(store.pick_due_jobs(t(10), 1, |_| Pick::Take).unwrap()),
-        [1]
+        ids(store.due_jobs_of_link(&link("uk"), t(10), 10).unwrap()),
+        [2, 1, 4]
     );
+    assert_eq!(
+        ids(store.due_jobs_of_link(&link("uk"), t(10), 2).unwrap()),
+        [2, 1]
+    );
+    assert_eq!(
+        ids(store.due_jobs_of_link(&link("us"), t(10), 10).unwrap()),
+        [3]
+    );
+    // A link whose name starts another's sees only its own.
+    assert!(
+        store
+            .due_jobs_of_link(&link("u"), t(10), 10)
+            .unwrap()
+            .is_empty()
+    );
+    let links = store.links_with_ready_jobs().unwrap();
+    assert_eq!(links, [link("uk"), link("us")]);
 }
