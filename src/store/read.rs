@@ -111,23 +111,32 @@ impl Store {
     }
 
     /// The links that have ready jobs (due or not), by skipping from one link's entries to the
-    /// next: a few reads however many jobs wait.
+    /// next: a few reads however many jobs wait. A damaged entry is stepped over (the integrity
+    /// check names it) rather than stopping every claim.
     pub fn links_with_ready_jobs(&self) -> Result<Vec<LinkId>> {
-        let index = TreeId::IdxJobsDueLink;
         let mut links = Vec::new();
         let mut from = Vec::new();
-        while let Some(item) = self.tree(index).range(from.as_slice()..).next() {
+        while let Some(item) = self
+            .tree(TreeId::IdxJobsDueLink)
+            .range(from.as_slice()..)
+            .next()
+        {
             let (key, _) = item.map_err(StoreError::sled("listing links with ready jobs"))?;
-            let name = keys::link_of_due_key(&key)
-                .ok_or_else(|| codec::corrupt(index.name(), &key, "key does not parse"))?;
-            let link = std::str::from_utf8(name)
-                .ok()
-                .and_then(|name| LinkId::new(name).ok())
-                .ok_or_else(|| codec::corrupt(index.name(), &key, "not a link name"))?;
-            // Past every key of this link: its name followed by a byte above SEP.
-            from = name.to_vec();
-            from.push(keys::SEP + 1);
-            links.push(link);
+            let link = keys::link_of_due_key(&key)
+                .and_then(|name| std::str::from_utf8(name).ok())
+                .and_then(|name| LinkId::new(name).ok());
+            match link {
+                Some(link) => {
+                    // Past every key of this link: its name followed by a byte above SEP.
+                    from = keys::link_prefix(&link);
+                    *from.last_mut().expect("the prefix ends with SEP") = keys::SEP + 1;
+                    links.push(link);
+                }
+                None => {
+                    from = key.to_vec();
+                    from.push(0);
+                }
+            }
         }
         Ok(links)
     }

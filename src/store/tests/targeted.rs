@@ -469,6 +469,17 @@ fn each_links_due_jobs_are_read_apart_in_due_order() {
             .unwrap()
             .is_empty()
     );
-    let links = store.links_with_ready_jobs().unwrap();
-    assert_eq!(links, [link("uk"), link("us")]);
+    assert_eq!(
+        store.links_with_ready_jobs().unwrap(),
+        [link("uk"), link("us")]
+    );
+    // A damaged entry between them does not hide the links after it.
+    store
+        .tree(TreeId::IdxJobsDueLink)
+        .insert(b"uk\x01garbage", &b"\x02"[..])
+        .unwrap();
+    assert_eq!(
+        store.links_with_ready_jobs().unwrap(),
+        [link("uk"), link("us")]
+    );
 }
