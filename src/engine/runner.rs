@@ -139,19 +139,17 @@ impl Engine {
     ) -> Result<Vec<(Arc<LinkRuntime>, Job)>, StoreError> {
         let _one_claim_at_a_time = self.claiming.lock().await;
         let now = self.now();
-        let caps = self.links.iter().map(|l| (&l.id, l.max_in_flight));
+        let caps = self.links.iter().map(|l| (l, l.max_in_flight));
         let mut queues = Vec::new();
-        for (link, room) in rooms(caps, running, limit) {
-            queues.push(self.store.due_jobs_of_link(link, now, room)?);
+        for (link, room) in rooms(caps, |l| running.of(&l.id), limit) {
+            let due = self.store.due_jobs_of_link(&link.id, now, room)?;
+            queues.push(due.into_iter().map(|job| (link.clone(), job)).collect());
         }
         let mut change = Change::default();
-        let mut claimed: Vec<(Arc<LinkRuntime>, Job)> = Vec::new();
-        for mut job in round_robin(limit, queues) {
-            if let Some(link) = self.link(&job.link).cloned() {
-                job.state = JobState::Running { since: now };
-                change.jobs.push(job.clone());
-                claimed.push((link, job));
-            }
+        let mut claimed = round_robin(limit, queues);
+        for (_, job) in &mut claimed {
+            job.state = JobState::Running { since: now };
+            change.jobs.push(job.clone());
         }
         for link in self.store.links_with_ready_jobs()? {
             if self.link(&link).is_none() {
@@ -231,17 +229,20 @@ impl InFlight {
 
 /// How many jobs a claim may take of each link with room (cap less jobs in flight, at most
 /// `limit`), fewest in flight first.
-fn rooms<'a>(
-    caps: impl IntoIterator<Item = (&'a LinkId, usize)>,
-    running: &InFlight,
+fn rooms<L>(
+    caps: impl IntoIterator<Item = (L, usize)>,
+    in_flight: impl Fn(&L) -> usize,
     limit: usize,
-) -> Vec<(&'a LinkId, usize)> {
-    let mut rooms: Vec<(&LinkId, usize)> = caps
+) -> Vec<(L, usize)> {
+    let mut rooms: Vec<(L, usize)> = caps
         .into_iter()
-        .map(|(link, cap)| (link, cap.saturating_sub(running.of(link)).min(limit)))
+        .map(|(link, cap)| {
+            let room = cap.saturating_sub(in_flight(&link)).min(limit);
+            (link, room)
+        })
         .filter(|(_, room)| *room > 0)
         .collect();
-    rooms.sort_by_key(|(link, _)| running.of(link));
+    rooms.sort_by_key(|(link, _)| in_flight(link));
     rooms
 }
 
@@ -331,12 +332,12 @@ mod tests {
         };
         let caps = [(&a, 4), (&b, 4), (&c, 4)];
         assert_eq!(
-            names(rooms(caps, &running, 10)),
+            names(rooms(caps, |l| running.of(l), 10)),
             [("b".to_string(), 4), ("a".to_string(), 1)]
         );
         // No link is offered more than the claim's limit.
         assert_eq!(
-            names(rooms(caps, &running, 2)),
+            names(rooms(caps, |l| running.of(l), 2)),
             [("b".to_string(), 2), ("a".to_string(), 1)]
         );
     }

@@ -1,20 +1,14 @@
 //! The Activity view pages through the whole audit log, not just its newest entries: audit
 //! entries and engine events are merged by time at any depth, filtered or not.
 
-use std::sync::Arc;
-
-use orderdeck::cli::runtime::open_local;
-use orderdeck::config::Config;
 use orderdeck::domain::audit::{Actor, AuditEntry, AuditOutcome};
 use orderdeck::domain::clock::{Clock, SystemClock};
 use orderdeck::engine::activity::Level;
 use orderdeck::service::api::{ActivityItem, AuditQuery, Request, Response};
 use orderdeck::service::client::Client;
-use orderdeck::service::identity::Account;
-use orderdeck::service::inproc::InProcessClient;
 use orderdeck::store::Change;
 
-use crate::support::{Daemon, Options, current_user};
+use crate::support::Daemon;
 
 /// More than one service page (500) of audit entries.
 const ENTRIES: usize = 600;
@@ -55,13 +49,7 @@ fn numbers(rows: &[ActivityItem]) -> Vec<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_activity_pages_still_show_the_audit_log() {
-    let sandbox = Daemon::prepare(Options {
-        access: format!("viewer = [\"{}\"]", current_user()),
-        ..Options::default()
-    })
-    .await;
-    let config = Config::load(&sandbox.config).expect("config loads");
-    let local = open_local(&config, Arc::new(SystemClock), false).expect("store opens");
+    let (_sandbox, local, client) = Daemon::viewer_in_process().await;
     // Engine events (now) are newer than every planted audit entry (2020).
     for i in 0..3 {
         local.engine.activity().record(
@@ -94,11 +82,6 @@ async fn deep_activity_pages_still_show_the_audit_log() {
             ..Change::default()
         })
         .expect("audit written");
-    let client = InProcessClient::new(
-        local.service.clone(),
-        Account::current().actor(&config.access, None),
-    );
-
     let (total, first) = page(client.as_ref(), None, 0).await;
     let engine_events = total - ENTRIES;
     assert!(engine_events >= 3, "engine events and audit: {total}");

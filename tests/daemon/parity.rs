@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderdeck::cli::runtime::{close, open_local};
-use orderdeck::config::Config;
+use orderdeck::cli::runtime::close;
 use orderdeck::domain::clock::{Clock, SystemClock};
 use orderdeck::domain::ids::TiktokOrderId;
 use orderdeck::domain::request::ResyncFlow;
@@ -16,13 +15,11 @@ use orderdeck::service::api::{
     Request, RequestQuery, Response, ServiceError, SortDir,
 };
 use orderdeck::service::client::{Client, ClientEvent};
-use orderdeck::service::identity::Account;
-use orderdeck::service::inproc::InProcessClient;
 use orderdeck::service::remote::RemoteClient;
 use orderdeck::service::socket;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Daemon, Options, current_user};
+use crate::support::Daemon;
 
 async fn next_audit_change(events: &mut tokio::sync::broadcast::Receiver<ClientEvent>) -> u64 {
     let wait = async {
@@ -43,13 +40,7 @@ async fn next_audit_change(events: &mut tokio::sync::broadcast::Receiver<ClientE
 async fn in_process_and_socket_clients_get_the_same_answers() {
     // The test's user is a viewer: reads are answered, mutations refused (and nothing changes
     // between the two clients' calls).
-    let sandbox = Daemon::prepare(Options {
-        access: format!("viewer = [\"{}\"]", current_user()),
-        ..Options::default()
-    })
-    .await;
-    let config = Config::load(&sandbox.config).expect("config loads");
-    let local = open_local(&config, Arc::new(SystemClock), false).expect("store opens");
+    let (sandbox, local, inproc) = Daemon::viewer_in_process().await;
     for link in local.engine.links() {
         local.engine.poll_link(link).await;
     }
@@ -57,8 +48,6 @@ async fn in_process_and_socket_clients_get_the_same_answers() {
     let stop = CancellationToken::new();
     let served = tokio::spawn(socket::serve(listener, local.service.clone(), stop.clone()));
 
-    let caller = Account::current().actor(&config.access, None);
-    let inproc = InProcessClient::new(local.service.clone(), caller);
     let (remote, _) = RemoteClient::connect(&sandbox.socket)
         .await
         .expect("connects");

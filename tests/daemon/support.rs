@@ -15,12 +15,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::unistd::{Group, User};
+use orderdeck::cli::runtime::{Local, open_local};
+use orderdeck::config::Config;
+use orderdeck::domain::clock::SystemClock;
 use orderdeck::domain::ids::TiktokOrderId;
 use orderdeck::domain::triage::OrderView;
 use orderdeck::sandbox::scenario::{Scenario, Size};
 use orderdeck::sandbox::set::SandboxSet;
 use orderdeck::service::api::{OrderQuery, Request, Response, ServiceError};
 use orderdeck::service::client::Client;
+use orderdeck::service::identity::Account;
+use orderdeck::service::inproc::InProcessClient;
 use orderdeck::service::remote::RemoteClient;
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +194,23 @@ impl Daemon {
             starts: 0,
             team,
         }
+    }
+
+    /// A prepared daemon whose store the test opens in its own process instead (to seed it, or
+    /// to serve it itself), with a client for the test's user, who may only view.
+    pub async fn viewer_in_process() -> (Daemon, Local, Arc<InProcessClient>) {
+        let daemon = Daemon::prepare(Options {
+            access: format!("viewer = [\"{}\"]", current_user()),
+            ..Options::default()
+        })
+        .await;
+        let config = Config::load(&daemon.config).expect("config loads");
+        let local = open_local(&config, Arc::new(SystemClock), false).expect("store opens");
+        let client = InProcessClient::new(
+            local.service.clone(),
+            Account::current().actor(&config.access, None),
+        );
+        (daemon, local, client)
     }
 
     /// Starts `orderdeck serve` and waits until it answers.
