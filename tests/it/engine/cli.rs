@@ -1,0 +1,159 @@
+//! The headless commands through the real binary (in-process, no daemon), on a store the
+//! engine filled: the documented JSON fields — ids, statuses, flow states, reasons, deadlines —
+//! and the resync / approve / settings round trip, with roles from `[access]`.
+
+use orderdeck::domain::settings::LinkSettings;
+use orderdeck::service::identity::Account;
+use serde_json::Value;
+
+use crate::engine::support::*;
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_commands_show_ids_states_reasons_and_deadlines() {
+    let mut rig = Rig::start().await;
+    let imported = rig.paid_order(GB);
+    let mut spec = rig.new_order(GB);
+    set_lines(&mut spec, &[GHOST_SKU]);
+    let stuck = rig.add(&spec);
+    rig.sync().await;
+    let deadline = now() + 10 * 3600;
+    let cancel_id = rig
+        .set
+        .tiktok
+        .request_buyer_cancel(imported.as_str(), "reason", "Wrong size", deadline)
+        .unwrap();
+    rig.sync().await;
+    let store_name = rig.store_order(GB, &imported).name;
+    rig.close();
+    let config = rig.config_path.clone();
+    let reason = format!("SKU {GHOST_SKU} has no variant in store {}", rig.store(GB));
+
+    let rows = json(
+        &rig.cli_ok(&config, &["orders", "--view", "stuck", "--json"])
+            .await,
+    );
+    let rows = rows.as_array().expect("a JSON array of rows");
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["id"], stuck.as_str());
+    assert_eq!(rows[0]["link"], rig.link(GB).as_str());
+    assert_eq!(rows[0]["tiktok_status"], "AWAITING_SHIPMENT");
+    assert_eq!(rows[0]["flows"][0], "stuck");
+    assert_eq!(rows[0]["why"], format!("import: {reason}"));
+    assert_eq!(rows[0]["store_order"], Value::Null);
+
+    let detail = json(
+        &rig.cli_ok(&config, &["order", stuck.as_str(), "--json"])
+            .await,
+    );
+    assert_eq!(detail["order"]["id"], stuck.as_str());
+    let import = &detail["order"]["flows"]["import"]["status"];
+    assert_eq!(import["state"], "stuck", "{import}");
+    assert_eq!(import["reason"], reason.as_str());
+    assert!(
+        detail["diagnosis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|line| line.as_str().unwrap().contains(&reason)),
+        "{}",
+        detail["diagnosis"]
+    );
+
+    let detail = json(
+        &rig.cli_ok(&config, &["order", imported.as_str(), "--json"])
+            .await,
+    );
+    assert_eq!(
+        detail["order"]["flows"]["import"]["status"]["state"],
+        "done"
+    );
+    assert_eq!(detail["order"]["store"]["name"], store_name.as_str());
+    assert_eq!(detail["order"]["tiktok"]["status"], "AWAITING_SHIPMENT");
+    let cancellation = &detail["cancellations"][0];
+    assert_eq!(cancellation["key"]["id"], cancel_id.as_str());
+    assert_eq!(
+        cancellation["tiktok_status"],
+        "CANCELLATION_REQUEST_PENDING"
+    );
+
+    let rows = json(
+        &rig.cli_ok(&config, &["orders", "--view", "cancellations", "--json"])
+            .await,
+    );
+    let row = &rows[0];
+    assert_eq!(row["order_id"], imported.as_str());
+    assert_eq!(row["awaits_seller"], true);
+    assert_eq!(row["initiator"], "BUYER");
+    let listed = chrono::DateTime::parse_from_rfc3339(row["seller_deadline"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert_eq!(listed, deadline);
+
+    // Support asks for a resync; it waits for an operator, who approves it from the CLI.
+    let me = Account::current().name;
+    let support = rig.config_with_access("support.toml", &format!("support = [\"{me}\"]\n"));
+    let operator = rig.config_with_access("operator.toml", &format!("operator = [\"{me}\"]\n"));
+    let said = rig
+        .cli_ok(
+            &support,
+            &[
+                "resync",
+                stuck.as_str(),
+                "--flow",
+                "import",
+                "--reason",
+                "catalog fixed",
+            ],
+        )
+        .await;
+    assert!(said.contains("waits for an operator"), "{said}");
+    let requests = json(&rig.cli_ok(&support, &["requests", "--json"]).await);
+    let request = &requests.as_array().unwrap()[0];
+    assert_eq!(request["flow"], "import");
+    assert_eq!(request["targets"][0], stuck.as_str());
+    assert_eq!(request["status"]["state"], "pending");
+    assert_eq!(request["reason"], "catalog fixed");
+    let id = request["id"].to_string();
+    let refused = rig.cli(&support, &["approve", &id]).await;
+    assert!(!refused.status.success(), "support may not approve");
+
+    let said = rig.cli_ok(&operator, &["approve", &id]).await;
+    assert!(said.contains("approved: 1 job(s) queued"), "{said}");
+    let said = rig.cli_ok(&operator, &["sync", "--once"]).await;
+    assert!(said.contains("1 stuck"), "{said}");
+    let requests = json(&rig.cli_ok(&operator, &["requests", "--json"]).await);
+    assert_eq!(requests, Value::Array(vec![]));
+
+    let said = rig
+        .cli_ok(
+            &operator,
+            &[
+                "settings",
+                "set",
+                rig.link(GB).as_str(),
+                "sync_tracking",
+                "off",
+            ],
+        )
+        .await;
+    assert!(said.contains("sync_tracking = off"), "{said}");
+
+    rig.reopen();
+    let settings: LinkSettings = rig.engine().settings(&rig.link(GB));
+    assert!(!settings.sync_tracking);
+    let request = rig
+        .engine()
+        .store()
+        .request(id.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(
+        format!("{:?}", request.outcomes[&stuck]).contains(&reason),
+        "{:?}",
+        request.outcomes
+    );
+}

@@ -1,0 +1,202 @@
+//! Manual resync: support asks, the request waits for an operator, the approved one runs and
+//! its outcome is recorded on the request; a rejected one changes nothing. Everything audited.
+
+use orderdeck::domain::access::Role;
+use orderdeck::domain::ids::{RequestId, TiktokOrderId};
+use orderdeck::domain::order::FlowStatus;
+use orderdeck::domain::request::{RequestStatus, ResyncFlow, TargetOutcome};
+use orderdeck::service::api::{AuditQuery, Request, RequestQuery, Response};
+
+use crate::engine::support::*;
+
+async fn ask(rig: &Rig, orders: &[&TiktokOrderId], flow: ResyncFlow, reason: &str) -> RequestId {
+    let answer = rig
+        .call(
+            Role::Support,
+            Request::Resync {
+                orders: orders.iter().map(|id| (*id).clone()).collect(),
+                flow,
+                reason: reason.into(),
+            },
+        )
+        .await;
+    match answer {
+        Ok(Response::Resync(outcome)) => {
+            assert!(!outcome.running && outcome.jobs.is_empty(), "{outcome:?}");
+            outcome.request
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn decide(rig: &Rig, request: RequestId, approve: bool, reason: Option<&str>) {
+    let answer = rig
+        .call(
+            Role::Operator,
+            Request::Decide {
+                request,
+                approve,
+                reason: reason.map(str::to_string),
+            },
+        )
+        .await;
+    assert!(matches!(answer, Ok(Response::Done { .. })), "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_resyncs_run_and_report_rejected_ones_do_nothing() {
+    let mut rig = Rig::start().await;
+    let imported = rig.paid_order(GB);
+    let mut spec = rig.new_order(GB);
+    set_lines(&mut spec, &[GHOST_SKU]);
+    let stuck = rig.add(&spec);
+    let cancelled = rig.paid_order(GB);
+    rig.sync().await;
+    rig.settings(GB, &[("cancel_tiktok_to_store", "off")]).await;
+    rig.set
+        .tiktok
+        .cancel_order_as(cancelled.as_str(), "SYSTEM", "Auto-cancelled")
+        .unwrap();
+    rig.sync().await;
+    let store = rig.store(GB);
+    let creates = rig.set.shopify.calls(&store, "orderCreate").unwrap();
+
+    // A re-create of an order already in the store: rejected, nothing happens.
+    let rejected = ask(
+        &rig,
+        &[&imported],
+        ResyncFlow::Import,
+        "buyer says it is missing",
+    )
+    .await;
+    // The stuck import again (its SKU is still unknown), and the skipped cancellation.
+    let retry_import = ask(&rig, &[&stuck], ResyncFlow::Import, "catalog fixed?").await;
+    let pending = match rig
+        .call(
+            Role::Viewer,
+            Request::Requests(RequestQuery {
+                pending_only: true,
+                offset: 0,
+                limit: 50,
+            }),
+        )
+        .await
+    {
+        Ok(Response::Requests(page)) => page.rows,
+        other => panic!("{other:?}"),
+    };
+    let mut listed: Vec<RequestId> = pending.iter().map(|r| r.id).collect();
+    listed.sort();
+    assert_eq!(listed, vec![rejected, retry_import]);
+    assert!(
+        pending
+            .iter()
+            .all(|r| r.requested_by.user == "support-user")
+    );
+    rig.sync().await;
+    assert_eq!(
+        rig.set.shopify.calls(&store, "orderCreate").unwrap(),
+        creates
+    );
+
+    decide(&rig, rejected, false, Some("it is in the store as #1001")).await;
+    decide(&rig, retry_import, true, None).await;
+    rig.sync().await;
+    assert_eq!(
+        rig.set.shopify.calls(&store, "orderCreate").unwrap(),
+        creates
+    );
+    assert_eq!(rig.store_orders(GB, &imported).len(), 1);
+
+    let read = |id| rig.engine().store().request(id).unwrap().unwrap();
+    assert!(
+        matches!(&read(rejected).status, RequestStatus::Rejected { reason, .. } if reason == "it is in the store as #1001"),
+        "{:?}",
+        read(rejected).status
+    );
+    assert!(read(rejected).outcomes.is_empty());
+    let ran = read(retry_import);
+    assert!(
+        matches!(ran.status, RequestStatus::Finished { .. }),
+        "{:?}",
+        ran.status
+    );
+    let outcome = &ran.outcomes[&stuck];
+    assert!(
+        matches!(outcome, TargetOutcome::Failed { error } if error.contains(&format!("SKU {GHOST_SKU} has no variant"))),
+        "{outcome:?}"
+    );
+    assert!(matches!(
+        rig.order(&stuck).flows.import.status,
+        FlowStatus::Stuck { .. }
+    ));
+
+    // Re-running the cancellation that was skipped, once the setting is back on.
+    rig.settings(GB, &[("cancel_tiktok_to_store", "on")]).await;
+    let recancel = ask(&rig, &[&cancelled], ResyncFlow::Cancel, "store still open").await;
+    assert!(rig.store_order(GB, &cancelled).cancelled_at.is_none());
+    decide(&rig, recancel, true, None).await;
+    rig.sync().await;
+    let store_order = rig.store_order(GB, &cancelled);
+    assert!(store_order.cancelled_at.is_some());
+    assert_eq!(store_order.cancel_requests.len(), 1);
+    let outcome = &read(recancel).outcomes[&cancelled];
+    assert!(
+        matches!(outcome, TargetOutcome::Succeeded { .. }),
+        "{outcome:?}"
+    );
+
+    let audit = match rig
+        .call(
+            Role::Viewer,
+            Request::Audit(AuditQuery {
+                since: None,
+                filter: None,
+                offset: 0,
+                limit: 100,
+            }),
+        )
+        .await
+    {
+        Ok(Response::Audit(page)) => page.rows,
+        other => panic!("{other:?}"),
+    };
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.user.as_str()))
+        .collect();
+    for expected in [
+        ("resync.request", "support-user"),
+        ("request.reject", "operator-user"),
+        ("request.approve", "operator-user"),
+    ] {
+        assert!(actions.contains(&expected), "{expected:?} in {actions:?}");
+    }
+}
+
+/// The jobs of one request finish side by side, each under its own order's lock; every one of
+/// them must still land its outcome on the shared request (none overwritten by another).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_many_orders_records_every_outcome() {
+    let mut rig = Rig::start().await;
+    let orders: Vec<TiktokOrderId> = (0..24).map(|_| rig.paid_order(GB)).collect();
+    rig.sync().await;
+    let targets: Vec<&TiktokOrderId> = orders.iter().collect();
+    let request = ask(&rig, &targets, ResyncFlow::Tracking, "carrier says shipped").await;
+    decide(&rig, request, true, None).await;
+    rig.sync().await;
+
+    let ran = rig.engine().store().request(request).unwrap().unwrap();
+    let unsettled: Vec<_> = ran
+        .outcomes
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, TargetOutcome::Queued { .. }))
+        .collect();
+    assert!(unsettled.is_empty(), "outcomes lost: {unsettled:?}");
+    assert_eq!(ran.outcomes.len(), orders.len());
+    assert!(
+        matches!(ran.status, RequestStatus::Finished { .. }),
+        "{:?}",
+        ran.status
+    );
+}
