@@ -4,6 +4,9 @@
 //! `Screen` (render, diff, write), a full repaint, a reducer step alone, and a page jump that
 //! needs a new page from the service. `cargo bench --bench console_frame`.
 
+// Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,13 +19,13 @@ use orderdeck::domain::access::Role;
 use orderdeck::service::api::{PROTOCOL_VERSION, Request, Response};
 use orderdeck::service::client::Client;
 
-#[path = "../tests/console/seed.rs"]
+#[path = "../tests/it/console/seed.rs"]
 mod seed;
 // Shared with the integration tests, which use parts the benchmark does not.
 #[allow(dead_code)]
-#[path = "../tests/console/fake_client.rs"]
+#[path = "../tests/it/console/fake_client.rs"]
 mod fake_client;
-#[path = "../tests/console/fake_query.rs"]
+#[path = "../tests/it/console/fake_query.rs"]
 mod fake_query;
 
 const ROWS: usize = 100_000;

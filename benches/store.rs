@@ -5,6 +5,9 @@
 //! backlog.
 //! `cargo bench --bench store`; the store lives in the system temp dir, so flushes hit the disk.
 
+// Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

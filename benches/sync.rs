@@ -5,6 +5,9 @@
 //!
 //! `cargo bench --bench sync` (ORDERS=10000 SHOPS=4 LATENCY_MS=60 to change the defaults).
 
+// Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

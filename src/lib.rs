@@ -1,7 +1,8 @@
 //! orderdeck: keeps TikTok Shop orders flowing into a merchant's store and back, and gives the
-//! people who keep that flow healthy one keyboard-driven console. See `DESIGN.md` for the layers;
-//! each depends only on the ones below it: faces (console, cli) → service → engine → platforms
-//! → store → domain. `config` (orderdeck.toml, secrets, paths) sits beside them, read by all.
+//! people who keep that flow healthy one keyboard-driven console. `ARCHITECTURE.md` at the
+//! repository root is the map: faces (console, cli) → service → engine → platforms | store (two
+//! siblings) → domain (pure, no IO). `config` (orderdeck.toml, secrets, paths) and `sandbox`
+//! (simulated platforms) sit beside them.
 
 pub mod cli;
 pub mod config;

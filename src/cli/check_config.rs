@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
 
-use crate::config::{Config, ConfigPath, Secret, StoreConfig, StoreCredentials};
+use crate::config::{Config, ConfigPath, Secret, StorefrontConfig, StorefrontCredentials};
 use crate::console::keymap::user_keymap_path;
 use crate::console::{KeymapProblem, check_keymap};
 use crate::domain::access::Role;
@@ -166,7 +166,7 @@ fn summary(config: &Config) -> String {
     out
 }
 
-fn describe_store(store: &StoreConfig) -> String {
+fn describe_store(store: &StorefrontConfig) -> String {
     let secrets = |pairs: &[(&str, &Secret)]| {
         pairs
             .iter()
@@ -181,7 +181,7 @@ fn describe_store(store: &StoreConfig) -> String {
         " (no connector yet)"
     };
     let details = match &store.credentials {
-        StoreCredentials::Shopify(s) => format!(
+        StorefrontCredentials::Shopify(s) => format!(
             "{}, API {}, {}{}",
             s.shop_domain,
             s.api_version,
@@ -191,17 +191,17 @@ fn describe_store(store: &StoreConfig) -> String {
                 .map(|w| format!(", webhook_secret {w}"))
                 .unwrap_or_default()
         ),
-        StoreCredentials::Woocommerce(w) => secrets(&[
+        StorefrontCredentials::Woocommerce(w) => secrets(&[
             ("consumer_key", &w.consumer_key),
             ("consumer_secret", &w.consumer_secret),
         ]),
-        StoreCredentials::Magento2(m) => secrets(&[("access_token", &m.access_token)]),
-        StoreCredentials::Bigcommerce(b) => format!(
+        StorefrontCredentials::Magento2(m) => secrets(&[("access_token", &m.access_token)]),
+        StorefrontCredentials::Bigcommerce(b) => format!(
             "store hash {}, {}",
             b.store_hash,
             secrets(&[("access_token", &b.access_token)])
         ),
-        StoreCredentials::AmazonMcf(a) => format!(
+        StorefrontCredentials::AmazonMcf(a) => format!(
             "marketplace {} ({}), lwa_client_id {}, {}",
             a.marketplace_id,
             a.region,

@@ -81,6 +81,16 @@ pub fn open_local(config: &Config, clock: Arc<dyn Clock>, daemon: bool) -> anyho
         tracing::warn!("{skipped}");
     }
     let engine = Engine::new(Arc::new(store), clock, wired.links, options);
+    for problem in &wired.problems {
+        tracing::error!("{problem}");
+        engine.activity().record(
+            engine.now(),
+            crate::engine::activity::Level::Error,
+            None,
+            None,
+            problem,
+        );
+    }
     let service = Service::new(
         engine.clone(),
         config.access.clone(),

@@ -32,7 +32,7 @@ pub use secret::Secret;
 pub use shops::{DEFAULT_TIKTOK_API_BASE, DEFAULT_TIKTOK_AUTH_BASE, ShopConfig};
 pub use stores::{
     AmazonMcfStore, BigcommerceStore, DEFAULT_SHOPIFY_API_VERSION, Magento2Store, ShopifyStore,
-    StoreConfig, StoreCredentials, WoocommerceStore,
+    StorefrontConfig, StorefrontCredentials, WoocommerceStore,
 };
 
 use reader::{Loader, Section};
@@ -41,7 +41,7 @@ use reader::{Loader, Section};
 #[derive(Debug, Clone)]
 pub struct Config {
     pub shops: Vec<ShopConfig>,
-    pub stores: Vec<StoreConfig>,
+    pub stores: Vec<StorefrontConfig>,
     pub links: Vec<LinkConfig>,
     pub access: AccessConfig,
     pub approvals: ApprovalsConfig,
@@ -199,7 +199,7 @@ impl Config {
         self.shops.iter().find(|s| &s.name == name)
     }
 
-    pub fn store(&self, name: &StoreId) -> Option<&StoreConfig> {
+    pub fn store(&self, name: &StoreId) -> Option<&StorefrontConfig> {
         self.stores.iter().find(|s| &s.name == name)
     }
 

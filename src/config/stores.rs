@@ -14,27 +14,27 @@ use super::reader::{Loader, Section, check_url, plain_text};
 use super::secret::Secret;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreConfig {
+pub struct StorefrontConfig {
     pub name: StoreId,
     /// Where API calls go: the platform's host by default, a sandbox when overridden.
     pub api_base: Url,
-    pub credentials: StoreCredentials,
+    pub credentials: StorefrontCredentials,
 }
 
-impl StoreConfig {
+impl StorefrontConfig {
     pub fn platform(&self) -> Platform {
         match self.credentials {
-            StoreCredentials::Shopify(_) => Platform::Shopify,
-            StoreCredentials::Woocommerce(_) => Platform::Woocommerce,
-            StoreCredentials::Magento2(_) => Platform::Magento2,
-            StoreCredentials::Bigcommerce(_) => Platform::Bigcommerce,
-            StoreCredentials::AmazonMcf(_) => Platform::AmazonMcf,
+            StorefrontCredentials::Shopify(_) => Platform::Shopify,
+            StorefrontCredentials::Woocommerce(_) => Platform::Woocommerce,
+            StorefrontCredentials::Magento2(_) => Platform::Magento2,
+            StorefrontCredentials::Bigcommerce(_) => Platform::Bigcommerce,
+            StorefrontCredentials::AmazonMcf(_) => Platform::AmazonMcf,
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreCredentials {
+pub enum StorefrontCredentials {
     Shopify(ShopifyStore),
     Woocommerce(WoocommerceStore),
     Magento2(Magento2Store),
@@ -110,7 +110,7 @@ fn platform_keys(platform: Platform) -> &'static [&'static str] {
 pub(crate) fn read_stores(
     ld: &mut Loader<'_>,
     root: &mut Section<'_, '_>,
-) -> (Vec<StoreConfig>, Vec<(String, Option<Platform>)>) {
+) -> (Vec<StorefrontConfig>, Vec<(String, Option<Platform>)>) {
     let mut stores = Vec::new();
     let mut declared: Vec<(String, Option<Platform>, Range<usize>)> = Vec::new();
     for (number, span, table) in super::reader::array_of_tables(ld, root, "stores") {
@@ -160,7 +160,7 @@ pub(crate) fn read_stores(
             })
         });
         if let (Some(name), Some(api_base), Some(credentials)) = (name, api_base, credentials) {
-            stores.push(StoreConfig {
+            stores.push(StorefrontConfig {
                 name,
                 api_base,
                 credentials,
@@ -172,14 +172,14 @@ pub(crate) fn read_stores(
 }
 
 /// The platform's own API host; WooCommerce and Magento have none (the merchant's site).
-fn default_api_base(credentials: &StoreCredentials) -> Option<String> {
+fn default_api_base(credentials: &StorefrontCredentials) -> Option<String> {
     match credentials {
-        StoreCredentials::Shopify(s) => Some(format!("https://{}", s.shop_domain)),
-        StoreCredentials::Bigcommerce(_) => Some("https://api.bigcommerce.com".into()),
-        StoreCredentials::AmazonMcf(a) => {
+        StorefrontCredentials::Shopify(s) => Some(format!("https://{}", s.shop_domain)),
+        StorefrontCredentials::Bigcommerce(_) => Some("https://api.bigcommerce.com".into()),
+        StorefrontCredentials::AmazonMcf(a) => {
             Some(format!("https://sellingpartnerapi-{}.amazon.com", a.region))
         }
-        StoreCredentials::Woocommerce(_) | StoreCredentials::Magento2(_) => None,
+        StorefrontCredentials::Woocommerce(_) | StorefrontCredentials::Magento2(_) => None,
     }
 }
 
@@ -227,7 +227,7 @@ fn read_credentials(
     ld: &mut Loader<'_>,
     s: &mut Section<'_, '_>,
     platform: Platform,
-) -> Option<StoreCredentials> {
+) -> Option<StorefrontCredentials> {
     Some(match platform {
         Platform::Shopify => {
             let shop_domain = s.checked(ld, "shop_domain", true, check_shop_domain);
@@ -238,7 +238,7 @@ fn read_credentials(
                 Some(DEFAULT_SHOPIFY_API_VERSION.to_string())
             };
             let webhook_secret = s.secret(ld, "webhook_secret", false);
-            StoreCredentials::Shopify(ShopifyStore {
+            StorefrontCredentials::Shopify(ShopifyStore {
                 shop_domain: shop_domain?,
                 access_token: access_token?,
                 api_version: api_version?,
@@ -248,12 +248,12 @@ fn read_credentials(
         Platform::Woocommerce => {
             let consumer_key = s.secret(ld, "consumer_key", true);
             let consumer_secret = s.secret(ld, "consumer_secret", true);
-            StoreCredentials::Woocommerce(WoocommerceStore {
+            StorefrontCredentials::Woocommerce(WoocommerceStore {
                 consumer_key: consumer_key?,
                 consumer_secret: consumer_secret?,
             })
         }
-        Platform::Magento2 => StoreCredentials::Magento2(Magento2Store {
+        Platform::Magento2 => StorefrontCredentials::Magento2(Magento2Store {
             access_token: s.secret(ld, "access_token", true)?,
         }),
         Platform::Bigcommerce => {
@@ -261,7 +261,7 @@ fn read_credentials(
                 plain_text(t, "the store hash from the API path /stores/{hash}/")
             });
             let access_token = s.secret(ld, "access_token", true);
-            StoreCredentials::Bigcommerce(BigcommerceStore {
+            StorefrontCredentials::Bigcommerce(BigcommerceStore {
                 store_hash: store_hash?,
                 access_token: access_token?,
             })
@@ -281,7 +281,7 @@ fn read_credentials(
                     "{t:?} is not a Selling Partner API region; use na, eu or fe"
                 )),
             });
-            StoreCredentials::AmazonMcf(AmazonMcfStore {
+            StorefrontCredentials::AmazonMcf(AmazonMcfStore {
                 lwa_client_id: lwa_client_id?,
                 lwa_client_secret: lwa_client_secret?,
                 refresh_token: refresh_token?,

@@ -81,7 +81,7 @@ fn minimal_config_loads_with_defaults() {
     assert_eq!(shop.app_secret.expose(), "s1");
     let store = &config.stores[0];
     assert_eq!(store.api_base.as_str(), "https://acme.myshopify.com/");
-    let StoreCredentials::Shopify(shopify) = &store.credentials else {
+    let StorefrontCredentials::Shopify(shopify) = &store.credentials else {
         panic!()
     };
     assert_eq!(shopify.api_version, "2025-10");

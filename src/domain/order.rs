@@ -243,6 +243,23 @@ pub enum FlowStatus {
     },
 }
 
+impl FlowStatus {
+    /// Whether a flow may move from this state to `next`. `Idle` is where a flow starts and
+    /// where only a resync puts it back (`reactor::reset_flow`); a finished flow runs again
+    /// (`Queued`), is finished again, or ends with the order (`NotApplicable`), and never goes
+    /// back to waiting, skipped or stuck without a run in between.
+    pub fn may_become(&self, next: &FlowStatus) -> bool {
+        match (self, next) {
+            (_, FlowStatus::Idle) => false,
+            (FlowStatus::Done { .. }, next) => matches!(
+                next,
+                FlowStatus::Queued | FlowStatus::Done { .. } | FlowStatus::NotApplicable { .. }
+            ),
+            _ => true,
+        }
+    }
+}
+
 /// The last error a flow met, as shown to staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowError {

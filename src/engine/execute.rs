@@ -1,5 +1,5 @@
 //! Job executors: each reads what it needs, makes the platform calls (no lock held), and returns
-//! an [`Effect`] or a [`Failure`]; `runner::finish` then applies it under the order's lock.
+//! a [`JobEffect`] or a [`Failure`]; `outcome::finish` then applies it under the order's lock.
 //! Creates and cancels whose earlier attempt may have been applied (`maybe_applied`) read the
 //! remote state back first, so a retry never doubles a write.
 
@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use crate::domain::cancellation::{CancelStatus, CancellationKey, SellerResponse};
 use crate::domain::ids::CancelId;
 use crate::domain::job::{Job, JobKind};
-use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus, StoreSide};
+use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus};
+use crate::domain::outcome::JobEffect;
 use crate::domain::platform::StoreCancelTrigger;
 use crate::domain::rules::cancel::{
     StoreCancelDecision, StoreEvent, TiktokCancelDecision, decide_store_to_tiktok,
@@ -21,36 +22,6 @@ use crate::platforms::{ErrorClass, PlatformError};
 use crate::store::StoreError;
 
 use super::{Engine, LinkRuntime};
-
-/// What a successful job changed remotely.
-#[derive(Debug)]
-pub(crate) enum Effect {
-    /// The store order exists (created now, or found after an uncertain earlier attempt).
-    InStore {
-        store: StoreSide,
-        found_existing: bool,
-    },
-    TrackingPushed {
-        number: String,
-        provider: String,
-    },
-    StoreCancelled {
-        store: StoreSide,
-    },
-    TiktokCancelled {
-        status: CancelStatus,
-    },
-    Responded {
-        approved: bool,
-    },
-    LabelSaved {
-        path: String,
-    },
-    /// Nothing to do any more (the order changed since the job was queued), with the flow's state.
-    Settled {
-        status: FlowStatus,
-    },
-}
 
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -72,11 +43,11 @@ impl From<StoreError> for Failure {
     }
 }
 
-type Outcome = Result<Effect, Failure>;
+pub(crate) type JobResult = Result<JobEffect, Failure>;
 
 /// The job found nothing to do now: the flow settles in `status`.
-fn settled(status: FlowStatus) -> Outcome {
-    Ok(Effect::Settled { status })
+fn settled(status: FlowStatus) -> JobResult {
+    Ok(JobEffect::Settled { status })
 }
 
 /// TikTok codes that mean "already done" for the write that got them (25001051, "completed",
@@ -96,7 +67,7 @@ fn as_if_idle(order: &Order, flow: Flow) -> Order {
 }
 
 impl Engine {
-    pub(crate) async fn execute(&self, link: &LinkRuntime, job: &Job) -> Outcome {
+    pub(crate) async fn execute_job(&self, link: &LinkRuntime, job: &Job) -> JobResult {
         let order = self.store.order(&job.order)?.ok_or_else(|| {
             Failure::Stuck(format!("order {} is not in orderdeck's store", job.order))
         })?;
@@ -117,13 +88,13 @@ impl Engine {
             JobKind::FetchLabel => self
                 .run_label(link, &order, job.request.is_some())
                 .await
-                .map(|path| Effect::LabelSaved { path }),
+                .map(|path| JobEffect::LabelSaved { path }),
         }
     }
 
-    async fn run_import(&self, link: &LinkRuntime, job: &Job, order: &Order) -> Outcome {
+    async fn run_import(&self, link: &LinkRuntime, job: &Job, order: &Order) -> JobResult {
         if let Some(store) = &order.store {
-            return Ok(Effect::InStore {
+            return Ok(JobEffect::InStore {
                 store: store.clone(),
                 found_existing: true,
             });
@@ -132,9 +103,9 @@ impl Engine {
         // restored from backup may already have made the store order, and no store offers an
         // idempotent create. One TikTok order → at most one store order.
         {
-            let _slot = link.store_slots.acquire().await;
+            let _slot = link.storefront_slots.acquire().await;
             if let Some(store) = link.storefront.find_order(&order.id).await? {
-                return Ok(Effect::InStore {
+                return Ok(JobEffect::InStore {
                     store,
                     found_existing: true,
                 });
@@ -151,7 +122,7 @@ impl Engine {
             ImportDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
             ImportDecision::Nothing { why } => return settled(FlowStatus::NotApplicable { why }),
         }
-        let _slot = link.store_slots.acquire().await;
+        let _slot = link.storefront_slots.acquire().await;
         let skus = if link.platform.capabilities().needs_sku_lookup {
             let wanted: Vec<String> = order
                 .tiktok
@@ -164,16 +135,22 @@ impl Engine {
         } else {
             HashMap::new()
         };
-        let draft = draft_store_order(order, &link.store_name, link.platform, &skus, &settings)
-            .map_err(Failure::Stuck)?;
+        let draft = draft_store_order(
+            order,
+            &link.storefront_name,
+            link.platform,
+            &skus,
+            &settings,
+        )
+        .map_err(Failure::Stuck)?;
         let store = link.storefront.create_order(&draft).await?;
-        Ok(Effect::InStore {
+        Ok(JobEffect::InStore {
             store,
             found_existing: false,
         })
     }
 
-    async fn run_tracking(&self, link: &LinkRuntime, job: &Job, order: &Order) -> Outcome {
+    async fn run_tracking(&self, link: &LinkRuntime, job: &Job, order: &Order) -> JobResult {
         let settings = self.settings(&link.id);
         let forced = job.request.is_some();
         let (number, carrier, correction) =
@@ -211,7 +188,7 @@ impl Engine {
                 .and_then(|o| o.snapshot.tracking_number.as_deref())
                 == Some(number.as_str())
             {
-                return Ok(Effect::TrackingPushed {
+                return Ok(JobEffect::TrackingPushed {
                     number,
                     provider: current[0]
                         .snapshot
@@ -260,7 +237,7 @@ impl Engine {
                 .map(drop)
         };
         match result {
-            Ok(()) => Ok(Effect::TrackingPushed {
+            Ok(()) => Ok(JobEffect::TrackingPushed {
                 number,
                 provider: provider.name,
             }),
@@ -274,7 +251,7 @@ impl Engine {
                     .first()
                     .and_then(|o| o.snapshot.tracking_number.clone())
                 {
-                    Some(on_tiktok) if on_tiktok == number => Ok(Effect::TrackingPushed {
+                    Some(on_tiktok) if on_tiktok == number => Ok(JobEffect::TrackingPushed {
                         number,
                         provider: provider.name,
                     }),
@@ -296,7 +273,7 @@ impl Engine {
         job: &Job,
         order: &Order,
         key: &CancellationKey,
-    ) -> Outcome {
+    ) -> JobResult {
         let c = self.store.cancellation(key)?.ok_or_else(|| {
             Failure::Stuck(format!("cancellation {key} is not in orderdeck's store"))
         })?;
@@ -321,18 +298,18 @@ impl Engine {
             .as_ref()
             .map(|s| s.order_id.clone())
             .ok_or_else(|| Failure::Stuck("the order never reached the store".into()))?;
-        let _slot = link.store_slots.acquire().await;
+        let _slot = link.storefront_slots.acquire().await;
         if job.maybe_applied {
             let current = link.storefront.get_order(&store_id).await?;
             if current.cancelled_at.is_some() {
-                return Ok(Effect::StoreCancelled { store: current });
+                return Ok(JobEffect::StoreCancelled { store: current });
             }
         }
         let store = link
             .storefront
             .cancel_order(&store_id, &instruction)
             .await?;
-        Ok(Effect::StoreCancelled { store })
+        Ok(JobEffect::StoreCancelled { store })
     }
 
     async fn run_tiktok_cancel(
@@ -341,7 +318,7 @@ impl Engine {
         job: &Job,
         order: &Order,
         key: &CancellationKey,
-    ) -> Outcome {
+    ) -> JobResult {
         if self.store.cancellation(key)?.is_none() {
             return Err(Failure::Stuck(format!(
                 "cancellation {key} is not in orderdeck's store"
@@ -358,7 +335,7 @@ impl Engine {
                 .first()
                 .is_some_and(|o| o.snapshot.status == OrderStatus::Cancelled)
             {
-                return Ok(Effect::TiktokCancelled {
+                return Ok(JobEffect::TiktokCancelled {
                     status: CancelStatus::Success,
                 });
             }
@@ -378,11 +355,11 @@ impl Engine {
             }
         };
         match link.marketplace.cancel_order(&order.id, &reason).await {
-            Ok(done) => Ok(Effect::TiktokCancelled {
+            Ok(done) => Ok(JobEffect::TiktokCancelled {
                 status: done.status,
             }),
             Err(e) if e.code.as_deref().is_some_and(|c| c == ALREADY_CANCELLED) => {
-                Ok(Effect::TiktokCancelled {
+                Ok(JobEffect::TiktokCancelled {
                     status: CancelStatus::Complete,
                 })
             }
@@ -396,7 +373,7 @@ impl Engine {
         job: &Job,
         cancel_id: &CancelId,
         response: &SellerResponse,
-    ) -> Outcome {
+    ) -> JobResult {
         // Stable across retries, so TikTok applies the answer once.
         let key = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_OID,
@@ -416,7 +393,7 @@ impl Engine {
                     .await?
             }
         }
-        Ok(Effect::Responded {
+        Ok(JobEffect::Responded {
             approved: matches!(response, SellerResponse::Approve),
         })
     }

@@ -12,7 +12,7 @@ use crate::store::Change;
 use super::Engine;
 use super::execute::Failure;
 use super::operations::OperationError;
-use super::react::set_flow;
+use crate::domain::reactor::set_flow;
 
 impl Engine {
     /// Fetches the label now and saves it; runs the print command when asked. Returns the path
@@ -36,7 +36,9 @@ impl Engine {
         })?;
         let printed = match (print, &self.options.print_command) {
             (true, Some(command)) => {
-                run_print(command, &path).map_err(OperationError::Platform)?;
+                run_print(command, &path, PRINT_TIMEOUT)
+                    .await
+                    .map_err(OperationError::Platform)?;
                 true
             }
             (true, None) => {
@@ -60,15 +62,11 @@ impl Engine {
                 format!("label saved to {path}")
             },
         );
-        let link_id = order.link.clone();
-        self.commit(
-            &link_id,
-            Change {
-                orders: vec![order],
-                audit,
-                ..Change::default()
-            },
-        )
+        self.commit(Change {
+            orders: vec![order],
+            audit,
+            ..Change::default()
+        })
         .await?;
         Ok((path, printed))
     }
@@ -102,8 +100,13 @@ pub(crate) fn save_label(
     Ok(path.display().to_string())
 }
 
-/// Runs the configured print command with `{file}` replaced by the label's path (no shell).
-fn run_print(command: &str, path: &str) -> Result<(), String> {
+/// How long the print command may take before it is stopped (a stuck spooler must not hold a
+/// person's request, or the daemon, forever).
+const PRINT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs the configured print command with `{file}` replaced by the label's path (no shell),
+/// as a child process awaited off the runtime's workers, stopped after `timeout`.
+async fn run_print(command: &str, path: &str, timeout: std::time::Duration) -> Result<(), String> {
     let words = shell_words::split(command)
         .map_err(|e| format!("label_print_command does not parse: {e}"))?;
     let args: Vec<String> = words
@@ -111,10 +114,22 @@ fn run_print(command: &str, path: &str) -> Result<(), String> {
         .map(|w| w.replace("{file}", path))
         .collect();
     let (program, rest) = args.split_first().ok_or("label_print_command is empty")?;
-    let output = std::process::Command::new(program)
+    let child = tokio::process::Command::new(program)
         .args(rest)
-        .output()
-        .map_err(|e| format!("could not run {program}: {e}"))?;
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let output = match tokio::time::timeout(timeout, child).await {
+        Ok(result) => result.map_err(|e| format!("could not run {program}: {e}"))?,
+        Err(_) => {
+            return Err(format!(
+                "{program} did not finish within {} s and was stopped; the label is saved at {path}",
+                timeout.as_secs()
+            ));
+        }
+    };
     if output.status.success() {
         Ok(())
     } else {
@@ -123,5 +138,33 @@ fn run_print(command: &str, path: &str) -> Result<(), String> {
             output.status,
             crate::domain::text::sanitize(String::from_utf8_lossy(&output.stderr).trim())
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_print_command_that_hangs_is_stopped_and_the_label_path_named() {
+        let why = run_print(
+            "sleep 30 {file}",
+            "/tmp/l.pdf",
+            std::time::Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            why.contains("did not finish") && why.contains("/tmp/l.pdf"),
+            "{why}"
+        );
+        assert_eq!(
+            run_print("true {file}", "/tmp/l.pdf", PRINT_TIMEOUT).await,
+            Ok(())
+        );
+        let failed = run_print("false", "/tmp/l.pdf", PRINT_TIMEOUT)
+            .await
+            .unwrap_err();
+        assert!(failed.starts_with("false failed"), "{failed}");
     }
 }

@@ -1,4 +1,4 @@
-//! The sync engine: pollers turn platform changes into jobs (through the [`react`]or), and the
+//! The sync engine: pollers turn platform changes into jobs (through the domain's [`crate::domain::reactor`]), and the
 //! job runner executes them after the commit that created them, retrying with backoff.
 //!
 //! Invariants:
@@ -11,14 +11,15 @@
 //!   it writes again: one TikTok order never makes two store orders.
 
 pub mod activity;
+pub mod command;
 mod execute;
 mod labels;
 pub mod locks;
+pub mod notification;
 mod operations;
 mod outcome;
 mod poll;
 mod providers;
-pub mod react;
 mod runner;
 mod tokens;
 pub mod wiring;
@@ -32,7 +33,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, broadcast};
 
 pub use activity::{Activity, EngineEvent};
-pub use operations::OperationError;
+pub use command::{Command, Outcome};
+pub use notification::{Notification, Topic};
+pub use operations::{OperationError, SyncSummary};
 pub use poll::PollSummary;
 pub use runner::RunReport;
 
@@ -42,14 +45,13 @@ use crate::domain::job::Backoff;
 use crate::domain::platform::Platform;
 use crate::domain::settings::LinkSettings;
 use crate::platforms::{Marketplace, Storefront, Tokens};
-use crate::service::api::Notification;
 use crate::store::{SettingsRecord, Store};
 
 /// One link as the engine runs it: its two platform clients and limits.
 pub struct LinkRuntime {
     pub id: LinkId,
     pub shop: ShopId,
-    pub store_name: StoreId,
+    pub storefront_name: StoreId,
     pub platform: Platform,
     pub region: String,
     pub poll_interval: Duration,
@@ -57,7 +59,7 @@ pub struct LinkRuntime {
     pub storefront: Arc<dyn Storefront>,
     /// Calls in flight to the TikTok shop account / the store account.
     pub tiktok_slots: Arc<Semaphore>,
-    pub store_slots: Arc<Semaphore>,
+    pub storefront_slots: Arc<Semaphore>,
     /// The most jobs of this link the runner has in flight at once (the accounts' limit).
     pub max_in_flight: usize,
     /// The settings to write when the store has none yet (from `orderdeck.toml`).
@@ -123,6 +125,8 @@ pub struct Engine {
     /// of one request finish under different order locks, yet each reads, changes and writes
     /// the same request record. Taken after the order lock, never before.
     pub(crate) request_outcomes: tokio::sync::Mutex<()>,
+    /// Serializes approvals and rejections of resync requests (see `command::decide`).
+    pub(crate) decisions: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     notifications: broadcast::Sender<Notification>,
     /// The tokens last written to `token_dir`, per shop (`None`: no file yet).
@@ -148,6 +152,7 @@ impl Engine {
             jobs_written: Notify::new(),
             claiming: tokio::sync::Mutex::new(()),
             request_outcomes: tokio::sync::Mutex::new(()),
+            decisions: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(1),
             notifications,
             saved_tokens: std::sync::Mutex::new(HashMap::new()),
@@ -216,16 +221,9 @@ impl Engine {
     }
 
     /// Tells subscribers something changed (they re-ask for what they show).
-    pub fn notify(&self, make: impl FnOnce(u64) -> Notification) {
+    fn notify(&self, make: impl FnOnce(u64) -> Notification) {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         // No subscribers is fine: nobody is looking.
         let _ = self.notifications.send(make(generation));
-    }
-
-    pub(crate) fn notify_orders(&self, link: &LinkId) {
-        self.notify(|generation| Notification::Orders {
-            link: link.clone(),
-            generation,
-        });
     }
 }

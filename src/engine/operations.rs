@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::audit::{Actor, AuditEntry};
@@ -17,11 +18,11 @@ use crate::domain::request::{RequestStatus, ResyncFlow, ResyncRequest, TargetOut
 use crate::domain::rules::cancel::check_seller_response;
 use crate::domain::settings::{LinkSettings, SettingKey};
 use crate::domain::triage::OrderView;
-use crate::service::api::{Notification, SyncSummary};
 use crate::store::{Change, SettingsRecord, SettingsWrite, StoreError, ViewQuery};
 
-use super::react::{self, react_order, set_flow};
+use super::notification::Topic;
 use super::{Engine, LinkRuntime};
+use crate::domain::reactor::{self, react_order, set_flow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperationError {
@@ -35,6 +36,26 @@ pub enum OperationError {
     /// A platform call made on the spot (label reprint) failed.
     #[error("{0}")]
     Platform(String),
+    /// A rule said no to this person (the two-person rule): audited as a refusal.
+    #[error("{0}")]
+    Refused(String),
+    /// Every target failed, and each failure was already audited on its own.
+    #[error("{0}")]
+    AuditedPerTarget(String),
+}
+
+/// What one `sync` or `poll now` saw and did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SyncSummary {
+    pub links: usize,
+    pub orders_seen: usize,
+    pub cancellations_seen: usize,
+    pub store_changes_seen: usize,
+    pub jobs_run: usize,
+    pub jobs_done: usize,
+    pub jobs_stuck: usize,
+    pub jobs_waiting: usize,
+    pub poll_errors: Vec<String>,
 }
 
 impl Engine {
@@ -59,8 +80,10 @@ impl Engine {
             .collect()
     }
 
-    /// Applies (and flushes) a change, then wakes the runner and tells subscribers.
-    pub(crate) async fn commit(&self, link: &LinkId, change: Change) -> Result<(), StoreError> {
+    /// Applies a change (group-flushed: acknowledged only once on disk), then wakes the runner
+    /// for the jobs it made ready and tells subscribers what it touched. Every engine write
+    /// ends here.
+    pub(crate) async fn commit(&self, change: Change) -> Result<(), StoreError> {
         if change == Change::default() {
             return Ok(());
         }
@@ -68,16 +91,22 @@ impl Engine {
         if change.jobs.iter().any(|j| j.state == JobState::Ready) {
             self.jobs_written.notify_one();
         }
-        if !change.orders.is_empty() || !change.cancellations.is_empty() {
-            self.notify_orders(link);
-        }
-        if !change.requests.is_empty() {
-            self.notify(|generation| Notification::Requests { generation });
-        }
-        if !change.audit.is_empty() {
-            self.notify(|generation| Notification::Audit { generation });
+        for topic in Topic::of(&change) {
+            self.notify(|generation| topic.at(generation));
         }
         Ok(())
+    }
+
+    /// An audit entry that could not be written is an error people must see, not a log line.
+    pub(crate) fn audit_lost(&self, e: &StoreError) {
+        tracing::error!("could not write to the audit log: {e}");
+        self.activity.record(
+            self.now(),
+            super::activity::Level::Error,
+            None,
+            None,
+            format!("could not write to the audit log: {e}"),
+        );
     }
 
     pub(super) fn runtime(&self, link: &LinkId) -> Result<Arc<LinkRuntime>, OperationError> {
@@ -88,6 +117,25 @@ impl Engine {
 
     /// Polls every link once, then runs jobs until none is due within `horizon`.
     pub async fn sync_once(self: &Arc<Self>, horizon: Duration) -> SyncSummary {
+        let mut summary = self.poll_all().await;
+        let report = self.run_jobs(CancellationToken::new(), Some(horizon)).await;
+        summary.jobs_run = report.ran;
+        summary.jobs_done = report.done;
+        summary.jobs_stuck = report.stuck;
+        summary.jobs_waiting = self.store.ready_job_count().unwrap_or_default();
+        summary
+    }
+
+    /// Polls every link now and wakes the job runner already running (the daemon's), rather
+    /// than start a second runner that could claim the same jobs.
+    pub async fn poll_now(&self) -> SyncSummary {
+        let mut summary = self.poll_all().await;
+        self.jobs_written.notify_one();
+        summary.jobs_waiting = self.store.ready_job_count().unwrap_or_default();
+        summary
+    }
+
+    async fn poll_all(&self) -> SyncSummary {
         let polls =
             futures::future::join_all(self.links.iter().map(|link| self.poll_link(link))).await;
         let mut summary = SyncSummary {
@@ -102,16 +150,6 @@ impl Engine {
                 .poll_errors
                 .extend(poll.errors.into_iter().map(|e| format!("{}: {e}", link.id)));
         }
-        let report = self.run_jobs(CancellationToken::new(), Some(horizon)).await;
-        summary.jobs_run = report.ran;
-        summary.jobs_done = report.done;
-        summary.jobs_stuck = report.stuck;
-        let far = self.now() + chrono::Duration::days(3650);
-        summary.jobs_waiting = self
-            .store
-            .due_jobs(far, usize::MAX)
-            .map(|j| j.len())
-            .unwrap_or_default();
         summary
     }
 
@@ -132,7 +170,6 @@ impl Engine {
             approved_by,
             at: now,
         };
-        let mut notify_links = Vec::new();
         for id in request.targets.clone() {
             let Some(mut order) = self.store.order(&id)? else {
                 request.record_outcome(
@@ -181,18 +218,10 @@ impl Engine {
                     crate::domain::text::sanitize(&request.reason)
                 ),
             );
-            notify_links.push(order.link.clone());
             change.orders.push(order);
         }
         change.requests.push(request.clone());
-        let link = notify_links
-            .first()
-            .cloned()
-            .unwrap_or_else(|| LinkId::new("all").expect("valid"));
-        self.commit(&link, change).await?;
-        for l in notify_links.iter().skip(1) {
-            self.notify_orders(l);
-        }
+        self.commit(change).await?;
         Ok(request)
     }
 
@@ -227,8 +256,8 @@ impl Engine {
         let now = self.now();
         let mut jobs = Vec::new();
         let mut known = self.store.cancellations_of(&order.id)?;
-        if known.is_empty() && react::tiktok_cancelled(order) {
-            known.push(react::cancellation_from_order(
+        if known.is_empty() && reactor::tiktok_cancelled(order) {
+            known.push(reactor::cancellation_from_order(
                 order,
                 settings.restock_on_cancel,
                 now,
@@ -239,11 +268,11 @@ impl Engine {
                 continue;
             }
             c.sync = Default::default();
-            set_flow(order, Flow::Cancellation, FlowStatus::Idle, now);
+            reactor::reset_flow(order, Flow::Cancellation, now);
             let kind = match c.direction {
                 Direction::TiktokToStore => {
                     let live = self.has_live_store_cancel(order, change)?;
-                    react::react_tiktok_cancellation(
+                    reactor::react_tiktok_cancellation(
                         &mut c,
                         order,
                         settings,
@@ -259,7 +288,7 @@ impl Engine {
                         }
                         _ => crate::domain::rules::cancel::StoreEvent::OrderCancelled,
                     };
-                    react::react_store_event(event, order, settings, link.platform, now).and_then(
+                    reactor::react_store_event(event, order, settings, link.platform, now).and_then(
                         |(fresh, job)| {
                             c.sync = fresh.sync;
                             c.reason_code = fresh.reason_code;
@@ -327,10 +356,11 @@ impl Engine {
             None,
         )?;
         change.cancellations.push(c);
-        let link = order.link.clone();
         change.orders.push(order);
-        self.commit(&link, change).await?;
-        Ok(ids[0])
+        self.commit(change).await?;
+        ids.first().copied().ok_or_else(|| {
+            OperationError::Invalid(format!("no job was queued for cancellation {cancel_id}"))
+        })
     }
 
     /// Puts an order's stuck jobs back in the queue (after someone fixed the cause).
@@ -371,21 +401,21 @@ impl Engine {
             )));
         }
         order.note(now, None, format!("{retried} stuck job(s) retried"));
-        let link = order.link.clone();
         change.orders.push(order);
-        self.commit(&link, change).await?;
+        self.commit(change).await?;
         Ok(retried)
     }
 
     /// Applies `changes` (key, value text) to a link's settings, refusing the whole set with the
-    /// first problem. Orders waiting on the old values are reconsidered.
+    /// first problem, and audits what changed (before and after) in the same commit. Orders
+    /// waiting on the old values are reconsidered.
     pub async fn set_settings(
         &self,
         link: &LinkId,
         changes: &[(String, String)],
         expected_version: u64,
         by: &Actor,
-        audit: impl FnOnce(&LinkSettings, &LinkSettings) -> Vec<AuditEntry>,
+        audit: AuditEntry,
     ) -> Result<SettingsRecord, OperationError> {
         let runtime = self.runtime(link)?;
         let current = self.settings_record(link);
@@ -402,29 +432,24 @@ impl Engine {
                 .with_value(key, value, runtime.platform)
                 .map_err(|e| OperationError::Invalid(e.to_string()))?;
         }
-        let now = self.now();
         let write = SettingsWrite {
             link: link.clone(),
             expected_version,
             settings: next.clone(),
-            at: now,
+            at: self.now(),
             by: by.clone(),
         };
         let change = Change {
             settings: vec![write],
-            audit: audit(&current.settings, &next),
+            audit: vec![settings_audit(audit, &current.settings, &next)],
             ..Change::default()
         };
-        self.store.apply_async(&change).await.map_err(|e| match e {
+        self.commit(change).await.map_err(|e| match e {
             StoreError::StaleSettings { .. } => OperationError::Invalid(format!(
                 "the settings of {link} changed meanwhile: reload and try again"
             )),
             other => OperationError::Store(other),
         })?;
-        self.notify(|generation| Notification::Settings {
-            link: link.clone(),
-            generation,
-        });
         self.reconsider(&runtime).await?;
         Ok(self.settings_record(link))
     }
@@ -464,9 +489,36 @@ impl Engine {
                         change.orders.push(order);
                     }
                 }
-                self.commit(&link.id, change).await?;
+                self.commit(change).await?;
             }
         }
         Ok(())
     }
+}
+
+/// The audit entry of a settings change: which keys changed, with their values before and after.
+fn settings_audit(
+    mut audit: AuditEntry,
+    before: &LinkSettings,
+    after: &LinkSettings,
+) -> AuditEntry {
+    let diff = before.diff(after);
+    let side = |pick: fn(&(SettingKey, String, String)) -> &String| {
+        serde_json::Value::Object(
+            diff.iter()
+                .map(|d| {
+                    (
+                        d.0.name().to_string(),
+                        serde_json::Value::String(pick(d).clone()),
+                    )
+                })
+                .collect(),
+        )
+    };
+    audit.outcome = crate::domain::audit::AuditOutcome::Ok {
+        detail: Some(format!("{} key(s) changed", diff.len())),
+    };
+    audit.before = Some(side(|d| &d.1));
+    audit.after = Some(side(|d| &d.2));
+    audit
 }

@@ -1,19 +1,23 @@
 //! A job's outcome applied to the store: under the order's lock, in one transaction, the job's
 //! new state, the order's flow state, the cancellations it settles and the follow-up jobs it
-//! causes. Transient failures back off exponentially with full jitter, at least as long as the
-//! platform asked; permanent ones park the job as stuck with a reason a person can act on.
+//! causes. The state itself is decided by the domain ([`crate::domain::outcome`]); this module
+//! reads, locks, classifies platform errors, merges request outcomes and commits.
 
-use crate::domain::cancellation::{CancelStatus, CancellationKey};
+use crate::domain::cancellation::CancellationKey;
 use crate::domain::job::{Job, JobKind, JobState};
-use crate::domain::order::{Flow, FlowStatus};
+use crate::domain::order::{FlowStatus, Order};
+use crate::domain::outcome::{
+    JobEffect, JobEnd, JobFailure, apply_effect, apply_failure, settle_answered_request,
+};
+use crate::domain::reactor::{self, react_order};
 use crate::domain::request::TargetOutcome;
-use crate::platforms::ErrorClass;
+use crate::domain::rules::cancel::StoreEvent;
+use crate::domain::settings::LinkSettings;
+use crate::platforms::{ErrorClass, PlatformError};
 use crate::store::{Change, StoreError};
 
 use super::activity::Level;
-use super::execute::{Effect, Failure};
-use super::react::{self, merge_store, react_order, set_flow, store_label};
-use super::runner::JobEnd;
+use super::execute::{Failure, JobResult};
 use super::{Engine, LinkRuntime};
 
 impl Engine {
@@ -21,7 +25,7 @@ impl Engine {
         &self,
         link: &LinkRuntime,
         job: Job,
-        outcome: Result<Effect, Failure>,
+        result: JobResult,
     ) -> Result<JobEnd, StoreError> {
         let _guard = self.locks.lock(&job.order).await;
         let now = self.now();
@@ -31,208 +35,66 @@ impl Engine {
             job.state = JobState::Stuck {
                 reason: "the order is no longer in orderdeck's store".into(),
             };
-            self.store
-                .apply_async(&Change {
-                    jobs: vec![job],
-                    ..Change::default()
-                })
-                .await?;
+            self.commit(Change {
+                jobs: vec![job],
+                ..Change::default()
+            })
+            .await?;
             return Ok(JobEnd::Stuck);
         };
-        let flow = job.kind.flow();
         let mut change = Change::default();
-        let cancellation_key = match &job.kind {
-            JobKind::CancelInStore { cancellation } | JobKind::CancelOnTiktok { cancellation } => {
-                Some(cancellation.clone())
-            }
-            JobKind::RespondBuyerCancel { cancel_id, .. } => {
-                Some(CancellationKey::Tiktok(cancel_id.clone()))
-            }
-            _ => None,
-        };
-        let mut cancellation = match &cancellation_key {
-            Some(key) => self.store.cancellation(key)?,
+        let mut cancellation = match cancellation_key(&job.kind) {
+            Some(key) => self.store.cancellation(&key)?,
             None => None,
         };
-        let settled = matches!(outcome, Ok(Effect::Settled { .. }));
-        // What a create found in the store (a lost answer read back) may have changed there
-        // since, e.g. staff cancelled it: that is news like any a poll brings.
+        let settled = matches!(result, Ok(JobEffect::Settled { .. }));
+        let answered = matches!(result, Ok(JobEffect::Responded { .. }));
         let mut store_events = Vec::new();
-        let (end, detail) = match outcome {
+        let (end, detail) = match result {
             Ok(effect) => {
-                job.state = JobState::Done { at: now };
-                job.last_error = None;
-                let detail = match effect {
-                    Effect::InStore {
-                        store,
-                        found_existing,
-                    } => {
-                        let label = store_label(&store);
-                        store_events = merge_store(&mut order, store, now);
-                        set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
-                        if found_existing {
-                            format!("found store order {label} (an earlier attempt had created it)")
-                        } else {
-                            format!("created store order {label}")
-                        }
+                let applied =
+                    apply_effect(&mut job, &mut order, cancellation.as_mut(), effect, now);
+                if answered && let Some(c) = cancellation.as_mut() {
+                    // The answer's consequence in the store (a cancel, or nothing).
+                    let live = self.has_live_store_cancel(&order, &change)?;
+                    let follow_up = reactor::react_tiktok_cancellation(
+                        c,
+                        &mut order,
+                        &settings,
+                        link.platform,
+                        live,
+                        now,
+                    );
+                    if follow_up.is_none() {
+                        settle_answered_request(&mut order, c, now);
                     }
-                    Effect::TrackingPushed { number, provider } => {
-                        order.pushed_tracking = Some(number.clone());
-                        set_flow(
-                            &mut order,
-                            Flow::Tracking,
-                            FlowStatus::Done { at: now },
-                            now,
-                        );
-                        format!(
-                            "tracking {} ({}) sent to TikTok",
-                            crate::domain::text::sanitize(&number),
-                            crate::domain::text::sanitize(&provider)
-                        )
-                    }
-                    Effect::StoreCancelled { store, .. } => {
-                        merge_store(&mut order, store, now);
-                        set_flow(
-                            &mut order,
-                            Flow::Cancellation,
-                            FlowStatus::Done { at: now },
-                            now,
-                        );
-                        if let Some(c) = cancellation.as_mut() {
-                            c.sync.status = FlowStatus::Done { at: now };
-                        }
-                        "store order cancelled (no store refund: TikTok refunds the buyer)"
-                            .to_string()
-                    }
-                    Effect::TiktokCancelled { status, .. } => {
-                        set_flow(
-                            &mut order,
-                            Flow::Cancellation,
-                            FlowStatus::Done { at: now },
-                            now,
-                        );
-                        if let Some(c) = cancellation.as_mut() {
-                            c.tiktok_status = Some(status.clone());
-                            c.sync.status = FlowStatus::Done { at: now };
-                        }
-                        format!("TikTok order cancelled ({status})")
-                    }
-                    Effect::Responded { approved, .. } => {
-                        if let Some(c) = cancellation.as_mut() {
-                            c.tiktok_status = Some(if approved {
-                                CancelStatus::Success
-                            } else {
-                                CancelStatus::Withdrawn
-                            });
-                            c.updated_at = now;
-                            let live = self.has_live_store_cancel(&order, &change)?;
-                            let follow_up = react::react_tiktok_cancellation(
-                                c,
-                                &mut order,
-                                &settings,
-                                link.platform,
-                                live,
-                                now,
-                            );
-                            if follow_up.is_none()
-                                && order.flows.cancellation.status == FlowStatus::Queued
-                            {
-                                // The flow went Queued while this answer was retried; with no
-                                // store cancel to follow, it must not stay "in progress" (that
-                                // would also hold back a later store → TikTok cancel).
-                                let settled = match &c.sync.status {
-                                    status @ (FlowStatus::NotApplicable { .. }
-                                    | FlowStatus::Waiting { .. }
-                                    | FlowStatus::Skipped { .. }) => status.clone(),
-                                    _ => FlowStatus::NotApplicable {
-                                        why: "the buyer's cancel request was answered; nothing to cancel in the store".into(),
-                                    },
-                                };
-                                set_flow(&mut order, Flow::Cancellation, settled, now);
-                            }
-                            self.queue(
-                                &mut change,
-                                &order,
-                                follow_up.into_iter().collect(),
-                                job.request,
-                            )?;
-                        }
-                        if approved {
-                            "buyer cancel request approved on TikTok"
-                        } else {
-                            "buyer cancel request rejected on TikTok"
-                        }
-                        .to_string()
-                    }
-                    Effect::LabelSaved { path } => {
-                        order.label_file = Some(path.clone());
-                        set_flow(&mut order, Flow::Label, FlowStatus::Done { at: now }, now);
-                        format!("label saved to {path}")
-                    }
-                    Effect::Settled { status } => {
-                        set_flow(&mut order, flow, status.clone(), now);
-                        if let Some(c) = cancellation.as_mut() {
-                            c.sync.status = status.clone();
-                        }
-                        format!("nothing to do: {}", settled_why(&status))
-                    }
-                };
-                if let Some(c) = cancellation.as_mut() {
-                    c.sync.updated_at = Some(now);
-                    c.sync.last_error = None;
+                    self.queue(
+                        &mut change,
+                        &order,
+                        follow_up.into_iter().collect(),
+                        job.request,
+                    )?;
                 }
-                (JobEnd::Done, detail)
+                store_events = applied.store_events;
+                (JobEnd::Done, applied.detail)
             }
-            Err(failure) => {
-                let (end, detail) = self.on_failure(link, &mut job, failure, now);
-                let flow_state = order.flows.get_mut(flow);
-                flow_state.attempts = job.attempts;
-                flow_state.last_error = job.last_error.clone();
-                match &job.state {
-                    JobState::Stuck { reason } => {
-                        set_flow(
-                            &mut order,
-                            flow,
-                            FlowStatus::Stuck {
-                                reason: reason.clone(),
-                            },
-                            now,
-                        );
-                    }
-                    _ => {
-                        set_flow(&mut order, flow, FlowStatus::Queued, now);
-                    }
-                }
-                if let Some(c) = cancellation.as_mut() {
-                    c.sync.attempts = job.attempts;
-                    c.sync.last_error = job.last_error.clone();
-                    if let JobState::Stuck { reason } = &job.state {
-                        c.sync.status = FlowStatus::Stuck {
-                            reason: reason.clone(),
-                        };
-                    }
-                    c.sync.updated_at = Some(now);
-                }
-                (end, detail)
-            }
+            Err(failure) => apply_failure(
+                &mut job,
+                &mut order,
+                cancellation.as_mut(),
+                self.job_failure(link, failure, now),
+                &self.options.backoff,
+                rand::random::<f64>(),
+                now,
+            ),
         };
-        if job.kind == JobKind::Import && order.flows.import.status != FlowStatus::Queued {
-            // A TikTok cancel that arrived while the order was being created waited for this
-            // answer: it now applies to the store order made or found, or — when none was made
-            // (cancelled first, or stuck) — is settled as never having reached the store, so no
-            // cancellation stays "waiting for the store order" forever.
-            self.react_pending_cancellations(link, &mut order, &settings, &mut change)?;
-        }
-        self.react_store_events(link, &mut order, store_events, &settings, &mut change)?;
-        if end == JobEnd::Done {
-            order.note(now, Some(flow), detail.clone());
-            let mut follow_ups = react_order(&mut order, &settings, now);
-            if settled {
-                // The job just found nothing to do: queueing its kind again would loop.
-                follow_ups.retain(|k| *k != job.kind);
-            }
-            self.queue(&mut change, &order, follow_ups, None)?;
-        }
+        let ran = Ran {
+            end,
+            settled,
+            detail: &detail,
+            store_events,
+        };
+        self.follow_up(link, &job, &mut order, &settings, ran, &mut change)?;
         // Until the commit below, so two jobs of one request cannot lose each other's outcome.
         let _request_guard = match job.request {
             Some(_) => Some(self.request_outcomes.lock().await),
@@ -241,16 +103,7 @@ impl Engine {
         if let Some(request_id) = job.request
             && let Some(mut request) = self.store.request(request_id)?
         {
-            let outcome = match end {
-                JobEnd::Done => TargetOutcome::Succeeded {
-                    detail: detail.clone(),
-                },
-                JobEnd::Stuck => TargetOutcome::Failed {
-                    error: detail.clone(),
-                },
-                JobEnd::Retrying => TargetOutcome::Queued { job: job.id },
-            };
-            request.record_outcome(&order.id, outcome, now);
+            request.record_outcome(&order.id, target_outcome(end, &job, &detail), now);
             change.requests.push(request);
         }
         let level = match end {
@@ -268,68 +121,89 @@ impl Engine {
         change.cancellations.extend(cancellation);
         change.jobs.push(job);
         change.orders.push(order);
-        self.commit(&link.id, change).await?;
+        self.commit(change).await?;
         Ok(end)
     }
 
-    /// Retry with backoff, or park as stuck. Returns the end and a one-line description.
-    fn on_failure(
+    /// What follows a run on the order itself: cancellations that waited for an import's
+    /// answer, store events the run revealed, and the rules applied again after a success.
+    fn follow_up(
         &self,
         link: &LinkRuntime,
-        job: &mut Job,
+        job: &Job,
+        order: &mut Order,
+        settings: &LinkSettings,
+        ran: Ran<'_>,
+        change: &mut Change,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        if job.kind == JobKind::Import && order.flows.import.status != FlowStatus::Queued {
+            // A TikTok cancel that arrived while the order was being created waited for this
+            // answer: it now applies to the store order made or found, or — when none was made
+            // (cancelled first, or stuck) — is settled as never having reached the store, so no
+            // cancellation stays "waiting for the store order" forever.
+            self.react_pending_cancellations(link, order, settings, change)?;
+        }
+        // What a create found in the store (a lost answer read back) may have changed there
+        // since, e.g. staff cancelled it: that is news like any a poll brings.
+        self.react_store_events(link, order, ran.store_events, settings, change)?;
+        if ran.end == JobEnd::Done {
+            order.note(now, Some(job.kind.flow()), ran.detail.to_string());
+            let mut follow_ups = react_order(order, settings, now);
+            if ran.settled {
+                // The job just found nothing to do: queueing its kind again would loop.
+                follow_ups.retain(|k| *k != job.kind);
+            }
+            self.queue(change, order, follow_ups, None)?;
+        }
+        Ok(())
+    }
+
+    /// A failure as the job's state machine sees it: retry (after how long, read back first?)
+    /// or stuck, with the reason staff read.
+    fn job_failure(
+        &self,
+        link: &LinkRuntime,
         failure: Failure,
         now: crate::domain::clock::Timestamp,
-    ) -> (JobEnd, String) {
-        let (retry_after, reason) = match failure {
-            Failure::Stuck(reason) => (None, reason),
-            Failure::Store(e) => (Some(None), format!("orderdeck's store failed: {e}")),
+    ) -> JobFailure {
+        match failure {
+            Failure::Stuck(reason) => JobFailure::Stuck {
+                reason,
+                error: None,
+            },
+            Failure::Store(e) => JobFailure::Retry {
+                reason: format!("orderdeck's store failed: {e}"),
+                error: None,
+                after: None,
+                maybe_applied: false,
+            },
             Failure::Platform(e) => {
-                job.last_error = Some(e.to_flow_error(now));
+                let error = Some(e.to_flow_error(now));
                 match &e.class {
-                    ErrorClass::RetryLater { after } => (Some(*after), e.to_string()),
-                    ErrorClass::Ambiguous => {
-                        job.maybe_applied = true;
-                        (
-                            Some(None),
-                            format!("{e} (may have been applied: it is read back before retrying)"),
-                        )
-                    }
-                    ErrorClass::RefreshCredentials => (None, credentials_reason(link, &e)),
-                    ErrorClass::Permanent => (None, e.to_string()),
+                    ErrorClass::RetryLater { after } => JobFailure::Retry {
+                        reason: e.to_string(),
+                        error,
+                        after: *after,
+                        maybe_applied: false,
+                    },
+                    ErrorClass::Ambiguous => JobFailure::Retry {
+                        reason: format!(
+                            "{e} (may have been applied: it is read back before retrying)"
+                        ),
+                        error,
+                        after: None,
+                        maybe_applied: true,
+                    },
+                    ErrorClass::RefreshCredentials => JobFailure::Stuck {
+                        reason: credentials_reason(link, &e),
+                        error,
+                    },
+                    ErrorClass::Permanent => JobFailure::Stuck {
+                        reason: e.to_string(),
+                        error,
+                    },
                 }
-            }
-        };
-        job.attempts += 1;
-        match retry_after {
-            Some(asked) if !self.options.backoff.exhausted(job.attempts) => {
-                let delay =
-                    self.options
-                        .backoff
-                        .delay(job.attempts - 1, rand::random::<f64>(), asked);
-                job.state = JobState::Ready;
-                job.run_after = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                (
-                    JobEnd::Retrying,
-                    format!(
-                        "retrying in {}: {reason}",
-                        crate::domain::clock::human_duration(
-                            chrono::Duration::from_std(delay).unwrap_or_default()
-                        )
-                    ),
-                )
-            }
-            Some(_) => {
-                let reason = format!("gave up after {} attempts: {reason}", job.attempts);
-                job.state = JobState::Stuck {
-                    reason: reason.clone(),
-                };
-                (JobEnd::Stuck, reason)
-            }
-            None => {
-                job.state = JobState::Stuck {
-                    reason: reason.clone(),
-                };
-                (JobEnd::Stuck, reason)
             }
         }
     }
@@ -357,8 +231,14 @@ impl Engine {
                 continue;
             }
             let live = self.has_live_store_cancel(order, change)?;
-            let job =
-                react::react_tiktok_cancellation(&mut c, order, settings, link.platform, live, now);
+            let job = reactor::react_tiktok_cancellation(
+                &mut c,
+                order,
+                settings,
+                link.platform,
+                live,
+                now,
+            );
             self.queue(change, order, job.into_iter().collect(), None)?;
             change.cancellations.push(c);
         }
@@ -388,7 +268,7 @@ impl Engine {
                 break;
             }
             if let Some((c, job)) =
-                react::react_store_event(event, order, settings, link.platform, now)
+                reactor::react_store_event(event, order, settings, link.platform, now)
             {
                 self.queue(change, order, job.into_iter().collect(), None)?;
                 change.cancellations.push(c);
@@ -398,18 +278,8 @@ impl Engine {
     }
 }
 
-fn settled_why(status: &FlowStatus) -> String {
-    match status {
-        FlowStatus::Waiting { why }
-        | FlowStatus::Skipped { why }
-        | FlowStatus::NotApplicable { why } => why.clone(),
-        FlowStatus::Stuck { reason } => reason.clone(),
-        _ => "already done".into(),
-    }
-}
-
 /// What to tell staff when a platform refuses the credentials even after a refresh.
-fn credentials_reason(link: &LinkRuntime, e: &crate::platforms::PlatformError) -> String {
+fn credentials_reason(link: &LinkRuntime, e: &PlatformError) -> String {
     match e.platform {
         crate::domain::platform::Platform::TiktokShop => format!(
             "TikTok refused shop {}'s credentials even after a token refresh ({e}): re-authorize the app for this shop and update its tokens in orderdeck.toml",
@@ -417,7 +287,42 @@ fn credentials_reason(link: &LinkRuntime, e: &crate::platforms::PlatformError) -
         ),
         platform => format!(
             "{platform} refused store {}'s credentials ({e}): update its access token in orderdeck.toml",
-            link.store_name
+            link.storefront_name
         ),
+    }
+}
+
+/// How a run ended, for what follows it.
+struct Ran<'a> {
+    end: JobEnd,
+    /// The job found nothing to do.
+    settled: bool,
+    detail: &'a str,
+    store_events: Vec<StoreEvent>,
+}
+
+/// The cancellation a job runs for, if any.
+fn cancellation_key(kind: &JobKind) -> Option<CancellationKey> {
+    match kind {
+        JobKind::CancelInStore { cancellation } | JobKind::CancelOnTiktok { cancellation } => {
+            Some(cancellation.clone())
+        }
+        JobKind::RespondBuyerCancel { cancel_id, .. } => {
+            Some(CancellationKey::Tiktok(cancel_id.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// A run's end, as its resync request records it for the order.
+fn target_outcome(end: JobEnd, job: &Job, detail: &str) -> TargetOutcome {
+    match end {
+        JobEnd::Done => TargetOutcome::Succeeded {
+            detail: detail.to_string(),
+        },
+        JobEnd::Stuck => TargetOutcome::Failed {
+            error: detail.to_string(),
+        },
+        JobEnd::Retrying => TargetOutcome::Queued { job: job.id },
     }
 }

@@ -17,8 +17,10 @@ use crate::platforms::{Page, PlatformError, RemoteCancellation, RemoteOrder, Sto
 use crate::store::{Change, LinkRecord, StoreError, Watermark};
 
 use super::activity::Level;
-use super::react::{self, cancellation_from_order, merge_snapshot, merge_store, react_order};
 use super::{Engine, LinkRuntime};
+use crate::domain::reactor::{
+    self, cancellation_from_order, merge_snapshot, merge_store, react_order,
+};
 
 pub const TIKTOK_ORDERS: &str = "tiktok_orders";
 pub const TIKTOK_CANCELLATIONS: &str = "tiktok_cancellations";
@@ -60,11 +62,11 @@ impl Engine {
             Err(e) => summary.errors.push(format!("store orders: {e}")),
         }
         self.save_tokens_if_changed(link);
-        self.record_health(link, &summary);
+        self.record_health(link, &summary).await;
         summary
     }
 
-    fn record_health(&self, link: &LinkRuntime, summary: &PollSummary) {
+    async fn record_health(&self, link: &LinkRuntime, summary: &PollSummary) {
         let now = self.now();
         let previous = self.store.link(&link.id).ok().flatten();
         let tokens = link.marketplace.tokens();
@@ -89,7 +91,7 @@ impl Engine {
         let record = LinkRecord {
             link: link.id.clone(),
             shop: link.shop.clone(),
-            store: link.store_name.clone(),
+            store: link.storefront_name.clone(),
             platform: link.platform,
             last_poll: if summary.errors.is_empty() {
                 Some(now)
@@ -101,13 +103,19 @@ impl Engine {
             authorization_expires_at: tokens.refresh_expires_at,
             updated_at: now,
         };
-        if let Err(e) = self.store.apply(&Change {
+        let change = Change {
             links: vec![record],
             ..Change::default()
-        }) {
-            tracing::error!(link = %link.id, "could not record link health: {e}");
+        };
+        if let Err(e) = self.commit(change).await {
+            self.activity.record(
+                now,
+                Level::Error,
+                Some(&link.id),
+                None,
+                format!("could not record the link's health: {e}"),
+            );
         }
-        self.notify(|generation| crate::service::api::Notification::Health { generation });
     }
 
     fn window(&self, link: &LinkRuntime, stream: &str) -> Result<(Window, Timestamp), StoreError> {
@@ -128,15 +136,21 @@ impl Engine {
         ))
     }
 
-    fn advance(&self, link: &LinkRuntime, stream: &str, to: Timestamp) -> Result<(), StoreError> {
+    async fn advance(
+        &self,
+        link: &LinkRuntime,
+        stream: &str,
+        to: Timestamp,
+    ) -> Result<(), StoreError> {
         let mark = Watermark {
             at: to,
             cursor: None,
         };
-        self.store.apply(&Change {
+        self.commit(Change {
             watermarks: vec![(link.id.clone(), stream.to_string(), mark)],
             ..Change::default()
         })
+        .await
     }
 
     async fn poll_tiktok_orders(&self, link: &LinkRuntime) -> Result<usize, PollError> {
@@ -185,7 +199,7 @@ impl Engine {
                 _ => break,
             }
         }
-        self.advance(link, stream, started)?;
+        self.advance(link, stream, started).await?;
         Ok(seen)
     }
 
@@ -231,13 +245,13 @@ impl Engine {
             };
             let jobs = react_order(&mut order, &settings, now);
             self.queue(&mut change, &order, jobs, None)?;
-            if react::tiktok_cancelled(&order) {
+            if reactor::tiktok_cancelled(&order) {
                 self.cancellation_seen_on_order(link, &mut order, &settings, &mut change)?;
             }
             change.payloads.push((order.id.clone(), remote.raw));
             change.orders.push(order);
         }
-        self.commit(&link.id, change).await
+        self.commit(change).await
     }
 
     /// TikTok shows the order cancelled: make sure the store side follows, even when no
@@ -259,7 +273,7 @@ impl Engine {
         }
         let mut c = cancellation_from_order(order, settings.restock_on_cancel, self.now());
         let live = self.has_live_store_cancel(order, change)?;
-        let job = react::react_tiktok_cancellation(
+        let job = reactor::react_tiktok_cancellation(
             &mut c,
             order,
             settings,
@@ -378,7 +392,7 @@ impl Engine {
             c.reason_code = rc.reason_code.clone().or(c.reason_code);
             c.reason_text = rc.reason_text.clone().or(c.reason_text);
             let live = self.has_live_store_cancel(order, &change)?;
-            let job = react::react_tiktok_cancellation(
+            let job = reactor::react_tiktok_cancellation(
                 &mut c,
                 order,
                 &settings,
@@ -390,7 +404,7 @@ impl Engine {
             change.cancellations.push(c);
         }
         change.orders = orders;
-        self.commit(&link.id, change).await?;
+        self.commit(change).await?;
         Ok(())
     }
 
@@ -400,7 +414,7 @@ impl Engine {
             STORE_ORDERS,
             |window, cursor| {
                 Box::pin(async move {
-                    let _slot = link.store_slots.acquire().await;
+                    let _slot = link.storefront_slots.acquire().await;
                     link.storefront.changed_orders(window.from, cursor).await
                 })
             },
@@ -436,7 +450,7 @@ impl Engine {
             let events = merge_store(&mut order, item.store, now);
             if order.store.is_some() && !order.flows.import.is_done() {
                 // Created by an earlier attempt whose answer was lost: it is in the store now.
-                react::set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
+                reactor::set_flow(&mut order, Flow::Import, FlowStatus::Done { at: now }, now);
             }
             if first_sight && order.store.is_some() {
                 // A TikTok cancel waiting for this store order need not wait for the create
@@ -448,7 +462,7 @@ impl Engine {
             self.react_store_events(link, &mut order, events, &settings, &mut change)?;
             change.orders.push(order);
         }
-        self.commit(&link.id, change).await
+        self.commit(change).await
     }
 }
 

@@ -16,6 +16,7 @@ use crate::store::{Change, StoreError};
 
 use super::activity::Level;
 use super::{Engine, LinkRuntime};
+use crate::domain::outcome::JobEnd;
 
 /// How long running jobs may take to finish when the engine stops; the rest are released at
 /// the next start (and read back before they write again).
@@ -27,13 +28,6 @@ pub struct RunReport {
     pub done: usize,
     pub retrying: usize,
     pub stuck: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum JobEnd {
-    Done,
-    Retrying,
-    Stuck,
 }
 
 impl Engine {
@@ -164,12 +158,12 @@ impl Engine {
         if change.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        self.store.apply_async(&change).await?;
+        self.commit(change).await?;
         Ok(claimed)
     }
 
     async fn run_one(&self, link: &LinkRuntime, job: Job) -> JobEnd {
-        let outcome = self.execute(link, &job).await;
+        let outcome = self.execute_job(link, &job).await;
         // The client may have refreshed the TikTok token on the way.
         self.save_tokens_if_changed(link);
         match self.finish(link, job.clone(), outcome).await {

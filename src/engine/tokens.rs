@@ -14,10 +14,26 @@ use super::{Engine, LinkRuntime};
 
 const REFRESH_AHEAD: chrono::Duration = chrono::Duration::days(1);
 
-/// Tokens saved by an earlier run, if any.
-pub fn load(dir: &Path, shop: &ShopId) -> Option<Tokens> {
-    let text = std::fs::read_to_string(dir.join(format!("{shop}.json"))).ok()?;
-    serde_json::from_str(&text).ok()
+/// Tokens saved by an earlier run, if any. A file that exists but cannot be read is an error
+/// naming it: going on silently with older tokens could end the seller's authorization.
+pub fn load(dir: &Path, shop: &ShopId) -> Result<Option<Tokens>, String> {
+    let path = dir.join(format!("{shop}.json"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "could not read saved tokens {}: {e}",
+                path.display()
+            ));
+        }
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        format!(
+            "saved tokens {} are damaged ({e}); the tokens of orderdeck.toml are used: check they are current",
+            path.display()
+        )
+    })
 }
 
 fn save(dir: &Path, shop: &ShopId, tokens: &Tokens) -> std::io::Result<()> {
@@ -74,9 +90,13 @@ impl Engine {
         let current = link.marketplace.tokens();
         // Held while writing, so two jobs of one shop never race on the file.
         let mut saved = self.saved_tokens.lock().unwrap_or_else(|e| e.into_inner());
-        let known = saved
-            .entry(link.shop.clone())
-            .or_insert_with(|| load(&self.options.token_dir, &link.shop));
+        let known = saved.entry(link.shop.clone()).or_insert_with(|| {
+            load(&self.options.token_dir, &link.shop).unwrap_or_else(|why| {
+                self.activity
+                    .record(self.now(), Level::Error, Some(&link.id), None, why);
+                None
+            })
+        });
         if known.as_ref() == Some(&current) {
             return;
         }
@@ -90,5 +110,20 @@ impl Engine {
                 format!("could not save refreshed tokens of shop {}: {e}", link.shop),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_tokens_file_is_an_error_naming_it_and_a_missing_one_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let shop = ShopId::new("uk").unwrap();
+        assert_eq!(load(dir.path(), &shop), Ok(None));
+        std::fs::write(dir.path().join("uk.json"), "{\"access_token\": ").unwrap();
+        let why = load(dir.path(), &shop).unwrap_err();
+        assert!(why.contains("uk.json") && why.contains("damaged"), "{why}");
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use crate::config::{Config, StoreConfig, StoreCredentials};
+use crate::config::{Config, StorefrontConfig, StorefrontCredentials};
 use crate::domain::clock::Clock;
 use crate::domain::ids::{ShopId, StoreId};
 use crate::platforms::http::Timeouts;
@@ -34,6 +34,8 @@ type ShopClient = (Arc<dyn Marketplace>, Arc<Semaphore>, String);
 pub struct Wired {
     pub links: Vec<LinkRuntime>,
     pub skipped: Vec<String>,
+    /// Problems that do not stop a link (a damaged saved-tokens file), for Activity.
+    pub problems: Vec<String>,
 }
 
 pub fn build_links(
@@ -55,6 +57,7 @@ pub fn build_links(
     let mut wired = Wired {
         links: Vec::new(),
         skipped: Vec::new(),
+        problems: Vec::new(),
     };
     for link in &config.links {
         let (Some(shop), Some(store)) = (config.shop(&link.shop), config.store(&link.store)) else {
@@ -82,7 +85,7 @@ pub fn build_links(
         if !marketplaces.contains_key(&shop.name) {
             let mut tiktok = TiktokConfig::new(
                 AppCredentials::new(shop.app_key.clone(), shop.app_secret.expose()),
-                shop_tokens(shop, token_dir),
+                shop_tokens(shop, token_dir, &mut wired.problems),
                 shop.region.clone(),
             );
             tiktok.shop_cipher = shop.shop_cipher.clone();
@@ -100,18 +103,18 @@ pub fn build_links(
             );
         }
         let (marketplace, tiktok_slots, region) = marketplaces[&shop.name].clone();
-        let (storefront, store_slots) = storefronts[&store.name].clone();
+        let (storefront, storefront_slots) = storefronts[&store.name].clone();
         wired.links.push(LinkRuntime {
             id: link.name.clone(),
             shop: shop.name.clone(),
-            store_name: store.name.clone(),
+            storefront_name: store.name.clone(),
             platform: store.platform(),
             region,
             poll_interval: link.poll_interval,
             marketplace,
             storefront,
             tiktok_slots,
-            store_slots,
+            storefront_slots,
             max_in_flight: config.engine.concurrency_per_account as usize,
             initial_settings: link.settings.clone(),
         });
@@ -120,7 +123,11 @@ pub fn build_links(
 }
 
 /// The config's tokens, unless an earlier run saved a newer pair.
-fn shop_tokens(shop: &crate::config::ShopConfig, token_dir: &Path) -> Tokens {
+fn shop_tokens(
+    shop: &crate::config::ShopConfig,
+    token_dir: &Path,
+    problems: &mut Vec<String>,
+) -> Tokens {
     let configured = Tokens {
         access_token: shop.access_token.expose().to_string(),
         access_expires_at: shop.access_token_expires_at,
@@ -128,13 +135,17 @@ fn shop_tokens(shop: &crate::config::ShopConfig, token_dir: &Path) -> Tokens {
         refresh_expires_at: shop.refresh_token_expires_at,
     };
     match tokens::load(token_dir, &shop.name) {
-        Some(saved) if saved.access_expires_at > configured.access_expires_at => saved,
-        _ => configured,
+        Ok(Some(saved)) if saved.access_expires_at > configured.access_expires_at => saved,
+        Ok(_) => configured,
+        Err(why) => {
+            problems.push(format!("shop {}: {why}", shop.name));
+            configured
+        }
     }
 }
 
 fn storefront(
-    store: &StoreConfig,
+    store: &StorefrontConfig,
     timeouts: Timeouts,
 ) -> Result<Option<Arc<dyn Storefront>>, WiringError> {
     let err = |message: String| WiringError::Store {
@@ -142,7 +153,7 @@ fn storefront(
         message,
     };
     match &store.credentials {
-        StoreCredentials::Shopify(shopify) => {
+        StorefrontCredentials::Shopify(shopify) => {
             let mut config =
                 ShopifyConfig::new(shopify.shop_domain.clone(), shopify.access_token.expose());
             config.api_version =

@@ -46,9 +46,9 @@ pub fn build_client(timeouts: Timeouts) -> Result<reqwest::Client, reqwest::Erro
         .build()
 }
 
-/// Whether a request changes remote state: decides if a lost answer is `Ambiguous`.
+/// What a call does to remote state: a lost answer to a write is `Ambiguous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
+pub enum CallKind {
     Read,
     Write,
 }
@@ -75,7 +75,7 @@ pub async fn send(
     request: reqwest::Request,
     platform: Platform,
     operation: &'static str,
-    effect: Effect,
+    effect: CallKind,
 ) -> Result<RawResponse, PlatformError> {
     let span = tracing::debug_span!("platform_call", %platform, operation, method = %request.method(), path = request.url().path());
     let started = std::time::Instant::now();
@@ -121,14 +121,14 @@ pub async fn send(
     }
 }
 
-fn transport_class(err: &reqwest::Error, effect: Effect) -> ErrorClass {
+fn transport_class(err: &reqwest::Error, effect: CallKind) -> ErrorClass {
     if err.is_connect() || err.is_builder() {
         // Nothing reached the platform.
         return ErrorClass::RetryLater { after: None };
     }
     match effect {
-        Effect::Write => ErrorClass::Ambiguous,
-        Effect::Read => ErrorClass::RetryLater { after: None },
+        CallKind::Write => ErrorClass::Ambiguous,
+        CallKind::Read => ErrorClass::RetryLater { after: None },
     }
 }
 
@@ -158,14 +158,14 @@ fn describe_transport(err: &reqwest::Error) -> String {
 /// Classification of a plain HTTP status when the body says nothing more specific.
 pub fn status_class(
     status: u16,
-    effect: Effect,
+    effect: CallKind,
     retry_after: Option<Duration>,
 ) -> Option<ErrorClass> {
     match status {
         200..=299 => None,
         401 => Some(ErrorClass::RefreshCredentials),
         429 | 503 => Some(ErrorClass::RetryLater { after: retry_after }),
-        500..=599 if effect == Effect::Write => Some(ErrorClass::Ambiguous),
+        500..=599 if effect == CallKind::Write => Some(ErrorClass::Ambiguous),
         500..=599 => Some(ErrorClass::RetryLater { after: retry_after }),
         _ => Some(ErrorClass::Permanent),
     }
@@ -192,13 +192,13 @@ mod tests {
     fn status_classes() {
         use ErrorClass::*;
         let table = [
-            (200, Effect::Write, None),
-            (401, Effect::Read, Some(RefreshCredentials)),
-            (429, Effect::Write, Some(RetryLater { after: None })),
-            (503, Effect::Read, Some(RetryLater { after: None })),
-            (500, Effect::Write, Some(Ambiguous)),
-            (502, Effect::Read, Some(RetryLater { after: None })),
-            (404, Effect::Read, Some(Permanent)),
+            (200, CallKind::Write, None),
+            (401, CallKind::Read, Some(RefreshCredentials)),
+            (429, CallKind::Write, Some(RetryLater { after: None })),
+            (503, CallKind::Read, Some(RetryLater { after: None })),
+            (500, CallKind::Write, Some(Ambiguous)),
+            (502, CallKind::Read, Some(RetryLater { after: None })),
+            (404, CallKind::Read, Some(Permanent)),
         ];
         for (status, effect, expected) in table {
             assert_eq!(

@@ -17,6 +17,9 @@ use crate::domain::request::{ResyncFlow, ResyncRequest};
 use crate::domain::settings::LinkSettings;
 use crate::domain::triage::{OrderView, StoreKnowledge, Urgency};
 
+// Told by the engine, carried on the wire as they are.
+pub use crate::engine::{Notification, SyncSummary};
+
 /// Bumped when a request or response changes incompatibly; client and daemon compare it.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -84,18 +87,28 @@ pub enum Request {
 }
 
 impl Request {
-    /// Whether the request changes anything (and so is audited).
+    /// Whether the request changes anything (and so is audited). Exhaustive on purpose: a new
+    /// request must say which it is.
     pub fn is_mutation(&self) -> bool {
-        matches!(
-            self,
+        match self {
+            Request::Hello { .. }
+            | Request::Overview
+            | Request::Orders(_)
+            | Request::Cancellations(_)
+            | Request::Requests(_)
+            | Request::Order { .. }
+            | Request::Audit(_)
+            | Request::Activity(_)
+            | Request::Settings { .. }
+            | Request::Subscribe => false,
             Request::Resync { .. }
-                | Request::Decide { .. }
-                | Request::RespondBuyerCancel { .. }
-                | Request::ReprintLabel { .. }
-                | Request::RetryStuck { .. }
-                | Request::SetSettings { .. }
-                | Request::SyncNow { .. }
-        )
+            | Request::Decide { .. }
+            | Request::RespondBuyerCancel { .. }
+            | Request::ReprintLabel { .. }
+            | Request::RetryStuck { .. }
+            | Request::SetSettings { .. }
+            | Request::SyncNow { .. } => true,
+        }
     }
 }
 
@@ -325,30 +338,6 @@ pub struct ResyncOutcome {
     /// True when it runs now; false when it waits for an operator.
     pub running: bool,
     pub jobs: Vec<JobId>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct SyncSummary {
-    pub links: usize,
-    pub orders_seen: usize,
-    pub cancellations_seen: usize,
-    pub store_changes_seen: usize,
-    pub jobs_run: usize,
-    pub jobs_done: usize,
-    pub jobs_stuck: usize,
-    pub jobs_waiting: usize,
-    pub poll_errors: Vec<String>,
-}
-
-/// What changed; clients re-ask for what they show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "topic", rename_all = "snake_case")]
-pub enum Notification {
-    Orders { link: LinkId, generation: u64 },
-    Requests { generation: u64 },
-    Audit { generation: u64 },
-    Settings { link: LinkId, generation: u64 },
-    Health { generation: u64 },
 }
 
 /// Why a request failed.

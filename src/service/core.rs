@@ -2,34 +2,26 @@
 //! store's indexes (a page at a time); mutations are gated by role, audited whether allowed or
 //! refused, and carried out by the engine (see `mutations`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::AccessConfig;
 use crate::domain::access::Permission;
 use crate::domain::audit::{Actor, AuditOutcome};
 use crate::domain::ids::{LinkId, TiktokOrderId};
-use crate::domain::order::{Flow, FlowStatus, ShippingType};
 use crate::domain::settings::SettingKey;
-use crate::domain::text::{sanitize, sanitize_multiline, truncate};
+use crate::domain::text::{sanitize, truncate};
 use crate::domain::triage::OrderView;
 use crate::engine::Engine;
-use crate::store::{CancellationQuery as StoreCancellationQuery, ViewQuery};
+use crate::store::{CancellationScan, ViewQuery};
 
 use super::api::*;
 use super::rows::{Filter, cancellation_row, order_row};
-
-/// Raw payloads larger than this are cut in the detail view.
-const RAW_LIMIT: usize = 64 * 1024;
 
 pub struct Service {
     pub(crate) engine: Arc<Engine>,
     pub(crate) access: AccessConfig,
     pub(crate) two_person: bool,
     pub(crate) daemon: bool,
-    /// Serializes approve/reject: the request's state is read, checked and changed as one
-    /// step, so two operators deciding at once cannot both run (or run and reject) it.
-    pub(crate) decisions: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -44,7 +36,6 @@ impl Service {
             access,
             two_person,
             daemon,
-            decisions: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -56,41 +47,88 @@ impl Service {
         &self.access
     }
 
+    /// Answers one request. One exhaustive match: a new request must say here whether it
+    /// reads (and how) or which plan it runs (see `mutations`).
     pub async fn handle(&self, caller: &Actor, request: Request) -> Result<Response, ServiceError> {
-        if let Request::Hello { .. } = request {
-            return Ok(Response::Welcome(self.welcome(caller)));
-        }
-        if request.is_mutation() {
-            return self.mutate(caller, request).await;
-        }
-        self.require(caller, Permission::Read, "read", &[], None)?;
-        let store = self.engine.store();
-        let now = self.engine.now();
-        match request {
-            Request::Overview => self.overview().map(Response::Overview),
-            Request::Orders(q) => self.orders(q).map(Response::Orders),
-            Request::Cancellations(q) => self.cancellations(q).map(Response::Cancellations),
-            Request::Requests(q) => {
-                let page = store
-                    .requests(q.pending_only, q.offset, clamp(q.limit))
-                    .map_err(ServiceError::internal)?;
-                Ok(Response::Requests(Paged {
-                    total: page.total,
-                    offset: q.offset,
-                    rows: page.items,
-                }))
+        let plan = match request {
+            Request::Hello { .. } => return Ok(Response::Welcome(self.welcome(caller))),
+            Request::Subscribe => return self.read(caller, || Ok(Response::Subscribed)),
+            Request::Overview => {
+                return self.read(caller, || self.overview().map(Response::Overview));
             }
-            Request::Order { id } => self
-                .detail(caller, &id)
-                .map(|d| Response::Order(Box::new(d))),
-            Request::Audit(q) => self.audit(&q).map(Response::Audit),
-            Request::Activity(q) => self.activity(&q).map(Response::Activity),
-            Request::Settings { link } => self.settings_view(&link).map(Response::Settings),
-            Request::Subscribe => Ok(Response::Subscribed),
-            other => Err(ServiceError::invalid(format!(
-                "unexpected request {other:?} at {now}"
-            ))),
-        }
+            Request::Orders(q) => {
+                return self.read(caller, || self.orders(q).map(Response::Orders));
+            }
+            Request::Cancellations(q) => {
+                return self.read(caller, || {
+                    self.cancellations(q).map(Response::Cancellations)
+                });
+            }
+            Request::Requests(q) => return self.read(caller, || self.requests(&q)),
+            Request::Order { id } => {
+                return self.read(caller, || {
+                    self.detail(caller, &id)
+                        .map(|d| Response::Order(Box::new(d)))
+                });
+            }
+            Request::Audit(q) => return self.read(caller, || self.audit(&q).map(Response::Audit)),
+            Request::Activity(q) => {
+                return self.read(caller, || self.activity(&q).map(Response::Activity));
+            }
+            Request::Settings { link } => {
+                return self.read(caller, || self.settings_view(&link).map(Response::Settings));
+            }
+            Request::Resync {
+                orders,
+                flow,
+                reason,
+            } => self.plan_resync(caller, orders, flow, reason),
+            Request::Decide {
+                request,
+                approve,
+                reason,
+            } => self.plan_decide(request, approve, reason),
+            Request::RespondBuyerCancel {
+                cancel_id,
+                approve,
+                reject_reason,
+                comment,
+            } => Service::plan_buyer_cancel_answer(cancel_id, approve, reject_reason, comment),
+            Request::ReprintLabel { order, print } => Service::plan_reprint(order, print),
+            Request::RetryStuck { orders, reason } => Service::plan_retry(orders, reason),
+            Request::SetSettings {
+                link,
+                changes,
+                expected_version,
+                reason,
+            } => Service::plan_settings(link, changes, expected_version, reason),
+            Request::SyncNow { link } => self.plan_sync(link),
+        };
+        self.audited(caller, plan).await
+    }
+
+    /// A read, for whoever may read (refusals of reads are not audited).
+    fn read(
+        &self,
+        caller: &Actor,
+        answer: impl FnOnce() -> Result<Response, ServiceError>,
+    ) -> Result<Response, ServiceError> {
+        self.may(caller, Permission::Read)
+            .map_err(|message| ServiceError::Refused { message })?;
+        answer()
+    }
+
+    fn requests(&self, q: &RequestQuery) -> Result<Response, ServiceError> {
+        let page = self
+            .engine
+            .store()
+            .requests(q.pending_only, q.offset, clamp(q.limit))
+            .map_err(ServiceError::internal)?;
+        Ok(Response::Requests(Paged {
+            total: page.total,
+            offset: q.offset,
+            rows: page.items,
+        }))
     }
 
     fn welcome(&self, caller: &Actor) -> Welcome {
@@ -105,27 +143,16 @@ impl Service {
         }
     }
 
-    /// Refuses (and audits the refusal of) what `caller`'s role does not allow.
-    pub(crate) fn require(
-        &self,
-        caller: &Actor,
-        permission: Permission,
-        action: &str,
-        targets: &[String],
-        reason: Option<&str>,
-    ) -> Result<(), ServiceError> {
+    /// Whether `caller`'s role allows `permission`; if not, why.
+    pub(crate) fn may(&self, caller: &Actor, permission: Permission) -> Result<(), String> {
         if caller.role.is_some_and(|r| r.may(permission)) {
             return Ok(());
         }
-        let why = crate::domain::access::refusal(caller.role, permission);
-        if permission == Permission::Read {
-            return Err(ServiceError::Refused { message: why });
-        }
-        Err(self.refused(caller, action, targets.to_vec(), reason, why))
+        Err(crate::domain::access::refusal(caller.role, permission))
     }
 
     /// Audits a refusal (a role or a rule said no) and returns the error to send.
-    pub(crate) fn refused(
+    pub(crate) async fn refused(
         &self,
         caller: &Actor,
         action: &str,
@@ -141,11 +168,7 @@ impl Service {
             AuditOutcome::Refused { why: why.clone() },
         )
         .with_reason(reason.map(str::to_string));
-        if let Err(e) = self.engine.store().append_audit(entry) {
-            tracing::error!("could not audit a refusal: {e}");
-        }
-        self.engine
-            .notify(|generation| Notification::Audit { generation });
+        self.engine.record_audit(entry).await;
         ServiceError::Refused { message: why }
     }
 
@@ -153,14 +176,6 @@ impl Service {
         let store = self.engine.store();
         let now = self.engine.now();
         let lookup = self.engine.settings_lookup();
-        let far = now + chrono::Duration::days(3650);
-        let mut queued: HashMap<LinkId, usize> = HashMap::new();
-        for job in store
-            .due_jobs(far, usize::MAX)
-            .map_err(ServiceError::internal)?
-        {
-            *queued.entry(job.link).or_default() += 1;
-        }
         let mut links = Vec::new();
         for link in self.engine.links() {
             let record = store.link(&link.id).map_err(ServiceError::internal)?;
@@ -168,7 +183,7 @@ impl Service {
                 .counts(Some(&link.id), now, &lookup)
                 .map_err(ServiceError::internal)?;
             let waiting = store
-                .cancellations(&StoreCancellationQuery {
+                .cancellations(&CancellationScan {
                     link: Some(&link.id),
                     awaiting_seller_only: true,
                     offset: 0,
@@ -181,7 +196,7 @@ impl Service {
             links.push(LinkHealth {
                 link: link.id.clone(),
                 shop: link.shop.to_string(),
-                store: link.store_name.to_string(),
+                store: link.storefront_name.to_string(),
                 platform: link.platform,
                 region: link.region.clone(),
                 last_poll_ok: record.as_ref().and_then(|r| r.last_poll),
@@ -194,7 +209,9 @@ impl Service {
                     .activity()
                     .errors_since(&link.id, now - chrono::Duration::hours(1))
                     as u32,
-                queue_depth: queued.get(&link.id).copied().unwrap_or_default(),
+                queue_depth: store
+                    .ready_job_count_of_link(&link.id)
+                    .map_err(ServiceError::internal)?,
                 stuck_jobs: count(OrderView::Stuck),
                 access_expires_at: tokens.access_expires_at,
                 authorization_expires_at: tokens.refresh_expires_at,
@@ -301,7 +318,7 @@ impl Service {
             (0, usize::MAX)
         };
         let page = store
-            .cancellations(&StoreCancellationQuery {
+            .cancellations(&CancellationScan {
                 link: q.link.as_ref(),
                 awaiting_seller_only: q.waiting_only,
                 offset,
@@ -329,83 +346,6 @@ impl Service {
             total,
             offset: q.offset,
             rows: rows.into_iter().skip(q.offset).take(limit).collect(),
-        })
-    }
-
-    fn detail(&self, caller: &Actor, id: &TiktokOrderId) -> Result<OrderDetail, ServiceError> {
-        let store = self.engine.store();
-        let order = store
-            .order(id)
-            .map_err(ServiceError::internal)?
-            .ok_or_else(|| {
-                ServiceError::not_found(format!("order {id} is not in orderdeck's store"))
-            })?;
-        let platform = self
-            .engine
-            .link(&order.link)
-            .map(|l| l.platform)
-            .unwrap_or(crate::domain::platform::Platform::Shopify);
-        let cancellations = store.cancellations_of(id).map_err(ServiceError::internal)?;
-        let jobs = store.jobs_of(id).map_err(ServiceError::internal)?;
-        let raw = store.payload(id).map_err(ServiceError::internal)?.map(|v| {
-            truncate(
-                &sanitize_multiline(&serde_json::to_string_pretty(&v).unwrap_or_default()),
-                RAW_LIMIT,
-            )
-        });
-        let mut diagnosis = Vec::new();
-        for flow in Flow::ALL {
-            let state = order.flows.get(flow);
-            match &state.status {
-                FlowStatus::Stuck { reason } => {
-                    diagnosis.push(format!("{} is stuck: {}", flow.name(), sanitize(reason)));
-                    diagnosis.push(format!("  fix: {}", fix_hint(reason)));
-                }
-                FlowStatus::Waiting { why } => {
-                    diagnosis.push(format!("{} waits: {}", flow.name(), sanitize(why)))
-                }
-                FlowStatus::Skipped { why } => {
-                    diagnosis.push(format!("{} skipped: {}", flow.name(), sanitize(why)))
-                }
-                FlowStatus::Queued if state.last_error.is_some() => {
-                    let e = state.last_error.as_ref().expect("checked");
-                    diagnosis.push(format!(
-                        "{} retrying (attempt {}): {}",
-                        flow.name(),
-                        state.attempts,
-                        sanitize(&e.message)
-                    ));
-                }
-                _ => {}
-            }
-            if let Some(e) = &state.last_error
-                && let Some(request_id) = &e.request_id
-            {
-                diagnosis.push(format!("  platform request id: {}", sanitize(request_id)));
-            }
-        }
-        let may = |p: Permission| caller.role.is_some_and(|r| r.may(p));
-        let mut actions = Vec::new();
-        if may(Permission::RequestResync) {
-            actions.push("resync".to_string());
-        }
-        if may(Permission::RetryStuckJob) && order.flows.stuck().is_some() {
-            actions.push("retry".to_string());
-        }
-        if may(Permission::ReprintLabel) && order.tiktok.shipping_type == ShippingType::Tiktok {
-            actions.push("reprint label".to_string());
-        }
-        if may(Permission::RespondBuyerCancel) && cancellations.iter().any(|c| c.awaits_seller()) {
-            actions.push("approve/reject buyer cancel".to_string());
-        }
-        Ok(OrderDetail {
-            order,
-            platform,
-            cancellations,
-            jobs,
-            raw,
-            diagnosis,
-            actions,
         })
     }
 
@@ -524,23 +464,6 @@ impl Service {
 
 fn clamp(limit: usize) -> usize {
     limit.clamp(1, MAX_PAGE)
-}
-
-/// What a person can do about a stuck flow, from its reason.
-fn fix_hint(reason: &str) -> &'static str {
-    if reason.contains("has no variant")
-        || reason.contains("matches") && reason.contains("variants")
-    {
-        "add the SKU to the store (or fix the seller SKU on TikTok), then retry the stuck job"
-    } else if reason.contains("carrier") {
-        "map the store's carrier to a TikTok shipping provider in Settings (carrier_map), then retry"
-    } else if reason.contains("credentials") || reason.contains("re-authorize") {
-        "update the credentials in orderdeck.toml and restart the daemon, then retry"
-    } else if reason.contains("address") {
-        "the buyer's address is incomplete on TikTok: contact the buyer or TikTok support"
-    } else {
-        "fix the cause named above, then retry the stuck job (or ask for a resync)"
-    }
 }
 
 fn audit_text(e: &crate::domain::audit::AuditEntry) -> String {

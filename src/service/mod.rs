@@ -6,6 +6,7 @@ pub mod api;
 pub mod client;
 mod connection;
 mod core;
+mod detail;
 pub mod identity;
 pub mod inproc;
 mod mutations;

@@ -41,7 +41,7 @@ pub use change::{Change, SettingsWrite};
 pub use integrity::{CheckDepth, IntegrityReport, Problem, RebuildReport};
 pub use migrate::SCHEMA_VERSION;
 pub use records::{AuditCursor, AuditRecord, LinkRecord, Page, SettingsRecord, Watermark};
-pub use views::{CancellationQuery, ViewCounts, ViewQuery};
+pub use views::{CancellationScan, ViewCounts, ViewQuery};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -110,6 +110,30 @@ impl Store {
         self.listed(TreeId::Jobs, ids)
     }
 
+    /// How many jobs wait to run (due or not), from the due index: nothing is decoded.
+    pub fn ready_job_count(&self) -> Result<usize> {
+        let mut count = 0;
+        for item in self.tree(TreeId::IdxJobsDue).iter().keys() {
+            item.map_err(StoreError::sled("counting ready jobs"))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// How many of `link`'s jobs wait to run (due or not), from the per-link due index.
+    pub fn ready_job_count_of_link(&self, link: &LinkId) -> Result<usize> {
+        let mut count = 0;
+        for item in self
+            .tree(TreeId::IdxJobsDueLink)
+            .scan_prefix(keys::link_prefix(link))
+            .keys()
+        {
+            item.map_err(StoreError::sled("counting a link's ready jobs"))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// The links that have ready jobs (due or not), by skipping from one link's entries to the
     /// next: a few reads however many jobs wait. A damaged entry is stepped over (the integrity
     /// check names it) rather than stopping every claim.
@@ -129,7 +153,10 @@ impl Store {
                 Some(link) => {
                     // Past every key of this link: its name followed by a byte above SEP.
                     from = keys::link_prefix(&link);
-                    *from.last_mut().expect("the prefix ends with SEP") = keys::SEP + 1;
+                    if let Some(separator) = from.last_mut() {
+                        // Past every key of this link: the next link's entries sort after.
+                        *separator = keys::SEP + 1;
+                    }
                     links.push(link);
                 }
                 None => {

@@ -43,7 +43,7 @@ pub struct ViewQuery<'a> {
 
 /// One page of the Cancellations list.
 #[derive(Debug, Clone, Copy)]
-pub struct CancellationQuery<'a> {
+pub struct CancellationScan<'a> {
     pub link: Option<&'a LinkId>,
     /// Only buyer requests still waiting for the seller's answer.
     pub awaiting_seller_only: bool,
@@ -246,7 +246,7 @@ impl Store {
 
     /// A page of cancellations: buyer requests awaiting the seller first (by deadline), then
     /// the rest, most recently updated first.
-    pub fn cancellations(&self, q: &CancellationQuery<'_>) -> Result<Page<Cancellation>> {
+    pub fn cancellations(&self, q: &CancellationScan<'_>) -> Result<Page<Cancellation>> {
         let index = TreeId::IdxCancellations;
         let group = q.awaiting_seller_only.then_some(0);
         let mut total = 0;

@@ -79,6 +79,7 @@ impl Terminal {
         // stop: closing every descriptor of the master is what hangs the terminal up.
         let master_fd = pair.master.as_raw_fd().expect("a unix pty");
         // SAFETY: the master outlives this call; the descriptor is only borrowed to dup it.
+        #[allow(unsafe_code)]
         let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(master_fd) };
         let own: OwnedFd = borrowed.try_clone_to_owned().expect("dup the master");
         fcntl(own.as_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("non-blocking");

@@ -85,11 +85,20 @@ fn lines(state: &State, width: u16) -> Vec<Line<'static>> {
 }
 
 fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
-    let theme = &state.theme;
-    let now = state.now;
-    let o: &Order = &data.order;
-    let t = &o.tiktok;
     // What is wrong comes first: it is why the order was opened.
+    diagnosis(state, doc, data);
+    tiktok(state, doc, data);
+    store(state, doc, data);
+    flows(state, doc, data);
+    cancellations_and_jobs(state, doc, data);
+    actions(state, doc, data);
+    timeline_and_raw(state, doc, data);
+}
+
+/// Why it is stuck, or what it waits for, with what would fix it.
+fn diagnosis(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    let theme = &state.theme;
+    let o: &Order = &data.order;
     if !data.diagnosis.is_empty() {
         doc.heading(if o.flows.stuck().is_some() {
             "Why it is stuck and what would fix it"
@@ -100,6 +109,14 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
             doc.text(&format!("• {line}"), theme.level(Level::Warning));
         }
     }
+}
+
+/// The order as TikTok has it: status, dates, buyer, items, total.
+fn tiktok(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    let theme = &state.theme;
+    let now = state.now;
+    let o: &Order = &data.order;
+    let t = &o.tiktok;
     doc.heading("TikTok");
     doc.field(
         "Status",
@@ -167,6 +184,12 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
     if let Some(reason) = &t.cancel_reason {
         doc.field("Cancel reason", reason, theme.level(Level::Warning));
     }
+}
+
+/// The store's order: status, fulfillments and what was sent back.
+fn store(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    let theme = &state.theme;
+    let o: &Order = &data.order;
     doc.heading(&format!("Store ({})", data.platform));
     match &o.store {
         None => doc.text("Not in the store yet.", theme.muted),
@@ -196,6 +219,13 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
     if let Some(label) = &o.label_file {
         doc.field("Label", label, Style::new());
     }
+}
+
+/// Each flow's state, attempts and last error.
+fn flows(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    let theme = &state.theme;
+    let now = state.now;
+    let o: &Order = &data.order;
     doc.heading("Flows");
     for flow in Flow::ALL {
         let state_of = o.flows.get(flow);
@@ -224,6 +254,11 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
         }
         doc.field(flow.name(), &text, theme.level(level));
     }
+}
+
+/// The order's cancellations and jobs.
+fn cancellations_and_jobs(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    let now = state.now;
     if !data.cancellations.is_empty() {
         doc.heading("Cancellations");
         for c in &data.cancellations {
@@ -258,6 +293,11 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
             doc.text(&text, Style::new());
         }
     }
+}
+
+/// What this person may do now, with the keys that do it.
+fn actions(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    let theme = &state.theme;
     doc.heading("What you can do");
     let chain = Scope::CHAINS[6];
     let offered: Vec<String> = data
@@ -276,6 +316,12 @@ fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
     } else {
         doc.text(&offered.join(" · "), theme.key);
     }
+}
+
+/// The timeline, newest first, then TikTok's raw payload.
+fn timeline_and_raw(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    let theme = &state.theme;
+    let o: &Order = &data.order;
     doc.heading("Timeline (newest first)");
     for entry in o.timeline.iter().rev() {
         let flow = entry.flow.map_or("", |f| f.name());

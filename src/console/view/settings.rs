@@ -251,9 +251,8 @@ fn draw_choices(frame: &mut Frame, state: &State, form: Rect, options: &[String]
 /// The cursor while a text field or a mapping is being edited.
 pub fn cursor(state: &State, screen: Rect) -> Option<Position> {
     let form = &state.settings;
-    let input = match &form.editor {
-        Some(Editor::Text { input, .. } | Editor::Mapping { input, .. }) => input,
-        _ => return None,
+    let Some(Editor::Text { input, .. } | Editor::Mapping { input, .. }) = &form.editor else {
+        return None;
     };
     let current = form.current()?;
     let body = Rect::new(

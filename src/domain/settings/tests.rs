@@ -67,6 +67,7 @@ fn setting_values_from_text() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one table of every refusal")]
 fn every_refusal_names_its_key_and_says_why() {
     let with_reason = LinkSettings {
         default_cancel_reason: Some("seller_cancel_reason_out_of_stock".into()),

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{self, Effect, RawResponse};
+use crate::platforms::http::{self, CallKind, RawResponse};
 use crate::platforms::shopify::throttle::QueryCost;
 
 /// Dev and trial stores accept five `orderCreate` a minute and answer the sixth with this.
@@ -34,7 +34,7 @@ const DEV_STORE_CREATE_WINDOW: Duration = Duration::from_secs(60);
 pub struct Call {
     /// The root field (`orderCreate`, `orders`…), the `operation` of every error.
     pub operation: &'static str,
-    pub effect: Effect,
+    pub effect: CallKind,
 }
 
 impl Call {
@@ -52,8 +52,8 @@ impl Call {
     /// What a lost or unreadable answer means for this call.
     fn unknown_outcome(&self, after: Option<Duration>) -> ErrorClass {
         match self.effect {
-            Effect::Write => ErrorClass::Ambiguous,
-            Effect::Read => ErrorClass::RetryLater { after },
+            CallKind::Write => ErrorClass::Ambiguous,
+            CallKind::Read => ErrorClass::RetryLater { after },
         }
     }
 }
@@ -218,7 +218,7 @@ fn classify_errors(raw: &RawResponse, body: &Value, errors: &[Value], call: Call
     } else if has("ACCESS_DENIED") {
         // A missing scope: nothing ran, and nothing will until the merchant grants it.
         ErrorClass::Permanent
-    } else if call.effect == Effect::Write && has_some_data(body) {
+    } else if call.effect == CallKind::Write && has_some_data(body) {
         // Part of the mutation ran before the error: what was written is unknown.
         ErrorClass::Ambiguous
     } else {

@@ -36,7 +36,7 @@ use self::classify::Call;
 use self::mapping::ReadOrder;
 use self::throttle::CostKey;
 use self::transport::Transport;
-use super::http::{self, Effect};
+use super::http::{self, CallKind};
 use super::{Page, PlatformError, StoreChange, Storefront};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StoreOrderId, TiktokOrderId};
@@ -49,23 +49,23 @@ use crate::platforms::error::ErrorClass;
 
 const LOOKUP: Call = Call {
     operation: "productVariants",
-    effect: Effect::Read,
+    effect: CallKind::Read,
 };
 const CREATE: Call = Call {
     operation: "orderCreate",
-    effect: Effect::Write,
+    effect: CallKind::Write,
 };
 const SEARCH: Call = Call {
     operation: "orders",
-    effect: Effect::Read,
+    effect: CallKind::Read,
 };
 const READ: Call = Call {
     operation: "order",
-    effect: Effect::Read,
+    effect: CallKind::Read,
 };
 const CANCEL: Call = Call {
     operation: "orderCancel",
-    effect: Effect::Write,
+    effect: CallKind::Write,
 };
 
 /// A pacing wait longer than this is reported as `RetryLater` instead of slept through.

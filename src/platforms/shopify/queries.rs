@@ -1,5 +1,5 @@
 //! Every GraphQL document orderdeck sends to Shopify's Admin API, in one place so one test can
-//! validate them all against Shopify's published schema (`tests/shopify_documents.rs`).
+//! validate them all against Shopify's published schema (`tests/it/shopify_documents.rs`).
 //!
 //! Invariants: documents are constants (the SKU batch only repeats a constant block under
 //! numbered aliases); every value that comes from a merchant or a buyer travels as a variable,
@@ -42,7 +42,7 @@ fragment StoreOrder on Order {
 
 /// First estimates of each document's `requestedQueryCost`, by Shopify's published rules
 /// (object 1, connection 2 + page size × item, plain list counted once, mutation 10). The pacer
-/// uses them until Shopify has charged the operation once; `tests/shopify_documents.rs` checks
+/// uses them until Shopify has charged the operation once; `tests/it/shopify_documents.rs` checks
 /// them against the sandbox's implementation of the same rules.
 pub mod cost_hint {
     pub const ORDER_CREATE: f64 = 10.0;

@@ -23,7 +23,7 @@ use crate::domain::platform::Platform;
 use crate::domain::text;
 use crate::platforms::Tokens;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{self, Effect};
+use crate::platforms::http::{self, CallKind};
 
 /// The app's key and secret from Partner Center. The secret is only readable inside this
 /// module tree and shows as a fingerprint in Debug output.
@@ -136,7 +136,7 @@ impl TiktokAuth {
             "/api/v2/token/get",
             ("auth_code", auth_code),
             "authorized_code",
-            Effect::Write,
+            CallKind::Write,
         )
         .await
     }
@@ -149,7 +149,7 @@ impl TiktokAuth {
             "/api/v2/token/refresh",
             ("refresh_token", refresh_token),
             "refresh_token",
-            Effect::Read,
+            CallKind::Read,
         )
         .await
     }
@@ -160,7 +160,7 @@ impl TiktokAuth {
         path: &str,
         credential: (&str, &str),
         grant_type: &str,
-        effect: Effect,
+        effect: CallKind,
     ) -> Result<Grant, PlatformError> {
         let mut url = format!("{}{path}?", self.base);
         for (key, value) in [
@@ -185,7 +185,7 @@ impl TiktokAuth {
         let raw = http::send(&self.http, request, Platform::TiktokShop, operation, effect).await?;
         let answer = interpret(&raw, operation, effect).map_err(refused_authorization)?;
         let request_id = answer.request_id.clone();
-        let grant: wire::TokenGrant = decode(answer, operation, Effect::Read)?;
+        let grant: wire::TokenGrant = decode(answer, operation, CallKind::Read)?;
         let (Some(access_token), Some(refresh_token)) = (grant.access_token, grant.refresh_token)
         else {
             return Err(error(
@@ -235,7 +235,7 @@ impl TiktokClient {
         const OP: &str = "get_authorized_shops";
         let call = Call::new(OP, Method::GET, "/authorization/202309/shops", &[]);
         let answer = self.call_with(call, None).await?;
-        let shops: wire::AuthorizedShops = decode(answer, OP, Effect::Read)?;
+        let shops: wire::AuthorizedShops = decode(answer, OP, CallKind::Read)?;
         Ok(shops
             .shops
             .into_iter()

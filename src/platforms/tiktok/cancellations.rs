@@ -17,7 +17,7 @@ use crate::domain::ids::{CancelId, TiktokOrderId};
 use crate::domain::order::Initiator;
 use crate::domain::text;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::Effect;
+use crate::platforms::http::CallKind;
 use crate::platforms::{Page, RemoteCancellation, SellerCancel, Window};
 
 /// TikTok's maximum `page_size` for Search Cancellations.
@@ -38,7 +38,7 @@ impl TiktokClient {
             window,
             page_token,
         );
-        let list: wire::CancellationList = decode(self.call(call).await?, OP, Effect::Read)?;
+        let list: wire::CancellationList = decode(self.call(call).await?, OP, CallKind::Read)?;
         Ok(Page::read(
             list.cancellations,
             list.next_page_token,
@@ -99,7 +99,7 @@ impl TiktokClient {
             Call::new(OP, Method::POST, "/return_refund/202309/cancellations", &[]).json(&body);
         let answer = self.call(call).await?;
         let request_id = answer.request_id.clone();
-        let created: wire::CancelCreated = decode(answer, OP, Effect::Write)?;
+        let created: wire::CancelCreated = decode(answer, OP, CallKind::Write)?;
         // TikTok accepted the cancel; without its id the engine must read the order back.
         let cancel_id = created
             .cancel_id

@@ -9,7 +9,7 @@
 //! [`already_done`] and decides.
 
 use crate::platforms::error::ErrorClass;
-use crate::platforms::http::Effect;
+use crate::platforms::http::CallKind;
 
 /// Codes the client reacts to itself.
 pub mod codes {
@@ -32,12 +32,12 @@ pub mod codes {
 }
 
 /// The class of an answer, or `None` when it is a success.
-pub fn classify(http_status: u16, code: i64, effect: Effect) -> Option<ErrorClass> {
+pub fn classify(http_status: u16, code: i64, effect: CallKind) -> Option<ErrorClass> {
     use codes::*;
     let retry = ErrorClass::RetryLater { after: None };
     let server_trouble = match effect {
-        Effect::Write => ErrorClass::Ambiguous,
-        Effect::Read => retry.clone(),
+        CallKind::Write => ErrorClass::Ambiguous,
+        CallKind::Read => retry.clone(),
     };
     let http_ok = (200..300).contains(&http_status);
     Some(match code {
@@ -119,7 +119,7 @@ pub fn describe(code: i64, tiktok_message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Effect::*;
+    use CallKind::*;
     use ErrorClass::*;
 
     #[test]

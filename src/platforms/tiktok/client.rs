@@ -24,7 +24,7 @@ use crate::domain::Clock;
 use crate::domain::platform::Platform;
 use crate::domain::text;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{self, Effect, Timeouts};
+use crate::platforms::http::{self, CallKind, Timeouts};
 use crate::platforms::{Tokens, Window};
 
 pub const API_HOST: &str = "https://open-api.tiktokglobalshop.com";
@@ -106,7 +106,7 @@ pub(super) struct Call {
     pub wire_path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Vec<u8>>,
-    pub effect: Effect,
+    pub effect: CallKind,
 }
 
 impl Call {
@@ -129,9 +129,9 @@ impl Call {
             wire_path.push_str(piece);
         }
         let effect = if method == Method::GET {
-            Effect::Read
+            CallKind::Read
         } else {
-            Effect::Write
+            CallKind::Write
         };
         Call {
             operation,
@@ -152,7 +152,7 @@ impl Call {
 
     /// A POST that only reads (the search endpoints).
     pub fn read_only(mut self) -> Self {
-        self.effect = Effect::Read;
+        self.effect = CallKind::Read;
         self
     }
 
@@ -180,8 +180,12 @@ impl Call {
     }
 
     pub fn json(mut self, body: &impl Serialize) -> Self {
-        // The bodies are plain structs of strings and numbers: serializing them cannot fail.
-        self.body = Some(serde_json::to_vec(body).expect("request bodies serialize"));
+        #[expect(
+            clippy::expect_used,
+            reason = "the bodies are plain structs of strings and numbers: serializing cannot fail"
+        )]
+        let bytes = serde_json::to_vec(body).expect("request bodies serialize");
+        self.body = Some(bytes);
         self
     }
 }
@@ -400,12 +404,12 @@ mod tests {
             call.wire_path,
             "/fulfillment/202309/packages/a%2Fb%20c/shipping_documents"
         );
-        assert_eq!(call.effect, Effect::Read);
+        assert_eq!(call.effect, CallKind::Read);
         let search = Call::new("s", Method::POST, "/order/202309/orders/search", &[]).read_only();
-        assert_eq!(search.effect, Effect::Read);
+        assert_eq!(search.effect, CallKind::Read);
         assert_eq!(
             Call::new("w", Method::POST, "/a", &[]).effect,
-            Effect::Write
+            CallKind::Write
         );
     }
 }

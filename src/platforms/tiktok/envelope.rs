@@ -14,7 +14,7 @@ use super::classify::{self, codes};
 use super::wire;
 use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{Effect, RawResponse};
+use crate::platforms::http::{CallKind, RawResponse};
 
 /// A successful answer's `data` and `request_id`.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub(super) struct Answer {
 pub(super) fn interpret(
     raw: &RawResponse,
     operation: &'static str,
-    effect: Effect,
+    effect: CallKind,
 ) -> Result<Answer, PlatformError> {
     let envelope: Option<wire::Envelope> = serde_json::from_slice::<wire::Envelope>(&raw.body)
         .ok()
@@ -73,14 +73,14 @@ pub(super) fn interpret(
 pub(super) fn decode<T: DeserializeOwned + Default>(
     answer: Answer,
     operation: &'static str,
-    effect: Effect,
+    effect: CallKind,
 ) -> Result<T, PlatformError> {
     if answer.data.is_null() {
         return Ok(T::default());
     }
     match serde_json::from_value(answer.data) {
         Ok(value) => Ok(value),
-        Err(err) if effect == Effect::Write => {
+        Err(err) if effect == CallKind::Write => {
             let err = crate::domain::text::sanitize(&err.to_string());
             tracing::warn!(operation, %err, "write succeeded but its data was unreadable");
             Ok(T::default())
@@ -94,10 +94,10 @@ pub(super) fn decode<T: DeserializeOwned + Default>(
     }
 }
 
-fn malformed_class(effect: Effect) -> ErrorClass {
+fn malformed_class(effect: CallKind) -> ErrorClass {
     match effect {
-        Effect::Write => ErrorClass::Ambiguous,
-        Effect::Read => ErrorClass::RetryLater { after: None },
+        CallKind::Write => ErrorClass::Ambiguous,
+        CallKind::Read => ErrorClass::RetryLater { after: None },
     }
 }
 
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn the_envelope_decides_before_the_http_status() {
         let bad_sign = r#"{"code":106001,"data":null,"message":"Invalid credentials. The 'sign' query parameter is invalid.","request_id":"2026RID"}"#;
-        let e = interpret(&raw(401, bad_sign), "get_authorized_shops", Effect::Read).unwrap_err();
+        let e = interpret(&raw(401, bad_sign), "get_authorized_shops", CallKind::Read).unwrap_err();
         assert_eq!(e.class, ErrorClass::Permanent);
         assert_eq!(e.code.as_deref(), Some("106001"));
         assert_eq!(e.request_id.as_deref(), Some("2026RID"));
@@ -141,7 +141,7 @@ mod tests {
                 r#"{"code":0,"message":"Success","request_id":"r","data":{"a":1}}"#,
             ),
             "x",
-            Effect::Read,
+            CallKind::Read,
         )
         .unwrap();
         assert_eq!(ok.data["a"], 1);
@@ -151,27 +151,29 @@ mod tests {
     fn answers_that_are_not_envelopes() {
         let truncated = raw(200, r#"{"code":0,"data":{"orders":["#);
         assert_eq!(
-            interpret(&truncated, "ship", Effect::Write)
+            interpret(&truncated, "ship", CallKind::Write)
                 .unwrap_err()
                 .class,
             ErrorClass::Ambiguous
         );
         assert_eq!(
-            interpret(&truncated, "search", Effect::Read)
+            interpret(&truncated, "search", CallKind::Read)
                 .unwrap_err()
                 .class,
             ErrorClass::RetryLater { after: None }
         );
         let gateway = raw(502, "<html>bad gateway</html>");
         assert_eq!(
-            interpret(&gateway, "ship", Effect::Write)
+            interpret(&gateway, "ship", CallKind::Write)
                 .unwrap_err()
                 .class,
             ErrorClass::Ambiguous
         );
         let not_found = raw(404, "404 page not found");
         assert_eq!(
-            interpret(&not_found, "x", Effect::Read).unwrap_err().class,
+            interpret(&not_found, "x", CallKind::Read)
+                .unwrap_err()
+                .class,
             ErrorClass::Permanent
         );
     }
@@ -182,7 +184,7 @@ mod tests {
             data: serde_json::json!({"orders": 5, "next_page_token": []}),
             request_id: None,
         };
-        let list: wire::OrderList = decode(answer(), "search_orders", Effect::Read).unwrap();
+        let list: wire::OrderList = decode(answer(), "search_orders", CallKind::Read).unwrap();
         assert!(
             list.orders.is_empty(),
             "a stray type inside data is lenient"
@@ -191,7 +193,7 @@ mod tests {
             data: serde_json::json!("a string"),
             request_id: None,
         };
-        assert!(decode::<wire::OrderList>(answer(), "search_orders", Effect::Read).is_err());
-        assert!(decode::<wire::ShippedPackage>(answer(), "ship", Effect::Write).is_ok());
+        assert!(decode::<wire::OrderList>(answer(), "search_orders", CallKind::Read).is_err());
+        assert!(decode::<wire::ShippedPackage>(answer(), "ship", CallKind::Write).is_ok());
     }
 }

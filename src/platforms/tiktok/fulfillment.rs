@@ -17,7 +17,7 @@ use crate::domain::platform::Platform;
 use crate::domain::rules::tracking::{ShipMethod, ShippingProvider, ship_method};
 use crate::domain::text;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{self, Effect};
+use crate::platforms::http::{self, CallKind};
 use crate::platforms::{LabelDocument, Shipped};
 
 /// Ship Package's handover for a seller shipping with their own carrier.
@@ -38,7 +38,7 @@ impl TiktokClient {
             "/logistics/202309/delivery_options/{}/shipping_providers",
             &[delivery_option_id],
         );
-        let list: wire::ShippingProviders = decode(self.call(call).await?, OP, Effect::Read)?;
+        let list: wire::ShippingProviders = decode(self.call(call).await?, OP, CallKind::Read)?;
         Ok(list
             .shipping_providers
             .into_iter()
@@ -74,7 +74,8 @@ impl TiktokClient {
                     &[order.as_str()],
                 )
                 .json(&body);
-                let data: wire::ShippedPackage = decode(self.call(call).await?, OP, Effect::Write)?;
+                let data: wire::ShippedPackage =
+                    decode(self.call(call).await?, OP, CallKind::Write)?;
                 Ok(Shipped {
                     package_id: data.package_id.and_then(|id| PackageId::new(id).ok()),
                     warning: data
@@ -148,7 +149,7 @@ impl TiktokClient {
         .query("document_size", DOCUMENT_SIZE);
         let answer = self.call(call).await?;
         let request_id = answer.request_id.clone();
-        let doc: wire::ShippingDocument = decode(answer, OP, Effect::Read)?;
+        let doc: wire::ShippingDocument = decode(answer, OP, CallKind::Read)?;
         let url = doc
             .doc_url
             .map(|u| u.trim().to_string())
@@ -192,7 +193,14 @@ impl TiktokClient {
                 "could not build the document request",
             )
         })?;
-        let raw = http::send(&self.http, request, Platform::TiktokShop, OP, Effect::Read).await?;
+        let raw = http::send(
+            &self.http,
+            request,
+            Platform::TiktokShop,
+            OP,
+            CallKind::Read,
+        )
+        .await?;
         // No credentials go to the document host, so no status means "refresh the token".
         let refused = match raw.status {
             200..=299 => None,

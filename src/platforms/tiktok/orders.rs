@@ -18,7 +18,7 @@ use crate::domain::order::{
 };
 use crate::domain::text;
 use crate::platforms::error::PlatformError;
-use crate::platforms::http::Effect;
+use crate::platforms::http::CallKind;
 use crate::platforms::{Page, RemoteOrder, Window};
 
 /// TikTok's maximum `page_size` for Search Orders.
@@ -40,7 +40,7 @@ impl TiktokClient {
             window,
             page_token,
         );
-        let list: wire::OrderList = decode(self.call(call).await?, OP, Effect::Read)?;
+        let list: wire::OrderList = decode(self.call(call).await?, OP, CallKind::Read)?;
         Ok(Page::read(list.orders, list.next_page_token, read_order))
     }
 
@@ -59,7 +59,7 @@ impl TiktokClient {
                 .collect::<Vec<_>>()
                 .join(",");
             let call = Call::new(OP, Method::GET, "/order/202309/orders", &[]).query("ids", joined);
-            let list: wire::OrderList = decode(self.call(call).await?, OP, Effect::Read)?;
+            let list: wire::OrderList = decode(self.call(call).await?, OP, CallKind::Read)?;
             for raw in list.orders {
                 match read_order(raw) {
                     Ok(order) => orders.push(order),
@@ -82,10 +82,11 @@ pub(super) fn read_order(raw: serde_json::Value) -> Result<RemoteOrder, String> 
     };
     let order_id =
         TiktokOrderId::new(id.as_str()).map_err(|e| format!("order with an unusable id: {e}"))?;
-    let wire: wire::Order = serde_json::from_value(raw.clone()).map_err(|e| {
+    let wire: wire::Order = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
         format!(
-            "order {order_id} could not be read: {}",
-            text::sanitize(&e.to_string())
+            "order {order_id} could not be read: field {}: {}",
+            text::sanitize(&e.path().to_string()),
+            text::sanitize(&e.inner().to_string())
         )
     })?;
     let snapshot = snapshot(wire).map_err(|why| format!("order {order_id}: {why}"))?;

@@ -178,3 +178,19 @@ fn unreadable_orders_say_why() {
     let broken = read_order(json!({"id": "9", "recipient_address": "not an object"})).unwrap_err();
     assert!(broken.starts_with("order 9 could not be read"), "{broken}");
 }
+
+#[test]
+fn a_time_that_cannot_be_read_is_an_error_naming_the_order_and_the_field() {
+    let why = read_order(json!({"id": "77", "rts_sla_time": "tomorrow"})).unwrap_err();
+    assert!(why.contains("order 77"), "{why}");
+    assert!(why.contains("rts_sla_time"), "{why}");
+    assert!(why.contains("\"tomorrow\""), "{why}");
+    // Numbers as strings, blanks and nulls still read: only a wrong value is refused.
+    let s = read_order(
+        json!({"id": "78", "paid_time": "1619611563", "rts_sla_time": "", "update_time": null}),
+    )
+    .unwrap()
+    .snapshot;
+    assert_eq!(s.paid_at.map(|t| t.timestamp()), Some(1619611563));
+    assert_eq!(s.ship_by, None);
+}

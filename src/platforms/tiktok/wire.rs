@@ -346,11 +346,26 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 
 /// A number, or a string holding one (unix seconds, codes).
 fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
+    // Lenient about the form (a number or a numeric string), never about the value: a time
+    // that cannot be read is an error naming it, not a field silently left empty.
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, not {n}"))),
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
+        serde_json::Value::String(s) => s.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "expected a whole number, not \"{}\"",
+                crate::domain::text::truncate(&crate::domain::text::sanitize(&s), 40)
+            ))
+        }),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a whole number, not {}",
+            crate::domain::text::truncate(&crate::domain::text::sanitize(&other.to_string()), 40)
+        ))),
+    }
 }
 
 /// A list where `null` (or a stray non-list) reads as empty.

@@ -1,6 +1,7 @@
 //! Store tests: builders of realistic records shared by the targeted tests (`targeted.rs`,
 //! `lifecycle.rs`) and the model-based property test (`model.rs`).
 
+mod job_lifecycle;
 mod lifecycle;
 mod model;
 mod ops;

@@ -10,7 +10,7 @@ use crate::domain::order::FlowStatus;
 use crate::domain::rules::fixtures::t;
 use crate::domain::settings::LinkSettings;
 use crate::domain::triage::OrderView;
-use crate::store::{CancellationQuery, Change, SettingsWrite, StoreError, TreeId, ViewQuery};
+use crate::store::{CancellationScan, Change, SettingsWrite, StoreError, TreeId, ViewQuery};
 
 fn defaults(_: &LinkId) -> LinkSettings {
     LinkSettings::default()
@@ -324,7 +324,7 @@ fn cancellations_list_awaiting_seller_first_by_deadline() {
         })
         .unwrap();
     let list = |awaiting_seller_only| {
-        let q = CancellationQuery {
+        let q = CancellationScan {
             link: None,
             awaiting_seller_only,
             offset: 0,

@@ -10,7 +10,7 @@ use super::ops::{LINKS, ORDER_IDS, STREAMS, hours};
 use super::*;
 use crate::domain::job::JobState;
 use crate::domain::triage::{OrderView, cancellation_sort_key, is_visible, views_of};
-use crate::store::{CancellationQuery, CheckDepth, ViewQuery};
+use crate::store::{CancellationScan, CheckDepth, ViewQuery};
 
 /// Every read API against the model, at time `now`.
 pub fn verify(store: &Store, model: &Model, now: Timestamp) {
@@ -137,7 +137,7 @@ fn verify_views(store: &Store, model: &Model, now: Timestamp) {
             expected.sort_by(|a, b| {
                 (cancellation_sort_key(a), &a.key).cmp(&(cancellation_sort_key(b), &b.key))
             });
-            let query = CancellationQuery {
+            let query = CancellationScan {
                 link: scope,
                 awaiting_seller_only,
                 offset: 0,

@@ -6,11 +6,11 @@ use serde_json::json;
 
 const WRITE: Call = Call {
     operation: "orderCreate",
-    effect: Effect::Write,
+    effect: CallKind::Write,
 };
 const READ: Call = Call {
     operation: "orders",
-    effect: Effect::Read,
+    effect: CallKind::Read,
 };
 
 fn raw(status: u16, body: &Value) -> RawResponse {

@@ -20,10 +20,31 @@ use crate::domain::rules::label::{LabelDecision, decide_label};
 use crate::domain::rules::tracking::{TrackingDecision, decide_tracking};
 use crate::domain::settings::LinkSettings;
 
-/// Sets a flow's status, noting the change on the timeline. Returns whether it changed.
+/// Sets a flow's status, noting the change on the timeline. Returns whether it changed. A move
+/// the flow's state machine does not allow ([`FlowStatus::may_become`]) is a bug: it fails
+/// debug builds (every test) and is refused, and noted, in release.
 pub fn set_flow(order: &mut Order, flow: Flow, status: FlowStatus, now: Timestamp) -> bool {
     let state = order.flows.get_mut(flow);
     if state.status == status {
+        return false;
+    }
+    if !state.status.may_become(&status) {
+        debug_assert!(
+            false,
+            "illegal {} transition {:?} → {status:?}",
+            flow.name(),
+            state.status
+        );
+        order.note(
+            now,
+            Some(flow),
+            format!(
+                "orderdeck refused to move {} from {} to {} (a bug: please report it)",
+                flow.name(),
+                state_name(&order.flows.get(flow).status),
+                state_name(&status)
+            ),
+        );
         return false;
     }
     state.status = status.clone();
@@ -35,6 +56,28 @@ pub fn set_flow(order: &mut Order, flow: Flow, status: FlowStatus, now: Timestam
         order.note(now, Some(flow), text);
     }
     true
+}
+
+/// Puts a flow back to `Idle` so its rule decides afresh: only a person's resync does this.
+pub fn reset_flow(order: &mut Order, flow: Flow, now: Timestamp) {
+    let state = order.flows.get_mut(flow);
+    if state.status != FlowStatus::Idle {
+        state.status = FlowStatus::Idle;
+        state.updated_at = Some(now);
+        state.attempts = 0;
+    }
+}
+
+fn state_name(status: &FlowStatus) -> &'static str {
+    match status {
+        FlowStatus::Idle => "idle",
+        FlowStatus::NotApplicable { .. } => "not applicable",
+        FlowStatus::Waiting { .. } => "waiting",
+        FlowStatus::Queued => "queued",
+        FlowStatus::Done { .. } => "done",
+        FlowStatus::Skipped { .. } => "skipped",
+        FlowStatus::Stuck { .. } => "stuck",
+    }
 }
 
 fn describe(flow: Flow, status: &FlowStatus) -> Option<String> {

@@ -1,0 +1,275 @@
+//! A finished job, applied to the order it ran for: the pure mapping from what the job did
+//! (its [`JobEffect`], or why it failed) to the job's next state, the order's flow state, its
+//! timeline and the cancellation it settles. The engine reads, locks and commits around it; every
+//! decision about state is made here, so it is tested from tables without IO.
+
+use std::time::Duration;
+
+use crate::domain::cancellation::{CancelStatus, Cancellation};
+use crate::domain::clock::{Timestamp, human_duration};
+use crate::domain::job::{Backoff, Job, JobState};
+use crate::domain::order::{Flow, FlowError, FlowStatus, Order, StoreSide};
+use crate::domain::reactor::{merge_store, set_flow, store_label};
+use crate::domain::rules::cancel::StoreEvent;
+use crate::domain::text::sanitize;
+
+/// What a successful job changed remotely.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEffect {
+    /// The store order exists (created now, or found after an uncertain earlier attempt).
+    InStore {
+        store: StoreSide,
+        found_existing: bool,
+    },
+    TrackingPushed {
+        number: String,
+        provider: String,
+    },
+    StoreCancelled {
+        store: StoreSide,
+    },
+    TiktokCancelled {
+        status: CancelStatus,
+    },
+    /// TikTok took the seller's answer to a buyer's cancel request.
+    Responded {
+        approved: bool,
+    },
+    LabelSaved {
+        path: String,
+    },
+    /// Nothing to do any more (the order changed since the job was queued), with the flow's state.
+    Settled {
+        status: FlowStatus,
+    },
+}
+
+/// Why a job did not finish, as the state machine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobFailure {
+    /// A person must act; the reason says what.
+    Stuck {
+        reason: String,
+        error: Option<FlowError>,
+    },
+    /// Worth another try: after `after` at the earliest when the platform said so. When
+    /// `maybe_applied`, the write may have happened and must be read back first.
+    Retry {
+        reason: String,
+        error: Option<FlowError>,
+        after: Option<Duration>,
+        maybe_applied: bool,
+    },
+}
+
+/// How a run of a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    Done,
+    Retrying,
+    Stuck,
+}
+
+/// What applying an effect found: the line for the timeline and the store events it revealed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub detail: String,
+    pub store_events: Vec<StoreEvent>,
+}
+
+/// Applies a successful job's `effect`: the job is done, the flow moves on, the cancellation it
+/// ran for is settled. A buyer-cancel answer's store follow-up is the reactor's to decide.
+pub fn apply_effect(
+    job: &mut Job,
+    order: &mut Order,
+    mut cancellation: Option<&mut Cancellation>,
+    effect: JobEffect,
+    now: Timestamp,
+) -> Applied {
+    job.state = JobState::Done { at: now };
+    job.last_error = None;
+    let flow = job.kind.flow();
+    let done = FlowStatus::Done { at: now };
+    let mut store_events = Vec::new();
+    let detail = match effect {
+        JobEffect::InStore {
+            store,
+            found_existing,
+        } => {
+            let label = store_label(&store);
+            store_events = merge_store(order, store, now);
+            set_flow(order, Flow::Import, done.clone(), now);
+            if found_existing {
+                format!("found store order {label} (an earlier attempt had created it)")
+            } else {
+                format!("created store order {label}")
+            }
+        }
+        JobEffect::TrackingPushed { number, provider } => {
+            order.pushed_tracking = Some(number.clone());
+            set_flow(order, Flow::Tracking, done.clone(), now);
+            format!(
+                "tracking {} ({}) sent to TikTok",
+                sanitize(&number),
+                sanitize(&provider)
+            )
+        }
+        JobEffect::StoreCancelled { store } => {
+            merge_store(order, store, now);
+            set_flow(order, Flow::Cancellation, done.clone(), now);
+            settle(cancellation.as_deref_mut(), done.clone());
+            "store order cancelled (no store refund: TikTok refunds the buyer)".to_string()
+        }
+        JobEffect::TiktokCancelled { status } => {
+            set_flow(order, Flow::Cancellation, done.clone(), now);
+            if let Some(c) = cancellation.as_deref_mut() {
+                c.tiktok_status = Some(status.clone());
+            }
+            settle(cancellation.as_deref_mut(), done.clone());
+            format!("TikTok order cancelled ({status})")
+        }
+        JobEffect::Responded { approved } => {
+            if let Some(c) = cancellation.as_deref_mut() {
+                c.tiktok_status = Some(if approved {
+                    CancelStatus::Success
+                } else {
+                    CancelStatus::Withdrawn
+                });
+                c.updated_at = now;
+            }
+            if approved {
+                "buyer cancel request approved on TikTok"
+            } else {
+                "buyer cancel request rejected on TikTok"
+            }
+            .to_string()
+        }
+        JobEffect::LabelSaved { path } => {
+            order.label_file = Some(path.clone());
+            set_flow(order, Flow::Label, done.clone(), now);
+            format!("label saved to {path}")
+        }
+        JobEffect::Settled { status } => {
+            set_flow(order, flow, status.clone(), now);
+            settle(cancellation.as_deref_mut(), status.clone());
+            format!("nothing to do: {}", settled_why(&status))
+        }
+    };
+    if let Some(c) = cancellation {
+        c.sync.updated_at = Some(now);
+        c.sync.last_error = None;
+    }
+    Applied {
+        detail,
+        store_events,
+    }
+}
+
+/// After a buyer's cancel request was answered and no store cancel follows, the flow must not
+/// stay "in progress" (that would also hold back a later store → TikTok cancel): it settles as
+/// the cancellation did, or as not applicable.
+pub fn settle_answered_request(order: &mut Order, cancellation: &Cancellation, now: Timestamp) {
+    if order.flows.cancellation.status != FlowStatus::Queued {
+        return;
+    }
+    let settled = match &cancellation.sync.status {
+        status @ (FlowStatus::NotApplicable { .. }
+        | FlowStatus::Waiting { .. }
+        | FlowStatus::Skipped { .. }) => status.clone(),
+        _ => FlowStatus::NotApplicable {
+            why: "the buyer's cancel request was answered; nothing to cancel in the store".into(),
+        },
+    };
+    set_flow(order, Flow::Cancellation, settled, now);
+}
+
+/// Applies a failed run: the job retries after a backoff (full jitter, `jitter` in [0, 1), at
+/// least as long as the platform asked) until the backoff is exhausted, or is parked as stuck
+/// with a reason a person can act on. The order's flow and the cancellation follow the job.
+pub fn apply_failure(
+    job: &mut Job,
+    order: &mut Order,
+    cancellation: Option<&mut Cancellation>,
+    failure: JobFailure,
+    backoff: &Backoff,
+    jitter: f64,
+    now: Timestamp,
+) -> (JobEnd, String) {
+    let (JobFailure::Stuck { error, .. } | JobFailure::Retry { error, .. }) = &failure;
+    if error.is_some() {
+        job.last_error = error.clone();
+    }
+    job.attempts += 1;
+    let (end, detail) = match failure {
+        JobFailure::Retry {
+            reason,
+            after,
+            maybe_applied,
+            ..
+        } => {
+            job.maybe_applied |= maybe_applied;
+            if backoff.exhausted(job.attempts) {
+                let reason = format!("gave up after {} attempts: {reason}", job.attempts);
+                job.state = JobState::Stuck {
+                    reason: reason.clone(),
+                };
+                (JobEnd::Stuck, reason)
+            } else {
+                let delay =
+                    chrono::Duration::from_std(backoff.delay(job.attempts - 1, jitter, after))
+                        .unwrap_or_default();
+                job.state = JobState::Ready;
+                job.run_after = now + delay;
+                (
+                    JobEnd::Retrying,
+                    format!("retrying in {}: {reason}", human_duration(delay)),
+                )
+            }
+        }
+        JobFailure::Stuck { reason, .. } => {
+            job.state = JobState::Stuck {
+                reason: reason.clone(),
+            };
+            (JobEnd::Stuck, reason)
+        }
+    };
+    let flow = job.kind.flow();
+    let state = order.flows.get_mut(flow);
+    state.attempts = job.attempts;
+    state.last_error = job.last_error.clone();
+    let status = match &job.state {
+        JobState::Stuck { reason } => FlowStatus::Stuck {
+            reason: reason.clone(),
+        },
+        _ => FlowStatus::Queued,
+    };
+    set_flow(order, flow, status.clone(), now);
+    if let Some(c) = cancellation {
+        c.sync.attempts = job.attempts;
+        c.sync.last_error = job.last_error.clone();
+        if let FlowStatus::Stuck { .. } = status {
+            c.sync.status = status;
+        }
+        c.sync.updated_at = Some(now);
+    }
+    (end, detail)
+}
+
+fn settle(cancellation: Option<&mut Cancellation>, status: FlowStatus) {
+    if let Some(c) = cancellation {
+        c.sync.status = status;
+    }
+}
+
+fn settled_why(status: &FlowStatus) -> String {
+    match status {
+        FlowStatus::Waiting { why }
+        | FlowStatus::Skipped { why }
+        | FlowStatus::NotApplicable { why } => why.clone(),
+        FlowStatus::Stuck { reason } => reason.clone(),
+        _ => "already done".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
