@@ -8,8 +8,10 @@ use std::fmt;
 
 use crate::domain::access::Permission;
 
+use super::state::View;
+
 /// Where a binding applies. A key is looked up along a chain from the most specific scope to
-/// `global` (see [`Scope::CHAINS`]), so `[orders]` can override `[list]`.
+/// `global` (see [`Scope::chain_for`]), so `[orders]` can override `[list]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     Global,
@@ -44,20 +46,44 @@ impl Scope {
         Scope::Confirm,
     ];
 
+    /// Keys of a list that is no view of its own (help, the problems list).
+    pub const CHAIN_LIST: &'static [Scope] = &[Scope::List, Scope::Global];
+    /// Keys of the order detail.
+    pub const CHAIN_DETAIL: &'static [Scope] = &[Scope::Detail, Scope::Global];
+    /// Keys while text is typed.
+    pub const CHAIN_INPUT: &'static [Scope] = &[Scope::Input];
+    /// Keys of a yes/no question.
+    pub const CHAIN_CONFIRM: &'static [Scope] = &[Scope::Confirm];
+
+    /// Where keys are looked up in `view`, most specific scope first.
+    pub fn chain_for(view: View) -> &'static [Scope] {
+        match view {
+            View::Stores => &[Scope::Stores, Scope::List, Scope::Global],
+            View::Pending | View::Missing => &[Scope::Orders, Scope::List, Scope::Global],
+            View::Cancellations => &[Scope::Cancellations, Scope::List, Scope::Global],
+            View::Approvals => &[Scope::Approvals, Scope::List, Scope::Global],
+            View::Activity => &[Scope::Activity, Scope::List, Scope::Global],
+            View::Settings => &[Scope::Settings, Scope::Global],
+        }
+    }
+
     /// Every resolution chain the console uses, most specific first. Conflicts between
     /// bindings (a key shadowing a chord) only matter inside one chain.
-    pub const CHAINS: [&'static [Scope]; 10] = [
-        &[Scope::Stores, Scope::List, Scope::Global],
-        &[Scope::Orders, Scope::List, Scope::Global],
-        &[Scope::Cancellations, Scope::List, Scope::Global],
-        &[Scope::Approvals, Scope::List, Scope::Global],
-        &[Scope::Activity, Scope::List, Scope::Global],
-        &[Scope::List, Scope::Global],
-        &[Scope::Detail, Scope::Global],
-        &[Scope::Settings, Scope::Global],
-        &[Scope::Input],
-        &[Scope::Confirm],
-    ];
+    pub fn chains() -> Vec<&'static [Scope]> {
+        let mut chains: Vec<&'static [Scope]> = Vec::new();
+        let all = View::ALL.into_iter().map(Scope::chain_for).chain([
+            Scope::CHAIN_LIST,
+            Scope::CHAIN_DETAIL,
+            Scope::CHAIN_INPUT,
+            Scope::CHAIN_CONFIRM,
+        ]);
+        for chain in all {
+            if !chains.contains(&chain) {
+                chains.push(chain);
+            }
+        }
+        chains
+    }
 
     pub fn name(self) -> &'static str {
         match self {

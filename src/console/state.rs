@@ -93,14 +93,7 @@ impl View {
 
     /// Where keys are looked up in this view, most specific scope first.
     pub fn chain(self) -> &'static [Scope] {
-        match self {
-            View::Stores => Scope::CHAINS[0],
-            View::Pending | View::Missing => Scope::CHAINS[1],
-            View::Cancellations => Scope::CHAINS[2],
-            View::Approvals => Scope::CHAINS[3],
-            View::Activity => Scope::CHAINS[4],
-            View::Settings => Scope::CHAINS[7],
-        }
+        Scope::chain_for(self)
     }
 
     pub fn index(self) -> usize {

@@ -207,14 +207,74 @@ pub struct ActivityItem {
     pub at: Timestamp,
     /// `audit` or `engine`.
     pub source: String,
-    /// `info`, `warn`, `error`, or for audit entries `ok`, `refused`, `failed`.
-    pub level: String,
+    pub level: ActivityLevel,
     /// Who (a unix user, or `orderdeck` for the engine).
     pub who: String,
     pub link: Option<LinkId>,
     pub order: Option<TiktokOrderId>,
     /// Sanitized one-line description.
     pub text: String,
+}
+
+/// How an Activity line reads: an engine event's level, or an audit entry's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityLevel {
+    Info,
+    Warn,
+    Error,
+    Ok,
+    Refused,
+    Failed,
+}
+
+impl ActivityLevel {
+    pub const ALL: [ActivityLevel; 6] = [
+        ActivityLevel::Info,
+        ActivityLevel::Warn,
+        ActivityLevel::Error,
+        ActivityLevel::Ok,
+        ActivityLevel::Refused,
+        ActivityLevel::Failed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ActivityLevel::Info => "info",
+            ActivityLevel::Warn => "warn",
+            ActivityLevel::Error => "error",
+            ActivityLevel::Ok => "ok",
+            ActivityLevel::Refused => "refused",
+            ActivityLevel::Failed => "failed",
+        }
+    }
+
+    /// Something went wrong: an engine error, or a person's request that failed.
+    pub fn is_error(self) -> bool {
+        matches!(self, ActivityLevel::Error | ActivityLevel::Failed)
+    }
+
+    /// Worth a look: an engine warning, or a request refused.
+    pub fn is_warning(self) -> bool {
+        matches!(self, ActivityLevel::Warn | ActivityLevel::Refused)
+    }
+}
+
+impl std::fmt::Display for ActivityLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ActivityLevel {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        ActivityLevel::ALL
+            .into_iter()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| format!("no activity level is named \"{name}\""))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

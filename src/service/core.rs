@@ -12,6 +12,7 @@ use crate::domain::settings::SettingKey;
 use crate::domain::text::{sanitize, truncate};
 use crate::domain::triage::OrderView;
 use crate::engine::Engine;
+use crate::engine::activity::Level;
 use crate::store::{CancellationScan, ViewQuery};
 
 use super::api::*;
@@ -421,7 +422,11 @@ impl Service {
                 .map(|e| ActivityItem {
                     at: e.at,
                     source: "engine".into(),
-                    level: format!("{:?}", e.level).to_lowercase(),
+                    level: match e.level {
+                        Level::Info => ActivityLevel::Info,
+                        Level::Warn => ActivityLevel::Warn,
+                        Level::Error => ActivityLevel::Error,
+                    },
                     who: "orderdeck".into(),
                     link: e.link,
                     order: e.order,
@@ -478,9 +483,9 @@ fn audit_text(e: &crate::domain::audit::AuditEntry) -> String {
 
 fn audit_item(e: &crate::domain::audit::AuditEntry) -> ActivityItem {
     let (level, result) = match &e.outcome {
-        AuditOutcome::Ok { detail } => ("ok", detail.clone().unwrap_or_default()),
-        AuditOutcome::Refused { why } => ("refused", why.clone()),
-        AuditOutcome::Failed { error } => ("failed", error.clone()),
+        AuditOutcome::Ok { detail } => (ActivityLevel::Ok, detail.clone().unwrap_or_default()),
+        AuditOutcome::Refused { why } => (ActivityLevel::Refused, why.clone()),
+        AuditOutcome::Failed { error } => (ActivityLevel::Failed, error.clone()),
     };
     let reason = e
         .reason
@@ -490,7 +495,7 @@ fn audit_item(e: &crate::domain::audit::AuditEntry) -> ActivityItem {
     ActivityItem {
         at: e.at,
         source: "audit".into(),
-        level: level.into(),
+        level,
         who: sanitize(&e.actor.user),
         link: None,
         order: e

@@ -191,7 +191,7 @@ fn remove_shadowed(entries: &mut Vec<Entry>, problems: &mut Vec<KeymapProblem>) 
 }
 
 fn find_shadow(entries: &[Entry]) -> Option<(usize, KeymapProblem)> {
-    for chain in Scope::CHAINS {
+    for chain in Scope::chains() {
         let in_chain: Vec<usize> = (0..entries.len())
             .filter(|i| chain.contains(&entries[*i].scope))
             .collect();

@@ -42,16 +42,16 @@ pub fn start(state: &mut State) -> Vec<Effect> {
 /// Where keys are looked up now, most specific scope first.
 pub fn chain(state: &State) -> &'static [Scope] {
     match &state.overlay {
-        Some(Overlay::Confirm(_)) => return &[Scope::Confirm],
-        Some(Overlay::Prompt(_)) => return &[Scope::Input],
-        Some(Overlay::Help { .. } | Overlay::Problems { .. }) => return Scope::CHAINS[5],
+        Some(Overlay::Confirm(_)) => return Scope::CHAIN_CONFIRM,
+        Some(Overlay::Prompt(_)) => return Scope::CHAIN_INPUT,
+        Some(Overlay::Help { .. } | Overlay::Problems { .. }) => return Scope::CHAIN_LIST,
         None => {}
     }
     if state.line.is_some() || (state.view == View::Settings && state.settings.editor.is_some()) {
-        return &[Scope::Input];
+        return Scope::CHAIN_INPUT;
     }
     if state.detail.is_some() {
-        return Scope::CHAINS[6];
+        return Scope::CHAIN_DETAIL;
     }
     state.view.chain()
 }

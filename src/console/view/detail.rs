@@ -299,7 +299,7 @@ fn cancellations_and_jobs(state: &State, doc: &mut Doc, data: &OrderDetail) {
 fn actions(state: &State, doc: &mut Doc, data: &OrderDetail) {
     let theme = &state.theme;
     doc.heading("What you can do");
-    let chain = Scope::CHAINS[6];
+    let chain = Scope::CHAIN_DETAIL;
     let offered: Vec<String> = data
         .actions
         .iter()

@@ -138,7 +138,7 @@ pub fn key_label(state: &State, chain: &[Scope], action: Action) -> Option<Strin
 }
 
 fn too_small(frame: &mut Frame, state: &State, area: Rect) {
-    let quit = key_label(state, Scope::CHAINS[5], Action::Quit).unwrap_or_else(|| ":q".into());
+    let quit = key_label(state, Scope::CHAIN_LIST, Action::Quit).unwrap_or_else(|| ":q".into());
     let lines = vec![
         Line::styled("Terminal too small", state.theme.title),
         Line::raw(format!(

@@ -117,7 +117,7 @@ fn scrolled(
     frame.render_widget(Clear, rect);
     let close = key_label(
         state,
-        Scope::CHAINS[5],
+        Scope::CHAIN_LIST,
         crate::console::action::Action::Back,
     )
     .unwrap_or_else(|| "esc".into());
@@ -138,7 +138,7 @@ fn scrolled(
 /// Where keys are looked up under the overlay: what help describes.
 fn beneath(state: &State) -> &'static [Scope] {
     if state.detail.is_some() {
-        Scope::CHAINS[6]
+        Scope::CHAIN_DETAIL
     } else {
         state.view.chain()
     }

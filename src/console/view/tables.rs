@@ -268,10 +268,12 @@ fn activity(frame: &mut Frame, state: &State, area: Rect) {
         fill("What happened", 24, 0),
     ];
     draw_list(frame, state, area, &state.activity, &cols, None, |row| {
-        let level = match row.level.as_str() {
-            "error" | "failed" => Some(Level::Error),
-            "warn" | "refused" => Some(Level::Warning),
-            _ => None,
+        let level = if row.level.is_error() {
+            Some(Level::Error)
+        } else if row.level.is_warning() {
+            Some(Level::Warning)
+        } else {
+            None
         };
         let who = if row.source == "engine" {
             Cell::from(clean(&row.who)).style(theme.muted)

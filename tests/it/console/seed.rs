@@ -505,7 +505,7 @@ pub fn activity() -> Vec<ActivityItem> {
                 ActivityItem {
                     at,
                     source: "audit".into(),
-                    level: level.into(),
+                    level: level.parse().expect("a level"),
                     who: user.into(),
                     link: None,
                     order: order.map(order_id),
@@ -516,7 +516,7 @@ pub fn activity() -> Vec<ActivityItem> {
                 ActivityItem {
                     at,
                     source: "engine".into(),
-                    level: level.into(),
+                    level: level.parse().expect("a level"),
                     who: "orderdeck".into(),
                     link: link_name.map(link),
                     order: order.map(order_id),
