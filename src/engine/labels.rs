@@ -148,7 +148,7 @@ mod tests {
     #[tokio::test]
     async fn a_print_command_that_hangs_is_stopped_and_the_label_path_named() {
         let why = run_print(
-            "sleep 30 {file}",
+            "sleep 30",
             "/tmp/l.pdf",
             std::time::Duration::from_millis(200),
         )
