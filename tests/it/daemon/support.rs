@@ -338,7 +338,7 @@ impl Daemon {
         };
         let output = tokio::process::Command::new(std::env::current_exe().expect("test binary"))
             .args([
-                "client_process",
+                "daemon::client_process",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",
