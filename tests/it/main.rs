@@ -2,6 +2,8 @@
 //! module is what used to be a test binary of its own; they share nothing but this entry point.
 
 mod cli_check_config;
+mod cli_first_contact;
+mod cli_pipes;
 mod console;
 mod crash;
 mod daemon;
