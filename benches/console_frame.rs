@@ -16,13 +16,13 @@ use orderdeck::domain::access::Role;
 use orderdeck::service::api::{PROTOCOL_VERSION, Request, Response};
 use orderdeck::service::client::Client;
 
-#[path = "../tests/console/seed.rs"]
+#[path = "../tests/it/console/seed.rs"]
 mod seed;
 // Shared with the integration tests, which use parts the benchmark does not.
 #[allow(dead_code)]
-#[path = "../tests/console/fake_client.rs"]
+#[path = "../tests/it/console/fake_client.rs"]
 mod fake_client;
-#[path = "../tests/console/fake_query.rs"]
+#[path = "../tests/it/console/fake_query.rs"]
 mod fake_query;
 
 const ROWS: usize = 100_000;
