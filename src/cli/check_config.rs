@@ -6,6 +6,7 @@
 //! stderr like problems.
 
 use std::fmt::{self, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
@@ -14,6 +15,8 @@ use crate::config::{Config, ConfigPath, Secret, StorefrontConfig, StorefrontCred
 use crate::console::keymap::user_keymap_path;
 use crate::console::{KeymapProblem, check_keymap};
 use crate::domain::access::Role;
+
+use super::output::warn;
 
 pub(super) fn run(at: &ConfigPath) -> anyhow::Result<()> {
     let keymap = user_keymap_path().filter(|path| path.exists()).map(|path| {
@@ -32,13 +35,14 @@ pub(super) fn run(at: &ConfigPath) -> anyhow::Result<()> {
         }
     };
     for warning in &config.warnings {
-        eprintln!("{warning}");
+        warn(warning);
     }
-    print!("{}", summary(&config));
+    let mut out = std::io::stdout().lock();
+    out.write_all(summary(&config).as_bytes())?;
     match keymap {
         None => Ok(()),
         Some((path, problems)) if problems.is_empty() => {
-            println!("keymap {}: ok", path.display());
+            writeln!(out, "keymap {}: ok", path.display())?;
             Ok(())
         }
         Some((path, problems)) => {
@@ -79,13 +83,13 @@ impl std::error::Error for KeymapProblems {}
 
 fn print_keymap_problems(path: &Path, problems: &[KeymapProblem]) {
     for problem in problems {
-        eprintln!("{problem}");
+        warn(problem);
     }
     if !problems.is_empty() {
-        eprintln!(
+        warn(format_args!(
             "orderdeck: the console skips these entries of {} and keeps the shipped keys for them",
             path.display()
-        );
+        ));
     }
 }
 

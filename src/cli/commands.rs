@@ -1,10 +1,12 @@
 //! The scriptable commands, each a request to the service (daemon or in-process) printed as a
 //! table for people or as JSON for scripts (`--json`; the shapes are documented in the README
 //! and stay stable). Text from platforms is sanitized by the service before it gets here.
+//! Output is written with `writeln!` and its errors returned, so a reader that goes away ends
+//! the command quietly (see `output`); it is written after the last await, in one go.
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::domain::ids::RequestId;
 use crate::domain::request::RequestStatus;
@@ -15,7 +17,7 @@ use super::args::{
     AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SettingsCommand, Since,
 };
 use super::orders::OrdersArgs;
-use super::output::{Table, when};
+use super::output::{Table, warn, when};
 
 async fn call(client: &dyn Client, request: Request) -> anyhow::Result<Response> {
     client.call(request).await.map_err(anyhow::Error::from)
@@ -25,9 +27,18 @@ macro_rules! expect {
     ($response:expr, $variant:ident) => {
         match $response {
             Response::$variant(inner) => inner,
-            other => bail!("unexpected answer from the service: {other:?}"),
+            other => return Err(unexpected(&other)),
         }
     };
+}
+
+/// An answer of the wrong kind, named by its kind (never dumped as Rust debug text).
+fn unexpected(response: &Response) -> anyhow::Error {
+    let kind = serde_json::to_value(response)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
+    anyhow::anyhow!("the service answered with an unexpected {kind:?} response")
 }
 
 /// Printed after a change that queued jobs when no daemon runs: nothing runs them until then.
@@ -36,27 +47,37 @@ const NO_DAEMON_NOTE: &str = "no daemon is running: the job(s) run at the next \
 
 pub async fn sync_once(client: &dyn Client, in_process: bool) -> anyhow::Result<()> {
     let summary = expect!(call(client, Request::SyncNow { link: None }).await?, Sync);
-    println!(
+    for error in &summary.poll_errors {
+        warn(format_args!(
+            "poll failed: {}",
+            crate::domain::text::sanitize(error)
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{} link(s): {} order update(s), {} cancellation(s), {} store change(s) seen",
         summary.links, summary.orders_seen, summary.cancellations_seen, summary.store_changes_seen
-    );
+    )?;
     if in_process {
-        println!(
+        writeln!(
+            out,
             "jobs: {} run, {} done, {} stuck, {} still waiting (retrying later)",
             summary.jobs_run, summary.jobs_done, summary.jobs_stuck, summary.jobs_waiting
-        );
+        )?;
     } else {
         // The daemon polled; its own job runner runs what the poll queued.
-        println!(
+        writeln!(
+            out,
             "jobs: {} waiting; the daemon runs them (watch with `orderdeck orders`)",
             summary.jobs_waiting
-        );
-    }
-    for error in &summary.poll_errors {
-        eprintln!("poll failed: {error}");
+        )?;
     }
     if summary.jobs_stuck > 0 {
-        println!("stuck orders need a person: `orderdeck orders --view stuck`");
+        writeln!(
+            out,
+            "stuck orders need a person: `orderdeck orders --view stuck`"
+        )?;
     }
     Ok(())
 }
@@ -187,57 +208,69 @@ pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> 
     if args.json {
         return print_json(&detail);
     }
+    print_order(&mut std::io::stdout().lock(), &detail)
+}
+
+/// One order for a person: both sides, the flows, the diagnosis and the timeline.
+fn print_order(out: &mut impl Write, detail: &OrderDetail) -> anyhow::Result<()> {
+    let sanitize = crate::domain::text::sanitize;
     let o = &detail.order;
-    println!(
+    writeln!(
+        out,
         "order {}  link {}  (TikTok Shop → {})",
         o.id, o.link, detail.platform
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "TikTok: {}  shipping {}  ship by {}  total {} {}",
         o.tiktok.status,
         o.tiktok.shipping_type,
         when(o.tiktok.ship_by),
         o.tiktok.total_amount,
         o.tiktok.currency
-    );
+    )?;
     for line in &o.tiktok.lines {
-        println!(
+        writeln!(
+            out,
             "  {} × {}  {}",
             line.quantity,
             line.seller_sku,
-            crate::domain::text::sanitize(&line.product_name)
-        );
+            sanitize(&line.product_name)
+        )?;
     }
     match &o.store {
-        Some(s) => println!(
+        Some(s) => writeln!(
+            out,
             "store: {} ({})  {} fulfillment(s)",
             s.name.as_deref().unwrap_or(s.order_id.as_str()),
             s.status,
             s.fulfillments.len()
-        ),
-        None => println!("store: not in the store"),
+        )?,
+        None => writeln!(out, "store: not in the store")?,
     }
     let f = &o.flows;
-    println!(
+    writeln!(
+        out,
         "flows: import {}  tracking {}  cancellation {}  label {}",
         word(&f.import),
         word(&f.tracking),
         word(&f.cancellation),
         word(&f.label)
-    );
+    )?;
     for line in &detail.diagnosis {
-        println!("  {line}");
+        writeln!(out, "  {}", sanitize(line))?;
     }
-    println!("timeline:");
+    writeln!(out, "timeline:")?;
     for entry in &o.timeline {
-        println!(
+        writeln!(
+            out,
             "  {}  {}",
             entry.at.format("%Y-%m-%d %H:%M:%S"),
-            crate::domain::text::sanitize(&entry.text)
-        );
+            sanitize(&entry.text)
+        )?;
     }
     if !detail.actions.is_empty() {
-        println!("you may: {}", detail.actions.join(", "));
+        writeln!(out, "you may: {}", detail.actions.join(", "))?;
     }
     Ok(())
 }
@@ -257,9 +290,11 @@ pub async fn resync(
         reason: args.reason.clone(),
     };
     let outcome = expect!(call(client, request).await?, Resync);
+    let mut out = std::io::stdout().lock();
     if outcome.running {
         let jobs: Vec<String> = outcome.jobs.iter().map(ToString::to_string).collect();
-        println!(
+        writeln!(
+            out,
             "request {} approved and running: job(s) {}",
             outcome.request,
             if jobs.is_empty() {
@@ -267,15 +302,16 @@ pub async fn resync(
             } else {
                 jobs.join(", ")
             }
-        );
+        )?;
         if in_process && !outcome.jobs.is_empty() {
-            println!("{NO_DAEMON_NOTE}");
+            writeln!(out, "{NO_DAEMON_NOTE}")?;
         }
     } else {
-        println!(
+        writeln!(
+            out,
             "request {} waits for an operator (`orderdeck approve {}`)",
             outcome.request, outcome.request
-        );
+        )?;
     }
     Ok(())
 }
@@ -331,7 +367,7 @@ pub async fn decide(
     reason: Option<String>,
     in_process: bool,
 ) -> anyhow::Result<()> {
-    match call(
+    let answer = call(
         client,
         Request::Decide {
             request,
@@ -339,13 +375,14 @@ pub async fn decide(
             reason,
         },
     )
-    .await?
-    {
-        Response::Done { message } => println!("{message}"),
-        other => bail!("unexpected answer from the service: {other:?}"),
-    }
+    .await?;
+    let Response::Done { message } = answer else {
+        return Err(unexpected(&answer));
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", crate::domain::text::sanitize(&message))?;
     if approve && in_process {
-        println!("{NO_DAEMON_NOTE}");
+        writeln!(out, "{NO_DAEMON_NOTE}")?;
     }
     Ok(())
 }
@@ -371,19 +408,21 @@ pub async fn label(client: &dyn Client, args: &LabelArgs) -> anyhow::Result<()> 
     )
     .await?;
     let Response::Label { path, printed } = response else {
-        bail!("unexpected answer from the service: {response:?}")
+        return Err(unexpected(&response));
     };
-    match &args.out {
+    let saved = match &args.out {
         Some(out) => {
             std::fs::copy(&path, out).with_context(|| {
                 format!("cannot copy the label from {path} to {}", out.display())
             })?;
-            println!("label saved to {}", out.display());
+            out.display().to_string()
         }
-        None => println!("label saved to {path}"),
-    }
+        None => path,
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "label saved to {saved}")?;
     if printed {
-        println!("label sent to the printer");
+        writeln!(out, "label sent to the printer")?;
     }
     Ok(())
 }
@@ -396,17 +435,26 @@ pub async fn settings(
     match command {
         SettingsCommand::Show { link } => {
             let links = link.clone().map(|l| vec![l]).unwrap_or(links);
+            let mut views = Vec::new();
             for link in links {
-                let view = expect!(call(client, Request::Settings { link }).await?, Settings);
-                println!(
+                views.push(expect!(
+                    call(client, Request::Settings { link }).await?,
+                    Settings
+                ));
+            }
+            let mut out = std::io::stdout().lock();
+            for view in views {
+                writeln!(
+                    out,
                     "[{}] ({}, version {})",
                     view.link, view.platform, view.version
-                );
+                )?;
                 for (key, value, description) in &view.fields {
-                    println!(
+                    writeln!(
+                        out,
                         "  {key:<24} {:<34} {description}",
                         if value.is_empty() { "-" } else { value }
-                    );
+                    )?;
                 }
             }
             Ok(())
@@ -423,11 +471,12 @@ pub async fn settings(
                 reason: None,
             };
             let view = expect!(call(client, request).await?, Settings);
-            println!(
+            writeln!(
+                std::io::stdout().lock(),
                 "{link}: {key} = {} (version {})",
                 view.settings.value_text(*key),
                 view.version
-            );
+            )?;
             Ok(())
         }
     }

@@ -9,7 +9,8 @@ use std::path::Path;
 use clap::Args;
 
 use crate::config::Config;
-use crate::console::{self, ConsoleOptions, View};
+use crate::console::theme::named_colour;
+use crate::console::{self, Badge, ConsoleOptions, View};
 use crate::domain::ids::LinkId;
 
 use super::orders::check_link;
@@ -24,6 +25,9 @@ pub struct ConsoleArgs {
     /// Show only this link's orders and cancellations (Esc widens to every link)
     #[arg(long, value_name = "L")]
     pub link: Option<LinkId>,
+    /// Browse safely: the console offers nothing that writes, whatever your role
+    #[arg(long)]
+    pub readonly: bool,
 }
 
 fn parse_view(text: &str) -> Result<View, String> {
@@ -42,7 +46,31 @@ impl ConsoleArgs {
             options.view = view;
         }
         options.link = self.link.clone();
+        options.readonly = self.readonly;
         options
+    }
+
+    /// [`ConsoleArgs::options`] with the config's `[console]` section: label, colour, mouse.
+    pub fn options_with(&self, config: &Config) -> ConsoleOptions {
+        let mut options = self.options();
+        let console = &config.console;
+        options.badge = console.label.as_ref().map(|text| Badge {
+            text: text.clone(),
+            colour: console.colour.and_then(named_colour),
+        });
+        options.mouse = console.mouse;
+        options
+    }
+}
+
+/// The console draws on stdout and reads keys from stdin: without a terminal on both (a
+/// script, a pipe, cron) it says what to use instead, before anything is opened.
+pub fn check_terminal() -> Result<(), super::NeedsTerminal> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        Err(super::NeedsTerminal)
     }
 }
 
@@ -51,7 +79,7 @@ pub async fn run(config: &Config, args: &ConsoleArgs) -> anyhow::Result<()> {
     check_link(config, args.link.as_ref())?;
     let (client, local) = runtime::connect(config).await?;
     let _log = log_quietly(&config.paths.data_dir);
-    let result = console::run(client, args.options()).await;
+    let result = console::run(client, args.options_with(config)).await;
     runtime::close(local);
     result
 }

@@ -83,8 +83,8 @@ const SOCKET_ROLE: Role = Role::Operator;
 const COLLEAGUE_EVERY: u64 = 5;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    if !std::io::stdout().is_terminal() {
-        anyhow::bail!("the demo is a console: run it in a terminal");
+    if !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
+        return Err(super::NeedsTerminal.into());
     }
     // Private: it holds the socket (everyone who can reach it is an operator) and the config.
     let dir = tempfile::Builder::new()

@@ -2,21 +2,27 @@
 //! turns its outcome into an exit status: 0 ok, 1 failure, 2 bad usage or bad config (clap's
 //! own usage errors already exit 2). Errors here are `anyhow`, the one layer allowed it; every
 //! problem of a config (and of the user's keymap) is printed on its own `file:line:column:`
-//! line. Without a command it opens the console ([`console`]); `demo` runs everything in one
-//! process ([`demo`]).
+//! line. A reader that stops reading (`| head`) ends a command quietly with 0: nothing prints
+//! with `println!`, which would panic. Without a command it opens the console ([`console`]);
+//! `demo` runs everything in one process ([`demo`]); `init`, `completions` and `man` need no
+//! config.
 
 mod args;
+#[cfg(test)]
+#[path = "../../build/version.rs"]
+mod build_version;
 mod check_config;
 mod commands;
 pub mod console;
 pub mod demo;
+mod docs;
+mod init;
 pub mod orders;
 mod output;
 pub mod runtime;
 mod sandbox;
 mod serve;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,10 +35,21 @@ pub use args::{
     SettingsCommand, Since, SyncArgs,
 };
 
+/// `--version`: the release, the git commit it was built from and that commit's date (or
+/// `SOURCE_DATE_EPOCH`), as `build.rs` found them; "unknown" where they could not be known.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ORDERDECK_GIT_COMMIT"),
+    ", built ",
+    env!("ORDERDECK_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "orderdeck",
-    version,
+    version = VERSION,
     about = "Keeps TikTok Shop orders flowing into your store and back",
     long_about = "Keeps TikTok Shop orders flowing into your store and back.\n\n\
                   Without a command, opens the console. Commands talk to the running daemon \
@@ -62,12 +79,13 @@ impl Cli {
     }
 
     fn check(&self) -> Result<(), clap::Error> {
-        let console_flags = self.console.view.is_some() || self.console.link.is_some();
+        let console_flags =
+            self.console.view.is_some() || self.console.link.is_some() || self.console.readonly;
         match &self.command {
             Some(command) if console_flags => Err(Cli::command().error(
                 clap::error::ErrorKind::ArgumentConflict,
                 format!(
-                    "--view and --link are for the console; give them without a command{}",
+                    "--view, --link and --readonly are for the console; give them without a command{}",
                     if matches!(command, Command::Demo(_)) {
                         " or after `demo`"
                     } else {
@@ -117,15 +135,41 @@ pub enum Command {
     Audit(AuditArgs),
     /// Check the config file and list every problem, with file:line:column
     CheckConfig,
+    /// Write a commented starter config (private, mode 600) where orderdeck looks for it;
+    /// never overwrites
+    Init,
+    /// Print the shell completion script for SHELL (see the README to install it)
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `orderdeck man > ~/.local/share/man/man1/orderdeck.1`
+    Man,
 }
+
+/// The console was started without a terminal to draw on (exit 2: it is a matter of usage).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the console needs a terminal; for scripts use `orderdeck orders` (and `orderdeck --help` for the other commands)"
+)]
+pub struct NeedsTerminal;
 
 /// Runs the command line. `Err` carries what to tell the user; [`fail`] prints it.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config_path = || ConfigPath::choose(cli.config.clone(), &Environment::from_process());
     let load =
         || -> anyhow::Result<Config> { Ok(Config::open(&config_path().map_err(Problems::from)?)?) };
-    if let Some(Command::CheckConfig) = cli.command {
-        return check_config::run(&config_path().map_err(Problems::from)?);
+    match &cli.command {
+        Some(Command::CheckConfig) => {
+            return check_config::run(&config_path().map_err(Problems::from)?);
+        }
+        Some(Command::Init) => return init::run(&config_path().map_err(Problems::from)?),
+        Some(Command::Completions { shell }) => {
+            return docs::completions(*shell, &mut std::io::stdout().lock());
+        }
+        Some(Command::Man) => return docs::man(&mut std::io::stdout().lock()),
+        Some(_) => {}
+        None => console::check_terminal()?,
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -133,7 +177,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let result = runtime.block_on(async move {
         match cli.command {
             None => console::run(&load()?, &cli.console).await,
-            Some(Command::CheckConfig) => unreachable!("handled above"),
+            Some(
+                Command::CheckConfig | Command::Init | Command::Completions { .. } | Command::Man,
+            ) => {
+                unreachable!("handled above")
+            }
             Some(Command::Serve) => serve::run(&load()?).await,
             Some(Command::Demo(args)) => demo::run(args).await,
             Some(Command::Sandbox(args)) => sandbox::run(args.seed, args.orders_per_shop).await,
@@ -172,9 +220,13 @@ async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
         Command::Label(args) => commands::label(c, &args).await,
         Command::Settings(command) => commands::settings(c, &command, links).await,
         Command::Audit(args) => commands::audit(c, &args).await,
-        Command::CheckConfig | Command::Serve | Command::Demo(_) | Command::Sandbox(_) => {
-            unreachable!("dispatched by run")
-        }
+        Command::CheckConfig
+        | Command::Serve
+        | Command::Demo(_)
+        | Command::Sandbox(_)
+        | Command::Init
+        | Command::Completions { .. }
+        | Command::Man => unreachable!("dispatched by run"),
     };
     drop(client);
     runtime::close(local);
@@ -182,14 +234,16 @@ async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
 }
 
 /// Prints a failed command's error to stderr and returns its exit status: 2 for a config
-/// that does not load (each problem on its own line, then a count) or a keymap with problems
-/// (already listed), 1 for anything else. Printing never panics: after a hangup there is no
-/// terminal left to print to.
+/// that does not load (each problem on its own line, then a count), a keymap with problems
+/// (already listed) or a console without a terminal, 1 for anything else — and 0, silently,
+/// when stdout's reader went away (`| head -1`): it had read all it wanted. Printing never
+/// panics: after a hangup there is no terminal left to print to.
 pub fn fail(error: &anyhow::Error) -> ExitCode {
-    let say = |text: &dyn std::fmt::Display| {
-        let _ = writeln!(std::io::stderr(), "{text}");
-    };
-    if error.is::<check_config::KeymapProblems>() {
+    let say = |text: &dyn std::fmt::Display| output::warn(text);
+    if output::is_broken_pipe(error) {
+        return ExitCode::SUCCESS;
+    }
+    if error.is::<check_config::KeymapProblems>() || error.is::<NeedsTerminal>() {
         say(&format_args!("orderdeck: {error}"));
         return ExitCode::from(2);
     }
@@ -284,7 +338,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("--view and --link are for the console")
+                .contains("--view, --link and --readonly are for the console")
         );
     }
 }

@@ -20,14 +20,17 @@ pub struct OrdersArgs {
     pub json: bool,
 }
 
-/// The lists of the console's order views, as `--view` spells them.
+/// The lists of the console's order views, as `--view` spells them. The console's names for
+/// the same lists are accepted too (`missing`, `cancels`), so a name works in both places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OrdersView {
     /// Paid orders not in the store yet, and why
     Pending,
     /// Seller-shipped orders still without tracking, by ship-by deadline
+    #[value(alias = "missing", alias = "tracking")]
     MissingTracking,
     /// Cancellations and buyer requests waiting for an answer
+    #[value(alias = "cancels", alias = "cancel")]
     Cancellations,
     /// Orders whose sync needs a person
     Stuck,
@@ -55,7 +58,7 @@ pub fn check_link(config: &Config, link: Option<&LinkId>) -> anyhow::Result<()> 
     {
         let names: Vec<&str> = config.links.iter().map(|l| l.name.as_str()).collect();
         anyhow::bail!(
-            "no link is named {link:?}; links in {}: {}",
+            "no link is named \"{link}\"; links in {}: {}",
             config.source.display(),
             names.join(", ")
         );
@@ -68,6 +71,62 @@ mod tests {
     use clap::ValueEnum;
 
     use super::*;
+
+    /// The console's view for a list, where it has one.
+    fn console_view(view: OrdersView) -> Option<crate::console::View> {
+        use crate::console::View;
+        match view {
+            OrdersView::Pending => Some(View::Pending),
+            OrdersView::MissingTracking => Some(View::Missing),
+            OrdersView::Cancellations => Some(View::Cancellations),
+            OrdersView::Stuck | OrdersView::All => None,
+        }
+    }
+
+    #[test]
+    fn the_console_and_the_cli_accept_the_same_view_names() {
+        let console_names = [
+            "pending",
+            "missing",
+            "missing-tracking",
+            "tracking",
+            "cancellations",
+            "cancels",
+            "cancel",
+        ];
+        for name in console_names {
+            let console = crate::console::View::parse(name).expect("the console knows it");
+            let cli = OrdersView::from_str(name, false)
+                .unwrap_or_else(|e| panic!("orders --view {name}: {e}"));
+            assert_eq!(console_view(cli), Some(console), "{name}");
+        }
+        for view in OrdersView::value_variants() {
+            let value = view.to_possible_value().expect("listed");
+            for name in value.get_name_and_aliases() {
+                if let Some(console) = console_view(*view) {
+                    assert_eq!(crate::console::View::parse(name), Some(console), "{name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_link_is_named_as_typed() {
+        let config = crate::config::Config::parse(
+            "[access]\n",
+            std::path::Path::new("od.toml"),
+            0o600,
+            &crate::config::Environment {
+                data_dir: Some("/data".into()),
+                ..crate::config::Environment::default()
+            },
+        );
+        let config = config.expect("an empty config loads");
+        let link = LinkId::new("gb").unwrap();
+        let error = check_link(&config, Some(&link)).unwrap_err().to_string();
+        assert!(error.starts_with("no link is named \"gb\";"), "{error}");
+        assert!(!error.contains("LinkId"), "{error}");
+    }
 
     #[test]
     fn views_are_spelled_like_the_triage_views() {

@@ -2,6 +2,8 @@
 //! deterministic scenario, until Ctrl-C. Prints the `orderdeck.toml` that points orderdeck at
 //! them (its credentials are the sandbox's own test values).
 
+use std::io::Write as _;
+
 use crate::sandbox::scenario::{Scenario, Size};
 use crate::sandbox::set::SandboxSet;
 
@@ -23,14 +25,14 @@ pub async fn run(seed: u64, orders_per_shop: usize) -> anyhow::Result<()> {
         &data_dir.join("orderdeck.sock"),
         &format!("admin = [\"{me}\"]"),
     )?;
-    println!("{snippet}");
-    eprintln!(
+    writeln!(std::io::stdout().lock(), "{snippet}")?;
+    super::output::warn(format_args!(
         "orderdeck sandbox: TikTok Shop API {} (auth {}), Shopify {}. Save the config above (chmod 600), \
          add yourself to [access], then run orderdeck with --config. Ctrl-C stops.",
         set.tiktok.api_base(),
         set.tiktok.auth_base(),
         set.shopify.addr()
-    );
+    ));
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

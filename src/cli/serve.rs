@@ -27,7 +27,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         socket::bind(&config.paths.socket, config.paths.socket_group.as_deref()).await?;
     let local = open_local(config, Arc::new(SystemClock), true)?;
     for skipped in &local.skipped_links {
-        eprintln!("orderdeck: {skipped}");
+        super::output::warn(format_args!("orderdeck: {skipped}"));
     }
     let stop = CancellationToken::new();
     let signals = tokio::spawn(signals.stop_on_first(stop.clone()));

@@ -8,6 +8,7 @@
 //! column. A [`Config`] exists only when there are no errors; warnings travel with it.
 
 mod access;
+mod console;
 mod links;
 mod paths;
 mod problem;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::ids::{LinkId, ShopId, StoreId};
 
 pub use access::{AccessConfig, Principal};
+pub use console::{COLOURS, ConsoleConfig};
 pub use links::{DEFAULT_POLL_INTERVAL, LinkConfig};
 pub use paths::{ApprovalsConfig, EngineConfig, Environment, Paths};
 pub use problem::{Position, Problem, Problems, Severity, did_you_mean};
@@ -47,6 +49,8 @@ pub struct Config {
     pub approvals: ApprovalsConfig,
     pub paths: Paths,
     pub engine: EngineConfig,
+    /// `[console]`: the header's label and colour, the mouse.
+    pub console: ConsoleConfig,
     /// The file it was read from.
     pub source: PathBuf,
     /// Things worth fixing that do not stop orderdeck (e.g. a store without a connector yet).
@@ -99,14 +103,15 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let message = match at {
                     ConfigPath::Given(_) => {
-                        "config file does not exist (given by --config or ORDERDECK_CONFIG)"
+                        "config file does not exist (given by --config or ORDERDECK_CONFIG); \
+                         `orderdeck init` with the same --config writes a commented starter config there"
                             .to_string()
                     }
-                    ConfigPath::Default(_) => format!(
-                        "no config file here (the default location). Create it from the example config in README.md \
-                         (section \"Configuration\"), then `chmod 600 {}`; or pass --config PATH / set ORDERDECK_CONFIG",
-                        path.display()
-                    ),
+                    ConfigPath::Default(_) => "no config file here (the default location). \
+                         To try orderdeck on simulated shops: `orderdeck demo`. \
+                         To start your own: `orderdeck init` writes a commented starter config here; \
+                         or pass --config PATH / set ORDERDECK_CONFIG"
+                        .to_string(),
                 };
                 return Err(Problem::error(path, None, message).into());
             }
@@ -177,6 +182,8 @@ impl Config {
         let paths = paths::read_paths(&mut ld, section);
         let section = sub_section(&mut ld, &mut root, "engine");
         let engine = paths::read_engine(&mut ld, section);
+        let section = sub_section(&mut ld, &mut root, "console");
+        let console = console::read_console(&mut ld, section);
         root.finish(&mut ld, |_| None);
         let problems = ld.problems.sorted();
         if problems.has_errors() {
@@ -190,6 +197,7 @@ impl Config {
             approvals,
             paths,
             engine,
+            console,
             source: source.to_path_buf(),
             warnings: problems.0,
         })

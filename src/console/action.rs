@@ -172,6 +172,8 @@ actions! {
     Refresh = "refresh", "refresh", "Ask the service again for what is shown";
     Redraw = "redraw", "redraw", "Repaint the whole screen (after line noise)";
     DismissToasts = "dismiss", "dismiss", "Dismiss messages, errors included";
+    Messages = "messages", "messages", "Show every message and error of this session, whole";
+    Suspend = "suspend", "suspend", "Suspend to the shell (fg brings the console back)";
     Up = "up", "up", "Move up one row";
     Down = "down", "down", "Move down one row";
     PageUp = "page-up", "page up", "Move up one page";
@@ -182,6 +184,7 @@ actions! {
     ToggleMark = "mark", "mark", "Mark or unmark the row; actions apply to the marked rows";
     ClearMarks = "clear-marks", "unmark all", "Unmark every row of this view";
     Open = "open", "open", "Open the order detail (or the link, in Stores)";
+    ExpandRow = "expand", "expand", "Show the selected row whole: every field, wrapped";
     CopyId = "copy-id", "copy id", "Copy the id to the clipboard (OSC 52, works over SSH)";
     SortNext = "sort", "sort", "Sort by the next column";
     SortReverse = "sort-reverse", "reverse", "Reverse the sort direction";
@@ -203,8 +206,10 @@ actions! {
     SaveSettings = "save", "save", "Review the changes and save them";
     RevertSettings = "revert", "revert", "Drop the unsaved changes";
     Submit = "submit", "ok", "Accept what was typed";
-    Complete = "complete", "complete", "Complete the word being typed";
+    Complete = "complete", "complete", "Complete the word being typed; again: the next candidate";
+    CompletePrev = "complete-prev", "previous", "Go back to the previous completion candidate";
     Confirm = "confirm", "yes", "Answer yes";
+    Discard = "discard", "discard", "Drop the unsaved changes and go on";
 }
 
 impl Action {
@@ -233,14 +238,14 @@ impl Action {
             Back => true,
             Quit | Help | CommandMode | ViewStores | ViewPending | ViewMissing
             | ViewCancellations | ViewApprovals | ViewActivity | ViewSettings | NextView
-            | PrevView | Refresh | Redraw | DismissToasts => {
+            | PrevView | Refresh | Redraw | DismissToasts | Messages | Suspend => {
                 !matches!(scope, Scope::Input | Scope::Confirm)
             }
             Up | Down => list || matches!(scope, Scope::Detail | Scope::Settings | Scope::Input),
             PageUp | PageDown | Top | Bottom => {
                 list || matches!(scope, Scope::Detail | Scope::Settings)
             }
-            Filter | ToggleMark | ClearMarks | Open => list,
+            Filter | ToggleMark | ClearMarks | Open | ExpandRow => list,
             CopyId => list || scope == Scope::Detail,
             SortNext | SortReverse => matches!(scope, Scope::List | Scope::Orders),
             Resync | RetryStuck | ReprintLabel => matches!(
@@ -254,10 +259,13 @@ impl Action {
             Follow => matches!(scope, Scope::List | Scope::Activity),
             EditSettings => matches!(scope, Scope::List | Scope::Stores),
             SyncNow => matches!(scope, Scope::Global | Scope::List | Scope::Stores),
-            PrevLink | NextLink | EditField | ToggleField | DeleteMapping | SaveSettings
-            | RevertSettings => scope == Scope::Settings,
-            Submit | Complete => scope == Scope::Input,
-            Confirm => scope == Scope::Confirm,
+            // Saving is also an answer to "leave with unsaved changes?".
+            SaveSettings => matches!(scope, Scope::Settings | Scope::Confirm),
+            PrevLink | NextLink | EditField | ToggleField | DeleteMapping | RevertSettings => {
+                scope == Scope::Settings
+            }
+            Submit | Complete | CompletePrev => scope == Scope::Input,
+            Confirm | Discard => scope == Scope::Confirm,
         }
     }
 

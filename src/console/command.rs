@@ -77,7 +77,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "sort",
         aliases: &[],
         args: "COLUMN [asc|desc]",
-        help: "sort an order list (default id link status created ship-by)",
+        help: "sort an order list by a column it shows (Tab lists them; default: its own order)",
         reaches: &[Action::SortNext, Action::SortReverse],
     },
     CommandSpec {
@@ -116,6 +116,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         reaches: &[Action::Redraw],
     },
     CommandSpec {
+        name: "messages",
+        aliases: &["msgs", "log"],
+        args: "",
+        help: "every message and error of this session, whole",
+        reaches: &[Action::Messages],
+    },
+    CommandSpec {
         name: "dismiss",
         aliases: &[],
         args: "",
@@ -131,6 +138,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
 ];
 
+/// How `:sort` names each column of the order lists.
 const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
     ("default", OrderColumn::Default),
     ("id", OrderColumn::Id),
@@ -138,7 +146,21 @@ const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
     ("status", OrderColumn::Status),
     ("created", OrderColumn::Created),
     ("ship-by", OrderColumn::ShipBy),
+    ("paid", OrderColumn::Paid),
+    ("store", OrderColumn::StoreOrder),
+    ("why", OrderColumn::Why),
+    ("store-side", OrderColumn::StoreSide),
+    ("skus", OrderColumn::Skus),
+    ("buyer", OrderColumn::Buyer),
 ];
+
+/// The `:sort` name of a column.
+pub fn column_name(column: OrderColumn) -> &'static str {
+    SORT_COLUMNS
+        .iter()
+        .find(|(_, c)| *c == column)
+        .map_or("default", |(n, _)| n)
+}
 
 /// The closest known name, when it is close enough to be a typo.
 pub fn did_you_mean<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
@@ -176,6 +198,8 @@ pub struct Known {
     pub links: Vec<String>,
     /// Order ids on the current page.
     pub orders: Vec<String>,
+    /// The columns the current list shows and can sort by (`:sort` offers only these).
+    pub sort_columns: Vec<String>,
 }
 
 pub fn parse(text: &str) -> Result<Command, String> {
@@ -222,9 +246,8 @@ pub fn parse(text: &str) -> Result<Command, String> {
                 .find(|(n, _)| *n == name)
                 .map(|(_, c)| *c)
                 .ok_or_else(|| {
-                    format!(
-                        "cannot sort by {name:?}; columns: default id link status created ship-by"
-                    )
+                    let names: Vec<&str> = SORT_COLUMNS.iter().map(|(n, _)| *n).collect();
+                    format!("cannot sort by {name:?}; columns: {}", names.join(" "))
                 })?;
             let dir = match rest.get(1).copied() {
                 None => None,
@@ -257,7 +280,7 @@ pub fn complete(text: &str, known: &Known) -> Vec<String> {
             "view" => View::ALL.iter().map(|v| v.name().to_string()).collect(),
             "link" | "settings" | "sync" => known.links.clone(),
             "order" | "o" => known.orders.clone(),
-            "sort" => SORT_COLUMNS.iter().map(|(n, _)| n.to_string()).collect(),
+            "sort" => known.sort_columns.clone(),
             _ => Vec::new(),
         },
         ["sort", _, _] => vec!["asc".into(), "desc".into()],
@@ -267,6 +290,14 @@ pub fn complete(text: &str, known: &Known) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// `text` with its last word replaced by `word` (a completion candidate, taken whole).
+pub fn replace_last_word(text: &str, word: &str) -> String {
+    match text.rfind(' ') {
+        Some(i) => format!("{}{word}", &text[..=i]),
+        None => word.to_string(),
+    }
 }
 
 /// `text` with its last word completed as far as the candidates agree; a single candidate is
@@ -339,6 +370,7 @@ mod tests {
         let known = Known {
             links: vec!["uk-shop1".into(), "us-shop2".into()],
             orders: vec![],
+            sort_columns: vec!["default".into(), "id".into(), "paid".into()],
         };
         assert_eq!(complete("vi", &known), ["view"]);
         assert_eq!(apply_completion("vi", &complete("vi", &known)), "view ");
@@ -357,5 +389,8 @@ mod tests {
             ["settings", "sort", "stores", "sync"]
         );
         assert_eq!(apply_completion("se", &complete("se", &known)), "settings ");
+        assert_eq!(complete("sort ", &known), ["default", "id", "paid"]);
+        assert_eq!(replace_last_word("view m", "missing"), "view missing");
+        assert_eq!(replace_last_word("vi", "view"), "view");
     }
 }

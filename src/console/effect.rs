@@ -3,9 +3,11 @@
 //! assert exactly which calls an action makes, and the runtime is the only place that does IO.
 //!
 //! Writes wait for a yes first: anything that writes to a platform or to settings is a
-//! [`Mutation`] held by a [`Confirm`] (yes/no) or a [`Prompt`] (asks a reason; Enter confirms)
-//! whose question names how many rows it acts on and how many of the marked rows the current
-//! filter hides. Only a confirmed mutation becomes service calls ([`Mutation::calls`]).
+//! [`Mutation`] held by a [`Confirm`] (yes/no; the default, Enter, is no) or a [`Prompt`] (asks
+//! a reason; Enter confirms) whose question names how many rows it acts on and how many of the
+//! marked rows the current filter hides, and which lists the targets (the first ten, then a
+//! count). A write to more than [`TYPE_THE_COUNT_ABOVE`] rows asks for the count to be typed.
+//! Only a confirmed mutation becomes service calls ([`Mutation::calls`]).
 
 use std::time::Duration;
 
@@ -33,6 +35,8 @@ pub enum Effect {
     Copy(String),
     /// Repaint every cell on the next frame.
     Redraw,
+    /// Give the terminal back and stop (ctrl-z); take it again when continued.
+    Suspend,
     Quit,
 }
 
@@ -100,7 +104,30 @@ pub enum Event {
     Tick(Timestamp),
     /// Text pasted into the terminal.
     Paste(String),
+    /// The mouse, when `[console] mouse` is on: a click or a turn of the wheel.
+    Mouse(Mouse),
 }
+
+/// A mouse event, in screen cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mouse {
+    pub kind: MouseKind,
+    pub column: u16,
+    pub row: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MouseKind {
+    Click,
+    WheelUp,
+    WheelDown,
+}
+
+/// Writes to more rows than this ask for the count to be typed, not just a yes.
+pub const TYPE_THE_COUNT_ABOVE: usize = 10;
+
+/// Targets a confirmation lists by id before it says "and N more".
+pub const TARGETS_LISTED: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mutation {
@@ -133,6 +160,33 @@ pub enum Mutation {
 }
 
 impl Mutation {
+    /// What it acts on, as the person knows them: order ids, request ids, a link.
+    pub fn targets(&self) -> Vec<String> {
+        let all = |ids: &[TiktokOrderId]| ids.iter().map(ToString::to_string).collect();
+        match self {
+            Mutation::Resync { orders, .. }
+            | Mutation::Retry { orders }
+            | Mutation::Labels { orders } => all(orders),
+            Mutation::Decide { requests, .. } => requests.iter().map(ToString::to_string).collect(),
+            Mutation::BuyerCancel { cancels, .. } => {
+                cancels.iter().map(|(_, order)| order.to_string()).collect()
+            }
+            Mutation::SaveSettings { link, .. } => vec![link.to_string()],
+            Mutation::SyncNow { link } => vec![
+                link.as_ref()
+                    .map_or("every link".to_string(), ToString::to_string),
+            ],
+        }
+    }
+
+    /// How many rows it writes to (a settings save or a sync counts as one).
+    pub fn count(&self) -> usize {
+        match self {
+            Mutation::SaveSettings { .. } | Mutation::SyncNow { .. } => 1,
+            _ => self.targets().len(),
+        }
+    }
+
     /// The service calls that carry out this mutation, each with what to say about its result.
     pub fn calls(&self, reason: Option<String>) -> Vec<(Mutated, Request)> {
         match self {
@@ -223,13 +277,53 @@ impl Mutation {
 }
 
 /// A yes/no question.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Confirm {
     pub title: String,
     pub question: String,
-    /// More lines under the question (a settings diff, the targets).
+    /// More lines under the question (a settings diff, what happens next).
     pub details: Vec<String>,
     pub mutation: Mutation,
+    /// The reason already given (a prompt's), carried to the calls.
+    pub reason: Option<String>,
+    /// For a write to many rows: the count must be typed here, and Enter checks it.
+    pub typed: Option<TypedCount>,
+}
+
+impl Confirm {
+    /// A question about `mutation`; the count has to be typed when it writes to many rows.
+    pub fn new(title: &str, question: String, details: Vec<String>, mutation: Mutation) -> Confirm {
+        let count = mutation.count();
+        Confirm {
+            title: title.to_string(),
+            question,
+            details,
+            typed: (count > TYPE_THE_COUNT_ABOVE).then(TypedCount::default),
+            mutation,
+            reason: None,
+        }
+    }
+}
+
+/// The count typed to confirm a bulk write, and why the last Enter was refused.
+#[derive(Debug, Clone, Default)]
+pub struct TypedCount {
+    pub input: Input,
+    pub error: Option<String>,
+}
+
+/// "576…, 577… and 15 more": the first [`TARGETS_LISTED`] targets, then how many others.
+pub fn listed(targets: &[String]) -> String {
+    let shown = targets
+        .iter()
+        .take(TARGETS_LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match targets.len().saturating_sub(TARGETS_LISTED) {
+        0 => shown,
+        more => format!("{shown} and {} more", thousands(more)),
+    }
 }
 
 /// A question that needs a typed reason; Enter confirms.
@@ -301,6 +395,28 @@ mod tests {
             question("Approve", 2, ("request", "requests"), 2),
             "Approve 2 requests (2 marked requests hidden by the filter)?"
         );
+    }
+
+    #[test]
+    fn targets_are_listed_up_to_ten_then_counted() {
+        let ids: Vec<String> = (1..=25).map(|i| format!("R{i}")).collect();
+        assert_eq!(
+            listed(&ids),
+            "R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 and 15 more"
+        );
+        assert_eq!(listed(&ids[..2]), "R1, R2");
+    }
+
+    #[test]
+    fn many_rows_need_the_count_typed() {
+        let orders = |n: u64| Mutation::Retry {
+            orders: (0..n)
+                .map(|i| TiktokOrderId::new(format!("57646{i}")).unwrap())
+                .collect(),
+        };
+        let ask = |m| Confirm::new("t", "q".into(), Vec::new(), m);
+        assert!(ask(orders(10)).typed.is_none());
+        assert!(ask(orders(11)).typed.is_some());
     }
 
     #[test]

@@ -217,6 +217,21 @@ fn parse_name(text: &str) -> Option<KeyName> {
         .map(KeyName::F)
 }
 
+/// How an Alt chord is read. A terminal sends Alt-j as Esc followed by `j`, and crossterm reads
+/// Esc and a key that arrive in one read as that chord. Over a laggy link (SSH, mobile) a
+/// person's Esc and the key after it travel in one packet, so "Esc, then j" would become an
+/// Alt-j nothing is bound to and both keys would be lost. Like vim with a short `ttimeoutlen`,
+/// orderdeck takes such a chord as the two keys it most likely was: an Alt chord is kept only
+/// when `bound` says a binding wants it; otherwise it is Esc followed by the key alone.
+pub fn split_unbound_alt(key: Key, bound: impl Fn(&Key) -> bool) -> Vec<Key> {
+    let splittable = key.alt && !key.ctrl && matches!(key.name, KeyName::Char(_));
+    if !splittable || bound(&key) {
+        return vec![key];
+    }
+    let plain = Key { alt: false, ..key };
+    vec![Key::plain(KeyName::Esc), plain]
+}
+
 /// Reads a whole binding: one key, or a chord of space-separated keys. A string that is just
 /// a space is the space key.
 pub fn parse_seq(text: &str) -> Result<KeySeq, String> {
@@ -307,6 +322,33 @@ mod tests {
         assert!(Key::parse("ctlr-r").is_err());
         assert!(Key::parse("pagedwn").is_err());
         assert!(parse_seq("").is_err());
+    }
+
+    #[test]
+    fn an_unbound_alt_chord_is_esc_then_the_key() {
+        let key = |text: &str| Key::parse(text).unwrap();
+        let nothing_bound = |_: &Key| false;
+        assert_eq!(
+            split_unbound_alt(key("alt-j"), nothing_bound),
+            [key("esc"), key("j")]
+        );
+        assert_eq!(
+            split_unbound_alt(key("alt-G"), nothing_bound),
+            [key("esc"), key("G")]
+        );
+        // A chord someone bound stays a chord.
+        let alt_j_bound = |k: &Key| *k == key("alt-j");
+        assert_eq!(split_unbound_alt(key("alt-j"), alt_j_bound), [key("alt-j")]);
+        // Keys without Alt, and Alt with keys a typed Esc never precedes, are left alone.
+        assert_eq!(split_unbound_alt(key("j"), nothing_bound), [key("j")]);
+        assert_eq!(
+            split_unbound_alt(key("alt-up"), nothing_bound),
+            [key("alt-up")]
+        );
+        assert_eq!(
+            split_unbound_alt(key("ctrl-alt-x"), nothing_bound),
+            [key("ctrl-alt-x")]
+        );
     }
 
     #[test]

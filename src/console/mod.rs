@@ -17,6 +17,8 @@
 //! something changed. It ends cleanly on quit, SIGHUP, SIGTERM, SIGINT, and on end-of-file or
 //! a read error from the terminal (crossterm would otherwise spin on a dead tty). Service calls
 //! run as tasks; their answers come back as events, so a slow daemon never freezes the keys.
+//! On ctrl-z it gives the terminal back and stops like any job (`fg` resumes it, repainted).
+//! With the mouse on, the wheel and clicks arrive as events like the keys.
 
 pub mod action;
 pub mod command;
@@ -35,7 +37,7 @@ pub use action::{Action, Scope};
 pub use effect::{Effect, Event};
 pub use keymap::{KeymapProblem, check_keymap, check_keymap_text};
 pub use screen::Screen;
-pub use state::{State, View};
+pub use state::{Badge, State, View};
 pub use theme::ColorMode;
 pub use update::{handle_key, receive, start, update};
 pub use view::draw;
@@ -77,6 +79,12 @@ pub struct ConsoleOptions {
     pub link: Option<LinkId>,
     /// A message shown from the start until dismissed (the demo says how to attach to it).
     pub notice: Option<String>,
+    /// `--readonly`: offer nothing that writes, whatever the role.
+    pub readonly: bool,
+    /// The header's environment label (`[console] label` and `colour`).
+    pub badge: Option<Badge>,
+    /// Take mouse events (`[console] mouse`, on by default).
+    pub mouse: bool,
 }
 
 impl Default for ConsoleOptions {
@@ -88,6 +96,9 @@ impl Default for ConsoleOptions {
             view: View::Stores,
             link: None,
             notice: None,
+            readonly: false,
+            badge: None,
+            mouse: true,
         }
     }
 }
@@ -98,19 +109,23 @@ impl Default for ConsoleOptions {
 pub async fn run(client: Arc<dyn Client>, options: ConsoleOptions) -> anyhow::Result<()> {
     let size = ratatui::crossterm::terminal::size().context("the console needs a terminal")?;
     let started = begin(client.as_ref(), &options, size).await?;
-    let guard = TerminalGuard::enter().context("cannot take over the terminal")?;
+    let guard = TerminalGuard::enter(options.mouse).context("cannot take over the terminal")?;
     let output = BufWriter::with_capacity(1 << 16, io::stdout());
-    let result = drive(
+    let screen = Screen::new(output, size)?;
+    let console = Loop {
         client,
-        options.clock,
-        started,
-        read_terminal(),
-        output,
-        size,
-    )
-    .await;
-    drop(guard);
-    result
+        clock: options.clock,
+        screen,
+        terminal: Some(guard),
+    };
+    console
+        .run(
+            started.state,
+            started.notifications,
+            started.effects,
+            read_terminal(),
+        )
+        .await
 }
 
 /// Terminal input as the console reads it: key, resize and paste events, ending (channel
@@ -173,6 +188,9 @@ async fn begin(
     state.problems = problems;
     state.view = options.view;
     state.link = options.link.clone();
+    state.session.readonly = options.readonly;
+    state.badge = options.badge.clone();
+    state.mouse = options.mouse;
     if let Some(notice) = &options.notice {
         update::notice(&mut state, theme::Level::Info, notice.clone());
     }
@@ -204,6 +222,7 @@ async fn drive<W: Write>(
         client,
         clock,
         screen,
+        terminal: None,
     };
     console
         .run(started.state, started.notifications, started.effects, input)
@@ -238,6 +257,8 @@ struct Loop<W: Write> {
     client: Arc<dyn Client>,
     clock: Arc<dyn Clock>,
     screen: Screen<W>,
+    /// The process's own terminal, when the console took it over (so it can be suspended).
+    terminal: Option<TerminalGuard>,
 }
 
 /// What one wake-up brought.
@@ -356,6 +377,17 @@ impl<W: Write> Loop<W> {
                     }
                 }
                 Effect::Redraw => self.screen.repaint(),
+                Effect::Suspend => match &self.terminal {
+                    Some(guard) => {
+                        if let Err(e) = guard.suspend() {
+                            tracing::warn!("suspending failed: {e}");
+                        }
+                        self.screen.repaint();
+                    }
+                    None => {
+                        tracing::info!("ctrl-z ignored: the console does not own this terminal")
+                    }
+                },
                 Effect::Quit => quit = true,
             }
         }
@@ -393,6 +425,10 @@ fn terminal_event(state: &mut State, event: Option<io::Result<TermEvent>>) -> Wa
             Wake::Effects(receive(state, Event::Resize { width, height }))
         }
         Some(Ok(TermEvent::Paste(text))) => Wake::Effects(receive(state, Event::Paste(text))),
+        Some(Ok(TermEvent::Mouse(mouse))) => match mouse_event(&mouse) {
+            Some(mouse) => Wake::Effects(receive(state, Event::Mouse(mouse))),
+            None => Wake::Effects(Vec::new()),
+        },
         Some(Ok(_)) => Wake::Effects(Vec::new()),
         // End of input or a read error: the terminal is gone (an SSH session that dropped).
         Some(Err(e)) => {
@@ -401,6 +437,23 @@ fn terminal_event(state: &mut State, event: Option<io::Result<TermEvent>>) -> Wa
         }
         None => Wake::Exit,
     }
+}
+
+/// The mouse events the console uses: a left click, the wheel. Moves and drags are dropped
+/// before they touch the state (so they never cost a frame).
+fn mouse_event(event: &ratatui::crossterm::event::MouseEvent) -> Option<effect::Mouse> {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let kind = match event.kind {
+        MouseEventKind::Down(MouseButton::Left) => effect::MouseKind::Click,
+        MouseEventKind::ScrollUp => effect::MouseKind::WheelUp,
+        MouseEventKind::ScrollDown => effect::MouseKind::WheelDown,
+        _ => return None,
+    };
+    Some(effect::Mouse {
+        kind,
+        column: event.column,
+        row: event.row,
+    })
 }
 
 fn notified(

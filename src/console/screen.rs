@@ -2,7 +2,9 @@
 //! differ from what the terminal shows: an idle console writes nothing, and a change writes
 //! only the cells that changed, wrapped in synchronized output so the terminal shows whole
 //! frames. The cursor is only touched when it must be. [`TerminalGuard`] puts the terminal
-//! into raw mode and the alternate screen and always puts it back: on drop, and on panic.
+//! into raw mode and the alternate screen and always puts it back: on drop, on panic, and for
+//! as long as the console is suspended (ctrl-z). Mouse reporting, when asked for, is only
+//! clicks and the wheel (not every move, which would flood a slow link).
 
 use std::io::{self, Write};
 use std::sync::Once;
@@ -117,24 +119,50 @@ impl<W: Write> Screen<W> {
     }
 }
 
-/// Raw mode, the alternate screen and bracketed paste for as long as it lives.
+/// Raw mode, the alternate screen, bracketed paste (and the mouse, when asked) for as long as
+/// it lives.
 pub struct TerminalGuard {
-    _private: (),
+    mouse: bool,
 }
 
+/// Mouse reporting of presses, releases and the wheel (1000) in SGR coordinates (1006): not
+/// crossterm's `EnableMouseCapture`, which also asks for every move of the pointer.
+const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1006h";
+const MOUSE_OFF: &str = "\x1b[?1006l\x1b[?1000l";
+
 impl TerminalGuard {
-    pub fn enter() -> io::Result<TerminalGuard> {
+    pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         install_panic_hook();
+        let guard = TerminalGuard { mouse };
+        guard.take()?;
+        Ok(guard)
+    }
+
+    fn take(&self) -> io::Result<()> {
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
-        let guard = TerminalGuard { _private: () };
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            Hide,
-            EnableBracketedPaste
-        )?;
-        Ok(guard)
+        MOUSE.store(self.mouse, Ordering::SeqCst);
+        let mut out = io::stdout();
+        execute!(out, EnterAlternateScreen, Hide, EnableBracketedPaste)?;
+        if self.mouse {
+            out.write_all(MOUSE_ON.as_bytes())?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// ctrl-z: gives the terminal back, stops the process group as the shell's job control
+    /// expects (SIGTSTP), and takes the terminal again once continued (`fg`). The caller
+    /// repaints. (A process group with no shell to return to is not stopped by the kernel; the
+    /// terminal is simply given back and taken again.)
+    pub fn suspend(&self) -> io::Result<()> {
+        restore();
+        let stopped =
+            nix::sys::signal::killpg(nix::unistd::getpgrp(), nix::sys::signal::Signal::SIGTSTP);
+        if let Err(e) = stopped {
+            tracing::warn!("could not stop for ctrl-z: {e}");
+        }
+        self.take()
     }
 }
 
@@ -146,11 +174,16 @@ impl Drop for TerminalGuard {
 
 /// Whether the console holds the terminal (so a panic knows whether to give it back).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Whether mouse reporting is on (so giving the terminal back turns it off).
+static MOUSE: AtomicBool = AtomicBool::new(false);
 
 /// Gives the terminal back. Errors are ignored: after a hangup there is no terminal to fix.
 fn restore() {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return;
+    }
+    if MOUSE.swap(false, Ordering::SeqCst) {
+        let _ = io::stdout().write_all(MOUSE_OFF.as_bytes());
     }
     let _ = execute!(
         io::stdout(),

@@ -109,6 +109,8 @@ pub struct Session {
     pub role: Option<Role>,
     pub two_person: bool,
     pub daemon: bool,
+    /// Started with `--readonly`: nothing is offered that writes, whatever the role.
+    pub readonly: bool,
 }
 
 impl Session {
@@ -119,17 +121,55 @@ impl Session {
             role: welcome.role,
             two_person: welcome.two_person,
             daemon: welcome.daemon,
+            readonly: false,
         }
     }
 
     pub fn may(&self, permission: Permission) -> bool {
-        self.role.is_some_and(|r| r.may(permission))
+        !self.readonly && self.role.is_some_and(|r| r.may(permission))
     }
 
-    /// Viewers (and people without a role) cannot change anything.
+    /// Viewers (and people without a role) cannot change anything; nor can a `--readonly`
+    /// console.
     pub fn read_only(&self) -> bool {
         !self.may(Permission::RequestResync)
     }
+
+    /// Why `permission` is refused here.
+    pub fn refusal(&self, permission: Permission) -> String {
+        if self.readonly {
+            "this console was started with --readonly: it only reads".into()
+        } else {
+            crate::domain::access::refusal(self.role, permission)
+        }
+    }
+}
+
+/// Where the person was going when the settings form stopped them to ask about unsaved changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leave {
+    Quit,
+    View(View),
+    /// Another link's settings.
+    Link(LinkId),
+}
+
+/// A line of the message history (`:messages`): every toast, error and notice, whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub at: Timestamp,
+    pub level: Level,
+    pub text: String,
+}
+
+/// How many messages the history keeps (the oldest go first).
+pub const MESSAGES_KEPT: usize = 500;
+
+/// The header's environment label (`[console] label`, `colour`), like k9s' per-context skin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Badge {
+    pub text: String,
+    pub colour: Option<ratatui::style::Color>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +202,18 @@ pub enum Overlay {
     },
     Confirm(Confirm),
     Prompt(Prompt),
+    /// The selected row, whole (every field wrapped).
+    Row {
+        scroll: usize,
+    },
+    /// The message history, newest first.
+    Messages {
+        scroll: usize,
+    },
+    /// Leaving the settings form (or quitting) with changes not saved: save, discard or stay.
+    Unsaved {
+        then: Leave,
+    },
 }
 
 /// The line at the bottom while typing a filter or a command.
@@ -171,6 +223,22 @@ pub struct InputLine {
     pub input: Input,
     /// Completion candidates for the word being typed.
     pub candidates: Vec<String>,
+    /// Tab is cycling through `candidates`: the one shown in the input.
+    pub cycling: Option<usize>,
+    /// Browsing the command history (Up/Down): the entry shown, and what was typed before.
+    pub history: Option<(usize, String)>,
+}
+
+impl InputLine {
+    pub fn new(kind: LineKind, text: String) -> InputLine {
+        InputLine {
+            kind,
+            input: Input::new(text),
+            candidates: Vec::new(),
+            cycling: None,
+            history: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +306,16 @@ pub struct State {
     pub activity_unseen: bool,
     pub settings: SettingsForm,
     pub toasts: Vec<Toast>,
+    /// Every message of this session, oldest first (at most [`MESSAGES_KEPT`]).
+    pub messages: Vec<Message>,
+    /// Commands run from the `:` line, oldest first, for Up/Down.
+    pub command_history: Vec<String>,
+    /// What to do once the settings being saved are saved (quit, switch view).
+    pub after_save: Option<Leave>,
+    /// The header's environment label.
+    pub badge: Option<Badge>,
+    /// Mouse events are taken (wheel scrolls, click selects).
+    pub mouse: bool,
     pub connection: Connection,
     pub problems: Vec<KeymapProblem>,
     pub changed: Changed,
@@ -281,6 +359,11 @@ impl State {
             activity_unseen: false,
             settings: SettingsForm::default(),
             toasts: Vec::new(),
+            messages: Vec::new(),
+            command_history: Vec::new(),
+            after_save: None,
+            badge: None,
+            mouse: false,
             connection: Connection::Live,
             problems: Vec::new(),
             changed: Changed::default(),

@@ -30,6 +30,29 @@ impl ColorMode {
     }
 }
 
+/// A colour by the name `[console] colour` uses (see `config::COLOURS`).
+pub fn named_colour(name: &str) -> Option<Color> {
+    Some(match name {
+        "black" => Color::Black,
+        "red" => Color::Red,
+        "green" => Color::Green,
+        "yellow" => Color::Yellow,
+        "blue" => Color::Blue,
+        "magenta" => Color::Magenta,
+        "cyan" => Color::Cyan,
+        "gray" => Color::Gray,
+        "dark-gray" => Color::DarkGray,
+        "light-red" => Color::LightRed,
+        "light-green" => Color::LightGreen,
+        "light-yellow" => Color::LightYellow,
+        "light-blue" => Color::LightBlue,
+        "light-magenta" => Color::LightMagenta,
+        "light-cyan" => Color::LightCyan,
+        "white" => Color::White,
+        _ => return None,
+    })
+}
+
 /// Severity of a message or a health figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -159,6 +182,23 @@ impl Theme {
         }
     }
 
+    /// The header's environment label: on its own colour (chosen in `[console] colour`), or
+    /// reversed where there is no colour (`NO_COLOR`, or none chosen).
+    pub fn badge(&self, colour: Option<Color>) -> Style {
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        match colour {
+            Some(colour) if self.name != "monochrome" => {
+                let dark = matches!(
+                    colour,
+                    Color::Black | Color::Blue | Color::Red | Color::Magenta | Color::DarkGray
+                );
+                bold.bg(colour)
+                    .fg(if dark { Color::White } else { Color::Black })
+            }
+            _ => bold.add_modifier(Modifier::REVERSED),
+        }
+    }
+
     /// A message box (toast) of this level.
     pub fn toast(&self, level: Level) -> Style {
         match level {
@@ -227,6 +267,14 @@ mod tests {
             assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
         }
         assert!(mono.selected.add_modifier.contains(Modifier::REVERSED));
+    }
+
+    #[test]
+    fn every_configurable_colour_has_its_ansi_colour() {
+        for name in crate::config::COLOURS {
+            let colour = named_colour(name).unwrap_or_else(|| panic!("{name}"));
+            assert!(is_ansi16(Some(colour)), "{name}");
+        }
     }
 
     #[test]

@@ -130,6 +130,16 @@ pub enum OrderColumn {
     Status,
     Created,
     ShipBy,
+    /// When it was paid (when it was created, for orders not paid yet).
+    Paid,
+    /// The store's order name or id.
+    StoreOrder,
+    /// Why it is on the list.
+    Why,
+    /// What the store side knows (missing tracking), then why.
+    StoreSide,
+    Skus,
+    Buyer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

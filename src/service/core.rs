@@ -295,6 +295,15 @@ impl Service {
             OrderColumn::ShipBy => {
                 rows.sort_by_key(|r| r.ship_by.map(|t| t.timestamp()).unwrap_or(i64::MAX))
             }
+            OrderColumn::Paid => rows.sort_by_key(|r| r.paid_at.unwrap_or(r.created_at)),
+            OrderColumn::StoreOrder => rows.sort_by(|a, b| a.store_order.cmp(&b.store_order)),
+            OrderColumn::Why => rows.sort_by(|a, b| a.why.cmp(&b.why)),
+            OrderColumn::StoreSide => rows.sort_by(|a, b| {
+                let side = |r: &OrderRow| (r.knowledge.map(|k| k.describe()), r.why.clone());
+                side(a).cmp(&side(b))
+            }),
+            OrderColumn::Skus => rows.sort_by(|a, b| a.skus.cmp(&b.skus)),
+            OrderColumn::Buyer => rows.sort_by(|a, b| a.buyer.cmp(&b.buyer)),
         }
         if q.dir == SortDir::Desc {
             rows.reverse();

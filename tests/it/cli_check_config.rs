@@ -202,7 +202,9 @@ fn a_missing_default_config_says_where_it_looked_and_how_to_start() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("README.md"), "{stderr}");
+    // What to do next, without the README: try it, or start a config.
+    assert!(stderr.contains("`orderdeck demo`"), "{stderr}");
+    assert!(stderr.contains("`orderdeck init`"), "{stderr}");
 }
 
 #[test]

@@ -10,6 +10,11 @@
 //! - `a_hangup_ends_the_console_at_once_without_spinning`: close the terminal under a running
 //!   demo; the process must be gone within a second, having used little CPU on the way.
 //!
+//! - `ctrl_z_gives_the_terminal_back_and_takes_it_again`: ctrl-z leaves the alternate screen
+//!   and raw mode (as a job stops), and the console takes the terminal back and repaints. In
+//!   this harness the child leads its own session, so the kernel does not actually stop it (an
+//!   orphaned process group ignores SIGTSTP); what is checked is the hand-over both ways.
+//!
 //! Those two bounds are the only timings asserted. Waiting for data is generous (the demo's
 //! engine polls the simulated platforms every two seconds); each wait names what it waited for.
 
@@ -401,6 +406,38 @@ fn a_hangup_ends_the_console_at_once_without_spinning() {
         );
     }
     eprintln!("hangup: exited {took:?} after the terminal closed");
+}
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_takes_it_again() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut term = Terminal::start(&["demo", "--seed", "5"]);
+    term.wait_for("the first frame", |s| s.contains("● live"));
+    let before = term.raw_text().len();
+    term.keys("\x1a");
+    let start = Instant::now();
+    loop {
+        let raw = term.raw_text();
+        let after = &raw[before..];
+        let left = after.find("\x1b[?1049l");
+        let back = left.and_then(|at| after[at..].find("\x1b[?1049h"));
+        if back.is_some() {
+            break;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "ctrl-z did not hand the terminal over and back: {after:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    term.wait_for("the console repainted", |s| {
+        s.contains("● live") && s.contains("Stores")
+    });
+    term.keys("q");
+    let status = term
+        .exited(Duration::from_secs(10))
+        .expect("q ends the demo");
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod cli_check_config;
+mod cli_first_contact;
+mod cli_pipes;
 mod console;
 mod crash;
 mod daemon;

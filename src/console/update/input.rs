@@ -1,6 +1,8 @@
-//! Typing: the filter line (applied live, as the person types), the command line (with
-//! completion), reason prompts and settings fields. Keys the keymap does not claim while text
-//! is being edited go to the `tui-input` buffer; pasted text is sanitised before it lands.
+//! Typing: the filter line (applied live, as the person types), the command line (with a
+//! history on Up/Down and completion: Tab completes what the candidates share, then cycles
+//! through them), reason prompts, the count typed to confirm a bulk write, and settings fields.
+//! Keys the keymap does not claim while text is being edited go to the `tui-input` buffer;
+//! pasted text is sanitised before it lands.
 
 use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
 use tui_input::backend::crossterm::to_input_request;
@@ -11,7 +13,7 @@ use super::navigate::{motion, narrowed, switch_view};
 use super::{settings, toast, update};
 use crate::console::action::Action;
 use crate::console::command::{self, Command, Known};
-use crate::console::effect::Effect;
+use crate::console::effect::{Confirm, Effect};
 use crate::console::list;
 use crate::console::settings_form::{Editor, NO_REASON};
 use crate::console::state::{InputLine, LineKind, Overlay, State, View};
@@ -27,29 +29,31 @@ pub fn open_filter(state: &mut State) -> Vec<Effect> {
         return toast(state, Level::Info, "this view has no filter");
     };
     let before = with_list!(state, list, |l| l.filter.clone());
-    state.line = Some(InputLine {
-        kind: LineKind::Filter {
+    state.line = Some(InputLine::new(
+        LineKind::Filter {
             before: before.clone(),
         },
-        input: Input::new(before),
-        candidates: Vec::new(),
-    });
+        before,
+    ));
     Vec::new()
 }
 
 pub fn open_command(state: &mut State) -> Vec<Effect> {
-    state.line = Some(InputLine {
-        kind: LineKind::Command,
-        input: Input::default(),
-        candidates: Vec::new(),
-    });
+    state.line = Some(InputLine::new(LineKind::Command, String::new()));
     Vec::new()
 }
 
+/// Commands the history keeps; the oldest go first.
+const HISTORY_KEPT: usize = 100;
+
 /// The buffer keys and pastes go to, if any.
 fn target(state: &mut State) -> Option<&mut Input> {
-    if let Some(Overlay::Prompt(prompt)) = &mut state.overlay {
-        return Some(&mut prompt.input);
+    match &mut state.overlay {
+        Some(Overlay::Prompt(prompt)) => return Some(&mut prompt.input),
+        Some(Overlay::Confirm(Confirm {
+            typed: Some(typed), ..
+        })) => return Some(&mut typed.input),
+        _ => {}
     }
     if let Some(line) = &mut state.line {
         return Some(&mut line.input);
@@ -92,11 +96,25 @@ fn edit(state: &mut State, request: InputRequest) -> Vec<Effect> {
 
 /// After the text changed: the filter applies at once, the command's candidates follow.
 fn edited(state: &mut State) -> Vec<Effect> {
-    if let Some(Overlay::Prompt(prompt)) = &mut state.overlay {
-        prompt.error = None;
-        return Vec::new();
+    match &mut state.overlay {
+        Some(Overlay::Prompt(prompt)) => {
+            prompt.error = None;
+            return Vec::new();
+        }
+        Some(Overlay::Confirm(Confirm {
+            typed: Some(typed), ..
+        })) => {
+            typed.error = None;
+            return Vec::new();
+        }
+        _ => {}
     }
     state.settings.error = None;
+    if let Some(line) = &mut state.line {
+        // Typing ends cycling and history browsing: the text is the person's again.
+        line.cycling = None;
+        line.history = None;
+    }
     let Some(line) = &state.line else {
         return Vec::new();
     };
@@ -126,6 +144,10 @@ fn apply_filter(state: &mut State, value: String) -> Vec<Effect> {
 
 fn known(state: &State) -> Known {
     Known {
+        sort_columns: crate::console::view::sort_columns_shown(state)
+            .into_iter()
+            .map(|c| command::column_name(c).to_string())
+            .collect(),
         links: state.link_names(),
         orders: state
             .pending
@@ -139,8 +161,10 @@ fn known(state: &State) -> Known {
 
 /// Submit, Complete, Back and Up/Down while text is edited.
 pub fn on_text(state: &mut State, action: Action) -> Vec<Effect> {
-    if matches!(state.overlay, Some(Overlay::Prompt(_))) {
-        return on_prompt(state, action);
+    match &state.overlay {
+        Some(Overlay::Prompt(_)) => return on_prompt(state, action),
+        Some(Overlay::Confirm(_)) => return on_typed_count(state, action),
+        _ => {}
     }
     if let Some(line) = &state.line {
         let kind = line.kind.clone();
@@ -166,6 +190,7 @@ pub fn on_text(state: &mut State, action: Action) -> Vec<Effect> {
             (LineKind::Filter { .. }, Action::Up | Action::Down) => motion(state, action),
             (LineKind::Command, Action::Submit) => {
                 state.line = None;
+                remember_command(state, &value);
                 match command::parse(&value) {
                     Ok(command) => run_command(state, command),
                     Err(why) => toast(state, Level::Warning, why),
@@ -175,11 +200,12 @@ pub fn on_text(state: &mut State, action: Action) -> Vec<Effect> {
                 state.line = None;
                 Vec::new()
             }
-            (LineKind::Command, Action::Complete) => {
-                let completed =
-                    command::apply_completion(&value, &command::complete(&value, &known(state)));
-                let candidates = command::complete(&completed, &known(state));
-                set_line(state, completed, candidates);
+            (LineKind::Command, Action::Complete | Action::CompletePrev) => {
+                complete_command(state, &value, action == Action::Complete);
+                Vec::new()
+            }
+            (LineKind::Command, Action::Up | Action::Down) => {
+                browse_history(state, action == Action::Up);
                 Vec::new()
             }
             _ => Vec::new(),
@@ -192,7 +218,108 @@ fn set_line(state: &mut State, text: String, candidates: Vec<String>) {
     if let Some(line) = &mut state.line {
         line.input = Input::new(text);
         line.candidates = candidates;
+        line.cycling = None;
     }
+}
+
+/// Tab: first completes as far as the candidates agree; when that adds nothing, each Tab puts
+/// the next candidate in place (shift-tab the previous one), keeping the list to cycle in.
+fn complete_command(state: &mut State, value: &str, forward: bool) {
+    let Some(line) = &mut state.line else {
+        return;
+    };
+    if let Some(at) = line.cycling {
+        let count = line.candidates.len();
+        let next = if forward {
+            (at + 1) % count
+        } else {
+            (at + count - 1) % count
+        };
+        let text = command::replace_last_word(value, &line.candidates[next]);
+        line.input = Input::new(text);
+        line.cycling = Some(next);
+        return;
+    }
+    let known = known(state);
+    let candidates = command::complete(value, &known);
+    let completed = command::apply_completion(value, &candidates);
+    if completed != value || candidates.len() < 2 {
+        let next = command::complete(&completed, &known);
+        set_line(state, completed, next);
+        return;
+    }
+    let first = if forward { 0 } else { candidates.len() - 1 };
+    let text = command::replace_last_word(value, &candidates[first]);
+    if let Some(line) = &mut state.line {
+        line.input = Input::new(text);
+        line.candidates = candidates;
+        line.cycling = Some(first);
+    }
+}
+
+fn remember_command(state: &mut State, value: &str) {
+    let value = value.trim();
+    if value.is_empty() || state.command_history.last().is_some_and(|l| l == value) {
+        return;
+    }
+    state.command_history.push(value.to_string());
+    if state.command_history.len() > HISTORY_KEPT {
+        state.command_history.remove(0);
+    }
+}
+
+/// Up: the command before the one shown (from the newest); Down: the next, and past the
+/// newest, what was being typed.
+fn browse_history(state: &mut State, older: bool) {
+    let history = &state.command_history;
+    let Some(line) = &mut state.line else {
+        return;
+    };
+    let (at, typed) = match (&line.history, older) {
+        (None, false) => return,
+        (None, true) if history.is_empty() => return,
+        (None, true) => (history.len() - 1, line.input.value().to_string()),
+        (Some((at, typed)), true) => (at.saturating_sub(1), typed.clone()),
+        (Some((at, typed)), false) if at + 1 >= history.len() => {
+            line.input = Input::new(typed.clone());
+            line.history = None;
+            line.candidates.clear();
+            return;
+        }
+        (Some((at, typed)), false) => (at + 1, typed.clone()),
+    };
+    line.input = Input::new(history[at].clone());
+    line.history = Some((at, typed));
+    line.candidates.clear();
+    line.cycling = None;
+}
+
+/// Enter in a bulk write's confirmation: runs only when the typed count is the count.
+fn on_typed_count(state: &mut State, action: Action) -> Vec<Effect> {
+    let Some(Overlay::Confirm(confirm)) = &mut state.overlay else {
+        return Vec::new();
+    };
+    match action {
+        Action::Back => state.overlay = None,
+        Action::Submit => {
+            let count = confirm.mutation.count();
+            let Some(typed) = &mut confirm.typed else {
+                return Vec::new();
+            };
+            let digits: String = typed.input.value().chars().filter(|c| *c != ',').collect();
+            if digits.trim().parse::<usize>().ok() != Some(count) {
+                typed.error = Some(format!(
+                    "type {count} (the number of rows) to go ahead, or esc to leave it"
+                ));
+                return Vec::new();
+            }
+            let (mutation, reason) = (confirm.mutation.clone(), confirm.reason.clone());
+            state.overlay = None;
+            return super::mutate::run(state, &mutation, reason);
+        }
+        _ => {}
+    }
+    Vec::new()
 }
 
 fn on_prompt(state: &mut State, action: Action) -> Vec<Effect> {
@@ -208,6 +335,20 @@ fn on_prompt(state: &mut State, action: Action) -> Vec<Effect> {
                 return Vec::new();
             }
             let mutation = prompt.mutation.clone();
+            let confirm = Confirm::new(
+                &prompt.title,
+                prompt.question.clone(),
+                prompt.note.iter().cloned().collect(),
+                mutation.clone(),
+            );
+            if confirm.typed.is_some() {
+                // A reason is not a count: a bulk write still asks for the number.
+                state.overlay = Some(Overlay::Confirm(Confirm {
+                    reason: Some(reason),
+                    ..confirm
+                }));
+                return Vec::new();
+            }
             state.overlay = None;
             return super::mutate::run(state, &mutation, Some(reason));
         }
@@ -290,6 +431,19 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
             else {
                 return toast(state, Level::Info, "only order lists can be sorted");
             };
+            let shown = crate::console::view::sort_columns_shown(state);
+            if !shown.contains(&column) {
+                let names: Vec<&str> = shown.iter().map(|c| command::column_name(*c)).collect();
+                return toast(
+                    state,
+                    Level::Warning,
+                    format!(
+                        "{} is not a column shown here; sort by {}",
+                        command::column_name(column),
+                        names.join(", ")
+                    ),
+                );
+            }
             with_list!(state, list, |l| {
                 l.sort = column;
                 l.dir = dir.unwrap_or(l.dir);

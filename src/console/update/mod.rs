@@ -6,6 +6,7 @@
 
 mod input;
 mod lists;
+mod mouse;
 mod mutate;
 mod navigate;
 mod receive;
@@ -13,13 +14,11 @@ mod settings;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::domain::access::refusal;
-
 use super::action::{Action, Scope};
 use super::effect::{Effect, Event};
 use super::keymap::Resolution;
-use super::keys::{Key, KeyName};
-use super::state::{Overlay, State, Toast, View};
+use super::keys::{Key, KeyName, split_unbound_alt};
+use super::state::{MESSAGES_KEPT, Message, Overlay, State, Toast, View};
 use super::theme::Level;
 
 pub use input::paste;
@@ -42,9 +41,17 @@ pub fn start(state: &mut State) -> Vec<Effect> {
 /// Where keys are looked up now, most specific scope first.
 pub fn chain(state: &State) -> &'static [Scope] {
     match &state.overlay {
-        Some(Overlay::Confirm(_)) => return Scope::CHAIN_CONFIRM,
+        Some(Overlay::Confirm(confirm)) if confirm.typed.is_some() => {
+            return Scope::CHAIN_INPUT;
+        }
+        Some(Overlay::Confirm(_) | Overlay::Unsaved { .. }) => return Scope::CHAIN_CONFIRM,
         Some(Overlay::Prompt(_)) => return Scope::CHAIN_INPUT,
-        Some(Overlay::Help { .. } | Overlay::Problems { .. }) => return Scope::CHAIN_LIST,
+        Some(
+            Overlay::Help { .. }
+            | Overlay::Problems { .. }
+            | Overlay::Row { .. }
+            | Overlay::Messages { .. },
+        ) => return Scope::CHAIN_LIST,
         None => {}
     }
     if state.line.is_some() || (state.view == View::Settings && state.settings.editor.is_some()) {
@@ -57,12 +64,40 @@ pub fn chain(state: &State) -> &'static [Scope] {
 }
 
 /// A key press: resolved through the keymap (chords included); keys no binding claims are
-/// typed into whatever text is being edited.
+/// typed into whatever text is being edited. An Alt chord nothing binds is Esc and then the
+/// key (see `keys::split_unbound_alt`): over a laggy link the two arrive together.
 pub fn handle_key(state: &mut State, event: &KeyEvent) -> Vec<Effect> {
     state.revision += 1;
     let Some(key) = Key::from_event(event) else {
         return Vec::new();
     };
+    let chain = chain(state);
+    let with_typed = |key: Key| -> Vec<Key> {
+        let mut keys = state.typed.clone();
+        keys.push(key);
+        keys
+    };
+    let split = split_unbound_alt(key, |k| {
+        state.keymap.resolve(chain, &with_typed(*k)) != Resolution::Unbound
+    });
+    if let [esc, plain] = split.as_slice() {
+        let mut effects = press(
+            state,
+            *esc,
+            &KeyEvent::from(ratatui::crossterm::event::KeyCode::Esc),
+        );
+        let mut event = *event;
+        event
+            .modifiers
+            .remove(ratatui::crossterm::event::KeyModifiers::ALT);
+        effects.extend(press(state, *plain, &event));
+        return effects;
+    }
+    press(state, key, event)
+}
+
+/// One key, resolved along the current chain.
+fn press(state: &mut State, key: Key, event: &KeyEvent) -> Vec<Effect> {
     let chain = chain(state);
     let mut typed = std::mem::take(&mut state.typed);
     let chord_was_pending = !typed.is_empty();
@@ -86,11 +121,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     if let Some(permission) = action.permission()
         && !state.session.may(permission)
     {
-        return toast(
-            state,
-            Level::Warning,
-            refusal(state.session.role, permission),
-        );
+        let why = state.session.refusal(permission);
+        return toast(state, Level::Warning, why);
     }
     if state.overlay.is_some() {
         return navigate::on_overlay(state, action);
@@ -100,7 +132,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     }
     use Action::*;
     match action {
-        Quit => vec![Effect::Quit],
+        Quit => navigate::quit(state),
+        Suspend => vec![Effect::Suspend],
+        Messages => {
+            state.overlay = Some(Overlay::Messages { scroll: 0 });
+            Vec::new()
+        }
         Help => {
             state.overlay = Some(Overlay::Help { scroll: 0 });
             Vec::new()
@@ -131,14 +168,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Up | Down | PageUp | PageDown | Top | Bottom => navigate::motion(state, action),
         Filter => input::open_filter(state),
-        ToggleMark | ClearMarks | Open | CopyId | SortNext | SortReverse | Follow
+        ToggleMark | ClearMarks | Open | ExpandRow | CopyId | SortNext | SortReverse | Follow
         | EditSettings => navigate::on_list(state, action),
         Resync | RetryStuck | ReprintLabel | ApproveCancel | RejectCancel | ApproveRequest
         | RejectRequest | SyncNow => mutate::start(state, action),
         PrevLink | NextLink | EditField | ToggleField | DeleteMapping | SaveSettings
         | RevertSettings => settings::on_form(state, action),
         // Only meaningful while typing or answering a question, handled above.
-        Submit | Complete | Confirm => Vec::new(),
+        Submit | Complete | CompletePrev | Confirm | Discard => Vec::new(),
     }
 }
 
@@ -148,7 +185,7 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
     if let Some(permission) = action.permission()
         && !state.session.may(permission)
     {
-        return Err(refusal(state.session.role, permission));
+        return Err(state.session.refusal(permission));
     }
     use Action::*;
     let view = state.view;
@@ -168,6 +205,7 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
         Follow => view == View::Activity,
         EditSettings | SyncNow => view == View::Stores,
         Open => view != View::Settings,
+        ExpandRow => !in_detail && view != View::Settings,
         _ => true,
     };
     if applies {
@@ -197,6 +235,7 @@ pub fn notice(state: &mut State, level: Level, text: impl Into<String>) {
 
 fn push_toast(state: &mut State, level: Level, text: String, stays: bool) -> u64 {
     const KEEP: usize = 4;
+    remember(state, level, &text);
     let id = state.next_id();
     state.toasts.push(Toast {
         id,
@@ -208,4 +247,17 @@ fn push_toast(state: &mut State, level: Level, text: String, stays: bool) -> u64
         state.toasts.remove(0);
     }
     id
+}
+
+/// Keeps `text` in the message history, whole, for `:messages` (toasts are cut to the width
+/// and fade; the history is where they can be read again).
+pub fn remember(state: &mut State, level: Level, text: &str) {
+    state.messages.push(Message {
+        at: state.now,
+        level,
+        text: text.to_string(),
+    });
+    if state.messages.len() > MESSAGES_KEPT {
+        state.messages.remove(0);
+    }
 }

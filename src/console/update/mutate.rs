@@ -115,12 +115,9 @@ fn ask(
     details: Vec<String>,
     mutation: Mutation,
 ) -> Vec<Effect> {
-    state.overlay = Some(Overlay::Confirm(Confirm {
-        title: title.to_string(),
-        question,
-        details,
-        mutation,
-    }));
+    state.overlay = Some(Overlay::Confirm(Confirm::new(
+        title, question, details, mutation,
+    )));
     Vec::new()
 }
 
@@ -252,14 +249,12 @@ fn buyer_cancel(state: &mut State, action: Action) -> Result<Vec<Effect>, String
         cancels: cancels.clone(),
         approve,
     };
-    let ids: Vec<String> = cancels.iter().map(|(_, order)| order.to_string()).collect();
     Ok(if approve {
         ask(
             state,
             "Approve buyer cancel",
             question("Approve", cancels.len(), noun, hidden),
             vec![
-                format!("Orders: {}", ids.join(", ")),
                 "TikTok cancels the order and refunds the buyer; the store order is cancelled next."
                     .into(),
             ],

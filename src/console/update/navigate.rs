@@ -1,5 +1,7 @@
 //! Moving around: switching views, backing out one level at a time, scrolling and selecting,
-//! marking, opening a row, copying its id, sorting and following. Nothing here writes.
+//! marking, opening or expanding a row, copying its id, sorting (by the columns on screen) and
+//! following. Nothing here writes — but leaving the settings form with changes not saved (or
+//! quitting then) first asks whether to save, discard or stay.
 
 use crate::domain::ids::TiktokOrderId;
 use crate::service::api::{OrderColumn, SortDir};
@@ -9,11 +11,14 @@ use super::{input, toast};
 use crate::console::action::Action;
 use crate::console::effect::{Effect, ListId};
 use crate::console::list::Row;
-use crate::console::state::{Overlay, State, View};
+use crate::console::state::{Leave, Overlay, State, View};
 use crate::console::theme::Level;
 use crate::console::view;
 
 pub fn switch_view(state: &mut State, view: View) -> Vec<Effect> {
+    if view != View::Settings && stopped_by_unsaved(state, Leave::View(view)) {
+        return Vec::new();
+    }
     state.detail = None;
     state.view = view;
     let mut effects = if view == View::Stores {
@@ -27,6 +32,57 @@ pub fn switch_view(state: &mut State, view: View) -> Vec<Effect> {
     state.activity_unseen = false;
     effects.extend(load_view(state));
     effects
+}
+
+/// Quitting: at once, unless settings edits would be lost.
+pub fn quit(state: &mut State) -> Vec<Effect> {
+    if stopped_by_unsaved(state, Leave::Quit) {
+        return Vec::new();
+    }
+    vec![Effect::Quit]
+}
+
+/// Whether leaving the settings form for `then` must first ask about its unsaved changes (and
+/// so asks, by opening the question).
+pub fn stopped_by_unsaved(state: &mut State, then: Leave) -> bool {
+    let editing = state.view == View::Settings && state.detail.is_none();
+    if !editing || state.settings.changes().is_empty() {
+        return false;
+    }
+    state.settings.editor = None;
+    state.overlay = Some(Overlay::Unsaved { then });
+    true
+}
+
+/// Goes where the person was going before the unsaved-changes question.
+pub fn leave(state: &mut State, then: Leave) -> Vec<Effect> {
+    match then {
+        Leave::Quit => vec![Effect::Quit],
+        Leave::View(view) => switch_view(state, view),
+        Leave::Link(link) => super::settings::show_link(state, Some(link)),
+    }
+}
+
+/// The unsaved-changes question: save (then go on once saved), discard (and go on), or stay.
+fn on_unsaved(state: &mut State, action: Action, then: Leave) -> Vec<Effect> {
+    match action {
+        Action::SaveSettings => {
+            state.overlay = None;
+            state.after_save = Some(then);
+            super::settings::on_form(state, Action::SaveSettings)
+        }
+        Action::Discard => {
+            state.overlay = None;
+            state.settings.draft = None;
+            state.settings.error = None;
+            leave(state, then)
+        }
+        Action::Back => {
+            state.overlay = None;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
 }
 
 pub fn refresh(state: &mut State) -> Vec<Effect> {
@@ -117,17 +173,36 @@ pub fn motion(state: &mut State, action: Action) -> Vec<Effect> {
     load_page(state, list, false)
 }
 
-/// Keys while help, the problems panel or a confirmation is open.
+/// Keys while help, the problems panel, an expanded row, the messages or a question is open.
 pub fn on_overlay(state: &mut State, action: Action) -> Vec<Effect> {
     match (&state.overlay, action) {
         (Some(Overlay::Prompt(_)), _) => return input::on_text(state, action),
-        (Some(Overlay::Confirm(confirm)), Action::Confirm) => {
-            let mutation = confirm.mutation.clone();
-            state.overlay = None;
-            return super::mutate::run(state, &mutation, None);
+        (Some(Overlay::Confirm(confirm)), _) if confirm.typed.is_some() => {
+            return input::on_text(state, action);
         }
-        (Some(Overlay::Confirm(_)), Action::Back) => state.overlay = None,
-        (Some(Overlay::Help { .. } | Overlay::Problems { .. }), _) => {
+        (Some(Overlay::Confirm(confirm)), Action::Confirm) => {
+            let (mutation, reason) = (confirm.mutation.clone(), confirm.reason.clone());
+            state.overlay = None;
+            return super::mutate::run(state, &mutation, reason);
+        }
+        (Some(Overlay::Confirm(_)), Action::Back) => {
+            state.overlay = None;
+            // Not saved after all: nowhere to go on to.
+            state.after_save = None;
+        }
+        (Some(Overlay::Unsaved { then }), _) => {
+            let then = then.clone();
+            return on_unsaved(state, action, then);
+        }
+        (
+            Some(
+                Overlay::Help { .. }
+                | Overlay::Problems { .. }
+                | Overlay::Row { .. }
+                | Overlay::Messages { .. },
+            ),
+            _,
+        ) => {
             return scroll_overlay(state, action);
         }
         _ => {}
@@ -138,12 +213,23 @@ pub fn on_overlay(state: &mut State, action: Action) -> Vec<Effect> {
 /// Help and the problems panel scroll like a list.
 fn scroll_overlay(state: &mut State, action: Action) -> Vec<Effect> {
     let last = view::overlay_line_count(state).saturating_sub(state.page_rows());
-    let Some(Overlay::Help { scroll } | Overlay::Problems { scroll }) = &mut state.overlay else {
+    let Some(
+        Overlay::Help { scroll }
+        | Overlay::Problems { scroll }
+        | Overlay::Row { scroll }
+        | Overlay::Messages { scroll },
+    ) = &mut state.overlay
+    else {
         return Vec::new();
     };
     match action {
-        Action::Back | Action::Help => state.overlay = None,
-        Action::Quit => return vec![Effect::Quit],
+        Action::Back | Action::Help | Action::ExpandRow | Action::Messages => {
+            state.overlay = None;
+        }
+        Action::Quit => {
+            state.overlay = None;
+            return quit(state);
+        }
         Action::Up => *scroll = scroll.saturating_sub(1),
         Action::Down => *scroll = (*scroll + 1).min(last),
         Action::PageUp => *scroll = scroll.saturating_sub(10),
@@ -174,11 +260,19 @@ pub fn on_list(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         (Action::Open, _) => open(state),
+        (Action::ExpandRow, _) => {
+            if view::expanded_lines(state, 80).is_empty() {
+                return toast(state, Level::Info, "no row is selected");
+            }
+            state.overlay = Some(Overlay::Row { scroll: 0 });
+            Vec::new()
+        }
         (Action::CopyId, _) => copy_id(state),
         (Action::SortNext | Action::SortReverse, Some(list)) => {
+            let shown = view::sort_columns_shown(state);
             with_list!(state, list, |l| {
                 if action == Action::SortNext {
-                    l.sort = next_column(l.sort);
+                    l.sort = next_column(l.sort, &shown);
                 } else {
                     l.dir = match l.dir {
                         SortDir::Asc => SortDir::Desc,
@@ -212,14 +306,13 @@ pub fn on_list(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
-fn next_column(column: OrderColumn) -> OrderColumn {
-    match column {
-        OrderColumn::Default => OrderColumn::ShipBy,
-        OrderColumn::ShipBy => OrderColumn::Created,
-        OrderColumn::Created => OrderColumn::Id,
-        OrderColumn::Id => OrderColumn::Link,
-        OrderColumn::Link => OrderColumn::Status,
-        OrderColumn::Status => OrderColumn::Default,
+/// The next column to sort by among those on screen (`shown`, left to right, the view's own
+/// order first), after `column`; back to the view's own order after the last.
+fn next_column(column: OrderColumn, shown: &[OrderColumn]) -> OrderColumn {
+    let at = shown.iter().position(|c| *c == column);
+    match at {
+        Some(i) if i + 1 < shown.len() => shown[i + 1],
+        _ => shown.first().copied().unwrap_or(OrderColumn::Default),
     }
 }
 

@@ -62,6 +62,7 @@ pub fn receive(state: &mut State, event: Event) -> Vec<Effect> {
             Vec::new()
         }
         Event::Paste(text) => input::paste(state, &text),
+        Event::Mouse(mouse) => super::mouse::on_mouse(state, mouse),
     }
 }
 
@@ -69,7 +70,9 @@ fn reply(state: &mut State, ticket: Ticket, result: Result<Response, ServiceErro
     match ticket.purpose {
         Purpose::Welcome => {
             if let Ok(Response::Welcome(welcome)) = result {
+                let readonly = state.session.readonly;
                 state.session = Session::from_welcome(&welcome);
+                state.session.readonly = readonly;
             }
             Vec::new()
         }
@@ -157,6 +160,11 @@ fn page(
                 Ok(response) => unexpected(&response),
                 Err(e) => e.to_string(),
             };
+            super::remember(
+                state,
+                Level::Error,
+                &format!("could not load the list: {why}"),
+            );
             with_list!(state, list, |l| {
                 l.waiting_for = None;
                 l.error = Some(why);
@@ -214,6 +222,8 @@ fn mutation_result(
         Err(e) => {
             let mut effects = toast(state, Level::Error, format!("could not {what}: {e}"));
             if matches!(mutated, Mutated::SaveSettings { .. }) {
+                // Not saved: stay, rather than go on as planned.
+                state.after_save = None;
                 // Most likely someone else saved first: show their version, keep the draft.
                 let draft = state.settings.draft.take();
                 effects.extend(load_settings(state));
@@ -275,8 +285,13 @@ fn mutation_result(
         (_, Response::Done { message }) => (Level::Success, sanitize(&message)),
         (_, other) => (Level::Warning, format!("{what}: {}", unexpected(&other))),
     };
+    let saved = matches!(mutated, Mutated::SaveSettings { .. }) && level == Level::Success;
     let mut effects = toast(state, level, text);
     effects.extend(mutate::after(state));
+    if let (true, Some(then)) = (saved, state.after_save.take()) {
+        // The save that the unsaved-changes question asked for is done: go on.
+        effects.extend(super::navigate::leave(state, then));
+    }
     effects
 }
 

@@ -10,7 +10,7 @@ use super::toast;
 use crate::console::action::Action;
 use crate::console::effect::{Confirm, Effect, Mutation, counted};
 use crate::console::settings_form::{Editor, FieldKind, FormRow, NO_REASON, kind, service_changes};
-use crate::console::state::{Overlay, State, View};
+use crate::console::state::{Leave, Overlay, State, View};
 use crate::console::theme::Level;
 use crate::domain::ids::LinkId;
 use crate::domain::settings::SettingKey;
@@ -20,30 +20,14 @@ pub fn show_link(state: &mut State, link: Option<LinkId>) -> Vec<Effect> {
     if let Some(link) = link
         && state.settings.link.as_ref() != Some(&link)
     {
-        if let Some(refusal) = unsaved(state) {
-            return toast(state, Level::Warning, refusal);
+        if super::navigate::stopped_by_unsaved(state, Leave::Link(link.clone())) {
+            return Vec::new();
         }
         state.settings.link = Some(link);
         state.settings.loaded = None;
         state.settings.selected = 0;
     }
     switch_view(state, View::Settings)
-}
-
-/// Why the form may not switch links: it would lose changes.
-fn unsaved(state: &State) -> Option<String> {
-    let changes = state.settings.changes().len();
-    (changes > 0).then(|| {
-        format!(
-            "{} has {} not saved: save (w) or revert (u) first",
-            state
-                .settings
-                .link
-                .as_ref()
-                .map_or("this link".into(), |l| l.to_string()),
-            counted(changes, "change", "changes")
-        )
-    })
 }
 
 pub fn on_form(state: &mut State, action: Action) -> Vec<Effect> {
@@ -109,8 +93,10 @@ fn step_link(state: &mut State, forward: bool) -> Vec<Effect> {
     if link == state.settings.link {
         return Vec::new();
     }
-    if let Some(refusal) = unsaved(state) {
-        return toast(state, Level::Warning, refusal);
+    if let Some(next) = &link
+        && super::navigate::stopped_by_unsaved(state, Leave::Link(next.clone()))
+    {
+        return Vec::new();
     }
     state.settings.link = link;
     state.settings.loaded = None;
@@ -209,19 +195,21 @@ fn save(state: &mut State) -> Vec<Effect> {
     );
     let count = details.len();
     let link = view.link.clone();
-    state.overlay = Some(Overlay::Confirm(Confirm {
-        title: "Save settings".into(),
-        question: format!(
-            "Save {} to {link} (version {})?",
-            counted(count, "change", "changes"),
-            view.version
-        ),
+    let question = format!(
+        "Save {} to {link} (version {})?",
+        counted(count, "change", "changes"),
+        view.version
+    );
+    let mutation = Mutation::SaveSettings {
+        link,
+        changes,
+        version: view.version,
+    };
+    state.overlay = Some(Overlay::Confirm(Confirm::new(
+        "Save settings",
+        question,
         details,
-        mutation: Mutation::SaveSettings {
-            link,
-            changes,
-            version: view.version,
-        },
-    }));
+        mutation,
+    )));
     Vec::new()
 }

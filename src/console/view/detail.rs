@@ -332,8 +332,8 @@ fn timeline_and_raw(state: &State, doc: &mut Doc, data: &OrderDetail) {
     }
     if let Some(raw) = &data.raw {
         doc.heading("Raw TikTok payload");
-        for line in sanitize_multiline(raw).lines() {
-            doc.text(line, theme.muted);
+        for line in sanitize_multiline(&pretty_json(raw)).lines() {
+            doc.code(line, theme.muted);
         }
     }
 }
@@ -366,6 +366,19 @@ impl Doc {
         }
     }
 
+    /// A line of code (the raw payload): its indentation kept, a long line wrapped under its
+    /// own indentation, nothing trimmed.
+    fn code(&mut self, text: &str, style: Style) {
+        let indent = text.len() - text.trim_start_matches(' ').len();
+        let room = self.width.saturating_sub(2 + indent).max(10);
+        for part in wrap(&clean(text.trim_start_matches(' ')), room) {
+            self.lines.push(Line::from(Span::styled(
+                format!("  {}{part}", " ".repeat(indent)),
+                style,
+            )));
+        }
+    }
+
     fn text(&mut self, text: &str, style: Style) {
         let room = self.width.saturating_sub(2).max(10);
         for part in wrap(&clean(text), room) {
@@ -373,6 +386,15 @@ impl Doc {
                 .push(Line::from(Span::styled(format!("  {part}"), style)));
         }
     }
+}
+
+/// `raw` indented two spaces per level when it is JSON (a compact payload becomes readable);
+/// anything else as it came.
+fn pretty_json(raw: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or_else(|| raw.to_string())
 }
 
 /// Splits `text` into pieces at most `width` columns wide, at spaces where possible.
@@ -409,6 +431,15 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::wrap;
+
+    #[test]
+    fn compact_json_is_indented_and_other_text_left_alone() {
+        assert_eq!(
+            super::pretty_json(r#"{"id":"5764","lines":[{"sku":"A"}]}"#),
+            "{\n  \"id\": \"5764\",\n  \"lines\": [\n    {\n      \"sku\": \"A\"\n    }\n  ]\n}"
+        );
+        assert_eq!(super::pretty_json("not json {"), "not json {");
+    }
 
     #[test]
     fn wrapping_breaks_at_spaces_and_inside_long_words() {

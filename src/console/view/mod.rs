@@ -4,6 +4,7 @@
 //! [`clean`] before it reaches a cell, so control characters never reach the terminal.
 
 mod detail;
+mod expand;
 mod overlays;
 mod settings;
 mod stores;
@@ -27,11 +28,17 @@ use super::theme::Level;
 use super::update::available;
 
 pub use detail::line_count as detail_line_count;
+pub use expand::lines as expanded_lines;
 pub use overlays::line_count as overlay_line_count;
+pub use tables::sort_columns_shown;
 
-/// Below this the console shows only a "too small" message.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+/// Below this the console shows only a "too small" message. Down to it (a split tmux pane)
+/// every view works: fewer columns, shorter labels, a footer that keeps `?` and `q`.
+pub const MIN_WIDTH: u16 = 64;
+pub const MIN_HEIGHT: u16 = 20;
+
+/// The screen row of a list's first row: header, tabs, the list's top border, column titles.
+const FIRST_ROW: u16 = 4;
 
 /// Lines around a list: header, tabs, footer, the list's two borders and its column titles.
 const LIST_CHROME: u16 = 6;
@@ -156,15 +163,60 @@ fn too_small(frame: &mut Frame, state: &State, area: Rect) {
     );
 }
 
+/// The tab a click at (`column`, `row`) lands on.
+pub fn tab_at(state: &State, column: u16, row: u16) -> Option<View> {
+    if row != 1 || state.width < MIN_WIDTH || state.height < MIN_HEIGHT {
+        return None;
+    }
+    let mut x = 0usize;
+    for (view, gap, label) in tab_labels(state, state.width) {
+        let start = x + gap.len();
+        x = start + label.width();
+        if (start..x).contains(&usize::from(column)) {
+            return Some(view);
+        }
+    }
+    None
+}
+
+/// The row of the list (or of the Stores table) a click on screen row `row` lands on.
+pub fn row_at(state: &State, row: u16) -> Option<usize> {
+    let last = state.height.checked_sub(3)?;
+    if row < FIRST_ROW || row > last {
+        return None;
+    }
+    let offset = usize::from(row - FIRST_ROW);
+    let top = match state.view {
+        View::Pending => state.pending.top,
+        View::Missing => state.missing.top,
+        View::Cancellations => state.cancellations.top,
+        View::Approvals => state.approvals.top,
+        View::Activity => state.activity.top,
+        View::Stores => 0,
+        View::Settings => return None,
+    };
+    Some(top + offset)
+}
+
 fn draw_header(frame: &mut Frame, state: &State, area: Rect) {
     let theme = &state.theme;
     let session = &state.session;
     let role = session.role.map_or("no role", |r| r.name());
-    let mut left = vec![
-        Span::styled(" orderdeck ", theme.brand),
-        Span::styled(format!(" {} · {role}", clean(&session.user)), theme.header),
-    ];
-    if session.read_only() {
+    let mut left = vec![Span::styled(" orderdeck ", theme.brand)];
+    if let Some(badge) = &state.badge {
+        left.push(Span::raw(" "));
+        left.push(Span::styled(
+            format!(" {} ", clean(&badge.text)),
+            theme.badge(badge.colour),
+        ));
+    }
+    left.push(Span::styled(
+        format!(" {} · {role}", clean(&session.user)),
+        theme.header,
+    ));
+    if session.readonly {
+        left.push(Span::styled(" 🔒 read-only (--readonly)", theme.lock));
+    } else if session.read_only() {
         left.push(Span::styled(" 🔒 read-only", theme.lock));
     }
     let scope = state
@@ -218,9 +270,9 @@ fn tab_count(state: &State, view: View) -> Option<usize> {
     })
 }
 
-/// The tab bar, as wide as fits: full titles, then short ones, then — right to left — three
-/// letters for tabs not shown. Numbers and counts always stay.
-fn draw_tabs(frame: &mut Frame, state: &State, area: Rect) {
+/// The tab bar's labels, as wide as fits: full titles, then short ones, then — right to left —
+/// three letters for tabs not shown. Numbers and counts always stay. Each with the gap before it.
+fn tab_labels(state: &State, room: u16) -> Vec<(View, &'static str, String)> {
     let label = |view: View, name: &str| {
         let count = tab_count(state, view).map_or(String::new(), |n| format!(" {}", thousands(n)));
         format!("{}:{name}{count}", view.index() + 1)
@@ -228,7 +280,7 @@ fn draw_tabs(frame: &mut Frame, state: &State, area: Rect) {
     let width = |labels: &[String], gap: &str| -> usize {
         labels.iter().map(|l| l.width() + gap.len()).sum()
     };
-    let room = usize::from(area.width);
+    let room = usize::from(room);
     let mut labels: Vec<String> = View::ALL.iter().map(|v| label(*v, v.title())).collect();
     let mut gap = "  ";
     if width(&labels, gap) >= room {
@@ -246,14 +298,22 @@ fn draw_tabs(frame: &mut Frame, state: &State, area: Rect) {
             labels[view.index()] = label(view, &short);
         }
     }
+    View::ALL
+        .into_iter()
+        .zip(labels)
+        .map(|(view, text)| (view, if view == View::Stores { " " } else { gap }, text))
+        .collect()
+}
+
+fn draw_tabs(frame: &mut Frame, state: &State, area: Rect) {
     let mut spans = Vec::new();
-    for (view, text) in View::ALL.into_iter().zip(labels) {
+    for (view, gap, text) in tab_labels(state, area.width) {
         let style = if view == state.view {
             state.theme.tab_active
         } else {
             state.theme.tab
         };
-        spans.push(Span::raw(if view == View::Stores { " " } else { gap }));
+        spans.push(Span::raw(gap));
         spans.push(Span::styled(text, style));
     }
     frame.render_widget(Line::from(spans), area);
@@ -337,14 +397,10 @@ fn draw_footer(frame: &mut Frame, state: &State, area: Rect) {
         let shown: String = line.input.value().chars().skip(scroll).collect();
         let mut spans = vec![
             Span::styled(format!("{sigil} "), theme.key),
-            Span::styled(shown, theme.input),
+            Span::styled(shown.clone(), theme.input),
         ];
-        if !line.candidates.is_empty() {
-            spans.push(Span::styled(
-                format!("   {}", line.candidates.join("  ")),
-                theme.muted,
-            ));
-        }
+        let room = usize::from(area.width).saturating_sub(2 + shown.width() + 3);
+        spans.extend(candidate_spans(state, line, room));
         frame.render_widget(Line::from(spans), area);
         return;
     }
@@ -376,17 +432,18 @@ fn draw_footer(frame: &mut Frame, state: &State, area: Rect) {
         };
         Some((key, label))
     };
-    // Help is always offered, so it is counted first and drawn last.
-    let help = if state.overlay.is_none() {
-        hint(Action::Help)
+    // Help and quit are always offered, so they are counted first and drawn last.
+    let (help, quit) = if state.overlay.is_none() {
+        (hint(Action::Help), hint(Action::Quit))
     } else {
-        None
+        (None, None)
     };
     let width = |(key, label): &(String, &str)| key.width() + label.width() + 3;
-    let mut used = help.as_ref().map_or(0, width);
+    let mut used = help.as_ref().map_or(0, width) + quit.as_ref().map_or(0, width);
     let mut hints = Vec::new();
     for action in footer_actions(state) {
-        if *action == Action::Help || available(state, *action).is_err() {
+        let always = matches!(action, Action::Help | Action::Quit);
+        if always || available(state, *action).is_err() {
             continue;
         }
         let Some(entry) = hint(*action) else {
@@ -398,6 +455,7 @@ fn draw_footer(frame: &mut Frame, state: &State, area: Rect) {
         used += width(&entry);
         hints.push(entry);
     }
+    hints.extend(quit);
     hints.extend(help);
     let spans: Vec<Span> = hints
         .into_iter()
@@ -409,6 +467,50 @@ fn draw_footer(frame: &mut Frame, state: &State, area: Rect) {
         })
         .collect();
     frame.render_widget(Line::from(spans), area);
+}
+
+/// The completion candidates after the typed text, in `room` columns: scrolled so the one Tab
+/// put in place is on screen (highlighted), with ‹ and › where more are out of sight.
+fn candidate_spans(
+    state: &State,
+    line: &crate::console::state::InputLine,
+    room: usize,
+) -> Vec<Span<'static>> {
+    let theme = &state.theme;
+    let candidates = &line.candidates;
+    if candidates.is_empty() || room < 8 {
+        return Vec::new();
+    }
+    let focus = line.cycling.unwrap_or(0);
+    let width = |i: usize| candidates[i].width() + 2;
+    // Start at the focus and take candidates to its left while they fit, then to its right.
+    let (mut first, mut last) = (focus, focus);
+    let mut used = width(focus) + 4;
+    while first > 0 && used + width(first - 1) <= room {
+        first -= 1;
+        used += width(first);
+    }
+    while last + 1 < candidates.len() && used + width(last + 1) <= room {
+        last += 1;
+        used += width(last);
+    }
+    let mut spans = vec![Span::styled(
+        if first > 0 { " ‹ " } else { "   " },
+        theme.muted,
+    )];
+    for (i, candidate) in candidates.iter().enumerate().take(last + 1).skip(first) {
+        let style = if line.cycling == Some(i) {
+            theme.selected
+        } else {
+            theme.muted
+        };
+        spans.push(Span::styled(candidate.clone(), style));
+        spans.push(Span::raw("  "));
+    }
+    if last + 1 < candidates.len() {
+        spans.push(Span::styled("›", theme.muted));
+    }
+    spans
 }
 
 fn draw_toasts(frame: &mut Frame, state: &State, body: Rect) {
@@ -433,11 +535,30 @@ fn draw_toasts(frame: &mut Frame, state: &State, body: Rect) {
                 text.push_str(&hint);
             }
         }
-        let text = crate::domain::text::truncate(&text, usize::from(max_width));
+        let text = if text.width() > usize::from(max_width) {
+            // Cut, but never lost: the history has it whole.
+            let tail = " … :messages ";
+            let keep = usize::from(max_width).saturating_sub(tail.width());
+            format!("{}{tail}", cut_to_width(&text, keep))
+        } else {
+            text
+        };
         let width = (text.width() as u16).min(max_width);
-        let rect = Rect::new(body.right() - width - 1, y, width, 1);
+        let rect = Rect::new(body.right().saturating_sub(width + 1), y, width, 1);
         frame.render_widget(Clear, rect);
         frame.render_widget(Span::styled(text, state.theme.toast(toast.level)), rect);
         y -= 1;
     }
+}
+
+/// The longest start of `text` at most `width` columns wide.
+fn cut_to_width(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) > width {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }

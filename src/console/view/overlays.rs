@@ -1,6 +1,7 @@
 //! Layers over the view: help (built from the live keymap and the role, so it lists exactly
-//! what the keys do for this person), the keymap problems panel, yes/no confirmations and
-//! reason prompts.
+//! what the keys do for this person), the keymap problems panel, the selected row expanded,
+//! the message history, yes/no confirmations (listing their targets; no is the default, and a
+//! bulk write asks for its count), reason prompts and the unsaved-settings question.
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -12,13 +13,15 @@ use super::detail::wrap;
 use super::{clean, key_label};
 use crate::console::action::Scope;
 use crate::console::command::COMMANDS;
-use crate::console::effect::{Confirm, Prompt};
+use crate::console::effect::{Confirm, Mutation, Prompt, listed};
 use crate::console::keys::seq_to_string;
 use crate::console::state::{Overlay, State};
 use crate::console::theme::Level;
 
 /// The label in front of a prompt's input.
 const REASON: &str = " Reason: ";
+/// The label in front of the count a bulk write asks for.
+const COUNT: &str = " Count: ";
 
 pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
     match &state.overlay {
@@ -39,11 +42,29 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
                 *scroll,
             );
         }
-        Some(Overlay::Confirm(confirm)) => draw_confirm(frame, state, area, confirm),
+        Some(Overlay::Row { scroll }) => {
+            let title = format!(" {} · selected row ", state.view.title());
+            scrolled(frame, state, area, &title, row_lines(state), *scroll);
+        }
+        Some(Overlay::Messages { scroll }) => {
+            scrolled(
+                frame,
+                state,
+                area,
+                " Messages (newest first) ",
+                message_lines(state),
+                *scroll,
+            );
+        }
+        Some(Overlay::Confirm(confirm)) => {
+            let (rect, lines, _) = confirm_layout(state, area, confirm);
+            boxed(frame, state, rect, &confirm.title, lines);
+        }
         Some(Overlay::Prompt(prompt)) => {
             let (rect, lines, _) = prompt_layout(state, area, prompt);
             boxed(frame, state, rect, &prompt.title, lines);
         }
+        Some(Overlay::Unsaved { .. }) => draw_unsaved(frame, state, area),
         None => {}
     }
 }
@@ -53,17 +74,70 @@ pub fn line_count(state: &State) -> usize {
     match &state.overlay {
         Some(Overlay::Help { .. }) => help_lines(state).len(),
         Some(Overlay::Problems { .. }) => problem_lines(state).len(),
+        Some(Overlay::Row { .. }) => row_lines(state).len(),
+        Some(Overlay::Messages { .. }) => message_lines(state).len(),
         _ => 0,
     }
 }
 
-/// The cursor inside an open reason prompt.
+/// The inner width of the help-like boxes on this screen.
+fn room(state: &State) -> u16 {
+    overlay_width(state.width).saturating_sub(2)
+}
+
+fn row_lines(state: &State) -> Vec<Line<'static>> {
+    super::expand::lines(state, room(state))
+}
+
+/// Every message of the session, newest first, wrapped whole under its time and sign.
+fn message_lines(state: &State) -> Vec<Line<'static>> {
+    if state.messages.is_empty() {
+        return vec![Line::styled(" No messages yet.", state.theme.muted)];
+    }
+    let width = usize::from(room(state)).saturating_sub(10).max(10);
+    let mut lines = Vec::new();
+    for message in state.messages.iter().rev() {
+        let style = state.theme.level(message.level);
+        for (i, part) in wrap(&clean(&message.text), width).into_iter().enumerate() {
+            let head = if i == 0 {
+                format!(" {} {} ", message.at.format("%H:%M"), sign(message.level))
+            } else {
+                " ".repeat(9)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(head, state.theme.muted),
+                Span::styled(part, style),
+            ]));
+        }
+    }
+    lines
+}
+
+/// The mark in front of a message of this level (as its toast showed it).
+pub fn sign(level: Level) -> &'static str {
+    match level {
+        Level::Info => "·",
+        Level::Success => "✓",
+        Level::Warning => "!",
+        Level::Error => "✗",
+    }
+}
+
+/// The cursor inside an open reason prompt, or in a bulk confirmation's count.
 pub fn cursor(state: &State, area: Rect) -> Option<Position> {
-    let Some(Overlay::Prompt(prompt)) = &state.overlay else {
-        return None;
+    let (rect, input_line, label, cursor) = match &state.overlay {
+        Some(Overlay::Prompt(prompt)) => {
+            let (rect, _, line) = prompt_layout(state, area, prompt);
+            (rect, line, REASON, prompt.input.visual_cursor())
+        }
+        Some(Overlay::Confirm(confirm)) => {
+            let typed = confirm.typed.as_ref()?;
+            let (rect, _, line) = confirm_layout(state, area, confirm);
+            (rect, line?, COUNT, typed.input.visual_cursor())
+        }
+        _ => return None,
     };
-    let (rect, _, input_line) = prompt_layout(state, area, prompt);
-    let x = rect.x + 1 + REASON.len() as u16 + prompt.input.visual_cursor() as u16;
+    let x = rect.x + 1 + label.len() as u16 + cursor as u16;
     Some(Position::new(
         x.min(rect.right() - 2),
         rect.y + 1 + input_line as u16,
@@ -186,12 +260,18 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
             continue;
         }
         lines.push(Line::styled(scope_heading(state, scope), theme.title));
+        // Narrow screens drop the action's keymap name: the description is what matters.
+        let wide = state.width >= 100;
         for (keys, action) in entries {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<17}", keys.join(", ")), theme.key),
-                Span::raw(format!("{:<19}", action.name())),
-                Span::styled(action.describe().to_string(), theme.muted),
-            ]));
+            let mut spans = vec![Span::styled(
+                format!("  {:<17}", keys.join(", ")),
+                theme.key,
+            )];
+            if wide {
+                spans.push(Span::raw(format!("{:<19}", action.name())));
+            }
+            spans.push(Span::styled(action.describe().to_string(), theme.muted));
+            lines.push(Line::from(spans));
         }
         lines.push(Line::raw(""));
     }
@@ -235,53 +315,150 @@ fn problem_lines(state: &State) -> Vec<Line<'static>> {
     lines
 }
 
+/// "y yes   n/enter/esc no (the default)": enter alone answers no.
 fn answer_keys(state: &State) -> Line<'static> {
-    let yes = key_label(
-        state,
-        &[Scope::Confirm],
-        crate::console::action::Action::Confirm,
-    );
-    let no = key_label(
-        state,
-        &[Scope::Confirm],
-        crate::console::action::Action::Back,
-    );
+    use crate::console::action::Action;
+    let keys = |action| {
+        let chain = [Scope::Confirm];
+        let bound: Vec<String> = state
+            .keymap
+            .effective(&chain)
+            .into_iter()
+            .filter(|(_, b)| b.action == action)
+            .map(|(_, b)| seq_to_string(&b.keys))
+            .filter(|k| k != "ctrl-c")
+            .collect();
+        if bound.is_empty() {
+            "?".to_string()
+        } else {
+            bound.join("/")
+        }
+    };
     Line::from(vec![
-        Span::styled(
-            format!(" {} ", yes.unwrap_or_else(|| "?".into())),
-            state.theme.key,
-        ),
+        Span::styled(format!(" {} ", keys(Action::Confirm)), state.theme.key),
         Span::raw("yes   "),
-        Span::styled(
-            format!("{} ", no.unwrap_or_else(|| "?".into())),
-            state.theme.key,
-        ),
-        Span::raw("no"),
+        Span::styled(format!("{} ", keys(Action::Back)), state.theme.key),
+        Span::raw("no (the default)"),
     ])
 }
 
-fn draw_confirm(frame: &mut Frame, state: &State, area: Rect, confirm: &Confirm) {
+/// Lines naming what a write acts on: the ids, the first ten and how many more.
+fn target_lines(state: &State, mutation: &Mutation, room: usize) -> Vec<Line<'static>> {
+    let targets = mutation.targets();
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let text = format!("Targets: {}", listed(&targets));
+    wrap(&clean(&text), room)
+        .into_iter()
+        .map(|part| Line::styled(format!(" {part}"), state.theme.input))
+        .collect()
+}
+
+/// The confirmation's box, its lines and (for a bulk write) which line holds the count.
+fn confirm_layout(
+    state: &State,
+    area: Rect,
+    confirm: &Confirm,
+) -> (Rect, Vec<Line<'static>>, Option<usize>) {
+    let theme = &state.theme;
     let width = 76.min(area.width.saturating_sub(4));
     let room = usize::from(width.saturating_sub(4));
     let mut lines = vec![Line::raw("")];
     for part in wrap(&clean(&confirm.question), room) {
         lines.push(Line::styled(
             format!(" {part}"),
-            Style::new().patch(state.theme.table_header),
+            Style::new().patch(theme.table_header),
         ));
     }
+    lines.extend(target_lines(state, &confirm.mutation, room));
     if !confirm.details.is_empty() {
         lines.push(Line::raw(""));
     }
     for detail in &confirm.details {
         for part in wrap(&clean(detail), room) {
-            lines.push(Line::styled(format!(" {part}"), state.theme.muted));
+            lines.push(Line::styled(format!(" {part}"), theme.muted));
         }
     }
     lines.push(Line::raw(""));
-    lines.push(answer_keys(state));
+    let mut input_line = None;
+    match &confirm.typed {
+        None => lines.push(answer_keys(state)),
+        Some(typed) => {
+            let count = confirm.mutation.count();
+            lines.push(Line::styled(
+                format!(" This writes to {count} rows: type {count} to go ahead."),
+                theme.level(Level::Warning),
+            ));
+            input_line = Some(lines.len());
+            lines.push(Line::from(vec![
+                Span::styled(COUNT, theme.key),
+                Span::styled(typed.input.value().to_string(), theme.input),
+            ]));
+            match &typed.error {
+                Some(error) => {
+                    lines.push(Line::styled(format!(" {error}"), theme.level(Level::Error)))
+                }
+                None => lines.push(input_keys(state, "confirm")),
+            }
+        }
+    }
     let rect = centered(area, width, lines.len() as u16 + 2);
-    boxed(frame, state, rect, &confirm.title, lines);
+    (rect, lines, input_line)
+}
+
+/// "enter confirm   esc cancel" under a typed answer.
+fn input_keys(state: &State, submit_label: &str) -> Line<'static> {
+    use crate::console::action::Action;
+    let theme = &state.theme;
+    let submit = key_label(state, &[Scope::Input], Action::Submit);
+    let cancel = key_label(state, &[Scope::Input], Action::Back);
+    Line::from(vec![
+        Span::styled(
+            format!(" {} ", submit.unwrap_or_else(|| "?".into())),
+            theme.key,
+        ),
+        Span::raw(format!("{submit_label}   ")),
+        Span::styled(
+            format!("{} ", cancel.unwrap_or_else(|| "?".into())),
+            theme.key,
+        ),
+        Span::raw("cancel"),
+    ])
+}
+
+/// Leaving the settings form with changes: save, discard, or stay.
+fn draw_unsaved(frame: &mut Frame, state: &State, area: Rect) {
+    use crate::console::action::Action;
+    let theme = &state.theme;
+    let changes = state.settings.changes().len();
+    let link = state
+        .settings
+        .link
+        .as_ref()
+        .map_or("this link".to_string(), |l| l.to_string());
+    let key = |action| key_label(state, &[Scope::Confirm], action).unwrap_or_else(|| "?".into());
+    let width = 60.min(area.width.saturating_sub(4));
+    let room = usize::from(width.saturating_sub(4));
+    let mut lines = vec![Line::raw("")];
+    let question = format!(
+        "{} to {link} not saved. Save before leaving?",
+        crate::console::effect::counted(changes, "change", "changes")
+    );
+    for part in wrap(&question, room) {
+        lines.push(Line::styled(format!(" {part}"), theme.table_header));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(format!(" {} ", key(Action::SaveSettings)), theme.key),
+        Span::raw("save   "),
+        Span::styled(format!("{} ", key(Action::Discard)), theme.key),
+        Span::raw("discard   "),
+        Span::styled(format!("{} ", key(Action::Back)), theme.key),
+        Span::raw("stay"),
+    ]));
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    boxed(frame, state, rect, "Unsaved changes", lines);
 }
 
 /// The prompt's box, its lines, and which line holds the input.
@@ -293,6 +470,7 @@ fn prompt_layout(state: &State, area: Rect, prompt: &Prompt) -> (Rect, Vec<Line<
     for part in wrap(&clean(&prompt.question), room) {
         lines.push(Line::styled(format!(" {part}"), theme.table_header));
     }
+    lines.extend(target_lines(state, &prompt.mutation, room));
     if let Some(note) = &prompt.note {
         for part in wrap(&clean(note), room) {
             lines.push(Line::styled(format!(" {part}"), theme.muted));
@@ -311,24 +489,7 @@ fn prompt_layout(state: &State, area: Rect, prompt: &Prompt) -> (Rect, Vec<Line<
         Some(error) => lines.push(Line::styled(format!(" {error}"), theme.level(Level::Error))),
         None => lines.push(Line::raw("")),
     }
-    let submit = key_label(
-        state,
-        &[Scope::Input],
-        crate::console::action::Action::Submit,
-    );
-    let cancel = key_label(state, &[Scope::Input], crate::console::action::Action::Back);
-    lines.push(Line::from(vec![
-        Span::styled(
-            format!(" {} ", submit.unwrap_or_else(|| "?".into())),
-            theme.key,
-        ),
-        Span::raw("confirm   "),
-        Span::styled(
-            format!("{} ", cancel.unwrap_or_else(|| "?".into())),
-            theme.key,
-        ),
-        Span::raw("cancel"),
-    ]));
+    lines.push(input_keys(state, "confirm"));
     let rect = centered(area, width, lines.len() as u16 + 2);
     (rect, lines, input_line)
 }

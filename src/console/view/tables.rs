@@ -1,7 +1,9 @@
 //! The paged list views: Pending orders, Missing tracking, Cancellations, Approvals, Activity.
 //! Each shows only the rows on screen (from the page the service sent), columns chosen by
 //! priority to fit the width, a ▲/▼ on the sorted column, and a status line saying which rows
-//! are shown of how many, the filter, and the marks (with how many the filter hides).
+//! are shown of how many, the filter, and the marks (with how many the filter hides). In the
+//! order lists every column shown can be sorted by, and only those are offered
+//! ([`sort_columns_shown`]).
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -97,6 +99,52 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
     }
 }
 
+/// The Pending list's columns; the view's own order is by when the order was paid.
+fn pending_cols() -> [Col; 7] {
+    [
+        col("", 1, 0),
+        sorted(col("Order", 18, 0), OrderColumn::Id),
+        sorted(col("Link", 10, 2), OrderColumn::Link),
+        sorted(col("TikTok status", 17, 4), OrderColumn::Status),
+        sorted(col("Paid", 11, 3), OrderColumn::Paid),
+        sorted(col("Store", 8, 5), OrderColumn::StoreOrder),
+        sorted(fill("Why it is not in the store", 20, 0), OrderColumn::Why),
+    ]
+}
+
+/// The Missing tracking list's columns; its own order is by ship-by deadline.
+fn missing_cols() -> [Col; 8] {
+    [
+        col("", 1, 0),
+        sorted(col("Order", 18, 0), OrderColumn::Id),
+        sorted(col("Link", 10, 3), OrderColumn::Link),
+        sorted(col("Ship by", 12, 0), OrderColumn::ShipBy),
+        sorted(col("Store", 7, 4), OrderColumn::StoreOrder),
+        sorted(fill("Store side", 26, 0), OrderColumn::StoreSide),
+        sorted(col("SKUs", 16, 5), OrderColumn::Skus),
+        sorted(col("Buyer", 14, 6), OrderColumn::Buyer),
+    ]
+}
+
+/// What the sort key cycles through in the order list shown: the view's own order first, then
+/// each column on screen at this width, left to right. Empty where nothing sorts.
+pub fn sort_columns_shown(state: &State) -> Vec<OrderColumn> {
+    let inner = state.width.saturating_sub(2);
+    let (cols, default): (Vec<Col>, OrderColumn) = match state.view {
+        View::Pending => (pending_cols().into(), OrderColumn::Paid),
+        View::Missing => (missing_cols().into(), OrderColumn::ShipBy),
+        _ => return Vec::new(),
+    };
+    let keep = fit(&cols, inner);
+    let shown = cols
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .filter_map(|(c, _)| c.sort)
+        .filter(|c| *c != default);
+    std::iter::once(OrderColumn::Default).chain(shown).collect()
+}
+
 fn orders(
     frame: &mut Frame,
     state: &State,
@@ -107,22 +155,13 @@ fn orders(
     let now = state.now;
     let theme = &state.theme;
     if view == View::Pending {
-        let cols = [
-            col("", 1, 0),
-            sorted(col("Order", 18, 0), OrderColumn::Id),
-            sorted(col("Link", 10, 2), OrderColumn::Link),
-            sorted(col("TikTok status", 17, 4), OrderColumn::Status),
-            sorted(col("Paid", 11, 3), OrderColumn::Created),
-            col("Store", 8, 5),
-            fill("Why it is not in the store", 20, 0),
-        ];
         draw_list(
             frame,
             state,
             area,
             list,
-            &cols,
-            Some(OrderColumn::Created),
+            &pending_cols(),
+            Some(OrderColumn::Paid),
             |row| {
                 vec![
                     Cell::from(clean(row.id.as_str())),
@@ -135,22 +174,12 @@ fn orders(
             },
         );
     } else {
-        let cols = [
-            col("", 1, 0),
-            sorted(col("Order", 18, 0), OrderColumn::Id),
-            sorted(col("Link", 10, 3), OrderColumn::Link),
-            sorted(col("Ship by", 12, 0), OrderColumn::ShipBy),
-            col("Store", 7, 4),
-            fill("Store side", 26, 0),
-            col("SKUs", 16, 5),
-            col("Buyer", 14, 6),
-        ];
         draw_list(
             frame,
             state,
             area,
             list,
-            &cols,
+            &missing_cols(),
             Some(OrderColumn::ShipBy),
             |row| {
                 let ship_by = row.ship_by.map_or("—".to_string(), |d| left(now, d));

@@ -320,6 +320,14 @@ impl FakeClient {
             OrderColumn::Status => rows.sort_by(|a, b| a.tiktok_status.cmp(&b.tiktok_status)),
             OrderColumn::Created => rows.sort_by_key(|r| r.created_at),
             OrderColumn::ShipBy => rows.sort_by_key(|r| r.ship_by),
+            OrderColumn::Paid => rows.sort_by_key(|r| r.paid_at.unwrap_or(r.created_at)),
+            OrderColumn::StoreOrder => rows.sort_by(|a, b| a.store_order.cmp(&b.store_order)),
+            OrderColumn::Why => rows.sort_by(|a, b| a.why.cmp(&b.why)),
+            OrderColumn::StoreSide => {
+                rows.sort_by_key(|r| (r.knowledge.map(|k| k.describe()), r.why.clone()))
+            }
+            OrderColumn::Skus => rows.sort_by(|a, b| a.skus.cmp(&b.skus)),
+            OrderColumn::Buyer => rows.sort_by(|a, b| a.buyer.cmp(&b.buyer)),
         }
         if q.dir == SortDir::Desc {
             rows.reverse();

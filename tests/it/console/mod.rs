@@ -4,6 +4,7 @@
 
 mod fake_client;
 mod fake_query;
+mod habits;
 mod navigation;
 mod reducer;
 mod runtime;

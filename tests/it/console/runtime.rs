@@ -65,6 +65,9 @@ fn start_with(notice: Option<String>) -> Running {
         view: View::Pending,
         link: None,
         notice,
+        readonly: false,
+        badge: None,
+        mouse: false,
     };
     let console = tokio::spawn(run_on(
         client.clone(),

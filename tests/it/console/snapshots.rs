@@ -1,6 +1,6 @@
 //! What the console looks like and what it costs on the wire. Snapshots of every view and
-//! dialog at 120×36 and 80×24 (plain text), the "too small" screen, and one styled snapshot
-//! per theme — fixed clock and seeded data, so they only change when the console does; stored
+//! dialog at 120×36, 80×24 and 64×20 (a split pane, the smallest size it works at; plain
+//! text), the "too small" screen below that, and one styled snapshot per theme — fixed clock and seeded data, so they only change when the console does; stored
 //! in the top-level `snapshots/` directory. Then the bytes frames cost: an idle console writes
 //! nothing, and moving the selection writes only the two rows that changed.
 
@@ -17,7 +17,7 @@ use orderdeck::service::client::ClientEvent;
 use super::fake_client::FakeClient;
 use super::{act, open, plain, press, render, seed, styled, type_text};
 
-const SIZES: [(u16, u16); 2] = [(120, 36), (80, 24)];
+const SIZES: [(u16, u16); 3] = [(120, 36), (80, 24), (64, 20)];
 
 fn check(name: &str, text: String) {
     insta::with_settings!({
@@ -271,8 +271,79 @@ async fn keymap_problems_at_startup() {
 }
 
 #[tokio::test]
+async fn expanded_row() {
+    scene("expanded_row", Role::Operator, async |c, s| {
+        press(c, s, "2 j j v").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn message_history() {
+    scene("messages", Role::Operator, async |c, s| {
+        press(c, s, "2 p").await;
+        receive(
+            s,
+            Event::Client(ClientEvent::Disconnected {
+                reason: "daemon restarting".into(),
+            }),
+        );
+        c.set_offline(true);
+        press(c, s, "t y").await;
+        press(c, s, ":").await;
+        type_text(c, s, "messages").await;
+        press(c, s, "enter").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn confirmation_lists_its_targets_and_asks_for_the_count() {
+    scene("confirm_bulk", Role::Operator, async |c, s| {
+        press(c, s, "2").await;
+        for _ in 0..12 {
+            press(c, s, "space").await;
+        }
+        press(c, s, "t").await;
+        type_text(c, s, "1").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn confirmation_lists_its_target() {
+    scene("confirm_retry", Role::Operator, async |c, s| {
+        press(c, s, "2 j t").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unsaved_settings_question() {
+    scene("unsaved", Role::Operator, async |c, s| {
+        press(c, s, "7 j j j enter ctrl-u").await;
+        type_text(c, s, "12h").await;
+        press(c, s, "enter q").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn readonly_header_with_an_environment_label() {
+    scene("readonly", Role::Admin, async |c, s| {
+        s.session.readonly = true;
+        s.badge = Some(orderdeck::console::Badge {
+            text: "PROD EU".into(),
+            colour: Some(ratatui::style::Color::Red),
+        });
+        press(c, s, "2").await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn too_small() {
-    for (width, height) in [(79, 24), (60, 20)] {
+    for (width, height) in [(63, 20), (64, 19)] {
         let client = FakeClient::new(Role::Operator);
         let state = open(&client, (width, height), Theme::ansi16()).await;
         check(
