@@ -79,6 +79,14 @@ pub async fn sync_once(client: &dyn Client, in_process: bool) -> anyhow::Result<
             "stuck orders need a person: `orderdeck orders --view stuck`"
         )?;
     }
+    // A timer running `sync --once` must see a failed poll: its window is retried next time,
+    // but nothing new came from that link this time.
+    if !summary.poll_errors.is_empty() {
+        anyhow::bail!(
+            "{} poll(s) failed (listed above); the next sync retries them from the same place",
+            summary.poll_errors.len()
+        );
+    }
     Ok(())
 }
 

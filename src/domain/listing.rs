@@ -41,9 +41,7 @@ pub fn why(order: &Order, view: OrderView) -> String {
         OrderView::Pending => pending_reason(order).unwrap_or_default(),
         OrderView::MissingTracking => StoreKnowledge::of(order).describe().to_string(),
         OrderView::Stuck | OrderView::All => order
-            .flows
-            .stuck()
-            .map(|(flow, reason)| format!("{}: {reason}", flow.name()))
+            .stuck_reason()
             .or_else(|| pending_reason(order))
             .unwrap_or_default(),
     };

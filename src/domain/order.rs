@@ -155,6 +155,33 @@ pub struct TiktokSnapshot {
     pub total_amount: String,
 }
 
+impl TiktokSnapshot {
+    /// Nothing known yet: an order whose first version from TikTok could not be read.
+    pub fn unknown(now: Timestamp) -> Self {
+        TiktokSnapshot {
+            status: OrderStatus::parse(""),
+            shipping_type: ShippingType::parse(""),
+            fulfillment_type: FulfillmentType::parse(""),
+            created_at: now,
+            updated_at: Timestamp::default(),
+            paid_at: None,
+            ship_by: None,
+            lines: Vec::new(),
+            recipient: Recipient::default(),
+            packages: Vec::new(),
+            delivery_option_id: None,
+            tracking_number: None,
+            shipping_provider: None,
+            buyer_message: None,
+            cancel_reason: None,
+            cancellation_initiator: None,
+            is_buyer_request_cancel: false,
+            currency: String::new(),
+            total_amount: String::new(),
+        }
+    }
+}
+
 open_enum!(
     /// The store order's state, normalised across platforms.
     StoreOrderStatus {
@@ -379,6 +406,18 @@ pub struct Order {
     pub label_file: Option<String>,
     pub first_seen: Timestamp,
     pub timeline: Vec<TimelineEntry>,
+    /// Set while TikTok's latest version of the order cannot be read: the order keeps its last
+    /// readable version (or none) and is listed as stuck until TikTok sends a readable one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<UnreadableVersion>,
+}
+
+/// Why TikTok's latest version of an order could not be read (the field and the damage), and
+/// since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableVersion {
+    pub why: String,
+    pub since: Timestamp,
 }
 
 impl Order {
@@ -393,6 +432,19 @@ impl Order {
             label_file: None,
             first_seen: now,
             timeline: Vec::new(),
+            unreadable: None,
+        }
+    }
+
+    /// Why a person must look at the order: TikTok's version cannot be read, or a flow is
+    /// stuck (`flow: reason`).
+    pub fn stuck_reason(&self) -> Option<String> {
+        match &self.unreadable {
+            Some(u) => Some(format!("unreadable on TikTok: {}", u.why)),
+            None => self
+                .flows
+                .stuck()
+                .map(|(flow, reason)| format!("{}: {reason}", flow.name())),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::job::JobKind;
 use crate::domain::order::{
     Flow, FlowState, FlowStatus, Initiator, Order, OrderStatus, StoreOrderStatus, StoreSide,
-    TiktokSnapshot,
+    TiktokSnapshot, UnreadableVersion,
 };
 use crate::domain::platform::Platform;
 use crate::domain::rules::cancel::{self, StoreCancelDecision, StoreEvent, TiktokCancelDecision};
@@ -98,6 +98,13 @@ pub fn merge_snapshot(order: &mut Order, snapshot: TiktokSnapshot, now: Timestam
     if snapshot.updated_at < order.tiktok.updated_at || snapshot == order.tiktok {
         return false;
     }
+    if order.unreadable.take().is_some() {
+        order.note(
+            now,
+            None,
+            "TikTok sent a readable version: the order is no longer held",
+        );
+    }
     if snapshot.status != order.tiktok.status {
         order.note(
             now,
@@ -109,6 +116,30 @@ pub fn merge_snapshot(order: &mut Order, snapshot: TiktokSnapshot, now: Timestam
         );
     }
     order.tiktok = snapshot;
+    true
+}
+
+/// TikTok sent a version of the order that cannot be read (`why` names the field): keep the
+/// last readable version, and list the order as stuck until a readable one arrives. Returns
+/// whether anything changed (the same damage seen again changes nothing).
+pub fn hold_unreadable(order: &mut Order, why: &str, now: Timestamp) -> bool {
+    if order.unreadable.as_ref().is_some_and(|u| u.why == why) {
+        return false;
+    }
+    let kept = if order.tiktok.updated_at == Timestamp::default() {
+        "nothing is imported"
+    } else {
+        "orderdeck keeps working from the last version it could read"
+    };
+    order.note(
+        now,
+        None,
+        format!("TikTok sent a version of this order that cannot be read ({why}); {kept} until TikTok sends a readable one"),
+    );
+    order.unreadable = Some(UnreadableVersion {
+        why: why.to_string(),
+        since: now,
+    });
     true
 }
 

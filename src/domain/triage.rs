@@ -61,11 +61,12 @@ pub fn views_of(order: &Order) -> Vec<(OrderView, i64)> {
             .unwrap_or(i64::MAX);
         views.push((OrderView::MissingTracking, deadline));
     }
-    if order.flows.stuck().is_some() {
+    if order.stuck_reason().is_some() {
         let since = Flow::ALL
             .into_iter()
             .filter(|f| order.flows.get(*f).stuck_reason().is_some())
             .filter_map(|f| order.flows.get(f).updated_at)
+            .chain(order.unreadable.as_ref().map(|u| u.since))
             .min()
             .unwrap_or(order.first_seen);
         views.push((OrderView::Stuck, since.timestamp()));

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::domain::cancellation::{CancelStatus, CancellationKey, SellerResponse};
-use crate::domain::ids::CancelId;
+use crate::domain::ids::{CancelId, TiktokOrderId};
 use crate::domain::job::{Job, JobKind};
 use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus};
 use crate::domain::outcome::JobEffect;
@@ -17,7 +17,9 @@ use crate::domain::rules::cancel::{
 };
 use crate::domain::rules::import::{ImportDecision, decide_import, draft_store_order};
 use crate::domain::rules::label::{LabelDecision, decide_label};
-use crate::domain::rules::tracking::{TrackingDecision, decide_tracking, resolve_provider};
+use crate::domain::rules::tracking::{
+    TrackingDecision, check_pushable, decide_tracking, resolve_provider,
+};
 use crate::platforms::{ErrorClass, PlatformError};
 use crate::store::StoreError;
 
@@ -54,6 +56,8 @@ fn settled(status: FlowStatus) -> JobResult {
 /// is a refusal: a completed order cannot be cancelled).
 const ALREADY_SHIPPED: &str = "21011020";
 const ALREADY_CANCELLED: &str = "25001011";
+/// The buyer's cancel request was answered already (approved, rejected or withdrawn).
+const ALREADY_HANDLED: &str = "25020010";
 
 /// The order as the rules see it when deciding for the job that is running: the job itself is
 /// what the flow's `Queued` refers to, so the rules must not answer "already queued".
@@ -177,12 +181,14 @@ impl Engine {
                     return settled(FlowStatus::NotApplicable { why });
                 }
             };
+        check_pushable(&number).map_err(Failure::Stuck)?;
         let _slot = link.tiktok_slots.acquire().await;
         if job.maybe_applied {
             let current = link
                 .marketplace
                 .order_details(std::slice::from_ref(&order.id))
-                .await?;
+                .await?
+                .items;
             if current
                 .first()
                 .and_then(|o| o.snapshot.tracking_number.as_deref())
@@ -246,7 +252,8 @@ impl Engine {
                 let current = link
                     .marketplace
                     .order_details(std::slice::from_ref(&order.id))
-                    .await?;
+                    .await?
+                    .items;
                 match current
                     .first()
                     .and_then(|o| o.snapshot.tracking_number.clone())
@@ -330,7 +337,8 @@ impl Engine {
             let current = link
                 .marketplace
                 .order_details(std::slice::from_ref(&order.id))
-                .await?;
+                .await?
+                .items;
             if current
                 .first()
                 .is_some_and(|o| o.snapshot.status == OrderStatus::Cancelled)
@@ -380,21 +388,73 @@ impl Engine {
             format!("orderdeck/{}/{}", cancel_id, job.id).as_bytes(),
         )
         .to_string();
+        let approve = matches!(response, SellerResponse::Approve);
         let _slot = link.tiktok_slots.acquire().await;
-        match response {
-            SellerResponse::Approve => {
-                link.marketplace
-                    .approve_cancellation(cancel_id, &key)
-                    .await?
-            }
+        // An earlier attempt's answer was lost: TikTok may have taken it. Ask before sending the
+        // decision again, so a retry never meets "already handled" as a failure.
+        if job.maybe_applied
+            && let Some(settled) = self
+                .response_on_tiktok(link, &job.order, cancel_id, approve)
+                .await?
+        {
+            return settled;
+        }
+        let sent = match response {
+            SellerResponse::Approve => link.marketplace.approve_cancellation(cancel_id, &key).await,
             SellerResponse::Reject { reason, comment } => {
                 link.marketplace
                     .reject_cancellation(cancel_id, &key, reason, comment.as_deref())
-                    .await?
+                    .await
             }
+        };
+        match sent {
+            Ok(()) => Ok(JobEffect::Responded { approved: approve }),
+            // Answered already, by an attempt whose answer was lost or by someone in Seller
+            // Center: TikTok's state says whether the decision that stands is this one.
+            Err(e) if e.code.as_deref() == Some(ALREADY_HANDLED) => self
+                .response_on_tiktok(link, &job.order, cancel_id, approve)
+                .await?
+                .unwrap_or(Err(Failure::Platform(e))),
+            Err(e) => Err(Failure::Platform(e)),
         }
-        Ok(JobEffect::Responded {
-            approved: matches!(response, SellerResponse::Approve),
+    }
+
+    /// How TikTok holds the buyer's request now: `None` while it still awaits an answer (send
+    /// it); done when the decision that stands is `approve`'s; when someone answered otherwise
+    /// in Seller Center, that answer stands and the flow says so (the order's own status then
+    /// carries a cancel to the store, so a cancelled order never ships).
+    async fn response_on_tiktok(
+        &self,
+        link: &LinkRuntime,
+        order: &TiktokOrderId,
+        cancel_id: &CancelId,
+        approve: bool,
+    ) -> Result<Option<JobResult>, Failure> {
+        let all = link.marketplace.cancellations_of_order(order).await?;
+        let Some(found) = all.iter().find(|c| &c.cancel_id == cancel_id) else {
+            return Err(Failure::Stuck(format!(
+                "TikTok does not list cancellation {cancel_id} of order {order} any more: \
+                 check the request in Seller Center"
+            )));
+        };
+        let granted = matches!(found.status, CancelStatus::Success | CancelStatus::Complete);
+        let refused = found.status == CancelStatus::Withdrawn;
+        let answered_otherwise = |why: &str| {
+            Some(settled(FlowStatus::Skipped {
+                why: format!("TikTok shows the buyer's request {why}: answered outside orderdeck"),
+            }))
+        };
+        Ok(match (approve, granted, refused) {
+            (_, false, false) => None,
+            (true, true, _) | (false, _, true) => {
+                Some(Ok(JobEffect::Responded { approved: approve }))
+            }
+            (true, false, true) => answered_otherwise(
+                "rejected or withdrawn, not approved: the order stays open and ships",
+            ),
+            (false, true, _) => answered_otherwise(
+                "approved, not rejected: the order is cancelled on TikTok and in the store",
+            ),
         })
     }
 

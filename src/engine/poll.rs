@@ -12,8 +12,10 @@ use crate::domain::cancellation::{Cancellation, CancellationKey, Direction};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::TiktokOrderId;
 use crate::domain::job::JobKind;
-use crate::domain::order::{Flow, FlowState, FlowStatus, Order};
-use crate::platforms::{Page, PlatformError, RemoteCancellation, RemoteOrder, StoreChange, Window};
+use crate::domain::order::{Flow, FlowState, FlowStatus, Order, TiktokSnapshot};
+use crate::platforms::{
+    Page, PlatformError, RemoteCancellation, RemoteOrder, StoreChange, Unreadable, Window,
+};
 use crate::store::{Change, LinkRecord, StoreError, Watermark};
 
 use super::activity::Level;
@@ -163,20 +165,25 @@ impl Engine {
                     link.marketplace.search_orders(window, token).await
                 })
             },
-            |items| Box::pin(async move { Ok(self.ingest_orders(link, items).await?) }),
+            |items, unreadable| {
+                Box::pin(async move {
+                    self.ingest_orders(link, items).await?;
+                    Ok(self.hold_unreadable_orders(link, unreadable).await?)
+                })
+            },
         )
         .await
     }
 
     /// Pages through one stream's window, writing each page before asking for the next, then
     /// moves the stream's watermark. Items the platform sent but orderdeck cannot read are
-    /// reported in Activity; they never fail the page.
+    /// reported in Activity and handed to `ingest` with the page; they never fail the page.
     async fn poll_stream<'a, T>(
         &self,
         link: &LinkRuntime,
         stream: &'static str,
         fetch: impl Fn(Window, Option<String>) -> BoxFuture<'a, Result<Page<T>, PlatformError>>,
-        ingest: impl Fn(Vec<T>) -> BoxFuture<'a, Result<(), PollError>>,
+        ingest: impl Fn(Vec<T>, Vec<Unreadable>) -> BoxFuture<'a, Result<(), PollError>>,
     ) -> Result<usize, PollError> {
         let (window, started) = self.window(link, stream)?;
         let mut token = None;
@@ -193,7 +200,7 @@ impl Engine {
                 );
             }
             seen += page.items.len();
-            ingest(page.items).await?;
+            ingest(page.items, page.unreadable).await?;
             match page.next_page_token {
                 Some(next) if !next.is_empty() => token = Some(next),
                 _ => break,
@@ -250,6 +257,38 @@ impl Engine {
             }
             change.payloads.push((order.id.clone(), remote.raw));
             change.orders.push(order);
+        }
+        self.commit(change).await
+    }
+
+    /// Orders TikTok sent in a form that cannot be read are held, stuck with why, never
+    /// dropped: a new one is recorded with nothing but its id, a known one keeps its last
+    /// readable version (see `reactor::hold_unreadable`).
+    async fn hold_unreadable_orders(
+        &self,
+        link: &LinkRuntime,
+        unreadable: Vec<Unreadable>,
+    ) -> Result<(), StoreError> {
+        let held: Vec<(TiktokOrderId, String)> = unreadable
+            .into_iter()
+            .filter_map(|u| Some((u.order?, u.why)))
+            .collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<TiktokOrderId> = held.iter().map(|(id, _)| id.clone()).collect();
+        let _guard = self.locks.lock_many(&ids).await;
+        let now = self.now();
+        let mut change = Change::default();
+        for (id, why) in held {
+            let mut order = match self.store.order(&id)? {
+                Some(existing) if existing.link != link.id => continue,
+                Some(existing) => existing,
+                None => Order::new(id, link.id.clone(), TiktokSnapshot::unknown(now), now),
+            };
+            if reactor::hold_unreadable(&mut order, &why, now) {
+                change.orders.push(order);
+            }
         }
         self.commit(change).await
     }
@@ -313,7 +352,7 @@ impl Engine {
                     link.marketplace.search_cancellations(window, token).await
                 })
             },
-            |items| Box::pin(self.ingest_cancellations(link, items)),
+            |items, _| Box::pin(self.ingest_cancellations(link, items)),
         )
         .await
     }
@@ -331,11 +370,13 @@ impl Engine {
             }
         }
         for batch in unknown.chunks(50) {
-            let orders = {
+            let details = {
                 let _slot = link.tiktok_slots.acquire().await;
                 link.marketplace.order_details(batch).await?
             };
-            self.ingest_orders(link, orders).await?;
+            self.ingest_orders(link, details.items).await?;
+            self.hold_unreadable_orders(link, details.unreadable)
+                .await?;
         }
         let ids: Vec<TiktokOrderId> = items
             .iter()
@@ -418,7 +459,7 @@ impl Engine {
                     link.storefront.changed_orders(window.from, cursor).await
                 })
             },
-            |items| Box::pin(async move { Ok(self.ingest_store_changes(link, items).await?) }),
+            |items, _| Box::pin(async move { Ok(self.ingest_store_changes(link, items).await?) }),
         )
         .await
     }

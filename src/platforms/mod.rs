@@ -44,13 +44,38 @@ pub struct RemoteOrder {
     pub raw: serde_json::Value,
 }
 
-/// A page of results. Items TikTok sent that could not be understood at all (no id, say) are
-/// reported in `unreadable` instead of failing the whole page.
+/// A page of results. Items the platform sent that could not be understood (no id, a field of
+/// the wrong type, text that is not Unicode) are reported in `unreadable` instead of failing the
+/// whole page: one bad record never stops a shop.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_page_token: Option<String>,
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A record that could not be read, with the TikTok order it concerns when that much could be
+/// read (so the engine can hold that order for a person instead of dropping it) and why
+/// (sanitized, naming the field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub order: Option<TiktokOrderId>,
+    pub why: String,
+}
+
+impl Unreadable {
+    pub fn new(order: Option<TiktokOrderId>, why: impl Into<String>) -> Self {
+        Unreadable {
+            order,
+            why: why.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
 }
 
 impl<T> Page<T> {
@@ -59,7 +84,7 @@ impl<T> Page<T> {
     pub fn read<R>(
         raws: Vec<R>,
         next_page_token: Option<String>,
-        read: impl Fn(R) -> Result<T, String>,
+        read: impl Fn(R) -> Result<T, Unreadable>,
     ) -> Page<T> {
         let mut page = Page {
             items: Vec::with_capacity(raws.len()),
@@ -139,9 +164,12 @@ pub trait Marketplace: Send + Sync {
         window: Window,
         page_token: Option<String>,
     ) -> Result<Page<RemoteOrder>, PlatformError>;
-    /// Full details of up to 50 orders.
-    async fn order_details(&self, ids: &[TiktokOrderId])
-    -> Result<Vec<RemoteOrder>, PlatformError>;
+    /// Full details of any number of orders (one page, no token); an order TikTok sends
+    /// unreadable is in `unreadable`, with its id when that could be read.
+    async fn order_details(
+        &self,
+        ids: &[TiktokOrderId],
+    ) -> Result<Page<RemoteOrder>, PlatformError>;
     async fn shipping_providers(
         &self,
         delivery_option_id: &str,
@@ -170,6 +198,12 @@ pub trait Marketplace: Send + Sync {
         window: Window,
         page_token: Option<String>,
     ) -> Result<Page<RemoteCancellation>, PlatformError>;
+    /// Every cancellation of one order, as TikTok holds them now (a read-back after a lost
+    /// answer to a seller's response).
+    async fn cancellations_of_order(
+        &self,
+        order: &TiktokOrderId,
+    ) -> Result<Vec<RemoteCancellation>, PlatformError>;
     async fn approve_cancellation(
         &self,
         cancel_id: &CancelId,

@@ -40,6 +40,17 @@ impl Service {
             )
         });
         let mut diagnosis = Vec::new();
+        if let Some(unreadable) = &order.unreadable {
+            diagnosis.push(format!(
+                "TikTok's latest version of this order cannot be read: {}",
+                sanitize(&unreadable.why)
+            ));
+            diagnosis.push(
+                "  fix: nothing to retry here; orderdeck reads it again whenever TikTok updates \
+                 the order (ask TikTok support to correct the field if it stays)"
+                    .into(),
+            );
+        }
         for flow in Flow::ALL {
             let state = order.flows.get(flow);
             match &state.status {

@@ -100,7 +100,7 @@ fn diagnosis(state: &State, doc: &mut Doc, data: &OrderDetail) {
     let theme = &state.theme;
     let o: &Order = &data.order;
     if !data.diagnosis.is_empty() {
-        doc.heading(if o.flows.stuck().is_some() {
+        doc.heading(if o.stuck_reason().is_some() {
             "Why it is stuck and what would fix it"
         } else {
             "What it is waiting for"

@@ -29,6 +29,21 @@ pub enum TrackingDecision {
     },
 }
 
+/// A tracking number goes to TikTok exactly as the store holds it, or not at all: one holding
+/// control characters or line breaks would be changed by any repair, and the buyer would track
+/// a number no carrier knows. A person corrects it in the store.
+pub fn check_pushable(number: &str) -> Result<(), String> {
+    if crate::domain::text::needs_sanitizing(number) {
+        Err(format!(
+            "the store's tracking number {:?} holds control characters (shown as \u{FFFD} or \
+             spaces): correct it in the store; orderdeck pushes a number only as the store holds it",
+            crate::domain::text::sanitize(number)
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 pub fn decide_tracking(order: &Order, settings: &LinkSettings) -> TrackingDecision {
     use TrackingDecision::*;
     if order.tiktok.shipping_type == ShippingType::Tiktok {

@@ -4,7 +4,8 @@
 //!
 //! Invariants: every line carries a variant id resolved beforehand (the line `sku` is only a
 //! label on Shopify); the order is created paid, tagged, with the TikTok order id as
-//! `sourceIdentifier`, without receipts; every text read back is sanitized.
+//! `sourceIdentifier`, without receipts; text read back is kept as Shopify holds it (trimmed):
+//! it is sanitized where it is shown, never before it is relayed.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -151,7 +152,7 @@ struct WireTracking {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadOrder {
     pub store: StoreSide,
-    /// `sourceIdentifier` as Shopify holds it (sanitized).
+    /// `sourceIdentifier` as Shopify holds it.
     pub source_identifier: Option<String>,
 }
 
@@ -186,8 +187,8 @@ pub fn read_order(value: &Value) -> Result<ReadOrder, String> {
         .fulfillments
         .into_iter()
         .map(|f| Fulfillment {
-            id: text::sanitize(&f.id),
-            status: text::sanitize(&f.status),
+            id: f.id,
+            status: f.status,
             created_at: f.created_at,
             tracking: f
                 .tracking_info
@@ -217,10 +218,11 @@ pub fn read_order(value: &Value) -> Result<ReadOrder, String> {
     })
 }
 
-/// Sanitized and trimmed; blank becomes `None`.
+/// Trimmed, otherwise exactly as Shopify holds it (what is shown is sanitized where it is
+/// shown; what is relayed must not be altered); blank becomes `None`.
 fn clean(value: Option<String>) -> Option<String> {
     value
-        .map(|v| text::sanitize(v.trim()))
+        .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
@@ -324,7 +326,8 @@ mod tests {
         );
         let tracking = &read.store.fulfillments[0].tracking;
         assert_eq!(tracking.len(), 1, "entries without a number are dropped");
-        assert_eq!(tracking[0].number, "JX1\u{FFFD}[2J");
+        // Kept as the store holds it: relayed exactly or refused, never silently repaired.
+        assert_eq!(tracking[0].number, "JX1\u{1b}[2J");
         assert_eq!(tracking[0].carrier.as_deref(), Some("Royal Mail"));
 
         let mut cancelled = wire.clone();

@@ -37,7 +37,7 @@ use self::mapping::ReadOrder;
 use self::throttle::CostKey;
 use self::transport::Transport;
 use super::http::{self, CallKind};
-use super::{Page, PlatformError, StoreChange, Storefront};
+use super::{Page, PlatformError, StoreChange, Storefront, Unreadable};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StoreOrderId, TiktokOrderId};
 use crate::domain::order::{StoreOrderStatus, StoreSide};
@@ -463,7 +463,7 @@ impl Storefront for ShopifyClient {
                     tiktok_order_id: read.tiktok_order_id(),
                     store: read.store,
                 }),
-                Err(why) => page.unreadable.push(why),
+                Err(why) => page.unreadable.push(Unreadable::new(None, why)),
             }
         }
         let info = orders.get("pageInfo");

@@ -9,6 +9,7 @@
 use reqwest::Method;
 
 use super::client::{Call, TiktokClient};
+use super::damage;
 use super::envelope::decode;
 use super::wire;
 use crate::domain::cancellation::{CancelStatus, CancelType};
@@ -18,7 +19,7 @@ use crate::domain::order::Initiator;
 use crate::domain::text;
 use crate::platforms::error::{ErrorClass, PlatformError};
 use crate::platforms::http::CallKind;
-use crate::platforms::{Page, RemoteCancellation, SellerCancel, Window};
+use crate::platforms::{Page, RemoteCancellation, SellerCancel, Unreadable, Window};
 
 /// TikTok's maximum `page_size` for Search Cancellations.
 pub const CANCELLATION_PAGE_SIZE: usize = 50;
@@ -44,6 +45,47 @@ impl TiktokClient {
             list.next_page_token,
             read_cancellation,
         ))
+    }
+
+    /// Every cancellation of `order`, all pages. An unreadable one fails the read: the caller
+    /// is deciding whether a write happened and must not decide from part of the answer.
+    pub(super) async fn cancellations_of(
+        &self,
+        order: &TiktokOrderId,
+    ) -> Result<Vec<RemoteCancellation>, PlatformError> {
+        const OP: &str = "search_cancellations";
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut call = Call::new(
+                OP,
+                Method::POST,
+                "/return_refund/202309/cancellations/search",
+                &[],
+            )
+            .read_only()
+            .query("page_size", CANCELLATION_PAGE_SIZE.to_string());
+            if let Some(token) = token.take() {
+                call = call.query("page_token", token);
+            }
+            let call = call.json(&wire::OrderCancellations {
+                order_ids: [order.as_str()],
+            });
+            let list: wire::CancellationList = decode(self.call(call).await?, OP, CallKind::Read)?;
+            let page = Page::read(list.cancellations, list.next_page_token, read_cancellation);
+            if let Some(bad) = page.unreadable.first() {
+                return Err(super::envelope::error(
+                    OP,
+                    ErrorClass::RetryLater { after: None },
+                    format!("reading back the cancellations of order {order}: {bad}"),
+                ));
+            }
+            found.extend(page.items);
+            match page.next_page_token {
+                Some(next) => token = Some(next),
+                None => return Ok(found),
+            }
+        }
     }
 
     pub(super) async fn approve(
@@ -119,23 +161,32 @@ impl TiktokClient {
     }
 }
 
-/// One cancellation of a search answer, or why it cannot be read (sanitized).
-pub(super) fn read_cancellation(raw: serde_json::Value) -> Result<RemoteCancellation, String> {
+/// One cancellation of a search answer, or why it cannot be read (sanitized), with the order
+/// it concerns when that much could be read.
+pub(super) fn read_cancellation(raw: serde_json::Value) -> Result<RemoteCancellation, Unreadable> {
     let shown = || text::truncate(&text::sanitize(&raw.to_string()), 120);
+    let order = raw
+        .get("order_id")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|id| TiktokOrderId::new(id).ok());
+    let unreadable = |why: String| Unreadable::new(order.clone(), why);
+    if let Some(why) = damage::find(&raw) {
+        return Err(unreadable(format!("a cancellation: {why}")));
+    }
     let c: wire::Cancellation = serde_json::from_value(raw.clone())
-        .map_err(|e| format!("unreadable cancellation ({e}): {}", shown()))?;
+        .map_err(|e| unreadable(format!("unreadable cancellation ({e}): {}", shown())))?;
     let cancel_id = c
         .cancel_id
         .as_deref()
-        .ok_or_else(|| format!("a cancellation without a cancel_id: {}", shown()))?;
-    let cancel_id =
-        CancelId::new(cancel_id).map_err(|e| format!("cancellation with an unusable id: {e}"))?;
+        .ok_or_else(|| unreadable(format!("a cancellation without a cancel_id: {}", shown())))?;
+    let cancel_id = CancelId::new(cancel_id)
+        .map_err(|e| unreadable(format!("cancellation with an unusable id: {e}")))?;
     let order_id = c
         .order_id
         .as_deref()
-        .ok_or_else(|| format!("cancellation {cancel_id} names no order"))?;
-    let order_id =
-        TiktokOrderId::new(order_id).map_err(|e| format!("cancellation {cancel_id}: {e}"))?;
+        .ok_or_else(|| unreadable(format!("cancellation {cancel_id} names no order")))?;
+    let order_id = TiktokOrderId::new(order_id)
+        .map_err(|e| unreadable(format!("cancellation {cancel_id}: {e}")))?;
     let time = |t: Option<i64>| t.filter(|t| *t > 0).map(from_unix);
     let created_at = time(c.create_time)
         .or(time(c.update_time))
@@ -211,11 +262,13 @@ mod tests {
         assert!(
             read_cancellation(json!({"order_id": "2"}))
                 .unwrap_err()
+                .why
                 .contains("without a cancel_id")
         );
         assert!(
             read_cancellation(json!({"cancel_id": "1"}))
                 .unwrap_err()
+                .why
                 .contains("names no order")
         );
         assert!(read_cancellation(json!({"cancel_id": "1", "order_id": "x1"})).is_err());

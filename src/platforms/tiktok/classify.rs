@@ -26,6 +26,7 @@ pub mod codes {
     pub const DOCUMENT_GENERATING: i64 = 11034037;
     pub const ALREADY_SHIPPED: i64 = 21011020;
     pub const ALREADY_CANCELLED: i64 = 25001011;
+    pub const CANCEL_REQUEST_HANDLED: i64 = 25020010;
     pub const REFRESH_TOKEN_EXPIRED: i64 = 36004001;
     pub const AUTH_CODE_INVALID: i64 = 36004004;
     pub const AUTHORIZATION_NOT_FOUND: i64 = 36004005;
@@ -93,6 +94,7 @@ pub fn explain(code: i64) -> Option<&'static str> {
         25001045 => "the order has shipped and can no longer be cancelled",
         25001011 => "the order is already cancelled on TikTok",
         25001051 => "the order is completed and can no longer be cancelled",
+        25020010 => "the buyer's cancel request was already answered",
         _ => return None,
     })
 }

@@ -11,6 +11,7 @@
 use serde::de::DeserializeOwned;
 
 use super::classify::{self, codes};
+use super::damage;
 use super::wire;
 use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
@@ -29,16 +30,15 @@ pub(super) fn interpret(
     operation: &'static str,
     effect: CallKind,
 ) -> Result<Answer, PlatformError> {
-    let envelope: Option<wire::Envelope> = serde_json::from_slice::<wire::Envelope>(&raw.body)
-        .ok()
-        .filter(|e| e.code.is_some());
-    let Some(envelope) = envelope else {
+    let envelope = read_envelope(&raw.body);
+    let Ok(envelope) = envelope else {
         let (class, message) = if (200..300).contains(&raw.status) {
             (
                 malformed_class(effect),
                 format!(
-                    "the answer was not a TikTok envelope ({} bytes)",
-                    raw.body.len()
+                    "the answer was not a TikTok envelope ({} bytes): {}",
+                    raw.body.len(),
+                    envelope.err().unwrap_or_default()
                 ),
             )
         } else {
@@ -65,6 +65,23 @@ pub(super) fn interpret(
         .with_code(code.to_string())
         .with_request_id(envelope.request_id)
         .with_status(raw.status)),
+    }
+}
+
+/// The envelope of `body`, or what failed to parse (sanitized). Text that is not Unicode is
+/// marked (see [`damage`]) so that only the record holding it is unreadable, not the answer.
+fn read_envelope(body: &[u8]) -> Result<wire::Envelope, String> {
+    let parsed = match serde_json::from_slice::<wire::Envelope>(body) {
+        Err(e) if e.is_syntax() => match damage::mark(body) {
+            Some(marked) => serde_json::from_slice(&marked),
+            None => Err(e),
+        },
+        other => other,
+    };
+    match parsed {
+        Ok(envelope) if envelope.code.is_some() => Ok(envelope),
+        Ok(_) => Err("it has no `code`".into()),
+        Err(e) => Err(crate::domain::text::sanitize(&e.to_string())),
     }
 }
 

@@ -25,7 +25,7 @@ impl Marketplace for TiktokClient {
     async fn order_details(
         &self,
         ids: &[TiktokOrderId],
-    ) -> Result<Vec<RemoteOrder>, PlatformError> {
+    ) -> Result<Page<RemoteOrder>, PlatformError> {
         self.order_details_batched(ids).await
     }
 
@@ -72,6 +72,13 @@ impl Marketplace for TiktokClient {
         page_token: Option<String>,
     ) -> Result<Page<RemoteCancellation>, PlatformError> {
         self.search_cancellations_page(window, page_token).await
+    }
+
+    async fn cancellations_of_order(
+        &self,
+        order: &TiktokOrderId,
+    ) -> Result<Vec<RemoteCancellation>, PlatformError> {
+        self.cancellations_of(order).await
     }
 
     async fn approve_cancellation(

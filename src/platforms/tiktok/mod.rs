@@ -16,6 +16,7 @@ pub mod auth;
 mod cancellations;
 pub mod classify;
 pub mod client;
+mod damage;
 mod envelope;
 mod fulfillment;
 mod marketplace;

@@ -8,6 +8,7 @@
 use reqwest::Method;
 
 use super::client::{Call, TiktokClient};
+use super::damage;
 use super::envelope::decode;
 use super::wire;
 use crate::domain::clock::{Timestamp, from_unix};
@@ -19,7 +20,7 @@ use crate::domain::order::{
 use crate::domain::text;
 use crate::platforms::error::PlatformError;
 use crate::platforms::http::CallKind;
-use crate::platforms::{Page, RemoteOrder, Window};
+use crate::platforms::{Page, RemoteOrder, Unreadable, Window};
 
 /// TikTok's maximum `page_size` for Search Orders.
 pub const SEARCH_PAGE_SIZE: usize = 100;
@@ -44,14 +45,13 @@ impl TiktokClient {
         Ok(Page::read(list.orders, list.next_page_token, read_order))
     }
 
-    /// Details of any number of orders, fetched [`DETAIL_BATCH`] at a time. An order TikTok
-    /// sends unreadable is logged and left out: the caller sees it missing from the answer.
+    /// Details of any number of orders, fetched [`DETAIL_BATCH`] at a time, as one page.
     pub(super) async fn order_details_batched(
         &self,
         ids: &[TiktokOrderId],
-    ) -> Result<Vec<RemoteOrder>, PlatformError> {
+    ) -> Result<Page<RemoteOrder>, PlatformError> {
         const OP: &str = "get_order_detail";
-        let mut orders = Vec::with_capacity(ids.len());
+        let mut all = Page::read(Vec::new(), None, read_order);
         for batch in ids.chunks(DETAIL_BATCH) {
             let joined = batch
                 .iter()
@@ -60,36 +60,41 @@ impl TiktokClient {
                 .join(",");
             let call = Call::new(OP, Method::GET, "/order/202309/orders", &[]).query("ids", joined);
             let list: wire::OrderList = decode(self.call(call).await?, OP, CallKind::Read)?;
-            for raw in list.orders {
-                match read_order(raw) {
-                    Ok(order) => orders.push(order),
-                    Err(why) => {
-                        tracing::warn!(reason = %why, "TikTok sent an unreadable order detail")
-                    }
-                }
-            }
+            let page = Page::read(list.orders, None, read_order);
+            all.items.extend(page.items);
+            all.unreadable.extend(page.unreadable);
         }
-        Ok(orders)
+        Ok(all)
     }
 }
 
-/// One order of a search or detail answer, or why it cannot be read (sanitized, for staff).
-pub(super) fn read_order(raw: serde_json::Value) -> Result<RemoteOrder, String> {
+/// One order of a search or detail answer, or why it cannot be read (sanitized, for staff),
+/// with its id when the id itself could be read.
+pub(super) fn read_order(raw: serde_json::Value) -> Result<RemoteOrder, Unreadable> {
     let id = match raw.get("id") {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Number(n)) => n.to_string(),
-        _ => return Err(format!("an order without an id: {}", snippet(&raw))),
+        _ => {
+            return Err(Unreadable::new(
+                None,
+                format!("an order without an id: {}", snippet(&raw)),
+            ));
+        }
     };
-    let order_id =
-        TiktokOrderId::new(id.as_str()).map_err(|e| format!("order with an unusable id: {e}"))?;
-    let wire: wire::Order = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
-        format!(
+    let order_id = TiktokOrderId::new(id.as_str())
+        .map_err(|e| Unreadable::new(None, format!("order with an unusable id: {e}")))?;
+    let unreadable = |why: String| Unreadable::new(Some(order_id.clone()), why);
+    if let Some(why) = damage::find(&raw) {
+        return Err(unreadable(format!("order {order_id}: {why}")));
+    }
+    let wire: wire::Order = serde_path_to_error::deserialize(&raw).map_err(|e| {
+        unreadable(format!(
             "order {order_id} could not be read: field {}: {}",
             text::sanitize(&e.path().to_string()),
             text::sanitize(&e.inner().to_string())
-        )
+        ))
     })?;
-    let snapshot = snapshot(wire).map_err(|why| format!("order {order_id}: {why}"))?;
+    let snapshot = snapshot(wire).map_err(|why| unreadable(format!("order {order_id}: {why}")))?;
     Ok(RemoteOrder {
         id: order_id,
         snapshot,

@@ -170,18 +170,26 @@ fn a_bare_order_reads_with_defaults() {
 #[test]
 fn unreadable_orders_say_why() {
     let no_id = read_order(json!({"status": "UNPAID", "update_time": 5})).unwrap_err();
-    assert!(no_id.starts_with("an order without an id"), "{no_id}");
+    assert!(no_id.why.starts_with("an order without an id"), "{no_id}");
+    assert_eq!(no_id.order, None);
     let bad_id = read_order(json!({"id": "12ab"})).unwrap_err();
-    assert!(bad_id.contains("unusable id"), "{bad_id}");
+    assert!(bad_id.why.contains("unusable id"), "{bad_id}");
     let hostile = read_order(json!({"id": "\u{1b}[2J"})).unwrap_err();
-    assert!(!hostile.contains('\u{1b}'), "{hostile}");
+    assert!(!hostile.why.contains('\u{1b}'), "{hostile}");
     let broken = read_order(json!({"id": "9", "recipient_address": "not an object"})).unwrap_err();
-    assert!(broken.starts_with("order 9 could not be read"), "{broken}");
+    assert!(
+        broken.why.starts_with("order 9 could not be read"),
+        "{broken}"
+    );
+    // Once its id is read, the order can be held for a person instead of dropped.
+    assert_eq!(broken.order.map(String::from).as_deref(), Some("9"));
 }
 
 #[test]
 fn a_time_that_cannot_be_read_is_an_error_naming_the_order_and_the_field() {
-    let why = read_order(json!({"id": "77", "rts_sla_time": "tomorrow"})).unwrap_err();
+    let why = read_order(json!({"id": "77", "rts_sla_time": "tomorrow"}))
+        .unwrap_err()
+        .why;
     assert!(why.contains("order 77"), "{why}");
     assert!(why.contains("rts_sla_time"), "{why}");
     assert!(why.contains("\"tomorrow\""), "{why}");

@@ -301,6 +301,11 @@ pub struct TimeWindow {
 }
 
 #[derive(Debug, Serialize)]
+pub struct OrderCancellations<'a> {
+    pub order_ids: [&'a str; 1],
+}
+
+#[derive(Debug, Serialize)]
 pub struct MarkShipped<'a> {
     pub tracking_number: &'a str,
     pub shipping_provider_id: &'a str,

@@ -71,21 +71,7 @@ pub(super) fn search(world: &World, request: &Request) -> Result<Value, ApiError
 pub(super) fn approve(world: &mut World, request: &Request) -> Result<Value, ApiError> {
     idempotent(world, request, "approve", |world, cancel_id| {
         pending_buyer_request(world, request.shop, cancel_id)?;
-        let cancel = world.cancellations.get_mut(cancel_id).expect("checked");
-        cancel.spec.cancel_status = SUCCESS.into();
-        cancel.update_time = request.now;
-        let (order_id, role, reason) = (
-            cancel.order_id.clone(),
-            cancel.spec.role.clone(),
-            cancel.spec.reason_text.clone(),
-        );
-        if let Some(order) = world.orders.get_mut(&order_id) {
-            order.status = "CANCELLED".into();
-            order.cancellation_initiator = Some(role);
-            order.cancel_reason = Some(reason);
-            order.is_buyer_request_cancel = false;
-            order.update_time = request.now;
-        }
+        grant(world, cancel_id, request.now);
         Ok(json!({}))
     })
 }
@@ -97,16 +83,46 @@ pub(super) fn reject(world: &mut World, request: &Request) -> Result<Value, ApiE
             return Err(ApiError::invalid("'comment' must be a string."));
         }
         pending_buyer_request(world, request.shop, cancel_id)?;
-        let cancel = world.cancellations.get_mut(cancel_id).expect("checked");
-        cancel.spec.cancel_status = WITHDRAWN.into();
-        cancel.update_time = request.now;
-        let order_id = cancel.order_id.clone();
-        if let Some(order) = world.orders.get_mut(&order_id) {
-            order.is_buyer_request_cancel = false;
-            order.update_time = request.now;
-        }
+        refuse(world, cancel_id, request.now);
         Ok(json!({}))
     })
+}
+
+/// The seller's approval of a pending buyer request, from the API or Seller Center: the
+/// request succeeds and the order is cancelled.
+pub(super) fn grant(world: &mut World, cancel_id: &str, now: i64) {
+    let Some(cancel) = world.cancellations.get_mut(cancel_id) else {
+        return;
+    };
+    cancel.spec.cancel_status = SUCCESS.into();
+    cancel.update_time = now;
+    let (order_id, role, reason) = (
+        cancel.order_id.clone(),
+        cancel.spec.role.clone(),
+        cancel.spec.reason_text.clone(),
+    );
+    if let Some(order) = world.orders.get_mut(&order_id) {
+        order.status = "CANCELLED".into();
+        order.cancellation_initiator = Some(role);
+        order.cancel_reason = Some(reason);
+        order.is_buyer_request_cancel = false;
+        order.update_time = now;
+    }
+}
+
+/// The seller's rejection of a pending buyer request: the request reads withdrawn and the
+/// order goes on.
+pub(super) fn refuse(world: &mut World, cancel_id: &str, now: i64) {
+    let Some(cancel) = world.cancellations.get_mut(cancel_id) else {
+        return;
+    };
+    cancel.spec.cancel_status = WITHDRAWN.into();
+    cancel.update_time = now;
+    let order_id = cancel.order_id.clone();
+    if let Some(order) = world.orders.get_mut(&order_id) {
+        order.is_buyer_request_cancel = false;
+        order.update_time = now;
+    }
 }
 
 pub(super) fn seller_cancel(world: &mut World, request: &Request) -> Result<Value, ApiError> {
@@ -307,14 +323,12 @@ fn pending_buyer_request(world: &World, shop: usize, cancel_id: &str) -> Result<
             "Only buyer cancellation requests take the seller's answer.",
         ));
     }
+    // Approved, rejected or withdrawn: TikTok's "already handled", whatever the new answer.
     match cancel.spec.cancel_status.as_str() {
         PENDING => Ok(()),
-        SUCCESS | "CANCELLATION_REQUEST_COMPLETE" => Err(ApiError::business(
-            25001011,
-            "The order has already been cancelled.",
-        )),
-        _ => Err(ApiError::invalid(
-            "The cancellation request is no longer pending.",
+        _ => Err(ApiError::business(
+            25020010,
+            "The cancellation request has already been handled.",
         )),
     }
 }

@@ -13,6 +13,12 @@
 
 mod auth;
 mod cancellations;
+
+/// Text the simulated TikTok sends damaged, as real answers sometimes are: a Rust string cannot
+/// hold half an emoji or bytes that are not UTF-8, so a test writes these stand-ins in any
+/// field and the answer carries a lone `\ud83d` escape, or the bytes `FF FE`, in their place.
+pub const SEND_LONE_SURROGATE: char = '\u{10FFFD}';
+pub const SEND_NOT_UTF8: char = '\u{10FFFC}';
 mod fulfillment;
 mod gate;
 mod orders;
@@ -217,6 +223,25 @@ impl TiktokSandbox {
         self.shared
             .world()
             .open_buyer_request(order_id, reason, reason_text, deadline, unix_now())
+    }
+
+    /// The seller answers a pending buyer request in Seller Center, outside orderdeck; false
+    /// when the request is not pending.
+    pub fn answer_in_seller_center(&self, cancel_id: &str, approve: bool) -> bool {
+        let mut world = self.shared.world();
+        let pending = world
+            .cancellations
+            .get(cancel_id)
+            .is_some_and(|c| c.spec.cancel_status == "CANCELLATION_REQUEST_PENDING");
+        if pending {
+            let now = unix_now();
+            if approve {
+                cancellations::grant(&mut world, cancel_id, now);
+            } else {
+                cancellations::refuse(&mut world, cancel_id, now);
+            }
+        }
+        pending
     }
 
     /// The shop's access token stops working now (the next call gets `105002`).

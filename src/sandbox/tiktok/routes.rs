@@ -333,9 +333,26 @@ pub fn envelope(request_id: String, outcome: Result<Value, ApiError>) -> Respons
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        with_damage(body.to_string()),
     )
         .into_response()
+}
+
+/// The answer's bytes, with the stand-ins of [`super::SEND_LONE_SURROGATE`] and
+/// [`super::SEND_NOT_UTF8`] turned into the damage they stand for.
+fn with_damage(text: String) -> Vec<u8> {
+    if !text.contains([super::SEND_LONE_SURROGATE, super::SEND_NOT_UTF8]) {
+        return text.into_bytes();
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            super::SEND_LONE_SURROGATE => bytes.extend_from_slice(br"\ud83d"),
+            super::SEND_NOT_UTF8 => bytes.extend_from_slice(&[0xff, 0xfe]),
+            c => bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    bytes
 }
 
 /// Reads a required string field of a body.

@@ -97,6 +97,35 @@ pub fn check(
         );
     }
 
+    // Damaged orders are held for a person with the field at fault, never imported, never
+    // dropped; once readable they are imported like any other (checked with `importable`).
+    for id in &log.poisoned {
+        assert!(
+            in_store(id).is_none(),
+            "{id} was sent damaged, yet is in the store"
+        );
+        let order = store
+            .order(&TiktokOrderId::new(id.clone()).expect("order id"))
+            .expect("store reads")
+            .unwrap_or_else(|| panic!("damaged order {id} was dropped, not held"));
+        let held = order.unreadable.as_ref().map(|u| u.why.as_str());
+        assert!(
+            held.is_some_and(|why| why.contains("package id") || why.contains("field ")),
+            "{id}: {held:?}\n{}",
+            explain(id)
+        );
+    }
+    for id in &log.healed {
+        let order = store
+            .order(&TiktokOrderId::new(id.clone()).expect("order id"))
+            .expect("store reads");
+        assert!(
+            order.is_some_and(|o| o.unreadable.is_none()),
+            "{id} was sent readable again, yet is still held\n{}",
+            explain(id)
+        );
+    }
+
     let mut store_cancels = 0;
     for id in &log.tiktok_cancelled {
         let Some(order) = in_store(id) else { continue };
@@ -245,7 +274,8 @@ pub fn check(
          0 duplicates; {store_cancels} store cancels, {relayed} relayed to TikTok, {} admin cancels; \
          {pushed} tracking pushes; {labels} labels; {} buyer requests ({waiting} left waiting); \
          {} tokens expired, {} refreshes; \
-         {jobs} jobs, {retries} retries, {released} interrupted by kills, {stuck} stuck on unknown SKUs",
+         {jobs} jobs, {retries} retries, {released} interrupted by kills, {stuck} stuck on unknown SKUs; \
+         {} damaged orders held, {} imported once readable",
         took,
         known.len(),
         log.importable.len() + log.unimportable.len(),
@@ -253,5 +283,7 @@ pub fn check(
         log.requests.len(),
         log.expired_tokens,
         set.tiktok.calls("refresh_token"),
+        log.poisoned.len(),
+        log.healed.len(),
     );
 }

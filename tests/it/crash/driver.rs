@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderdeck::domain::ids::CancelId;
+use orderdeck::sandbox::scenario::OrderSpec;
 use orderdeck::sandbox::set::SandboxSet;
 use orderdeck::sandbox::shopify::{SandboxOrder, SandboxTracking};
+use orderdeck::sandbox::tiktok::{SEND_LONE_SURROGATE, SEND_NOT_UTF8};
 use orderdeck::service::api::{Request, Response, ServiceError};
 use orderdeck::service::client::Client;
 use orderdeck::service::remote::RemoteClient;
@@ -49,6 +51,11 @@ pub struct Log {
     pub answered: BTreeSet<String>,
     /// Times a shop's access token was expired under orderdeck's feet.
     pub expired_tokens: usize,
+    /// Orders TikTok still sends damaged (text that is not Unicode, an oversized package id):
+    /// held for a person, never in the store.
+    pub poisoned: BTreeSet<String>,
+    /// Orders sent damaged first, then readable: imported once like any other.
+    pub healed: BTreeSet<String>,
 }
 
 pub struct Known {
@@ -64,6 +71,8 @@ pub struct Driver {
     socket: PathBuf,
     pub client: Option<Arc<RemoteClient>>,
     pub log: Log,
+    /// The readable version of each poisoned order, sent once TikTok "heals" it.
+    healthy: BTreeMap<String, OrderSpec>,
 }
 
 fn importable(skus: impl IntoIterator<Item = String>) -> bool {
@@ -80,6 +89,7 @@ impl Driver {
             socket,
             client: None,
             log: Log::default(),
+            healthy: BTreeMap::new(),
             set: set.clone(),
         };
         for order in &set.scenario.orders {
@@ -186,6 +196,7 @@ impl Driver {
             self.learn(&spec.id, spec.shipping_type == "SELLER", ok);
             self.paid(&spec.id);
         }
+        self.poison_or_heal(now);
         if self.rng.random_bool(0.15) {
             let waiting: Vec<String> = self
                 .known
@@ -294,6 +305,44 @@ impl Driver {
             }
         }
         self.answer_requests().await;
+    }
+
+    /// Now and then TikTok sends a new order damaged (half an emoji in the buyer's name, bytes
+    /// that are not UTF-8 in a product name, a package id longer than any id), and now and then
+    /// it sends a damaged one readable again.
+    fn poison_or_heal(&mut self, now: i64) {
+        if self.rng.random_bool(0.05) {
+            self.serial += 1;
+            let shop = self.rng.random_range(0..SHOPS);
+            let healthy = self
+                .set
+                .scenario
+                .new_order(&mut self.rng, shop, self.serial, now);
+            let mut damaged = healthy.clone();
+            match self.rng.random_range(0..3) {
+                0 => damaged.buyer.first_name.push(SEND_LONE_SURROGATE),
+                1 => damaged.lines[0].product_name.push(SEND_NOT_UTF8),
+                _ => damaged.package_id = "9".repeat(80),
+            }
+            self.set.tiktok.add_order(&damaged);
+            self.log.poisoned.insert(damaged.id.clone());
+            self.healthy.insert(healthy.id.clone(), healthy);
+        }
+        let poisoned: Vec<String> = self.log.poisoned.iter().cloned().collect();
+        if self.rng.random_bool(0.03)
+            && let Some(id) = self.pick(&poisoned)
+            && let Some(mut healthy) = self.healthy.remove(&id)
+        {
+            healthy.update_time = now;
+            self.set.tiktok.add_order(&healthy);
+            self.log.poisoned.remove(&id);
+            self.log.healed.insert(id.clone());
+            let ok = importable(healthy.lines.iter().map(|l| l.seller_sku.clone()));
+            self.learn(&id, healthy.shipping_type == "SELLER", ok);
+            if healthy.status == "AWAITING_SHIPMENT" {
+                self.paid(&id);
+            }
+        }
     }
 
     /// Operators answer buyer requests through the daemon (while one is up).

@@ -6,7 +6,8 @@
 //! a child process and is SIGKILLed at random moments (seeded), and restarted, many times.
 //! Then, faults off, `orderdeck sync --once` runs until nothing is due, and the outcome is
 //! checked from the platforms' own records: every paid order in the store exactly once, every
-//! cancellation applied exactly once, every tracking number on TikTok pushed once — and from
+//! cancellation applied exactly once, every tracking number on TikTok pushed once, every order
+//! TikTok sent damaged held (never imported, never dropped) until it is readable — and from
 //! orderdeck's store: no job left running or due, none stuck but for the SKUs the store lacks.
 //!
 //! `ORDERDECK_CRASH_SEED=n` replays another seed.
@@ -130,10 +131,16 @@ async fn sync_once(config: &Path) -> (usize, usize, usize) {
         .await
         .expect("orderdeck runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // A failed poll may hide work (a fulfillment not seen yet): that run settles nothing, and
+    // `sync --once` says so by failing; anything else failing it is a bug.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let poll_errors = stderr
+        .lines()
+        .filter(|l| l.starts_with("poll failed"))
+        .count();
     assert!(
-        out.status.success(),
-        "sync --once failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.status.success() || poll_errors > 0,
+        "sync --once failed:\n{stdout}\n{stderr}"
     );
     // "jobs: 3 run, 3 done, 0 stuck, 0 still waiting (retrying later)"
     let line = stdout
@@ -144,11 +151,6 @@ async fn sync_once(config: &Path) -> (usize, usize, usize) {
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|n| n.parse().ok())
         .collect();
-    // A failed poll may hide work (a fulfillment not seen yet): that run settles nothing.
-    let poll_errors = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| l.starts_with("poll failed"))
-        .count();
     (numbers[0], numbers[3], poll_errors)
 }
 

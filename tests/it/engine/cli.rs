@@ -3,6 +3,7 @@
 //! and the resync / approve / settings round trip, with roles from `[access]`.
 
 use orderdeck::domain::settings::LinkSettings;
+use orderdeck::sandbox::faults::FaultKind;
 use orderdeck::service::identity::Account;
 use serde_json::Value;
 
@@ -156,4 +157,24 @@ async fn headless_commands_show_ids_states_reasons_and_deadlines() {
         "{:?}",
         request.outcomes
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_once_fails_when_a_poll_failed_so_a_timer_notices() {
+    let mut rig = Rig::start().await;
+    rig.close();
+    rig.set
+        .tiktok
+        .faults()
+        .inject("search_orders", FaultKind::ServerError, 1000);
+    let failed = rig.cli(&rig.config_path, &["sync", "--once"]).await;
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("poll failed") && stderr.contains("1 poll(s) failed"),
+        "{stderr}"
+    );
+
+    rig.set.tiktok.faults().clear();
+    rig.cli_ok(&rig.config_path, &["sync", "--once"]).await;
 }

@@ -5,6 +5,7 @@
 
 mod cancel;
 mod cli;
+mod damaged_answers;
 mod faults;
 mod import;
 mod labels;

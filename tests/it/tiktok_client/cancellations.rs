@@ -84,8 +84,8 @@ async fn buyer_requests_are_approved_and_rejected_idempotently() {
         .unwrap_err();
     assert_eq!(
         code(&fresh_key),
-        25001011,
-        "without the key's replay it is already cancelled"
+        25020010,
+        "without the key's replay the request is already handled"
     );
 
     client
@@ -197,7 +197,12 @@ async fn tiktoks_own_cancel_reads_as_a_system_cancellation() {
         ),
         (Initiator::System, CancelType::Direct, CancelStatus::Success)
     );
-    let detail = client.order_details(&[id(&order)]).await.unwrap().remove(0);
+    let detail = client
+        .order_details(&[id(&order)])
+        .await
+        .unwrap()
+        .items
+        .remove(0);
     assert_eq!(detail.snapshot.status, OrderStatus::Cancelled);
     assert_eq!(
         detail.snapshot.cancellation_initiator,

@@ -46,6 +46,7 @@ async fn a_connection_dropped_after_shipping_is_ambiguous_and_the_ship_happened(
         .order_details(&[id(&spec.id)])
         .await
         .unwrap()
+        .items
         .remove(0);
     assert_eq!(
         order.snapshot.tracking_number.as_deref(),
@@ -244,7 +245,12 @@ async fn latency_only_slows_the_answer() {
     let spec = sandbox.order(US, |_| true);
     let started = std::time::Instant::now();
     assert_eq!(
-        client.order_details(&[id(&spec.id)]).await.unwrap().len(),
+        client
+            .order_details(&[id(&spec.id)])
+            .await
+            .unwrap()
+            .items
+            .len(),
         1
     );
     assert!(started.elapsed() >= Duration::from_millis(150));

@@ -49,7 +49,7 @@ async fn search_and_detail_read_orders_as_the_sandbox_holds_them() {
         "{body}"
     );
     let spec = sandbox.shippable(US);
-    let details = client.order_details(&[id(&spec.id)]).await.unwrap();
+    let details = client.order_details(&[id(&spec.id)]).await.unwrap().items;
     assert_eq!(details.len(), 1);
     let order = &details[0];
     assert_eq!(order.id.as_str(), spec.id);
@@ -196,6 +196,7 @@ async fn shipping_part_of_an_order_splits_a_package() {
         .order_details(&[id(&spec.id)])
         .await
         .unwrap()
+        .items
         .remove(0);
     assert_eq!(order.snapshot.packages.len(), 2);
 }

@@ -78,7 +78,7 @@ async fn details_of_120_orders_take_three_calls() {
         .take(120)
         .map(|o| TiktokOrderId::new(&o.id).unwrap())
         .collect();
-    let orders = client.order_details(&ids).await.unwrap();
+    let orders = client.order_details(&ids).await.unwrap().items;
     assert_eq!(orders.len(), 120);
     assert_eq!(sandbox.tiktok.calls("get_order_detail"), 3);
     let returned: HashSet<_> = orders.iter().map(|o| o.id.clone()).collect();
@@ -103,7 +103,7 @@ async fn a_page_with_an_unknown_status_and_an_order_without_id_still_reads() {
     assert_eq!(page.items.len(), 30);
     assert_eq!(page.unreadable.len(), 1);
     assert!(
-        page.unreadable[0].starts_with("an order without an id"),
+        page.unreadable[0].why.starts_with("an order without an id"),
         "{}",
         page.unreadable[0]
     );
