@@ -282,7 +282,19 @@ impl Engine {
         let mut change = Change::default();
         for (id, why) in held {
             let mut order = match self.store.order(&id)? {
-                Some(existing) if existing.link != link.id => continue,
+                Some(existing) if existing.link != link.id => {
+                    self.activity.record(
+                        now,
+                        Level::Warn,
+                        Some(&link.id),
+                        Some(&id),
+                        format!(
+                            "order belongs to link {}; ignored here: {why}",
+                            existing.link
+                        ),
+                    );
+                    continue;
+                }
                 Some(existing) => existing,
                 None => Order::new(id, link.id.clone(), TiktokSnapshot::unknown(now), now),
             };
@@ -397,7 +409,21 @@ impl Engine {
                         orders.push(o);
                         orders.len() - 1
                     }
-                    _ => continue,
+                    // Another link's order, or one TikTok did not send when asked: say so
+                    // rather than let the cancellation vanish.
+                    other => {
+                        let whose = other.map_or("TikTok sent no details of it".to_string(), |o| {
+                            format!("the order belongs to link {}", o.link)
+                        });
+                        self.activity.record(
+                            now,
+                            Level::Warn,
+                            Some(&link.id),
+                            Some(&rc.order_id),
+                            format!("cancellation {} not applied here: {whose}", rc.cancel_id),
+                        );
+                        continue;
+                    }
                 },
             };
             let order = &mut orders[position];
