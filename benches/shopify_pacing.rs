@@ -11,8 +11,10 @@
 
 use std::time::{Duration, Instant};
 
-use orderdeck::domain::ids::{StoreOrderId, TiktokOrderId};
-use orderdeck::domain::rules::import::{DraftAddress, DraftLine, STORE_ORDER_TAG, StoreOrderDraft};
+use orderdeck::domain::ids::{StorefrontOrderId, TiktokOrderId};
+use orderdeck::domain::rules::import::{
+    DraftAddress, DraftLine, STORE_ORDER_TAG, StorefrontOrderDraft,
+};
 use orderdeck::domain::settings::InventoryBehaviour;
 use orderdeck::platforms::Storefront;
 use orderdeck::platforms::shopify::{ShopifyClient, ShopifyConfig, queries};
@@ -67,7 +69,7 @@ async fn main() {
     let client = ShopifyClient::new(&config).expect("client");
 
     let variant = &spec.variants[0];
-    let draft = StoreOrderDraft {
+    let draft = StorefrontOrderDraft {
         tiktok_order_id: TiktokOrderId::new("576499999999999999").expect("id"),
         lines: vec![DraftLine {
             seller_sku: variant.sku.clone(),
@@ -161,7 +163,7 @@ async fn probe_cost(
     sandbox: &ShopifySandbox,
     store: &str,
     token: &str,
-    order: &StoreOrderId,
+    order: &StorefrontOrderId,
 ) -> (f64, f64) {
     let url = format!(
         "{}/admin/api/2025-10/graphql.json",
@@ -189,7 +191,7 @@ async fn unpaced_burst(
     sandbox: &ShopifySandbox,
     store: &str,
     token: &str,
-    order: &StoreOrderId,
+    order: &StorefrontOrderId,
     burst: usize,
 ) -> usize {
     let url = format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::domain::ids::{LinkId, ShopId, StoreId};
+use crate::domain::ids::{LinkId, ShopId, StorefrontId};
 use crate::domain::platform::Platform;
 use crate::domain::settings::{LinkSettings, SettingKey};
 
@@ -20,7 +20,7 @@ use super::reader::{Loader, Section};
 pub struct LinkConfig {
     pub name: LinkId,
     pub shop: ShopId,
-    pub store: StoreId,
+    pub store: StorefrontId,
     pub poll_interval: Duration,
     /// The settings a new link starts with. Once the link exists, the store's copy (edited in
     /// the console, versioned, audited) is the truth; this is only the seed.
@@ -103,7 +103,7 @@ pub(crate) fn read_links(
                     names,
                 )?;
                 Some((
-                    StoreId::new(store).ok()?,
+                    StorefrontId::new(store).ok()?,
                     declared.stores.iter().find(|(n, _)| n == store)?.1,
                 ))
             });

@@ -23,7 +23,7 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::domain::ids::{LinkId, ShopId, StoreId};
+use crate::domain::ids::{LinkId, ShopId, StorefrontId};
 
 pub use access::{AccessConfig, Principal};
 pub use console::{COLOURS, ConsoleConfig};
@@ -207,7 +207,7 @@ impl Config {
         self.shops.iter().find(|s| &s.name == name)
     }
 
-    pub fn store(&self, name: &StoreId) -> Option<&StorefrontConfig> {
+    pub fn store(&self, name: &StorefrontId) -> Option<&StorefrontConfig> {
         self.stores.iter().find(|s| &s.name == name)
     }
 

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use url::Url;
 
-use crate::domain::ids::StoreId;
+use crate::domain::ids::StorefrontId;
 use crate::domain::platform::Platform;
 
 use super::problem::did_you_mean;
@@ -15,7 +15,7 @@ use super::secret::Secret;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorefrontConfig {
-    pub name: StoreId,
+    pub name: StorefrontId,
     /// Where API calls go: the platform's host by default, a sandbox when overridden.
     pub api_base: Url,
     pub credentials: StorefrontCredentials,
@@ -128,7 +128,7 @@ pub(crate) fn read_stores(
             declared.push((raw.to_string(), platform, section.span.clone()));
         }
         let name = name.and_then(|(raw, span)| {
-            StoreId::new(raw)
+            StorefrontId::new(raw)
                 .map_err(|e| ld.error(&span, format!("\"name\" in {}: {e}", section.label)))
                 .ok()
         });

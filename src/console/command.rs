@@ -149,7 +149,7 @@ const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
     ("paid", OrderColumn::Paid),
     ("store", OrderColumn::StoreOrder),
     ("why", OrderColumn::Why),
-    ("store-side", OrderColumn::StoreSide),
+    ("store-side", OrderColumn::StorefrontOrder),
     ("skus", OrderColumn::Skus),
     ("buyer", OrderColumn::Buyer),
 ];

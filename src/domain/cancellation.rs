@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::clock::Timestamp;
-use super::ids::{CancelId, LinkId, StoreOrderId, TiktokOrderId};
+use super::ids::{CancelId, LinkId, StorefrontOrderId, TiktokOrderId};
 use super::order::{FlowState, Initiator};
 use crate::open_enum;
 
@@ -63,7 +63,7 @@ pub enum CancellationKey {
     /// cancellation record (e.g. an auto-cancel).
     TiktokOrder(TiktokOrderId),
     /// The store cancelled (or refunded) its order; relayed store → TikTok.
-    Store(StoreOrderId),
+    Store(StorefrontOrderId),
 }
 
 impl std::fmt::Display for CancellationKey {

@@ -101,7 +101,7 @@ string_id!(
 );
 string_id!(
     /// A store (Shopify, WooCommerce, ...), by its name in `orderdeck.toml`.
-    StoreId, "store name", 64, "letters, digits, '-', '_', '.'", name_char
+    StorefrontId, "store name", 64, "letters, digits, '-', '_', '.'", name_char
 );
 string_id!(
     /// A link between one shop and one store, by its name (defaults to the shop's name).
@@ -113,7 +113,7 @@ string_id!(
 );
 string_id!(
     /// The store's id of an order (a Shopify GID, a WooCommerce number, an Amazon fulfillment order id...).
-    StoreOrderId, "store order id", 128, "printable characters without quotes", platform_char
+    StorefrontOrderId, "store order id", 128, "printable characters without quotes", platform_char
 );
 string_id!(
     /// A TikTok cancellation (`cancel_id`).
@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn store_order_ids_keep_shopify_gids() {
-        let gid = StoreOrderId::new("gid://shopify/Order/1234").unwrap();
+        let gid = StorefrontOrderId::new("gid://shopify/Order/1234").unwrap();
         assert_eq!(gid.as_str(), "gid://shopify/Order/1234");
     }
 

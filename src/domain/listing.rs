@@ -7,7 +7,7 @@
 
 use super::order::{FlowState, FlowStatus, Order};
 use super::text::{sanitize, truncate};
-use super::triage::{OrderView, StoreKnowledge, pending_reason};
+use super::triage::{OrderView, StorefrontKnowledge, pending_reason};
 
 // The longest `why`, SKU list and buyer name a row carries.
 const WHY_CHARS: usize = 200;
@@ -39,7 +39,7 @@ pub fn flow_word(state: &FlowState) -> &'static str {
 pub fn why(order: &Order, view: OrderView) -> String {
     let why = match view {
         OrderView::Pending => pending_reason(order).unwrap_or_default(),
-        OrderView::MissingTracking => StoreKnowledge::of(order).describe().to_string(),
+        OrderView::MissingTracking => StorefrontKnowledge::of(order).describe().to_string(),
         OrderView::Stuck | OrderView::All => order
             .stuck_reason()
             .or_else(|| pending_reason(order))

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::clock::Timestamp;
-use super::ids::{LinkId, PackageId, StoreOrderId, TiktokOrderId};
+use super::ids::{LinkId, PackageId, StorefrontOrderId, TiktokOrderId};
 use crate::open_enum;
 
 open_enum!(
@@ -184,7 +184,7 @@ impl TiktokSnapshot {
 
 open_enum!(
     /// The store order's state, normalised across platforms.
-    StoreOrderStatus {
+    StorefrontOrderStatus {
         Open = "open",
         Cancelled = "cancelled",
         Closed = "closed",
@@ -211,11 +211,11 @@ pub struct Fulfillment {
 
 /// What the store last told us about its copy of the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreSide {
-    pub order_id: StoreOrderId,
+pub struct StorefrontOrder {
+    pub order_id: StorefrontOrderId,
     /// The store's human name (`#1001`).
     pub name: Option<String>,
-    pub status: StoreOrderStatus,
+    pub status: StorefrontOrderStatus,
     pub fulfillments: Vec<Fulfillment>,
     pub cancelled_at: Option<Timestamp>,
     /// A refund (Magento credit memo) exists on the store side.
@@ -223,7 +223,7 @@ pub struct StoreSide {
     pub updated_at: Timestamp,
 }
 
-impl StoreSide {
+impl StorefrontOrder {
     /// The first tracking number of a fulfillment that is not cancelled or failed.
     pub fn first_tracking(&self) -> Option<&Tracking> {
         self.fulfillments
@@ -398,7 +398,7 @@ pub struct Order {
     pub link: LinkId,
     pub tiktok: TiktokSnapshot,
     /// `None` until orderdeck created or found the store order.
-    pub store: Option<StoreSide>,
+    pub store: Option<StorefrontOrder>,
     pub flows: Flows,
     /// Tracking number last pushed to TikTok (so a changed number is an update, not a re-ship).
     pub pushed_tracking: Option<String>,
@@ -515,10 +515,10 @@ mod tests {
             carrier: Some("UPS".into()),
             url: None,
         };
-        let store = StoreSide {
-            order_id: StoreOrderId::new("gid://shopify/Order/1").unwrap(),
+        let store = StorefrontOrder {
+            order_id: StorefrontOrderId::new("gid://shopify/Order/1").unwrap(),
             name: None,
-            status: StoreOrderStatus::Open,
+            status: StorefrontOrderStatus::Open,
             fulfillments: vec![
                 Fulfillment {
                     id: "f1".into(),

@@ -8,9 +8,9 @@ use std::time::Duration;
 use crate::domain::cancellation::{CancelStatus, Cancellation};
 use crate::domain::clock::{Timestamp, human_duration};
 use crate::domain::job::{Backoff, Job, JobState};
-use crate::domain::order::{Flow, FlowError, FlowStatus, Order, StoreSide};
+use crate::domain::order::{Flow, FlowError, FlowStatus, Order, StorefrontOrder};
 use crate::domain::reactor::{merge_store, set_flow, store_label};
-use crate::domain::rules::cancel::StoreEvent;
+use crate::domain::rules::cancel::StorefrontEvent;
 use crate::domain::text::sanitize;
 
 /// What a successful job changed remotely.
@@ -18,7 +18,7 @@ use crate::domain::text::sanitize;
 pub enum JobEffect {
     /// The store order exists (created now, or found after an uncertain earlier attempt).
     InStore {
-        store: StoreSide,
+        store: StorefrontOrder,
         found_existing: bool,
     },
     TrackingPushed {
@@ -26,7 +26,7 @@ pub enum JobEffect {
         provider: String,
     },
     StoreCancelled {
-        store: StoreSide,
+        store: StorefrontOrder,
     },
     TiktokCancelled {
         status: CancelStatus,
@@ -74,7 +74,7 @@ pub enum JobEnd {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
     pub detail: String,
-    pub store_events: Vec<StoreEvent>,
+    pub store_events: Vec<StorefrontEvent>,
 }
 
 /// Applies a successful job's `effect`: the job is done, the flow moves on, the cancellation it

@@ -19,7 +19,7 @@ pub enum Platform {
 /// What, on the store side, means "the merchant cancelled this order" for store → TikTok sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StoreCancelTrigger {
+pub enum StorefrontCancelTrigger {
     /// The store order was cancelled.
     OrderCancelled,
     /// A refund (Magento 2 credit memo) was issued; a cancel alone does not count.
@@ -49,7 +49,7 @@ pub struct Capabilities {
     /// orderdeck has a working connector for it today.
     pub connector_available: bool,
     /// The store side of store → TikTok cancellation; `None` means one-way only.
-    pub store_to_tiktok_trigger: Option<StoreCancelTrigger>,
+    pub store_to_tiktok_trigger: Option<StorefrontCancelTrigger>,
     pub restock: RestockControl,
     /// The store accepts a free-text cancel reason; otherwise orderdeck sends a fixed reason and
     /// keeps TikTok's reason in a note.
@@ -80,7 +80,7 @@ impl Platform {
 
     pub const fn capabilities(self) -> Capabilities {
         use RestockControl::*;
-        use StoreCancelTrigger::*;
+        use StorefrontCancelTrigger::*;
         match self {
             Platform::TiktokShop => Capabilities {
                 display_name: "TikTok Shop",
@@ -191,28 +191,28 @@ mod tests {
             (
                 Platform::Shopify,
                 true,
-                Some(StoreCancelTrigger::OrderCancelled),
+                Some(StorefrontCancelTrigger::OrderCancelled),
                 RestockControl::PerCancel,
                 false,
             ),
             (
                 Platform::Woocommerce,
                 true,
-                Some(StoreCancelTrigger::OrderCancelled),
+                Some(StorefrontCancelTrigger::OrderCancelled),
                 RestockControl::Automatic,
                 true,
             ),
             (
                 Platform::Magento2,
                 true,
-                Some(StoreCancelTrigger::Refund),
+                Some(StorefrontCancelTrigger::Refund),
                 RestockControl::PerCancel,
                 true,
             ),
             (
                 Platform::Bigcommerce,
                 true,
-                Some(StoreCancelTrigger::OrderCancelled),
+                Some(StorefrontCancelTrigger::OrderCancelled),
                 RestockControl::StoreSetting,
                 true,
             ),

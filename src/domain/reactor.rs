@@ -10,11 +10,13 @@ use crate::domain::cancellation::{
 use crate::domain::clock::Timestamp;
 use crate::domain::job::JobKind;
 use crate::domain::order::{
-    Flow, FlowState, FlowStatus, Initiator, Order, OrderStatus, StoreOrderStatus, StoreSide,
-    TiktokSnapshot, UnreadableVersion,
+    Flow, FlowState, FlowStatus, Initiator, Order, OrderStatus, StorefrontOrder,
+    StorefrontOrderStatus, TiktokSnapshot, UnreadableVersion,
 };
 use crate::domain::platform::Platform;
-use crate::domain::rules::cancel::{self, StoreCancelDecision, StoreEvent, TiktokCancelDecision};
+use crate::domain::rules::cancel::{
+    self, StorefrontCancelDecision, StorefrontEvent, TiktokCancelDecision,
+};
 use crate::domain::rules::import::{ImportDecision, decide_import};
 use crate::domain::rules::label::{LabelDecision, decide_label};
 use crate::domain::rules::tracking::{TrackingDecision, decide_tracking};
@@ -144,7 +146,11 @@ pub fn hold_unreadable(order: &mut Order, why: &str, now: Timestamp) -> bool {
 }
 
 /// Takes the store's latest view of its order; returns the store events it reveals.
-pub fn merge_store(order: &mut Order, store: StoreSide, now: Timestamp) -> Vec<StoreEvent> {
+pub fn merge_store(
+    order: &mut Order,
+    store: StorefrontOrder,
+    now: Timestamp,
+) -> Vec<StorefrontEvent> {
     let before = order.store.take();
     if before
         .as_ref()
@@ -155,20 +161,20 @@ pub fn merge_store(order: &mut Order, store: StoreSide, now: Timestamp) -> Vec<S
     }
     let was_cancelled = before
         .as_ref()
-        .is_some_and(|s| s.status == StoreOrderStatus::Cancelled);
+        .is_some_and(|s| s.status == StorefrontOrderStatus::Cancelled);
     let was_refunded = before.as_ref().is_some_and(|s| s.refunded);
     let had_tracking = before
         .as_ref()
         .and_then(|s| s.first_tracking())
         .map(|t| t.number.clone());
     let mut events = Vec::new();
-    if store.status == StoreOrderStatus::Cancelled && !was_cancelled {
+    if store.status == StorefrontOrderStatus::Cancelled && !was_cancelled {
         order.note(
             now,
             None,
             format!("store order {} cancelled", store_label(&store)),
         );
-        events.push(StoreEvent::OrderCancelled);
+        events.push(StorefrontEvent::OrderCancelled);
     }
     if store.refunded && !was_refunded {
         order.note(
@@ -176,7 +182,7 @@ pub fn merge_store(order: &mut Order, store: StoreSide, now: Timestamp) -> Vec<S
             None,
             format!("store order {} refunded", store_label(&store)),
         );
-        events.push(StoreEvent::Refunded);
+        events.push(StorefrontEvent::Refunded);
     }
     if let Some(t) = store.first_tracking()
         && had_tracking.as_deref() != Some(t.number.as_str())
@@ -194,7 +200,7 @@ pub fn merge_store(order: &mut Order, store: StoreSide, now: Timestamp) -> Vec<S
     events
 }
 
-pub fn store_label(store: &StoreSide) -> String {
+pub fn store_label(store: &StorefrontOrder) -> String {
     crate::domain::text::sanitize(store.name.as_deref().unwrap_or(store.order_id.as_str()))
 }
 
@@ -289,7 +295,7 @@ pub fn react_tiktok_cancellation(
         }
     };
     match cancel::decide_tiktok_to_store(c, order, settings) {
-        StoreCancelDecision::CancelStore(instruction) if !live_store_cancel => {
+        StorefrontCancelDecision::CancelStore(instruction) if !live_store_cancel => {
             c.restock = instruction.restock;
             sync(c, FlowStatus::Queued);
             set_flow(order, Flow::Cancellation, FlowStatus::Queued, now);
@@ -306,7 +312,7 @@ pub fn react_tiktok_cancellation(
                 cancellation: c.key.clone(),
             })
         }
-        StoreCancelDecision::CancelStore(_) => {
+        StorefrontCancelDecision::CancelStore(_) => {
             sync(
                 c,
                 FlowStatus::NotApplicable {
@@ -315,7 +321,7 @@ pub fn react_tiktok_cancellation(
             );
             None
         }
-        StoreCancelDecision::WaitForSeller { .. } => {
+        StorefrontCancelDecision::WaitForSeller { .. } => {
             sync(
                 c,
                 FlowStatus::Waiting {
@@ -324,11 +330,11 @@ pub fn react_tiktok_cancellation(
             );
             None
         }
-        StoreCancelDecision::Wait { why } => {
+        StorefrontCancelDecision::Wait { why } => {
             sync(c, FlowStatus::Waiting { why });
             None
         }
-        StoreCancelDecision::Skip { why } => {
+        StorefrontCancelDecision::Skip { why } => {
             if c.sync.status != (FlowStatus::Skipped { why: why.clone() }) {
                 order.note(
                     now,
@@ -345,7 +351,7 @@ pub fn react_tiktok_cancellation(
             sync(c, FlowStatus::Skipped { why });
             None
         }
-        StoreCancelDecision::Nothing { why } => {
+        StorefrontCancelDecision::Nothing { why } => {
             if matches!(c.sync.status, FlowStatus::Idle | FlowStatus::Waiting { .. }) {
                 sync(c, FlowStatus::NotApplicable { why });
             }
@@ -383,7 +389,7 @@ pub fn cancellation_from_order(order: &Order, restock: bool, now: Timestamp) -> 
 /// cancellation record to keep (also when skipped or unsupported, so it shows with why) and the
 /// job to queue.
 pub fn react_store_event(
-    event: StoreEvent,
+    event: StorefrontEvent,
     order: &mut Order,
     settings: &LinkSettings,
     platform: Platform,
@@ -399,8 +405,10 @@ pub fn react_store_event(
         cancel_type: CancelType::Direct,
         reason_code: settings.default_cancel_reason.clone(),
         reason_text: Some(match event {
-            StoreEvent::OrderCancelled => format!("store order {} cancelled", store_label(store)),
-            StoreEvent::Refunded => format!("store order {} refunded", store_label(store)),
+            StorefrontEvent::OrderCancelled => {
+                format!("store order {} cancelled", store_label(store))
+            }
+            StorefrontEvent::Refunded => format!("store order {} refunded", store_label(store)),
         }),
         tiktok_status: None,
         seller_deadline: None,

@@ -136,7 +136,7 @@ fn awaits_tracking(order: &Order) -> bool {
 /// What is known about the store side of an order missing tracking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StoreKnowledge {
+pub enum StorefrontKnowledge {
     NeverReachedStore,
     NotFulfilled,
     FulfilledWithoutTracking,
@@ -144,22 +144,22 @@ pub enum StoreKnowledge {
     TrackingNotPushed,
 }
 
-impl StoreKnowledge {
-    pub fn of(order: &Order) -> StoreKnowledge {
+impl StorefrontKnowledge {
+    pub fn of(order: &Order) -> StorefrontKnowledge {
         match &order.store {
-            None => StoreKnowledge::NeverReachedStore,
-            Some(s) if s.first_tracking().is_some() => StoreKnowledge::TrackingNotPushed,
-            Some(s) if s.has_fulfillment() => StoreKnowledge::FulfilledWithoutTracking,
-            Some(_) => StoreKnowledge::NotFulfilled,
+            None => StorefrontKnowledge::NeverReachedStore,
+            Some(s) if s.first_tracking().is_some() => StorefrontKnowledge::TrackingNotPushed,
+            Some(s) if s.has_fulfillment() => StorefrontKnowledge::FulfilledWithoutTracking,
+            Some(_) => StorefrontKnowledge::NotFulfilled,
         }
     }
 
     pub fn describe(self) -> &'static str {
         match self {
-            StoreKnowledge::NeverReachedStore => "never reached the store",
-            StoreKnowledge::NotFulfilled => "in the store, not fulfilled",
-            StoreKnowledge::FulfilledWithoutTracking => "fulfilled without tracking",
-            StoreKnowledge::TrackingNotPushed => "store has tracking, not on TikTok",
+            StorefrontKnowledge::NeverReachedStore => "never reached the store",
+            StorefrontKnowledge::NotFulfilled => "in the store, not fulfilled",
+            StorefrontKnowledge::FulfilledWithoutTracking => "fulfilled without tracking",
+            StorefrontKnowledge::TrackingNotPushed => "store has tracking, not on TikTok",
         }
     }
 }

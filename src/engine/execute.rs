@@ -10,9 +10,9 @@ use crate::domain::ids::{CancelId, TiktokOrderId};
 use crate::domain::job::{Job, JobKind};
 use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus};
 use crate::domain::outcome::JobEffect;
-use crate::domain::platform::StoreCancelTrigger;
+use crate::domain::platform::StorefrontCancelTrigger;
 use crate::domain::rules::cancel::{
-    StoreCancelDecision, StoreEvent, TiktokCancelDecision, decide_store_to_tiktok,
+    StorefrontCancelDecision, StorefrontEvent, TiktokCancelDecision, decide_store_to_tiktok,
     decide_tiktok_to_store,
 };
 use crate::domain::rules::import::{ImportDecision, decide_import, draft_store_order};
@@ -289,12 +289,12 @@ impl Engine {
         // The job itself is what "queued" refers to: decide as if nothing were running.
         c_for_decision.sync.status = FlowStatus::Idle;
         let instruction = match decide_tiktok_to_store(&c_for_decision, order, &settings) {
-            StoreCancelDecision::CancelStore(instruction) => instruction,
-            StoreCancelDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
-            StoreCancelDecision::Nothing { why } | StoreCancelDecision::Wait { why } => {
+            StorefrontCancelDecision::CancelStore(instruction) => instruction,
+            StorefrontCancelDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
+            StorefrontCancelDecision::Nothing { why } | StorefrontCancelDecision::Wait { why } => {
                 return settled(FlowStatus::NotApplicable { why });
             }
-            StoreCancelDecision::WaitForSeller { .. } => {
+            StorefrontCancelDecision::WaitForSeller { .. } => {
                 return settled(FlowStatus::Waiting {
                     why: "buyer request waiting for the seller's answer".into(),
                 });
@@ -352,8 +352,8 @@ impl Engine {
         // The job was queued because this platform's trigger happened; decide again with it, as
         // settings or the TikTok order may have changed since.
         let event = match link.platform.capabilities().store_to_tiktok_trigger {
-            Some(StoreCancelTrigger::Refund) => StoreEvent::Refunded,
-            _ => StoreEvent::OrderCancelled,
+            Some(StorefrontCancelTrigger::Refund) => StorefrontEvent::Refunded,
+            _ => StorefrontEvent::OrderCancelled,
         };
         let reason = match decide_store_to_tiktok(event, &undecided, &settings, link.platform) {
             TiktokCancelDecision::CancelTiktok { reason_code } => reason_code,

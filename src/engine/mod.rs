@@ -40,7 +40,7 @@ pub use poll::PollSummary;
 pub use runner::RunReport;
 
 use crate::domain::clock::{Clock, Timestamp};
-use crate::domain::ids::{LinkId, ShopId, StoreId};
+use crate::domain::ids::{LinkId, ShopId, StorefrontId};
 use crate::domain::job::Backoff;
 use crate::domain::platform::Platform;
 use crate::domain::settings::LinkSettings;
@@ -51,7 +51,7 @@ use crate::store::{SettingsRecord, Store};
 pub struct LinkRuntime {
     pub id: LinkId,
     pub shop: ShopId,
-    pub storefront_name: StoreId,
+    pub storefront_name: StorefrontId,
     pub platform: Platform,
     pub region: String,
     pub poll_interval: Duration,

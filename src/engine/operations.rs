@@ -283,10 +283,10 @@ impl Engine {
                 }
                 Direction::StoreToTiktok => {
                     let event = match link.platform.capabilities().store_to_tiktok_trigger {
-                        Some(crate::domain::platform::StoreCancelTrigger::Refund) => {
-                            crate::domain::rules::cancel::StoreEvent::Refunded
+                        Some(crate::domain::platform::StorefrontCancelTrigger::Refund) => {
+                            crate::domain::rules::cancel::StorefrontEvent::Refunded
                         }
-                        _ => crate::domain::rules::cancel::StoreEvent::OrderCancelled,
+                        _ => crate::domain::rules::cancel::StorefrontEvent::OrderCancelled,
                     };
                     reactor::react_store_event(event, order, settings, link.platform, now).and_then(
                         |(fresh, job)| {

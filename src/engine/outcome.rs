@@ -11,7 +11,7 @@ use crate::domain::outcome::{
 };
 use crate::domain::reactor::{self, react_order};
 use crate::domain::request::TargetOutcome;
-use crate::domain::rules::cancel::StoreEvent;
+use crate::domain::rules::cancel::StorefrontEvent;
 use crate::domain::settings::LinkSettings;
 use crate::platforms::{ErrorClass, PlatformError};
 use crate::store::{Change, StoreError};
@@ -251,7 +251,7 @@ impl Engine {
         &self,
         link: &LinkRuntime,
         order: &mut crate::domain::order::Order,
-        events: Vec<crate::domain::rules::cancel::StoreEvent>,
+        events: Vec<crate::domain::rules::cancel::StorefrontEvent>,
         settings: &crate::domain::settings::LinkSettings,
         change: &mut Change,
     ) -> Result<(), StoreError> {
@@ -298,7 +298,7 @@ struct Ran<'a> {
     /// The job found nothing to do.
     settled: bool,
     detail: &'a str,
-    store_events: Vec<StoreEvent>,
+    store_events: Vec<StorefrontEvent>,
 }
 
 /// The cancellation a job runs for, if any.

@@ -14,7 +14,7 @@ use crate::domain::ids::TiktokOrderId;
 use crate::domain::job::JobKind;
 use crate::domain::order::{Flow, FlowState, FlowStatus, Order, TiktokSnapshot};
 use crate::platforms::{
-    Page, PlatformError, RemoteCancellation, RemoteOrder, StoreChange, Unreadable, Window,
+    Page, PlatformError, RemoteCancellation, RemoteOrder, StorefrontChange, Unreadable, Window,
 };
 use crate::store::{Change, LinkRecord, StoreError, Watermark};
 
@@ -493,7 +493,7 @@ impl Engine {
     async fn ingest_store_changes(
         &self,
         link: &LinkRuntime,
-        items: Vec<StoreChange>,
+        items: Vec<StorefrontChange>,
     ) -> Result<(), StoreError> {
         let ids: Vec<TiktokOrderId> = items
             .iter()

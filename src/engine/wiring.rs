@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Config, StorefrontConfig, StorefrontCredentials};
 use crate::domain::clock::Clock;
-use crate::domain::ids::{ShopId, StoreId};
+use crate::domain::ids::{ShopId, StorefrontId};
 use crate::platforms::http::Timeouts;
 use crate::platforms::shopify::{ApiVersion, ShopifyClient, ShopifyConfig};
 use crate::platforms::tiktok::{AppCredentials, TiktokClient, TiktokConfig};
@@ -24,7 +24,10 @@ pub enum WiringError {
     #[error("shop {shop}: {message}")]
     Shop { shop: ShopId, message: String },
     #[error("store {store}: {message}")]
-    Store { store: StoreId, message: String },
+    Store {
+        store: StorefrontId,
+        message: String,
+    },
 }
 
 /// The links orderdeck can run, and a line for each it cannot.
@@ -53,7 +56,8 @@ pub fn build_links(
         ))
     };
     let mut marketplaces: HashMap<ShopId, ShopClient> = HashMap::new();
-    let mut storefronts: HashMap<StoreId, (Arc<dyn Storefront>, Arc<Semaphore>)> = HashMap::new();
+    let mut storefronts: HashMap<StorefrontId, (Arc<dyn Storefront>, Arc<Semaphore>)> =
+        HashMap::new();
     let mut wired = Wired {
         links: Vec::new(),
         skipped: Vec::new(),

@@ -22,11 +22,11 @@ pub use error::{ErrorClass, PlatformError};
 
 use crate::domain::cancellation::{CancelStatus, CancelType};
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::{CancelId, PackageId, StoreOrderId, TiktokOrderId};
-use crate::domain::order::{Initiator, StoreSide, TiktokSnapshot};
+use crate::domain::ids::{CancelId, PackageId, StorefrontOrderId, TiktokOrderId};
+use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot};
 use crate::domain::platform::Platform;
-use crate::domain::rules::cancel::StoreCancelInstruction;
-use crate::domain::rules::import::{SkuMatch, StoreOrderDraft};
+use crate::domain::rules::cancel::StorefrontCancelInstruction;
+use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::domain::rules::tracking::ShippingProvider;
 
 /// A half-open time window `[from, to)` for polling by update time.
@@ -230,9 +230,9 @@ pub trait Marketplace: Send + Sync {
 
 /// A store order that changed, with the TikTok order it was created for (when it was).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreChange {
+pub struct StorefrontChange {
     pub tiktok_order_id: Option<TiktokOrderId>,
-    pub store: StoreSide,
+    pub store: StorefrontOrder,
 }
 
 /// The merchant's store.
@@ -247,24 +247,27 @@ pub trait Storefront: Send + Sync {
     ) -> Result<HashMap<String, SkuMatch>, PlatformError>;
     /// Creates the order (paid, tagged, with the TikTok id in the store's external-id field).
     /// Not idempotent on most stores: after an `Ambiguous` failure call `find_order` first.
-    async fn create_order(&self, draft: &StoreOrderDraft) -> Result<StoreSide, PlatformError>;
+    async fn create_order(
+        &self,
+        draft: &StorefrontOrderDraft,
+    ) -> Result<StorefrontOrder, PlatformError>;
     /// The store order created for a TikTok order, if any.
     async fn find_order(
         &self,
         tiktok_order_id: &TiktokOrderId,
-    ) -> Result<Option<StoreSide>, PlatformError>;
-    async fn get_order(&self, id: &StoreOrderId) -> Result<StoreSide, PlatformError>;
+    ) -> Result<Option<StorefrontOrder>, PlatformError>;
+    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError>;
     /// Cancels without refunding and returns the store's state once the cancel is confirmed.
     /// Cancelling an order that is already cancelled succeeds.
     async fn cancel_order(
         &self,
-        id: &StoreOrderId,
-        instruction: &StoreCancelInstruction,
-    ) -> Result<StoreSide, PlatformError>;
+        id: &StorefrontOrderId,
+        instruction: &StorefrontCancelInstruction,
+    ) -> Result<StorefrontOrder, PlatformError>;
     /// Orders orderdeck created that changed at or after `since`, one page at a time.
     async fn changed_orders(
         &self,
         since: Timestamp,
         cursor: Option<String>,
-    ) -> Result<Page<StoreChange>, PlatformError>;
+    ) -> Result<Page<StorefrontChange>, PlatformError>;
 }

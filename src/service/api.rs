@@ -15,7 +15,7 @@ use crate::domain::order::Order;
 use crate::domain::platform::Platform;
 use crate::domain::request::{ResyncFlow, ResyncRequest};
 use crate::domain::settings::LinkSettings;
-use crate::domain::triage::{OrderView, StoreKnowledge, Urgency};
+use crate::domain::triage::{OrderView, StorefrontKnowledge, Urgency};
 
 // Told by the engine, carried on the wire as they are.
 pub use crate::engine::{Notification, SyncSummary};
@@ -137,7 +137,7 @@ pub enum OrderColumn {
     /// Why it is on the list.
     Why,
     /// What the store side knows (missing tracking), then why.
-    StoreSide,
+    StorefrontOrder,
     Skus,
     Buyer,
 }
@@ -322,7 +322,7 @@ pub struct OrderRow {
     pub flows: [String; 4],
     /// Why it is on this list (pending reason, stuck reason, store knowledge...). Sanitized.
     pub why: String,
-    pub knowledge: Option<StoreKnowledge>,
+    pub knowledge: Option<StorefrontKnowledge>,
     pub skus: String,
     pub buyer: String,
     pub total: String,

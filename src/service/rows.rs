@@ -8,12 +8,12 @@ use crate::domain::clock::Timestamp;
 use crate::domain::listing;
 use crate::domain::order::{FlowStatus, Order};
 use crate::domain::text::{sanitize, truncate};
-use crate::domain::triage::{OrderView, StoreKnowledge, urgency};
+use crate::domain::triage::{OrderView, StorefrontKnowledge, urgency};
 
 use super::api::{CancellationRow, OrderRow};
 
 pub fn order_row(order: &Order, view: OrderView, now: Timestamp) -> OrderRow {
-    let knowledge = (view == OrderView::MissingTracking).then(|| StoreKnowledge::of(order));
+    let knowledge = (view == OrderView::MissingTracking).then(|| StorefrontKnowledge::of(order));
     let f = &order.flows;
     OrderRow {
         id: order.id.clone(),

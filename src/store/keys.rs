@@ -291,7 +291,7 @@ pub fn show(key: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::domain::clock::from_unix;
-    use crate::domain::ids::{CancelId, StoreOrderId};
+    use crate::domain::ids::{CancelId, StorefrontOrderId};
 
     fn order(id: &str) -> TiktokOrderId {
         TiktokOrderId::new(id).unwrap()
@@ -332,7 +332,8 @@ mod tests {
     #[test]
     fn cancellation_keys_round_trip_in_domain_order() {
         let tiktok = CancellationKey::Tiktok(CancelId::new("c-9").unwrap());
-        let store = CancellationKey::Store(StoreOrderId::new("gid://shopify/Order/1").unwrap());
+        let store =
+            CancellationKey::Store(StorefrontOrderId::new("gid://shopify/Order/1").unwrap());
         assert_eq!(cancellation_key(&tiktok), b"\x01c-9");
         assert_eq!(
             tiktok < store,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::keys;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::{LinkId, ShopId, StoreId};
+use crate::domain::ids::{LinkId, ShopId, StorefrontId};
 use crate::domain::order::FlowError;
 use crate::domain::platform::Platform;
 use crate::domain::settings::LinkSettings;
@@ -19,7 +19,7 @@ use crate::domain::settings::LinkSettings;
 pub struct LinkRecord {
     pub link: LinkId,
     pub shop: ShopId,
-    pub store: StoreId,
+    pub store: StorefrontId,
     pub platform: Platform,
     /// When the last poll of either side finished.
     #[serde(default)]

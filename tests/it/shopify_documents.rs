@@ -9,7 +9,9 @@ use apollo_compiler::response::JsonMap;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use orderdeck::domain::ids::TiktokOrderId;
-use orderdeck::domain::rules::import::{DraftAddress, DraftLine, STORE_ORDER_TAG, StoreOrderDraft};
+use orderdeck::domain::rules::import::{
+    DraftAddress, DraftLine, STORE_ORDER_TAG, StorefrontOrderDraft,
+};
 use orderdeck::domain::settings::InventoryBehaviour;
 use orderdeck::platforms::shopify::{mapping, queries};
 use serde_json::{Value, json};
@@ -56,8 +58,8 @@ fn every_document_validates_against_the_real_schema() {
     }
 }
 
-fn draft() -> StoreOrderDraft {
-    StoreOrderDraft {
+fn draft() -> StorefrontOrderDraft {
+    StorefrontOrderDraft {
         tiktok_order_id: TiktokOrderId::new("576461413038785752").unwrap(),
         lines: vec![
             DraftLine {

@@ -7,7 +7,7 @@ use super::*;
 use crate::domain::cancellation::CancelStatus;
 use crate::domain::ids::JobId;
 use crate::domain::job::JobKind;
-use crate::domain::order::{FlowError, FlowStatus, StoreOrderStatus};
+use crate::domain::order::{FlowError, FlowStatus, StorefrontOrderStatus};
 use crate::domain::reactor::cancellation_from_order;
 use crate::domain::rules::fixtures::{fulfilled, in_store, paid, t};
 
@@ -25,7 +25,7 @@ fn each_effect_finishes_the_job_and_moves_its_flow() {
     let now = t(100);
     let store = in_store(paid(), vec![]).store.unwrap();
     let mut cancelled_store = store.clone();
-    cancelled_store.status = StoreOrderStatus::Cancelled;
+    cancelled_store.status = StorefrontOrderStatus::Cancelled;
     cancelled_store.updated_at = t(90);
     // (job kind, flow, effect, flow status after, detail starts with)
     let table: Vec<(JobKind, Flow, JobEffect, FlowStatus, &str)> = vec![
@@ -130,7 +130,7 @@ fn cancelling_effects_settle_their_cancellation() {
     let key = c.key.clone();
     let mut job = job_of(&order, JobKind::CancelInStore { cancellation: key });
     let mut store = base.store.clone().unwrap();
-    store.status = StoreOrderStatus::Cancelled;
+    store.status = StorefrontOrderStatus::Cancelled;
     store.updated_at = t(99);
     apply_effect(
         &mut job,
@@ -147,7 +147,7 @@ fn cancelling_effects_settle_their_cancellation() {
     );
     assert_eq!(
         order.store.as_ref().map(|s| s.status.clone()),
-        Some(StoreOrderStatus::Cancelled)
+        Some(StorefrontOrderStatus::Cancelled)
     );
 
     let mut c = cancellation_from_order(&base, true, t(50));

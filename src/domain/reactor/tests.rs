@@ -80,7 +80,7 @@ fn older_snapshots_from_overlapping_polls_are_ignored() {
 fn store_tracking_queues_a_push_unless_tiktok_ships() {
     let settings = LinkSettings::default();
     let mut seller = in_store(paid(), vec![]);
-    let store = StoreSide {
+    let store = StorefrontOrder {
         fulfillments: vec![fulfilled("RM1", Some("Royal Mail"))],
         updated_at: t(7200),
         ..seller.store.clone().unwrap()
@@ -190,31 +190,31 @@ fn store_cancels_relay_to_tiktok_only_when_enabled_and_supported() {
     let table = [
         (
             Platform::Shopify,
-            StoreEvent::OrderCancelled,
+            StorefrontEvent::OrderCancelled,
             &enabled,
             Some(true),
         ),
         (
             Platform::Shopify,
-            StoreEvent::OrderCancelled,
+            StorefrontEvent::OrderCancelled,
             &disabled,
             Some(false),
         ),
         (
             Platform::Magento2,
-            StoreEvent::OrderCancelled,
+            StorefrontEvent::OrderCancelled,
             &enabled,
             None,
         ),
         (
             Platform::Magento2,
-            StoreEvent::Refunded,
+            StorefrontEvent::Refunded,
             &enabled,
             Some(true),
         ),
         (
             Platform::AmazonMcf,
-            StoreEvent::OrderCancelled,
+            StorefrontEvent::OrderCancelled,
             &enabled,
             Some(false),
         ),
@@ -248,10 +248,10 @@ fn a_store_cancel_caused_by_tiktok_does_not_echo_back() {
     let mut order = in_store(paid(), vec![]);
     order.tiktok.status = OrderStatus::Cancelled;
     let mut cancelled = order.store.clone().unwrap();
-    cancelled.status = StoreOrderStatus::Cancelled;
+    cancelled.status = StorefrontOrderStatus::Cancelled;
     cancelled.updated_at = t(999);
     let events = merge_store(&mut order, cancelled, t(999));
-    assert_eq!(events, [StoreEvent::OrderCancelled]);
+    assert_eq!(events, [StorefrontEvent::OrderCancelled]);
     assert!(
         react_store_event(events[0], &mut order, &enabled, Platform::Shopify, t(999)).is_none()
     );

@@ -7,8 +7,8 @@
 
 use crate::domain::cancellation::{CancelStatus, Cancellation, Direction, SellerResponse};
 use crate::domain::clock::Timestamp;
-use crate::domain::order::{FlowStatus, Order, OrderStatus, StoreOrderStatus};
-use crate::domain::platform::{Platform, RestockControl, StoreCancelTrigger};
+use crate::domain::order::{FlowStatus, Order, OrderStatus, StorefrontOrderStatus};
+use crate::domain::platform::{Platform, RestockControl, StorefrontCancelTrigger};
 use crate::domain::settings::LinkSettings;
 use crate::domain::text;
 
@@ -18,15 +18,15 @@ pub const STORE_NOTE_MAX: usize = 255;
 /// How to cancel the store order. There is deliberately no refund field: orderdeck never refunds
 /// on the store side, whatever the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreCancelInstruction {
+pub struct StorefrontCancelInstruction {
     pub restock: bool,
     /// TikTok's reason, for the staff note / order comment (Shopify's reason is always `OTHER`).
     pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreCancelDecision {
-    CancelStore(StoreCancelInstruction),
+pub enum StorefrontCancelDecision {
+    CancelStore(StorefrontCancelInstruction),
     /// A buyer request the seller has not answered yet.
     WaitForSeller {
         deadline: Option<Timestamp>,
@@ -46,8 +46,8 @@ pub fn decide_tiktok_to_store(
     c: &Cancellation,
     order: &Order,
     settings: &LinkSettings,
-) -> StoreCancelDecision {
-    use StoreCancelDecision::*;
+) -> StorefrontCancelDecision {
+    use StorefrontCancelDecision::*;
     debug_assert_eq!(c.direction, Direction::TiktokToStore);
     if c.awaits_seller() {
         return WaitForSeller {
@@ -99,7 +99,7 @@ pub fn decide_tiktok_to_store(
             why: "the order never reached the store: nothing to cancel there".into(),
         };
     };
-    if store.status == StoreOrderStatus::Cancelled {
+    if store.status == StorefrontOrderStatus::Cancelled {
         return Nothing {
             why: "already cancelled in the store".into(),
         };
@@ -109,7 +109,7 @@ pub fn decide_tiktok_to_store(
             why: "cancel_tiktok_to_store is off for this link".into(),
         };
     }
-    CancelStore(StoreCancelInstruction {
+    CancelStore(StorefrontCancelInstruction {
         restock: settings.restock_on_cancel,
         note: store_note(c),
     })
@@ -144,7 +144,7 @@ pub fn restock_explanation(platform: Platform, restock: bool) -> String {
 
 /// A change the store reported that may mean "cancel this on TikTok".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreEvent {
+pub enum StorefrontEvent {
     OrderCancelled,
     Refunded,
 }
@@ -167,7 +167,7 @@ pub enum TiktokCancelDecision {
 }
 
 pub fn decide_store_to_tiktok(
-    event: StoreEvent,
+    event: StorefrontEvent,
     order: &Order,
     settings: &LinkSettings,
     platform: Platform,
@@ -181,17 +181,17 @@ pub fn decide_store_to_tiktok(
     let fits = matches!(
         (trigger, event),
         (
-            StoreCancelTrigger::OrderCancelled,
-            StoreEvent::OrderCancelled
-        ) | (StoreCancelTrigger::Refund, StoreEvent::Refunded)
+            StorefrontCancelTrigger::OrderCancelled,
+            StorefrontEvent::OrderCancelled
+        ) | (StorefrontCancelTrigger::Refund, StorefrontEvent::Refunded)
     );
     if !fits {
         return Nothing {
             why: match trigger {
-                StoreCancelTrigger::Refund => {
+                StorefrontCancelTrigger::Refund => {
                     format!("on {platform} a refund (credit memo) cancels on TikTok, not a cancel")
                 }
-                StoreCancelTrigger::OrderCancelled => {
+                StorefrontCancelTrigger::OrderCancelled => {
                     format!("on {platform} only a cancel of the order cancels on TikTok")
                 }
             },

@@ -1,7 +1,7 @@
 //! Orders for rule tests: one realistic paid, seller-shipped order and small builders around it.
 
 use crate::domain::clock::{Timestamp, from_unix};
-use crate::domain::ids::{LinkId, PackageId, StoreOrderId, TiktokOrderId};
+use crate::domain::ids::{LinkId, PackageId, StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::*;
 
 pub const PAID_AT: i64 = 1_700_000_000;
@@ -67,10 +67,10 @@ pub fn paid() -> Order {
 }
 
 pub fn in_store(mut o: Order, fulfillments: Vec<Fulfillment>) -> Order {
-    o.store = Some(StoreSide {
-        order_id: StoreOrderId::new("gid://shopify/Order/1001").unwrap(),
+    o.store = Some(StorefrontOrder {
+        order_id: StorefrontOrderId::new("gid://shopify/Order/1001").unwrap(),
         name: Some("#1001".into()),
-        status: StoreOrderStatus::Open,
+        status: StorefrontOrderStatus::Open,
         fulfillments,
         cancelled_at: None,
         refunded: false,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::{StoreId, TiktokOrderId};
+use crate::domain::ids::{StorefrontId, TiktokOrderId};
 use crate::domain::order::{FlowStatus, FulfillmentType, Order, OrderStatus};
 use crate::domain::platform::Platform;
 use crate::domain::settings::{InventoryBehaviour, LinkSettings};
@@ -119,7 +119,7 @@ pub struct DraftAddress {
 
 /// A store order to create, in the same terms for every store platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreOrderDraft {
+pub struct StorefrontOrderDraft {
     pub tiktok_order_id: TiktokOrderId,
     pub lines: Vec<DraftLine>,
     pub currency: String,
@@ -136,11 +136,11 @@ pub const STORE_ORDER_TAG: &str = "TikTok Shop";
 /// Builds the draft, or the reason the order cannot be created, worded for the person who fixes it.
 pub fn draft_store_order(
     order: &Order,
-    store: &StoreId,
+    store: &StorefrontId,
     platform: Platform,
     skus: &HashMap<String, SkuMatch>,
     settings: &LinkSettings,
-) -> Result<StoreOrderDraft, String> {
+) -> Result<StorefrontOrderDraft, String> {
     let needs_lookup = platform.capabilities().needs_sku_lookup;
     let mut lines = Vec::with_capacity(order.tiktok.lines.len());
     for group in &order.tiktok.lines {
@@ -213,7 +213,7 @@ pub fn draft_store_order(
         zip: r.postal_code.clone(),
         phone: r.phone.clone(),
     };
-    Ok(StoreOrderDraft {
+    Ok(StorefrontOrderDraft {
         tiktok_order_id: order.id.clone(),
         lines,
         currency: order.tiktok.currency.clone(),
@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn drafts_per_platform_and_sku_answer() {
-        let store = StoreId::new("uk-shopify").unwrap();
+        let store = StorefrontId::new("uk-shopify").unwrap();
         let settings = LinkSettings::default();
         // (platform, sku answers, Ok(variant) or Err(words))
         type Row<'a> = (
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn drafts_refuse_orders_without_address_or_sku() {
-        let store = StoreId::new("s").unwrap();
+        let store = StorefrontId::new("s").unwrap();
         let mut no_address = paid();
         no_address.tiktok.recipient.address_lines.clear();
         let err = draft_store_order(
@@ -430,7 +430,7 @@ mod tests {
         o.tiktok.recipient.name = "Mary Ann Smith".into();
         let draft = draft_store_order(
             &o,
-            &StoreId::new("s").unwrap(),
+            &StorefrontId::new("s").unwrap(),
             Platform::Woocommerce,
             &HashMap::new(),
             &LinkSettings::default(),

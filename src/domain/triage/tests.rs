@@ -153,19 +153,19 @@ fn missing_tracking_sorts_by_ship_by_deadline() {
 #[test]
 fn store_knowledge_of_missing_tracking_orders() {
     let table = [
-        (paid(), StoreKnowledge::NeverReachedStore),
-        (in_store(paid(), vec![]), StoreKnowledge::NotFulfilled),
+        (paid(), StorefrontKnowledge::NeverReachedStore),
+        (in_store(paid(), vec![]), StorefrontKnowledge::NotFulfilled),
         (
             in_store(paid(), vec![fulfilled("", None)]),
-            StoreKnowledge::FulfilledWithoutTracking,
+            StorefrontKnowledge::FulfilledWithoutTracking,
         ),
         (
             in_store(paid(), vec![fulfilled("RM1", Some("X"))]),
-            StoreKnowledge::TrackingNotPushed,
+            StorefrontKnowledge::TrackingNotPushed,
         ),
     ];
     for (order, expected) in table {
-        assert_eq!(StoreKnowledge::of(&order), expected);
+        assert_eq!(StorefrontKnowledge::of(&order), expected);
     }
 }
 

@@ -1,6 +1,6 @@
-//! Translation between domain types and Shopify's wire shapes: a `StoreOrderDraft` becomes
+//! Translation between domain types and Shopify's wire shapes: a `StorefrontOrderDraft` becomes
 //! `orderCreate` variables; an `Order` object (the `StoreOrder` fragment) becomes a
-//! `StoreSide`. Nothing Shopify-shaped leaves this module.
+//! `StorefrontOrder`. Nothing Shopify-shaped leaves this module.
 //!
 //! Invariants: every line carries a variant id resolved beforehand (the line `sku` is only a
 //! label on Shopify); the order is created paid, tagged, with the TikTok order id as
@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::ids::{StoreOrderId, TiktokOrderId};
-use crate::domain::order::{Fulfillment, StoreOrderStatus, StoreSide, Tracking};
+use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
+use crate::domain::order::{Fulfillment, StorefrontOrder, StorefrontOrderStatus, Tracking};
 use crate::domain::rules::cancel::STORE_NOTE_MAX;
-use crate::domain::rules::import::{DraftAddress, StoreOrderDraft};
+use crate::domain::rules::import::{DraftAddress, StorefrontOrderDraft};
 use crate::domain::text;
 
 /// Why a draft cannot be sent: a caller bug (the SKU lookup was skipped), not a store answer.
@@ -29,7 +29,7 @@ pub enum DraftError {
 }
 
 /// The `orderCreate` variables for a draft.
-pub fn order_create_variables(draft: &StoreOrderDraft) -> Result<Value, DraftError> {
+pub fn order_create_variables(draft: &StorefrontOrderDraft) -> Result<Value, DraftError> {
     if draft.lines.is_empty() {
         return Err(DraftError::NoLines);
     }
@@ -151,7 +151,7 @@ struct WireTracking {
 /// A store order read back, with the TikTok order it was created for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadOrder {
-    pub store: StoreSide,
+    pub store: StorefrontOrder,
     /// `sourceIdentifier` as Shopify holds it.
     pub source_identifier: Option<String>,
 }
@@ -171,13 +171,13 @@ pub fn read_order(value: &Value) -> Result<ReadOrder, String> {
         let id = value.get("id").and_then(Value::as_str).unwrap_or("?");
         text::sanitize(&format!("order {id}: {e}"))
     })?;
-    let order_id = StoreOrderId::new(wire.id.as_str()).map_err(|e| e.to_string())?;
+    let order_id = StorefrontOrderId::new(wire.id.as_str()).map_err(|e| e.to_string())?;
     let status = if wire.cancelled_at.is_some() {
-        StoreOrderStatus::Cancelled
+        StorefrontOrderStatus::Cancelled
     } else if wire.closed {
-        StoreOrderStatus::Closed
+        StorefrontOrderStatus::Closed
     } else {
-        StoreOrderStatus::Open
+        StorefrontOrderStatus::Open
     };
     let refunded = matches!(
         wire.display_financial_status.as_deref(),
@@ -205,7 +205,7 @@ pub fn read_order(value: &Value) -> Result<ReadOrder, String> {
         })
         .collect();
     Ok(ReadOrder {
-        store: StoreSide {
+        store: StorefrontOrder {
             order_id,
             name: clean(wire.name),
             status,
@@ -232,8 +232,8 @@ mod tests {
     use crate::domain::rules::import::{DraftLine, STORE_ORDER_TAG};
     use crate::domain::settings::InventoryBehaviour;
 
-    fn draft() -> StoreOrderDraft {
-        StoreOrderDraft {
+    fn draft() -> StorefrontOrderDraft {
+        StorefrontOrderDraft {
             tiktok_order_id: TiktokOrderId::new("576461413038785752").unwrap(),
             lines: vec![DraftLine {
                 seller_sku: "CRO-00".into(),
@@ -317,7 +317,7 @@ mod tests {
                                  {"company": null, "number": null, "url": null}]}]
         });
         let read = read_order(&wire).unwrap();
-        assert_eq!(read.store.status, StoreOrderStatus::Open);
+        assert_eq!(read.store.status, StorefrontOrderStatus::Open);
         assert!(read.store.refunded);
         assert_eq!(read.store.name.as_deref(), Some("#1001"));
         assert_eq!(
@@ -335,13 +335,13 @@ mod tests {
         cancelled["closed"] = json!(true);
         assert_eq!(
             read_order(&cancelled).unwrap().store.status,
-            StoreOrderStatus::Cancelled
+            StorefrontOrderStatus::Cancelled
         );
         let mut closed = wire;
         closed["closed"] = json!(true);
         assert_eq!(
             read_order(&closed).unwrap().store.status,
-            StoreOrderStatus::Closed
+            StorefrontOrderStatus::Closed
         );
         assert!(read_order(&json!({"id": "gid://shopify/Order/1"})).is_err());
     }

@@ -37,13 +37,13 @@ use self::mapping::ReadOrder;
 use self::throttle::CostKey;
 use self::transport::Transport;
 use super::http::{self, CallKind};
-use super::{Page, PlatformError, StoreChange, Storefront, Unreadable};
+use super::{Page, PlatformError, Storefront, StorefrontChange, Unreadable};
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::{StoreOrderId, TiktokOrderId};
-use crate::domain::order::{StoreOrderStatus, StoreSide};
+use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
+use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
 use crate::domain::platform::Platform;
-use crate::domain::rules::cancel::StoreCancelInstruction;
-use crate::domain::rules::import::{STORE_ORDER_TAG, SkuMatch, StoreOrderDraft};
+use crate::domain::rules::cancel::StorefrontCancelInstruction;
+use crate::domain::rules::import::{STORE_ORDER_TAG, SkuMatch, StorefrontOrderDraft};
 use crate::domain::text;
 use crate::platforms::error::ErrorClass;
 
@@ -121,7 +121,7 @@ impl ShopifyClient {
         self.inner.transport.bucket()
     }
 
-    async fn read_order(&self, id: &StoreOrderId) -> Result<ReadOrder, PlatformError> {
+    async fn read_order(&self, id: &StorefrontOrderId) -> Result<ReadOrder, PlatformError> {
         if !id.as_str().starts_with("gid://shopify/Order/") {
             return Err(PlatformError::new(
                 Platform::Shopify,
@@ -158,14 +158,14 @@ impl ShopifyClient {
     /// Re-reads the order until Shopify's cancel job has applied, within the configured time.
     async fn confirm_cancel(
         &self,
-        id: &StoreOrderId,
+        id: &StorefrontOrderId,
         job: Option<&str>,
-    ) -> Result<StoreSide, PlatformError> {
+    ) -> Result<StorefrontOrder, PlatformError> {
         let started = tokio::time::Instant::now();
         let mut pause = CONFIRM_FIRST_PAUSE;
         loop {
             match self.read_order(id).await {
-                Ok(read) if read.store.status == StoreOrderStatus::Cancelled => {
+                Ok(read) if read.store.status == StorefrontOrderStatus::Cancelled => {
                     return Ok(read.store);
                 }
                 Ok(_) => {}
@@ -295,7 +295,10 @@ impl Storefront for ShopifyClient {
         Ok(matches)
     }
 
-    async fn create_order(&self, draft: &StoreOrderDraft) -> Result<StoreSide, PlatformError> {
+    async fn create_order(
+        &self,
+        draft: &StorefrontOrderDraft,
+    ) -> Result<StorefrontOrder, PlatformError> {
         let variables = mapping::order_create_variables(draft).map_err(|e| {
             PlatformError::new(
                 Platform::Shopify,
@@ -336,7 +339,7 @@ impl Storefront for ShopifyClient {
     async fn find_order(
         &self,
         tiktok_order_id: &TiktokOrderId,
-    ) -> Result<Option<StoreSide>, PlatformError> {
+    ) -> Result<Option<StorefrontOrder>, PlatformError> {
         let query = queries::search_term("source_identifier", tiktok_order_id.as_str());
         let answer = self
             .inner
@@ -380,15 +383,15 @@ impl Storefront for ShopifyClient {
         }
     }
 
-    async fn get_order(&self, id: &StoreOrderId) -> Result<StoreSide, PlatformError> {
+    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
         self.read_order(id).await.map(|read| read.store)
     }
 
     async fn cancel_order(
         &self,
-        id: &StoreOrderId,
-        instruction: &StoreCancelInstruction,
-    ) -> Result<StoreSide, PlatformError> {
+        id: &StorefrontOrderId,
+        instruction: &StorefrontCancelInstruction,
+    ) -> Result<StorefrontOrder, PlatformError> {
         let variables = json!({
             "orderId": id.as_str(),
             "restock": instruction.restock,
@@ -414,7 +417,7 @@ impl Storefront for ShopifyClient {
             // Refused for another reason; but if the order is cancelled by now (in the admin,
             // or by an earlier attempt whose answer was lost), that is the outcome we wanted.
             return match self.read_order(id).await {
-                Ok(read) if read.store.status == StoreOrderStatus::Cancelled => Ok(read.store),
+                Ok(read) if read.store.status == StorefrontOrderStatus::Cancelled => Ok(read.store),
                 _ => Err(refused),
             };
         }
@@ -429,7 +432,7 @@ impl Storefront for ShopifyClient {
         &self,
         since: Timestamp,
         cursor: Option<String>,
-    ) -> Result<Page<StoreChange>, PlatformError> {
+    ) -> Result<Page<StorefrontChange>, PlatformError> {
         // `>=`: the contract is "changed at or after `since`"; seconds are Shopify's precision.
         let query = format!(
             "updated_at:>='{}' {}",
@@ -459,7 +462,7 @@ impl Storefront for ShopifyClient {
             .flatten()
         {
             match mapping::read_order(node) {
-                Ok(read) => page.items.push(StoreChange {
+                Ok(read) => page.items.push(StorefrontChange {
                     tiktok_order_id: read.tiktok_order_id(),
                     store: read.store,
                 }),

@@ -10,7 +10,7 @@
 
 use crate::platforms::shopify::config::ApiVersion;
 
-/// The order fields every read asks for: enough to build a `StoreSide` (status, fulfillments
+/// The order fields every read asks for: enough to build a `StorefrontOrder` (status, fulfillments
 /// with tracking, refund state) and to map the order back to its TikTok order.
 /// `fulfillments` and `trackingInfo` are plain lists, not connections: requested without
 /// `first` so no tracking number is ever cut off.

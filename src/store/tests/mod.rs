@@ -143,7 +143,7 @@ pub fn link_record(name: &str, at: Timestamp) -> LinkRecord {
     LinkRecord {
         link: link(name),
         shop: crate::domain::ids::ShopId::new(format!("{name}-shop")).expect("valid shop name"),
-        store: crate::domain::ids::StoreId::new(format!("{name}-shopify"))
+        store: crate::domain::ids::StorefrontId::new(format!("{name}-shopify"))
             .expect("valid store name"),
         platform: crate::domain::platform::Platform::Shopify,
         last_poll: Some(at),

@@ -176,7 +176,7 @@ impl CancelSpec {
         let mut c = buyer_request("c1", &o, self.deadline.map(hours));
         c.key = match CANCEL_IDS[self.key] {
             id if id.starts_with("gid:") => {
-                CancellationKey::Store(crate::domain::ids::StoreOrderId::new(id).unwrap())
+                CancellationKey::Store(crate::domain::ids::StorefrontOrderId::new(id).unwrap())
             }
             id => CancellationKey::Tiktok(CancelId::new(id).unwrap()),
         };

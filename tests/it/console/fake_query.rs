@@ -8,11 +8,11 @@ use orderdeck::domain::access::{Permission, Role};
 use orderdeck::domain::cancellation::{
     CancelStatus, CancelType, Cancellation, CancellationKey, Direction,
 };
-use orderdeck::domain::ids::{CancelId, JobId, StoreOrderId};
+use orderdeck::domain::ids::{CancelId, JobId, StorefrontOrderId};
 use orderdeck::domain::job::{Job, JobKind, JobState};
 use orderdeck::domain::order::*;
 use orderdeck::domain::platform::Platform;
-use orderdeck::domain::triage::StoreKnowledge;
+use orderdeck::domain::triage::StorefrontKnowledge;
 use orderdeck::service::api::{CancellationRow, OrderDetail, OrderRow, Paged};
 
 use super::seed::{LINKS, now};
@@ -230,14 +230,14 @@ fn store_side(order: &mut Order, row: &OrderRow) -> bool {
         url: None,
     };
     let fulfillments = match row.knowledge {
-        Some(StoreKnowledge::FulfilledWithoutTracking) => vec![(Vec::new(), "SUCCESS")],
-        Some(StoreKnowledge::TrackingNotPushed) => vec![(vec![tracking], "SUCCESS")],
+        Some(StorefrontKnowledge::FulfilledWithoutTracking) => vec![(Vec::new(), "SUCCESS")],
+        Some(StorefrontKnowledge::TrackingNotPushed) => vec![(vec![tracking], "SUCCESS")],
         _ => Vec::new(),
     };
-    order.store = Some(StoreSide {
-        order_id: StoreOrderId::new(format!("gid://shopify/Order/5{number}")).expect("id"),
+    order.store = Some(StorefrontOrder {
+        order_id: StorefrontOrderId::new(format!("gid://shopify/Order/5{number}")).expect("id"),
         name: Some(name.clone()),
-        status: StoreOrderStatus::Open,
+        status: StorefrontOrderStatus::Open,
         fulfillments: fulfillments
             .into_iter()
             .map(|(tracking, status)| Fulfillment {
@@ -254,7 +254,7 @@ fn store_side(order: &mut Order, row: &OrderRow) -> bool {
     order.flows.import.status = FlowStatus::Done {
         at: row.created_at + Duration::minutes(3),
     };
-    let stuck = row.knowledge == Some(StoreKnowledge::TrackingNotPushed);
+    let stuck = row.knowledge == Some(StorefrontKnowledge::TrackingNotPushed);
     if stuck {
         order.flows.tracking.status = FlowStatus::Stuck {
             reason: row.why.clone(),

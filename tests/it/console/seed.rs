@@ -12,10 +12,10 @@ use orderdeck::domain::access::Role;
 use orderdeck::domain::audit::Actor;
 use orderdeck::domain::cancellation::CancellationKey;
 use orderdeck::domain::clock::{Timestamp, from_unix};
-use orderdeck::domain::ids::{CancelId, LinkId, RequestId, StoreOrderId, TiktokOrderId};
+use orderdeck::domain::ids::{CancelId, LinkId, RequestId, StorefrontOrderId, TiktokOrderId};
 use orderdeck::domain::platform::Platform;
 use orderdeck::domain::request::{RequestStatus, ResyncFlow, ResyncRequest};
-use orderdeck::domain::triage::{StoreKnowledge, urgency};
+use orderdeck::domain::triage::{StorefrontKnowledge, urgency};
 use orderdeck::service::api::{ActivityItem, CancellationRow, LinkHealth, OrderRow, ViewCounts};
 
 /// 2026-11-20 12:00:00 UTC: the fixed "now" of every snapshot.
@@ -214,7 +214,7 @@ pub fn pending(count: usize) -> Vec<OrderRow> {
                     "n/a".into(),
                 ],
                 why,
-                knowledge: Some(StoreKnowledge::NeverReachedStore),
+                knowledge: Some(StorefrontKnowledge::NeverReachedStore),
                 skus: SKUS[i % SKUS.len()].into(),
                 buyer: BUYERS[i % BUYERS.len()].into(),
                 total: format!("{}.99 GBP", 10 + i % 40),
@@ -233,18 +233,18 @@ pub fn missing(count: usize) -> Vec<OrderRow> {
 fn missing_unsorted(count: usize) -> Vec<OrderRow> {
     let hours = [-3i64, 2, 5, 9, 20, 30, 44, 60, 70, 90];
     let knowledge = [
-        StoreKnowledge::NotFulfilled,
-        StoreKnowledge::FulfilledWithoutTracking,
-        StoreKnowledge::TrackingNotPushed,
-        StoreKnowledge::NeverReachedStore,
+        StorefrontKnowledge::NotFulfilled,
+        StorefrontKnowledge::FulfilledWithoutTracking,
+        StorefrontKnowledge::TrackingNotPushed,
+        StorefrontKnowledge::NeverReachedStore,
     ];
     (0..count)
         .map(|i| {
             let ship_by = at(hours[i % hours.len()] * 60 + (i / hours.len()) as i64 * 600);
             let known = knowledge[i % knowledge.len()];
-            let in_store = known != StoreKnowledge::NeverReachedStore;
+            let in_store = known != StorefrontKnowledge::NeverReachedStore;
             let why = match known {
-                StoreKnowledge::TrackingNotPushed => {
+                StorefrontKnowledge::TrackingNotPushed => {
                     "carrier \"Royal Mail Tracked 48\" has no TikTok provider mapping".to_string()
                 }
                 other => other.describe().to_string(),
@@ -284,7 +284,7 @@ pub fn cancellations() -> Vec<CancellationRow> {
         let deadline = deadline.map(at);
         let key = if direction.starts_with("store") {
             CancellationKey::Store(
-                StoreOrderId::new(format!("gid://shopify/Order/55{i:02}")).expect("id"),
+                StorefrontOrderId::new(format!("gid://shopify/Order/55{i:02}")).expect("id"),
             )
         } else {
             CancellationKey::Tiktok(CancelId::new(format!("40355{i:04}")).expect("id"))

@@ -8,7 +8,7 @@ use orderdeck::domain::access::Role;
 use orderdeck::domain::ids::{RequestId, TiktokOrderId};
 use orderdeck::domain::order::{FlowStatus, OrderStatus};
 use orderdeck::domain::request::{RequestStatus, ResyncFlow, TargetOutcome};
-use orderdeck::domain::triage::{OrderView, StoreKnowledge};
+use orderdeck::domain::triage::{OrderView, StorefrontKnowledge};
 use orderdeck::service::api::{Request, Response};
 
 use crate::engine::support::*;
@@ -312,7 +312,7 @@ async fn missing_tracking_lists_what_is_known_by_ship_by_deadline() {
     rig.sync().await;
 
     let rows = rig.view(OrderView::MissingTracking).await;
-    let listed: Vec<(&TiktokOrderId, Option<StoreKnowledge>, &str)> = rows
+    let listed: Vec<(&TiktokOrderId, Option<StorefrontKnowledge>, &str)> = rows
         .iter()
         .map(|r| (&r.id, r.knowledge, r.why.as_str()))
         .collect();
@@ -321,17 +321,17 @@ async fn missing_tracking_lists_what_is_known_by_ship_by_deadline() {
         vec![
             (
                 &no_number,
-                Some(StoreKnowledge::FulfilledWithoutTracking),
+                Some(StorefrontKnowledge::FulfilledWithoutTracking),
                 "fulfilled without tracking"
             ),
             (
                 &not_fulfilled,
-                Some(StoreKnowledge::NotFulfilled),
+                Some(StorefrontKnowledge::NotFulfilled),
                 "in the store, not fulfilled"
             ),
             (
                 &never_in_store,
-                Some(StoreKnowledge::NeverReachedStore),
+                Some(StorefrontKnowledge::NeverReachedStore),
                 "never reached the store"
             ),
         ],

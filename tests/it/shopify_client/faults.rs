@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use orderdeck::domain::ids::{StoreOrderId, TiktokOrderId};
-use orderdeck::domain::rules::cancel::StoreCancelInstruction;
+use orderdeck::domain::ids::{StorefrontOrderId, TiktokOrderId};
+use orderdeck::domain::rules::cancel::StorefrontCancelInstruction;
 use orderdeck::platforms::http::Timeouts;
 use orderdeck::platforms::shopify::ShopifyClient;
 use orderdeck::platforms::{ErrorClass, Storefront};
@@ -129,7 +129,7 @@ async fn malformed_json_is_ambiguous_on_writes_and_retried_on_reads() {
     h.sandbox
         .faults()
         .inject("order", FaultKind::MalformedJson, 1);
-    let id = StoreOrderId::new(h.sandbox.orders(STORE).unwrap()[0].id.clone()).unwrap();
+    let id = StorefrontOrderId::new(h.sandbox.orders(STORE).unwrap()[0].id.clone()).unwrap();
     let err = client.get_order(&id).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::RetryLater { after: None });
 }
@@ -163,7 +163,7 @@ async fn throttled_answers_say_when_the_bucket_will_hold_the_query() {
     })
     .await;
     let client = h.client();
-    let id = StoreOrderId::new("gid://shopify/Order/1").unwrap();
+    let id = StorefrontOrderId::new("gid://shopify/Order/1").unwrap();
     // Another app empties the bucket before this client has seen it: its first request goes.
     h.sandbox.drain_bucket(STORE).unwrap();
     let err = client.get_order(&id).await.unwrap_err();
@@ -233,8 +233,8 @@ async fn a_cancel_job_that_does_not_finish_in_time_is_ambiguous() {
     let mut config = h.config("2025-10");
     config.cancel_confirm_within = Duration::from_millis(400);
     let client = ShopifyClient::new(&config).unwrap();
-    let id = StoreOrderId::new(h.create(&client, "576410000000000007").await).unwrap();
-    let instruction = StoreCancelInstruction {
+    let id = StorefrontOrderId::new(h.create(&client, "576410000000000007").await).unwrap();
+    let instruction = StorefrontCancelInstruction {
         restock: true,
         note: "Cancelled on TikTok (system)".into(),
     };
@@ -251,8 +251,8 @@ async fn a_cancel_job_that_does_not_finish_in_time_is_ambiguous() {
 async fn a_cancel_dropped_after_the_write_is_ambiguous_and_safe_to_repeat() {
     let h = harness().await;
     let client = h.client();
-    let id = StoreOrderId::new(h.create(&client, "576410000000000008").await).unwrap();
-    let instruction = StoreCancelInstruction {
+    let id = StorefrontOrderId::new(h.create(&client, "576410000000000008").await).unwrap();
+    let instruction = StorefrontCancelInstruction {
         restock: false,
         note: "Cancelled on TikTok (seller)".into(),
     };
@@ -283,7 +283,7 @@ async fn a_burst_is_paced_and_never_throttled_once_the_bucket_is_known() {
     })
     .await;
     let client = h.client();
-    let order = StoreOrderId::new(h.create(&client, "576430000000000001").await).unwrap();
+    let order = StorefrontOrderId::new(h.create(&client, "576430000000000001").await).unwrap();
     // The first answer told the client the bucket's size; the store sees every request.
     assert!(client.bucket().is_some());
     let burst = 40;

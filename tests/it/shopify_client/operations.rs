@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
-use orderdeck::domain::ids::{StoreOrderId, TiktokOrderId};
-use orderdeck::domain::order::StoreOrderStatus;
-use orderdeck::domain::rules::cancel::StoreCancelInstruction;
+use orderdeck::domain::ids::{StorefrontOrderId, TiktokOrderId};
+use orderdeck::domain::order::StorefrontOrderStatus;
+use orderdeck::domain::rules::cancel::StorefrontCancelInstruction;
 use orderdeck::domain::rules::import::SkuMatch;
 use orderdeck::domain::settings::InventoryBehaviour;
 use orderdeck::platforms::{ErrorClass, Storefront};
@@ -49,7 +49,7 @@ async fn orders_are_created_paid_tagged_and_findable() {
         .create_order(&h.draft("576400000000000001", "CRO-00", 2))
         .await
         .unwrap();
-    assert_eq!(created.status, StoreOrderStatus::Open);
+    assert_eq!(created.status, StorefrontOrderStatus::Open);
     assert_eq!(created.name.as_deref(), Some("#1001"));
     assert!(created.fulfillments.is_empty());
 
@@ -102,7 +102,7 @@ async fn store_refusals_are_permanent_with_shopify_words() {
     );
     assert!(err.request_id.is_some());
 
-    let missing = StoreOrderId::new("gid://shopify/Order/42").unwrap();
+    let missing = StorefrontOrderId::new("gid://shopify/Order/42").unwrap();
     let err = client.get_order(&missing).await.unwrap_err();
     assert_eq!(
         (err.class, err.code.as_deref()),
@@ -127,7 +127,7 @@ async fn fulfilments_come_back_with_tracking() {
         )
         .unwrap();
     let store = client
-        .get_order(&StoreOrderId::new(id).unwrap())
+        .get_order(&StorefrontOrderId::new(id).unwrap())
         .await
         .unwrap();
     let tracking = store.first_tracking().expect("tracking");
@@ -136,8 +136,8 @@ async fn fulfilments_come_back_with_tracking() {
     assert_eq!(store.fulfillments[0].status, "SUCCESS");
 }
 
-fn instruction(restock: bool) -> StoreCancelInstruction {
-    StoreCancelInstruction {
+fn instruction(restock: bool) -> StorefrontCancelInstruction {
+    StorefrontCancelInstruction {
         restock,
         note: "Cancelled on TikTok (buyer): Found a better price [ecom_order_to_ship_canceled_reason_better_price]".into(),
     }
@@ -168,10 +168,17 @@ async fn cancels_send_other_the_note_restock_and_never_a_refund_in_every_version
         let id = h.create(&client, "576400000000000004").await;
         let stock = h.sandbox.inventory(STORE, "CRO-00").unwrap()[0];
         let cancelled = client
-            .cancel_order(&StoreOrderId::new(id.clone()).unwrap(), &instruction(true))
+            .cancel_order(
+                &StorefrontOrderId::new(id.clone()).unwrap(),
+                &instruction(true),
+            )
             .await
             .unwrap_or_else(|e| panic!("{version}: {e}"));
-        assert_eq!(cancelled.status, StoreOrderStatus::Cancelled, "{version}");
+        assert_eq!(
+            cancelled.status,
+            StorefrontOrderStatus::Cancelled,
+            "{version}"
+        );
         assert!(cancelled.cancelled_at.is_some());
 
         let held = h.sandbox.order(STORE, &id).unwrap().unwrap();
@@ -198,10 +205,10 @@ async fn cancels_send_other_the_note_restock_and_never_a_refund_in_every_version
 async fn cancelling_twice_succeeds_and_fulfilled_orders_refuse() {
     let h = harness().await;
     let client = h.client();
-    let id = StoreOrderId::new(h.create(&client, "576400000000000005").await).unwrap();
+    let id = StorefrontOrderId::new(h.create(&client, "576400000000000005").await).unwrap();
     client.cancel_order(&id, &instruction(false)).await.unwrap();
     let again = client.cancel_order(&id, &instruction(false)).await.unwrap();
-    assert_eq!(again.status, StoreOrderStatus::Cancelled);
+    assert_eq!(again.status, StorefrontOrderStatus::Cancelled);
     let held = h.sandbox.order(STORE, id.as_str()).unwrap().unwrap();
     assert_eq!(
         held.cancel_requests.len(),
@@ -223,7 +230,10 @@ async fn cancelling_twice_succeeds_and_fulfilled_orders_refuse() {
         )
         .unwrap();
     let err = client
-        .cancel_order(&StoreOrderId::new(shipped).unwrap(), &instruction(true))
+        .cancel_order(
+            &StorefrontOrderId::new(shipped).unwrap(),
+            &instruction(true),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Permanent);
@@ -242,10 +252,10 @@ async fn an_order_cancelled_in_the_admin_counts_as_cancelled() {
     let id = h.create(&client, "576400000000000007").await;
     h.sandbox.cancel_in_admin(STORE, &id, "CUSTOMER").unwrap();
     let store = client
-        .cancel_order(&StoreOrderId::new(id).unwrap(), &instruction(true))
+        .cancel_order(&StorefrontOrderId::new(id).unwrap(), &instruction(true))
         .await
         .unwrap();
-    assert_eq!(store.status, StoreOrderStatus::Cancelled);
+    assert_eq!(store.status, StorefrontOrderStatus::Cancelled);
 }
 
 #[tokio::test]

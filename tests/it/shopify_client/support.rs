@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use orderdeck::domain::ids::TiktokOrderId;
-use orderdeck::domain::rules::import::{DraftAddress, DraftLine, STORE_ORDER_TAG, StoreOrderDraft};
+use orderdeck::domain::rules::import::{
+    DraftAddress, DraftLine, STORE_ORDER_TAG, StorefrontOrderDraft,
+};
 use orderdeck::domain::settings::InventoryBehaviour;
 use orderdeck::platforms::Storefront;
 use orderdeck::platforms::http::Timeouts;
@@ -80,8 +82,8 @@ impl Harness {
     }
 
     /// A draft of one line of `sku`, for TikTok order `tiktok_id`.
-    pub fn draft(&self, tiktok_id: &str, sku: &str, quantity: u32) -> StoreOrderDraft {
-        StoreOrderDraft {
+    pub fn draft(&self, tiktok_id: &str, sku: &str, quantity: u32) -> StorefrontOrderDraft {
+        StorefrontOrderDraft {
             tiktok_order_id: TiktokOrderId::new(tiktok_id).expect("digits"),
             lines: vec![DraftLine {
                 seller_sku: sku.into(),

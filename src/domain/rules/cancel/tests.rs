@@ -26,13 +26,13 @@ fn cancellation(kind: CancelType, status: CancelStatus, initiator: Initiator) ->
     }
 }
 
-fn kind(d: &StoreCancelDecision) -> &'static str {
+fn kind(d: &StorefrontCancelDecision) -> &'static str {
     match d {
-        StoreCancelDecision::CancelStore(_) => "cancel",
-        StoreCancelDecision::WaitForSeller { .. } => "wait_seller",
-        StoreCancelDecision::Wait { .. } => "wait",
-        StoreCancelDecision::Skip { .. } => "skip",
-        StoreCancelDecision::Nothing { .. } => "nothing",
+        StorefrontCancelDecision::CancelStore(_) => "cancel",
+        StorefrontCancelDecision::WaitForSeller { .. } => "wait_seller",
+        StorefrontCancelDecision::Wait { .. } => "wait",
+        StorefrontCancelDecision::Skip { .. } => "skip",
+        StorefrontCancelDecision::Nothing { .. } => "nothing",
     }
 }
 
@@ -47,7 +47,7 @@ fn tiktok_to_store_by_trigger_state_and_setting() {
     };
     let stored = in_store(paid(), vec![]);
     let mut cancelled_in_store = stored.clone();
-    cancelled_in_store.store.as_mut().unwrap().status = StoreOrderStatus::Cancelled;
+    cancelled_in_store.store.as_mut().unwrap().status = StorefrontOrderStatus::Cancelled;
     let mut importing = paid();
     importing.flows.import.status = FlowStatus::Queued;
     // (cancel type, status, initiator, order, settings, expected)
@@ -151,7 +151,7 @@ fn restock_follows_the_setting_and_the_note_carries_tiktoks_reason() {
             restock_on_cancel: restock,
             ..LinkSettings::default()
         };
-        let StoreCancelDecision::CancelStore(instruction) =
+        let StorefrontCancelDecision::CancelStore(instruction) =
             decide_tiktok_to_store(&c, &stored, &settings)
         else {
             panic!("expected a cancel");
@@ -201,7 +201,7 @@ fn store_to_tiktok_kind(d: &TiktokCancelDecision) -> &'static str {
 
 #[test]
 fn store_to_tiktok_per_platform_trigger_and_setting() {
-    use StoreEvent::*;
+    use StorefrontEvent::*;
     let enabled = LinkSettings {
         cancel_store_to_tiktok: true,
         default_cancel_reason: Some("seller_cancel_reason_out_of_stock".into()),
@@ -250,7 +250,7 @@ fn store_to_tiktok_never_echoes_or_cancels_shipped_orders() {
     shipped.tiktok.status = OrderStatus::InTransit;
     for (order, expected) in [(echoed, "nothing"), (already, "nothing"), (shipped, "skip")] {
         let d = decide_store_to_tiktok(
-            StoreEvent::OrderCancelled,
+            StorefrontEvent::OrderCancelled,
             &order,
             &enabled,
             Platform::Shopify,
