@@ -200,12 +200,41 @@ pub fn merge_store(
     events
 }
 
+/// A stuck import or tracking push whose cause went away with the order (TikTok cancelled it,
+/// TikTok already has the number) settles by itself: nothing is left for a person to fix, so it
+/// leaves the Stuck and Pending lists. A cause that is still there keeps the flow stuck.
+fn settle_obsolete_stuck(order: &mut Order, settings: &LinkSettings, now: Timestamp) {
+    for flow in [Flow::Import, Flow::Tracking] {
+        if order.flows.get(flow).stuck_reason().is_none() {
+            continue;
+        }
+        let mut undecided = order.clone();
+        undecided.flows.get_mut(flow).status = FlowStatus::Idle;
+        let why = match flow {
+            Flow::Import if order.store.is_none() => match decide_import(&undecided, settings) {
+                ImportDecision::Nothing { why } => Some(why),
+                _ => None,
+            },
+            Flow::Tracking => match decide_tracking(&undecided, settings) {
+                TrackingDecision::Nothing { why } => Some(why),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(why) = why {
+            order.note(now, Some(flow), format!("no longer stuck: {why}"));
+            set_flow(order, flow, FlowStatus::NotApplicable { why }, now);
+        }
+    }
+}
+
 pub fn store_label(store: &StorefrontOrder) -> String {
     crate::domain::text::sanitize(store.name.as_deref().unwrap_or(store.order_id.as_str()))
 }
 
 /// Import, tracking and label rules for one order. Returns the jobs to queue.
 pub fn react_order(order: &mut Order, settings: &LinkSettings, now: Timestamp) -> Vec<JobKind> {
+    settle_obsolete_stuck(order, settings, now);
     let mut jobs = Vec::new();
     match decide_import(order, settings) {
         ImportDecision::Create => {

@@ -90,7 +90,10 @@ pub fn decide_tracking(order: &Order, settings: &LinkSettings) -> TrackingDecisi
         };
     };
     let number = tracking.number.trim().to_string();
-    if order.pushed_tracking.as_deref() == Some(number.as_str()) {
+    // Pushed by orderdeck, or entered on TikTok by someone else: either way TikTok has it.
+    if order.pushed_tracking.as_deref() == Some(number.as_str())
+        || order.tiktok.tracking_number.as_deref().map(str::trim) == Some(number.as_str())
+    {
         return Nothing {
             why: format!("tracking {} already on TikTok", text::sanitize(&number)),
         };

@@ -10,6 +10,7 @@ mod faults;
 mod import;
 mod labels;
 mod requests;
+mod settling;
 mod support;
 mod tokens;
 mod tracking;
