@@ -431,6 +431,8 @@ pub async fn label(client: &dyn Client, args: &LabelArgs) -> anyhow::Result<()> 
     writeln!(out, "label saved to {saved}")?;
     if printed {
         writeln!(out, "label sent to the printer")?;
+    } else if args.print {
+        warn("not printed: no [paths] label_print_command is configured");
     }
     Ok(())
 }

@@ -15,8 +15,8 @@ use super::operations::OperationError;
 use crate::domain::reactor::set_flow;
 
 impl Engine {
-    /// Fetches the label now and saves it; runs the print command when asked. Returns the path
-    /// and whether it was printed.
+    /// Fetches the label now and saves it; runs the print command when asked and one is
+    /// configured. Returns the path and whether it was printed.
     pub async fn reprint_label(
         &self,
         id: &TiktokOrderId,
@@ -34,6 +34,8 @@ impl Engine {
             Failure::Stuck(why) => OperationError::Invalid(why),
             Failure::Store(e) => OperationError::Store(e),
         })?;
+        // Printing is asked "where a printer is configured": without one, the saved PDF is the
+        // whole answer (the caller says where it is), not a failure.
         let printed = match (print, &self.options.print_command) {
             (true, Some(command)) => {
                 run_print(command, &path, PRINT_TIMEOUT)
@@ -41,12 +43,7 @@ impl Engine {
                     .map_err(OperationError::Platform)?;
                 true
             }
-            (true, None) => {
-                return Err(OperationError::Invalid(format!(
-                    "label saved to {path}, but no [paths] label_print_command is configured to print it"
-                )));
-            }
-            (false, _) => false,
+            (true, None) | (false, _) => false,
         };
         let _guard = self.locks.lock(id).await;
         let mut order = self.store.order(id)?.unwrap_or(order);

@@ -20,6 +20,7 @@ use super::keymap::Resolution;
 use super::keys::{Key, KeyName, split_unbound_alt};
 use super::state::{MESSAGES_KEPT, Message, Overlay, State, Toast, View};
 use super::theme::Level;
+use crate::domain::order::ShippingType;
 
 pub use input::paste;
 pub use lists::load_view;
@@ -199,7 +200,14 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
         ToggleMark | ClearMarks => orders || matches!(view, View::Cancellations | View::Approvals),
         SortNext | SortReverse => orders,
         Resync => in_detail || orders || view == View::Cancellations,
-        RetryStuck | ReprintLabel => in_detail || orders,
+        RetryStuck => in_detail || orders,
+        ReprintLabel if !tiktok_ships(state) => {
+            return Err(
+                "label: only orders TikTok ships have a TikTok label (the seller ships this one)"
+                    .into(),
+            );
+        }
+        ReprintLabel => true,
         ApproveCancel | RejectCancel => in_detail || view == View::Cancellations,
         ApproveRequest | RejectRequest => view == View::Approvals,
         Follow => view == View::Activity,
@@ -213,6 +221,24 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
     } else {
         Err(format!("{} does nothing here", action.label()))
     }
+}
+
+/// Whether the order at hand (the open detail, else the selected row) is one TikTok ships,
+/// the only kind with a label to reprint.
+fn tiktok_ships(state: &State) -> bool {
+    if let Some(detail) = &state.detail {
+        return detail
+            .data
+            .as_ref()
+            .is_some_and(|d| d.order.tiktok.shipping_type == ShippingType::Tiktok);
+    }
+    let list = match state.view {
+        View::Pending => &state.pending,
+        View::Missing => &state.missing,
+        _ => return false,
+    };
+    list.selected_row()
+        .is_some_and(|row| row.shipping_type == ShippingType::Tiktok.as_wire())
 }
 
 /// Shows a message; anything but an error fades by itself.

@@ -88,7 +88,7 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
         row.link.clone(),
         TiktokSnapshot {
             status: OrderStatus::parse(&row.tiktok_status),
-            shipping_type: ShippingType::Seller,
+            shipping_type: ShippingType::parse(&row.shipping_type),
             fulfillment_type: FulfillmentType::BySeller,
             created_at: row.created_at,
             updated_at: paid,
@@ -145,9 +145,11 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
             format!("import stuck: {reason}"),
         );
     }
-    order.flows.label.status = FlowStatus::NotApplicable {
-        why: "the seller ships this order".into(),
-    };
+    if order.tiktok.shipping_type == ShippingType::Seller {
+        order.flows.label.status = FlowStatus::NotApplicable {
+            why: "the seller ships this order".into(),
+        };
+    }
     let tracking_stuck = store_side(&mut order, row);
     let mut job = Job::new(
         JobId(812),

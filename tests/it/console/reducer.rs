@@ -168,12 +168,19 @@ async fn copy_label_and_buyer_cancel() {
     let others = press(&client, &mut state, "2 y").await;
     assert!(others.contains(&Effect::Copy(seed::order_id(0).to_string())));
 
+    // The first order's seller ships it: it has no TikTok label, so none is fetched.
     press(&client, &mut state, "p").await;
     assert!(
         toasts(&state)
             .iter()
-            .any(|t| t.contains("saved to /var/lib/orderdeck/labels/576461413038785752.pdf"))
+            .any(|t| t.contains("only orders TikTok ships have a TikTok label"))
     );
+    assert!(client.mutations().is_empty());
+    // The third is one TikTok ships: its label is saved (no printer configured is no failure).
+    press(&client, &mut state, "j j p").await;
+    let path = format!("saved to /var/lib/orderdeck/labels/{}.pdf", seed::order_id(2));
+    assert!(toasts(&state).iter().any(|t| t.contains(&path)));
+    press(&client, &mut state, "k k").await;
 
     press(&client, &mut state, "4 j a").await;
     assert_eq!(question(&state), "Approve 1 buyer cancel request?");

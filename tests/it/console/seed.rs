@@ -200,7 +200,8 @@ pub fn pending(count: usize) -> Vec<OrderRow> {
                 id: order_id(i),
                 link: link(link_name),
                 tiktok_status: status.into(),
-                shipping_type: "SELLER".into(),
+                // Every fourth order from the third on is one TikTok ships (it has a label).
+                shipping_type: if i % 4 == 2 { "TIKTOK" } else { "SELLER" }.into(),
                 created_at: paid - Duration::minutes(2),
                 paid_at: (status != "UNPAID").then_some(paid),
                 ship_by: Some(paid + Duration::days(3)),

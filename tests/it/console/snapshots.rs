@@ -281,7 +281,7 @@ async fn expanded_row() {
 #[tokio::test]
 async fn message_history() {
     scene("messages", Role::Operator, async |c, s| {
-        press(c, s, "2 p").await;
+        press(c, s, "2 j j p k k").await;
         receive(
             s,
             Event::Client(ClientEvent::Disconnected {
