@@ -84,3 +84,35 @@ async fn tiktok_shipped_orders_get_their_label_saved_and_reprinted_never_trackin
     assert_eq!(reprinted, path);
     assert!(std::fs::read(&printed).unwrap().starts_with(b"%PDF"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_print_command_a_reprint_saves_the_label_and_says_where() {
+    let mut rig = Rig::start().await;
+    let mut spec = rig.new_order(GB);
+    spec.shipping_type = "TIKTOK".into();
+    let id = rig.add(&spec);
+    rig.sync().await;
+    rig.set
+        .tiktok
+        .set_order_status(id.as_str(), "AWAITING_COLLECTION");
+    rig.sync().await;
+
+    let answer = rig
+        .call(
+            Role::Support,
+            Request::ReprintLabel {
+                order: id.clone(),
+                print: true,
+            },
+        )
+        .await;
+    let Ok(Response::Label {
+        path,
+        printed: false,
+    }) = answer
+    else {
+        panic!("a saved label is a success, printed or not: {answer:?}")
+    };
+    assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF"));
+    assert_eq!(rig.order(&id).label_file.as_deref(), Some(path.as_str()));
+}
