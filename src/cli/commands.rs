@@ -34,11 +34,10 @@ macro_rules! expect {
 
 /// An answer of the wrong kind, named by its kind (never dumped as Rust debug text).
 fn unexpected(response: &Response) -> anyhow::Error {
-    let kind = serde_json::to_value(response)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "unknown".into());
-    anyhow::anyhow!("the service answered with an unexpected {kind:?} response")
+    anyhow::anyhow!(
+        "the service answered with an unexpected {:?} response",
+        response.kind()
+    )
 }
 
 /// Printed after a change that queued jobs when no daemon runs: nothing runs them until then.

@@ -211,6 +211,17 @@ pub enum Response {
     Subscribed,
 }
 
+impl Response {
+    /// The answer's kind as it is named on the wire (`"sync"`, `"label"` …), for messages that
+    /// must name an unexpected answer without dumping it.
+    pub fn kind(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
 /// One line of the Activity view: a person's action (audit) or something the engine did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityItem {

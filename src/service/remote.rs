@@ -76,7 +76,8 @@ impl RemoteClient {
                 w.protocol
             ))),
             other => Err(ServiceError::internal(format!(
-                "unexpected answer to hello: {other:?}"
+                "the daemon answered hello with an unexpected {:?} response",
+                other.kind()
             ))),
         }
     }

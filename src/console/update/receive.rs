@@ -191,11 +191,10 @@ fn failed_load(
 }
 
 fn unexpected(response: &Response) -> String {
-    let kind = serde_json::to_value(response)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "unknown".into());
-    format!("the service answered with an unexpected {kind:?} response")
+    format!(
+        "the service answered with an unexpected {:?} response",
+        response.kind()
+    )
 }
 
 fn mutation_result(
