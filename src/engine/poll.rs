@@ -48,16 +48,20 @@ pub(crate) enum PollError {
 impl Engine {
     /// Polls the three streams of one link; a failure of one does not stop the others. The
     /// link's health (last poll, last error, token expiry) is recorded either way.
+    ///
+    /// Cancellations go first: an order TikTok shows cancelled is then already explained by
+    /// its cancellation record, so it is applied as that one cancellation, not also as an
+    /// unexplained cancel of the order (one row per cancellation).
     pub async fn poll_link(&self, link: &LinkRuntime) -> PollSummary {
         let mut summary = PollSummary::default();
         self.refresh_tokens_if_due(link).await;
-        match self.poll_tiktok_orders(link).await {
-            Ok(n) => summary.orders = n,
-            Err(e) => summary.errors.push(format!("TikTok orders: {e}")),
-        }
         match self.poll_tiktok_cancellations(link).await {
             Ok(n) => summary.cancellations = n,
             Err(e) => summary.errors.push(format!("TikTok cancellations: {e}")),
+        }
+        match self.poll_tiktok_orders(link).await {
+            Ok(n) => summary.orders = n,
+            Err(e) => summary.errors.push(format!("TikTok orders: {e}")),
         }
         match self.poll_store(link).await {
             Ok(n) => summary.store_changes = n,
@@ -337,6 +341,39 @@ impl Engine {
         Ok(())
     }
 
+    /// TikTok showed the order cancelled before this record of the cancel arrived, and
+    /// orderdeck is already applying it as a cancel of the order: the record only explains
+    /// that same cancellation (who, why), so it is folded into it, one row per cancellation.
+    fn explained_by_record(
+        &self,
+        rc: &RemoteCancellation,
+        key: &CancellationKey,
+        change: &Change,
+    ) -> Result<Option<Cancellation>, StoreError> {
+        if !rc.status.is_effective() || self.store.cancellation(key)?.is_some() {
+            return Ok(None);
+        }
+        let order_key = CancellationKey::TiktokOrder(rc.order_id.clone());
+        let pending = change
+            .cancellations
+            .iter()
+            .rev()
+            .find(|c| c.key == order_key);
+        let Some(mut explained) = pending
+            .cloned()
+            .map_or_else(|| self.store.cancellation(&order_key), |c| Ok(Some(c)))?
+        else {
+            return Ok(None);
+        };
+        explained.initiator = rc.role.clone();
+        explained.cancel_type = rc.cancel_type.clone();
+        explained.reason_code = rc.reason_code.clone().or(explained.reason_code);
+        explained.reason_text = rc.reason_text.clone().or(explained.reason_text);
+        explained.tiktok_status = Some(rc.status.clone());
+        explained.updated_at = self.now();
+        Ok(Some(explained))
+    }
+
     pub(crate) fn has_live_store_cancel(
         &self,
         order: &Order,
@@ -428,6 +465,10 @@ impl Engine {
             };
             let order = &mut orders[position];
             let key = CancellationKey::Tiktok(rc.cancel_id.clone());
+            if let Some(explained) = self.explained_by_record(&rc, &key, &change)? {
+                change.cancellations.push(explained);
+                continue;
+            }
             let mut c = match self.store.cancellation(&key)? {
                 Some(c) => c,
                 None => {

@@ -178,7 +178,10 @@ async fn copy_label_and_buyer_cancel() {
     assert!(client.mutations().is_empty());
     // The third is one TikTok ships: its label is saved (no printer configured is no failure).
     press(&client, &mut state, "j j p").await;
-    let path = format!("saved to /var/lib/orderdeck/labels/{}.pdf", seed::order_id(2));
+    let path = format!(
+        "saved to /var/lib/orderdeck/labels/{}.pdf",
+        seed::order_id(2)
+    );
     assert!(toasts(&state).iter().any(|t| t.contains(&path)));
     press(&client, &mut state, "k k").await;
 

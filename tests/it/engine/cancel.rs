@@ -544,3 +544,72 @@ async fn a_cancel_after_the_warehouse_shipped_is_stuck_for_a_person_with_the_rea
         stuck[0].why
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_cancellation_is_one_row_however_orderdeck_first_saw_it() {
+    let mut rig = Rig::start().await;
+    // Seen on the order and in the cancellation search in the same poll.
+    let by_system = imported(&mut rig).await;
+    rig.set
+        .tiktok
+        .cancel_order_as(by_system.as_str(), "SYSTEM", "Not shipped in time")
+        .unwrap();
+    // A buyer request, approved by an operator: the order turns CANCELLED on TikTok.
+    let by_buyer = imported(&mut rig).await;
+    let cancel_id = CancelId::new(
+        rig.set
+            .tiktok
+            .request_buyer_cancel(
+                by_buyer.as_str(),
+                "ecom_order_to_ship_canceled_reason_better_price",
+                "Found a better price",
+                now() + 3600,
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    // TikTok shows the order cancelled first; the record saying who and why comes later.
+    let record_later = imported(&mut rig).await;
+    rig.set
+        .tiktok
+        .set_order_status(record_later.as_str(), "CANCELLED");
+    rig.sync().await;
+    rig.set
+        .tiktok
+        .cancel_order_as(record_later.as_str(), "SYSTEM", "Not shipped in time")
+        .unwrap();
+    let answer = rig
+        .call(
+            Role::Operator,
+            Request::RespondBuyerCancel {
+                cancel_id,
+                approve: true,
+                reject_reason: None,
+                comment: None,
+            },
+        )
+        .await;
+    assert!(answer.is_ok(), "{answer:?}");
+    rig.sync().await;
+    rig.sync().await;
+
+    let rows = cancellation_rows(&rig, false).await;
+    for (id, initiator) in [
+        (&by_system, "SYSTEM"),
+        (&by_buyer, "BUYER"),
+        (&record_later, "SYSTEM"),
+    ] {
+        let mine: Vec<_> = rows.iter().filter(|r| &r.order_id == id).collect();
+        assert_eq!(mine.len(), 1, "{id}: {mine:#?}");
+        assert_eq!(mine[0].sync, "done", "{id}: {mine:#?}");
+        assert_eq!(mine[0].initiator, initiator, "{id}: {mine:#?}");
+        assert_cancelled_once(&rig, id, "", true);
+    }
+    assert_eq!(
+        rows.iter()
+            .find(|r| r.order_id == record_later)
+            .map(|r| r.reason.as_str()),
+        Some("Not shipped in time"),
+        "the late record says why"
+    );
+}
