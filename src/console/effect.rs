@@ -59,6 +59,8 @@ pub enum Purpose {
     Detail,
     Settings(LinkId),
     Mutation(Mutated),
+    /// The requests this console asked for, read again to tell the asker their decision.
+    Asked,
 }
 
 /// The paged lists.

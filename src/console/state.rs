@@ -210,6 +210,11 @@ pub enum Overlay {
     Messages {
         scroll: usize,
     },
+    /// A resync request's orders, to pick one and open it (Enter on an approval).
+    Targets {
+        request: Box<crate::domain::request::ResyncRequest>,
+        selected: usize,
+    },
     /// Leaving the settings form (or quitting) with changes not saved: save, discard or stay.
     Unsaved {
         then: Leave,
@@ -321,6 +326,9 @@ pub struct State {
     pub changed: Changed,
     /// A debounced refresh is already on its way.
     pub refresh_armed: bool,
+    /// Resync requests asked from this console that wait for an operator: when one is decided
+    /// the asker is told (a toast), whoever decided it.
+    pub asked: Vec<crate::domain::ids::RequestId>,
     /// Bumped by every reducer call; the screen skips frames for a revision already drawn.
     pub revision: u64,
     pub next_id: u64,
@@ -368,6 +376,7 @@ impl State {
             problems: Vec::new(),
             changed: Changed::default(),
             refresh_armed: false,
+            asked: Vec::new(),
             revision: 0,
             next_id: 1,
         }

@@ -180,6 +180,9 @@ impl Engine {
         audit: AuditEntry,
     ) -> Result<Outcome, OperationError> {
         let orders = self.checked_resync(orders, &reason)?;
+        if !runs_now {
+            self.refuse_second_request(&orders, flow)?;
+        }
         let id = self.store.allocate_request_id()?;
         let request = ResyncRequest {
             id,
@@ -211,6 +214,38 @@ impl Engine {
             request,
             running: true,
         })
+    }
+
+    /// A request that waits for approval is refused for an order that already has one waiting
+    /// for the same flow: the approver would be asked twice for one thing.
+    fn refuse_second_request(
+        &self,
+        orders: &[TiktokOrderId],
+        flow: ResyncFlow,
+    ) -> Result<(), OperationError> {
+        let mut waiting = Vec::new();
+        for order in orders {
+            if let Some(r) = self
+                .store
+                .pending_requests_of(order)?
+                .into_iter()
+                .find(|r| r.flow == flow)
+            {
+                waiting.push(format!(
+                    "{order} (request {} asked by {})",
+                    r.id,
+                    crate::domain::text::sanitize(&r.requested_by.user)
+                ));
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        Err(OperationError::Invalid(format!(
+            "a {} resync is already waiting for approval for {}: approve or reject it first",
+            flow.name(),
+            waiting.join(", ")
+        )))
     }
 
     /// The orders a resync names, each once, once the request is known to be well formed.

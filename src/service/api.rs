@@ -401,6 +401,9 @@ pub struct OrderDetail {
     pub diagnosis: Vec<String>,
     /// What this user may do to it now.
     pub actions: Vec<String>,
+    /// Resync requests naming this order that wait for an operator's decision.
+    #[serde(default)]
+    pub pending_requests: Vec<ResyncRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -96,6 +96,9 @@ impl Service {
         if may(Permission::RespondBuyerCancel) && cancellations.iter().any(|c| c.awaits_seller()) {
             actions.push("approve/reject buyer cancel".to_string());
         }
+        let pending_requests = store
+            .pending_requests_of(id)
+            .map_err(ServiceError::internal)?;
         Ok(OrderDetail {
             order,
             platform,
@@ -104,6 +107,7 @@ impl Service {
             raw,
             diagnosis,
             actions,
+            pending_requests,
         })
     }
 }

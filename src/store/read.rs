@@ -251,6 +251,16 @@ impl Store {
         Ok(Page { total, items })
     }
 
+    /// The requests waiting for a decision that name `order` (the pending index is small: a
+    /// request leaves it once decided).
+    pub fn pending_requests_of(&self, order: &TiktokOrderId) -> Result<Vec<ResyncRequest>> {
+        let pending = self.requests(true, 0, usize::MAX)?.items;
+        Ok(pending
+            .into_iter()
+            .filter(|r| r.targets.contains(order))
+            .collect())
+    }
+
     /// Audit entries newest first, starting just before `before` (or at the newest).
     /// How many audit entries there are (counts keys; decodes nothing).
     pub fn audit_len(&self) -> usize {

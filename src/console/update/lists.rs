@@ -57,6 +57,19 @@ fn call(state: &mut State, purpose: Purpose, request: Request) -> (u64, Effect) 
     (id, Effect::Call { ticket, request })
 }
 
+/// Reads the newest requests again when some asked from here still wait for a decision.
+pub fn load_asked(state: &mut State) -> Vec<Effect> {
+    if state.asked.is_empty() {
+        return Vec::new();
+    }
+    let request = Request::Requests(RequestQuery {
+        pending_only: false,
+        offset: 0,
+        limit: 100,
+    });
+    vec![call(state, Purpose::Asked, request).1]
+}
+
 pub fn load_overview(state: &mut State) -> Vec<Effect> {
     let (id, effect) = call(state, Purpose::Overview, Request::Overview);
     state.overview_waiting_for = Some(id);

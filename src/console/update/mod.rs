@@ -51,7 +51,8 @@ pub fn chain(state: &State) -> &'static [Scope] {
             Overlay::Help { .. }
             | Overlay::Problems { .. }
             | Overlay::Row { .. }
-            | Overlay::Messages { .. },
+            | Overlay::Messages { .. }
+            | Overlay::Targets { .. },
         ) => return Scope::CHAIN_LIST,
         None => {}
     }

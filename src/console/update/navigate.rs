@@ -205,6 +205,7 @@ pub fn on_overlay(state: &mut State, action: Action) -> Vec<Effect> {
         ) => {
             return scroll_overlay(state, action);
         }
+        (Some(Overlay::Targets { .. }), _) => return on_targets(state, action),
         _ => {}
     }
     Vec::new()
@@ -236,6 +237,37 @@ fn scroll_overlay(state: &mut State, action: Action) -> Vec<Effect> {
         Action::PageDown => *scroll = (*scroll + 10).min(last),
         Action::Top => *scroll = 0,
         Action::Bottom => *scroll = last,
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// A request's orders: move, open one (the overlay closes, so Esc in the detail comes back to
+/// the approvals), or close.
+fn on_targets(state: &mut State, action: Action) -> Vec<Effect> {
+    let Some(Overlay::Targets { request, selected }) = &mut state.overlay else {
+        return Vec::new();
+    };
+    let last = request.targets.len().saturating_sub(1);
+    match action {
+        Action::Up => *selected = selected.saturating_sub(1),
+        Action::Down => *selected = (*selected + 1).min(last),
+        Action::PageUp => *selected = selected.saturating_sub(10),
+        Action::PageDown => *selected = (*selected + 10).min(last),
+        Action::Top => *selected = 0,
+        Action::Bottom => *selected = last,
+        Action::Open => {
+            let id = request.targets.get(*selected).cloned();
+            state.overlay = None;
+            if let Some(id) = id {
+                return open_detail(state, id);
+            }
+        }
+        Action::Back | Action::ExpandRow => state.overlay = None,
+        Action::Quit => {
+            state.overlay = None;
+            return quit(state);
+        }
         _ => {}
     }
     Vec::new()
@@ -338,10 +370,19 @@ fn open(state: &mut State) -> Vec<Effect> {
             .cancellations
             .selected_row()
             .map(|r| r.order_id.clone()),
-        View::Approvals => state
-            .approvals
-            .selected_row()
-            .and_then(|r| r.targets.first().cloned()),
+        View::Approvals => {
+            let Some(request) = state.approvals.selected_row().cloned() else {
+                return Vec::new();
+            };
+            if request.targets.len() > 1 {
+                state.overlay = Some(Overlay::Targets {
+                    request: Box::new(request),
+                    selected: 0,
+                });
+                return Vec::new();
+            }
+            request.targets.first().cloned()
+        }
         View::Activity => state.activity.selected_row().and_then(|r| r.order.clone()),
         View::Settings => None,
     };

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::domain::request::{RequestStatus, ResyncRequest};
 use crate::domain::text::sanitize;
 use crate::service::api::{Notification, PROTOCOL_VERSION, Request, Response, ServiceError};
 use crate::service::client::ClientEvent;
@@ -133,6 +134,10 @@ fn reply(state: &mut State, ticket: Ticket, result: Result<Response, ServiceErro
             }
         }
         Purpose::Mutation(mutated) => mutation_result(state, mutated, result),
+        Purpose::Asked => match result {
+            Ok(Response::Requests(page)) => decided(state, &page.rows),
+            _ => Vec::new(),
+        },
     }
 }
 
@@ -231,6 +236,12 @@ fn mutation_result(
             return effects;
         }
     };
+    // A request that waits for an operator: its asker will be told the decision.
+    if let Response::Resync(outcome) = &response
+        && !outcome.running
+    {
+        state.asked.push(outcome.request);
+    }
     let (level, text) = match (&mutated, response) {
         (Mutated::Resync { .. }, Response::Resync(outcome)) if outcome.running => (
             Level::Success,
@@ -294,6 +305,40 @@ fn mutation_result(
     effects
 }
 
+/// Tells the asker which of their requests were decided, and by whom.
+fn decided(state: &mut State, requests: &[ResyncRequest]) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for request in requests {
+        if !state.asked.contains(&request.id) {
+            continue;
+        }
+        let (level, text) = match &request.status {
+            RequestStatus::Pending => continue,
+            RequestStatus::Rejected { by, reason, .. } => (
+                Level::Warning,
+                format!(
+                    "your resync request {} was rejected by {}: {}",
+                    request.id,
+                    sanitize(&by.user),
+                    sanitize(reason)
+                ),
+            ),
+            RequestStatus::Running { approved_by, .. }
+            | RequestStatus::Finished { approved_by, .. } => (
+                Level::Success,
+                format!(
+                    "your resync request {} was approved by {}",
+                    request.id,
+                    sanitize(&approved_by.user)
+                ),
+            ),
+        };
+        state.asked.retain(|id| *id != request.id);
+        effects.extend(toast(state, level, text));
+    }
+    effects
+}
+
 fn changed(state: &mut State, notification: Notification) -> Vec<Effect> {
     match notification {
         Notification::Orders { .. } => state.changed.orders = true,
@@ -327,6 +372,9 @@ fn refresh_changed(state: &mut State) -> Vec<Effect> {
     // The tab bar always shows the overview's counts.
     if changed.orders || changed.requests || changed.health {
         effects.extend(load_overview(state));
+    }
+    if changed.requests {
+        effects.extend(super::lists::load_asked(state));
     }
     let shown = if state.detail.is_some() {
         changed.orders

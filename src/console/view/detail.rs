@@ -87,6 +87,7 @@ fn lines(state: &State, width: u16) -> Vec<Line<'static>> {
 fn order(state: &State, doc: &mut Doc, data: &OrderDetail) {
     // What is wrong comes first: it is why the order was opened.
     diagnosis(state, doc, data);
+    waiting_requests(state, doc, data);
     tiktok(state, doc, data);
     store(state, doc, data);
     flows(state, doc, data);
@@ -108,6 +109,28 @@ fn diagnosis(state: &State, doc: &mut Doc, data: &OrderDetail) {
         for line in &data.diagnosis {
             doc.text(&format!("• {line}"), theme.level(Level::Warning));
         }
+    }
+}
+
+/// Resync requests for this order that wait for an operator: asking again would only repeat
+/// them.
+fn waiting_requests(state: &State, doc: &mut Doc, data: &OrderDetail) {
+    if data.pending_requests.is_empty() {
+        return;
+    }
+    doc.heading("Waiting for approval");
+    for r in &data.pending_requests {
+        doc.text(
+            &format!(
+                "• {} {} resync asked by {} {}: {}",
+                r.id,
+                r.flow.name(),
+                clean(&r.requested_by.user),
+                ago(state.now, r.requested_at),
+                clean(&r.reason)
+            ),
+            state.theme.level(Level::Warning),
+        );
     }
 }
 

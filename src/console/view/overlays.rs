@@ -1,6 +1,6 @@
 //! Layers over the view: help (built from the live keymap and the role, so it lists exactly
 //! what the keys do for this person), the keymap problems panel, the selected row expanded,
-//! the message history, yes/no confirmations (listing their targets; no is the default, and a
+//! the message history, a request's orders to open one, yes/no confirmations (listing their targets; no is the default, and a
 //! bulk write asks for its count), reason prompts and the unsaved-settings question.
 
 use ratatui::Frame;
@@ -65,6 +65,24 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
             boxed(frame, state, rect, &prompt.title, lines);
         }
         Some(Overlay::Unsaved { .. }) => draw_unsaved(frame, state, area),
+        Some(Overlay::Targets { request, selected }) => {
+            let title = format!(
+                " {} · {} resync of {} orders · enter opens ",
+                request.id,
+                request.flow.name(),
+                request.targets.len()
+            );
+            let page = usize::from(area.height.saturating_sub(4));
+            let scroll = (selected + 1).saturating_sub(page);
+            scrolled(
+                frame,
+                state,
+                area,
+                &title,
+                request_target_lines(state, request, *selected),
+                scroll,
+            );
+        }
         None => {}
     }
 }
@@ -87,6 +105,27 @@ fn room(state: &State) -> u16 {
 
 fn row_lines(state: &State) -> Vec<Line<'static>> {
     super::expand::lines(state, room(state))
+}
+
+/// A request's orders, the selected one marked.
+fn request_target_lines(
+    state: &State,
+    request: &crate::domain::request::ResyncRequest,
+    selected: usize,
+) -> Vec<Line<'static>> {
+    request
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let style = if i == selected {
+                state.theme.selected
+            } else {
+                Style::default()
+            };
+            Line::styled(format!(" {id}"), style)
+        })
+        .collect()
 }
 
 /// Every message of the session, newest first, wrapped whole under its time and sign.

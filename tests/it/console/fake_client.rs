@@ -23,7 +23,7 @@ pub struct FakeClient {
     pending: Vec<OrderRow>,
     missing: Vec<OrderRow>,
     cancellations: Vec<CancellationRow>,
-    requests: Vec<orderdeck::domain::request::ResyncRequest>,
+    requests: Mutex<Vec<orderdeck::domain::request::ResyncRequest>>,
     activity: Vec<ActivityItem>,
     settings: Mutex<BTreeMap<String, SettingsView>>,
     calls: Mutex<Vec<Request>>,
@@ -78,7 +78,7 @@ impl FakeClient {
             pending: seed::pending(pending),
             missing: seed::missing(missing),
             cancellations: seed::cancellations(),
-            requests: seed::requests(),
+            requests: Mutex::new(seed::requests()),
             activity: seed::activity(),
             settings: Mutex::new(settings),
             calls: Mutex::new(Vec::new()),
@@ -92,6 +92,28 @@ impl FakeClient {
     pub fn without_daemon(mut self) -> FakeClient {
         self.daemon = false;
         self
+    }
+
+    fn requests(&self) -> Vec<orderdeck::domain::request::ResyncRequest> {
+        self.requests.lock().expect("requests").clone()
+    }
+
+    /// Someone else decides request `id` (the one a resync from the fake always gets is R44).
+    pub fn decide_elsewhere(
+        &self,
+        id: RequestId,
+        status: orderdeck::domain::request::RequestStatus,
+    ) {
+        let mut requests = self.requests.lock().expect("requests");
+        match requests.iter_mut().find(|r| r.id == id) {
+            Some(r) => r.status = status,
+            None => {
+                let mut decided = seed::requests().remove(0);
+                decided.id = id;
+                decided.status = status;
+                requests.push(decided);
+            }
+        }
     }
 
     /// Every request received so far.
@@ -145,7 +167,7 @@ impl FakeClient {
             Request::Overview => Ok(Response::Overview(Overview {
                 now: now(),
                 links: seed::links(&self.pending, &self.missing, &self.cancellations),
-                pending_requests: self.requests.len(),
+                pending_requests: self.requests().iter().filter(|r| r.is_pending()).count(),
                 generation: 1,
             })),
             Request::Orders(q) => Ok(Response::Orders(self.orders(&q))),
@@ -160,7 +182,10 @@ impl FakeClient {
                 Ok(Response::Cancellations(page(rows, q.offset, q.limit)))
             }
             Request::Requests(q) => Ok(Response::Requests(page(
-                self.requests.clone(),
+                self.requests()
+                    .into_iter()
+                    .filter(|r| !q.pending_only || r.is_pending())
+                    .collect(),
                 q.offset,
                 q.limit,
             ))),

@@ -210,6 +210,10 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
             .map_or(Platform::Shopify, |l| l.3),
         cancellations: vec![cancellation],
         jobs: vec![job],
+        pending_requests: super::seed::requests()
+            .into_iter()
+            .filter(|r| r.targets.contains(&row.id))
+            .collect(),
         raw: Some(format!(
             "{{\n  \"id\": \"{}\",\n  \"status\": \"{}\",\n  \"buyer_message\": \"hi\u{1b}[31m there\u{7}\"\n}}",
             row.id, row.tiktok_status

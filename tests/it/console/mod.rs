@@ -2,6 +2,7 @@
 //! bytes a frame costs. The fake (`fake_client`, `seed`) is test code only; the benchmark
 //! borrows it by path.
 
+mod approvals;
 mod fake_client;
 mod fake_query;
 mod habits;

@@ -200,3 +200,35 @@ async fn a_request_over_many_orders_records_every_outcome() {
         ran.status
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_again_while_a_request_waits_says_which_one_waits() {
+    let mut rig = Rig::start().await;
+    let first = rig.paid_order(GB);
+    let second = rig.paid_order(GB);
+    rig.sync().await;
+    let waiting = ask(&rig, &[&first], ResyncFlow::Import, "store lost it").await;
+
+    let again = rig
+        .call(
+            Role::Support,
+            Request::Resync {
+                orders: vec![second.clone(), first.clone()],
+                flow: ResyncFlow::Import,
+                reason: "asking again".into(),
+            },
+        )
+        .await;
+    let message = format!("{again:?}");
+    assert!(again.is_err(), "{message}");
+    assert!(
+        message.contains(&format!("{first} (request {waiting} asked by")),
+        "{message}"
+    );
+    assert!(!message.contains(second.as_str()), "{message}");
+
+    // Another flow of the same order, or the order once the request is decided, may be asked.
+    ask(&rig, &[&first], ResyncFlow::Tracking, "tracking too").await;
+    decide(&rig, waiting, false, Some("not needed")).await;
+    ask(&rig, &[&first], ResyncFlow::Import, "now it is").await;
+}
