@@ -17,7 +17,7 @@ use crate::service::client::Client;
 use crate::service::identity::Account;
 use crate::service::inproc::InProcessClient;
 use crate::service::remote::RemoteClient;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The store's directory inside the data dir.
 pub fn store_path(data_dir: &Path) -> PathBuf {
@@ -113,10 +113,19 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Client>, Option
         Err(e) => e,
     };
     // Say why the daemon was not used when the store cannot be opened here either (locked by a
-    // daemon this user may not reach, or a data dir that is not theirs).
-    let local = open_local(config, Arc::new(SystemClock), false).with_context(|| {
-        format!("{no_daemon}; and the store could not be opened without the daemon")
-    })?;
+    // daemon this user may not reach, or a data dir that is not theirs); but not for a damaged
+    // store, which no daemon could serve either.
+    let local = match open_local(config, Arc::new(SystemClock), false) {
+        Ok(local) => local,
+        Err(e) if e.downcast_ref::<StoreError>().is_some_and(StoreError::is_damaged) => {
+            return Err(e);
+        }
+        Err(e) => {
+            return Err(e.context(format!(
+                "{no_daemon}; and the store could not be opened without the daemon"
+            )));
+        }
+    };
     let caller = Account::current().actor(&config.access, std::env::var("SSH_CONNECTION").ok());
     let client: Arc<dyn Client> = InProcessClient::new(local.service.clone(), caller);
     Ok((client, Some(local)))

@@ -6,6 +6,7 @@
 mod cancel;
 mod cli;
 mod faults;
+mod hostile_text;
 mod import;
 mod labels;
 mod requests;
