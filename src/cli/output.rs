@@ -310,10 +310,7 @@ mod tests {
             json(CompactFormatter, &value),
             json(PrettyFormatter::new(), &value),
         ] {
-            assert!(
-                !text.chars().any(|c| c != '\n' && is_unsafe(c)),
-                "{text:?}"
-            );
+            assert!(!text.chars().any(|c| c != '\n' && is_unsafe(c)), "{text:?}");
             assert!(
                 text.contains(r"a\u009B31m\u0085b\u202Ec\u2066d\u007F\u001b]52;c;eA==\u0007é"),
                 "{text}"

@@ -117,7 +117,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Client>, Option
     // store, which no daemon could serve either.
     let local = match open_local(config, Arc::new(SystemClock), false) {
         Ok(local) => local,
-        Err(e) if e.downcast_ref::<StoreError>().is_some_and(StoreError::is_damaged) => {
+        Err(e)
+            if e.downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_damaged) =>
+        {
             return Err(e);
         }
         Err(e) => {

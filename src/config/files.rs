@@ -252,6 +252,10 @@ mod tests {
         let read = read_text(&path, MAX_TEXT_FILE).unwrap();
         assert_eq!(read.text, "ジョン\n");
         assert_eq!(read.mode & 0o777, 0o640);
-        assert!(read_text(&dir.path().join("missing"), 10).unwrap_err().is_not_found());
+        assert!(
+            read_text(&dir.path().join("missing"), 10)
+                .unwrap_err()
+                .is_not_found()
+        );
     }
 }

@@ -12,12 +12,50 @@ use super::*;
 
 /// Pieces with a meaning to TOML or to orderdeck, and hostile bytes.
 const PIECES: &[&str] = &[
-    "\"", "'", "[", "]", "[[", "]]", "=", "\n", "{", "}", ",", "#", "\"\"\"", "'''", "\\u",
-    "\\", "é", "ジ", "\u{1b}]52;c;x\u{7}", "\u{0}", "\u{9b}", "\u{202e}", "\r", "\t", "1e400",
-    "-", ".", "99999999999999999999", "true", "[links.settings]", "carrier_map = {",
-    "[links.settings.carrier_map]", "\"a\" = \"b\"", "[[links]]", "shop = \"uk\"",
-    "store = \"main\"", "\"file:/dev/null\"", "\"env:\"", "[access]", "admin = [\"@\"]",
-    "\"ctrl-\"", "\"g g g\"", "[global]", "\"none\"",
+    "\"",
+    "'",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "=",
+    "\n",
+    "{",
+    "}",
+    ",",
+    "#",
+    "\"\"\"",
+    "'''",
+    "\\u",
+    "\\",
+    "é",
+    "ジ",
+    "\u{1b}]52;c;x\u{7}",
+    "\u{0}",
+    "\u{9b}",
+    "\u{202e}",
+    "\r",
+    "\t",
+    "1e400",
+    "-",
+    ".",
+    "99999999999999999999",
+    "true",
+    "[links.settings]",
+    "carrier_map = {",
+    "[links.settings.carrier_map]",
+    "\"a\" = \"b\"",
+    "[[links]]",
+    "shop = \"uk\"",
+    "store = \"main\"",
+    "\"file:/dev/null\"",
+    "\"env:\"",
+    "[access]",
+    "admin = [\"@\"]",
+    "\"ctrl-\"",
+    "\"g g g\"",
+    "[global]",
+    "\"none\"",
 ];
 
 /// `base` after one to six random edits.
@@ -53,8 +91,14 @@ fn check_places(text: &str, problems: &Problems) -> Result<(), TestCaseError> {
         prop_assert_eq!(problem.file.as_path(), Path::new("fuzz.toml"));
         if let Some(Position { line, column }) = problem.position {
             prop_assert!(line >= 1 && line <= lines, "{problem} in {lines} lines");
-            let width = text.split('\n').nth(line - 1).map_or(0, |l| l.chars().count());
-            prop_assert!(column >= 1 && column <= width + 1, "{problem}, line of {width}");
+            let width = text
+                .split('\n')
+                .nth(line - 1)
+                .map_or(0, |l| l.chars().count());
+            prop_assert!(
+                column >= 1 && column <= width + 1,
+                "{problem}, line of {width}"
+            );
         }
     }
     Ok(())

@@ -201,13 +201,19 @@ mod tests {
             err.starts_with("cannot read secret file /dev/null: it is a character device"),
             "{err}"
         );
-        std::fs::write(dir.path().join("big"), "x".repeat(MAX_TEXT_FILE as usize + 1)).unwrap();
+        std::fs::write(
+            dir.path().join("big"),
+            "x".repeat(MAX_TEXT_FILE as usize + 1),
+        )
+        .unwrap();
         let err = resolve("big").unwrap_err();
         assert!(err.contains("big: it is larger than 1024 KiB"), "{err}");
         std::fs::write(dir.path().join("latin1"), b"caf\xe9\n").unwrap();
         let err = resolve("latin1").unwrap_err();
         assert!(
-            err.contains("latin1: it is not UTF-8 text (the first invalid byte is at line 1, column 4)"),
+            err.contains(
+                "latin1: it is not UTF-8 text (the first invalid byte is at line 1, column 4)"
+            ),
             "{err}"
         );
     }

@@ -27,7 +27,9 @@ fn a_config_path_that_is_not_a_small_regular_file_is_refused_not_read() {
     );
     assert_eq!(
         open(Path::new("/dev/null")),
-        ["/dev/null: cannot read the config file: it is a character device, not a regular file; point to a file"]
+        [
+            "/dev/null: cannot read the config file: it is a character device, not a regular file; point to a file"
+        ]
     );
     let big = dir.path().join("big.toml");
     let padding = "# padding\n".repeat(MAX_TEXT_FILE as usize / 10 + 1);
@@ -45,7 +47,9 @@ fn a_config_path_that_is_not_a_small_regular_file_is_refused_not_read() {
 fn invalid_utf8_in_the_config_is_reported_at_its_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orderdeck.toml");
-    let mut bytes = MINIMAL.replace("region = \"gb\"", "region = \"gb\" # Gro\u{df}britannien").into_bytes();
+    let mut bytes = MINIMAL
+        .replace("region = \"gb\"", "region = \"gb\" # Gro\u{df}britannien")
+        .into_bytes();
     // Line 7 reads `region = "gb" # Großbritannien`; the ß (one character, two bytes in UTF-8)
     // becomes a lone Latin-1 byte, the 19th character of the line.
     let at = bytes.windows(2).position(|w| w == "ß".as_bytes()).unwrap();

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 pub use read::{KeymapProblem, ProblemKind};
 
 use super::action::{Action, Scope};
-use crate::config::{MAX_TEXT_FILE, ReadError, read_text};
 use super::keys::{Key, KeySeq};
+use crate::config::{MAX_TEXT_FILE, ReadError, read_text};
 use read::{Entry, Location, read_entries};
 
 /// The shipped default keymap.

@@ -244,7 +244,10 @@ fn assert_located(text: &str, problems: &[KeymapProblem]) -> Result<(), TestCase
         }
         prop_assert!(problem.line <= lines.len(), "{problem}");
         let width = lines[problem.line - 1].chars().count();
-        prop_assert!(problem.column >= 1 && problem.column <= width + 1, "{problem}");
+        prop_assert!(
+            problem.column >= 1 && problem.column <= width + 1,
+            "{problem}"
+        );
     }
     Ok(())
 }

@@ -19,7 +19,8 @@ use crate::engine::support::*;
 
 /// OSC 52 (write the clipboard), OSC 0 (window title), CSI (clear screen), C1 CSI (0x9b),
 /// right-to-left override, and a lone ESC.
-const CORPUS: &str = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gpj.exe\u{1b}";
+const CORPUS: &str =
+    "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gpj.exe\u{1b}";
 
 /// `value` with [`CORPUS`] appended to every string its type accepts so changed (ids and
 /// times refuse it, and stay as they were), and the JSON paths of the strings changed.
@@ -151,7 +152,10 @@ async fn an_escape_corpus_in_every_field_reaches_no_output_raw() {
         "audit/reason",
         "audit/outcome/why",
     ] {
-        assert!(fields.iter().any(|f| f == field), "{field} not in {fields:#?}");
+        assert!(
+            fields.iter().any(|f| f == field),
+            "{field} not in {fields:#?}"
+        );
     }
     rig.close();
 
