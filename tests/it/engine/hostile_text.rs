@@ -1,6 +1,6 @@
 //! Text from outside never reaches a terminal as a command: an order, its cancellation, a
 //! resync request and audit entries whose every text field ends in an escape corpus (OSC 52
-//! clipboard write, OSC 0 title, CSI, the one-byte C1 CSI, a bidi override, a lone ESC) are
+//! clipboard write, OSC 0 title, a lone CR, CSI, the one-byte C1 CSI, a bidi override, a lone ESC) are
 //! printed by the real binary as tables, as the order detail and as JSON. No output may hold a
 //! control character other than its own line breaks, nor a bidi override; JSON must still
 //! carry the exact text, escaped.
@@ -17,10 +17,10 @@ use serde_json::Value;
 
 use crate::engine::support::*;
 
-/// OSC 52 (write the clipboard), OSC 0 (window title), CSI (clear screen), C1 CSI (0x9b),
-/// right-to-left override, and a lone ESC.
+/// OSC 52 (write the clipboard), OSC 0 (window title), a lone CR (overwrites the line so far),
+/// CSI (clear screen), C1 CSI (0x9b), right-to-left override, and a lone ESC.
 const CORPUS: &str =
-    "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gpj.exe\u{1b}";
+    "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;pwned\u{7}\rOK\u{1b}[2J\u{9b}31m\u{202e}gpj.exe\u{1b}";
 
 /// `value` with [`CORPUS`] appended to every string its type accepts so changed (ids and
 /// times refuse it, and stay as they were), and the JSON paths of the strings changed.
