@@ -30,6 +30,8 @@ pub struct Service {
     /// Serializes approve/reject: the request's state is read, checked and changed as one
     /// step, so two operators deciding at once cannot both run (or run and reject) it.
     pub(crate) decisions: tokio::sync::Mutex<()>,
+    /// What bounds the cost of clients: refusal counts, reads in flight (see `limits`).
+    pub(crate) limits: super::limits::Limits,
 }
 
 impl Service {
@@ -45,6 +47,7 @@ impl Service {
             two_person,
             daemon,
             decisions: tokio::sync::Mutex::new(()),
+            limits: Default::default(),
         })
     }
 
@@ -60,6 +63,7 @@ impl Service {
         if let Request::Hello { .. } = request {
             return Ok(Response::Welcome(self.welcome(caller)));
         }
+        self.admit(caller, &request)?;
         if request.is_mutation() {
             return self.mutate(caller, request).await;
         }
@@ -124,7 +128,8 @@ impl Service {
         Err(self.refused(caller, action, targets.to_vec(), reason, why))
     }
 
-    /// Audits a refusal (a role or a rule said no) and returns the error to send.
+    /// Audits a refusal (a role or a rule said no), or counts it in a flood (see `refusals`),
+    /// and returns the error to send.
     pub(crate) fn refused(
         &self,
         caller: &Actor,
@@ -141,11 +146,7 @@ impl Service {
             AuditOutcome::Refused { why: why.clone() },
         )
         .with_reason(reason.map(str::to_string));
-        if let Err(e) = self.engine.store().append_audit(entry) {
-            tracing::error!("could not audit a refusal: {e}");
-        }
-        self.engine
-            .notify(|generation| Notification::Audit { generation });
+        self.audit_refusal(entry);
         ServiceError::Refused { message: why }
     }
 

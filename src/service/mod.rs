@@ -2,13 +2,18 @@
 //! single-user use ([`inproc`]), or over a Unix socket by `orderdeck serve`; roles and audit
 //! live here.
 
+mod admission;
 pub mod api;
 pub mod client;
 mod connection;
 mod core;
 pub mod identity;
 pub mod inproc;
+mod limits;
 mod mutations;
+mod pages;
+mod reads;
+mod refusals;
 pub mod remote;
 pub mod rows;
 pub mod socket;
