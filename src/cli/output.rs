@@ -9,12 +9,14 @@
 //! line through `domain::text::sanitize` (no escape sequence — clipboard write, window title,
 //! cursor move — and no bidi override reaches the terminal), and `--json` ([`print_json`])
 //! keeps the text exact but escapes the same characters (`\u009B`, `\u202E`; serde_json
-//! escapes only C0). Commands never print to `std::io::stdout()` themselves.
+//! escapes only C0). Commands never print to `std::io::stdout()` themselves. The log file is
+//! written through [`CleanLog`], the same sanitizer per event.
 
 use std::io::{self, IsTerminal, StdoutLock, Write};
 
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
+use tracing_subscriber::fmt::MakeWriter;
 use unicode_width::UnicodeWidthStr;
 
 use crate::domain::clock::Timestamp;
@@ -160,6 +162,52 @@ impl<W: Write> Drop for Clean<W> {
     }
 }
 
+/// The log's writer (a `tracing` `MakeWriter` over `M`): each event is held until it is
+/// written whole, then sanitized as one line — its own line breaks too, so a value cannot
+/// forge a log line — and ended with a line break. The log may be read with `tail -f` on a
+/// terminal, so it is a text sink like stdout.
+pub struct CleanLog<M>(pub M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for CleanLog<M> {
+    type Writer = CleanEvent<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        CleanEvent {
+            inner: self.0.make_writer(),
+            event: Vec::new(),
+        }
+    }
+}
+
+/// One log event on its way to `W` (see [`CleanLog`]).
+pub struct CleanEvent<W: Write> {
+    inner: W,
+    event: Vec<u8>,
+}
+
+impl<W: Write> Write for CleanEvent<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.event.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    /// The event is written when it is complete (on drop), never in pieces.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for CleanEvent<W> {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.event);
+        let mut line = sanitize(text.strip_suffix('\n').unwrap_or(&text));
+        line.push('\n');
+        // A log that cannot be written has nobody to tell.
+        let _ = self.inner.write_all(line.as_bytes());
+        let _ = self.inner.flush();
+    }
+}
+
 /// `value` as indented JSON on stdout, then a line break.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -293,6 +341,26 @@ mod tests {
         assert_eq!(
             text,
             "a SKU\u{FFFD}]52;c;eA==\u{FFFD}\u{FFFD}2J\u{FFFD}x tab \nb\u{FFFD}"
+        );
+    }
+
+    #[test]
+    fn the_log_writes_each_event_as_one_clean_line() {
+        let log = CleanLog(std::sync::Mutex::new(Vec::new()));
+        for event in [
+            "poll failed: Bob\nFORGED INFO line\u{1b}]0;x\u{7}\n",
+            "second",
+        ] {
+            let mut writer = log.make_writer();
+            // Written in pieces, as a formatter may.
+            for piece in event.as_bytes().chunks(5) {
+                writer.write_all(piece).unwrap();
+            }
+        }
+        let written = log.0.lock().unwrap().clone();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            "poll failed: Bob FORGED INFO line\u{FFFD}]0;x\u{FFFD}\nsecond\n"
         );
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::output::CleanLog;
 use crate::config::Config;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::engine::wiring::build_links;
@@ -45,20 +46,24 @@ pub fn log_to_file(
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORDERDECK_LOG")
         .unwrap_or_else(|_| "orderdeck=info,warn".into());
-    let file_layer = tracing_subscriber::fmt::layer()
-        .with_writer(writer)
-        .with_ansi(false);
-    let stderr_layer = also_stderr.then(|| {
-        tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-    });
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(file_layer)
-        .with(stderr_layer)
+        .with(log_layer(writer))
+        .with(also_stderr.then(|| log_layer(std::io::stderr)))
         .try_init();
     Some(guard)
+}
+
+/// How orderdeck's log is written to `writer`: plain text (no colours), every event
+/// sanitized whole (see [`CleanLog`]), whatever its fields hold.
+pub fn log_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(CleanLog(writer))
+        .with_ansi(false)
 }
 
 /// The engine and service over a store this process owns.

@@ -1,19 +1,30 @@
 //! Text from outside never reaches a terminal as a command: an order, its cancellation, a
 //! resync request and audit entries whose every text field ends in an escape corpus (OSC 52
 //! clipboard write, OSC 0 title, a lone CR, CSI, the one-byte C1 CSI, a bidi override, a lone ESC) are
-//! printed by the real binary as tables, as the order detail and as JSON. No output may hold a
-//! control character other than its own line breaks, nor a bidi override; JSON must still
-//! carry the exact text, escaped.
+//! printed by the real binary as tables, as the order detail and as JSON, drawn by the console
+//! in every view, row and detail, and written to the log. No output may hold a control
+//! character other than its own line breaks, nor a bidi override; JSON must still carry the
+//! exact text, escaped.
 
+use std::sync::{Arc, Mutex};
+
+use orderdeck::cli::runtime::log_layer;
+use orderdeck::console::keymap::Keymap;
+use orderdeck::console::theme::Theme;
+use orderdeck::console::{Action, State, draw, settle, start, update};
 use orderdeck::domain::access::Role;
 use orderdeck::domain::audit::{AuditEntry, AuditOutcome};
 use orderdeck::domain::ids::TiktokOrderId;
 use orderdeck::domain::request::ResyncFlow;
-use orderdeck::service::api::{Request, Response};
+use orderdeck::service::api::{PROTOCOL_VERSION, Request, Response};
+use orderdeck::service::client::Client;
 use orderdeck::store::Change;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
 
 use crate::engine::support::*;
 
@@ -67,7 +78,7 @@ fn assert_clean(what: &str, output: &str) {
         .collect();
     assert!(
         bad.is_empty(),
-        "`orderdeck {what}` printed {} unsafe character(s), first {:?} in:\n{}",
+        "{what}: {} unsafe character(s), first {:?} in:\n{}",
         bad.len(),
         bad[0],
         output.escape_debug()
@@ -134,6 +145,8 @@ async fn an_escape_corpus_in_every_field_reaches_no_output_raw() {
     change.audit.push(entry);
     store.apply(&change).unwrap();
     drop(store);
+    the_console_draws_it_clean(&rig).await;
+    the_log_writes_it_clean(&change);
     // The fields the issue names, and the kinds of text a platform sends, are among them.
     for field in [
         "order/tiktok/lines/0/seller_sku",
@@ -182,7 +195,7 @@ async fn an_escape_corpus_in_every_field_reaches_no_output_raw() {
             String::from_utf8(out.stderr).unwrap(),
         );
         assert!(out.status.success(), "{args:?}: {stderr}");
-        let what = args.join(" ");
+        let what = format!("orderdeck {}", args.join(" "));
         assert_clean(&what, &stdout);
         assert_clean(&what, &stderr);
         // The text around the escapes is still shown, so nothing was silently dropped.
@@ -205,6 +218,119 @@ async fn an_escape_corpus_in_every_field_reaches_no_output_raw() {
     );
     let text = rig.cli_ok(&config, &["audit", "--json"]).await;
     assert!(text.contains(r"\u009B31m\u202Egpj.exe\u001b"), "{text}");
+}
+
+/// Every console view, each of its first rows expanded and opened as a detail, drawn as a
+/// terminal would show it: no cell holds an unsafe character, and the text around the escapes
+/// is on screen.
+async fn the_console_draws_it_clean(rig: &Rig) {
+    let client = rig.client(Role::Operator);
+    let hello = Request::Hello {
+        protocol: PROTOCOL_VERSION,
+        ssh_connection: None,
+    };
+    let Ok(Response::Welcome(welcome)) = client.call(hello).await else {
+        panic!("hello");
+    };
+    let mut state = State::new(
+        &welcome,
+        Keymap::defaults(),
+        Theme::ansi16(),
+        chrono::Utc::now(),
+        (160, 48),
+    );
+    let effects = start(&mut state);
+    settle(client.as_ref(), &mut state, effects).await;
+    let mut screens = Vec::new();
+    let views = [
+        Action::ViewStores,
+        Action::ViewPending,
+        Action::ViewMissing,
+        Action::ViewCancellations,
+        Action::ViewApprovals,
+        Action::ViewActivity,
+        Action::ViewSettings,
+    ];
+    for view in views {
+        let mut steps = vec![view];
+        for _ in 0..3 {
+            steps.extend([Action::ExpandRow, Action::Back, Action::Open, Action::Back]);
+            steps.push(Action::Down);
+        }
+        for action in steps {
+            let effects = update(&mut state, action);
+            settle(client.as_ref(), &mut state, effects).await;
+            screens.push((format!("{view:?} then {action:?}"), screen(&state)));
+        }
+    }
+    for (what, text) in &screens {
+        assert_clean(&format!("console: {what}"), text);
+    }
+    assert!(
+        screens.iter().any(|(_, text)| text.contains("ZXZpbA==")),
+        "the poisoned text is shown somewhere"
+    );
+}
+
+/// The console's screen as a terminal shows it: every cell's symbol, row by row.
+fn screen(state: &State) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(state.width, state.height)).unwrap();
+    terminal.draw(|frame| draw(frame, state)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for row in buffer.content.chunks(usize::from(buffer.area.width)) {
+        text.extend(row.iter().map(|cell| cell.symbol()));
+        text.push('\n');
+    }
+    text
+}
+
+/// Every text of the poisoned records logged as the daemon logs (`log_layer`): each event is
+/// one clean line.
+fn the_log_writes_it_clean(change: &Change) {
+    let mut texts = Vec::new();
+    let records = [
+        serde_json::to_value(&change.orders).unwrap(),
+        serde_json::to_value(&change.cancellations).unwrap(),
+        serde_json::to_value(&change.requests).unwrap(),
+        serde_json::to_value(&change.audit).unwrap(),
+    ];
+    for record in &records {
+        let mut paths = Vec::new();
+        string_paths(record, String::new(), &mut paths);
+        texts.extend(
+            paths
+                .iter()
+                .map(|p| record.pointer(p).unwrap().as_str().unwrap()),
+        );
+    }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let writer = Captured(log.clone());
+    let subscriber = tracing_subscriber::registry().with(log_layer(move || writer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        for text in &texts {
+            tracing::warn!(field = %text, "poll failed: {text}");
+        }
+    });
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    assert_clean("log", &log);
+    assert_eq!(log.lines().count(), texts.len(), "one line per event");
+    assert!(log.contains("ZXZpbA=="));
+}
+
+/// A log file in memory.
+#[derive(Clone)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[test]
