@@ -195,7 +195,8 @@ mod tests {
                 fifo.path.display()
             )
         );
-        // /dev/zero never ends: reading it whole would exhaust memory.
+        // /dev/zero never ends: reading it whole would exhaust memory. Every device is refused
+        // by its type before it is opened; /dev/null stands for them here.
         let err = resolve("/dev/null").unwrap_err();
         assert!(
             err.starts_with("cannot read secret file /dev/null: it is a character device"),
