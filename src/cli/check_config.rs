@@ -3,7 +3,7 @@
 //! console keymap (`$XDG_CONFIG_HOME/orderdeck/keymap.toml`, when there is one) the way the
 //! console reads it, listing each problem at its `file:line:column` (exit 2 too). The summary
 //! shows secrets only as fingerprints, so it can be pasted into a ticket; warnings go to
-//! stderr like problems.
+//! stderr like problems. Both are printed sanitized: a config may quote anything.
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -16,7 +16,7 @@ use crate::console::keymap::user_keymap_path;
 use crate::console::{KeymapProblem, check_keymap};
 use crate::domain::access::Role;
 
-use super::output::warn;
+use super::output::{stdout, warn};
 
 pub(super) fn run(at: &ConfigPath) -> anyhow::Result<()> {
     let keymap = user_keymap_path().filter(|path| path.exists()).map(|path| {
@@ -37,7 +37,7 @@ pub(super) fn run(at: &ConfigPath) -> anyhow::Result<()> {
     for warning in &config.warnings {
         warn(warning);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     out.write_all(summary(&config).as_bytes())?;
     match keymap {
         None => Ok(()),

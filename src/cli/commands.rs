@@ -1,8 +1,9 @@
 //! The scriptable commands, each a request to the service (daemon or in-process) printed as a
 //! table for people or as JSON for scripts (`--json`; the shapes are documented in the README
-//! and stay stable). Text from platforms is sanitized by the service before it gets here.
-//! Output is written with `writeln!` and its errors returned, so a reader that goes away ends
-//! the command quietly (see `output`); it is written after the last await, in one go.
+//! and stay stable). Output is written with `writeln!` and its errors returned, so a reader
+//! that goes away ends the command quietly (see `output`); it is written after the last await,
+//! in one go. Text from platforms may reach here raw: everything is printed through `output`
+//! (`stdout()`, `warn`, tables, JSON), which sanitizes it whatever it holds.
 
 use std::io::Write;
 
@@ -17,7 +18,7 @@ use super::args::{
     AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SettingsCommand, Since,
 };
 use super::orders::OrdersArgs;
-use super::output::{Table, warn, when};
+use super::output::{Table, print_json, print_json_lines, stdout, warn, when};
 
 async fn call(client: &dyn Client, request: Request) -> anyhow::Result<Response> {
     client.call(request).await.map_err(anyhow::Error::from)
@@ -52,7 +53,7 @@ pub async fn sync_once(client: &dyn Client, in_process: bool) -> anyhow::Result<
             crate::domain::text::sanitize(error)
         ));
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     writeln!(
         out,
         "{} link(s): {} order update(s), {} cancellation(s), {} store change(s) seen",
@@ -215,7 +216,7 @@ pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> 
     if args.json {
         return print_json(&detail);
     }
-    print_order(&mut std::io::stdout().lock(), &detail)
+    print_order(&mut stdout(), &detail)
 }
 
 /// One order for a person: both sides, the flows, the diagnosis and the timeline.
@@ -297,7 +298,7 @@ pub async fn resync(
         reason: args.reason.clone(),
     };
     let outcome = expect!(call(client, request).await?, Resync);
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     if outcome.running {
         let jobs: Vec<String> = outcome.jobs.iter().map(ToString::to_string).collect();
         writeln!(
@@ -386,7 +387,7 @@ pub async fn decide(
     let Response::Done { message } = answer else {
         return Err(unexpected(&answer));
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     writeln!(out, "{}", crate::domain::text::sanitize(&message))?;
     if approve && in_process {
         writeln!(out, "{NO_DAEMON_NOTE}")?;
@@ -426,7 +427,7 @@ pub async fn label(client: &dyn Client, args: &LabelArgs) -> anyhow::Result<()> 
         }
         None => path,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     writeln!(out, "label saved to {saved}")?;
     if printed {
         writeln!(out, "label sent to the printer")?;
@@ -451,7 +452,7 @@ pub async fn settings(
                     Settings
                 ));
             }
-            let mut out = std::io::stdout().lock();
+            let mut out = stdout();
             for view in views {
                 writeln!(
                     out,
@@ -481,7 +482,7 @@ pub async fn settings(
             };
             let view = expect!(call(client, request).await?, Settings);
             writeln!(
-                std::io::stdout().lock(),
+                stdout(),
                 "{link}: {key} = {} (version {})",
                 view.settings.value_text(*key),
                 view.version
@@ -516,11 +517,7 @@ pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> 
     )
     .await?;
     if args.json {
-        let mut out = std::io::stdout().lock();
-        for entry in &rows {
-            writeln!(out, "{}", serde_json::to_string(entry)?)?;
-        }
-        return Ok(());
+        return print_json_lines(&rows);
     }
     let mut table = Table::new([
         "AT", "WHO", "FROM", "ACTION", "TARGETS", "OUTCOME", "REASON",
@@ -561,11 +558,4 @@ pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> 
         rows.len(),
         if rows.len() == 1 { "y" } else { "ies" }
     ))
-}
-
-fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
 }

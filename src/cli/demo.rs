@@ -198,10 +198,10 @@ impl Demo {
     }
 }
 
-/// Prints a line for the person; after a hangup there is nobody to tell, and that is fine
-/// (`println!` would panic).
+/// Prints a line for the person, sanitized (it may quote the simulated shops); after a hangup
+/// there is nobody to tell, and that is fine (`println!` would panic).
 fn say(text: &str) {
-    let _ = writeln!(std::io::stdout(), "{text}");
+    let _ = writeln!(super::output::stdout(), "{text}");
 }
 
 /// The program as the person started it, so the printed command can be pasted as is.

@@ -20,7 +20,7 @@ const STARTER: &str = include_str!("starter.toml");
 pub fn run(at: &ConfigPath) -> anyhow::Result<()> {
     let path = at.path();
     write_starter(path, &Account::current().name)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     writeln!(out, "wrote {} (private, mode 600)", path.display())?;
     writeln!(
         out,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::output::CleanLog;
 use crate::config::Config;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::engine::wiring::build_links;
@@ -17,7 +18,7 @@ use crate::service::client::Client;
 use crate::service::identity::Account;
 use crate::service::inproc::InProcessClient;
 use crate::service::remote::RemoteClient;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The store's directory inside the data dir.
 pub fn store_path(data_dir: &Path) -> PathBuf {
@@ -45,20 +46,24 @@ pub fn log_to_file(
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORDERDECK_LOG")
         .unwrap_or_else(|_| "orderdeck=info,warn".into());
-    let file_layer = tracing_subscriber::fmt::layer()
-        .with_writer(writer)
-        .with_ansi(false);
-    let stderr_layer = also_stderr.then(|| {
-        tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-    });
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(file_layer)
-        .with(stderr_layer)
+        .with(log_layer(writer))
+        .with(also_stderr.then(|| log_layer(std::io::stderr)))
         .try_init();
     Some(guard)
+}
+
+/// How orderdeck's log is written to `writer`: plain text (no colours), every event
+/// sanitized whole (see [`CleanLog`]), whatever its fields hold.
+pub fn log_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(CleanLog(writer))
+        .with_ansi(false)
 }
 
 /// The engine and service over a store this process owns.
@@ -113,10 +118,22 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Client>, Option
         Err(e) => e,
     };
     // Say why the daemon was not used when the store cannot be opened here either (locked by a
-    // daemon this user may not reach, or a data dir that is not theirs).
-    let local = open_local(config, Arc::new(SystemClock), false).with_context(|| {
-        format!("{no_daemon}; and the store could not be opened without the daemon")
-    })?;
+    // daemon this user may not reach, or a data dir that is not theirs); but not for a damaged
+    // store, which no daemon could serve either.
+    let local = match open_local(config, Arc::new(SystemClock), false) {
+        Ok(local) => local,
+        Err(e)
+            if e.downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_damaged) =>
+        {
+            return Err(e);
+        }
+        Err(e) => {
+            return Err(e.context(format!(
+                "{no_daemon}; and the store could not be opened without the daemon"
+            )));
+        }
+    };
     let caller = Account::current().actor(&config.access, std::env::var("SSH_CONNECTION").ok());
     let client: Arc<dyn Client> = InProcessClient::new(local.service.clone(), caller);
     Ok((client, Some(local)))

@@ -25,7 +25,7 @@ pub async fn run(seed: u64, orders_per_shop: usize) -> anyhow::Result<()> {
         &data_dir.join("orderdeck.sock"),
         &format!("admin = [\"{me}\"]"),
     )?;
-    writeln!(std::io::stdout().lock(), "{snippet}")?;
+    writeln!(super::output::stdout(), "{snippet}")?;
     super::output::warn(format_args!(
         "orderdeck sandbox: TikTok Shop API {} (auth {}), Shopify {}. Save the config above (chmod 600), \
          add yourself to [access], then run orderdeck with --config. Ctrl-C stops.",

@@ -180,6 +180,8 @@ fn read_settings(
     platform: Option<Platform>,
 ) -> LinkSettings {
     let mut entries: Vec<(SettingKey, String, Range<usize>, Range<usize>)> = Vec::new();
+    // (carrier, provider, where the provider is): added one by one once the rest is set.
+    let mut carriers: Vec<(&str, &str, Range<usize>)> = Vec::new();
     for (key, value) in table.iter() {
         let (name, key_span, value_span) = (key.get_ref().as_ref(), key.span(), value.span());
         let Ok(setting) = SettingKey::parse(name) else {
@@ -198,8 +200,7 @@ fn read_settings(
                     let carrier = carrier.get_ref();
                     match provider.get_ref().as_str() {
                         Some(p) if !p.trim().is_empty() => {
-                            let mapping = format!("{carrier}={p}");
-                            entries.push((setting, mapping, key_span.clone(), provider.span()));
+                            carriers.push((carrier, p, provider.span()));
                         }
                         _ => ld.error(
                             &provider.span(),
@@ -258,6 +259,13 @@ fn read_settings(
         match settings.with_value(key, &text, platform) {
             Ok(next) => settings = next,
             Err(e) => ld.error(&at, format!("{label}: {e}")),
+        }
+    }
+    // Carriers last and in place: each is checked on its own (the map exists on every
+    // platform), so thousands of them cost no more than reading them.
+    for (carrier, provider, at) in carriers {
+        if let Err(e) = settings.add_carrier(carrier, provider) {
+            ld.error(&at, format!("{label}: {e}"));
         }
     }
     settings

@@ -9,6 +9,9 @@
 
 mod access;
 mod console;
+mod files;
+#[cfg(test)]
+pub(crate) mod fuzz;
 mod links;
 mod paths;
 mod problem;
@@ -19,17 +22,18 @@ mod stores;
 #[cfg(test)]
 mod tests;
 
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::domain::ids::{LinkId, ShopId, StorefrontId};
 
 pub use access::{AccessConfig, Principal};
 pub use console::{COLOURS, ConsoleConfig};
+#[cfg(test)]
+pub(crate) use files::TestFifo;
+pub use files::{MAX_TEXT_FILE, ReadError, TextFile, read_text};
 pub use links::{DEFAULT_POLL_INTERVAL, LinkConfig};
 pub use paths::{ApprovalsConfig, EngineConfig, Environment, Paths};
-pub use problem::{Position, Problem, Problems, Severity, did_you_mean};
+pub use problem::{LineIndex, Position, Problem, Problems, Severity, did_you_mean};
 pub use secret::Secret;
 pub use shops::{DEFAULT_TIKTOK_API_BASE, DEFAULT_TIKTOK_AUTH_BASE, ShopConfig};
 pub use stores::{
@@ -98,9 +102,9 @@ impl Config {
     pub fn open(at: &ConfigPath) -> Result<Config, Problems> {
         let env = Environment::from_process();
         let path = at.path();
-        let (text, mode) = match read_private(path) {
-            Ok(read) => read,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let (text, mode) = match read_text(path, MAX_TEXT_FILE) {
+            Ok(TextFile { text, mode }) => (text, mode),
+            Err(e) if e.is_not_found() => {
                 let message = match at {
                     ConfigPath::Given(_) => {
                         "config file does not exist (given by --config or ORDERDECK_CONFIG); \
@@ -116,12 +120,8 @@ impl Config {
                 return Err(Problem::error(path, None, message).into());
             }
             Err(e) => {
-                return Err(Problem::error(
-                    path,
-                    None,
-                    format!("cannot read the config file: {e}"),
-                )
-                .into());
+                let message = format!("cannot read the config file: {e}");
+                return Err(Problem::error(path, e.position(), message).into());
             }
         };
         Config::parse(&text, path, mode, &env)
@@ -142,7 +142,7 @@ impl Config {
     ) -> Result<Config, Problems> {
         let mut ld = Loader {
             file: source,
-            text,
+            lines: LineIndex::new(text),
             env,
             base_dir: source.parent().map(Path::to_path_buf).unwrap_or_default(),
             mode,
@@ -152,12 +152,10 @@ impl Config {
         if !syntax.is_empty() {
             // After a syntax error the parser's recovery can invent structure, so the document is
             // not judged further. Recovery also repeats itself: one report per line is enough.
-            let mut lines = Vec::new();
+            let mut lines = std::collections::BTreeSet::new();
             for error in syntax {
                 let span = error.span().unwrap_or(0..0);
-                let line = ld.position(&span).line;
-                if !lines.contains(&line) {
-                    lines.push(line);
+                if lines.insert(ld.position(&span).line) {
                     ld.error(&span, format!("TOML syntax: {}", error.message().trim()));
                 }
             }
@@ -224,14 +222,4 @@ fn sub_section<'t, 'i>(
 ) -> Option<Section<'t, 'i>> {
     root.table(ld, key)
         .map(|(table, span)| Section::new(format!("[{key}]"), span, table))
-}
-
-/// The file's text and permission bits, both from the one open file, so the mode checked is
-/// the mode of the bytes read.
-fn read_private(path: &Path) -> std::io::Result<(String, u32)> {
-    let mut file = std::fs::File::open(path)?;
-    let mode = file.metadata()?.permissions().mode();
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    Ok((text, mode))
 }

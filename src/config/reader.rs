@@ -11,7 +11,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::paths::Environment;
-use super::problem::{Position, Problem, Problems, Severity, did_you_mean};
+use super::problem::{LineIndex, Position, Problem, Problems, Severity, did_you_mean};
 use super::secret::{Secret, SecretRef};
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
@@ -21,7 +21,8 @@ pub(crate) type Span = Range<usize>;
 /// mode) and every problem found so far.
 pub(crate) struct Loader<'a> {
     pub file: &'a Path,
-    pub text: &'a str,
+    /// Positions in the text, computed once: a config may hold thousands of problems.
+    pub lines: LineIndex<'a>,
     pub env: &'a Environment,
     /// The config's directory: relative paths in the config are relative to it.
     pub base_dir: PathBuf,
@@ -32,7 +33,7 @@ pub(crate) struct Loader<'a> {
 
 impl Loader<'_> {
     pub fn position(&self, span: &Span) -> Position {
-        Position::of_offset(self.text, span.start)
+        self.lines.position(span.start)
     }
 
     pub fn error(&mut self, span: &Span, message: impl Into<String>) {

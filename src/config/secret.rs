@@ -8,6 +8,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::files::{MAX_TEXT_FILE, read_text};
 use super::paths::{Environment, expand_path};
 
 /// A credential. Deliberately not `Serialize`: it never leaves the process by accident.
@@ -51,7 +52,8 @@ pub(crate) enum SecretRef<'a> {
     Literal(&'a str),
     /// `env:NAME`: read from the environment when the config is loaded.
     Env(&'a str),
-    /// `file:PATH`: read from a file (trailing newline trimmed); `~` and relative paths allowed.
+    /// `file:PATH`: read from a regular file of at most [`MAX_TEXT_FILE`] bytes (trailing
+    /// newline trimmed); `~` and relative paths allowed.
     File(&'a str),
 }
 
@@ -86,10 +88,10 @@ impl<'a> SecretRef<'a> {
             }
             SecretRef::File(path) => {
                 let path = expand_path(path, env, base_dir)?;
-                let text = std::fs::read_to_string(&path)
+                let file = read_text(&path, MAX_TEXT_FILE)
                     .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
                 // Editors and `echo` add a final newline; it is never part of a token.
-                let value = text.trim_end_matches(['\n', '\r']);
+                let value = file.text.trim_end_matches(['\n', '\r']);
                 if value.is_empty() {
                     return Err(format!("secret file {} is empty", path.display()));
                 }
@@ -176,6 +178,45 @@ mod tests {
             .unwrap_err();
         assert!(err.starts_with("cannot read secret file "), "{err}");
         assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn file_references_read_only_small_regular_files_and_name_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_with(&[]);
+        let resolve = |path: &str| SecretRef::File(path).resolve(&env, dir.path());
+        // A FIFO would block the read until someone writes (forever, usually).
+        let fifo = super::super::files::TestFifo::new(dir.path(), "tok\n");
+        let err = resolve("fifo").unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "cannot read secret file {}: it is a FIFO (named pipe), not a regular file; point to a file",
+                fifo.path.display()
+            )
+        );
+        // /dev/zero never ends: reading it whole would exhaust memory. Every device is refused
+        // by its type before it is opened; /dev/null stands for them here.
+        let err = resolve("/dev/null").unwrap_err();
+        assert!(
+            err.starts_with("cannot read secret file /dev/null: it is a character device"),
+            "{err}"
+        );
+        std::fs::write(
+            dir.path().join("big"),
+            "x".repeat(MAX_TEXT_FILE as usize + 1),
+        )
+        .unwrap();
+        let err = resolve("big").unwrap_err();
+        assert!(err.contains("big: it is larger than 1024 KiB"), "{err}");
+        std::fs::write(dir.path().join("latin1"), b"caf\xe9\n").unwrap();
+        let err = resolve("latin1").unwrap_err();
+        assert!(
+            err.contains(
+                "latin1: it is not UTF-8 text (the first invalid byte is at line 1, column 4)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! structure (unknown keys, missing keys, references, duplicates, syntax); `values` covers
 //! what individual values may be.
 
+mod files;
 mod values;
 
 use std::path::Path;

@@ -351,6 +351,28 @@ impl LinkSettings {
         }
     }
 
+    /// Adds (or replaces) one `carrier_map` entry in place, checked on its own. For loading a
+    /// whole map: `with_value` clones and revalidates every setting per call, which makes
+    /// thousands of entries quadratic. The names are trimmed as `with_value` trims them, and a
+    /// carrier name with `=` is refused, since `NAME=PROVIDER` could not spell it.
+    pub fn add_carrier(&mut self, carrier: &str, provider: &str) -> Result<(), SettingsError> {
+        let (carrier, provider) = (carrier.trim(), provider.trim());
+        if carrier.contains('=') {
+            return Err(SettingsError::refused(
+                SettingKey::CarrierMap,
+                format!(
+                    "store carrier name {:?} contains \"=\", which separates carrier and provider",
+                    text::sanitize(carrier)
+                ),
+            ));
+        }
+        check_carrier_entry(carrier, provider)
+            .map_err(|why| SettingsError::refused(SettingKey::CarrierMap, why))?;
+        self.carrier_map
+            .insert(carrier.to_string(), provider.to_string());
+        Ok(())
+    }
+
     /// The value of one key as text, in the form `with_value` accepts.
     pub fn value_text(&self, key: SettingKey) -> String {
         let on_off = |b: bool| if b { "on" } else { "off" }.to_string();

@@ -27,7 +27,10 @@ pub fn needs_sanitizing(text: &str) -> bool {
         .any(|c| matches!(c, '\n' | '\r' | '\t') || is_unsafe(c))
 }
 
-fn is_unsafe(c: char) -> bool {
+/// True for the characters [`sanitize`] does not keep: control characters (C0 with line breaks
+/// and tabs, DEL, C1) and the bidi marks, embeddings, overrides and isolates. Output that must
+/// keep text intact (JSON) escapes exactly these instead.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200E}' | '\u{200F}'            // LRM, RLM

@@ -23,6 +23,8 @@ pub struct Service {
     pub(crate) access: AccessConfig,
     pub(crate) two_person: bool,
     pub(crate) daemon: bool,
+    /// What bounds the cost of clients: refusal counts, reads in flight (see `limits`).
+    pub(crate) limits: super::limits::Limits,
 }
 
 impl Service {
@@ -37,6 +39,7 @@ impl Service {
             access,
             two_person,
             daemon,
+            limits: Default::default(),
         })
     }
 
@@ -51,6 +54,7 @@ impl Service {
     /// Answers one request. One exhaustive match: a new request must say here whether it
     /// reads (and how) or which plan it runs (see `mutations`).
     pub async fn handle(&self, caller: &Actor, request: Request) -> Result<Response, ServiceError> {
+        self.admit(caller, &request).await?;
         let plan = match request {
             Request::Hello { .. } => return Ok(Response::Welcome(self.welcome(caller))),
             Request::Subscribe => return self.read(caller, || Ok(Response::Subscribed)),
@@ -152,7 +156,8 @@ impl Service {
         Err(crate::domain::access::refusal(caller.role, permission))
     }
 
-    /// Audits a refusal (a role or a rule said no) and returns the error to send.
+    /// Audits a refusal (a role or a rule said no), or counts it in a flood (see `refusals`),
+    /// and returns the error to send.
     pub(crate) async fn refused(
         &self,
         caller: &Actor,
@@ -169,7 +174,7 @@ impl Service {
             AuditOutcome::Refused { why: why.clone() },
         )
         .with_reason(reason.map(str::to_string));
-        self.engine.record_audit(entry).await;
+        self.audit_refusal(entry).await;
         ServiceError::Refused { message: why }
     }
 

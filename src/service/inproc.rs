@@ -73,7 +73,7 @@ impl Client for InProcessClient {
         if matches!(request, Request::Subscribe) && !self.subscribed.swap(true, Ordering::AcqRel) {
             self.start_forwarding();
         }
-        self.service.handle(&self.caller, request).await
+        self.service.answer(&self.caller, request).await
     }
 
     fn events(&self) -> broadcast::Receiver<ClientEvent> {

@@ -2,6 +2,7 @@
 //! single-user use ([`inproc`]), or over a Unix socket by `orderdeck serve`; roles and audit
 //! live here.
 
+mod admission;
 pub mod api;
 pub mod client;
 mod connection;
@@ -9,7 +10,11 @@ mod core;
 mod detail;
 pub mod identity;
 pub mod inproc;
+mod limits;
 mod mutations;
+mod pages;
+mod reads;
+mod refusals;
 pub mod remote;
 pub mod rows;
 pub mod socket;

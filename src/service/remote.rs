@@ -120,11 +120,17 @@ async fn read_loop(
     client: std::sync::Weak<RemoteClient>,
     mut reader: FramedRead<tokio::net::unix::OwnedReadHalf, LinesCodec>,
 ) {
+    // What the daemon said last without naming a request (e.g. why it turned the connection
+    // away): the best explanation of a close that follows.
+    let mut notice: Option<String> = None;
     let why = loop {
         let line = match reader.next().await {
             Some(Ok(line)) => line,
             Some(Err(e)) => break format!("read failed: {e}"),
-            None => break "the daemon closed the connection".to_string(),
+            None => match notice {
+                Some(notice) => break format!("the daemon closed the connection: {notice}"),
+                None => break "the daemon closed the connection".to_string(),
+            },
         };
         let Some(client) = client.upgrade() else {
             return;
@@ -135,11 +141,18 @@ async fn read_loop(
                 id: Some(id),
                 error,
             }) => client.answer(id, Err(error)),
-            Ok(ServerMessage::Err { id: None, error }) => tracing::warn!("daemon: {error}"),
+            Ok(ServerMessage::Err { id: None, error }) => {
+                let said = crate::domain::text::sanitize(&error.to_string());
+                tracing::warn!("daemon: {said}");
+                notice = Some(said);
+            }
             Ok(ServerMessage::Event { event }) => {
                 let _ = client.events.send(ClientEvent::Changed(event));
             }
-            Err(e) => tracing::warn!("unreadable line from the daemon: {e}"),
+            Err(e) => tracing::warn!(
+                "unreadable line from the daemon: {}",
+                crate::domain::text::sanitize(&e.to_string())
+            ),
         }
     };
     if let Some(client) = client.upgrade() {

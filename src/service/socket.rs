@@ -1,6 +1,6 @@
 //! `orderdeck serve`'s socket: [`bind`] prepares it (directory 0750, socket 0660, both given to
 //! the configured `socket_group` so a team can connect); [`serve`] (in `connection`) answers on
-//! it.
+//! it, within [`SocketLimits`].
 //!
 //! Invariants:
 //! - one daemon per socket: [`bind`] takes an exclusive lock on `<socket>.lock` first, so two
@@ -21,7 +21,8 @@ use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{Gid, Group};
 use tokio::net::{UnixListener, UnixStream};
 
-pub use super::connection::{SHUTDOWN_GRACE, serve};
+pub use super::admission::SocketLimits;
+pub use super::connection::{SHUTDOWN_GRACE, serve, serve_with};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {

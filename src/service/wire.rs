@@ -6,20 +6,49 @@
 //! [`LineDecoder`] frames the daemon's input. Unlike `LinesCodec` it never fails on a long line
 //! (a decoder error ends a `FramedRead` stream, which would drop the connection), and it drops
 //! a last line without its newline: a client that vanished mid-request never finished asking.
+//! It never holds more than its cap of a client's bytes, whatever the client sends.
+//! [`parse_line`] reads a framed line; what it says about a line it cannot read is short and
+//! free of control characters, since it may echo the client's own text.
 
 use bytes::{Buf, BytesMut};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::Decoder;
 
 use super::api::{Notification, Request, Response, ServiceError};
+use crate::domain::text::{sanitize, truncate};
 
 /// The largest message either side accepts.
 pub const MAX_LINE: usize = 1024 * 1024;
+
+/// The longest explanation [`parse_line`] gives for a line it cannot read.
+const MAX_PARSE_ERROR: usize = 300;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ClientMessage {
     pub id: u64,
     pub request: Request,
+}
+
+/// Why a line is not a request, and the request's id when that much could be read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    pub id: Option<u64>,
+    pub why: String,
+}
+
+/// Enough of a message to answer a request that does not parse with its own id.
+#[derive(Deserialize)]
+struct IdOnly {
+    id: u64,
+}
+
+/// Reads one framed line as a request.
+pub fn parse_line(line: &[u8]) -> Result<ClientMessage, Unreadable> {
+    serde_json::from_slice(line).map_err(|e| Unreadable {
+        id: serde_json::from_slice::<IdOnly>(line).ok().map(|m| m.id),
+        // serde quotes what it did not expect (an unknown variant...): the client's own text.
+        why: truncate(&sanitize(&format!("not a request: {e}")), MAX_PARSE_ERROR),
+    })
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -97,6 +126,12 @@ impl LineDecoder {
             discarding: false,
             scanned: 0,
         }
+    }
+
+    /// Inside a too-long line whose newline has not come yet (its bytes are not kept, so the
+    /// read buffer may be empty although a line is unfinished).
+    pub fn is_discarding(&self) -> bool {
+        self.discarding
     }
 }
 
@@ -213,5 +248,115 @@ mod tests {
             matches!(back, ServerMessage::Err { id: Some(7), error: ServiceError::Internal { message } } if message.contains("smaller page")),
             "{line}"
         );
+    }
+
+    #[test]
+    fn unreadable_lines_are_explained_briefly_and_cleanly() {
+        let hostile = format!(
+            r#"{{"id":9,"request":{{"type":"\u001b]52;c;{}\u0007"}}}}"#,
+            "A".repeat(10_000)
+        );
+        let Err(why) = parse_line(hostile.as_bytes()) else {
+            panic!("parsed");
+        };
+        assert_eq!(why.id, Some(9));
+        assert!(why.why.chars().count() <= MAX_PARSE_ERROR, "{}", why.why);
+        assert!(!why.why.contains('\u{1b}'), "{:?}", why.why);
+    }
+}
+
+/// The socket line parser against a model, over random input cut into random reads: a few
+/// hundred cases, so it runs in every `cargo test`.
+#[cfg(test)]
+mod properties {
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+    use tokio_util::codec::Decoder;
+
+    use super::{Frame, LineDecoder, parse_line};
+
+    /// What the decoder must yield: each terminated line, or `TooLong` for one over `max`; an
+    /// unterminated tail yields `TooLong` if it is already over `max`, else nothing.
+    fn model(max: usize, lines: &[Vec<u8>], tail: &[u8]) -> Vec<Frame> {
+        let frame = |line: &Vec<u8>| match line.len() > max {
+            true => Frame::TooLong,
+            false => Frame::Line(BytesMut::from(&line[..])),
+        };
+        let mut frames: Vec<Frame> = lines.iter().map(frame).collect();
+        if tail.len() > max {
+            frames.push(Frame::TooLong);
+        }
+        frames
+    }
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        // Short and long lines alike, bytes of every kind but the newline.
+        prop::collection::vec(
+            any::<u8>().prop_filter("no newline", |b| *b != b'\n'),
+            0..90,
+        )
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 300,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn framing_agrees_with_the_model_and_holds_at_most_max_bytes(
+            max in 1usize..64,
+            lines in prop::collection::vec(line(), 0..10),
+            tail in line(),
+            cuts in prop::collection::vec(1usize..70, 1..30),
+        ) {
+            let mut input = Vec::new();
+            for l in &lines {
+                input.extend_from_slice(l);
+                input.push(b'\n');
+            }
+            input.extend_from_slice(&tail);
+            let mut decoder = LineDecoder::new(max);
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            let mut rest = &input[..];
+            let mut cut = cuts.iter().cycle();
+            while !rest.is_empty() {
+                let (chunk, after) = rest.split_at((*cut.next().unwrap()).min(rest.len()));
+                rest = after;
+                buf.extend_from_slice(chunk);
+                while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+                    got.push(frame);
+                }
+                // What a client may make the daemon hold between reads.
+                prop_assert!(buf.len() <= max, "{} bytes held, cap {max}", buf.len());
+            }
+            while let Some(frame) = decoder.decode_eof(&mut buf).unwrap() {
+                got.push(frame);
+            }
+            prop_assert!(buf.is_empty());
+            prop_assert_eq!(got, model(max, &lines, &tail));
+        }
+
+        #[test]
+        fn any_line_is_a_request_or_a_short_clean_refusal(
+            bytes in prop::collection::vec(any::<u8>(), 0..400),
+            id in any::<u64>(),
+        ) {
+            for line in [bytes.clone(), format!(r#"{{"id":{id},"request":"#).into_bytes()] {
+                if let Err(why) = parse_line(&line) {
+                    prop_assert!(why.why.chars().count() <= super::MAX_PARSE_ERROR);
+                    prop_assert!(!crate::domain::text::needs_sanitizing(&why.why), "{:?}", why.why);
+                }
+            }
+            let message = super::ClientMessage { id, request: super::Request::Overview };
+            let line = serde_json::to_vec(&message).unwrap();
+            prop_assert_eq!(parse_line(&line).map(|m| m.id).ok(), Some(id));
+        }
     }
 }

@@ -54,7 +54,7 @@ pub enum StoreError {
         data_dir.display()
     )]
     Locked { data_dir: PathBuf },
-    #[error("cannot open the store in {}: {source}", data_dir.display())]
+    #[error("cannot open the store in {}: {}", data_dir.display(), sled_text(source))]
     Open {
         data_dir: PathBuf,
         source: sled::Error,
@@ -99,16 +99,62 @@ pub enum StoreError {
         expected: u64,
         found: u64,
     },
-    #[error("store: {op}: {source}")]
+    #[error("store: {op}: {}", sled_text(source))]
     Sled {
         op: &'static str,
         source: sled::Error,
     },
+    /// sled cannot read its own files (cut short, overwritten): nothing orderdeck can repair.
+    #[error(
+        "the store in {} is damaged ({what}). Restore that directory from a backup while \
+         orderdeck is stopped; `orderdeck serve` checks the store's integrity when it opens it",
+        data_dir.display()
+    )]
+    Damaged { data_dir: PathBuf, what: String },
 }
 
 impl StoreError {
     fn sled(op: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
         move |source| StoreError::Sled { op, source }
+    }
+
+    /// Whether sled found its files damaged, which a retry or the daemon cannot help with.
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, StoreError::Damaged { .. })
+    }
+
+    /// A corruption sled reports while the store in `data_dir` opens becomes [`Damaged`],
+    /// which names the directory and says what to do.
+    ///
+    /// [`Damaged`]: StoreError::Damaged
+    fn at_open(self, data_dir: &Path) -> StoreError {
+        match self {
+            StoreError::Sled { op, source } if is_corruption(&source) => StoreError::Damaged {
+                data_dir: data_dir.to_path_buf(),
+                what: format!("{op}: {}", sled_text(&source)),
+            },
+            StoreError::Open { source, .. } if is_corruption(&source) => StoreError::Damaged {
+                data_dir: data_dir.to_path_buf(),
+                what: sled_text(&source),
+            },
+            other => other,
+        }
+    }
+}
+
+fn is_corruption(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Corruption { .. })
+}
+
+/// sled's error for people: its corruption message carries a backtrace (empty in release
+/// builds, `backtrace ()`) and a debug-printed pointer, neither of which helps anyone.
+fn sled_text(error: &sled::Error) -> String {
+    match error {
+        sled::Error::Corruption { at: Some(at), .. } => {
+            format!("sled read corrupted data at file offset {}", at.lid())
+        }
+        sled::Error::Corruption { at: None, .. } => "sled read corrupted data".into(),
+        other => other.to_string(),
     }
 }
 
@@ -259,6 +305,10 @@ impl Store {
 
     /// `open_with` over an explicit table of migration steps (tests add their own).
     fn open_migrating(config: &StoreConfig, steps: &[migrate::Step]) -> Result<Store> {
+        Store::open_checked(config, steps).map_err(|e| e.at_open(&config.path))
+    }
+
+    fn open_checked(config: &StoreConfig, steps: &[migrate::Step]) -> Result<Store> {
         let data_dir = config.path.clone();
         let db = open_db(config)?;
         let trees = TreeId::ALL

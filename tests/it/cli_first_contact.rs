@@ -164,3 +164,40 @@ fn completions_and_the_manual_page_come_out_of_the_binary() {
     let bad = orderdeck(home.path(), &["completions", "tcsh"]);
     assert_eq!(bad.status.code(), Some(2), "an unknown shell is bad usage");
 }
+
+/// A store file cut short (a disk that filled, a bad copy) is named with what to do about it,
+/// not reported as sled's internals behind a "daemon not reachable" that has nothing to do
+/// with it.
+#[test]
+fn a_damaged_store_is_named_with_what_to_do() {
+    let home = tempfile::tempdir().unwrap();
+    assert!(orderdeck(home.path(), &["init"]).status.success());
+    // Opened twice, the store has a snapshot that points past the cut below (a log that is
+    // only cut short is a torn tail, which sled recovers from by itself).
+    for _ in 0..2 {
+        assert!(orderdeck(home.path(), &["orders"]).status.success());
+    }
+    let store = home.path().join("data/orderdeck/store");
+    let db = store.join("db");
+    let bytes = std::fs::read(&db).unwrap();
+    let written = bytes
+        .iter()
+        .rposition(|b| *b != 0)
+        .map_or(0, |last| last + 1);
+    std::fs::write(&db, &bytes[..written / 3]).unwrap();
+
+    let out = orderdeck(home.path(), &["orders"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the store in {} is damaged", store.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Restore that directory from a backup"),
+        "{stderr}"
+    );
+    for unrelated in ["daemon", "backtrace", "Corruption {"] {
+        assert!(!stderr.contains(unrelated), "{unrelated} in: {stderr}");
+    }
+}

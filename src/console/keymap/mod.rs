@@ -14,7 +14,8 @@ pub use read::{KeymapProblem, ProblemKind};
 
 use super::action::{Action, Scope};
 use super::keys::{Key, KeySeq};
-use read::{Entry, read_entries};
+use crate::config::{MAX_TEXT_FILE, ReadError, read_text};
+use read::{Entry, Location, read_entries};
 
 /// The shipped default keymap.
 pub const DEFAULT_KEYMAP: &str = include_str!("../../../keymap.toml");
@@ -52,15 +53,9 @@ impl Keymap {
     /// Defaults with the user's file (if it exists) laid over them.
     pub fn load(user_file: Option<&Path>) -> (Keymap, Vec<KeymapProblem>) {
         match user_file {
-            Some(path) if path.exists() => match std::fs::read_to_string(path) {
+            Some(path) if path.exists() => match read_keymap(path) {
                 Ok(text) => build(DEFAULT_KEYMAP, Some((&path.display().to_string(), &text))),
-                Err(e) => {
-                    let problem = KeymapProblem::whole_file(
-                        &path.display().to_string(),
-                        ProblemKind::Unreadable(e.to_string()),
-                    );
-                    (Keymap::defaults(), vec![problem])
-                }
+                Err(problem) => (Keymap::defaults(), vec![problem]),
             },
             _ => build(DEFAULT_KEYMAP, None),
         }
@@ -127,12 +122,28 @@ pub fn user_keymap_path() -> Option<PathBuf> {
 /// The problems a keymap file would cause if loaded over the shipped defaults, for
 /// `orderdeck check-config`. A missing or unreadable file is itself a problem.
 pub fn check_keymap(path: &Path) -> Vec<KeymapProblem> {
-    match std::fs::read_to_string(path) {
+    match read_keymap(path) {
         Ok(text) => check_keymap_text(&path.display().to_string(), &text),
-        Err(e) => vec![KeymapProblem::whole_file(
-            &path.display().to_string(),
+        Err(problem) => vec![problem],
+    }
+}
+
+/// The user's keymap file as text: a regular file of bounded size (a FIFO or a device at the
+/// path would hang the console's start), in UTF-8 (the first byte that is not is located).
+fn read_keymap(path: &Path) -> Result<String, KeymapProblem> {
+    let file = path.display().to_string();
+    match read_text(path, MAX_TEXT_FILE) {
+        Ok(read) => Ok(read.text),
+        Err(ReadError::NotUtf8 { position }) => Err(Location {
+            file,
+            line: position.line,
+            column: position.column,
+        }
+        .problem(ProblemKind::NotUtf8)),
+        Err(e) => Err(KeymapProblem::whole_file(
+            &file,
             ProblemKind::Unreadable(e.to_string()),
-        )],
+        )),
     }
 }
 

@@ -8,6 +8,7 @@ use std::fmt;
 
 use toml_edit::{Document, Item};
 
+use crate::config::LineIndex;
 use crate::console::action::{Action, Scope};
 use crate::console::command::did_you_mean;
 use crate::console::keys::{KeySeq, parse_seq, seq_to_string};
@@ -80,6 +81,8 @@ impl fmt::Display for KeymapProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProblemKind {
     Unreadable(String),
+    /// A byte that is not UTF-8, at the problem's place; the whole file is skipped.
+    NotUtf8,
     /// Not valid TOML; the line is skipped and the rest of the file still read.
     Syntax(String),
     /// A binding outside any section.
@@ -116,6 +119,10 @@ impl fmt::Display for ProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProblemKind::Unreadable(why) => write!(f, "cannot read the keymap ({why})"),
+            ProblemKind::NotUtf8 => write!(
+                f,
+                "not UTF-8 text, so the whole file is skipped; save it as UTF-8"
+            ),
             ProblemKind::Syntax(why) => write!(f, "not valid TOML, line skipped: {why}"),
             ProblemKind::OutsideSection => write!(
                 f,
@@ -231,8 +238,15 @@ fn entries_of(
     problems: &mut Vec<KeymapProblem>,
 ) -> Vec<Entry> {
     let root = doc.as_table();
+    // Every entry keeps its place: found through an index, not by rescanning the text.
+    let lines = LineIndex::new(text);
     let at = |span: Option<std::ops::Range<usize>>| {
-        Location::at(file, text, span.map(|s| s.start).unwrap_or(0))
+        let position = lines.position(span.map(|s| s.start).unwrap_or(0));
+        Location {
+            file: file.to_string(),
+            line: position.line,
+            column: position.column,
+        }
     };
     let mut entries: Vec<Entry> = Vec::new();
     for (section, item) in root.iter() {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::console::keys::{Key, parse_seq};
+use proptest::prelude::{ProptestConfig, TestCaseError, prop_assert, prop_assert_eq};
 
 fn seq(text: &str) -> KeySeq {
     parse_seq(text).unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -180,4 +181,94 @@ fn a_missing_file_is_reported_by_check_but_ignored_by_load() {
             .starts_with("/nonexistent/orderdeck/keymap.toml: cannot read")
     );
     assert!(Keymap::load(Some(path)).1.is_empty());
+}
+
+#[test]
+fn a_keymap_path_that_is_not_a_small_regular_file_is_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // A FIFO would block the console's start until someone writes to it.
+    let fifo = crate::config::TestFifo::new(dir.path(), "[global]\n\"Q\" = \"quit\"\n");
+    let (keymap, problems) = Keymap::load(Some(&fifo.path));
+    assert_eq!(
+        messages(&problems),
+        [format!(
+            "{}: cannot read the keymap (it is a FIFO (named pipe), not a regular file; point to a file)",
+            fifo.path.display()
+        )]
+    );
+    assert_eq!(keymap, Keymap::defaults());
+    assert_eq!(messages(&check_keymap(&fifo.path)), messages(&problems));
+    // A device never ends; a huge file would be held in memory whole.
+    let problems = check_keymap(std::path::Path::new("/dev/null"));
+    assert!(
+        messages(&problems)[0].contains("it is a character device"),
+        "{problems:?}"
+    );
+    let big = dir.path().join("big.toml");
+    let line = "# a comment that fills the file\n";
+    std::fs::write(&big, line.repeat(40_000)).unwrap();
+    assert!(
+        messages(&check_keymap(&big))[0].contains("larger than 1024 KiB"),
+        "the file is {} bytes",
+        line.len() * 40_000
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_keymap_is_reported_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keymap.toml");
+    std::fs::write(&path, b"[global]\n\"\xc3\xa9\" = \"quit\" # caf\xe9\n").unwrap();
+    let expected = [format!(
+        "{}:2:19: not UTF-8 text, so the whole file is skipped; save it as UTF-8",
+        path.display()
+    )];
+    assert_eq!(messages(&check_keymap(&path)), expected);
+    let (keymap, problems) = Keymap::load(Some(&path));
+    assert_eq!(messages(&problems), expected);
+    assert_eq!(keymap, Keymap::defaults());
+}
+
+const USER_KEYMAP: &str = "# mine\n[global]\n\"ctrl-r\" = \"refresh\"\n\"Q\" = \"quit\"\n\n[list]\n\"g g\" = \"top\"\n\"x\" = \"none\"\n\n[orders]\n\"R\" = \"resync\"\n";
+
+/// Every problem points inside the file (line 0 means the whole file).
+fn assert_located(text: &str, problems: &[KeymapProblem]) -> Result<(), TestCaseError> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    for problem in problems {
+        if problem.file != "fuzz.toml" {
+            prop_assert_eq!(problem.file.as_str(), "keymap.toml (built-in)");
+            continue;
+        }
+        if problem.line == 0 {
+            continue;
+        }
+        prop_assert!(problem.line <= lines.len(), "{problem}");
+        let width = lines[problem.line - 1].chars().count();
+        prop_assert!(
+            problem.column >= 1 && problem.column <= width + 1,
+            "{problem}"
+        );
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Bounded fuzzing (see `config::fuzz`): a mutant of a user keymap or of the shipped one,
+    /// laid over the defaults, never panics, and every problem is located inside it.
+    #[test]
+    fn keymap_mutants_never_panic_and_are_located(
+        text in crate::config::fuzz::mutants(USER_KEYMAP)
+    ) {
+        let (_, problems) = Keymap::with_overrides("fuzz.toml", &text);
+        assert_located(&text, &problems)?;
+    }
+
+    #[test]
+    fn mutants_of_the_shipped_keymap_never_panic_and_are_located(
+        text in crate::config::fuzz::mutants(DEFAULT_KEYMAP)
+    ) {
+        assert_located(&text, &check_keymap_text("fuzz.toml", &text))?;
+    }
 }

@@ -1,10 +1,13 @@
 //! The daemon end to end: the real `orderdeck serve` as a child process against simulated
 //! platforms, with clients as different unix users where the machine allows (root), roles,
-//! approvals, audit, notifications, hostile clients, crashes and clean shutdown. See
-//! `support` for how a daemon and its clients are set up.
+//! approvals, audit, notifications, hostile clients, crashes and clean shutdown. See `support`
+//! for how a daemon and its clients are set up. `hostile` and `floods` serve the store from the
+//! test's own process instead, with limits small enough to reach.
 
 mod activity;
 mod approvals;
+mod floods;
+mod hostile;
 mod lifecycle;
 mod notify;
 mod parity;

@@ -7,6 +7,7 @@ mod cancel;
 mod cli;
 mod damaged_answers;
 mod faults;
+mod hostile_text;
 mod import;
 mod labels;
 mod requests;
