@@ -16,12 +16,11 @@ use super::core::Service;
 use super::reads::ReadGate;
 use super::refusals::RefusalLog;
 
-/// Longest reason (resync, decision, rejection, retry, settings change), in characters.
-pub const MAX_REASON: usize = 500;
+/// Longest reason (resync, decision, rejection, retry, settings change), in characters, and
+/// most orders one request may name: the engine's own limits, checked here before anything.
+pub use crate::engine::command::{MAX_REASON, MAX_TARGETS};
 /// Longest comment to a buyer with a rejected cancel request, in characters.
 pub const MAX_COMMENT: usize = 500;
-/// Most orders one request may name (a marked set is usually far smaller).
-pub const MAX_TARGETS: usize = 500;
 /// Longest live filter, in bytes.
 pub const MAX_FILTER_BYTES: usize = 512;
 /// Most terms in a live filter (each term is checked against every order the view holds).
