@@ -184,48 +184,7 @@ impl fmt::Display for Problems {
     }
 }
 
-/// The candidate closest to `typed`, if it is close enough to be what was meant. "Close enough"
-/// grows with length so short keys need a near-exact match and long ones tolerate a slip or two.
-pub fn did_you_mean<'a>(
-    typed: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let budget = (typed.chars().count() / 4).clamp(1, 3);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(typed, c), c))
-        .filter(|(d, _)| *d <= budget)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
-/// adjacent characters each cost 1, so `app_secert` is one slip from `app_secret`.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // d[i][j] = distance between a[..i] and b[..j]
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
-}
+pub use crate::domain::spelling::did_you_mean;
 
 #[cfg(test)]
 mod tests {
@@ -298,15 +257,5 @@ mod tests {
         .sorted();
         assert_eq!(problems.to_string(), "f.toml:2:1: early\nf.toml:9:1: late");
         assert!(problems.has_errors());
-    }
-
-    #[test]
-    fn suggestions_catch_slips_but_not_strangers() {
-        let keys = ["app_key", "app_secret", "access_token", "region"];
-        assert_eq!(did_you_mean("app_secert", keys), Some("app_secret"));
-        assert_eq!(did_you_mean("acess_token", keys), Some("access_token"));
-        assert_eq!(did_you_mean("regoin", keys), Some("region"));
-        assert_eq!(did_you_mean("colour", keys), None);
-        assert_eq!(did_you_mean("x", keys), None);
     }
 }

@@ -186,6 +186,9 @@ impl SettingsForm {
         };
         let platform = view.platform;
         let carrier = text.split_once('=').map(|(c, _)| c.trim());
+        if let Some((_, provider)) = text.split_once('=') {
+            check_provider(provider.trim(), &view.providers)?;
+        }
         let mut next = current.clone();
         if let Some(original) = original
             && carrier != Some(original)
@@ -207,6 +210,22 @@ impl SettingsForm {
             self.selected = at.unwrap_or(self.selected);
         }
         Ok(())
+    }
+
+    /// Tab in a carrier mapping: the TikTok provider after `=` completed from the shop's list,
+    /// or, when it already names one, the next (or previous) one.
+    pub fn complete_provider(&self, text: &str, forward: bool) -> Option<String> {
+        let providers = &self.loaded.as_ref()?.providers;
+        let (carrier, typed) = text.split_once('=').unwrap_or((text, ""));
+        let typed = typed.trim();
+        let chosen = match providers.iter().position(|p| p == typed) {
+            Some(at) if forward => providers.get((at + 1) % providers.len()),
+            Some(at) => providers.get((at + providers.len() - 1) % providers.len()),
+            None => providers
+                .iter()
+                .find(|p| p.to_lowercase().starts_with(&typed.to_lowercase())),
+        }?;
+        Some(format!("{}={chosen}", carrier.trim_end()))
     }
 
     fn set_draft(&mut self, next: LinkSettings) {
@@ -249,6 +268,23 @@ pub fn service_changes(before: &LinkSettings, after: &LinkSettings) -> Vec<(Stri
         }
     }
     changes
+}
+
+/// A mapping must name a provider TikTok lists for the shop, when the list is known (removing
+/// a mapping, `CARRIER=`, names none).
+fn check_provider(provider: &str, providers: &[String]) -> Result<(), String> {
+    if provider.is_empty()
+        || providers.is_empty()
+        || providers.iter().any(|p| p.eq_ignore_ascii_case(provider))
+    {
+        return Ok(());
+    }
+    let near = crate::domain::spelling::closest(provider, providers.iter().map(String::as_str), 3);
+    Err(format!(
+        "TikTok lists no shipping provider {:?} for this shop; closest: {} (Tab completes)",
+        crate::domain::text::sanitize(provider),
+        near.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod reactor;
 pub mod request;
 pub mod rules;
 pub mod settings;
+pub mod spelling;
 pub mod text;
 pub mod triage;
 mod wire_enum;

@@ -432,6 +432,8 @@ impl Engine {
                 .with_value(key, value, runtime.platform)
                 .map_err(|e| OperationError::Invalid(e.to_string()))?;
         }
+        self.check_new_providers(&runtime, &current.settings, &next)
+            .await?;
         let write = SettingsWrite {
             link: link.clone(),
             expected_version,
@@ -452,6 +454,49 @@ impl Engine {
         })?;
         self.reconsider(&runtime).await?;
         Ok(self.settings_record(link))
+    }
+
+    /// A `carrier_map` entry must name a shipping provider TikTok lists for the link's shop:
+    /// a typo would otherwise show only at the next tracking push, as a stuck order. Checked
+    /// against the shop's known lists (fetched once if none is known); when the link has no
+    /// order yet to ask with, the entry is taken as written.
+    async fn check_new_providers(
+        &self,
+        link: &LinkRuntime,
+        before: &LinkSettings,
+        after: &LinkSettings,
+    ) -> Result<(), OperationError> {
+        let added: Vec<(&String, &String)> = after
+            .carrier_map
+            .iter()
+            .filter(|(carrier, provider)| before.carrier_map.get(*carrier) != Some(*provider))
+            .collect();
+        if added.is_empty() {
+            return Ok(());
+        }
+        let known = self.load_provider_names(link).await?;
+        if known.is_empty() {
+            return Ok(());
+        }
+        for (carrier, provider) in added {
+            if known
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(provider.trim()))
+            {
+                continue;
+            }
+            let near =
+                crate::domain::spelling::closest(provider, known.iter().map(String::as_str), 3);
+            return Err(OperationError::Invalid(format!(
+                "carrier_map {}={}: TikTok lists no shipping provider {:?} for shop {}; closest: {}",
+                crate::domain::text::sanitize(carrier),
+                crate::domain::text::sanitize(provider),
+                crate::domain::text::sanitize(provider),
+                link.shop,
+                near.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// Re-applies the rules to a link's pending and missing-tracking orders (after a settings change).

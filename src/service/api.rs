@@ -414,6 +414,10 @@ pub struct SettingsView {
     pub settings: LinkSettings,
     /// (key, value text, description) for the keys that exist on this platform.
     pub fields: Vec<(String, String, String)>,
+    /// The shipping providers TikTok lists for the link's shop (what `carrier_map` may name;
+    /// empty until orderdeck has fetched a list).
+    #[serde(default)]
+    pub providers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -477,6 +477,7 @@ impl Service {
             version: record.version,
             settings: record.settings,
             fields,
+            providers: self.engine.provider_names(runtime),
         })
     }
 }

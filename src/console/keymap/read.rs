@@ -10,8 +10,8 @@ use toml_edit::{Document, Item};
 
 use crate::config::LineIndex;
 use crate::console::action::{Action, Scope};
-use crate::console::command::did_you_mean;
 use crate::console::keys::{KeySeq, parse_seq, seq_to_string};
+use crate::domain::spelling::did_you_mean;
 
 /// A place in a keymap file; line and column count from 1, 0 means "the whole file".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +131,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::UnknownScope { name } => {
                 write!(f, "unknown section [{name}]")?;
                 let names = Scope::ALL.map(Scope::name);
-                match did_you_mean(name, &names) {
+                match did_you_mean(name, names.iter().copied()) {
                     Some(s) => write!(f, " (did you mean [{s}]?)"),
                     None => write!(f, "; sections are {}", names.join(", ")),
                 }
@@ -143,7 +143,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::UnknownAction { name } => {
                 write!(f, "unknown action {name:?}")?;
                 let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-                match did_you_mean(name, &names) {
+                match did_you_mean(name, names.iter().copied()) {
                     Some(s) => write!(f, " (did you mean {s:?}?)"),
                     None => write!(f, " (see `?` in the console for the action names)"),
                 }

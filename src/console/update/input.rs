@@ -358,6 +358,10 @@ fn on_prompt(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn on_editor(state: &mut State, action: Action) -> Vec<Effect> {
+    if matches!(action, Action::Complete | Action::CompletePrev) {
+        complete_mapping(state, action == Action::Complete);
+        return Vec::new();
+    }
     let form = &mut state.settings;
     let Some(editor) = &mut form.editor else {
         return Vec::new();
@@ -403,6 +407,18 @@ fn on_editor(state: &mut State, action: Action) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+/// Tab in a carrier mapping completes the TikTok provider from the shop's list.
+fn complete_mapping(state: &mut State, forward: bool) {
+    let form = &mut state.settings;
+    let Some(Editor::Mapping { input, .. }) = &form.editor else {
+        return;
+    };
+    let completed = form.complete_provider(input.value(), forward);
+    if let (Some(completed), Some(Editor::Mapping { input, .. })) = (completed, &mut form.editor) {
+        *input = Input::new(completed);
+    }
 }
 
 pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {

@@ -70,6 +70,10 @@ impl FakeClient {
                     version: 7 - i as u64,
                     settings: values,
                     fields,
+                    // What TikTok lists for the shop, once orderdeck has asked.
+                    providers: ["DPD", "Evri", "Royal Mail", "Royal Mail Tracked", "USPS"]
+                        .map(String::from)
+                        .to_vec(),
                 },
             );
         }

@@ -255,3 +255,45 @@ fn every_action_has_a_key_or_a_command() {
         );
     }
 }
+
+#[tokio::test]
+async fn carrier_mappings_complete_and_check_tiktok_providers() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    // The last row of the form adds a mapping.
+    press(&client, &mut state, "7 G enter").await;
+    type_text(&client, &mut state, "Hermes Parcelnet=roy").await;
+    press(&client, &mut state, "tab").await;
+    let typed = |state: &orderdeck::console::State| match &state.settings.editor {
+        Some(orderdeck::console::settings_form::Editor::Mapping { input, .. }) => {
+            input.value().to_string()
+        }
+        other => panic!("no mapping editor: {other:?}"),
+    };
+    assert_eq!(typed(&state), "Hermes Parcelnet=Royal Mail");
+    press(&client, &mut state, "tab").await;
+    assert_eq!(typed(&state), "Hermes Parcelnet=Royal Mail Tracked");
+    press(&client, &mut state, "shift-tab").await;
+    assert_eq!(typed(&state), "Hermes Parcelnet=Royal Mail");
+    press(&client, &mut state, "enter").await;
+    assert!(
+        state.settings.editor.is_none(),
+        "{:?}",
+        state.settings.error
+    );
+
+    // A provider TikTok does not list is refused where it is typed, with the closest ones.
+    press(&client, &mut state, "G enter").await;
+    type_text(&client, &mut state, "Speedy Freight=Royal Mial").await;
+    press(&client, &mut state, "enter").await;
+    let error = state.settings.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("no shipping provider \"Royal Mial\"")
+            && error.contains("closest: Royal Mail"),
+        "{error}"
+    );
+    assert!(
+        state.settings.editor.is_some(),
+        "the mapping stays open to fix"
+    );
+}

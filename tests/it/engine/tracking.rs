@@ -344,3 +344,51 @@ async fn missing_tracking_lists_what_is_known_by_ship_by_deadline() {
     assert_eq!(rig.order(&pushed).tiktok.status, OrderStatus::InTransit);
     assert_eq!(rig.view(OrderView::MissingTracking).await.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrier_map_names_only_providers_tiktok_lists_for_the_shop() {
+    let mut rig = Rig::start().await;
+    imported(&mut rig, GB).await;
+    let link = rig.link(GB);
+    let set = |value: &str| Request::SetSettings {
+        link: link.clone(),
+        changes: vec![("carrier_map".into(), value.into())],
+        expected_version: rig.engine().settings_record(&link).version,
+        reason: Some("mapping".into()),
+    };
+
+    let refused = rig
+        .call(Role::Operator, set("Hermes Parcelnet=Royal Mial"))
+        .await;
+    let message = format!("{refused:?}");
+    assert!(refused.is_err(), "{message}");
+    assert!(
+        message.contains("no shipping provider \\\"Royal Mial\\\"")
+            && message.contains("closest: Royal Mail"),
+        "{message}"
+    );
+    assert!(
+        !rig.engine()
+            .settings(&link)
+            .carrier_map
+            .contains_key("Hermes Parcelnet")
+    );
+
+    // Names are matched as TikTok spells them, whatever the case; the form offers them.
+    let view = rig
+        .settings(GB, &[("carrier_map", "Hermes Parcelnet=evri")])
+        .await;
+    assert!(
+        view.providers.iter().any(|p| p == "Evri"),
+        "{:?}",
+        view.providers
+    );
+    rig.fulfil(
+        GB,
+        &rig.view(OrderView::All).await[0].id.clone(),
+        "HP400000004",
+        "Hermes Parcelnet",
+    );
+    rig.sync().await;
+    assert_eq!(rig.view(OrderView::Stuck).await.len(), 0);
+}
