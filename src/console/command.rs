@@ -150,7 +150,7 @@ const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
     ("paid", OrderColumn::Paid),
     ("store", OrderColumn::StoreOrder),
     ("why", OrderColumn::Why),
-    ("store-side", OrderColumn::StorefrontOrder),
+    ("store-side", OrderColumn::StorefrontSide),
     ("skus", OrderColumn::Skus),
     ("buyer", OrderColumn::Buyer),
 ];

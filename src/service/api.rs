@@ -136,8 +136,10 @@ pub enum OrderColumn {
     StoreOrder,
     /// Why it is on the list.
     Why,
-    /// What the store side knows (missing tracking), then why.
-    StorefrontOrder,
+    /// What the store side knows (missing tracking), then why. (Named `store_side` on the wire
+    /// since before the storefront rename.)
+    #[serde(rename = "store_side")]
+    StorefrontSide,
     Skus,
     Buyer,
 }
@@ -465,5 +467,32 @@ impl ServiceError {
         ServiceError::Internal {
             message: message.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_columns_keep_their_wire_names() {
+        let names: Vec<String> = [
+            OrderColumn::Default,
+            OrderColumn::ShipBy,
+            OrderColumn::StoreOrder,
+            OrderColumn::StorefrontSide,
+        ]
+        .iter()
+        .map(|c| serde_json::to_string(c).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"default\"",
+                "\"ship_by\"",
+                "\"store_order\"",
+                "\"store_side\""
+            ]
+        );
     }
 }

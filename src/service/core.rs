@@ -303,7 +303,7 @@ impl Service {
             OrderColumn::Paid => rows.sort_by_key(|r| r.paid_at.unwrap_or(r.created_at)),
             OrderColumn::StoreOrder => rows.sort_by(|a, b| a.store_order.cmp(&b.store_order)),
             OrderColumn::Why => rows.sort_by(|a, b| a.why.cmp(&b.why)),
-            OrderColumn::StorefrontOrder => rows.sort_by(|a, b| {
+            OrderColumn::StorefrontSide => rows.sort_by(|a, b| {
                 let side = |r: &OrderRow| (r.knowledge.map(|k| k.describe()), r.why.clone());
                 side(a).cmp(&side(b))
             }),

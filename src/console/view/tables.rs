@@ -120,7 +120,7 @@ fn missing_cols() -> [Col; 8] {
         sorted(col("Link", 10, 3), OrderColumn::Link),
         sorted(col("Ship by", 12, 0), OrderColumn::ShipBy),
         sorted(col("Store", 7, 4), OrderColumn::StoreOrder),
-        sorted(fill("Store side", 26, 0), OrderColumn::StorefrontOrder),
+        sorted(fill("Store side", 26, 0), OrderColumn::StorefrontSide),
         sorted(col("SKUs", 16, 5), OrderColumn::Skus),
         sorted(col("Buyer", 14, 6), OrderColumn::Buyer),
     ]

@@ -352,7 +352,7 @@ impl FakeClient {
             OrderColumn::Paid => rows.sort_by_key(|r| r.paid_at.unwrap_or(r.created_at)),
             OrderColumn::StoreOrder => rows.sort_by(|a, b| a.store_order.cmp(&b.store_order)),
             OrderColumn::Why => rows.sort_by(|a, b| a.why.cmp(&b.why)),
-            OrderColumn::StorefrontOrder => {
+            OrderColumn::StorefrontSide => {
                 rows.sort_by_key(|r| (r.knowledge.map(|k| k.describe()), r.why.clone()))
             }
             OrderColumn::Skus => rows.sort_by(|a, b| a.skus.cmp(&b.skus)),
