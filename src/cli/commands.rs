@@ -119,6 +119,7 @@ pub async fn orders(client: &dyn Client, args: &OrdersArgs) -> anyhow::Result<()
                     waiting_only: false,
                     offset,
                     limit: MAX_PAGE,
+                    sort: Default::default(),
                 })
             },
             |r| {
@@ -332,6 +333,7 @@ pub async fn requests(client: &dyn Client, args: &RequestsArgs) -> anyhow::Resul
                 pending_only: true,
                 offset,
                 limit: MAX_PAGE,
+                sort: Default::default(),
             })
         },
         |r| {
@@ -505,6 +507,7 @@ pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> 
                 filter: None,
                 offset,
                 limit: MAX_PAGE,
+                sort: Default::default(),
             })
         },
         |r| {

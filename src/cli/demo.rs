@@ -291,6 +291,7 @@ async fn ask_for_resync(service: &Service, colleague: &Actor, rng: &mut ChaCha8R
         pending_only: true,
         offset: 0,
         limit: 1,
+        sort: Default::default(),
     };
     match service.handle(colleague, Request::Requests(waiting)).await {
         Ok(Response::Requests(page)) if page.total < 2 => {}

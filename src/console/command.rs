@@ -78,7 +78,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "sort",
         aliases: &[],
         args: "COLUMN [asc|desc]",
-        help: "sort an order list by a column it shows (Tab lists them; default: its own order)",
+        help: "sort the list by a column it shows (Tab lists them; default: its own order)",
         reaches: &[Action::SortNext, Action::SortReverse],
     },
     CommandSpec {
@@ -139,7 +139,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-/// How `:sort` names each column of the order lists.
+/// How `:sort` names each column a list can be sorted by.
 const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
     ("default", OrderColumn::Default),
     ("id", OrderColumn::Id),
@@ -153,6 +153,19 @@ const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
     ("store-side", OrderColumn::StorefrontSide),
     ("skus", OrderColumn::Skus),
     ("buyer", OrderColumn::Buyer),
+    ("direction", OrderColumn::Direction),
+    ("by", OrderColumn::Initiator),
+    ("answer-by", OrderColumn::Deadline),
+    ("sync", OrderColumn::Sync),
+    ("reason", OrderColumn::Reason),
+    ("request", OrderColumn::Request),
+    ("asked-by", OrderColumn::Requester),
+    ("asked", OrderColumn::Asked),
+    ("flow", OrderColumn::Flow),
+    ("targets", OrderColumn::Targets),
+    ("when", OrderColumn::When),
+    ("who", OrderColumn::Who),
+    ("what", OrderColumn::Text),
 ];
 
 /// The `:sort` name of a column.

@@ -120,10 +120,13 @@ pub enum SortDir {
     Desc,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A column a list can be sorted by. The order lists use the first group; Cancellations,
+/// Approvals and Activity add their own columns (and share `Id`, `Link`, `Reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderColumn {
     /// The view's own order (deadline, age...).
+    #[default]
     Default,
     Id,
     Link,
@@ -142,6 +145,37 @@ pub enum OrderColumn {
     StorefrontSide,
     Skus,
     Buyer,
+    /// Cancellations: which way, who asked, the seller's deadline, the sync state.
+    Direction,
+    Initiator,
+    Deadline,
+    Sync,
+    /// Cancellations and approvals: the reason given.
+    Reason,
+    /// Approvals: the request id, who asked, when, which flow, its orders.
+    Request,
+    Requester,
+    Asked,
+    Flow,
+    Targets,
+    /// Activity: when, who, what happened.
+    When,
+    Who,
+    Text,
+}
+
+/// How a list other than the order lists is sorted (its own order unless asked otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Sort {
+    pub column: OrderColumn,
+    pub dir: SortDir,
+}
+
+impl Sort {
+    /// The list's own order, as the service gives it without sorting.
+    pub fn is_default(self) -> bool {
+        self == Sort::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +211,8 @@ pub struct CancellationQuery {
     pub waiting_only: bool,
     pub offset: usize,
     pub limit: usize,
+    #[serde(default)]
+    pub sort: Sort,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +220,8 @@ pub struct RequestQuery {
     pub pending_only: bool,
     pub offset: usize,
     pub limit: usize,
+    #[serde(default)]
+    pub sort: Sort,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +230,8 @@ pub struct AuditQuery {
     pub filter: Option<String>,
     pub offset: usize,
     pub limit: usize,
+    #[serde(default)]
+    pub sort: Sort,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

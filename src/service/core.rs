@@ -18,6 +18,9 @@ use crate::store::{CancellationScan, ViewQuery};
 use super::api::*;
 use super::rows::{Filter, cancellation_row, order_row};
 
+/// How many of the newest Activity entries a sort by another column than time orders.
+pub const ACTIVITY_SORTED: usize = 10_000;
+
 pub struct Service {
     pub(crate) engine: Arc<Engine>,
     pub(crate) access: AccessConfig,
@@ -124,15 +127,27 @@ impl Service {
     }
 
     fn requests(&self, q: &RequestQuery) -> Result<Response, ServiceError> {
-        let page = self
-            .engine
-            .store()
-            .requests(q.pending_only, q.offset, clamp(q.limit))
-            .map_err(ServiceError::internal)?;
+        let limit = clamp(q.limit);
+        let store = self.engine.store();
+        if q.sort.is_default() {
+            let page = store
+                .requests(q.pending_only, q.offset, limit)
+                .map_err(ServiceError::internal)?;
+            return Ok(Response::Requests(Paged {
+                total: page.total,
+                offset: q.offset,
+                rows: page.items,
+            }));
+        }
+        let mut rows = store
+            .requests(q.pending_only, 0, usize::MAX)
+            .map_err(ServiceError::internal)?
+            .items;
+        super::sorting::sort(&mut rows, q.sort);
         Ok(Response::Requests(Paged {
-            total: page.total,
+            total: rows.len(),
             offset: q.offset,
-            rows: page.items,
+            rows: rows.into_iter().skip(q.offset).take(limit).collect(),
         }))
     }
 
@@ -291,28 +306,13 @@ impl Service {
             .map(|o| order_row(o, q.view, now))
             .filter(|r| filter.matches_order(r))
             .collect();
-        match q.sort {
-            OrderColumn::Default => {}
-            OrderColumn::Id => rows.sort_by(|a, b| a.id.cmp(&b.id)),
-            OrderColumn::Link => rows.sort_by(|a, b| a.link.cmp(&b.link)),
-            OrderColumn::Status => rows.sort_by(|a, b| a.tiktok_status.cmp(&b.tiktok_status)),
-            OrderColumn::Created => rows.sort_by_key(|r| r.created_at),
-            OrderColumn::ShipBy => {
-                rows.sort_by_key(|r| r.ship_by.map(|t| t.timestamp()).unwrap_or(i64::MAX))
-            }
-            OrderColumn::Paid => rows.sort_by_key(|r| r.paid_at.unwrap_or(r.created_at)),
-            OrderColumn::StoreOrder => rows.sort_by(|a, b| a.store_order.cmp(&b.store_order)),
-            OrderColumn::Why => rows.sort_by(|a, b| a.why.cmp(&b.why)),
-            OrderColumn::StorefrontSide => rows.sort_by(|a, b| {
-                let side = |r: &OrderRow| (r.knowledge.map(|k| k.describe()), r.why.clone());
-                side(a).cmp(&side(b))
-            }),
-            OrderColumn::Skus => rows.sort_by(|a, b| a.skus.cmp(&b.skus)),
-            OrderColumn::Buyer => rows.sort_by(|a, b| a.buyer.cmp(&b.buyer)),
-        }
-        if q.dir == SortDir::Desc {
-            rows.reverse();
-        }
+        super::sorting::sort(
+            &mut rows,
+            Sort {
+                column: q.sort,
+                dir: q.dir,
+            },
+        );
         let total = rows.len();
         let rows = rows.into_iter().skip(q.offset).take(limit).collect();
         Ok(Paged {
@@ -327,7 +327,8 @@ impl Service {
         let now = self.engine.now();
         let limit = clamp(q.limit);
         let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
-        let (offset, take) = if filter.is_empty() {
+        let plain = filter.is_empty() && q.sort.is_default();
+        let (offset, take) = if plain {
             (q.offset, limit)
         } else {
             (0, usize::MAX)
@@ -345,17 +346,18 @@ impl Service {
             .iter()
             .map(|c| cancellation_row(c, now))
             .collect();
-        if filter.is_empty() {
+        if plain {
             return Ok(Paged {
                 total: page.total,
                 offset: q.offset,
                 rows,
             });
         }
-        let rows: Vec<CancellationRow> = rows
+        let mut rows: Vec<CancellationRow> = rows
             .into_iter()
             .filter(|r| filter.matches_cancellation(r))
             .collect();
+        super::sorting::sort(&mut rows, q.sort);
         let total = rows.len();
         Ok(Paged {
             total,
@@ -424,7 +426,13 @@ impl Service {
 
     fn activity(&self, q: &AuditQuery) -> Result<Paged<ActivityItem>, ServiceError> {
         let limit = clamp(q.limit);
-        let want = q.offset + limit;
+        // Sorted by another column, the newest ACTIVITY_SORTED entries are what is sorted: the
+        // log is unbounded, and a person sorting it is looking at recent events.
+        let want = if q.sort.is_default() {
+            q.offset + limit
+        } else {
+            ACTIVITY_SORTED
+        };
         // Both sources are newest first: the page's rows are among the first `want` of each.
         let (audit_total, audit) = self.newest_audit(q, want)?;
         let (engine_total, events) = self.engine.activity().page(q.filter.as_deref(), 0, want);
@@ -448,6 +456,15 @@ impl Service {
                 }),
         );
         items.sort_by_key(|item| std::cmp::Reverse(item.at));
+        if !q.sort.is_default() {
+            items.truncate(ACTIVITY_SORTED);
+            super::sorting::sort(&mut items, q.sort);
+            return Ok(Paged {
+                total: items.len(),
+                offset: q.offset,
+                rows: items.into_iter().skip(q.offset).take(limit).collect(),
+            });
+        }
         Ok(Paged {
             total: audit_total + engine_total,
             offset: q.offset,

@@ -18,6 +18,7 @@ mod refusals;
 pub mod remote;
 pub mod rows;
 pub mod socket;
+pub mod sorting;
 mod wire;
 
 pub use core::Service;

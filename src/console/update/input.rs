@@ -442,10 +442,8 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
             narrowed(state)
         }
         Command::Sort(column, dir) => {
-            let Some(list) =
-                list_of(state.view).filter(|_| matches!(state.view, View::Pending | View::Missing))
-            else {
-                return toast(state, Level::Info, "only order lists can be sorted");
+            let Some(list) = list_of(state.view) else {
+                return toast(state, Level::Info, "only lists can be sorted");
             };
             let shown = crate::console::view::sort_columns_shown(state);
             if !shown.contains(&column) {

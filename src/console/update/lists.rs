@@ -4,7 +4,7 @@
 
 use crate::domain::triage::OrderView;
 use crate::service::api::{
-    AuditQuery, CancellationQuery, MAX_PAGE, OrderQuery, Request, RequestQuery,
+    AuditQuery, CancellationQuery, MAX_PAGE, OrderQuery, Request, RequestQuery, Sort,
 };
 
 use crate::console::effect::{Effect, ListId, Purpose, Ticket};
@@ -66,6 +66,7 @@ pub fn load_asked(state: &mut State) -> Vec<Effect> {
         pending_only: false,
         offset: 0,
         limit: 100,
+        sort: Default::default(),
     });
     vec![call(state, Purpose::Asked, request).1]
 }
@@ -131,17 +132,29 @@ pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
             waiting_only: false,
             offset,
             limit,
+            sort: Sort {
+                column: state.cancellations.sort,
+                dir: state.cancellations.dir,
+            },
         }),
         ListId::Approvals => Request::Requests(RequestQuery {
             pending_only: true,
             offset,
             limit,
+            sort: Sort {
+                column: state.approvals.sort,
+                dir: state.approvals.dir,
+            },
         }),
         ListId::Activity => Request::Activity(AuditQuery {
             since: None,
             filter: filter(&state.activity.filter),
             offset,
             limit,
+            sort: Sort {
+                column: state.activity.sort,
+                dir: state.activity.dir,
+            },
         }),
     };
     let (id, effect) = call(state, Purpose::Page(list), request);

@@ -199,7 +199,7 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
             View::Pending | View::Missing | View::Cancellations | View::Activity
         ),
         ToggleMark | ClearMarks => orders || matches!(view, View::Cancellations | View::Approvals),
-        SortNext | SortReverse => orders,
+        SortNext | SortReverse => lists::list_of(view).is_some(),
         Resync => in_detail || orders || view == View::Cancellations,
         RetryStuck => in_detail || orders,
         ReprintLabel if !tiktok_ships(state) => {

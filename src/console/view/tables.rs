@@ -128,12 +128,53 @@ fn missing_cols() -> [Col; 8] {
 
 /// What the sort key cycles through in the order list shown: the view's own order first, then
 /// each column on screen at this width, left to right. Empty where nothing sorts.
+/// The Cancellations list's columns; its own order is the index's (newest first).
+fn cancellation_cols() -> [Col; 8] {
+    [
+        col("", 1, 0),
+        sorted(col("Order", 18, 0), OrderColumn::Id),
+        sorted(col("Link", 10, 4), OrderColumn::Link),
+        sorted(col("Direction", 14, 2), OrderColumn::Direction),
+        sorted(col("By", 6, 5), OrderColumn::Initiator),
+        sorted(col("Answer by", 10, 0), OrderColumn::Deadline),
+        sorted(fill("Sync", 20, 0), OrderColumn::Sync),
+        sorted(col("Reason", 26, 3), OrderColumn::Reason),
+    ]
+}
+
+/// The Approvals list's columns; its own order is newest request first.
+fn approval_cols() -> [Col; 7] {
+    [
+        col("", 1, 0),
+        sorted(col("Request", 9, 0), OrderColumn::Request),
+        sorted(col("Asked by", 16, 0), OrderColumn::Requester),
+        sorted(col("Asked", 9, 2), OrderColumn::Asked),
+        sorted(col("Flow", 8, 1), OrderColumn::Flow),
+        sorted(col("Targets", 28, 3), OrderColumn::Targets),
+        sorted(fill("Reason", 16, 0), OrderColumn::Reason),
+    ]
+}
+
+/// The Activity list's columns; its own order is by time, newest first.
+fn activity_cols() -> [Col; 5] {
+    [
+        sorted(col("When", 11, 0), OrderColumn::When),
+        sorted(col("Who", 12, 0), OrderColumn::Who),
+        sorted(col("Link", 10, 3), OrderColumn::Link),
+        sorted(col("Order", 18, 2), OrderColumn::Id),
+        sorted(fill("What happened", 24, 0), OrderColumn::Text),
+    ]
+}
+
 pub fn sort_columns_shown(state: &State) -> Vec<OrderColumn> {
     let inner = state.width.saturating_sub(2);
-    let (cols, default): (Vec<Col>, OrderColumn) = match state.view {
-        View::Pending => (pending_cols().into(), OrderColumn::Paid),
-        View::Missing => (missing_cols().into(), OrderColumn::ShipBy),
-        _ => return Vec::new(),
+    let (cols, default): (Vec<Col>, Option<OrderColumn>) = match state.view {
+        View::Pending => (pending_cols().into(), Some(OrderColumn::Paid)),
+        View::Missing => (missing_cols().into(), Some(OrderColumn::ShipBy)),
+        View::Cancellations => (cancellation_cols().into(), None),
+        View::Approvals => (approval_cols().into(), None),
+        View::Activity => (activity_cols().into(), None),
+        View::Stores | View::Settings => return Vec::new(),
     };
     let keep = fit(&cols, inner);
     let shown = cols
@@ -141,7 +182,7 @@ pub fn sort_columns_shown(state: &State) -> Vec<OrderColumn> {
         .zip(&keep)
         .filter(|(_, k)| **k)
         .filter_map(|(c, _)| c.sort)
-        .filter(|c| *c != default);
+        .filter(|c| Some(*c) != default);
     std::iter::once(OrderColumn::Default).chain(shown).collect()
 }
 
@@ -204,16 +245,7 @@ fn orders(
 fn cancellations(frame: &mut Frame, state: &State, area: Rect) {
     let now = state.now;
     let theme = &state.theme;
-    let cols = [
-        col("", 1, 0),
-        col("Order", 18, 0),
-        col("Link", 10, 4),
-        col("Direction", 14, 2),
-        col("By", 6, 5),
-        col("Answer by", 10, 0),
-        fill("Sync", 20, 0),
-        col("Reason", 26, 3),
-    ];
+    let cols = cancellation_cols();
     draw_list(
         frame,
         state,
@@ -251,15 +283,7 @@ fn cancellations(frame: &mut Frame, state: &State, area: Rect) {
 
 fn approvals(frame: &mut Frame, state: &State, area: Rect) {
     let now = state.now;
-    let cols = [
-        col("", 1, 0),
-        col("Request", 7, 0),
-        col("Asked by", 16, 0),
-        col("Asked", 9, 2),
-        col("Flow", 8, 1),
-        col("Targets", 28, 3),
-        fill("Reason", 16, 0),
-    ];
+    let cols = approval_cols();
     draw_list(frame, state, area, &state.approvals, &cols, None, |row| {
         let who = match row.requested_by.role {
             Some(role) => format!("{} ({role})", clean(&row.requested_by.user)),
@@ -289,13 +313,7 @@ fn approvals(frame: &mut Frame, state: &State, area: Rect) {
 /// engine is `orderdeck`), where, to which order, and what came of it, coloured by level.
 fn activity(frame: &mut Frame, state: &State, area: Rect) {
     let theme = &state.theme;
-    let cols = [
-        col("When", 11, 0),
-        col("Who", 12, 0),
-        col("Link", 10, 3),
-        col("Order", 18, 2),
-        fill("What happened", 24, 0),
-    ];
+    let cols = activity_cols();
     draw_list(frame, state, area, &state.activity, &cols, None, |row| {
         let level = if row.level.is_error() {
             Some(Level::Error)

@@ -13,6 +13,7 @@ use orderdeck::domain::platform::Platform;
 use orderdeck::domain::settings::{LinkSettings, SettingKey};
 use orderdeck::service::api::*;
 use orderdeck::service::client::{Client, ClientEvent};
+use orderdeck::service::sorting::{Sortable, sort};
 use tokio::sync::broadcast;
 
 use super::fake_query::{cancel_fields, detail_of, order_fields, page, passes};
@@ -71,9 +72,16 @@ impl FakeClient {
                     settings: values,
                     fields,
                     // What TikTok lists for the shop, once orderdeck has asked.
-                    providers: ["DPD", "Evri", "Royal Mail", "Royal Mail Tracked", "USPS"]
-                        .map(String::from)
-                        .to_vec(),
+                    providers: [
+                        "DPD",
+                        "Evri",
+                        "Hermes",
+                        "Royal Mail",
+                        "Royal Mail Tracked",
+                        "USPS",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
                 },
             );
         }
@@ -183,13 +191,20 @@ impl FakeClient {
                     .filter(|c| passes(q.filter.as_deref(), &cancel_fields(c)))
                     .cloned()
                     .collect();
-                Ok(Response::Cancellations(page(rows, q.offset, q.limit)))
+                Ok(Response::Cancellations(page(
+                    sorted(rows, q.sort),
+                    q.offset,
+                    q.limit,
+                )))
             }
             Request::Requests(q) => Ok(Response::Requests(page(
-                self.requests()
-                    .into_iter()
-                    .filter(|r| !q.pending_only || r.is_pending())
-                    .collect(),
+                sorted(
+                    self.requests()
+                        .into_iter()
+                        .filter(|r| !q.pending_only || r.is_pending())
+                        .collect(),
+                    q.sort,
+                ),
                 q.offset,
                 q.limit,
             ))),
@@ -215,7 +230,11 @@ impl FakeClient {
                     })
                     .cloned()
                     .collect();
-                Ok(Response::Activity(page(rows, q.offset, q.limit)))
+                Ok(Response::Activity(page(
+                    sorted(rows, q.sort),
+                    q.offset,
+                    q.limit,
+                )))
             }
             Request::Order { id } => self.detail(&id).map(|d| Response::Order(Box::new(d))),
             Request::Settings { link } => self
@@ -342,25 +361,13 @@ impl FakeClient {
             .filter(|r| passes(q.filter.as_deref(), &order_fields(r)))
             .cloned()
             .collect();
-        match q.sort {
-            OrderColumn::Default => {}
-            OrderColumn::Id => rows.sort_by(|a, b| a.id.cmp(&b.id)),
-            OrderColumn::Link => rows.sort_by(|a, b| a.link.cmp(&b.link)),
-            OrderColumn::Status => rows.sort_by(|a, b| a.tiktok_status.cmp(&b.tiktok_status)),
-            OrderColumn::Created => rows.sort_by_key(|r| r.created_at),
-            OrderColumn::ShipBy => rows.sort_by_key(|r| r.ship_by),
-            OrderColumn::Paid => rows.sort_by_key(|r| r.paid_at.unwrap_or(r.created_at)),
-            OrderColumn::StoreOrder => rows.sort_by(|a, b| a.store_order.cmp(&b.store_order)),
-            OrderColumn::Why => rows.sort_by(|a, b| a.why.cmp(&b.why)),
-            OrderColumn::StorefrontSide => {
-                rows.sort_by_key(|r| (r.knowledge.map(|k| k.describe()), r.why.clone()))
-            }
-            OrderColumn::Skus => rows.sort_by(|a, b| a.skus.cmp(&b.skus)),
-            OrderColumn::Buyer => rows.sort_by(|a, b| a.buyer.cmp(&b.buyer)),
-        }
-        if q.dir == SortDir::Desc {
-            rows.reverse();
-        }
+        sort(
+            &mut rows,
+            Sort {
+                column: q.sort,
+                dir: q.dir,
+            },
+        );
         page(rows, q.offset, q.limit)
     }
 
@@ -390,4 +397,11 @@ impl Client for FakeClient {
     fn events(&self) -> broadcast::Receiver<ClientEvent> {
         self.events.subscribe()
     }
+}
+
+/// Rows as the service sorts them (the same column keys, so the console's sorting is tested
+/// against what the daemon does).
+fn sorted<T: Sortable>(mut rows: Vec<T>, by: Sort) -> Vec<T> {
+    sort(&mut rows, by);
+    rows
 }

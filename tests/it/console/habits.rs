@@ -406,3 +406,46 @@ async fn every_message_can_be_read_again_whole() {
         "an error stays until dismissed"
     );
 }
+
+#[tokio::test]
+async fn every_list_sorts_by_the_columns_it_shows() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    // (view key, first column `s` picks, its header, the request carries it)
+    for (view, column, header) in [
+        ("4", OrderColumn::Id, "Order ▲"),
+        ("5", OrderColumn::Request, "Request ▲"),
+        ("6", OrderColumn::When, "When ▲"),
+    ] {
+        press(&client, &mut state, view).await;
+        client.forget_calls();
+        press(&client, &mut state, "s").await;
+        let screen = plain(&render(&state));
+        assert!(screen.contains(header), "{view}: {screen}");
+        let sent = client.calls();
+        let sort = sent.iter().find_map(|r| match r {
+            Request::Cancellations(q) => Some(q.sort),
+            Request::Requests(q) if q.pending_only => Some(q.sort),
+            Request::Activity(q) => Some(q.sort),
+            _ => None,
+        });
+        assert_eq!(sort.map(|s| s.column), Some(column), "{view}: {sent:?}");
+        press(&client, &mut state, "S").await;
+        assert!(
+            plain(&render(&state)).contains(&header.replace('▲', "▼")),
+            "{view}"
+        );
+    }
+    // A column a list does not show is refused by name.
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "sort ship-by").await;
+    press(&client, &mut state, "enter").await;
+    assert!(
+        state
+            .toasts
+            .iter()
+            .any(|t| t.text.contains("ship-by is not a column shown here")),
+        "{:?}",
+        state.toasts
+    );
+}

@@ -24,6 +24,7 @@ async fn page(
             filter: filter.map(str::to_string),
             offset,
             limit: 50,
+            sort: Default::default(),
         }))
         .await
     {

@@ -223,6 +223,7 @@ impl Desk {
             pending_only: false,
             offset: 0,
             limit: 500,
+            sort: Default::default(),
         });
         match self.call(query).await {
             Ok(Response::Requests(page)) => page
@@ -392,6 +393,7 @@ async fn with_two_person_approvals_nobody_decides_their_own_request() {
             filter: Some(own.to_string()),
             offset: 0,
             limit: 50,
+            sort: Default::default(),
         }))
         .await
     {

@@ -197,6 +197,7 @@ async fn filters_are_bounded_in_size_and_terms_with_the_limit_named() {
         filter: Some(filter.to_string()),
         offset: 0,
         limit: 50,
+        sort: Default::default(),
     };
     let cases = [
         (
@@ -213,6 +214,7 @@ async fn filters_are_bounded_in_size_and_terms_with_the_limit_named() {
                 waiting_only: false,
                 offset: 0,
                 limit: 50,
+                sort: Default::default(),
             }),
             "at most 16",
         ),

@@ -191,6 +191,7 @@ async fn sigkill_loses_no_pending_request_and_no_queued_job() {
             pending_only: true,
             offset: 0,
             limit: 50,
+            sort: Default::default(),
         }))
         .await
     {

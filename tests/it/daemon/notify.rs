@@ -76,6 +76,7 @@ async fn a_change_by_one_client_reaches_a_subscribed_client_within_a_second() {
             pending_only: false,
             offset: 0,
             limit: 50,
+            sort: Default::default(),
         }))
         .await
     {

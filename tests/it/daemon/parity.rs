@@ -74,11 +74,13 @@ async fn in_process_and_socket_clients_get_the_same_answers() {
             waiting_only: false,
             offset: 0,
             limit: 50,
+            sort: Default::default(),
         }),
         Request::Requests(RequestQuery {
             pending_only: false,
             offset: 0,
             limit: 50,
+            sort: Default::default(),
         }),
         Request::Order { id: order.clone() },
         Request::Settings { link },
@@ -87,6 +89,7 @@ async fn in_process_and_socket_clients_get_the_same_answers() {
             filter: None,
             offset: 0,
             limit: 50,
+            sort: Default::default(),
         }),
     ];
     for request in reads {

@@ -70,6 +70,7 @@ async fn audit_mentions(client: &dyn Client, text: &str) -> usize {
             filter: Some(text.into()),
             offset: 0,
             limit: 50,
+            sort: Default::default(),
         }))
         .await
     {
@@ -155,6 +156,7 @@ async fn bad_clients_do_not_hurt_the_daemon_or_the_others() {
                     filter: Some("sync.run".into()),
                     offset: 0,
                     limit: 10,
+                    sort: Default::default(),
                 }))
                 .await
             {

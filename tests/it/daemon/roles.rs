@@ -129,6 +129,7 @@ async fn audit_of(client: &dyn Client) -> Vec<AuditEntry> {
             filter: None,
             offset: 0,
             limit: 500,
+            sort: Default::default(),
         }))
         .await
     {
@@ -304,6 +305,7 @@ async fn in_process_table() {
                 filter: None,
                 offset: 0,
                 limit: 500,
+                sort: Default::default(),
             }),
         )
         .await

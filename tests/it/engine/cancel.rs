@@ -9,7 +9,9 @@ use orderdeck::domain::ids::{CancelId, TiktokOrderId};
 use orderdeck::domain::order::FlowStatus;
 use orderdeck::domain::triage::Urgency;
 use orderdeck::sandbox::faults::FaultKind;
-use orderdeck::service::api::{CancellationQuery, CancellationRow, Request, Response};
+use orderdeck::service::api::{
+    CancellationQuery, CancellationRow, OrderColumn, Request, Response, Sort, SortDir,
+};
 
 use std::time::Duration;
 
@@ -36,6 +38,7 @@ async fn cancellation_rows(rig: &Rig, waiting_only: bool) -> Vec<CancellationRow
                 waiting_only,
                 offset: 0,
                 limit: 100,
+                sort: Default::default(),
             }),
         )
         .await;
@@ -612,4 +615,26 @@ async fn each_cancellation_is_one_row_however_orderdeck_first_saw_it() {
         Some("Not shipped in time"),
         "the late record says why"
     );
+    // Sorted by who asked, through the service, as the console's `s` asks for it.
+    let answer = rig
+        .call(
+            Role::Viewer,
+            Request::Cancellations(CancellationQuery {
+                link: None,
+                filter: None,
+                waiting_only: false,
+                offset: 0,
+                limit: 100,
+                sort: Sort {
+                    column: OrderColumn::Initiator,
+                    dir: SortDir::Desc,
+                },
+            }),
+        )
+        .await;
+    let Ok(Response::Cancellations(page)) = answer else {
+        panic!("{answer:?}")
+    };
+    let initiators: Vec<&str> = page.rows.iter().map(|r| r.initiator.as_str()).collect();
+    assert_eq!(initiators, ["SYSTEM", "SYSTEM", "BUYER"]);
 }

@@ -247,6 +247,7 @@ async fn failed_cancellation_polls_are_reported_and_retried_without_losing_a_req
                     waiting_only: true,
                     offset: 0,
                     limit: 10,
+                    sort: Default::default(),
                 }),
             )
             .await

@@ -5,7 +5,9 @@ use orderdeck::domain::access::Role;
 use orderdeck::domain::ids::{RequestId, TiktokOrderId};
 use orderdeck::domain::order::FlowStatus;
 use orderdeck::domain::request::{RequestStatus, ResyncFlow, TargetOutcome};
-use orderdeck::service::api::{AuditQuery, Request, RequestQuery, Response};
+use orderdeck::service::api::{
+    AuditQuery, OrderColumn, Request, RequestQuery, Response, Sort, SortDir,
+};
 
 use crate::engine::support::*;
 
@@ -78,6 +80,7 @@ async fn approved_resyncs_run_and_report_rejected_ones_do_nothing() {
                 pending_only: true,
                 offset: 0,
                 limit: 50,
+                sort: Default::default(),
             }),
         )
         .await
@@ -154,6 +157,7 @@ async fn approved_resyncs_run_and_report_rejected_ones_do_nothing() {
                 filter: None,
                 offset: 0,
                 limit: 100,
+                sort: Default::default(),
             }),
         )
         .await
@@ -231,4 +235,66 @@ async fn asking_again_while_a_request_waits_says_which_one_waits() {
     ask(&rig, &[&first], ResyncFlow::Tracking, "tracking too").await;
     decide(&rig, waiting, false, Some("not needed")).await;
     ask(&rig, &[&first], ResyncFlow::Import, "now it is").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_and_activity_sort_by_any_column_they_show() {
+    let mut rig = Rig::start().await;
+    let a = rig.paid_order(GB);
+    let b = rig.paid_order(GB);
+    rig.sync().await;
+    ask(&rig, &[&a], ResyncFlow::Import, "one").await;
+    ask(&rig, &[&a, &b], ResyncFlow::Tracking, "two").await;
+    ask(&rig, &[&b], ResyncFlow::Cancel, "three").await;
+    let requests = |column, dir| {
+        Request::Requests(RequestQuery {
+            pending_only: true,
+            offset: 0,
+            limit: 10,
+            sort: Sort { column, dir },
+        })
+    };
+    let flows = |answer: Result<Response, _>| match answer {
+        Ok(Response::Requests(page)) => page
+            .rows
+            .iter()
+            .map(|r| r.flow.name().to_string())
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let by_flow = rig
+        .call(Role::Viewer, requests(OrderColumn::Flow, SortDir::Asc))
+        .await;
+    assert_eq!(flows(by_flow), ["cancel", "import", "tracking"]);
+    let by_targets = rig
+        .call(Role::Viewer, requests(OrderColumn::Targets, SortDir::Desc))
+        .await;
+    assert_eq!(flows(by_targets)[0], "tracking");
+
+    let activity = rig
+        .call(
+            Role::Viewer,
+            Request::Activity(AuditQuery {
+                since: None,
+                filter: None,
+                offset: 0,
+                limit: 500,
+                sort: Sort {
+                    column: OrderColumn::Who,
+                    dir: SortDir::Asc,
+                },
+            }),
+        )
+        .await;
+    let Ok(Response::Activity(page)) = activity else {
+        panic!("{activity:?}")
+    };
+    let who: Vec<&str> = page.rows.iter().map(|r| r.who.as_str()).collect();
+    let mut sorted = who.clone();
+    sorted.sort();
+    assert_eq!(who, sorted);
+    assert!(
+        who.contains(&"orderdeck") && who.contains(&"support-user"),
+        "{who:?}"
+    );
 }
