@@ -29,6 +29,8 @@ pub enum JobKind {
     },
     /// Download the TikTok shipping label.
     FetchLabel,
+    /// Give the store order TikTok's new shipping details (the buyer changed them).
+    UpdateAddress,
 }
 
 impl JobKind {
@@ -40,6 +42,7 @@ impl JobKind {
             | JobKind::CancelOnTiktok { .. }
             | JobKind::RespondBuyerCancel { .. } => Flow::Cancellation,
             JobKind::FetchLabel => Flow::Label,
+            JobKind::UpdateAddress => Flow::Address,
         }
     }
 
@@ -55,6 +58,7 @@ impl JobKind {
             } => "approve buyer cancel request",
             JobKind::RespondBuyerCancel { .. } => "reject buyer cancel request",
             JobKind::FetchLabel => "fetch shipping label",
+            JobKind::UpdateAddress => "update store shipping details",
         }
     }
 }

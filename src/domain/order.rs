@@ -326,14 +326,17 @@ pub enum Flow {
     Tracking,
     Cancellation,
     Label,
+    /// The store order's shipping details following TikTok's after import.
+    Address,
 }
 
 impl Flow {
-    pub const ALL: [Flow; 4] = [
+    pub const ALL: [Flow; 5] = [
         Flow::Import,
         Flow::Tracking,
         Flow::Cancellation,
         Flow::Label,
+        Flow::Address,
     ];
 
     pub fn name(self) -> &'static str {
@@ -342,6 +345,7 @@ impl Flow {
             Flow::Tracking => "tracking",
             Flow::Cancellation => "cancellation",
             Flow::Label => "label",
+            Flow::Address => "address",
         }
     }
 }
@@ -352,6 +356,8 @@ pub struct Flows {
     pub tracking: FlowState,
     pub cancellation: FlowState,
     pub label: FlowState,
+    #[serde(default)]
+    pub address: FlowState,
 }
 
 impl Flows {
@@ -361,6 +367,7 @@ impl Flows {
             Flow::Tracking => &self.tracking,
             Flow::Cancellation => &self.cancellation,
             Flow::Label => &self.label,
+            Flow::Address => &self.address,
         }
     }
 
@@ -370,6 +377,7 @@ impl Flows {
             Flow::Tracking => &mut self.tracking,
             Flow::Cancellation => &mut self.cancellation,
             Flow::Label => &mut self.label,
+            Flow::Address => &mut self.address,
         }
     }
 
@@ -410,6 +418,10 @@ pub struct Order {
     /// readable version (or none) and is listed as stuck until TikTok sends a readable one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreadable: Option<UnreadableVersion>,
+    /// The shipping details the store order was given (at creation, or by the last update), to
+    /// tell a change on TikTok from what the store already has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<crate::domain::rules::address::ShipTo>,
 }
 
 /// Why TikTok's latest version of an order could not be read (the field and the damage), and
@@ -433,6 +445,7 @@ impl Order {
             first_seen: now,
             timeline: Vec::new(),
             unreadable: None,
+            sent: None,
         }
     }
 

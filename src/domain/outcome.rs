@@ -3,6 +3,7 @@
 //! timeline and the cancellation it settles. The engine reads, locks and commits around it; every
 //! decision about state is made here, so it is tested from tables without IO.
 
+use crate::domain::rules::address::{ShipTo, changed_fields, ship_to};
 use std::time::Duration;
 
 use crate::domain::cancellation::{CancelStatus, Cancellation};
@@ -26,6 +27,11 @@ pub enum JobEffect {
         provider: String,
     },
     StoreCancelled {
+        store: StorefrontOrder,
+    },
+    /// The store order now has these shipping details.
+    AddressUpdated {
+        sent: Box<ShipTo>,
         store: StorefrontOrder,
     },
     TiktokCancelled {
@@ -98,6 +104,8 @@ pub fn apply_effect(
         } => {
             let label = store_label(&store);
             store_events = merge_store(order, store, now);
+            // What the draft was built from; a later change on TikTok is measured against it.
+            order.sent = Some(ship_to(order));
             set_flow(order, Flow::Import, done.clone(), now);
             if found_existing {
                 format!("found store order {label} (an earlier attempt had created it)")
@@ -113,6 +121,17 @@ pub fn apply_effect(
                 sanitize(&number),
                 sanitize(&provider)
             )
+        }
+        JobEffect::AddressUpdated { sent, store } => {
+            let changed = order
+                .sent
+                .as_ref()
+                .map(|before| changed_fields(before, &sent).join(", "))
+                .unwrap_or_default();
+            store_events = merge_store(order, store, now);
+            order.sent = Some(*sent);
+            set_flow(order, Flow::Address, done.clone(), now);
+            format!("store order's shipping details updated ({changed})")
         }
         JobEffect::StoreCancelled { store } => {
             merge_store(order, store, now);

@@ -14,6 +14,7 @@ use crate::domain::order::{
     StorefrontOrderStatus, TiktokSnapshot, UnreadableVersion,
 };
 use crate::domain::platform::Platform;
+use crate::domain::rules::address::{AddressDecision, decide_address, ship_to};
 use crate::domain::rules::cancel::{
     self, StorefrontCancelDecision, StorefrontEvent, TiktokCancelDecision,
 };
@@ -228,14 +229,36 @@ fn settle_obsolete_stuck(order: &mut Order, settings: &LinkSettings, now: Timest
     }
 }
 
+/// A buyer's change of the shipping details after import goes to the store order, as a job.
+fn react_address(order: &mut Order, now: Timestamp, jobs: &mut Vec<JobKind>) {
+    // Orders imported before orderdeck kept what it sent: what TikTok shows now is the base.
+    if order.store.is_some() && order.sent.is_none() {
+        order.sent = Some(ship_to(order));
+        return;
+    }
+    if let AddressDecision::Update { changed } = decide_address(order) {
+        order.note(
+            now,
+            Some(Flow::Address),
+            format!(
+                "the buyer changed the {} on TikTok: updating the store order",
+                changed.join(", ")
+            ),
+        );
+        set_flow(order, Flow::Address, FlowStatus::Queued, now);
+        jobs.push(JobKind::UpdateAddress);
+    }
+}
+
 pub fn store_label(store: &StorefrontOrder) -> String {
     crate::domain::text::sanitize(store.name.as_deref().unwrap_or(store.order_id.as_str()))
 }
 
-/// Import, tracking and label rules for one order. Returns the jobs to queue.
+/// Import, tracking, label and shipping-details rules for one order. Returns the jobs to queue.
 pub fn react_order(order: &mut Order, settings: &LinkSettings, now: Timestamp) -> Vec<JobKind> {
     settle_obsolete_stuck(order, settings, now);
     let mut jobs = Vec::new();
+    react_address(order, now, &mut jobs);
     match decide_import(order, settings) {
         ImportDecision::Create => {
             set_flow(order, Flow::Import, FlowStatus::Queued, now);

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use crate::domain::cancellation::{CancelStatus, CancellationKey, SellerResponse};
 use crate::domain::ids::{CancelId, TiktokOrderId};
 use crate::domain::job::{Job, JobKind};
-use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus};
+use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus, StorefrontOrderStatus};
 use crate::domain::outcome::JobEffect;
 use crate::domain::platform::StorefrontCancelTrigger;
+use crate::domain::rules::address::{changed_fields, ship_to};
 use crate::domain::rules::cancel::{
     StorefrontCancelDecision, StorefrontEvent, TiktokCancelDecision, decide_store_to_tiktok,
     decide_tiktok_to_store,
@@ -20,6 +21,7 @@ use crate::domain::rules::label::{LabelDecision, decide_label};
 use crate::domain::rules::tracking::{
     TrackingDecision, check_pushable, decide_tracking, resolve_provider,
 };
+use crate::domain::text::sanitize;
 use crate::platforms::{ErrorClass, PlatformError};
 use crate::store::StoreError;
 
@@ -93,6 +95,7 @@ impl Engine {
                 .run_label(link, &order, job.request.is_some())
                 .await
                 .map(|path| JobEffect::LabelSaved { path }),
+            JobKind::UpdateAddress => self.run_address(link, job, &order).await,
         }
     }
 
@@ -455,6 +458,66 @@ impl Engine {
             (false, true, _) => answered_otherwise(
                 "approved, not rejected: the order is cancelled on TikTok and in the store",
             ),
+        })
+    }
+
+    /// Gives the store order TikTok's newest shipping details, read when the job runs (the
+    /// buyer may have changed them again meanwhile). Once the store has shipped, the parcel is
+    /// with the carrier: a person must redirect it, so the order is stuck saying so; that
+    /// person's retry (the job comes back with its error kept and its attempts reset) is their
+    /// acknowledgment, and the flow is then recorded as handled.
+    async fn run_address(&self, link: &LinkRuntime, job: &Job, order: &Order) -> JobResult {
+        let (Some(store), Some(sent)) = (&order.store, &order.sent) else {
+            return settled(FlowStatus::NotApplicable {
+                why: "the order is not in the store".into(),
+            });
+        };
+        let now = ship_to(order);
+        let changed = changed_fields(sent, &now);
+        if changed.is_empty() {
+            return settled(FlowStatus::NotApplicable {
+                why: "the store order already has TikTok's shipping details".into(),
+            });
+        }
+        let _slot = link.storefront_slots.acquire().await;
+        let current = link.storefront.get_order(&store.order_id).await?;
+        if current.status == StorefrontOrderStatus::Cancelled {
+            return settled(FlowStatus::NotApplicable {
+                why: "the store order is cancelled".into(),
+            });
+        }
+        if current.has_fulfillment() {
+            if job.attempts == 0 && job.last_error.is_some() {
+                return settled(FlowStatus::Skipped {
+                    why: "shipped before the buyer's change: handled by a person".into(),
+                });
+            }
+            let tracking = current
+                .first_tracking()
+                .map(|t| {
+                    format!(
+                        " ({} {})",
+                        sanitize(t.carrier.as_deref().unwrap_or("carrier")),
+                        sanitize(&t.number)
+                    )
+                })
+                .unwrap_or_default();
+            return Err(Failure::Stuck(format!(
+                "the buyer changed the {} after the store shipped it: contact the carrier{tracking} \
+                 to redirect the parcel, then retry to mark it handled",
+                changed.join(", ")
+            )));
+        }
+        let note = changed
+            .contains(&"buyer message")
+            .then(|| now.note.as_deref().unwrap_or_default());
+        let store = link
+            .storefront
+            .update_ship_to(&store.order_id, &now, note)
+            .await?;
+        Ok(JobEffect::AddressUpdated {
+            sent: Box::new(now),
+            store,
         })
     }
 

@@ -379,7 +379,16 @@ impl Engine {
             ..Change::default()
         };
         for mut job in self.store.jobs_of(id)? {
-            if let JobState::Stuck { .. } = job.state {
+            if let JobState::Stuck { reason } = &job.state {
+                // The reopened job remembers why it was stuck: its next run may need to know
+                // that a person has looked (see `run_address`).
+                job.last_error
+                    .get_or_insert_with(|| crate::domain::order::FlowError {
+                        at: now,
+                        message: reason.clone(),
+                        code: None,
+                        request_id: None,
+                    });
                 job.state = JobState::Ready;
                 job.attempts = 0;
                 job.run_after = now;

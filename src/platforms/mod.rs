@@ -25,6 +25,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, PackageId, StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot};
 use crate::domain::platform::Platform;
+use crate::domain::rules::address::ShipTo;
 use crate::domain::rules::cancel::StorefrontCancelInstruction;
 use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::domain::rules::tracking::ShippingProvider;
@@ -263,6 +264,15 @@ pub trait Storefront: Send + Sync {
         &self,
         id: &StorefrontOrderId,
         instruction: &StorefrontCancelInstruction,
+    ) -> Result<StorefrontOrder, PlatformError>;
+    /// Replaces the store order's shipping address (and its note, when `note` is given) with
+    /// `to`'s; answers the store's state after. Writing the same details twice changes nothing,
+    /// so a retry after a lost answer needs no read-back.
+    async fn update_ship_to(
+        &self,
+        id: &StorefrontOrderId,
+        to: &ShipTo,
+        note: Option<&str>,
     ) -> Result<StorefrontOrder, PlatformError>;
     /// Orders orderdeck created that changed at or after `since`, one page at a time.
     async fn changed_orders(

@@ -181,7 +181,7 @@ fn resync(state: &mut State) -> Result<Vec<Effect>, String> {
             .map_or(ResyncFlow::Import, |(flow, _)| match flow {
                 Flow::Tracking => ResyncFlow::Tracking,
                 Flow::Cancellation => ResyncFlow::Cancel,
-                Flow::Import | Flow::Label => ResyncFlow::Import,
+                Flow::Import | Flow::Label | Flow::Address => ResyncFlow::Import,
             }),
         (None, View::Missing) => ResyncFlow::Tracking,
         (None, View::Cancellations) => ResyncFlow::Cancel,

@@ -12,6 +12,8 @@ use crate::domain::platform::Platform;
 use crate::domain::settings::{InventoryBehaviour, LinkSettings};
 use crate::domain::text;
 
+use super::address::{ShipTo, ship_to};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportDecision {
     /// Queue the import job.
@@ -191,52 +193,19 @@ pub fn draft_store_order(
             "TikTok sent no usable shipping address (street and country are required)".into(),
         );
     }
-    let (first_name, last_name) = if r.first_name.is_empty() && r.last_name.is_empty() {
-        split_name(&r.name)
-    } else {
-        (r.first_name.clone(), r.last_name.clone())
-    };
-    let address = DraftAddress {
-        first_name,
-        last_name,
-        address1: r.address_lines.first().cloned().unwrap_or_default(),
-        address2: r
-            .address_lines
-            .iter()
-            .skip(1)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", "),
-        city: r.city.clone(),
-        province: r.province.clone(),
-        country_code: r.country_code.clone(),
-        zip: r.postal_code.clone(),
-        phone: r.phone.clone(),
-    };
+    let ShipTo { address, note } = ship_to(order);
     Ok(StorefrontOrderDraft {
         tiktok_order_id: order.id.clone(),
         lines,
         currency: order.tiktok.currency.clone(),
         address,
-        note: order
-            .tiktok
-            .buyer_message
-            .clone()
-            .filter(|m| !m.trim().is_empty()),
+        note,
         tags: vec![
             STORE_ORDER_TAG.to_string(),
             format!("tiktok-{}", order.link),
         ],
         inventory: settings.inventory_behaviour,
     })
-}
-
-fn split_name(name: &str) -> (String, String) {
-    let name = name.trim();
-    match name.rsplit_once(' ') {
-        Some((first, last)) => (first.trim().to_string(), last.to_string()),
-        None => (String::new(), name.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! The engine only executes decisions; it never re-derives a rule. Each module holds one flow
 //! and its table-driven tests.
 
+pub mod address;
 pub mod cancel;
 pub mod import;
 pub mod label;

@@ -7,6 +7,7 @@
 //! `sourceIdentifier`, without receipts; text read back is kept as Shopify holds it (trimmed):
 //! it is sanitized where it is shown, never before it is relayed.
 
+use crate::domain::rules::address::ShipTo;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -73,6 +74,19 @@ pub fn order_create_variables(draft: &StorefrontOrderDraft) -> Result<Value, Dra
             "sendFulfillmentReceipt": false,
         },
     }))
+}
+
+/// The `orderUpdate` input: the new shipping address, and the note only when it changed (it
+/// overwrites whatever staff wrote there).
+pub fn order_update_input(id: &StorefrontOrderId, to: &ShipTo, note: Option<&str>) -> Value {
+    let mut input = json!({
+        "id": id.as_str(),
+        "shippingAddress": mailing_address(&to.address),
+    });
+    if let Some(note) = note {
+        input["note"] = json!(note);
+    }
+    json!({ "input": input })
 }
 
 /// `MailingAddressInput`. TikTok gives the province as a name or a code depending on the

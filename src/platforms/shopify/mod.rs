@@ -42,6 +42,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
 use crate::domain::platform::Platform;
+use crate::domain::rules::address::ShipTo;
 use crate::domain::rules::cancel::StorefrontCancelInstruction;
 use crate::domain::rules::import::{STORE_ORDER_TAG, SkuMatch, StorefrontOrderDraft};
 use crate::domain::text;
@@ -65,6 +66,10 @@ const READ: Call = Call {
 };
 const CANCEL: Call = Call {
     operation: "orderCancel",
+    effect: CallKind::Write,
+};
+const UPDATE: Call = Call {
+    operation: "orderUpdate",
     effect: CallKind::Write,
 };
 
@@ -426,6 +431,37 @@ impl Storefront for ShopifyClient {
             .and_then(|job| job.get("id"))
             .and_then(Value::as_str);
         self.confirm_cancel(id, job).await
+    }
+
+    async fn update_ship_to(
+        &self,
+        id: &StorefrontOrderId,
+        to: &ShipTo,
+        note: Option<&str>,
+    ) -> Result<StorefrontOrder, PlatformError> {
+        let answer = self
+            .inner
+            .transport
+            .execute(
+                UPDATE,
+                CostKey::one("orderUpdate", queries::cost_hint::ORDER_UPDATE),
+                queries::ORDER_UPDATE,
+                mapping::order_update_input(id, to, note),
+            )
+            .await?;
+        let payload = answer.root("orderUpdate", UPDATE)?;
+        if let Some(refused) = classify::user_errors(payload, "userErrors", &answer.raw, UPDATE) {
+            return Err(refused);
+        }
+        let order = payload
+            .get("order")
+            .filter(|o| o.is_object())
+            .ok_or_else(|| {
+                classify::unreadable(UPDATE, &answer.raw, "orderUpdate answered no order")
+            })?;
+        mapping::read_order(order)
+            .map(|read| read.store)
+            .map_err(|why| classify::unreadable(UPDATE, &answer.raw, &why))
     }
 
     async fn changed_orders(

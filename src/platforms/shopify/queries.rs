@@ -47,6 +47,7 @@ fragment StoreOrder on Order {
 pub mod cost_hint {
     pub const ORDER_CREATE: f64 = 10.0;
     pub const ORDER_CANCEL: f64 = 10.0;
+    pub const ORDER_UPDATE: f64 = 10.0;
     /// order + fulfillments + trackingInfo.
     pub const GET_ORDER: f64 = 3.0;
     /// 2 + 2 orders × 3.
@@ -68,6 +69,24 @@ mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOption
       field
       message
       code
+    }
+  }
+}
+"#,
+    store_order_fragment!()
+);
+
+/// Overwrites the order's shipping address (and its note, when sent).
+pub const ORDER_UPDATE: &str = concat!(
+    r#"
+mutation OrderUpdate($input: OrderInput!) {
+  orderUpdate(input: $input) {
+    order {
+      ...StoreOrder
+    }
+    userErrors {
+      field
+      message
     }
   }
 }
@@ -237,6 +256,7 @@ pub fn search_term(field: &str, value: &str) -> String {
 pub fn all_documents() -> Vec<(String, String)> {
     let mut documents: Vec<(String, String)> = [
         ("orderCreate", ORDER_CREATE),
+        ("orderUpdate", ORDER_UPDATE),
         ("findOrder", FIND_ORDER),
         ("getOrder", GET_ORDER),
         ("changedOrders", CHANGED_ORDERS),

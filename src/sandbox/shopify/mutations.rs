@@ -242,6 +242,32 @@ impl World {
         json!({ "order": json, "userErrors": [] })
     }
 
+    /// `orderUpdate`: the fields of `OrderInput` the sandbox keeps (shipping address, note,
+    /// tags) overwrite the order's, as Shopify documents; answers the payload.
+    pub fn order_update(&mut self, store: usize, args: &Value, wall: DateTime<Utc>) -> Value {
+        let input = args.get("input").cloned().unwrap_or(Value::Null);
+        let order_id = text(&input, "id").unwrap_or_default();
+        let Some(index) = self.stores[store].order_index(&order_id) else {
+            let errors = vec![user_error(&["id"], "Order does not exist", None)];
+            return json!({ "order": null, "userErrors": errors });
+        };
+        let order = &mut self.stores[store].orders[index];
+        if let Some(address) = input.get("shippingAddress").filter(|a| !a.is_null()) {
+            order.shipping_address = address.clone();
+        }
+        if input.get("note").is_some() {
+            order.note = text(&input, "note");
+        }
+        if let Some(tags) = input.get("tags").and_then(Value::as_array) {
+            order.tags = tags
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect();
+        }
+        order.updated_at = wall;
+        json!({ "order": order.to_json(), "userErrors": [] })
+    }
+
     /// `orderCancel` with coerced arguments; answers the payload (a job, or user errors).
     pub fn order_cancel(
         &mut self,

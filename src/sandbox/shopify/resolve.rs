@@ -23,7 +23,7 @@ use super::state::World;
 
 /// The root fields the sandbox simulates, per root type.
 pub const SIMULATED_QUERIES: &[&str] = &["order", "orders", "productVariants", "job"];
-pub const SIMULATED_MUTATIONS: &[&str] = &["orderCreate", "orderCancel"];
+pub const SIMULATED_MUTATIONS: &[&str] = &["orderCreate", "orderCancel", "orderUpdate"];
 
 /// `QueryRoot` or `Mutation` of one request to one store.
 pub struct Root<'w> {
@@ -65,6 +65,7 @@ impl ObjectValue for Root<'_> {
             ("Mutation", "orderCreate") => {
                 world.order_create(self.store, &args, self.now, self.wall)
             }
+            ("Mutation", "orderUpdate") => world.order_update(self.store, &args, self.wall),
             ("Mutation", "orderCancel") => {
                 world.order_cancel(self.store, &args, self.release, self.now, self.wall)
             }

@@ -3,6 +3,7 @@
 //! TikTok sees, what the lists say and why), every fault the sandbox can act out on the writes
 //! and the polls, token expiry, and the headless commands of the real binary.
 
+mod address;
 mod cancel;
 mod cli;
 mod damaged_answers;
