@@ -131,3 +131,32 @@ async fn a_change_after_the_store_shipped_is_listed_for_a_person_until_handled()
     );
     assert_eq!(updates(&rig), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_whose_answer_was_lost_is_sent_again_harmlessly() {
+    let mut rig = Rig::start().await;
+    let (mut spec, id) = imported(&mut rig).await;
+    rig.set.shopify.faults().inject(
+        "orderUpdate",
+        orderdeck::sandbox::faults::FaultKind::DropAfterWrite,
+        1,
+    );
+    edit(&rig, &mut spec, |s| s.buyer.postal_code = "N1 1AA".into());
+    rig.sync().await;
+    rig.sync().await;
+
+    // The same details written twice leave one address; the flow is done once.
+    assert_eq!(rig.store_order(GB, &id).shipping_address["zip"], "N1 1AA");
+    let order = rig.order(&id);
+    assert!(
+        is_done(&order.flows.address.status),
+        "{:?}",
+        order.flows.address
+    );
+    let updated = order
+        .timeline
+        .iter()
+        .filter(|e| e.text.starts_with("store order's shipping details updated"))
+        .count();
+    assert_eq!(updated, 1, "{:#?}", order.timeline);
+}
