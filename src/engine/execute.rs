@@ -72,6 +72,18 @@ fn as_if_idle(order: &Order, flow: Flow) -> Order {
     order
 }
 
+/// TikTok's order as it is now (a read-back); `None` when TikTok sent it unreadable or not at all.
+async fn on_tiktok(
+    link: &LinkRuntime,
+    id: &TiktokOrderId,
+) -> Result<Option<crate::domain::order::TiktokSnapshot>, PlatformError> {
+    let page = link
+        .marketplace
+        .order_details(std::slice::from_ref(id))
+        .await?;
+    Ok(page.items.into_iter().next().map(|o| o.snapshot))
+}
+
 impl Engine {
     pub(crate) async fn execute_job(&self, link: &LinkRuntime, job: &Job) -> JobResult {
         let order = self.store.order(&job.order)?.ok_or_else(|| {
@@ -186,26 +198,14 @@ impl Engine {
             };
         check_pushable(&number).map_err(Failure::Stuck)?;
         let _slot = link.tiktok_slots.acquire().await;
-        if job.maybe_applied {
-            let current = link
-                .marketplace
-                .order_details(std::slice::from_ref(&order.id))
-                .await?
-                .items;
-            if current
-                .first()
-                .and_then(|o| o.snapshot.tracking_number.as_deref())
-                == Some(number.as_str())
-            {
-                return Ok(JobEffect::TrackingPushed {
-                    number,
-                    provider: current[0]
-                        .snapshot
-                        .shipping_provider
-                        .clone()
-                        .unwrap_or_default(),
-                });
-            }
+        if job.maybe_applied
+            && let Some(current) = on_tiktok(link, &order.id).await?
+            && current.tracking_number.as_deref() == Some(number.as_str())
+        {
+            return Ok(JobEffect::TrackingPushed {
+                number,
+                provider: current.shipping_provider.unwrap_or_default(),
+            });
         }
         let delivery_option = order.tiktok.delivery_option_id.clone().ok_or_else(|| {
             Failure::Stuck(
@@ -252,14 +252,9 @@ impl Engine {
             }),
             Err(e) if e.code.as_deref() == Some(ALREADY_SHIPPED) => {
                 // Shipped already: by us (a lost answer) or by someone else. TikTok knows which.
-                let current = link
-                    .marketplace
-                    .order_details(std::slice::from_ref(&order.id))
+                match on_tiktok(link, &order.id)
                     .await?
-                    .items;
-                match current
-                    .first()
-                    .and_then(|o| o.snapshot.tracking_number.clone())
+                    .and_then(|o| o.tracking_number)
                 {
                     Some(on_tiktok) if on_tiktok == number => Ok(JobEffect::TrackingPushed {
                         number,
@@ -337,15 +332,8 @@ impl Engine {
         let settings = self.settings(&link.id);
         let _slot = link.tiktok_slots.acquire().await;
         if job.maybe_applied {
-            let current = link
-                .marketplace
-                .order_details(std::slice::from_ref(&order.id))
-                .await?
-                .items;
-            if current
-                .first()
-                .is_some_and(|o| o.snapshot.status == OrderStatus::Cancelled)
-            {
+            let current = on_tiktok(link, &order.id).await?;
+            if current.is_some_and(|o| o.status == OrderStatus::Cancelled) {
                 return Ok(JobEffect::TiktokCancelled {
                     status: CancelStatus::Success,
                 });
