@@ -154,6 +154,69 @@ mod tests {
         assert!(find(&low_first).is_some());
     }
 
+    /// How a record's name is damaged on the wire, if at all.
+    #[derive(Debug, Clone, Copy)]
+    enum Damage {
+        None,
+        LoneHigh,
+        LoneLow,
+        NotUtf8,
+    }
+
+    fn damage() -> impl proptest::strategy::Strategy<Value = Damage> {
+        proptest::prop_oneof![
+            4 => proptest::strategy::Just(Damage::None),
+            1 => proptest::strategy::Just(Damage::LoneHigh),
+            1 => proptest::strategy::Just(Damage::LoneLow),
+            1 => proptest::strategy::Just(Damage::NotUtf8),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// Whatever text the records hold (emoji pairs, escapes, quotes, backslashes) and
+        /// whichever are damaged, the marked answer parses and exactly the damaged records are
+        /// found, at their field.
+        #[test]
+        fn exactly_the_damaged_records_are_found(
+            records in proptest::collection::vec(("\\PC{0,12}", damage()), 1..8),
+        ) {
+            let mut body = b"{\"orders\":[".to_vec();
+            for (i, (name, damage)) in records.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                let clean = serde_json::to_string(name).unwrap();
+                body.extend_from_slice(b"{\"id\":\"1\",\"name\":");
+                body.extend_from_slice(&clean.as_bytes()[..clean.len() - 1]);
+                match damage {
+                    Damage::None => {}
+                    Damage::LoneHigh => body.extend_from_slice(br"\ud83d"),
+                    Damage::LoneLow => body.extend_from_slice(br"\ude00 x"),
+                    Damage::NotUtf8 => body.extend_from_slice(&[0xff]),
+                }
+                body.extend_from_slice(b"\"}");
+            }
+            body.extend_from_slice(b"]}");
+            let value = parse(&body);
+            for (i, (_, damage)) in records.iter().enumerate() {
+                let found = find(&value["orders"][i]);
+                match damage {
+                    Damage::None => proptest::prop_assert_eq!(found, None),
+                    _ => proptest::prop_assert!(
+                        found.as_deref().is_some_and(|f| f.starts_with("field name holds")),
+                        "{:?}", found
+                    ),
+                }
+            }
+        }
+    }
+
     #[test]
     fn bytes_that_are_not_utf8_are_found_in_their_field() {
         let body =
