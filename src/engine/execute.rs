@@ -22,6 +22,7 @@ use crate::domain::rules::tracking::{
     TrackingDecision, check_pushable, decide_tracking, resolve_provider,
 };
 use crate::domain::text::sanitize;
+use crate::platforms::tiktok::classify::codes;
 use crate::platforms::{ErrorClass, PlatformError};
 use crate::store::StoreError;
 
@@ -54,12 +55,12 @@ fn settled(status: FlowStatus) -> JobResult {
     Ok(JobEffect::Settled { status })
 }
 
-/// TikTok codes that mean "already done" for the write that got them (25001051, "completed",
-/// is a refusal: a completed order cannot be cancelled).
-const ALREADY_SHIPPED: &str = "21011020";
-const ALREADY_CANCELLED: &str = "25001011";
-/// The buyer's cancel request was answered already (approved, rejected or withdrawn).
-const ALREADY_HANDLED: &str = "25020010";
+/// Whether TikTok refused with `code` (one of `classify::codes`): "already shipped", "already
+/// cancelled" and "already handled" mean the write may be in place already, and TikTok's state
+/// says whether it is (25001051, "completed", is a refusal: a completed order cannot be cancelled).
+fn refused_with(error: &PlatformError, code: i64) -> bool {
+    error.code.as_deref() == Some(code.to_string().as_str())
+}
 
 /// The order as the rules see it when deciding for the job that is running: the job itself is
 /// what the flow's `Queued` refers to, so the rules must not answer "already queued".
@@ -250,7 +251,7 @@ impl Engine {
                 number,
                 provider: provider.name,
             }),
-            Err(e) if e.code.as_deref() == Some(ALREADY_SHIPPED) => {
+            Err(e) if refused_with(&e, codes::ALREADY_SHIPPED) => {
                 // Shipped already: by us (a lost answer) or by someone else. TikTok knows which.
                 match on_tiktok(link, &order.id)
                     .await?
@@ -357,7 +358,7 @@ impl Engine {
             Ok(done) => Ok(JobEffect::TiktokCancelled {
                 status: done.status,
             }),
-            Err(e) if e.code.as_deref().is_some_and(|c| c == ALREADY_CANCELLED) => {
+            Err(e) if refused_with(&e, codes::ALREADY_CANCELLED) => {
                 Ok(JobEffect::TiktokCancelled {
                     status: CancelStatus::Complete,
                 })
@@ -402,7 +403,7 @@ impl Engine {
             Ok(()) => Ok(JobEffect::Responded { approved: approve }),
             // Answered already, by an attempt whose answer was lost or by someone in Seller
             // Center: TikTok's state says whether the decision that stands is this one.
-            Err(e) if e.code.as_deref() == Some(ALREADY_HANDLED) => self
+            Err(e) if refused_with(&e, codes::CANCEL_REQUEST_HANDLED) => self
                 .response_on_tiktok(link, &job.order, cancel_id, approve)
                 .await?
                 .unwrap_or(Err(Failure::Platform(e))),

@@ -148,8 +148,9 @@ fn form_lines(
         };
         let editing = i == form.selected && form.editor.is_some();
         let value = match (&form.editor, editing) {
+            // Completion puts TikTok's provider names into the input: shown, they are cleaned.
             (Some(Editor::Text { input, .. } | Editor::Mapping { input, .. }), true) => {
-                input.value().to_string()
+                clean(input.value())
             }
             _ => value,
         };
