@@ -63,42 +63,55 @@ impl RemoteClient {
         let (read, write) = stream.into_split();
         *self.writer.lock().await = Some(FramedWrite::new(write, LinesCodec::new()));
         let reader = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE));
+        // Until the daemon welcomes us, the connection's end is this call's to report; after,
+        // it is a drop that `lost` reconnects from.
+        let (ended, why_ended) = oneshot::channel();
+        let opening = Arc::new(Mutex::new(Some(ended)));
         let me = Arc::downgrade(self);
-        tokio::spawn(async move { read_loop(me, reader).await });
+        tokio::spawn(watch_connection(me, reader, opening.clone()));
         let hello = Request::Hello {
             protocol: PROTOCOL_VERSION,
             ssh_connection: std::env::var("SSH_CONNECTION").ok(),
         };
-        match self.call(hello).await? {
-            Response::Welcome(w) if w.protocol == PROTOCOL_VERSION => Ok(w),
-            Response::Welcome(w) => Err(ServiceError::invalid(format!(
-                "the daemon speaks protocol {} and this orderdeck speaks {PROTOCOL_VERSION}: run the same version on both sides",
-                w.protocol
-            ))),
-            other => Err(ServiceError::internal(format!(
+        let answer = self.call(hello).await;
+        if let Ok(Response::Welcome(w)) = &answer
+            && w.protocol == PROTOCOL_VERSION
+            && lock(&opening).take().is_some()
+        {
+            return Ok(w.clone());
+        }
+        // Not opened. Without a writer the daemon sees the close; a daemon that turned us away
+        // said why before closing, and its words beat a broken pipe.
+        *self.writer.lock().await = None;
+        let daemon_said = tokio::time::timeout(Duration::from_secs(2), why_ended)
+            .await
+            .ok()
+            .and_then(Result::ok);
+        match answer {
+            Ok(Response::Welcome(w)) if w.protocol != PROTOCOL_VERSION => {
+                Err(ServiceError::invalid(format!(
+                    "the daemon speaks protocol {} and this orderdeck speaks {PROTOCOL_VERSION}: run the same version on both sides",
+                    w.protocol
+                )))
+            }
+            Ok(Response::Welcome(_)) | Err(ServiceError::Disconnected { .. }) => Err(disconnected(
+                &self.path,
+                daemon_said.unwrap_or_else(|| "the daemon closed the connection".into()),
+            )),
+            Ok(other) => Err(ServiceError::internal(format!(
                 "the daemon answered hello with an unexpected {:?} response",
                 other.kind()
             ))),
+            Err(other) => Err(other),
         }
     }
 
-    /// After a drop: fail what was in flight, report it, and retry until the daemon is back.
+    /// After a drop: report it and retry until the daemon is back.
     fn lost(self: &Arc<Self>, why: String) {
-        for (_, waiter) in self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-        {
-            let _ = waiter.send(Err(disconnected(&self.path, &why)));
-        }
         let _ = self.events.send(ClientEvent::Disconnected { reason: why });
         // Weak: a client nobody holds any more stops trying.
         let client = Arc::downgrade(self);
         tokio::spawn(async move {
-            if let Some(me) = client.upgrade() {
-                *me.writer.lock().await = None;
-            }
             let mut wait = Duration::from_millis(200);
             loop {
                 tokio::time::sleep(wait).await;
@@ -116,24 +129,54 @@ impl RemoteClient {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Reads one connection to its end, then closes it for every call: the writer goes first, so a
+/// call either is waiting and hears why, or finds no connection; none waits forever. The end is
+/// told to `open` while the hello is under way (`opening` still holds its sender), else to `lost`.
+async fn watch_connection(
+    client: std::sync::Weak<RemoteClient>,
+    reader: FramedRead<tokio::net::unix::OwnedReadHalf, LinesCodec>,
+    opening: Arc<Mutex<Option<oneshot::Sender<String>>>>,
+) {
+    let why = read_loop(client.clone(), reader).await;
+    let Some(client) = client.upgrade() else {
+        return;
+    };
+    *client.writer.lock().await = None;
+    for (_, waiter) in lock(&client.pending).drain() {
+        let _ = waiter.send(Err(disconnected(&client.path, &why)));
+    }
+    let told_opener = lock(&opening).take().map(|opener| opener.send(why.clone()));
+    if told_opener.is_none() {
+        client.lost(why);
+    }
+}
+
+/// Hands each line from the daemon to its call or to the event stream; returns why the
+/// connection ended.
 async fn read_loop(
     client: std::sync::Weak<RemoteClient>,
     mut reader: FramedRead<tokio::net::unix::OwnedReadHalf, LinesCodec>,
-) {
+) -> String {
     // What the daemon said last without naming a request (e.g. why it turned the connection
     // away): the best explanation of a close that follows.
     let mut notice: Option<String> = None;
-    let why = loop {
-        let line = match reader.next().await {
-            Some(Ok(line)) => line,
-            Some(Err(e)) => break format!("read failed: {e}"),
-            None => match notice {
-                Some(notice) => break format!("the daemon closed the connection: {notice}"),
-                None => break "the daemon closed the connection".to_string(),
-            },
+    loop {
+        let ended = match reader.next().await {
+            Some(Ok(line)) => Ok(line),
+            Some(Err(e)) => Err(format!("read failed: {e}")),
+            None => Err("the daemon closed the connection".to_string()),
+        };
+        let line = match (ended, &notice) {
+            (Ok(line), _) => line,
+            (Err(why), Some(notice)) => return format!("{why}: {notice}"),
+            (Err(why), None) => return why,
         };
         let Some(client) = client.upgrade() else {
-            return;
+            return "nobody holds the client any more".into();
         };
         match serde_json::from_str::<ServerMessage>(&line) {
             Ok(ServerMessage::Ok { id, ok }) => client.answer(id, Ok(ok)),
@@ -154,20 +197,12 @@ async fn read_loop(
                 crate::domain::text::sanitize(&e.to_string())
             ),
         }
-    };
-    if let Some(client) = client.upgrade() {
-        client.lost(why);
     }
 }
 
 impl RemoteClient {
     fn answer(&self, id: u64, result: Result<Response, ServiceError>) {
-        if let Some(waiter) = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id)
-        {
+        if let Some(waiter) = lock(&self.pending).remove(&id) {
             let _ = waiter.send(result);
         }
     }
@@ -191,21 +226,17 @@ impl Client for RemoteClient {
             )));
         }
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
         {
+            // Registered under the writer's lock: the connection's end takes the same lock
+            // before failing what waits, so this call is either failed by it or finds no writer.
             let mut writer = self.writer.lock().await;
+            lock(&self.pending).insert(id, tx);
             let sent = match writer.as_mut() {
                 Some(w) => w.send(line).await.map_err(|e| e.to_string()),
                 None => Err("reconnecting".to_string()),
             };
             if let Err(why) = sent {
-                self.pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                lock(&self.pending).remove(&id);
                 return Err(disconnected(&self.path, why));
             }
         }
@@ -215,5 +246,44 @@ impl Client for RemoteClient {
 
     fn events(&self) -> broadcast::Receiver<ClientEvent> {
         self.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::UnixListener;
+
+    /// A daemon that turns every connection away at once, before or after the client's hello
+    /// arrives: however the two race, the client says why in the daemon's words.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_turned_away_says_the_daemons_reason_however_the_close_races() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let reason = "too many connections from uid 7: at most 3 at once";
+        let notice = ServerMessage::Err {
+            id: None,
+            error: ServiceError::Refused {
+                message: reason.into(),
+            },
+        }
+        .to_line();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let _ = stream.write_all(notice.as_bytes()).await;
+                drop(stream);
+            }
+        });
+        for attempt in 0..200 {
+            let Err(error) = RemoteClient::connect(&path).await else {
+                panic!("attempt {attempt}: a turned-away connection was welcomed");
+            };
+            assert!(
+                error.to_string().contains(reason),
+                "attempt {attempt}: {error}"
+            );
+        }
     }
 }
