@@ -83,6 +83,19 @@ pub struct LabelArgs {
     pub print: bool,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct HandledArgs {
+    /// The TikTok order id (an order TikTok cancelled after the store shipped it)
+    #[arg(value_name = "ID")]
+    pub order: TiktokOrderId,
+    /// How the parcel ended: intercepted, returned or written-off
+    #[arg(long, value_parser = crate::domain::rules::parcel::ParcelOutcome::parse)]
+    pub outcome: crate::domain::rules::parcel::ParcelOutcome,
+    /// What was done (carrier ticket, return number…), for the audit log
+    #[arg(long, value_name = "TEXT")]
+    pub note: String,
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum SettingsCommand {
     /// Show the settings of one link, or of every link

@@ -15,7 +15,8 @@ use crate::service::api::*;
 use crate::service::client::Client;
 
 use super::args::{
-    AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SettingsCommand, Since,
+    AuditArgs, HandledArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs,
+    SettingsCommand, Since,
 };
 use super::orders::OrdersArgs;
 use super::output::{Table, print_json, print_json_lines, stdout, warn, when};
@@ -406,6 +407,23 @@ pub async fn reject(client: &dyn Client, args: &RejectArgs) -> anyhow::Result<()
         false,
     )
     .await
+}
+
+pub async fn handled(client: &dyn Client, args: &HandledArgs) -> anyhow::Result<()> {
+    let response = call(
+        client,
+        Request::MarkParcelHandled {
+            order: args.order.clone(),
+            outcome: args.outcome,
+            note: args.note.clone(),
+        },
+    )
+    .await?;
+    let Response::Done { message } = response else {
+        return Err(unexpected(&response));
+    };
+    writeln!(stdout(), "{message}")?;
+    Ok(())
 }
 
 pub async fn label(client: &dyn Client, args: &LabelArgs) -> anyhow::Result<()> {

@@ -31,8 +31,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::config::{Config, ConfigPath, Environment, Problems};
 
 pub use args::{
-    AuditArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs, SandboxArgs,
-    SettingsCommand, Since, SyncArgs,
+    AuditArgs, HandledArgs, LabelArgs, OrderArgs, RejectArgs, RequestsArgs, ResyncArgs,
+    SandboxArgs, SettingsCommand, Since, SyncArgs,
 };
 
 /// `--version`: the release, the git commit it was built from and that commit's date (or
@@ -128,6 +128,8 @@ pub enum Command {
     Reject(RejectArgs),
     /// Fetch a TikTok-shipped order's shipping label, to save or print
     Label(LabelArgs),
+    /// Say how a parcel shipped before TikTok's cancel ended; the order leaves the stuck list
+    Handled(HandledArgs),
     /// Show or change a link's settings
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -218,6 +220,7 @@ async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
         Command::Approve { request } => commands::decide(c, request, true, None, in_process).await,
         Command::Reject(args) => commands::reject(c, &args).await,
         Command::Label(args) => commands::label(c, &args).await,
+        Command::Handled(args) => commands::handled(c, &args).await,
         Command::Settings(command) => commands::settings(c, &command, links).await,
         Command::Audit(args) => commands::audit(c, &args).await,
         Command::CheckConfig

@@ -191,6 +191,7 @@ actions! {
     Resync = "resync", "resync", "Resync the orders (support: becomes a request for an operator)";
     RetryStuck = "retry", "retry", "Retry the orders' stuck jobs";
     ReprintLabel = "reprint-label", "label", "Fetch and print the shipping label again";
+    ParcelHandled = "parcel-handled", "handled", "Say how a parcel shipped before TikTok's cancel ended (outcome, note)";
     ApproveCancel = "approve-cancel", "approve", "Approve the buyer's cancel request on TikTok";
     RejectCancel = "reject-cancel", "reject", "Reject the buyer's cancel request on TikTok";
     ApproveRequest = "approve-request", "approve", "Approve the resync request and run it";
@@ -220,6 +221,7 @@ impl Action {
             Resync => Permission::RequestResync,
             RetryStuck => Permission::RetryStuckJob,
             ReprintLabel => Permission::ReprintLabel,
+            ParcelHandled => Permission::MarkParcelHandled,
             ApproveCancel | RejectCancel => Permission::RespondBuyerCancel,
             ApproveRequest | RejectRequest => Permission::DecideResyncRequest,
             SyncNow => Permission::RunSync,
@@ -255,6 +257,7 @@ impl Action {
             ApproveCancel | RejectCancel => {
                 matches!(scope, Scope::List | Scope::Cancellations | Scope::Detail)
             }
+            ParcelHandled => scope == Scope::Detail,
             ApproveRequest | RejectRequest => matches!(scope, Scope::List | Scope::Approvals),
             Follow => matches!(scope, Scope::List | Scope::Activity),
             EditSettings => matches!(scope, Scope::List | Scope::Stores),

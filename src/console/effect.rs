@@ -16,6 +16,7 @@ use tui_input::Input;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, LinkId, RequestId, TiktokOrderId};
 use crate::domain::request::ResyncFlow;
+use crate::domain::rules::parcel;
 use crate::service::api::{Request, Response, ServiceError};
 use crate::service::client::ClientEvent;
 
@@ -81,6 +82,7 @@ pub enum Mutated {
     Decide { request: RequestId, approve: bool },
     BuyerCancel { order: TiktokOrderId, approve: bool },
     Label { order: TiktokOrderId },
+    ParcelHandled { order: TiktokOrderId },
     SaveSettings { link: LinkId },
     SyncNow,
 }
@@ -143,6 +145,11 @@ pub enum Mutation {
     Labels {
         orders: Vec<TiktokOrderId>,
     },
+    /// How a parcel shipped after TikTok's cancel ended: the prompt's line is the outcome
+    /// then the note (`returned RMA 4411`).
+    ParcelHandled {
+        order: TiktokOrderId,
+    },
     Decide {
         requests: Vec<RequestId>,
         approve: bool,
@@ -169,6 +176,7 @@ impl Mutation {
             Mutation::Resync { orders, .. }
             | Mutation::Retry { orders }
             | Mutation::Labels { orders } => all(orders),
+            Mutation::ParcelHandled { order } => vec![order.to_string()],
             Mutation::Decide { requests, .. } => requests.iter().map(ToString::to_string).collect(),
             Mutation::BuyerCancel { cancels, .. } => {
                 cancels.iter().map(|(_, order)| order.to_string()).collect()
@@ -189,9 +197,33 @@ impl Mutation {
         }
     }
 
+    /// Whether the typed reason is one this mutation can use; why not, said to the person.
+    pub fn check_reason(&self, reason: &str) -> Result<(), String> {
+        match self {
+            Mutation::ParcelHandled { .. } => parcel::parse_answer(reason).map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// The service calls that carry out this mutation, each with what to say about its result.
     pub fn calls(&self, reason: Option<String>) -> Vec<(Mutated, Request)> {
         match self {
+            Mutation::ParcelHandled { order } => {
+                // Checked when typed (`check_reason`): a line that does not parse calls nothing.
+                let Ok((outcome, note)) = parcel::parse_answer(&reason.unwrap_or_default()) else {
+                    return Vec::new();
+                };
+                vec![(
+                    Mutated::ParcelHandled {
+                        order: order.clone(),
+                    },
+                    Request::MarkParcelHandled {
+                        order: order.clone(),
+                        outcome,
+                        note,
+                    },
+                )]
+            }
             Mutation::Resync { orders, flow } => vec![(
                 Mutated::Resync {
                     count: orders.len(),

@@ -50,6 +50,7 @@ pub enum Permission {
     RequestResync,
     ReprintLabel,
     RetryStuckJob,
+    MarkParcelHandled,
     DecideResyncRequest,
     RespondBuyerCancel,
     EditLinkSettings,
@@ -62,9 +63,10 @@ impl Permission {
     pub fn minimum_role(self) -> Role {
         match self {
             Permission::Read => Role::Viewer,
-            Permission::RequestResync | Permission::ReprintLabel | Permission::RetryStuckJob => {
-                Role::Support
-            }
+            Permission::RequestResync
+            | Permission::ReprintLabel
+            | Permission::RetryStuckJob
+            | Permission::MarkParcelHandled => Role::Support,
             Permission::DecideResyncRequest
             | Permission::RespondBuyerCancel
             | Permission::EditLinkSettings
@@ -79,6 +81,7 @@ impl Permission {
             Permission::RequestResync => "ask for a resync",
             Permission::ReprintLabel => "reprint a label",
             Permission::RetryStuckJob => "retry a stuck job",
+            Permission::MarkParcelHandled => "mark a parcel sent after a cancel as handled",
             Permission::DecideResyncRequest => "approve or reject resync requests",
             Permission::RespondBuyerCancel => "approve or reject buyer cancel requests",
             Permission::EditLinkSettings => "edit link settings",
@@ -117,6 +120,7 @@ mod tests {
             (RequestResync, false, true, true, true),
             (ReprintLabel, false, true, true, true),
             (RetryStuckJob, false, true, true, true),
+            (MarkParcelHandled, false, true, true, true),
             (DecideResyncRequest, false, false, true, true),
             (RespondBuyerCancel, false, false, true, true),
             (EditLinkSettings, false, false, true, true),

@@ -422,6 +422,10 @@ pub struct Order {
     /// tell a change on TikTok from what the store already has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent: Option<crate::domain::rules::address::ShipTo>,
+    /// A parcel the store shipped before TikTok cancelled the order: listed for a person until
+    /// they say how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parcel_after_cancel: Option<crate::domain::rules::parcel::ParcelAfterCancel>,
 }
 
 /// Why TikTok's latest version of an order could not be read (the field and the damage), and
@@ -446,19 +450,27 @@ impl Order {
             timeline: Vec::new(),
             unreadable: None,
             sent: None,
+            parcel_after_cancel: None,
         }
     }
 
-    /// Why a person must look at the order: TikTok's version cannot be read, or a flow is
-    /// stuck (`flow: reason`).
+    /// Why a person must look at the order: TikTok's version cannot be read, a parcel went out
+    /// after TikTok cancelled, or a flow is stuck (`flow: reason`).
     pub fn stuck_reason(&self) -> Option<String> {
-        match &self.unreadable {
-            Some(u) => Some(format!("unreadable on TikTok: {}", u.why)),
-            None => self
-                .flows
-                .stuck()
-                .map(|(flow, reason)| format!("{}: {reason}", flow.name())),
+        if let Some(u) = &self.unreadable {
+            return Some(format!("unreadable on TikTok: {}", u.why));
         }
+        if let Some(parcel) = self.open_parcel() {
+            return Some(parcel.instruction());
+        }
+        self.flows
+            .stuck()
+            .map(|(flow, reason)| format!("{}: {reason}", flow.name()))
+    }
+
+    /// The parcel shipped after TikTok cancelled, while nobody has said how it ended.
+    pub fn open_parcel(&self) -> Option<&crate::domain::rules::parcel::ParcelAfterCancel> {
+        self.parcel_after_cancel.as_ref().filter(|p| p.is_open())
     }
 
     /// Appends to the timeline, dropping the oldest entries beyond [`TIMELINE_LIMIT`].

@@ -11,7 +11,7 @@ use crate::domain::clock::{Timestamp, human_duration};
 use crate::domain::job::{Backoff, Job, JobState};
 use crate::domain::order::{Flow, FlowError, FlowStatus, Order, StorefrontOrder};
 use crate::domain::reactor::{merge_store, set_flow, store_label};
-use crate::domain::rules::cancel::StorefrontEvent;
+use crate::domain::rules::cancel::{StorefrontCancelled, StorefrontEvent};
 use crate::domain::text::sanitize;
 
 /// What a successful job changed remotely.
@@ -27,7 +27,7 @@ pub enum JobEffect {
         provider: String,
     },
     StoreCancelled {
-        store: StorefrontOrder,
+        cancelled: StorefrontCancelled,
     },
     /// The store order now has these shipping details.
     AddressUpdated {
@@ -133,11 +133,17 @@ pub fn apply_effect(
             set_flow(order, Flow::Address, done.clone(), now);
             format!("store order's shipping details updated ({changed})")
         }
-        JobEffect::StoreCancelled { store } => {
-            merge_store(order, store, now);
+        JobEffect::StoreCancelled { cancelled } => {
+            let stock = cancelled.stock_note();
+            merge_store(order, cancelled.store, now);
             set_flow(order, Flow::Cancellation, done.clone(), now);
             settle(cancellation.as_deref_mut(), done.clone());
-            "store order cancelled (no store refund: TikTok refunds the buyer)".to_string()
+            let said = "store order cancelled (no store refund: TikTok refunds the buyer)";
+            if stock.is_empty() {
+                said.to_string()
+            } else {
+                format!("{said}; {stock}")
+            }
         }
         JobEffect::TiktokCancelled { status } => {
             set_flow(order, Flow::Cancellation, done.clone(), now);

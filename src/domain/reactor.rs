@@ -20,6 +20,7 @@ use crate::domain::rules::cancel::{
 };
 use crate::domain::rules::import::{ImportDecision, decide_import};
 use crate::domain::rules::label::{LabelDecision, decide_label};
+use crate::domain::rules::parcel::parcel_after_cancel;
 use crate::domain::rules::tracking::{TrackingDecision, decide_tracking};
 use crate::domain::settings::LinkSettings;
 
@@ -257,6 +258,10 @@ pub fn store_label(store: &StorefrontOrder) -> String {
 /// Import, tracking, label and shipping-details rules for one order. Returns the jobs to queue.
 pub fn react_order(order: &mut Order, settings: &LinkSettings, now: Timestamp) -> Vec<JobKind> {
     settle_obsolete_stuck(order, settings, now);
+    if let Some(parcel) = parcel_after_cancel(order, now) {
+        order.note(now, None, parcel.instruction());
+        order.parcel_after_cancel = Some(parcel);
+    }
     let mut jobs = Vec::new();
     react_address(order, now, &mut jobs);
     match decide_import(order, settings) {
@@ -357,7 +362,11 @@ pub fn react_tiktok_cancellation(
                 format!(
                     "TikTok cancelled ({}): cancelling the store order; {}",
                     c.initiator,
-                    cancel::restock_explanation(platform, instruction.restock)
+                    cancel::restock_explanation(
+                        platform,
+                        instruction.restock,
+                        order.store.as_ref().is_some_and(|s| s.has_fulfillment())
+                    )
                 ),
             );
             Some(JobKind::CancelInStore {

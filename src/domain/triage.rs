@@ -67,6 +67,7 @@ pub fn views_of(order: &Order) -> Vec<(OrderView, i64)> {
             .filter(|f| order.flows.get(*f).stuck_reason().is_some())
             .filter_map(|f| order.flows.get(f).updated_at)
             .chain(order.unreadable.as_ref().map(|u| u.since))
+            .chain(order.open_parcel().map(|p| p.raised_at))
             .min()
             .unwrap_or(order.first_seen);
         views.push((OrderView::Stuck, since.timestamp()));

@@ -13,6 +13,7 @@ use crate::domain::ids::{CancelId, JobId, LinkId, RequestId, TiktokOrderId};
 use crate::domain::request::{
     RequestStatus, ResyncFlow, ResyncRequest, TargetOutcome, check_decision,
 };
+use crate::domain::rules::parcel::{self, ParcelHandled, ParcelOutcome};
 use crate::store::{Change, SettingsRecord};
 
 use super::{Engine, OperationError, SyncSummary};
@@ -47,6 +48,12 @@ pub enum Command {
     RetryStuck { orders: Vec<TiktokOrderId> },
     /// Fetches a TikTok label now, saves it, and prints it when asked.
     ReprintLabel { order: TiktokOrderId, print: bool },
+    /// Records how a parcel shipped after TikTok's cancel ended; the order leaves Stuck.
+    MarkParcelHandled {
+        order: TiktokOrderId,
+        outcome: ParcelOutcome,
+        note: String,
+    },
     /// Changes a link's settings (key, value text), refused if they changed since version.
     SetSettings {
         link: LinkId,
@@ -116,6 +123,14 @@ impl Engine {
                 })
             }
             Command::RetryStuck { orders } => self.retry_orders(&orders, audit).await,
+            Command::MarkParcelHandled {
+                order,
+                outcome,
+                note,
+            } => {
+                self.mark_parcel_handled(&order, outcome, note, by, audit)
+                    .await
+            }
             Command::ReprintLabel { order, print } => {
                 let detail = if print { "printed" } else { "saved" };
                 let (path, printed) = self
@@ -383,6 +398,44 @@ impl Engine {
             message.push_str(&format!("; not retried: {}", problems.join("; ")));
         }
         Ok(Outcome::Done { message })
+    }
+}
+
+impl Engine {
+    async fn mark_parcel_handled(
+        &self,
+        id: &TiktokOrderId,
+        outcome: ParcelOutcome,
+        note: String,
+        by: &Actor,
+        audit: AuditEntry,
+    ) -> Result<Outcome, OperationError> {
+        if note.trim().is_empty() {
+            return Err(OperationError::Invalid(
+                "say how the parcel was handled: a note is required (carrier ticket, return number…)"
+                    .into(),
+            ));
+        }
+        let _guard = self.locks.lock(id).await;
+        let mut order = self.store.order(id)?.ok_or_else(|| {
+            OperationError::NotFound(format!("order {id} is not in orderdeck's store"))
+        })?;
+        let handled = ParcelHandled {
+            outcome,
+            note: note.trim().to_string(),
+            by: by.user.clone(),
+            at: self.now(),
+        };
+        parcel::mark_handled(&mut order, handled).map_err(OperationError::Invalid)?;
+        self.commit(Change {
+            orders: vec![order],
+            audit: vec![with_detail(audit, outcome.name())],
+            ..Change::default()
+        })
+        .await?;
+        Ok(Outcome::Done {
+            message: format!("parcel of order {id} marked {}", outcome.name()),
+        })
     }
 }
 

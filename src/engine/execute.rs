@@ -13,8 +13,8 @@ use crate::domain::outcome::JobEffect;
 use crate::domain::platform::StorefrontCancelTrigger;
 use crate::domain::rules::address::{changed_fields, ship_to};
 use crate::domain::rules::cancel::{
-    StorefrontCancelDecision, StorefrontEvent, TiktokCancelDecision, decide_store_to_tiktok,
-    decide_tiktok_to_store,
+    StorefrontCancelDecision, StorefrontCancelled, StorefrontEvent, TiktokCancelDecision,
+    decide_store_to_tiktok, decide_tiktok_to_store,
 };
 use crate::domain::rules::import::{ImportDecision, decide_import, draft_store_order};
 use crate::domain::rules::label::{LabelDecision, decide_label};
@@ -308,14 +308,21 @@ impl Engine {
         if job.maybe_applied {
             let current = link.storefront.get_order(&store_id).await?;
             if current.cancelled_at.is_some() {
-                return Ok(JobEffect::StoreCancelled { store: current });
+                // What the lost attempt did with the stock is not known: say nothing of it.
+                return Ok(JobEffect::StoreCancelled {
+                    cancelled: StorefrontCancelled {
+                        store: current,
+                        put_back: Vec::new(),
+                        shipped: Vec::new(),
+                    },
+                });
             }
         }
-        let store = link
+        let cancelled = link
             .storefront
             .cancel_order(&store_id, &instruction)
             .await?;
-        Ok(JobEffect::StoreCancelled { store })
+        Ok(JobEffect::StoreCancelled { cancelled })
     }
 
     async fn run_tiktok_cancel(

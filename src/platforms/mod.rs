@@ -26,7 +26,7 @@ use crate::domain::ids::{CancelId, PackageId, StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot};
 use crate::domain::platform::Platform;
 use crate::domain::rules::address::ShipTo;
-use crate::domain::rules::cancel::StorefrontCancelInstruction;
+use crate::domain::rules::cancel::{StorefrontCancelInstruction, StorefrontCancelled};
 use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::domain::rules::tracking::ShippingProvider;
 
@@ -258,13 +258,15 @@ pub trait Storefront: Send + Sync {
         tiktok_order_id: &TiktokOrderId,
     ) -> Result<Option<StorefrontOrder>, PlatformError>;
     async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError>;
-    /// Cancels without refunding and returns the store's state once the cancel is confirmed.
+    /// Cancels without refunding and returns the store's state once the cancel is confirmed,
+    /// with what became of the stock: unshipped units go back per `instruction.restock`,
+    /// shipped ones never (read what shipped at the moment of the cancel, not before).
     /// Cancelling an order that is already cancelled succeeds.
     async fn cancel_order(
         &self,
         id: &StorefrontOrderId,
         instruction: &StorefrontCancelInstruction,
-    ) -> Result<StorefrontOrder, PlatformError>;
+    ) -> Result<StorefrontCancelled, PlatformError>;
     /// Replaces the store order's shipping address (and its note, when `note` is given) with
     /// `to`'s; answers the store's state after. Writing the same details twice changes nothing,
     /// so a retry after a lost answer needs no read-back.

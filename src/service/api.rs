@@ -14,6 +14,7 @@ use crate::domain::job::Job;
 use crate::domain::order::Order;
 use crate::domain::platform::Platform;
 use crate::domain::request::{ResyncFlow, ResyncRequest};
+use crate::domain::rules::parcel::ParcelOutcome;
 use crate::domain::settings::LinkSettings;
 use crate::domain::triage::{OrderView, StorefrontKnowledge, Urgency};
 
@@ -73,6 +74,13 @@ pub enum Request {
         orders: Vec<TiktokOrderId>,
         reason: Option<String>,
     },
+    /// How a parcel the store shipped before TikTok's cancel ended (intercepted, returned,
+    /// written off), with a note: the order leaves the Stuck list.
+    MarkParcelHandled {
+        order: TiktokOrderId,
+        outcome: ParcelOutcome,
+        note: String,
+    },
     SetSettings {
         link: LinkId,
         changes: Vec<(String, String)>,
@@ -106,6 +114,7 @@ impl Request {
             | Request::RespondBuyerCancel { .. }
             | Request::ReprintLabel { .. }
             | Request::RetryStuck { .. }
+            | Request::MarkParcelHandled { .. }
             | Request::SetSettings { .. }
             | Request::SyncNow { .. } => true,
         }

@@ -104,6 +104,11 @@ impl Service {
             } => Service::plan_buyer_cancel_answer(cancel_id, approve, reject_reason, comment),
             Request::ReprintLabel { order, print } => Service::plan_reprint(order, print),
             Request::RetryStuck { orders, reason } => Service::plan_retry(orders, reason),
+            Request::MarkParcelHandled {
+                order,
+                outcome,
+                note,
+            } => Service::plan_parcel_handled(order, outcome, note),
             Request::SetSettings {
                 link,
                 changes,

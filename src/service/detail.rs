@@ -51,6 +51,26 @@ impl Service {
                     .into(),
             );
         }
+        if let Some(parcel) = &order.parcel_after_cancel {
+            match &parcel.handled {
+                None => {
+                    diagnosis.push(parcel.instruction());
+                    if let Some(url) = &parcel.tracking_url {
+                        diagnosis.push(format!("  track it: {}", sanitize(url)));
+                    }
+                    diagnosis.push(
+                        "  then: mark it handled (intercepted, returned or written off) with a note"
+                            .into(),
+                    );
+                }
+                Some(done) => diagnosis.push(format!(
+                    "parcel sent after the cancel: {} by {} ({})",
+                    done.outcome.name(),
+                    sanitize(&done.by),
+                    sanitize(&done.note)
+                )),
+            }
+        }
         for flow in Flow::ALL {
             let state = order.flows.get(flow);
             match &state.status {
@@ -89,6 +109,9 @@ impl Service {
         }
         if may(Permission::RetryStuckJob) && order.flows.stuck().is_some() {
             actions.push("retry".to_string());
+        }
+        if may(Permission::MarkParcelHandled) && order.open_parcel().is_some() {
+            actions.push("mark parcel handled".to_string());
         }
         if may(Permission::ReprintLabel) && order.tiktok.shipping_type == ShippingType::Tiktok {
             actions.push("reprint label".to_string());

@@ -76,6 +76,7 @@ pub fn oversize(request: &Request) -> Option<String> {
             targets(orders.len()).or_else(|| text("reason", reason.as_deref(), MAX_REASON))
         }
         Request::Decide { reason, .. } => text("reason", reason.as_deref(), MAX_REASON),
+        Request::MarkParcelHandled { note, .. } => text("note", Some(note), MAX_REASON),
         Request::RespondBuyerCancel {
             reject_reason,
             comment,
@@ -142,6 +143,7 @@ fn action(request: &Request) -> Option<&'static str> {
         Request::RespondBuyerCancel { approve: false, .. } => "cancel.reject",
         Request::ReprintLabel { .. } => "label.reprint",
         Request::RetryStuck { .. } => "job.retry",
+        Request::MarkParcelHandled { .. } => "parcel.handled",
         Request::SetSettings { .. } => "settings.set",
         Request::SyncNow { .. } => "sync.run",
         _ => return None,
@@ -155,6 +157,7 @@ fn audited_targets(request: &Request) -> Vec<String> {
             orders.iter().map(ToString::to_string).collect()
         }
         Request::Decide { request, .. } => vec![request.to_string()],
+        Request::MarkParcelHandled { order, .. } => vec![order.to_string()],
         Request::RespondBuyerCancel { cancel_id, .. } => vec![cancel_id.to_string()],
         Request::SetSettings { link, .. } => vec![link.to_string()],
         _ => Vec::new(),

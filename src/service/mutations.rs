@@ -10,6 +10,7 @@ use crate::domain::audit::{Actor, AuditEntry, AuditOutcome};
 use crate::domain::cancellation::SellerResponse;
 use crate::domain::ids::{CancelId, LinkId, RequestId, TiktokOrderId};
 use crate::domain::request::{ResyncFlow, ResyncPath, resync_path};
+use crate::domain::rules::parcel::ParcelOutcome;
 use crate::engine::command::{MAX_REASON, queued_jobs};
 use crate::engine::{Command, OperationError, Outcome};
 
@@ -120,6 +121,24 @@ impl Service {
             targets: ids(&orders),
             reason,
             command: Command::RetryStuck { orders },
+        }
+    }
+
+    pub(crate) fn plan_parcel_handled(
+        order: TiktokOrderId,
+        outcome: ParcelOutcome,
+        note: String,
+    ) -> Plan {
+        Plan {
+            permission: Permission::MarkParcelHandled,
+            action: "parcel.handled",
+            targets: vec![order.to_string()],
+            reason: Some(note.clone()),
+            command: Command::MarkParcelHandled {
+                order,
+                outcome,
+                note,
+            },
         }
     }
 

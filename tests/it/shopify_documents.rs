@@ -127,6 +127,19 @@ fn the_variables_the_client_builds_fit_the_input_types() {
         queries::CHANGED_ORDERS,
         json!({"query": "updated_at:>='2025-11-01T00:00:00Z' tag:\"TikTok Shop\"", "after": null}),
     );
+    let order = json!({"id": "gid://shopify/Order/1"});
+    check("orderLines", queries::ORDER_LINES, order.clone());
+    check("orderEditBegin", queries::ORDER_EDIT_BEGIN, order);
+    check(
+        "orderEditSetQuantity",
+        queries::ORDER_EDIT_SET_QUANTITY,
+        json!({"id": "gid://shopify/CalculatedOrder/1", "lineItemId": "gid://shopify/CalculatedLineItem/2", "quantity": 1}),
+    );
+    check(
+        "orderEditCommit",
+        queries::ORDER_EDIT_COMMIT,
+        json!({"id": "gid://shopify/CalculatedOrder/1", "staffNote": "Cancelled on TikTok (buyer)"}),
+    );
     check(
         "lookupSkus",
         &queries::lookup_skus(2),
@@ -158,7 +171,7 @@ fn cost_hints_match_the_published_cost_rules() {
     use orderdeck::sandbox::shopify::cost;
     use queries::cost_hint;
     let sku_batch = queries::lookup_skus(queries::SKU_BATCH);
-    let cases: [(&str, &str, f64); 7] = [
+    let cases: [(&str, &str, f64); 9] = [
         (
             "orderCreate",
             queries::ORDER_CREATE,
@@ -175,6 +188,12 @@ fn cost_hints_match_the_published_cost_rules() {
             cost_hint::ORDER_CANCEL,
         ),
         ("getOrder", queries::GET_ORDER, cost_hint::GET_ORDER),
+        ("orderLines", queries::ORDER_LINES, cost_hint::ORDER_LINES),
+        (
+            "orderEditBegin",
+            queries::ORDER_EDIT_BEGIN,
+            cost_hint::ORDER_EDIT,
+        ),
         ("findOrder", queries::FIND_ORDER, cost_hint::FIND_ORDER),
         (
             "changedOrders",

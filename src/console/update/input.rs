@@ -334,6 +334,10 @@ fn on_prompt(state: &mut State, action: Action) -> Vec<Effect> {
                 prompt.error = Some("a reason is required: it goes into the audit log".into());
                 return Vec::new();
             }
+            if let Err(why) = prompt.mutation.check_reason(&reason) {
+                prompt.error = Some(why);
+                return Vec::new();
+            }
             let mutation = prompt.mutation.clone();
             let confirm = Confirm::new(
                 &prompt.title,

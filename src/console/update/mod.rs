@@ -172,8 +172,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Filter => input::open_filter(state),
         ToggleMark | ClearMarks | Open | ExpandRow | CopyId | SortNext | SortReverse | Follow
         | EditSettings => navigate::on_list(state, action),
-        Resync | RetryStuck | ReprintLabel | ApproveCancel | RejectCancel | ApproveRequest
-        | RejectRequest | SyncNow => mutate::start(state, action),
+        Resync | RetryStuck | ReprintLabel | ParcelHandled | ApproveCancel | RejectCancel
+        | ApproveRequest | RejectRequest | SyncNow => mutate::start(state, action),
         PrevLink | NextLink | EditField | ToggleField | DeleteMapping | SaveSettings
         | RevertSettings => settings::on_form(state, action),
         // Only meaningful while typing or answering a question, handled above.
@@ -209,6 +209,7 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
             );
         }
         ReprintLabel => true,
+        ParcelHandled => open_parcel(state),
         ApproveCancel | RejectCancel => in_detail || view == View::Cancellations,
         ApproveRequest | RejectRequest => view == View::Approvals,
         Follow => view == View::Activity,
@@ -222,6 +223,15 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
     } else {
         Err(format!("{} does nothing here", action.label()))
     }
+}
+
+/// Whether the open order has a parcel shipped after TikTok's cancel that nobody closed.
+fn open_parcel(state: &State) -> bool {
+    state
+        .detail
+        .as_ref()
+        .and_then(|d| d.data.as_ref())
+        .is_some_and(|d| d.order.open_parcel().is_some())
 }
 
 /// Whether the order at hand (the open detail, else the selected row) is one TikTok ships,

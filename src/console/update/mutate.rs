@@ -49,6 +49,7 @@ pub fn start(state: &mut State, action: Action) -> Vec<Effect> {
                 Mutation::Labels { orders },
             )
         }),
+        Action::ParcelHandled => parcel_handled(state),
         Action::ApproveCancel | Action::RejectCancel => buyer_cancel(state, action),
         Action::ApproveRequest | Action::RejectRequest => decide(state, action),
         Action::SyncNow => {
@@ -214,6 +215,30 @@ fn resync(state: &mut State) -> Result<Vec<Effect>, String> {
         question("Resync", orders.len(), ORDERS, hidden),
         Some(note),
         Mutation::Resync { orders, flow },
+    ))
+}
+
+fn parcel_handled(state: &mut State) -> Result<Vec<Effect>, String> {
+    let detail = state.detail.as_ref().ok_or("open the order first")?;
+    let parcel = detail
+        .data
+        .as_ref()
+        .and_then(|d| d.order.open_parcel())
+        .ok_or("no parcel shipped after a TikTok cancel is waiting here")?;
+    let question = format!("How did the parcel of {} end?", detail.id);
+    let note = format!(
+        "{}\nType the outcome (intercepted, returned or written-off), then what was done: e.g. returned RMA 4411",
+        parcel.instruction()
+    );
+    let mutation = Mutation::ParcelHandled {
+        order: detail.id.clone(),
+    };
+    Ok(ask_reason(
+        state,
+        "Parcel handled",
+        question,
+        Some(note),
+        mutation,
     ))
 }
 

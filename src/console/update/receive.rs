@@ -218,6 +218,7 @@ fn mutation_result(
             if *approve { "approve" } else { "reject" }
         ),
         Mutated::Label { order } => format!("reprint the label of {order}"),
+        Mutated::ParcelHandled { order } => format!("mark the parcel of {order} handled"),
         Mutated::SaveSettings { link } => format!("save the settings of {link}"),
         Mutated::SyncNow => "sync".to_string(),
     };

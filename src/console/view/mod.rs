@@ -329,6 +329,7 @@ fn footer_actions(state: &State) -> &'static [Action] {
         return &[
             Resync,
             RetryStuck,
+            ParcelHandled,
             ReprintLabel,
             ApproveCancel,
             RejectCancel,

@@ -9,6 +9,7 @@ use crate::domain::ids::JobId;
 use crate::domain::job::JobKind;
 use crate::domain::order::{FlowError, FlowStatus, StorefrontOrderStatus};
 use crate::domain::reactor::cancellation_from_order;
+use crate::domain::rules::cancel::StorefrontCancelled;
 use crate::domain::rules::fixtures::{fulfilled, in_store, paid, t};
 
 fn job_of(order: &Order, kind: JobKind) -> Job {
@@ -136,7 +137,13 @@ fn cancelling_effects_settle_their_cancellation() {
         &mut job,
         &mut order,
         Some(&mut c),
-        JobEffect::StoreCancelled { store },
+        JobEffect::StoreCancelled {
+            cancelled: StorefrontCancelled {
+                store,
+                put_back: Vec::new(),
+                shipped: Vec::new(),
+            },
+        },
         now,
     );
     assert_eq!(c.sync.status, FlowStatus::Done { at: now });

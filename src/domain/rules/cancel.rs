@@ -1,6 +1,8 @@
 //! Cancellations, both ways.
 //! - TikTok → store (on by default): an approved buyer request, a system cancel or a seller cancel
 //!   cancels the store order, restocking per setting, never refunding (TikTok refunds the buyer).
+//!   Units the store already shipped are never put back in stock, whatever the setting: they
+//!   come back with the parcel, if they do (`rules::parcel` lists the order for a person).
 //! - Store → TikTok (opt-in, needs a default reason): the store's trigger — a cancel, or on
 //!   Magento 2 a refund — cancels the TikTok order. Amazon MCF links are one-way.
 //! - Buyer requests waiting for the seller are answered from the console before TikTok's deadline.
@@ -19,9 +21,55 @@ pub const STORE_NOTE_MAX: usize = 255;
 /// on the store side, whatever the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorefrontCancelInstruction {
+    /// Put the units the store has not shipped back in stock. Shipped units never go back,
+    /// whatever this says: a connector checks what shipped at the moment it cancels.
     pub restock: bool,
     /// TikTok's reason, for the staff note / order comment (Shopify's reason is always `OTHER`).
     pub note: String,
+}
+
+/// Units of one SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Units {
+    pub sku: String,
+    pub quantity: u32,
+}
+
+/// "2 × SKU-A, 1 × SKU-B".
+pub fn show_units(units: &[Units]) -> String {
+    units
+        .iter()
+        .map(|u| format!("{} × {}", u.quantity, text::sanitize(&u.sku)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A store cancel as the store confirmed it: its order after, and what became of the stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorefrontCancelled {
+    pub store: crate::domain::order::StorefrontOrder,
+    /// Unshipped units put back in stock.
+    pub put_back: Vec<Units>,
+    /// Units the store had shipped: left out of stock.
+    pub shipped: Vec<Units>,
+}
+
+impl StorefrontCancelled {
+    /// What the timeline says about stock, empty when nothing is known (an order found
+    /// cancelled after a lost answer).
+    pub fn stock_note(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.put_back.is_empty() {
+            parts.push(format!("put back in stock: {}", show_units(&self.put_back)));
+        }
+        if !self.shipped.is_empty() {
+            parts.push(format!(
+                "shipped, so not put back: {}",
+                show_units(&self.shipped)
+            ));
+        }
+        parts.join("; ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,9 +177,18 @@ pub fn store_note(c: &Cancellation) -> String {
     text::truncate(&note, STORE_NOTE_MAX)
 }
 
-/// What restocking means on this platform, for the order's timeline.
-pub fn restock_explanation(platform: Platform, restock: bool) -> String {
-    match platform.capabilities().restock {
+/// What restocking means on this platform, for the order's timeline. `shipped`: the store has
+/// shipped some of the order.
+pub fn restock_explanation(platform: Platform, restock: bool, shipped: bool) -> String {
+    let capabilities = platform.capabilities();
+    if shipped && capabilities.restock == RestockControl::PerCancel {
+        return if restock {
+            "the store already shipped: only unshipped units go back in stock".into()
+        } else {
+            "the store already shipped; stock not put back (restock_on_cancel is off)".into()
+        };
+    }
+    match capabilities.restock {
         RestockControl::PerCancel if restock => "stock put back".into(),
         RestockControl::PerCancel => "stock not put back (restock_on_cancel is off)".into(),
         RestockControl::Automatic => format!("{platform} puts stock back on every cancel"),

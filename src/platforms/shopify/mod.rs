@@ -16,6 +16,7 @@ pub mod classify;
 pub mod config;
 pub mod mapping;
 pub mod queries;
+mod stock;
 pub mod throttle;
 mod transport;
 pub mod webhook;
@@ -43,7 +44,7 @@ use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
 use crate::domain::platform::Platform;
 use crate::domain::rules::address::ShipTo;
-use crate::domain::rules::cancel::StorefrontCancelInstruction;
+use crate::domain::rules::cancel::{StorefrontCancelInstruction, StorefrontCancelled};
 use crate::domain::rules::import::{STORE_ORDER_TAG, SkuMatch, StorefrontOrderDraft};
 use crate::domain::text;
 use crate::platforms::error::ErrorClass;
@@ -161,6 +162,49 @@ impl ShopifyClient {
     }
 
     /// Re-reads the order until Shopify's cancel job has applied, within the configured time.
+    /// `orderCancel` of the whole order, confirmed by reading it back.
+    async fn cancel_whole(
+        &self,
+        id: &StorefrontOrderId,
+        restock: bool,
+        note: &str,
+    ) -> Result<StorefrontOrder, PlatformError> {
+        let variables = json!({
+            "orderId": id.as_str(),
+            "restock": restock,
+            "staffNote": mapping::staff_note(note),
+        });
+        let answer = self
+            .inner
+            .transport
+            .execute(
+                CANCEL,
+                CostKey::one("orderCancel", queries::cost_hint::ORDER_CANCEL),
+                queries::order_cancel(self.inner.version),
+                variables,
+            )
+            .await?;
+        let payload = answer.root("orderCancel", CANCEL)?;
+        if let Some(refused) =
+            classify::user_errors(payload, "orderCancelUserErrors", &answer.raw, CANCEL)
+        {
+            if says_already_cancelled(payload) {
+                return self.confirm_cancel(id, None).await;
+            }
+            // Refused for another reason; but if the order is cancelled by now (in the admin,
+            // or by an earlier attempt whose answer was lost), that is the outcome we wanted.
+            return match self.read_order(id).await {
+                Ok(read) if read.store.status == StorefrontOrderStatus::Cancelled => Ok(read.store),
+                _ => Err(refused),
+            };
+        }
+        let job = payload
+            .get("job")
+            .and_then(|job| job.get("id"))
+            .and_then(Value::as_str);
+        self.confirm_cancel(id, job).await
+    }
+
     async fn confirm_cancel(
         &self,
         id: &StorefrontOrderId,
@@ -396,41 +440,34 @@ impl Storefront for ShopifyClient {
         &self,
         id: &StorefrontOrderId,
         instruction: &StorefrontCancelInstruction,
-    ) -> Result<StorefrontOrder, PlatformError> {
-        let variables = json!({
-            "orderId": id.as_str(),
-            "restock": instruction.restock,
-            "staffNote": mapping::staff_note(&instruction.note),
-        });
-        let answer = self
-            .inner
-            .transport
-            .execute(
-                CANCEL,
-                CostKey::one("orderCancel", queries::cost_hint::ORDER_CANCEL),
-                queries::order_cancel(self.inner.version),
-                variables,
-            )
-            .await?;
-        let payload = answer.root("orderCancel", CANCEL)?;
-        if let Some(refused) =
-            classify::user_errors(payload, "orderCancelUserErrors", &answer.raw, CANCEL)
-        {
-            if says_already_cancelled(payload) {
-                return self.confirm_cancel(id, None).await;
-            }
-            // Refused for another reason; but if the order is cancelled by now (in the admin,
-            // or by an earlier attempt whose answer was lost), that is the outcome we wanted.
-            return match self.read_order(id).await {
-                Ok(read) if read.store.status == StorefrontOrderStatus::Cancelled => Ok(read.store),
-                _ => Err(refused),
-            };
+    ) -> Result<StorefrontCancelled, PlatformError> {
+        let now = self.read_order(id).await?.store;
+        let cancelled = |store, put_back, shipped| StorefrontCancelled {
+            store,
+            put_back,
+            shipped,
+        };
+        if now.status == StorefrontOrderStatus::Cancelled {
+            return Ok(cancelled(now, Vec::new(), Vec::new()));
         }
-        let job = payload
-            .get("job")
-            .and_then(|job| job.get("id"))
-            .and_then(Value::as_str);
-        self.confirm_cancel(id, job).await
+        // Nothing shipped: one cancel restocks everything or nothing, as the link says. (A
+        // fulfillment created in the moment between this read and the cancel would be put
+        // back too; Shopify offers no cancel conditional on it.)
+        if !now.has_fulfillment() {
+            let store = self
+                .cancel_whole(id, instruction.restock, &instruction.note)
+                .await?;
+            return Ok(cancelled(store, Vec::new(), Vec::new()));
+        }
+        let shipment = self.shipment(id).await?;
+        let put_back = if instruction.restock && !shipment.unshipped.is_empty() {
+            self.take_off_unshipped(id, mapping::staff_note(&instruction.note))
+                .await?
+        } else {
+            Vec::new()
+        };
+        let store = self.cancel_whole(id, false, &instruction.note).await?;
+        Ok(cancelled(store, put_back, shipment.shipped))
     }
 
     async fn update_ship_to(

@@ -56,7 +56,86 @@ pub mod cost_hint {
     pub const CHANGED_ORDERS: f64 = 302.0;
     /// Per SKU: 2 + 10 variants × 1.
     pub const LOOKUP_SKU: f64 = 12.0;
+    /// order + lineItems (2 + 250 lines × 1; its pageInfo is free).
+    pub const ORDER_LINES: f64 = 253.0;
+    pub const ORDER_EDIT: f64 = 10.0;
 }
+
+/// What the store shipped of each line and what is left: read only for an order that has a
+/// fulfillment, before cancelling it (250 is Shopify's largest page; an order with more lines
+/// says so through `hasNextPage`).
+pub const ORDER_LINES: &str = r#"
+query OrderLines($id: ID!) {
+  order(id: $id) {
+    id
+    lineItems(first: 250) {
+      pageInfo {
+        hasNextPage
+      }
+      nodes {
+        sku
+        currentQuantity
+        unfulfilledQuantity
+      }
+    }
+  }
+}
+"#;
+
+/// Opens an order edit; its calculated lines say how many units of each can still be edited.
+pub const ORDER_EDIT_BEGIN: &str = r#"
+mutation OrderEditBegin($id: ID!) {
+  orderEditBegin(id: $id) {
+    calculatedOrder {
+      id
+      lineItems(first: 250) {
+        nodes {
+          id
+          sku
+          quantity
+          editableQuantity
+        }
+      }
+    }
+    userErrors {
+      field
+      message
+    }
+  }
+}
+"#;
+
+/// Stages a line's new quantity; the units taken off go back to stock (the only reason
+/// orderdeck edits an order is to put unshipped units back).
+pub const ORDER_EDIT_SET_QUANTITY: &str = r#"
+mutation OrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!) {
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: true) {
+    calculatedLineItem {
+      id
+      quantity
+    }
+    userErrors {
+      field
+      message
+    }
+  }
+}
+"#;
+
+/// Applies the staged edit, never telling the customer (TikTok does).
+pub const ORDER_EDIT_COMMIT: &str = r#"
+mutation OrderEditCommit($id: ID!, $staffNote: String) {
+  orderEditCommit(id: $id, notifyCustomer: false, staffNote: $staffNote) {
+    order {
+      id
+    }
+    userErrors {
+      field
+      message
+    }
+  }
+}
+"#;
 
 pub const ORDER_CREATE: &str = concat!(
     r#"
@@ -262,6 +341,10 @@ pub fn all_documents() -> Vec<(String, String)> {
         ("changedOrders", CHANGED_ORDERS),
         ("orderCancel 2025-07+", ORDER_CANCEL),
         ("orderCancel before 2025-07", ORDER_CANCEL_BEFORE_2025_07),
+        ("orderLines", ORDER_LINES),
+        ("orderEditBegin", ORDER_EDIT_BEGIN),
+        ("orderEditSetQuantity", ORDER_EDIT_SET_QUANTITY),
+        ("orderEditCommit", ORDER_EDIT_COMMIT),
     ]
     .into_iter()
     .map(|(name, doc)| (name.to_string(), doc.to_string()))

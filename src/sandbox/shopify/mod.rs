@@ -13,6 +13,7 @@
 //! resize or drain the bucket, make `orderCreate` answers go missing.
 
 pub mod cost;
+mod edits;
 mod http;
 mod mutations;
 mod reads;
@@ -31,8 +32,8 @@ use axum::routing::post;
 
 pub use cost::BucketLimits;
 pub use state::{
-    CancelRequest, RefundArgument, RefundRecord, SandboxFulfillment, SandboxLine, SandboxOrder,
-    SandboxTracking,
+    CancelRequest, CommittedEdit, RefundArgument, RefundRecord, RemovedUnits, SandboxFulfillment,
+    SandboxLine, SandboxOrder, SandboxTracking,
 };
 
 use self::http::Shared;
@@ -218,7 +219,8 @@ impl ShopifySandbox {
         })
     }
 
-    /// A warehouse ships the order with this tracking; answers the fulfillment id.
+    /// A warehouse ships everything left of the order with this tracking; answers the
+    /// fulfillment id.
     pub fn fulfil(
         &self,
         store: &str,
@@ -226,7 +228,21 @@ impl ShopifySandbox {
         tracking: SandboxTracking,
     ) -> Result<String, SandboxError> {
         self.with_store(store, |w, i| {
-            w.fulfil(i, order_id, tracking, chrono::Utc::now())
+            w.fulfil(i, order_id, None, tracking, chrono::Utc::now())
+        })?
+        .map_err(SandboxError::Refused)
+    }
+
+    /// A warehouse ships some units, `(SKU, quantity)`, in one parcel with this tracking.
+    pub fn fulfil_units(
+        &self,
+        store: &str,
+        order_id: &str,
+        units: &[(&str, u32)],
+        tracking: SandboxTracking,
+    ) -> Result<String, SandboxError> {
+        self.with_store(store, |w, i| {
+            w.fulfil(i, order_id, Some(units), tracking, chrono::Utc::now())
         })?
         .map_err(SandboxError::Refused)
     }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::Release;
 use super::state::{
-    CancelRequest, PendingCancel, RefundArgument, RefundRecord, SandboxFulfillment, SandboxLine,
-    SandboxOrder, SandboxTracking, World,
+    CancelRequest, FulfilledUnits, PendingCancel, RefundArgument, RefundRecord, SandboxFulfillment,
+    SandboxLine, SandboxOrder, SandboxTracking, World,
 };
 
 /// Shopify's cap on `staffNote`.
@@ -43,6 +43,7 @@ impl World {
                 order.updated_at = pending.due_at;
                 order.cancel_reason = Some(request.reason.clone());
                 order.staff_note = request.staff_note.clone();
+                // One flag for the whole order: shipped units go back to stock too.
                 if request.restock {
                     order.restocked = true;
                     for line in &order.lines {
@@ -51,7 +52,7 @@ impl World {
                             .iter_mut()
                             .find(|v| v.gid() == line.variant_id)
                         {
-                            v.inventory += i64::from(line.quantity);
+                            v.inventory += i64::from(line.current_quantity);
                         }
                     }
                 }
@@ -173,6 +174,7 @@ impl World {
                 sku: variant.sku.clone(),
                 title: variant.title.clone(),
                 quantity: quantity as u32,
+                current_quantity: quantity as u32,
                 price: shop_money
                     .and_then(|m| text(m, "amount"))
                     .unwrap_or_else(|| variant.price.clone()),
@@ -235,6 +237,7 @@ impl World {
             restocked: false,
             cancel_requests: Vec::new(),
             refunds: Vec::new(),
+            edits: Vec::new(),
             pending_cancel: None,
         };
         let json = order.to_json();
@@ -326,13 +329,6 @@ impl World {
                 "INVALID",
             );
         }
-        if order.fulfillments.iter().any(|f| f.status == "SUCCESS") {
-            return refuse(
-                &["orderId"],
-                "Cannot cancel an order with fulfillments. Cancel the fulfillments first.",
-                "INVALID",
-            );
-        }
         let job_id = format!("gid://shopify/Job/{}", uuid::Uuid::new_v4());
         let delay = self.behaviour.cancel_delay;
         let request = CancelRequest {
@@ -359,11 +355,13 @@ impl World {
         json!({ "job": { "id": job_id, "done": false }, "orderCancelUserErrors": [], "userErrors": [] })
     }
 
-    /// A warehouse ships the order: one successful fulfillment with tracking.
+    /// A warehouse ships units of the order in one parcel: `units` as (SKU, quantity), or
+    /// `None` for everything not shipped yet. Answers the fulfillment id.
     pub fn fulfil(
         &mut self,
         store: usize,
         order_id: &str,
+        units: Option<&[(&str, u32)]>,
         tracking: SandboxTracking,
         wall: DateTime<Utc>,
     ) -> Result<String, String> {
@@ -376,11 +374,39 @@ impl World {
         if order.cancelled_at.is_some() || order.pending_cancel.is_some() {
             return Err(format!("order {order_id} is cancelled"));
         }
+        let mut lines = Vec::new();
+        for line in &order.lines {
+            let left = order.unfulfilled(line);
+            let wanted = match units {
+                None => left,
+                Some(units) => units
+                    .iter()
+                    .filter(|(sku, _)| *sku == line.sku)
+                    .map(|(_, n)| *n)
+                    .sum(),
+            };
+            if wanted > left {
+                return Err(format!(
+                    "order {order_id} has {left} unshipped unit(s) of {}, not {wanted}",
+                    line.sku
+                ));
+            }
+            if wanted > 0 {
+                lines.push(FulfilledUnits {
+                    line_id: line.id.clone(),
+                    quantity: wanted,
+                });
+            }
+        }
+        if lines.is_empty() {
+            return Err(format!("order {order_id} has nothing left to ship"));
+        }
         order.fulfillments.push(SandboxFulfillment {
             id: id.clone(),
             status: "SUCCESS".into(),
             created_at: wall,
             tracking: vec![tracking],
+            lines,
         });
         order.updated_at = wall;
         Ok(id)

@@ -23,7 +23,14 @@ use super::state::World;
 
 /// The root fields the sandbox simulates, per root type.
 pub const SIMULATED_QUERIES: &[&str] = &["order", "orders", "productVariants", "job"];
-pub const SIMULATED_MUTATIONS: &[&str] = &["orderCreate", "orderCancel", "orderUpdate"];
+pub const SIMULATED_MUTATIONS: &[&str] = &[
+    "orderCreate",
+    "orderCancel",
+    "orderUpdate",
+    "orderEditBegin",
+    "orderEditSetQuantity",
+    "orderEditCommit",
+];
 
 /// `QueryRoot` or `Mutation` of one request to one store.
 pub struct Root<'w> {
@@ -66,6 +73,13 @@ impl ObjectValue for Root<'_> {
                 world.order_create(self.store, &args, self.now, self.wall)
             }
             ("Mutation", "orderUpdate") => world.order_update(self.store, &args, self.wall),
+            ("Mutation", "orderEditBegin") => world.order_edit_begin(self.store, &args),
+            ("Mutation", "orderEditSetQuantity") => {
+                world.order_edit_set_quantity(self.store, &args)
+            }
+            ("Mutation", "orderEditCommit") => {
+                world.order_edit_commit(self.store, &args, self.wall)
+            }
             ("Mutation", "orderCancel") => {
                 world.order_cancel(self.store, &args, self.release, self.now, self.wall)
             }

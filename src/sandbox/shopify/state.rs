@@ -77,6 +77,31 @@ pub struct SandboxFulfillment {
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub tracking: Vec<SandboxTracking>,
+    /// The order's lines this parcel holds (`fulfillmentLineItems`).
+    pub lines: Vec<FulfilledUnits>,
+}
+
+/// Units of one order line in one fulfillment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FulfilledUnits {
+    pub line_id: String,
+    pub quantity: u32,
+}
+
+/// A committed order edit, as Shopify records it on the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedEdit {
+    pub staff_note: Option<String>,
+    pub notify_customer: bool,
+    pub removed: Vec<RemovedUnits>,
+}
+
+/// Units an edit took off a line, and whether they went back to stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedUnits {
+    pub sku: String,
+    pub quantity: u32,
+    pub restocked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +111,8 @@ pub struct SandboxLine {
     pub sku: String,
     pub title: String,
     pub quantity: u32,
+    /// `currentQuantity`: the quantity less what order edits removed.
+    pub current_quantity: u32,
     pub price: String,
 }
 
@@ -117,6 +144,7 @@ pub struct SandboxOrder {
     pub restocked: bool,
     pub cancel_requests: Vec<CancelRequest>,
     pub refunds: Vec<RefundRecord>,
+    pub edits: Vec<CommittedEdit>,
     pub(crate) pending_cancel: Option<PendingCancel>,
 }
 
@@ -151,11 +179,30 @@ impl SandboxOrder {
         }
     }
 
+    /// Units of a line in successful fulfillments.
+    pub fn fulfilled(&self, line_id: &str) -> u32 {
+        self.fulfillments
+            .iter()
+            .filter(|f| f.status == "SUCCESS")
+            .flat_map(|f| &f.lines)
+            .filter(|u| u.line_id == line_id)
+            .map(|u| u.quantity)
+            .sum()
+    }
+
+    /// Units of a line still to ship (`unfulfilledQuantity`).
+    pub fn unfulfilled(&self, line: &SandboxLine) -> u32 {
+        line.current_quantity
+            .saturating_sub(self.fulfilled(&line.id))
+    }
+
     fn display_fulfillment_status(&self) -> &'static str {
-        if self.fulfillments.iter().any(|f| f.status == "SUCCESS") {
-            "FULFILLED"
-        } else {
-            "UNFULFILLED"
+        let shipped = self.fulfillments.iter().any(|f| f.status == "SUCCESS");
+        let left = self.lines.iter().any(|l| self.unfulfilled(l) > 0);
+        match (shipped, left) {
+            (false, _) => "UNFULFILLED",
+            (true, true) => "PARTIALLY_FULFILLED",
+            (true, false) => "FULFILLED",
         }
     }
 
@@ -181,6 +228,9 @@ impl SandboxOrder {
             .iter()
             .map(|l| {
                 json!({ "id": l.id, "sku": l.sku, "title": l.title, "name": l.title, "quantity": l.quantity,
+                        "currentQuantity": l.current_quantity,
+                        "unfulfilledQuantity": self.unfulfilled(l),
+                        "fulfillableQuantity": self.unfulfilled(l),
                         "originalUnitPriceSet": money(&l.price),
                         "variant": { "id": l.variant_id, "sku": l.sku, "title": l.title } })
             })
@@ -204,6 +254,11 @@ impl SandboxOrder {
                 "createdAt": time(f.created_at), "updatedAt": time(f.created_at),
                 "trackingInfo": f.tracking.iter().map(|t| json!({
                     "company": t.company, "number": t.number, "url": t.url })).collect::<Vec<_>>(),
+                "fulfillmentLineItems": connection(f.lines.iter().map(|u| {
+                    let sku = self.lines.iter().find(|l| l.id == u.line_id).map(|l| l.sku.clone());
+                    json!({ "id": format!("{}-{}", f.id, u.line_id.rsplit('/').next().unwrap_or_default()),
+                            "quantity": u.quantity, "lineItem": { "id": u.line_id, "sku": sku } })
+                }).collect()),
             })).collect::<Vec<_>>(),
             "refunds": self.refunds.iter().map(|r| json!({
                 "id": r.id, "legacyResourceId": r.id.rsplit('/').next().unwrap_or_default(),
@@ -328,6 +383,8 @@ pub struct World {
     pub(crate) next_object_id: u64,
     /// Cancel jobs: job id → (store, order id).
     pub(crate) jobs: HashMap<String, (usize, String)>,
+    /// Order edits begun and not committed, by calculated order id.
+    pub(crate) edit_sessions: HashMap<String, super::edits::EditSession>,
 }
 
 impl World {
@@ -338,6 +395,7 @@ impl World {
             next_order_id: 6_100_000_001,
             next_object_id: 7_100_000_001,
             jobs: HashMap::new(),
+            edit_sessions: HashMap::new(),
         }
     }
 

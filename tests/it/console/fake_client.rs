@@ -291,6 +291,12 @@ impl FakeClient {
                     message: format!("{} stuck jobs queued again", orders.len()),
                 })
             }
+            Request::MarkParcelHandled { order, outcome, .. } => {
+                self.allow(Permission::MarkParcelHandled)?;
+                Ok(Response::Done {
+                    message: format!("parcel of order {order} marked {}", outcome.name()),
+                })
+            }
             Request::SetSettings {
                 link,
                 changes,

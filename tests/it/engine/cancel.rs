@@ -519,36 +519,6 @@ async fn a_store_order_found_after_tiktok_cancelled_is_cancelled_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancel_after_the_warehouse_shipped_is_stuck_for_a_person_with_the_reason() {
-    let mut rig = Rig::start().await;
-    let id = imported(&mut rig).await;
-    // The warehouse ships, and TikTok cancels before orderdeck could push the tracking.
-    rig.fulfil(GB, &id, "JD0000000555", "DPD UK");
-    rig.set
-        .tiktok
-        .cancel_order_as(id.as_str(), "SYSTEM", "Auto-cancelled")
-        .unwrap();
-    rig.sync().await;
-    rig.sync().await;
-
-    let store = rig.store_order(GB, &id);
-    assert!(store.cancelled_at.is_none());
-    assert!(rig.set.tiktok.shipments(id.as_str()).is_empty());
-    let order = rig.order(&id);
-    let FlowStatus::Stuck { reason } = &order.flows.cancellation.status else {
-        panic!("{:?}", order.flows.cancellation)
-    };
-    assert!(reason.contains("fulfillments"), "{reason}");
-    let stuck = rig.view(orderdeck::domain::triage::OrderView::Stuck).await;
-    assert_eq!(stuck.len(), 1);
-    assert!(
-        stuck[0].why.starts_with("cancellation: "),
-        "{}",
-        stuck[0].why
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_cancellation_is_one_row_however_orderdeck_first_saw_it() {
     let mut rig = Rig::start().await;
     // Seen on the order and in the cancellation search in the same poll.

@@ -4,6 +4,7 @@
 //! and the polls, token expiry, and the headless commands of the real binary.
 
 mod address;
+mod after_shipping;
 mod cancel;
 mod cli;
 mod damaged_answers;

@@ -263,7 +263,7 @@ async fn a_cancel_dropped_after_the_write_is_ambiguous_and_safe_to_repeat() {
     assert_eq!(err.class, ErrorClass::Ambiguous);
     // The engine retries the cancel: the store says it is already cancelled, which succeeds.
     let store = client.cancel_order(&id, &instruction).await.unwrap();
-    assert!(store.cancelled_at.is_some());
+    assert!(store.store.cancelled_at.is_some());
     let held = h.sandbox.order(STORE, id.as_str()).unwrap().unwrap();
     assert_eq!(held.cancel_requests.len(), 1);
     assert!(held.refunds.is_empty());

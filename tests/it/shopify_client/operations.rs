@@ -5,13 +5,14 @@ use std::collections::HashSet;
 
 use orderdeck::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use orderdeck::domain::order::StorefrontOrderStatus;
-use orderdeck::domain::rules::cancel::StorefrontCancelInstruction;
+use orderdeck::domain::rules::cancel::{StorefrontCancelInstruction, Units};
 use orderdeck::domain::rules::import::SkuMatch;
 use orderdeck::domain::settings::InventoryBehaviour;
+use orderdeck::platforms::shopify::ShopifyClient;
 use orderdeck::platforms::{ErrorClass, Storefront};
 use orderdeck::sandbox::shopify::{RefundArgument, SandboxOptions, SandboxTracking};
 
-use crate::shopify_client::support::{STORE, harness, harness_with};
+use crate::shopify_client::support::{Harness, STORE, harness, harness_with};
 
 #[tokio::test]
 async fn skus_resolve_to_one_none_or_many() {
@@ -175,11 +176,11 @@ async fn cancels_send_other_the_note_restock_and_never_a_refund_in_every_version
             .await
             .unwrap_or_else(|e| panic!("{version}: {e}"));
         assert_eq!(
-            cancelled.status,
+            cancelled.store.status,
             StorefrontOrderStatus::Cancelled,
             "{version}"
         );
-        assert!(cancelled.cancelled_at.is_some());
+        assert!(cancelled.store.cancelled_at.is_some());
 
         let held = h.sandbox.order(STORE, &id).unwrap().unwrap();
         let request = &held.cancel_requests[0];
@@ -202,13 +203,13 @@ async fn cancels_send_other_the_note_restock_and_never_a_refund_in_every_version
 }
 
 #[tokio::test]
-async fn cancelling_twice_succeeds_and_fulfilled_orders_refuse() {
+async fn cancelling_twice_succeeds() {
     let h = harness().await;
     let client = h.client();
     let id = StorefrontOrderId::new(h.create(&client, "576400000000000005").await).unwrap();
     client.cancel_order(&id, &instruction(false)).await.unwrap();
     let again = client.cancel_order(&id, &instruction(false)).await.unwrap();
-    assert_eq!(again.status, StorefrontOrderStatus::Cancelled);
+    assert_eq!(again.store.status, StorefrontOrderStatus::Cancelled);
     let held = h.sandbox.order(STORE, id.as_str()).unwrap().unwrap();
     assert_eq!(
         held.cancel_requests.len(),
@@ -216,33 +217,82 @@ async fn cancelling_twice_succeeds_and_fulfilled_orders_refuse() {
         "the second cancel changed nothing"
     );
     assert!(!held.restocked);
+}
 
-    let shipped = h.create(&client, "576400000000000006").await;
+fn tracking(number: &str) -> SandboxTracking {
+    SandboxTracking {
+        company: Some("UPS".into()),
+        number: Some(number.into()),
+        url: None,
+    }
+}
+
+/// An order of 2 × CRO-00 and 1 × CRO-01; answers its id.
+async fn two_lines(h: &Harness, client: &ShopifyClient, tiktok_id: &str) -> StorefrontOrderId {
+    let mut draft = h.draft(tiktok_id, "CRO-00", 2);
+    draft.lines.extend(h.draft(tiktok_id, "CRO-01", 1).lines);
+    let store = client.create_order(&draft).await.unwrap();
+    store.order_id
+}
+
+fn units(list: &[Units]) -> Vec<(&str, u32)> {
+    list.iter().map(|u| (u.sku.as_str(), u.quantity)).collect()
+}
+
+#[tokio::test]
+async fn a_partly_shipped_order_puts_back_only_its_unshipped_units() {
+    let h = harness().await;
+    let client = h.client();
+    let id = two_lines(&h, &client, "576400000000000006").await;
     h.sandbox
-        .fulfil(
-            STORE,
-            &shipped,
-            SandboxTracking {
-                company: None,
-                number: Some("1Z999".into()),
-                url: None,
-            },
-        )
+        .fulfil_units(STORE, id.as_str(), &[("CRO-00", 1)], tracking("1Z999"))
         .unwrap();
-    let err = client
-        .cancel_order(
-            &StorefrontOrderId::new(shipped).unwrap(),
-            &instruction(true),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, ErrorClass::Permanent);
-    assert!(
-        err.message
-            .contains("Cannot cancel an order with fulfillments"),
-        "{}",
-        err.message
+    let stock = |sku| h.sandbox.inventory(STORE, sku).unwrap()[0];
+    let before = (stock("CRO-00"), stock("CRO-01"));
+    let mut asked = instruction(true);
+    asked.note = "Cancelled on TikTok (buyer)".into();
+    let done = client.cancel_order(&id, &asked).await.unwrap();
+    assert_eq!(done.store.status, StorefrontOrderStatus::Cancelled);
+    assert_eq!(units(&done.shipped), [("CRO-00", 1)]);
+    assert_eq!(units(&done.put_back), [("CRO-00", 1), ("CRO-01", 1)]);
+    assert_eq!(
+        (stock("CRO-00"), stock("CRO-01")),
+        (before.0 + 1, before.1 + 1),
+        "the shipped unit stays out of stock"
     );
+    let held = h.sandbox.order(STORE, id.as_str()).unwrap().unwrap();
+    let edit = &held.edits[0];
+    assert!(
+        !edit.notify_customer,
+        "the buyer is told by TikTok, not the store"
+    );
+    assert_eq!(
+        edit.staff_note.as_deref(),
+        Some("Cancelled on TikTok (buyer)")
+    );
+    assert!(
+        !held.cancel_requests[0].restock,
+        "the cancel itself restocks nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_shipped_order_is_cancelled_without_restocking_whatever_the_setting() {
+    let h = harness().await;
+    let client = h.client();
+    let id = two_lines(&h, &client, "576400000000000016").await;
+    h.sandbox
+        .fulfil(STORE, id.as_str(), tracking("1Z998"))
+        .unwrap();
+    let stock = |sku| h.sandbox.inventory(STORE, sku).unwrap()[0];
+    let before = (stock("CRO-00"), stock("CRO-01"));
+    let done = client.cancel_order(&id, &instruction(true)).await.unwrap();
+    assert_eq!(done.store.status, StorefrontOrderStatus::Cancelled);
+    assert_eq!(units(&done.shipped), [("CRO-00", 2), ("CRO-01", 1)]);
+    assert!(done.put_back.is_empty());
+    assert_eq!((stock("CRO-00"), stock("CRO-01")), before);
+    let held = h.sandbox.order(STORE, id.as_str()).unwrap().unwrap();
+    assert!(held.edits.is_empty(), "nothing was left to take off");
 }
 
 #[tokio::test]
@@ -255,7 +305,7 @@ async fn an_order_cancelled_in_the_admin_counts_as_cancelled() {
         .cancel_order(&StorefrontOrderId::new(id).unwrap(), &instruction(true))
         .await
         .unwrap();
-    assert_eq!(store.status, StorefrontOrderStatus::Cancelled);
+    assert_eq!(store.store.status, StorefrontOrderStatus::Cancelled);
 }
 
 #[tokio::test]

@@ -173,19 +173,32 @@ fn restock_follows_the_setting_and_the_note_carries_tiktoks_reason() {
 #[test]
 fn restock_explanations_per_platform() {
     let table = [
-        (Platform::Shopify, true, "stock put back"),
-        (Platform::Shopify, false, "restock_on_cancel is off"),
+        (Platform::Shopify, true, false, "stock put back"),
+        (Platform::Shopify, false, false, "restock_on_cancel is off"),
+        (
+            Platform::Shopify,
+            true,
+            true,
+            "already shipped: only unshipped units go back",
+        ),
+        (
+            Platform::Shopify,
+            false,
+            true,
+            "already shipped; stock not put back",
+        ),
         (
             Platform::Woocommerce,
             false,
+            false,
             "WooCommerce puts stock back on every cancel",
         ),
-        (Platform::Magento2, true, "stock put back"),
-        (Platform::Bigcommerce, true, "store's own setting"),
-        (Platform::AmazonMcf, true, "manages its own stock"),
+        (Platform::Magento2, true, false, "stock put back"),
+        (Platform::Bigcommerce, true, false, "store's own setting"),
+        (Platform::AmazonMcf, true, false, "manages its own stock"),
     ];
-    for (platform, restock, words) in table {
-        let text = restock_explanation(platform, restock);
+    for (platform, restock, shipped, words) in table {
+        let text = restock_explanation(platform, restock, shipped);
         assert!(text.contains(words), "{platform}: {text}");
     }
 }
