@@ -34,6 +34,8 @@ pub enum OrdersView {
     Cancellations,
     /// Orders whose sync needs a person
     Stuck,
+    /// Parcels the store shipped before TikTok cancelled: stop them or expect them back
+    Parcels,
     /// Every order, newest first
     All,
 }
@@ -45,6 +47,7 @@ impl OrdersView {
             OrdersView::Pending => Some(OrderView::Pending),
             OrdersView::MissingTracking => Some(OrderView::MissingTracking),
             OrdersView::Stuck => Some(OrderView::Stuck),
+            OrdersView::Parcels => Some(OrderView::Parcels),
             OrdersView::All => Some(OrderView::All),
             OrdersView::Cancellations => None,
         }
@@ -79,7 +82,8 @@ mod tests {
             OrdersView::Pending => Some(View::Pending),
             OrdersView::MissingTracking => Some(View::Missing),
             OrdersView::Cancellations => Some(View::Cancellations),
-            OrdersView::Stuck | OrdersView::All => None,
+            OrdersView::Stuck => Some(View::Stuck),
+            OrdersView::Parcels | OrdersView::All => None,
         }
     }
 
@@ -93,6 +97,7 @@ mod tests {
             "cancellations",
             "cancels",
             "cancel",
+            "stuck",
         ];
         for name in console_names {
             let console = crate::console::View::parse(name).expect("the console knows it");

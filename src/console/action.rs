@@ -59,7 +59,9 @@ impl Scope {
     pub fn chain_for(view: View) -> &'static [Scope] {
         match view {
             View::Stores => &[Scope::Stores, Scope::List, Scope::Global],
-            View::Pending | View::Missing => &[Scope::Orders, Scope::List, Scope::Global],
+            View::Pending | View::Missing | View::Stuck => {
+                &[Scope::Orders, Scope::List, Scope::Global]
+            }
             View::Cancellations => &[Scope::Cancellations, Scope::List, Scope::Global],
             View::Approvals => &[Scope::Approvals, Scope::List, Scope::Global],
             View::Activity => &[Scope::Activity, Scope::List, Scope::Global],
@@ -163,6 +165,7 @@ actions! {
     ViewStores = "view-stores", "stores", "Show the Stores view: health of each link";
     ViewPending = "view-pending", "pending", "Show orders not in the store yet, and why";
     ViewMissing = "view-missing", "missing", "Show orders missing tracking, by ship-by deadline";
+    ViewStuck = "view-stuck", "stuck", "Show orders a person must act on, longest stuck first";
     ViewCancellations = "view-cancellations", "cancels", "Show cancellations in both directions";
     ViewApprovals = "view-approvals", "approvals", "Show resync requests waiting for an operator";
     ViewActivity = "view-activity", "activity", "Show what people and the engine did, newest first";
@@ -238,7 +241,7 @@ impl Action {
         let list = scope.is_list();
         match self {
             Back => true,
-            Quit | Help | CommandMode | ViewStores | ViewPending | ViewMissing
+            Quit | Help | CommandMode | ViewStores | ViewPending | ViewMissing | ViewStuck
             | ViewCancellations | ViewApprovals | ViewActivity | ViewSettings | NextView
             | PrevView | Refresh | Redraw | DismissToasts | Messages | Suspend => {
                 !matches!(scope, Scope::Input | Scope::Confirm)

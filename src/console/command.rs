@@ -42,11 +42,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "view",
         aliases: &[],
         args: "NAME",
-        help: "switch view (stores pending missing cancellations approvals activity settings)",
+        help: "switch view (stores pending missing stuck cancellations approvals activity settings)",
         reaches: &[
             Action::ViewStores,
             Action::ViewPending,
             Action::ViewMissing,
+            Action::ViewStuck,
             Action::ViewCancellations,
             Action::ViewApprovals,
             Action::ViewActivity,
@@ -372,7 +373,7 @@ mod tests {
         );
         assert_eq!(
             complete("s", &known),
-            ["settings", "sort", "stores", "sync"]
+            ["settings", "sort", "stores", "stuck", "sync"]
         );
         assert_eq!(apply_completion("se", &complete("se", &known)), "settings ");
         assert_eq!(complete("sort ", &known), ["default", "id", "paid"]);

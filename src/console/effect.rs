@@ -69,6 +69,7 @@ pub enum Purpose {
 pub enum ListId {
     Pending,
     Missing,
+    Stuck,
     Cancellations,
     Approvals,
     Activity,

@@ -26,6 +26,7 @@ pub enum View {
     Stores,
     Pending,
     Missing,
+    Stuck,
     Cancellations,
     Approvals,
     Activity,
@@ -33,10 +34,11 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 8] = [
         View::Stores,
         View::Pending,
         View::Missing,
+        View::Stuck,
         View::Cancellations,
         View::Approvals,
         View::Activity,
@@ -49,6 +51,7 @@ impl View {
             View::Stores => "stores",
             View::Pending => "pending",
             View::Missing => "missing",
+            View::Stuck => "stuck",
             View::Cancellations => "cancellations",
             View::Approvals => "approvals",
             View::Activity => "activity",
@@ -61,6 +64,7 @@ impl View {
             View::Stores => "Stores",
             View::Pending => "Pending orders",
             View::Missing => "Missing tracking",
+            View::Stuck => "Stuck: a person must act",
             View::Cancellations => "Cancellations",
             View::Approvals => "Approvals",
             View::Activity => "Activity",
@@ -73,6 +77,7 @@ impl View {
         match self {
             View::Pending => "Pending",
             View::Missing => "Missing",
+            View::Stuck => "Stuck",
             View::Cancellations => "Cancels",
             other => other.title(),
         }
@@ -301,6 +306,7 @@ pub struct State {
     pub stores_selected: usize,
     pub pending: List<OrderRow>,
     pub missing: List<OrderRow>,
+    pub stuck: List<OrderRow>,
     pub cancellations: List<CancellationRow>,
     pub approvals: List<ResyncRequest>,
     /// People's actions (audit) and the engine's events, newest first.
@@ -360,6 +366,7 @@ impl State {
             stores_selected: 0,
             pending: List::default(),
             missing: List::default(),
+            stuck: List::default(),
             cancellations: List::default(),
             approvals: List::default(),
             activity: List::default(),

@@ -40,7 +40,7 @@ pub fn why(order: &Order, view: OrderView) -> String {
     let why = match view {
         OrderView::Pending => pending_reason(order).unwrap_or_default(),
         OrderView::MissingTracking => StorefrontKnowledge::of(order).describe().to_string(),
-        OrderView::Stuck | OrderView::All => order
+        OrderView::Stuck | OrderView::Parcels | OrderView::All => order
             .stuck_reason()
             .or_else(|| pending_reason(order))
             .unwrap_or_default(),

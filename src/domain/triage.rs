@@ -20,15 +20,19 @@ pub enum OrderView {
     MissingTracking,
     /// A flow needs a person, longest stuck first.
     Stuck,
+    /// Parcels the store shipped before TikTok cancelled, nobody having said how they ended;
+    /// oldest first. Also on the Stuck list: this one is counted per link on its own.
+    Parcels,
     /// Every order, newest first.
     All,
 }
 
 impl OrderView {
-    pub const ALL: [OrderView; 4] = [
+    pub const ALL: [OrderView; 5] = [
         OrderView::Pending,
         OrderView::MissingTracking,
         OrderView::Stuck,
+        OrderView::Parcels,
         OrderView::All,
     ];
 
@@ -37,6 +41,7 @@ impl OrderView {
             OrderView::Pending => "pending",
             OrderView::MissingTracking => "missing-tracking",
             OrderView::Stuck => "stuck",
+            OrderView::Parcels => "parcels",
             OrderView::All => "all",
         }
     }
@@ -71,6 +76,9 @@ pub fn views_of(order: &Order) -> Vec<(OrderView, i64)> {
             .min()
             .unwrap_or(order.first_seen);
         views.push((OrderView::Stuck, since.timestamp()));
+    }
+    if let Some(parcel) = order.open_parcel() {
+        views.push((OrderView::Parcels, parcel.raised_at.timestamp()));
     }
     views
 }

@@ -428,6 +428,9 @@ pub struct ViewCounts {
     pub pending: usize,
     pub missing_tracking: usize,
     pub stuck: usize,
+    /// Parcels shipped before TikTok cancelled, not yet marked handled.
+    #[serde(default)]
+    pub parcels: usize,
     pub cancellations_waiting: usize,
     pub all: usize,
 }

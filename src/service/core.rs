@@ -245,6 +245,7 @@ impl Service {
                     pending: count(OrderView::Pending),
                     missing_tracking: count(OrderView::MissingTracking),
                     stuck: count(OrderView::Stuck),
+                    parcels: count(OrderView::Parcels),
                     cancellations_waiting: waiting,
                     all: count(OrderView::All),
                 },

@@ -28,6 +28,7 @@ pub fn view_code(view: OrderView) -> u8 {
         OrderView::MissingTracking => 2,
         OrderView::Stuck => 3,
         OrderView::All => 4,
+        OrderView::Parcels => 5,
     }
 }
 

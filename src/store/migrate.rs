@@ -31,6 +31,11 @@ pub const STEPS: &[Step] = &[
         what: "index ready jobs by link and due time (idx_jobs_due_link), for fair claims",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 3,
+        what: "list parcels shipped before TikTok cancelled (the parcels view)",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.

@@ -338,7 +338,7 @@ fn support_asks_an_operator_approves_and_the_console_shows_it() {
 
     // And Activity lists the operator's decision (filtered: the engine keeps adding events).
     term.keys("\x1b");
-    term.keys("6");
+    term.keys("7");
     term.keys("/");
     term.keys("request.approve");
     term.keys("\r");

@@ -22,6 +22,10 @@ macro_rules! with_list {
                 let $list = &mut $state.missing;
                 $body
             }
+            $crate::console::effect::ListId::Stuck => {
+                let $list = &mut $state.stuck;
+                $body
+            }
             $crate::console::effect::ListId::Cancellations => {
                 let $list = &mut $state.cancellations;
                 $body
@@ -44,6 +48,7 @@ pub fn list_of(view: View) -> Option<ListId> {
     match view {
         View::Pending => Some(ListId::Pending),
         View::Missing => Some(ListId::Missing),
+        View::Stuck => Some(ListId::Stuck),
         View::Cancellations => Some(ListId::Cancellations),
         View::Approvals => Some(ListId::Approvals),
         View::Activity => Some(ListId::Activity),
@@ -106,18 +111,14 @@ pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
     let link = state.link.clone();
     let filter = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_string());
     let request = match list {
-        ListId::Pending | ListId::Missing => {
-            let l = if list == ListId::Pending {
-                &state.pending
-            } else {
-                &state.missing
+        ListId::Pending | ListId::Missing | ListId::Stuck => {
+            let (l, view) = match list {
+                ListId::Pending => (&state.pending, OrderView::Pending),
+                ListId::Missing => (&state.missing, OrderView::MissingTracking),
+                _ => (&state.stuck, OrderView::Stuck),
             };
             Request::Orders(OrderQuery {
-                view: if list == ListId::Pending {
-                    OrderView::Pending
-                } else {
-                    OrderView::MissingTracking
-                },
+                view,
                 link,
                 filter: filter(&l.filter),
                 sort: l.sort,

@@ -149,6 +149,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         ViewStores => navigate::switch_view(state, View::Stores),
         ViewPending => navigate::switch_view(state, View::Pending),
         ViewMissing => navigate::switch_view(state, View::Missing),
+        ViewStuck => navigate::switch_view(state, View::Stuck),
         ViewCancellations => navigate::switch_view(state, View::Cancellations),
         ViewApprovals => navigate::switch_view(state, View::Approvals),
         ViewActivity => navigate::switch_view(state, View::Activity),
@@ -192,11 +193,11 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
     use Action::*;
     let view = state.view;
     let in_detail = state.detail.is_some();
-    let orders = matches!(view, View::Pending | View::Missing);
+    let orders = matches!(view, View::Pending | View::Missing | View::Stuck);
     let applies = match action {
         Filter => matches!(
             view,
-            View::Pending | View::Missing | View::Cancellations | View::Activity
+            View::Pending | View::Missing | View::Stuck | View::Cancellations | View::Activity
         ),
         ToggleMark | ClearMarks => orders || matches!(view, View::Cancellations | View::Approvals),
         SortNext | SortReverse => lists::list_of(view).is_some(),

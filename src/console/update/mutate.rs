@@ -85,6 +85,7 @@ pub fn run(state: &mut State, mutation: &Mutation, reason: Option<String>) -> Ve
     match state.view {
         View::Pending => state.pending.marks.clear(),
         View::Missing => state.missing.marks.clear(),
+        View::Stuck => state.stuck.marks.clear(),
         View::Cancellations => state.cancellations.marks.clear(),
         View::Approvals => state.approvals.marks.clear(),
         _ => {}
@@ -148,11 +149,11 @@ fn orders(state: &State) -> Result<(Vec<TiktokOrderId>, usize), String> {
     } else {
         let link = state.link.as_ref();
         match state.view {
-            View::Pending | View::Missing => {
-                let list = if state.view == View::Pending {
-                    &state.pending
-                } else {
-                    &state.missing
+            View::Pending | View::Missing | View::Stuck => {
+                let list = match state.view {
+                    View::Pending => &state.pending,
+                    View::Missing => &state.missing,
+                    _ => &state.stuck,
                 };
                 let (rows, hidden) = list.chosen(link);
                 (rows.into_iter().map(|r| r.id).collect(), hidden)

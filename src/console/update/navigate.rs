@@ -128,6 +128,7 @@ pub fn narrowed(state: &mut State) -> Vec<Effect> {
     for list in [
         ListId::Pending,
         ListId::Missing,
+        ListId::Stuck,
         ListId::Cancellations,
         ListId::Approvals,
         ListId::Activity,
@@ -366,6 +367,7 @@ fn open(state: &mut State) -> Vec<Effect> {
         }
         View::Pending => state.pending.selected_row().map(|r| r.id.clone()),
         View::Missing => state.missing.selected_row().map(|r| r.id.clone()),
+        View::Stuck => state.stuck.selected_row().map(|r| r.id.clone()),
         View::Cancellations => state
             .cancellations
             .selected_row()
@@ -406,6 +408,7 @@ fn copy_id(state: &mut State) -> Vec<Effect> {
                 .unwrap_or_default(),
             View::Pending => ids_of(&state.pending, |r| r.id.to_string()),
             View::Missing => ids_of(&state.missing, |r| r.id.to_string()),
+            View::Stuck => ids_of(&state.stuck, |r| r.id.to_string()),
             View::Cancellations => ids_of(&state.cancellations, |r| r.order_id.to_string()),
             View::Approvals => ids_of(&state.approvals, |r| r.id.to_string()),
             View::Activity => ids_of(&state.activity, |r| {

@@ -155,6 +155,7 @@ fn page(
     match (list, result) {
         (ListId::Pending, Ok(Response::Orders(p))) => state.pending.install(p, page),
         (ListId::Missing, Ok(Response::Orders(p))) => state.missing.install(p, page),
+        (ListId::Stuck, Ok(Response::Orders(p))) => state.stuck.install(p, page),
         (ListId::Cancellations, Ok(Response::Cancellations(p))) => {
             state.cancellations.install(p, page)
         }
@@ -381,7 +382,7 @@ fn refresh_changed(state: &mut State) -> Vec<Effect> {
         changed.orders
     } else {
         match state.view {
-            View::Pending | View::Missing | View::Cancellations => changed.orders,
+            View::Pending | View::Missing | View::Stuck | View::Cancellations => changed.orders,
             View::Approvals => changed.requests,
             // Engine events come with order and health changes, people's actions with audit.
             View::Activity if activity && !state.follow => {

@@ -24,6 +24,7 @@ pub fn lines(state: &State, width: u16) -> Vec<Line<'static>> {
             .map(|l| link_fields(state, l)),
         View::Pending => state.pending.selected_row().map(|r| order_fields(state, r)),
         View::Missing => state.missing.selected_row().map(|r| order_fields(state, r)),
+        View::Stuck => state.stuck.selected_row().map(|r| order_fields(state, r)),
         View::Cancellations => state
             .cancellations
             .selected_row()

@@ -189,6 +189,7 @@ pub fn row_at(state: &State, row: u16) -> Option<usize> {
     let top = match state.view {
         View::Pending => state.pending.top,
         View::Missing => state.missing.top,
+        View::Stuck => state.stuck.top,
         View::Cancellations => state.cancellations.top,
         View::Approvals => state.approvals.top,
         View::Activity => state.activity.top,
@@ -265,6 +266,7 @@ fn tab_count(state: &State, view: View) -> Option<usize> {
     Some(match view {
         View::Pending => links.map(|l| l.counts.pending).sum(),
         View::Missing => links.map(|l| l.counts.missing_tracking).sum(),
+        View::Stuck => links.map(|l| l.counts.stuck).sum(),
         View::Cancellations => links.map(|l| l.counts.cancellations_waiting).sum(),
         _ => return None,
     })
@@ -340,7 +342,7 @@ fn footer_actions(state: &State) -> &'static [Action] {
     }
     match state.view {
         View::Stores => &[Open, EditSettings, SyncNow, CopyId, CommandMode, Help, Quit],
-        View::Pending | View::Missing => &[
+        View::Pending | View::Missing | View::Stuck => &[
             Resync,
             RetryStuck,
             ReprintLabel,

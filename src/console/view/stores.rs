@@ -186,9 +186,15 @@ fn draw_panel(frame: &mut Frame, state: &State, area: Rect, link: &LinkHealth) {
         Span::styled(auth, theme.level(auth_level)),
     ]));
     let counts = link.counts;
+    // Parcels after a cancel are among the stuck, named apart: each is money on its way out.
+    let parcels = match counts.parcels {
+        0 => String::new(),
+        1 => " (1 parcel to stop)".into(),
+        n => format!(" ({} parcels to stop)", thousands(n)),
+    };
     lines.push(Line::styled(
         format!(
-            "{} pending · {} missing tracking · {} stuck · {} cancellations waiting · {} orders",
+            "{} pending · {} missing tracking · {} stuck{parcels} · {} cancellations waiting · {} orders",
             thousands(counts.pending),
             thousands(counts.missing_tracking),
             thousands(counts.stuck),

@@ -93,6 +93,7 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
     match state.view {
         View::Pending => orders(frame, state, area, &state.pending, View::Pending),
         View::Missing => orders(frame, state, area, &state.missing, View::Missing),
+        View::Stuck => orders(frame, state, area, &state.stuck, View::Stuck),
         View::Cancellations => cancellations(frame, state, area),
         View::Approvals => approvals(frame, state, area),
         _ => activity(frame, state, area),
@@ -109,6 +110,19 @@ fn pending_cols() -> [Col; 7] {
         sorted(col("Paid", 11, 3), OrderColumn::Paid),
         sorted(col("Store", 8, 5), OrderColumn::StoreOrder),
         sorted(fill("Why it is not in the store", 20, 0), OrderColumn::Why),
+    ]
+}
+
+/// The Stuck list's columns; its own order is longest stuck first.
+fn stuck_cols() -> [Col; 7] {
+    [
+        col("", 1, 0),
+        sorted(col("Order", 18, 0), OrderColumn::Id),
+        sorted(col("Link", 10, 2), OrderColumn::Link),
+        sorted(col("TikTok status", 17, 4), OrderColumn::Status),
+        sorted(col("Paid", 11, 3), OrderColumn::Paid),
+        sorted(col("Store", 8, 5), OrderColumn::StoreOrder),
+        sorted(fill("What a person must do", 20, 0), OrderColumn::Why),
     ]
 }
 
@@ -171,6 +185,7 @@ pub fn sort_columns_shown(state: &State) -> Vec<OrderColumn> {
     let (cols, default): (Vec<Col>, Option<OrderColumn>) = match state.view {
         View::Pending => (pending_cols().into(), Some(OrderColumn::Paid)),
         View::Missing => (missing_cols().into(), Some(OrderColumn::ShipBy)),
+        View::Stuck => (stuck_cols().into(), None),
         View::Cancellations => (cancellation_cols().into(), None),
         View::Approvals => (approval_cols().into(), None),
         View::Activity => (activity_cols().into(), None),
@@ -195,25 +210,22 @@ fn orders(
 ) {
     let now = state.now;
     let theme = &state.theme;
-    if view == View::Pending {
-        draw_list(
-            frame,
-            state,
-            area,
-            list,
-            &pending_cols(),
-            Some(OrderColumn::Paid),
-            |row| {
-                vec![
-                    Cell::from(clean(row.id.as_str())),
-                    Cell::from(clean(row.link.as_str())),
-                    Cell::from(clean(&row.tiktok_status)),
-                    Cell::from(ago(now, row.paid_at.unwrap_or(row.created_at))),
-                    Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
-                    Cell::from(clean(&row.why)),
-                ]
-            },
-        );
+    if view != View::Missing {
+        let (cols, default) = if view == View::Pending {
+            (pending_cols(), Some(OrderColumn::Paid))
+        } else {
+            (stuck_cols(), None)
+        };
+        draw_list(frame, state, area, list, &cols, default, |row| {
+            vec![
+                Cell::from(clean(row.id.as_str())),
+                Cell::from(clean(row.link.as_str())),
+                Cell::from(clean(&row.tiktok_status)),
+                Cell::from(ago(now, row.paid_at.unwrap_or(row.created_at))),
+                Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
+                Cell::from(clean(&row.why)),
+            ]
+        });
     } else {
         draw_list(
             frame,

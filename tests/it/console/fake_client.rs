@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use orderdeck::domain::access::{Permission, Role, refusal};
 use orderdeck::domain::ids::{JobId, RequestId, TiktokOrderId};
 use orderdeck::domain::platform::Platform;
+use orderdeck::domain::rules::parcel::ParcelAfterCancel;
 use orderdeck::domain::settings::{LinkSettings, SettingKey};
 use orderdeck::service::api::*;
 use orderdeck::service::client::{Client, ClientEvent};
@@ -33,6 +34,8 @@ pub struct FakeClient {
     offline: std::sync::atomic::AtomicBool,
     /// Say hello as the daemon (false: a store opened in-process).
     daemon: bool,
+    /// Orders whose store shipped a parcel TikTok then cancelled, nobody having closed it.
+    parcels: Mutex<Vec<TiktokOrderId>>,
 }
 
 impl FakeClient {
@@ -97,6 +100,7 @@ impl FakeClient {
             events: broadcast::channel(64).0,
             offline: Default::default(),
             daemon: true,
+            parcels: Mutex::default(),
         }
     }
 
@@ -293,6 +297,10 @@ impl FakeClient {
             }
             Request::MarkParcelHandled { order, outcome, .. } => {
                 self.allow(Permission::MarkParcelHandled)?;
+                self.parcels
+                    .lock()
+                    .expect("parcels")
+                    .retain(|id| *id != order);
                 Ok(Response::Done {
                     message: format!("parcel of order {order} marked {}", outcome.name()),
                 })
@@ -384,7 +392,24 @@ impl FakeClient {
             .chain(&self.missing)
             .find(|r| r.id == *id)
             .ok_or_else(|| ServiceError::not_found(format!("order {id}")))?;
-        Ok(detail_of(row, self.role))
+        let mut detail = detail_of(row, self.role);
+        if self.parcels.lock().expect("parcels").contains(id) {
+            detail.order.parcel_after_cancel = Some(ParcelAfterCancel {
+                carrier: Some("UPS".into()),
+                tracking_number: Some("1Z999AA10000000077".into()),
+                tracking_url: None,
+                cancelled_at: now(),
+                initiator: None,
+                raised_at: now(),
+                handled: None,
+            });
+        }
+        Ok(detail)
+    }
+
+    /// The store shipped `id` and TikTok then cancelled it: its detail shows the open parcel.
+    pub fn ship_then_cancel(&self, id: TiktokOrderId) {
+        self.parcels.lock().expect("parcels").push(id);
     }
 }
 

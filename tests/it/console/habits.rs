@@ -63,6 +63,8 @@ async fn tab_cycles_through_the_candidates_and_the_line_scrolls_to_them() {
     press(&client, &mut state, "shift-tab").await;
     assert_eq!(line(&state).as_deref(), Some("sort"));
     press(&client, &mut state, "tab tab").await;
+    assert_eq!(line(&state).as_deref(), Some("stuck"));
+    press(&client, &mut state, "tab").await;
     assert_eq!(line(&state).as_deref(), Some("sync"));
 
     // Twenty candidates do not fit in 64 columns: the line scrolls to the one in the input.
@@ -225,7 +227,7 @@ async fn a_bulk_resync_asks_the_reason_then_the_count() {
 
 async fn with_an_unsaved_change(client: &FakeClient) -> orderdeck::console::State {
     let mut state = open(client, (120, 36), Theme::ansi16()).await;
-    press(client, &mut state, "7 j j j enter ctrl-u").await;
+    press(client, &mut state, "8 j j j enter ctrl-u").await;
     type_text(client, &mut state, "12h").await;
     press(client, &mut state, "enter").await;
     assert_eq!(state.settings.changes().len(), 1);
@@ -413,9 +415,9 @@ async fn every_list_sorts_by_the_columns_it_shows() {
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
     // (view key, first column `s` picks, its header, the request carries it)
     for (view, column, header) in [
-        ("4", OrderColumn::Id, "Order ▲"),
-        ("5", OrderColumn::Request, "Request ▲"),
-        ("6", OrderColumn::When, "When ▲"),
+        ("5", OrderColumn::Id, "Order ▲"),
+        ("6", OrderColumn::Request, "Request ▲"),
+        ("7", OrderColumn::When, "When ▲"),
     ] {
         press(&client, &mut state, view).await;
         client.forget_calls();

@@ -277,7 +277,7 @@ async fn activity_reads_people_and_engine_filters_follows_and_opens_orders() {
     let client = FakeClient::new(Role::Operator);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
     client.forget_calls();
-    press(&client, &mut state, "6").await;
+    press(&client, &mut state, "7").await;
     assert!(
         client
             .calls()
@@ -346,7 +346,7 @@ async fn activity_reads_people_and_engine_filters_follows_and_opens_orders() {
 async fn approvals_offer_no_filter_the_service_would_ignore() {
     let client = FakeClient::new(Role::Operator);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
-    press(&client, &mut state, "5 /").await;
+    press(&client, &mut state, "6 /").await;
     assert!(state.line.is_none());
     press(&client, &mut state, ":").await;
     type_text(&client, &mut state, "filter bob").await;

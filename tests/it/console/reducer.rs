@@ -10,6 +10,7 @@ use orderdeck::console::update::available;
 use orderdeck::console::{Action, Effect, View, update};
 use orderdeck::domain::access::Role;
 use orderdeck::domain::request::ResyncFlow;
+use orderdeck::domain::rules::parcel::ParcelOutcome;
 use orderdeck::service::api::Request;
 
 use super::fake_client::FakeClient;
@@ -154,6 +155,7 @@ fn view_action(view: View) -> Action {
         View::Stores => Action::ViewStores,
         View::Pending => Action::ViewPending,
         View::Missing => Action::ViewMissing,
+        View::Stuck => Action::ViewStuck,
         View::Cancellations => Action::ViewCancellations,
         View::Approvals => Action::ViewApprovals,
         View::Activity => Action::ViewActivity,
@@ -185,7 +187,7 @@ async fn copy_label_and_buyer_cancel() {
     assert!(toasts(&state).iter().any(|t| t.contains(&path)));
     press(&client, &mut state, "k k").await;
 
-    press(&client, &mut state, "4 j a").await;
+    press(&client, &mut state, "5 j a").await;
     assert_eq!(question(&state), "Approve 1 buyer cancel request?");
     press(&client, &mut state, "y").await;
     assert!(matches!(
@@ -203,10 +205,60 @@ async fn copy_label_and_buyer_cancel() {
 }
 
 #[tokio::test]
+async fn a_parcel_shipped_before_the_cancel_is_closed_from_the_detail_with_outcome_and_note() {
+    let client = FakeClient::new(Role::Support);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    // Nothing to close on an ordinary order.
+    press(&client, &mut state, "2 enter h").await;
+    assert!(state.overlay.is_none());
+    assert!(
+        toasts(&state)
+            .iter()
+            .any(|t| t.contains("handled does nothing here"))
+    );
+
+    client.ship_then_cancel(seed::order_id(1));
+    press(&client, &mut state, "esc j enter h").await;
+    assert_eq!(
+        question(&state),
+        format!("How did the parcel of {} end?", seed::order_id(1))
+    );
+    let asked = plain(&render(&state));
+    assert!(
+        asked.contains("parcel with UPS, tracking 1Z999AA10000000077"),
+        "{asked}"
+    );
+    type_text(&client, &mut state, "lost it").await;
+    press(&client, &mut state, "enter").await;
+    let Some(Overlay::Prompt(prompt)) = &state.overlay else {
+        panic!("the prompt stays open: {:?}", state.overlay)
+    };
+    assert!(
+        prompt
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("\"lost\" is not an outcome"),
+        "{:?}",
+        prompt.error
+    );
+    assert!(client.mutations().is_empty());
+    press(&client, &mut state, "ctrl-u").await;
+    type_text(&client, &mut state, "returned RMA 4411").await;
+    press(&client, &mut state, "enter").await;
+    assert!(matches!(
+        client.mutations().last(),
+        Some(Request::MarkParcelHandled { order, outcome: ParcelOutcome::Returned, note })
+            if *order == seed::order_id(1) && note == "RMA 4411"
+    ));
+    assert!(toasts(&state).iter().any(|t| t.contains("marked returned")));
+}
+
+#[tokio::test]
 async fn settings_are_validated_inline_and_saved_after_the_diff() {
     let client = FakeClient::new(Role::Operator);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
-    press(&client, &mut state, "7 j j j enter ctrl-u").await;
+    press(&client, &mut state, "8 j j j enter ctrl-u").await;
     type_text(&client, &mut state, "5m").await;
     press(&client, &mut state, "enter").await;
     let error = state.settings.error.clone().unwrap_or_default();
@@ -236,7 +288,7 @@ async fn settings_are_validated_inline_and_saved_after_the_diff() {
 async fn support_cannot_edit_settings_and_is_told_why() {
     let client = FakeClient::new(Role::Support);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
-    press(&client, &mut state, "7 space").await;
+    press(&client, &mut state, "8 space").await;
     assert!(state.settings.draft.is_none());
     assert!(
         toasts(&state)
@@ -261,7 +313,7 @@ async fn carrier_mappings_complete_and_check_tiktok_providers() {
     let client = FakeClient::new(Role::Operator);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
     // The last row of the form adds a mapping.
-    press(&client, &mut state, "7 G enter").await;
+    press(&client, &mut state, "8 G enter").await;
     type_text(&client, &mut state, "Hermes Parcelnet=roy").await;
     press(&client, &mut state, "tab").await;
     let typed = |state: &orderdeck::console::State| match &state.settings.editor {

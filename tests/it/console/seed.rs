@@ -86,6 +86,7 @@ pub fn links(
                 pending: count(pending, name),
                 missing_tracking: count(missing, name),
                 stuck: count(pending, name) / 3,
+                parcels: usize::from(i == 0),
                 cancellations_waiting: waiting,
                 all: 1_204 + i * 3_117,
             };

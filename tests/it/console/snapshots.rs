@@ -72,7 +72,7 @@ async fn missing_tracking_with_marks() {
 #[tokio::test]
 async fn cancellations() {
     scene("cancellations", Role::Operator, async |c, s| {
-        press(c, s, "4").await;
+        press(c, s, "5").await;
     })
     .await;
 }
@@ -80,7 +80,7 @@ async fn cancellations() {
 #[tokio::test]
 async fn approvals() {
     scene("approvals", Role::Operator, async |c, s| {
-        press(c, s, "5").await;
+        press(c, s, "6").await;
     })
     .await;
 }
@@ -88,7 +88,7 @@ async fn approvals() {
 #[tokio::test]
 async fn activity_following() {
     scene("activity", Role::Operator, async |c, s| {
-        press(c, s, "6 f").await;
+        press(c, s, "7 f").await;
     })
     .await;
 }
@@ -96,7 +96,7 @@ async fn activity_following() {
 #[tokio::test]
 async fn settings_shopify() {
     scene("settings", Role::Operator, async |c, s| {
-        press(c, s, "7 j j").await;
+        press(c, s, "8 j j").await;
     })
     .await;
 }
@@ -104,7 +104,7 @@ async fn settings_shopify() {
 #[tokio::test]
 async fn settings_amazon_has_no_store_to_tiktok_section() {
     scene("settings_amazon", Role::Operator, async |c, s| {
-        press(c, s, "7 ] ]").await;
+        press(c, s, "8 ] ]").await;
     })
     .await;
 }
@@ -113,7 +113,7 @@ async fn settings_amazon_has_no_store_to_tiktok_section() {
 async fn settings_refusal_is_shown_inline() {
     // cancel_store_to_tiktok cannot be turned on before a default cancel reason is chosen.
     scene("settings_error", Role::Operator, async |c, s| {
-        press(c, s, "7 j j j j j j space").await;
+        press(c, s, "8 j j j j j j space").await;
     })
     .await;
 }
@@ -121,7 +121,7 @@ async fn settings_refusal_is_shown_inline() {
 #[tokio::test]
 async fn settings_save_shows_the_diff() {
     scene("settings_save", Role::Operator, async |c, s| {
-        press(c, s, "7 j j j enter ctrl-u").await;
+        press(c, s, "8 j j j enter ctrl-u").await;
         type_text(c, s, "12h").await;
         press(c, s, "enter G enter").await;
         type_text(c, s, "Evri=Hermes").await;
@@ -133,7 +133,7 @@ async fn settings_save_shows_the_diff() {
 #[tokio::test]
 async fn settings_read_only_for_support() {
     scene("settings_support", Role::Support, async |c, s| {
-        press(c, s, "7").await;
+        press(c, s, "8").await;
     })
     .await;
 }
@@ -193,7 +193,7 @@ async fn resync_prompt_names_the_hidden_marks() {
 #[tokio::test]
 async fn approve_request_asks_first() {
     scene("confirm_approve", Role::Operator, async |c, s| {
-        press(c, s, "5 a").await;
+        press(c, s, "6 a").await;
     })
     .await;
 }
@@ -321,7 +321,7 @@ async fn confirmation_lists_its_target() {
 #[tokio::test]
 async fn unsaved_settings_question() {
     scene("unsaved", Role::Operator, async |c, s| {
-        press(c, s, "7 j j j enter ctrl-u").await;
+        press(c, s, "8 j j j enter ctrl-u").await;
         type_text(c, s, "12h").await;
         press(c, s, "enter q").await;
     })

@@ -46,6 +46,14 @@ async fn stuck_reason(rig: &Rig, id: &TiktokOrderId) -> Option<String> {
         .map(|row| row.why)
 }
 
+/// The GB link's count of parcels to stop, as the Stores view shows it.
+async fn parcels(rig: &Rig) -> usize {
+    match rig.call(Role::Viewer, Request::Overview).await {
+        Ok(Response::Overview(o)) => o.links[GB].counts.parcels,
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn mark(rig: &Rig, role: Role, id: &TiktokOrderId, note: &str) -> Result<Response, String> {
     rig.call(
         role,
@@ -111,6 +119,9 @@ async fn a_cancel_after_the_store_shipped_stops_the_loss_and_waits_for_a_person(
         order.timeline
     );
 
+    assert_eq!(parcels(&rig).await, 1, "counted for the link on its own");
+    assert_eq!(rig.view(OrderView::Parcels).await[0].id, id);
+
     // Quiet re-runs change nothing; a viewer may not close it, an empty note is refused.
     rig.sync().await;
     assert_eq!(
@@ -141,6 +152,7 @@ async fn a_cancel_after_the_store_shipped_stops_the_loss_and_waits_for_a_person(
     .await
     .unwrap();
     assert_eq!(stuck_reason(&rig, &id).await, None, "handled: off the list");
+    assert_eq!(parcels(&rig).await, 0);
     let again = mark(&rig, Role::Support, &id, "twice").await.unwrap_err();
     assert!(again.contains("already marked intercepted"), "{again}");
     let audit = match rig
