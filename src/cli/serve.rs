@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::domain::clock::SystemClock;
-use crate::service::socket;
+use crate::service::{http, socket};
 
 use super::runtime::{close, ensure_data_dir, log_to_file, open_local};
 
@@ -39,9 +39,32 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         integrity = ?local.engine.store().open_report().integrity.depth,
         "orderdeck serve started"
     );
-    let engine = tokio::spawn(local.engine.clone().run(stop.clone()));
+    let engine_stopped = CancellationToken::new();
+    let engine = tokio::spawn({
+        let (engine, stop, stopped) = (local.engine.clone(), stop.clone(), engine_stopped.clone());
+        async move {
+            engine.run(stop).await;
+            stopped.cancel();
+        }
+    });
+    let monitoring = match config.webhooks.listen {
+        Some(listen) => {
+            let (bound, task) =
+                http::serve(listen, local.service.clone(), engine_stopped, stop.clone())
+                    .await
+                    .with_context(|| {
+                        format!("cannot listen for HTTP on {listen} ([webhooks] listen)")
+                    })?;
+            tracing::info!(%bound, "HTTP: /healthz and /metrics");
+            Some(task)
+        }
+        None => None,
+    };
     socket::serve(listener, local.service.clone(), stop.clone()).await;
     engine.await.context("the engine task failed")?;
+    if let Some(task) = monitoring {
+        let _ = task.await;
+    }
     signals.abort();
     if close(Some(local)) {
         tracing::info!("orderdeck serve stopped; store closed cleanly");

@@ -21,6 +21,7 @@ mod shops;
 mod stores;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,7 @@ pub use stores::{
     AmazonMcfStore, BigcommerceStore, DEFAULT_SHOPIFY_API_VERSION, Magento2Store, ShopifyStore,
     StorefrontConfig, StorefrontCredentials, WoocommerceStore,
 };
+pub use webhooks::WebhooksConfig;
 
 use reader::{Loader, Section};
 
@@ -55,6 +57,8 @@ pub struct Config {
     pub engine: EngineConfig,
     /// `[console]`: the header's label and colour, the mouse.
     pub console: ConsoleConfig,
+    /// `[webhooks]`: the daemon's HTTP listener.
+    pub webhooks: WebhooksConfig,
     /// The file it was read from.
     pub source: PathBuf,
     /// Things worth fixing that do not stop orderdeck (e.g. a store without a connector yet).
@@ -182,6 +186,8 @@ impl Config {
         let engine = paths::read_engine(&mut ld, section);
         let section = sub_section(&mut ld, &mut root, "console");
         let console = console::read_console(&mut ld, section);
+        let section = sub_section(&mut ld, &mut root, "webhooks");
+        let webhooks = webhooks::read_webhooks(&mut ld, section);
         root.finish(&mut ld, |_| None);
         let problems = ld.problems.sorted();
         if problems.has_errors() {
@@ -196,6 +202,7 @@ impl Config {
             paths,
             engine,
             console,
+            webhooks,
             source: source.to_path_buf(),
             warnings: problems.0,
         })

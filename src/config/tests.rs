@@ -322,6 +322,10 @@ fn the_example_config_loads() {
         config.paths.socket,
         Path::new("/run/orderdeck/orderdeck.sock")
     );
+    assert_eq!(
+        config.webhooks.listen,
+        Some("127.0.0.1:8787".parse().unwrap())
+    );
     // The only warning: Amazon MCF has no connector yet.
     assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
 }

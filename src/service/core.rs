@@ -198,7 +198,7 @@ impl Service {
         ServiceError::Refused { message: why }
     }
 
-    fn overview(&self) -> Result<Overview, ServiceError> {
+    pub(crate) fn overview(&self) -> Result<Overview, ServiceError> {
         let store = self.engine.store();
         let now = self.engine.now();
         let lookup = self.engine.settings_lookup();

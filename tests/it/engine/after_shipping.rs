@@ -9,6 +9,7 @@ use orderdeck::domain::rules::parcel::ParcelOutcome;
 use orderdeck::domain::triage::OrderView;
 use orderdeck::service::api::{AuditQuery, Request, Response};
 
+use crate::engine::monitoring::scrape;
 use crate::engine::support::*;
 
 const OTHER_SKU: &str = "CRO-01";
@@ -121,6 +122,16 @@ async fn a_cancel_after_the_store_shipped_stops_the_loss_and_waits_for_a_person(
 
     assert_eq!(parcels(&rig).await, 1, "counted for the link on its own");
     assert_eq!(rig.view(OrderView::Parcels).await[0].id, id);
+    let scraped = scrape(&rig, "/metrics", true).await;
+    let line = format!(
+        "orderdeck_parcels_after_cancel{{link=\"{}\",platform=\"Shopify\"}} 1",
+        rig.link(GB)
+    );
+    assert!(
+        scraped.2.lines().any(|l| l == line),
+        "{line} in:\n{}",
+        scraped.2
+    );
 
     // Quiet re-runs change nothing; a viewer may not close it, an empty note is refused.
     rig.sync().await;

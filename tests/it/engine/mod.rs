@@ -12,6 +12,7 @@ mod faults;
 mod hostile_text;
 mod import;
 mod labels;
+pub mod monitoring;
 mod requests;
 mod settling;
 mod support;
