@@ -56,6 +56,9 @@ impl Service {
             match &state.status {
                 FlowStatus::Stuck { reason } => {
                     diagnosis.push(format!("{} is stuck: {}", flow.name(), sanitize(reason)));
+                    if let Some(cause) = state.stuck_on() {
+                        diagnosis.push(format!("  cause: {}", cause.diagnosis()));
+                    }
                     diagnosis.push(format!("  fix: {}", fix_hint(reason)));
                 }
                 FlowStatus::Waiting { why } => {

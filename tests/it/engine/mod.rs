@@ -12,6 +12,7 @@ mod hostile_text;
 mod import;
 mod labels;
 mod requests;
+mod resume;
 mod settling;
 mod support;
 mod tokens;
