@@ -167,6 +167,68 @@ impl CauseCheck {
     }
 }
 
+/// The Stores view's lines for one link: per kind of cause, how many orders wait and on what,
+/// largest first ("12 orders wait on 3 SKUs: SKU-LATE (9), SKU-B (2), SKU-C (1)"). `waiting`
+/// holds each cause with its count of orders.
+pub fn summarize(waiting: &[(StuckCause, usize)]) -> Vec<String> {
+    let mut sorted = waiting.to_vec();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let named = |what: &str, pick: fn(&StuckCause) -> Option<String>| {
+        let of_kind: Vec<(String, usize)> = sorted
+            .iter()
+            .filter_map(|(c, n)| pick(c).map(|name| (name, *n)))
+            .collect();
+        let total: usize = of_kind.iter().map(|(_, n)| n).sum();
+        let mut names: Vec<String> = of_kind
+            .iter()
+            .take(3)
+            .map(|(name, n)| format!("{name} ({n})"))
+            .collect();
+        if of_kind.len() > 3 {
+            names.push("…".into());
+        }
+        (total > 0).then(|| {
+            format!(
+                "{} on {} {what}{}: {}",
+                orders(total, "waits", "wait"),
+                of_kind.len(),
+                if of_kind.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            )
+        })
+    };
+    let mut lines = Vec::new();
+    lines.extend(named("SKU", |c| match c {
+        StuckCause::MissingSku { sku, .. } => Some(sanitize(sku)),
+        _ => None,
+    }));
+    lines.extend(named("carrier", |c| match c {
+        StuckCause::UnmappedCarrier { carrier } => Some(format!("'{}'", sanitize(carrier))),
+        _ => None,
+    }));
+    for (cause, n) in &sorted {
+        match cause {
+            StuckCause::MissingSku { .. } | StuckCause::UnmappedCarrier { .. } => {}
+            StuckCause::Person => lines.push(format!("{} a person", orders(*n, "needs", "need"))),
+            other => lines.push(format!(
+                "{}: {}",
+                orders(*n, "waits", "wait"),
+                other.describe()
+            )),
+        }
+    }
+    lines
+}
+
+/// "1 order waits", "3 orders wait".
+fn orders(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 order {one}")
+    } else {
+        format!("{n} orders {many}")
+    }
+}
+
 fn delay(checks: u32, backoff: &Backoff) -> chrono::Duration {
     let factor = 1u32.checked_shl(checks.min(31)).unwrap_or(u32::MAX);
     let wait = backoff
@@ -258,6 +320,38 @@ mod tests {
             waits.push((check.due - at).num_seconds());
         }
         assert_eq!(waits, [600, 1200, 2400, 2400, 2400, 2400]);
+    }
+
+    #[test]
+    fn the_stores_view_counts_orders_per_cause_largest_first() {
+        let sku = |s: &str| StuckCause::MissingSku {
+            store: store(),
+            sku: s.into(),
+        };
+        let waiting = [
+            (sku("SKU-B"), 2),
+            (StuckCause::Person, 1),
+            (sku("SKU-LATE"), 9),
+            (
+                StuckCause::UnmappedCarrier {
+                    carrier: "Evri".into(),
+                },
+                3,
+            ),
+            (sku("SKU-C"), 1),
+            (sku("SKU-D"), 1),
+            (StuckCause::StoreCredentials { store: store() }, 4),
+        ];
+        assert_eq!(
+            summarize(&waiting),
+            [
+                "13 orders wait on 4 SKUs: SKU-LATE (9), SKU-B (2), SKU-C (1), …",
+                "3 orders wait on 1 carrier: 'Evri' (3)",
+                "4 orders wait: store us-shopify refuses its credentials",
+                "1 order needs a person",
+            ]
+        );
+        assert!(summarize(&[]).is_empty());
     }
 
     #[test]

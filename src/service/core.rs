@@ -214,6 +214,19 @@ impl Service {
                 .total;
             let tokens = link.marketplace.tokens();
             let count = |v: OrderView| counts.get(&v).copied().unwrap_or_default();
+            let waits = self
+                .engine
+                .waiting_on(&link.id)
+                .map_err(ServiceError::internal)?
+                .into_iter()
+                .map(|(cause, mut flows)| {
+                    flows.dedup_by(|a, b| a.0 == b.0);
+                    WaitingOn {
+                        cause,
+                        orders: flows.len(),
+                    }
+                })
+                .collect();
             links.push(LinkHealth {
                 link: link.id.clone(),
                 shop: link.shop.to_string(),
@@ -243,6 +256,7 @@ impl Service {
                     cancellations_waiting: waiting,
                     all: count(OrderView::All),
                 },
+                waiting: waits,
             });
         }
         let pending_requests = store

@@ -17,7 +17,7 @@ use orderdeck::domain::ids::TiktokOrderId;
 use orderdeck::domain::job::JobState;
 use orderdeck::domain::order::FlowStatus;
 use orderdeck::domain::triage::OrderView;
-use orderdeck::service::api::{Request, Response};
+use orderdeck::service::api::{Request, Response, WaitingOn};
 
 use crate::engine::support::*;
 
@@ -59,6 +59,14 @@ async fn diagnosis(rig: &Rig, id: &TiktokOrderId) -> Vec<String> {
     }
 }
 
+/// What the Stores view shows the first link's stuck orders wait on.
+async fn waiting(rig: &Rig) -> Vec<WaitingOn> {
+    match rig.call(Role::Viewer, Request::Overview).await {
+        Ok(Response::Overview(overview)) => overview.links[GB].waiting.clone(),
+        other => panic!("overview: {other:?}"),
+    }
+}
+
 fn timeline_says(rig: &Rig, id: &TiktokOrderId, words: &str) -> bool {
     rig.order(id)
         .timeline
@@ -91,6 +99,14 @@ async fn orders_stuck_on_a_missing_sku_import_by_themselves_once_it_exists_and_o
     for id in &ids {
         assert_eq!(import_waits_on(&rig, id), Some(missing.clone()), "{id}");
     }
+    // The Stores view's data: what the link's stuck orders wait on.
+    assert_eq!(
+        waiting(&rig).await,
+        [WaitingOn {
+            cause: missing.clone(),
+            orders: 4
+        }]
+    );
 
     // Each sync re-checks what is due: the first re-check comes `retry_initial` after the cause
     // was first seen, then the waits double up to `retry_max`; each re-check of the four
@@ -146,6 +162,7 @@ async fn orders_stuck_on_a_missing_sku_import_by_themselves_once_it_exists_and_o
         );
     }
     assert!(rig.view(OrderView::Stuck).await.is_empty());
+    assert!(waiting(&rig).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
