@@ -45,6 +45,11 @@ pub enum Command {
     },
     /// Puts the stuck jobs of these orders back in the queue.
     RetryStuck { orders: Vec<TiktokOrderId> },
+    /// Puts back in the queue the stuck jobs of every order of `link` waiting on `cause`.
+    RetryCause {
+        link: LinkId,
+        cause: crate::domain::cause::StuckCause,
+    },
     /// Fetches a TikTok label now, saves it, and prints it when asked.
     ReprintLabel { order: TiktokOrderId, print: bool },
     /// Changes a link's settings (key, value text), refused if they changed since version.
@@ -116,6 +121,7 @@ impl Engine {
                 })
             }
             Command::RetryStuck { orders } => self.retry_orders(&orders, audit).await,
+            Command::RetryCause { link, cause } => self.retry_cause(&link, &cause, audit).await,
             Command::ReprintLabel { order, print } => {
                 let detail = if print { "printed" } else { "saved" };
                 let (path, printed) = self

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use crate::domain::audit::AuditEntry;
+use crate::domain::audit::{AuditEntry, AuditOutcome};
 use crate::domain::cause::{CauseCheck, StuckCause};
 use crate::domain::ids::{LinkId, TiktokOrderId};
 use crate::domain::order::Flow;
@@ -31,7 +31,7 @@ use crate::store::{Change, StoreError, ViewQuery};
 
 use super::activity::Level;
 use super::execute::Failure;
-use super::{Engine, LinkRuntime};
+use super::{Engine, LinkRuntime, OperationError, Outcome};
 
 /// When each waiting cause of each link is next checked.
 #[derive(Default)]
@@ -259,6 +259,35 @@ impl Engine {
             );
         }
         Ok(resumed)
+    }
+
+    /// A person's "retry all waiting on this cause": their audit entry is written with the
+    /// first orders retried; nothing waiting is a refusal (audited by the caller).
+    pub(super) async fn retry_cause(
+        &self,
+        link: &LinkId,
+        cause: &StuckCause,
+        audit: AuditEntry,
+    ) -> Result<Outcome, OperationError> {
+        self.runtime(link)?;
+        let audit = AuditEntry {
+            outcome: AuditOutcome::Ok {
+                detail: Some(format!("all waiting on {}", cause.describe())),
+            },
+            ..audit
+        };
+        match self.resume_cause(link, cause, Some(audit)).await? {
+            0 => Err(OperationError::Invalid(format!(
+                "no stuck order of {link} waits on {}",
+                cause.describe()
+            ))),
+            n => Ok(Outcome::Done {
+                message: format!(
+                    "{n} stuck job(s) queued again (all waiting on {})",
+                    cause.describe()
+                ),
+            }),
+        }
     }
 
     fn recheck_failed(&self, link: &LinkRuntime, message: String) {

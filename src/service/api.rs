@@ -74,6 +74,12 @@ pub enum Request {
         orders: Vec<TiktokOrderId>,
         reason: Option<String>,
     },
+    /// Retries every stuck order of `link` waiting on `cause` (see `LinkHealth::waiting`).
+    RetryCause {
+        link: LinkId,
+        cause: StuckCause,
+        reason: Option<String>,
+    },
     SetSettings {
         link: LinkId,
         changes: Vec<(String, String)>,
@@ -107,6 +113,7 @@ impl Request {
             | Request::RespondBuyerCancel { .. }
             | Request::ReprintLabel { .. }
             | Request::RetryStuck { .. }
+            | Request::RetryCause { .. }
             | Request::SetSettings { .. }
             | Request::SyncNow { .. } => true,
         }

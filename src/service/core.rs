@@ -104,6 +104,11 @@ impl Service {
             } => Service::plan_buyer_cancel_answer(cancel_id, approve, reject_reason, comment),
             Request::ReprintLabel { order, print } => Service::plan_reprint(order, print),
             Request::RetryStuck { orders, reason } => Service::plan_retry(orders, reason),
+            Request::RetryCause {
+                link,
+                cause,
+                reason,
+            } => Service::plan_retry_cause(link, cause, reason),
             Request::SetSettings {
                 link,
                 changes,

@@ -291,6 +291,12 @@ impl FakeClient {
                     message: format!("{} stuck jobs queued again", orders.len()),
                 })
             }
+            Request::RetryCause { cause, .. } => {
+                self.allow(Permission::RetryStuckJob)?;
+                Ok(Response::Done {
+                    message: format!("retried all waiting on {}", cause.describe()),
+                })
+            }
             Request::SetSettings {
                 link,
                 changes,

@@ -307,3 +307,70 @@ async fn a_carrier_map_change_releases_the_tracking_pushes_waiting_on_it() {
 fn tracking_cause(rig: &Rig, id: &TiktokOrderId) -> Option<StuckCause> {
     rig.order(id).flows.tracking.stuck_on().cloned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_retries_everything_waiting_on_a_cause_in_one_audited_request() {
+    // Re-checks ten minutes apart: only the person's request can move these orders here.
+    let mut rig = Rig::with(Options {
+        shops: 1,
+        engine: Some(SLOW_CHECKS),
+        ..Options::default()
+    })
+    .await;
+    let ids: Vec<TiktokOrderId> = (0..3)
+        .map(|_| order_with(&mut rig, GB, &[GHOST_SKU]))
+        .collect();
+    let ambiguous = order_with(&mut rig, GB, &[DUP_SKU]);
+    rig.sync().await;
+    let store = rig.store(GB);
+    rig.set
+        .shopify
+        .add_variant(&store, GHOST_SKU, "Ghost (One size)")
+        .expect("variant added");
+    let cause = waiting(&rig)
+        .await
+        .into_iter()
+        .find(|w| w.orders == 3)
+        .expect("three orders wait on the ghost SKU")
+        .cause;
+    let retry = |role| {
+        rig.call(
+            role,
+            Request::RetryCause {
+                link: rig.link(GB),
+                cause: cause.clone(),
+                reason: Some("added the SKU".into()),
+            },
+        )
+    };
+    let refused = retry(Role::Viewer).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let answer = retry(Role::Support).await;
+    assert!(
+        matches!(&answer, Ok(Response::Done { message }) if message.starts_with("3 stuck job(s) queued again")),
+        "{answer:?}"
+    );
+    rig.sync().await;
+    for id in &ids {
+        rig.store_order(GB, id);
+        assert!(timeline_says(
+            &rig,
+            id,
+            "retried by support-user (all waiting on SKU GHOST-003"
+        ));
+    }
+    assert!(rig.store_orders(GB, &ambiguous).is_empty());
+    let audit = rig
+        .engine()
+        .store()
+        .audit_page(None, 50)
+        .expect("audit reads");
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.entry.action == "job.retry_cause" && r.entry.actor.user == "support-user"),
+        "{audit:#?}"
+    );
+    // Nothing waits on it any more: a second press is refused, not silently done.
+    assert!(retry(Role::Support).await.is_err());
+}
