@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use crate::domain::audit::{AuditEntry, AuditOutcome};
 use crate::domain::cause::{CauseCheck, StuckCause};
-use crate::domain::ids::{LinkId, TiktokOrderId};
+use crate::domain::ids::{LinkId, ShopId, StorefrontId, TiktokOrderId};
 use crate::domain::order::Flow;
 use crate::domain::platform::Platform;
 use crate::domain::rules::import::SkuMatch;
@@ -50,15 +50,19 @@ pub type Waiting = BTreeMap<StuckCause, Vec<(TiktokOrderId, Flow)>>;
 /// What a failed job waits on, should it end stuck: transient errors only end a run stuck once
 /// retries ran out, which makes them an outage of that platform.
 pub(super) fn cause_of(link: &LinkRuntime, failure: &Failure) -> StuckCause {
+    cause_on(&link.shop, &link.storefront_name, failure)
+}
+
+fn cause_on(shop: &ShopId, store: &StorefrontId, failure: &Failure) -> StuckCause {
     match failure {
         Failure::Blocked(blocked) => blocked.cause.clone(),
         Failure::Stuck(_) | Failure::Store(_) => StuckCause::Person,
         Failure::Platform(e) => match (&e.class, e.platform) {
-            (ErrorClass::RefreshCredentials, Platform::TiktokShop) => StuckCause::ShopCredentials {
-                shop: link.shop.clone(),
-            },
+            (ErrorClass::RefreshCredentials, Platform::TiktokShop) => {
+                StuckCause::ShopCredentials { shop: shop.clone() }
+            }
             (ErrorClass::RefreshCredentials, _) => StuckCause::StoreCredentials {
-                store: link.storefront_name.clone(),
+                store: store.clone(),
             },
             (ErrorClass::RetryLater { .. } | ErrorClass::Ambiguous, platform) => {
                 StuckCause::Outage { platform }
@@ -306,6 +310,97 @@ fn ended_by(cause: &StuckCause, news: PollNews) -> bool {
         StuckCause::StoreCredentials { .. } | StuckCause::Outage { .. } => news.store,
         StuckCause::MissingSku { .. } | StuckCause::UnmappedCarrier { .. } | StuckCause::Person => {
             false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cause::Blocked;
+    use crate::platforms::PlatformError;
+
+    #[test]
+    fn a_failure_names_what_its_flow_waits_on() {
+        let shop = ShopId::new("gb-shop").unwrap();
+        let store = StorefrontId::new("gb-shopify").unwrap();
+        let platform = |platform, class| {
+            Failure::Platform(PlatformError::new(platform, "op", class, "refused"))
+        };
+        let sku = StuckCause::MissingSku {
+            store: store.clone(),
+            sku: "SKU-LATE".into(),
+        };
+        let later = ErrorClass::RetryLater { after: None };
+        let table = [
+            (
+                Failure::Blocked(Blocked::on(sku.clone(), "no variant")),
+                sku,
+            ),
+            (Failure::Stuck("no address".into()), StuckCause::Person),
+            (
+                platform(Platform::TiktokShop, ErrorClass::RefreshCredentials),
+                StuckCause::ShopCredentials { shop: shop.clone() },
+            ),
+            (
+                platform(Platform::Shopify, ErrorClass::RefreshCredentials),
+                StuckCause::StoreCredentials {
+                    store: store.clone(),
+                },
+            ),
+            (
+                platform(Platform::Shopify, later),
+                StuckCause::Outage {
+                    platform: Platform::Shopify,
+                },
+            ),
+            (
+                platform(Platform::TiktokShop, ErrorClass::Ambiguous),
+                StuckCause::Outage {
+                    platform: Platform::TiktokShop,
+                },
+            ),
+            (
+                platform(Platform::Shopify, ErrorClass::Permanent),
+                StuckCause::Person,
+            ),
+        ];
+        for (failure, cause) in table {
+            assert_eq!(cause_on(&shop, &store, &failure), cause, "{failure:?}");
+        }
+    }
+
+    #[test]
+    fn a_poll_ends_the_causes_of_the_platforms_it_reached() {
+        let tiktok_only = PollNews {
+            tiktok: true,
+            store: false,
+        };
+        let store_only = PollNews {
+            tiktok: false,
+            store: true,
+        };
+        let shop = StuckCause::ShopCredentials {
+            shop: ShopId::new("gb-shop").unwrap(),
+        };
+        let store = StuckCause::StoreCredentials {
+            store: StorefrontId::new("gb-shopify").unwrap(),
+        };
+        let tiktok_down = StuckCause::Outage {
+            platform: Platform::TiktokShop,
+        };
+        let shopify_down = StuckCause::Outage {
+            platform: Platform::Shopify,
+        };
+        for (cause, by_tiktok, by_store) in [
+            (&shop, true, false),
+            (&tiktok_down, true, false),
+            (&store, false, true),
+            (&shopify_down, false, true),
+            (&StuckCause::Person, false, false),
+        ] {
+            assert_eq!(ended_by(cause, tiktok_only), by_tiktok, "{cause:?}");
+            assert_eq!(ended_by(cause, store_only), by_store, "{cause:?}");
         }
     }
 }
