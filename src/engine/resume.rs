@@ -266,7 +266,9 @@ impl Engine {
     }
 
     /// A person's "retry all waiting on this cause": their audit entry is written with the
-    /// first orders retried; nothing waiting is a refusal (audited by the caller).
+    /// first orders retried; nothing waiting is a refusal (audited by the caller). Orders that
+    /// need a person share no cause (each has its own problem, some a retry acknowledges), so
+    /// they are retried order by order, never all at once.
     pub(super) async fn retry_cause(
         &self,
         link: &LinkId,
@@ -274,6 +276,11 @@ impl Engine {
         audit: AuditEntry,
     ) -> Result<Outcome, OperationError> {
         self.runtime(link)?;
+        if !cause.resumes_by_itself() {
+            return Err(OperationError::Invalid(
+                "orders that need a person have a problem each: retry them order by order".into(),
+            ));
+        }
         let audit = AuditEntry {
             outcome: AuditOutcome::Ok {
                 detail: Some(format!("all waiting on {}", cause.describe())),

@@ -84,6 +84,7 @@ pub fn start(state: &mut State, action: Action) -> Vec<Effect> {
 
 /// The cause to retry: the open order's (its first stuck flow's), else in Stores the one the
 /// most orders of the selected link wait on; with how many orders wait on it when known.
+/// Orders that need a person share no cause: they are retried one by one (`retry`).
 fn cause(state: &State) -> Result<(LinkId, StuckCause, Option<usize>), String> {
     if let Some(detail) = &state.detail {
         let order = &detail
@@ -95,6 +96,11 @@ fn cause(state: &State) -> Result<(LinkId, StuckCause, Option<usize>), String> {
             .into_iter()
             .find_map(|f| order.flows.get(f).stuck_on().cloned())
             .ok_or("nothing of this order is stuck")?;
+        if !cause.resumes_by_itself() {
+            return Err(
+                "this order needs a person: its cause is its own (retry it with retry)".into(),
+            );
+        }
         return Ok((order.link.clone(), cause, None));
     }
     let link = state
@@ -104,9 +110,15 @@ fn cause(state: &State) -> Result<(LinkId, StuckCause, Option<usize>), String> {
         .ok_or("no link is selected")?;
     link.waiting
         .iter()
+        .filter(|w| w.cause.resumes_by_itself())
         .max_by(|a, b| a.orders.cmp(&b.orders).then_with(|| b.cause.cmp(&a.cause)))
         .map(|w| (link.link.clone(), w.cause.clone(), Some(w.orders)))
-        .ok_or_else(|| format!("no stuck order of {} waits on anything", link.link))
+        .ok_or_else(|| {
+            format!(
+                "no stuck order of {} waits on a shared cause (a SKU, a carrier, credentials)",
+                link.link
+            )
+        })
 }
 
 /// Asks before polling one link (or all of them) now.

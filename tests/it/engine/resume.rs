@@ -373,4 +373,17 @@ async fn a_person_retries_everything_waiting_on_a_cause_in_one_audited_request()
     );
     // Nothing waits on it any more: a second press is refused, not silently done.
     assert!(retry(Role::Support).await.is_err());
+    // Orders that need a person share no cause: never retried all at once.
+    let person = rig
+        .call(
+            Role::Support,
+            Request::RetryCause {
+                link: rig.link(GB),
+                cause: StuckCause::Person,
+                reason: None,
+            },
+        )
+        .await;
+    assert!(person.is_err(), "{person:?}");
+    assert!(rig.store_orders(GB, &ambiguous).is_empty());
 }
