@@ -193,6 +193,7 @@ actions! {
     SortReverse = "sort-reverse", "reverse", "Reverse the sort direction";
     Resync = "resync", "resync", "Resync the orders (support: becomes a request for an operator)";
     RetryStuck = "retry", "retry", "Retry the orders' stuck jobs";
+    RetryCause = "retry-cause", "retry cause", "Retry every stuck order waiting on this cause (a SKU, a carrier, credentials)";
     ReprintLabel = "reprint-label", "label", "Fetch and print the shipping label again";
     ParcelHandled = "parcel-handled", "handled", "Say how a parcel shipped before TikTok's cancel ended (outcome, note)";
     ApproveCancel = "approve-cancel", "approve", "Approve the buyer's cancel request on TikTok";
@@ -222,7 +223,7 @@ impl Action {
         use Action::*;
         Some(match self {
             Resync => Permission::RequestResync,
-            RetryStuck => Permission::RetryStuckJob,
+            RetryStuck | RetryCause => Permission::RetryStuckJob,
             ReprintLabel => Permission::ReprintLabel,
             ParcelHandled => Permission::MarkParcelHandled,
             ApproveCancel | RejectCancel => Permission::RespondBuyerCancel,
@@ -261,6 +262,8 @@ impl Action {
                 matches!(scope, Scope::List | Scope::Cancellations | Scope::Detail)
             }
             ParcelHandled => scope == Scope::Detail,
+            // The open order's cause, or the largest of the selected link's in Stores.
+            RetryCause => matches!(scope, Scope::List | Scope::Stores | Scope::Detail),
             ApproveRequest | RejectRequest => matches!(scope, Scope::List | Scope::Approvals),
             Follow => matches!(scope, Scope::List | Scope::Activity),
             EditSettings => matches!(scope, Scope::List | Scope::Stores),
@@ -315,6 +318,10 @@ mod tests {
     fn reading_needs_no_permission_and_writing_does() {
         assert_eq!(Action::Open.permission(), None);
         assert_eq!(Action::Resync.permission(), Some(Permission::RequestResync));
+        assert_eq!(
+            Action::RetryCause.permission(),
+            Action::RetryStuck.permission()
+        );
         assert_eq!(
             Action::SaveSettings.permission(),
             Some(Permission::EditLinkSettings)

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tui_input::Input;
 
+use crate::domain::cause::StuckCause;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, LinkId, RequestId, TiktokOrderId};
 use crate::domain::request::ResyncFlow;
@@ -167,6 +168,11 @@ pub enum Mutation {
     SyncNow {
         link: Option<LinkId>,
     },
+    /// Every stuck order of `link` waiting on `cause`.
+    RetryCause {
+        link: LinkId,
+        cause: StuckCause,
+    },
 }
 
 impl Mutation {
@@ -183,6 +189,9 @@ impl Mutation {
                 cancels.iter().map(|(_, order)| order.to_string()).collect()
             }
             Mutation::SaveSettings { link, .. } => vec![link.to_string()],
+            Mutation::RetryCause { link, cause } => {
+                vec![format!("{link}: {}", cause.describe())]
+            }
             Mutation::SyncNow { link } => vec![
                 link.as_ref()
                     .map_or("every link".to_string(), ToString::to_string),
@@ -193,7 +202,9 @@ impl Mutation {
     /// How many rows it writes to (a settings save or a sync counts as one).
     pub fn count(&self) -> usize {
         match self {
-            Mutation::SaveSettings { .. } | Mutation::SyncNow { .. } => 1,
+            Mutation::SaveSettings { .. }
+            | Mutation::SyncNow { .. }
+            | Mutation::RetryCause { .. } => 1,
             _ => self.targets().len(),
         }
     }
@@ -241,6 +252,14 @@ impl Mutation {
                 },
                 Request::RetryStuck {
                     orders: orders.clone(),
+                    reason,
+                },
+            )],
+            Mutation::RetryCause { link, cause } => vec![(
+                Mutated::Retry { count: 1 },
+                Request::RetryCause {
+                    link: link.clone(),
+                    cause: cause.clone(),
                     reason,
                 },
             )],

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod cancellation;
+pub mod cause;
 pub mod clock;
 pub mod ids;
 pub mod job;

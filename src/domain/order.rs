@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cause::StuckCause;
 use super::clock::Timestamp;
 use super::ids::{LinkId, PackageId, StorefrontOrderId, TiktokOrderId};
 use crate::open_enum;
@@ -304,6 +305,10 @@ pub struct FlowState {
     pub attempts: u32,
     pub last_error: Option<FlowError>,
     pub updated_at: Option<Timestamp>,
+    /// While stuck: what the flow waits on (the engine re-checks it and retries the flow once it
+    /// is gone). Absent in orders written before causes were kept: those wait for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits_on: Option<StuckCause>,
 }
 
 impl FlowState {
@@ -314,6 +319,14 @@ impl FlowState {
     pub fn stuck_reason(&self) -> Option<&str> {
         match &self.status {
             FlowStatus::Stuck { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// What a stuck flow waits on; a stuck flow recorded without a cause waits for a person.
+    pub fn stuck_on(&self) -> Option<&StuckCause> {
+        match &self.status {
+            FlowStatus::Stuck { .. } => Some(self.waits_on.as_ref().unwrap_or(&StuckCause::Person)),
             _ => None,
         }
     }
@@ -521,6 +534,17 @@ mod tests {
             .collect();
         assert_eq!(summary, vec![("B", 3, 3), ("A", 1, 1)]);
         assert_eq!(groups[0].seller_sku, "B-seller", "seller SKU is trimmed");
+    }
+
+    #[test]
+    fn flows_written_before_causes_were_kept_read_back_waiting_on_a_person() {
+        let old = r#"{"status":{"state":"stuck","reason":"SKU X has no variant in store s"},"attempts":1,"last_error":null,"updated_at":null}"#;
+        let state: FlowState = serde_json::from_str(old).unwrap();
+        assert_eq!(state.waits_on, None);
+        assert_eq!(state.stuck_on(), Some(&StuckCause::Person));
+        // Nothing new is written for a flow without a cause, so older readers read it too.
+        assert_eq!(serde_json::to_string(&state).unwrap(), old);
+        assert_eq!(FlowState::default().stuck_on(), None);
     }
 
     #[test]

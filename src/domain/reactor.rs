@@ -56,6 +56,10 @@ pub fn set_flow(order: &mut Order, flow: Flow, status: FlowStatus, now: Timestam
     if !matches!(status, FlowStatus::Queued) {
         state.attempts = 0;
     }
+    // What a flow waits on belongs to its being stuck; whoever makes it stuck names it again.
+    if !matches!(status, FlowStatus::Stuck { .. }) {
+        state.waits_on = None;
+    }
     if let Some(text) = describe(flow, &status) {
         order.note(now, Some(flow), text);
     }
@@ -69,6 +73,7 @@ pub fn reset_flow(order: &mut Order, flow: Flow, now: Timestamp) {
         state.status = FlowStatus::Idle;
         state.updated_at = Some(now);
         state.attempts = 0;
+        state.waits_on = None;
     }
 }
 

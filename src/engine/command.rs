@@ -46,6 +46,11 @@ pub enum Command {
     },
     /// Puts the stuck jobs of these orders back in the queue.
     RetryStuck { orders: Vec<TiktokOrderId> },
+    /// Puts back in the queue the stuck jobs of every order of `link` waiting on `cause`.
+    RetryCause {
+        link: LinkId,
+        cause: crate::domain::cause::StuckCause,
+    },
     /// Fetches a TikTok label now, saves it, and prints it when asked.
     ReprintLabel { order: TiktokOrderId, print: bool },
     /// Records how a parcel shipped after TikTok's cancel ended; the order leaves Stuck.
@@ -131,6 +136,7 @@ impl Engine {
                 self.mark_parcel_handled(&order, outcome, note, by, audit)
                     .await
             }
+            Command::RetryCause { link, cause } => self.retry_cause(&link, &cause, audit).await,
             Command::ReprintLabel { order, print } => {
                 let detail = if print { "printed" } else { "saved" };
                 let (path, printed) = self

@@ -33,6 +33,8 @@ pub(crate) enum Failure {
     Platform(PlatformError),
     /// A person must act; the reason says what.
     Stuck(String),
+    /// Stuck until its cause is gone (which may need no person: see `resume.rs`).
+    Blocked(crate::domain::cause::Blocked),
     Store(StoreError),
 }
 
@@ -162,7 +164,7 @@ impl Engine {
             &skus,
             &settings,
         )
-        .map_err(Failure::Stuck)?;
+        .map_err(Failure::Blocked)?;
         let store = link.storefront.create_order(&draft).await?;
         Ok(JobEffect::InStore {
             store,
@@ -225,7 +227,7 @@ impl Engine {
                     .shipping_providers(link, &delivery_option, true)
                     .await?;
                 resolve_provider(carrier.as_deref(), &settings, &fresh)
-                    .map_err(Failure::Stuck)?
+                    .map_err(Failure::Blocked)?
                     .clone()
             }
         };

@@ -32,6 +32,7 @@ impl Engine {
         let path = fetched.map_err(|f| match f {
             Failure::Platform(e) => OperationError::Platform(e.to_string()),
             Failure::Stuck(why) => OperationError::Invalid(why),
+            Failure::Blocked(blocked) => OperationError::Invalid(blocked.reason),
             Failure::Store(e) => OperationError::Store(e),
         })?;
         // Printing is asked "where a printer is configured": without one, the saved PDF is the

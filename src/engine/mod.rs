@@ -20,6 +20,7 @@ mod operations;
 mod outcome;
 mod poll;
 mod providers;
+mod resume;
 mod runner;
 mod tokens;
 pub mod wiring;
@@ -37,6 +38,7 @@ pub use command::{Command, Outcome};
 pub use notification::{Notification, Topic};
 pub use operations::{OperationError, SyncSummary};
 pub use poll::PollSummary;
+pub use resume::Waiting;
 pub use runner::RunReport;
 
 use crate::domain::clock::{Clock, Timestamp};
@@ -132,6 +134,8 @@ pub struct Engine {
     /// The tokens last written to `token_dir`, per shop (`None`: no file yet).
     saved_tokens: std::sync::Mutex<HashMap<ShopId, Option<Tokens>>>,
     providers: providers::ProviderCache,
+    /// When each waiting cause is next re-checked (see `resume.rs`).
+    causes: resume::CauseSchedule,
 }
 
 impl Engine {
@@ -157,6 +161,7 @@ impl Engine {
             notifications,
             saved_tokens: std::sync::Mutex::new(HashMap::new()),
             providers: providers::ProviderCache::default(),
+            causes: resume::CauseSchedule::default(),
         })
     }
 

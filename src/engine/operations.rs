@@ -373,13 +373,38 @@ impl Engine {
         let mut order = self.store.order(id)?.ok_or_else(|| {
             OperationError::NotFound(format!("order {id} is not in orderdeck's store"))
         })?;
-        let now = self.now();
         let mut change = Change {
             audit,
             ..Change::default()
         };
-        for mut job in self.store.jobs_of(id)? {
-            if let JobState::Stuck { reason } = &job.state {
+        let retried = self.reopen_stuck(&mut order, &mut change, |_| true)?;
+        if retried == 0 {
+            return Err(OperationError::Invalid(format!(
+                "order {id} has no stuck job to retry"
+            )));
+        }
+        order.note(self.now(), None, format!("{retried} stuck job(s) retried"));
+        change.orders.push(order);
+        self.commit(change).await?;
+        Ok(retried)
+    }
+
+    /// Reopens the order's stuck jobs that `which` picks, as a person's retry does: each job
+    /// (the same job, so its write still happens once) is ready again with its attempts reset,
+    /// its flow and cancellation queued. Answers how many; the caller holds the order's lock,
+    /// writes the order and commits `change`.
+    pub(super) fn reopen_stuck(
+        &self,
+        order: &mut Order,
+        change: &mut Change,
+        which: impl Fn(&Job) -> bool,
+    ) -> Result<usize, StoreError> {
+        let now = self.now();
+        let before = change.jobs.len();
+        for mut job in self.store.jobs_of(&order.id)? {
+            if let JobState::Stuck { reason } = &job.state
+                && which(&job)
+            {
                 // The reopened job remembers why it was stuck: its next run may need to know
                 // that a person has looked (see `run_address`).
                 job.last_error
@@ -392,7 +417,7 @@ impl Engine {
                 job.state = JobState::Ready;
                 job.attempts = 0;
                 job.run_after = now;
-                set_flow(&mut order, job.kind.flow(), FlowStatus::Queued, now);
+                set_flow(order, job.kind.flow(), FlowStatus::Queued, now);
                 if let JobKind::CancelInStore { cancellation }
                 | JobKind::CancelOnTiktok { cancellation } = &job.kind
                     && let Some(mut c) = self.store.cancellation(cancellation)?
@@ -403,16 +428,7 @@ impl Engine {
                 change.jobs.push(job);
             }
         }
-        let retried = change.jobs.len();
-        if retried == 0 {
-            return Err(OperationError::Invalid(format!(
-                "order {id} has no stuck job to retry"
-            )));
-        }
-        order.note(now, None, format!("{retried} stuck job(s) retried"));
-        change.orders.push(order);
-        self.commit(change).await?;
-        Ok(retried)
+        Ok(change.jobs.len() - before)
     }
 
     /// Applies `changes` (key, value text) to a link's settings, refusing the whole set with the
@@ -462,6 +478,7 @@ impl Engine {
             other => OperationError::Store(other),
         })?;
         self.reconsider(&runtime).await?;
+        self.settings_news(link, &current.settings, &next).await?;
         Ok(self.settings_record(link))
     }
 

@@ -78,15 +78,22 @@ impl Engine {
                 store_events = applied.store_events;
                 (JobEnd::Done, applied.detail)
             }
-            Err(failure) => apply_failure(
-                &mut job,
-                &mut order,
-                cancellation.as_mut(),
-                self.job_failure(link, failure, now),
-                &self.options.backoff,
-                rand::random::<f64>(),
-                now,
-            ),
+            Err(failure) => {
+                let cause = super::resume::cause_of(link, &failure);
+                let ended = apply_failure(
+                    &mut job,
+                    &mut order,
+                    cancellation.as_mut(),
+                    self.job_failure(link, failure, now),
+                    &self.options.backoff,
+                    rand::random::<f64>(),
+                    now,
+                );
+                if ended.0 == JobEnd::Stuck {
+                    order.flows.get_mut(job.kind.flow()).waits_on = Some(cause);
+                }
+                ended
+            }
         };
         let ran = Ran {
             end,
@@ -170,6 +177,10 @@ impl Engine {
         match failure {
             Failure::Stuck(reason) => JobFailure::Stuck {
                 reason,
+                error: None,
+            },
+            Failure::Blocked(blocked) => JobFailure::Stuck {
+                reason: blocked.reason,
                 error: None,
             },
             Failure::Store(e) => JobFailure::Retry {

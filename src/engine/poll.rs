@@ -55,12 +55,21 @@ impl Engine {
             Ok(n) => summary.orders = n,
             Err(e) => summary.errors.push(format!("TikTok orders: {e}")),
         }
-        match self.poll_store(link).await {
-            Ok(n) => summary.store_changes = n,
-            Err(e) => summary.errors.push(format!("store orders: {e}")),
-        }
+        let tiktok = summary.errors.is_empty();
+        let store = match self.poll_store(link).await {
+            Ok(n) => {
+                summary.store_changes = n;
+                true
+            }
+            Err(e) => {
+                summary.errors.push(format!("store orders: {e}"));
+                false
+            }
+        };
         self.save_tokens_if_changed(link);
         self.record_health(link, &summary).await;
+        self.recheck_causes(link, super::resume::PollNews { tiktok, store })
+            .await;
         summary
     }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::access::Role;
 use crate::domain::audit::AuditEntry;
 use crate::domain::cancellation::{Cancellation, CancellationKey};
+use crate::domain::cause::StuckCause;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, JobId, LinkId, RequestId, TiktokOrderId};
 use crate::domain::job::Job;
@@ -81,6 +82,12 @@ pub enum Request {
         outcome: ParcelOutcome,
         note: String,
     },
+    /// Retries every stuck order of `link` waiting on `cause` (see `LinkHealth::waiting`).
+    RetryCause {
+        link: LinkId,
+        cause: StuckCause,
+        reason: Option<String>,
+    },
     SetSettings {
         link: LinkId,
         changes: Vec<(String, String)>,
@@ -115,6 +122,7 @@ impl Request {
             | Request::ReprintLabel { .. }
             | Request::RetryStuck { .. }
             | Request::MarkParcelHandled { .. }
+            | Request::RetryCause { .. }
             | Request::SetSettings { .. }
             | Request::SyncNow { .. } => true,
         }
@@ -421,6 +429,16 @@ pub struct LinkHealth {
     pub access_expires_at: Option<Timestamp>,
     pub authorization_expires_at: Option<Timestamp>,
     pub counts: ViewCounts,
+    /// What the link's stuck orders wait on, with how many orders wait on each.
+    #[serde(default)]
+    pub waiting: Vec<WaitingOn>,
+}
+
+/// Stuck orders of a link waiting on one cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingOn {
+    pub cause: StuckCause,
+    pub orders: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -109,6 +109,11 @@ impl Service {
                 outcome,
                 note,
             } => Service::plan_parcel_handled(order, outcome, note),
+            Request::RetryCause {
+                link,
+                cause,
+                reason,
+            } => Service::plan_retry_cause(link, cause, reason),
             Request::SetSettings {
                 link,
                 changes,
@@ -219,6 +224,19 @@ impl Service {
                 .total;
             let tokens = link.marketplace.tokens();
             let count = |v: OrderView| counts.get(&v).copied().unwrap_or_default();
+            let waits = self
+                .engine
+                .waiting_on(&link.id)
+                .map_err(ServiceError::internal)?
+                .into_iter()
+                .map(|(cause, mut flows)| {
+                    flows.dedup_by(|a, b| a.0 == b.0);
+                    WaitingOn {
+                        cause,
+                        orders: flows.len(),
+                    }
+                })
+                .collect();
             links.push(LinkHealth {
                 link: link.id.clone(),
                 shop: link.shop.to_string(),
@@ -249,6 +267,7 @@ impl Service {
                     cancellations_waiting: waiting,
                     all: count(OrderView::All),
                 },
+                waiting: waits,
             });
         }
         let pending_requests = store

@@ -3,6 +3,7 @@
 
 use crate::domain::access::Permission;
 use crate::domain::audit::Actor;
+use crate::domain::cause::StuckCause;
 use crate::domain::ids::TiktokOrderId;
 use crate::domain::order::{Flow, FlowStatus, ShippingType};
 use crate::domain::text::{sanitize, sanitize_multiline, truncate};
@@ -76,7 +77,9 @@ impl Service {
             match &state.status {
                 FlowStatus::Stuck { reason } => {
                     diagnosis.push(format!("{} is stuck: {}", flow.name(), sanitize(reason)));
-                    diagnosis.push(format!("  fix: {}", fix_hint(reason)));
+                    let cause = state.stuck_on().unwrap_or(&StuckCause::Person);
+                    diagnosis.push(format!("  cause: {}", cause.diagnosis()));
+                    diagnosis.push(format!("  fix: {}", fix_hint(reason, cause)));
                 }
                 FlowStatus::Waiting { why } => {
                     diagnosis.push(format!("{} waits: {}", flow.name(), sanitize(why)))
@@ -135,12 +138,29 @@ impl Service {
     }
 }
 
-/// What a person can do about a stuck flow, from its reason.
-fn fix_hint(reason: &str) -> &'static str {
-    if reason.contains("has no variant")
-        || reason.contains("matches") && reason.contains("variants")
-    {
-        "add the SKU to the store (or fix the seller SKU on TikTok), then retry the stuck job"
+/// What a person can do about a stuck flow: for a cause the engine re-checks, remove it (the
+/// flow then goes on by itself); for the others, from the reason.
+fn fix_hint(reason: &str, cause: &StuckCause) -> &'static str {
+    match cause {
+        StuckCause::MissingSku { .. } => {
+            return "add the SKU to the store (or fix the seller SKU on TikTok): the order is \
+                    then created by itself";
+        }
+        StuckCause::UnmappedCarrier { .. } => {
+            return "map the store's carrier to a TikTok shipping provider in Settings \
+                    (carrier_map): the tracking then goes by itself";
+        }
+        StuckCause::StoreCredentials { .. } | StuckCause::ShopCredentials { .. } => {
+            return "update the credentials in orderdeck.toml and restart the daemon: what \
+                    waits on them goes on after the next good poll";
+        }
+        StuckCause::Outage { .. } => {
+            return "nothing, unless it lasts: it goes on by itself after the next good poll";
+        }
+        StuckCause::Person => {}
+    }
+    if reason.contains("matches") && reason.contains("variants") {
+        "make the SKU unique in the store (or fix the seller SKU on TikTok), then retry the stuck job"
     } else if reason.contains("carrier") {
         "map the store's carrier to a TikTok shipping provider in Settings (carrier_map), then retry"
     } else if reason.contains("credentials") || reason.contains("re-authorize") {

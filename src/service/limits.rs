@@ -75,6 +75,7 @@ pub fn oversize(request: &Request) -> Option<String> {
         Request::RetryStuck { orders, reason } => {
             targets(orders.len()).or_else(|| text("reason", reason.as_deref(), MAX_REASON))
         }
+        Request::RetryCause { reason, .. } => text("reason", reason.as_deref(), MAX_REASON),
         Request::Decide { reason, .. } => text("reason", reason.as_deref(), MAX_REASON),
         Request::MarkParcelHandled { note, .. } => text("note", Some(note), MAX_REASON),
         Request::RespondBuyerCancel {
@@ -144,6 +145,7 @@ fn action(request: &Request) -> Option<&'static str> {
         Request::ReprintLabel { .. } => "label.reprint",
         Request::RetryStuck { .. } => "job.retry",
         Request::MarkParcelHandled { .. } => "parcel.handled",
+        Request::RetryCause { .. } => "job.retry_cause",
         Request::SetSettings { .. } => "settings.set",
         Request::SyncNow { .. } => "sync.run",
         _ => return None,
@@ -159,7 +161,9 @@ fn audited_targets(request: &Request) -> Vec<String> {
         Request::Decide { request, .. } => vec![request.to_string()],
         Request::MarkParcelHandled { order, .. } => vec![order.to_string()],
         Request::RespondBuyerCancel { cancel_id, .. } => vec![cancel_id.to_string()],
-        Request::SetSettings { link, .. } => vec![link.to_string()],
+        Request::SetSettings { link, .. } | Request::RetryCause { link, .. } => {
+            vec![link.to_string()]
+        }
         _ => Vec::new(),
     };
     let more = all.len().saturating_sub(AUDITED_TARGETS);

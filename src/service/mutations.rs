@@ -142,6 +142,21 @@ impl Service {
         }
     }
 
+    /// Same permission as a retry: it is one, of every order waiting on the cause.
+    pub(crate) fn plan_retry_cause(
+        link: LinkId,
+        cause: crate::domain::cause::StuckCause,
+        reason: Option<String>,
+    ) -> Plan {
+        Plan {
+            permission: Permission::RetryStuckJob,
+            action: "job.retry_cause",
+            targets: vec![link.to_string(), cause.describe()],
+            reason,
+            command: Command::RetryCause { link, cause },
+        }
+    }
+
     pub(crate) fn plan_settings(
         link: LinkId,
         changes: Vec<(String, String)>,

@@ -173,8 +173,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Filter => input::open_filter(state),
         ToggleMark | ClearMarks | Open | ExpandRow | CopyId | SortNext | SortReverse | Follow
         | EditSettings => navigate::on_list(state, action),
-        Resync | RetryStuck | ReprintLabel | ParcelHandled | ApproveCancel | RejectCancel
-        | ApproveRequest | RejectRequest | SyncNow => mutate::start(state, action),
+        Resync | RetryStuck | RetryCause | ReprintLabel | ParcelHandled | ApproveCancel
+        | RejectCancel | ApproveRequest | RejectRequest | SyncNow => mutate::start(state, action),
         PrevLink | NextLink | EditField | ToggleField | DeleteMapping | SaveSettings
         | RevertSettings => settings::on_form(state, action),
         // Only meaningful while typing or answering a question, handled above.
@@ -203,6 +203,7 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
         SortNext | SortReverse => lists::list_of(view).is_some(),
         Resync => in_detail || orders || view == View::Cancellations,
         RetryStuck => in_detail || orders,
+        RetryCause => in_detail || view == View::Stores,
         ReprintLabel if !tiktok_ships(state) => {
             return Err(
                 "label: only orders TikTok ships have a TikTok label (the seller ships this one)"

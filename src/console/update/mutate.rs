@@ -7,6 +7,7 @@ use tui_input::Input;
 
 use crate::domain::audit::Actor;
 use crate::domain::cancellation::CancellationKey;
+use crate::domain::cause::StuckCause;
 use crate::domain::ids::{LinkId, TiktokOrderId};
 use crate::domain::order::Flow;
 use crate::domain::request::{ResyncFlow, ResyncPath, check_decision, resync_path};
@@ -37,6 +38,23 @@ pub fn start(state: &mut State, action: Action) -> Vec<Effect> {
                 Mutation::Retry { orders },
             )
         }),
+        Action::RetryCause => cause(state).map(|(link, cause, orders)| {
+            let count = match orders {
+                Some(1) => "the 1 order".to_string(),
+                Some(n) => format!("the {n} orders"),
+                None => "every order".to_string(),
+            };
+            ask(
+                state,
+                "Retry all waiting on this cause",
+                format!(
+                    "Retry the stuck jobs of {count} of {link} waiting on {}?",
+                    cause.describe()
+                ),
+                vec![cause.diagnosis()],
+                Mutation::RetryCause { link, cause },
+            )
+        }),
         Action::ReprintLabel => orders(state).map(|(orders, hidden)| {
             if orders.len() == 1 && hidden == 0 {
                 return run(state, &Mutation::Labels { orders }, None);
@@ -63,6 +81,45 @@ pub fn start(state: &mut State, action: Action) -> Vec<Effect> {
         _ => Ok(Vec::new()),
     };
     asked.unwrap_or_else(|why| toast(state, Level::Info, why))
+}
+
+/// The cause to retry: the open order's (its first stuck flow's), else in Stores the one the
+/// most orders of the selected link wait on; with how many orders wait on it when known.
+/// Orders that need a person share no cause: they are retried one by one (`retry`).
+fn cause(state: &State) -> Result<(LinkId, StuckCause, Option<usize>), String> {
+    if let Some(detail) = &state.detail {
+        let order = &detail
+            .data
+            .as_ref()
+            .ok_or("the order is still loading")?
+            .order;
+        let cause = Flow::ALL
+            .into_iter()
+            .find_map(|f| order.flows.get(f).stuck_on().cloned())
+            .ok_or("nothing of this order is stuck")?;
+        if !cause.resumes_by_itself() {
+            return Err(
+                "this order needs a person: its cause is its own (retry it with retry)".into(),
+            );
+        }
+        return Ok((order.link.clone(), cause, None));
+    }
+    let link = state
+        .overview
+        .as_ref()
+        .and_then(|o| o.links.get(state.stores_selected))
+        .ok_or("no link is selected")?;
+    link.waiting
+        .iter()
+        .filter(|w| w.cause.resumes_by_itself())
+        .max_by(|a, b| a.orders.cmp(&b.orders).then_with(|| b.cause.cmp(&a.cause)))
+        .map(|w| (link.link.clone(), w.cause.clone(), Some(w.orders)))
+        .ok_or_else(|| {
+            format!(
+                "no stuck order of {} waits on a shared cause (a SKU, a carrier, credentials)",
+                link.link
+            )
+        })
 }
 
 /// Asks before polling one link (or all of them) now.

@@ -1,7 +1,8 @@
 //! The Stores view: one row per link with its health — last successful poll, errors in the
 //! last hour, queue depth, stuck jobs, TikTok token and authorization expiry (warned a week
 //! ahead, alarmed a day ahead) and the count in each triage list — and a panel with the
-//! selected link's details, including the last poll error.
+//! selected link's details, including the last poll error and what its stuck orders wait on
+//! ("12 orders wait on 3 SKUs: SKU-LATE (9), …"), so support fixes causes, not orders.
 
 use chrono::Duration;
 use ratatui::Frame;
@@ -10,6 +11,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TableRow, Table, Wrap};
 
+use crate::domain::cause::{StuckCause, summarize};
 use crate::domain::clock::{Timestamp, human_duration};
 use crate::service::api::LinkHealth;
 
@@ -68,10 +70,27 @@ const fn c(title: &'static str, width: u16, priority: u8) -> Col {
     }
 }
 
+/// What the link's stuck orders wait on, a line per kind of cause (see `cause::summarize`).
+fn waiting_lines(link: &LinkHealth) -> Vec<String> {
+    let counts: Vec<(StuckCause, usize)> = link
+        .waiting
+        .iter()
+        .map(|w| (w.cause.clone(), w.orders))
+        .collect();
+    summarize(&counts)
+}
+
 pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
     let theme = &state.theme;
+    let selected = state
+        .overview
+        .as_ref()
+        .and_then(|o| o.links.get(state.stores_selected));
+    // The panel grows by the lines saying what stuck orders wait on, so support sees causes.
+    let waiting = selected.map(waiting_lines).unwrap_or_default();
+    let panel_height = 7 + waiting.len().min(5) as u16;
     let [table_area, panel_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(7)]).areas(area);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(panel_height)]).areas(area);
     let block = Block::bordered()
         .border_style(theme.border)
         .title(Span::styled(" Stores ", theme.title));
@@ -143,12 +162,18 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
             .column_spacing(1),
         inner,
     );
-    if let Some(link) = overview.links.get(state.stores_selected) {
-        draw_panel(frame, state, panel_area, link);
+    if let Some(link) = selected {
+        draw_panel(frame, state, panel_area, link, waiting);
     }
 }
 
-fn draw_panel(frame: &mut Frame, state: &State, area: Rect, link: &LinkHealth) {
+fn draw_panel(
+    frame: &mut Frame,
+    state: &State,
+    area: Rect,
+    link: &LinkHealth,
+    waiting: Vec<String>,
+) {
     let theme = &state.theme;
     let now = state.now;
     let (token, token_level) = expiry(now, link.access_expires_at);
@@ -203,6 +228,11 @@ fn draw_panel(frame: &mut Frame, state: &State, area: Rect, link: &LinkHealth) {
         ),
         theme.muted,
     ));
+    lines.extend(
+        waiting
+            .into_iter()
+            .map(|text| Line::styled(clean(&text), theme.level(Level::Warning))),
+    );
     let block = Block::bordered()
         .border_style(theme.border)
         .title(Span::styled(

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::cause::{Blocked, StuckCause};
 use crate::domain::ids::{StorefrontId, TiktokOrderId};
 use crate::domain::order::{FlowStatus, FulfillmentType, Order, OrderStatus};
 use crate::domain::platform::Platform;
@@ -135,38 +136,51 @@ pub struct StorefrontOrderDraft {
 /// The tag every order orderdeck creates carries; store pollers filter on it.
 pub const STORE_ORDER_TAG: &str = "TikTok Shop";
 
-/// Builds the draft, or the reason the order cannot be created, worded for the person who fixes it.
+/// Builds the draft, or the reason the order cannot be created, worded for the person who fixes
+/// it, with what it waits on: only a SKU the store lacks can go away without a person touching
+/// the order or the store's catalogue by hand (a SKU matching several variants must be made
+/// unique by someone who knows which one is meant).
 pub fn draft_store_order(
     order: &Order,
     store: &StorefrontId,
     platform: Platform,
     skus: &HashMap<String, SkuMatch>,
     settings: &LinkSettings,
-) -> Result<StorefrontOrderDraft, String> {
+) -> Result<StorefrontOrderDraft, Blocked> {
     let needs_lookup = platform.capabilities().needs_sku_lookup;
     let mut lines = Vec::with_capacity(order.tiktok.lines.len());
     for group in &order.tiktok.lines {
         let sku = group.seller_sku.trim();
         if sku.is_empty() {
-            return Err(format!(
+            return Err(Blocked::person(format!(
                 "TikTok line {:?} (sku_id {}) has no seller SKU: set one on the TikTok product",
                 text::sanitize(&group.product_name),
                 text::sanitize(&group.sku_id)
-            ));
+            )));
         }
         let shown = text::sanitize(sku);
         let store_item_id = if needs_lookup {
             match skus.get(sku) {
                 Some(SkuMatch::One(id)) => Some(id.clone()),
                 Some(SkuMatch::None) => {
-                    return Err(format!("SKU {shown} has no variant in store {store}"));
-                }
-                Some(SkuMatch::Many(n)) => {
-                    return Err(format!(
-                        "SKU {shown} matches {n} variants in store {store}: make the SKU unique there"
+                    return Err(Blocked::on(
+                        StuckCause::MissingSku {
+                            store: store.clone(),
+                            sku: sku.to_string(),
+                        },
+                        format!("SKU {shown} has no variant in store {store}"),
                     ));
                 }
-                None => return Err(format!("SKU {shown} was not looked up in store {store}")),
+                Some(SkuMatch::Many(n)) => {
+                    return Err(Blocked::person(format!(
+                        "SKU {shown} matches {n} variants in store {store}: make the SKU unique there"
+                    )));
+                }
+                None => {
+                    return Err(Blocked::person(format!(
+                        "SKU {shown} was not looked up in store {store}"
+                    )));
+                }
             }
         } else {
             None
@@ -185,13 +199,13 @@ pub fn draft_store_order(
         });
     }
     if lines.is_empty() {
-        return Err("TikTok sent the order without line items".into());
+        return Err(Blocked::person("TikTok sent the order without line items"));
     }
     let r = &order.tiktok.recipient;
     if !r.is_shippable() {
-        return Err(
-            "TikTok sent no usable shipping address (street and country are required)".into(),
-        );
+        return Err(Blocked::person(
+            "TikTok sent no usable shipping address (street and country are required)",
+        ));
     }
     let ShipTo { address, note } = ship_to(order);
     Ok(StorefrontOrderDraft {
@@ -357,7 +371,15 @@ mod tests {
                     assert_eq!(draft.tags[0], STORE_ORDER_TAG);
                     assert_eq!(draft.inventory, InventoryBehaviour::DecrementObeyingPolicy);
                 }
-                (Err(why), Err(words)) => assert!(why.contains(words), "{platform}: {why}"),
+                (Err(why), Err(words)) => {
+                    assert!(why.reason.contains(words), "{platform}: {why}");
+                    let missing = matches!(why.cause, StuckCause::MissingSku { ref sku, .. } if sku == "ABC-1");
+                    assert_eq!(
+                        missing,
+                        words.contains("has no variant"),
+                        "{platform}: {why:?}"
+                    );
+                }
                 (got, expected) => panic!("{platform}: got {got:?}, expected {expected:?}"),
             }
         }
@@ -376,7 +398,8 @@ mod tests {
             &LinkSettings::default(),
         )
         .unwrap_err();
-        assert!(err.contains("no usable shipping address"), "{err}");
+        assert!(err.reason.contains("no usable shipping address"), "{err}");
+        assert_eq!(err.cause, StuckCause::Person);
 
         let mut no_sku = paid();
         no_sku.tiktok.lines[0].seller_sku = " ".into();
@@ -388,7 +411,8 @@ mod tests {
             &LinkSettings::default(),
         )
         .unwrap_err();
-        assert!(err.contains("has no seller SKU"), "{err}");
+        assert!(err.reason.contains("has no seller SKU"), "{err}");
+        assert_eq!(err.cause, StuckCause::Person);
     }
 
     #[test]

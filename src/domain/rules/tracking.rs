@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::cause::{Blocked, StuckCause};
 use crate::domain::order::{FlowStatus, FulfillmentType, Order, OrderStatus, ShippingType};
 use crate::domain::settings::LinkSettings;
 use crate::domain::text;
@@ -124,15 +125,36 @@ fn normalise(name: &str) -> String {
         .to_lowercase()
 }
 
-/// Maps the store's carrier to a TikTok provider, or says exactly what to map.
+/// The link's `carrier_map` target for a store's carrier name (names compared case- and
+/// space-insensitively).
+pub fn mapped_carrier<'a>(settings: &'a LinkSettings, carrier: &str) -> Option<&'a String> {
+    let wanted = normalise(carrier);
+    settings
+        .carrier_map
+        .iter()
+        .find(|(from, _)| normalise(from) == wanted)
+        .map(|(_, target)| target)
+}
+
+/// Maps the store's carrier to a TikTok provider, or says exactly what to map. A named carrier
+/// that maps to nothing waits on the link's `carrier_map`; a fulfillment naming no carrier
+/// waits on a person (there is nothing to map).
 pub fn resolve_provider<'a>(
     carrier: Option<&str>,
     settings: &LinkSettings,
     providers: &'a [ShippingProvider],
-) -> Result<&'a ShippingProvider, String> {
+) -> Result<&'a ShippingProvider, Blocked> {
     let carrier = carrier.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
-        "the store's fulfillment names no carrier: set the carrier in the store, or add it to carrier_map in settings".to_string()
+        Blocked::person("the store's fulfillment names no carrier: set the carrier in the store, or add it to carrier_map in settings")
     })?;
+    let unmapped = |reason: String| {
+        Blocked::on(
+            StuckCause::UnmappedCarrier {
+                carrier: carrier.to_string(),
+            },
+            reason,
+        )
+    };
     let shown = text::sanitize(carrier);
     let find = |wanted: &str| {
         let wanted = normalise(wanted);
@@ -140,18 +162,14 @@ pub fn resolve_provider<'a>(
             .iter()
             .find(|p| p.id == wanted || normalise(&p.name) == wanted)
     };
-    let mapped = settings
-        .carrier_map
-        .iter()
-        .find(|(from, _)| normalise(from) == normalise(carrier));
-    match mapped {
-        Some((_, target)) => find(target).ok_or_else(|| {
-            format!(
+    match mapped_carrier(settings, carrier) {
+        Some(target) => find(target).ok_or_else(|| {
+            unmapped(format!(
                 "carrier_map sends '{shown}' to '{}', which is not one of TikTok's shipping providers for this order; fix the mapping in settings",
                 text::sanitize(target)
-            )
+            ))
         }),
-        None => find(carrier).ok_or_else(|| format!("carrier '{shown}' has no TikTok shipping provider: map it in settings (carrier_map)")),
+        None => find(carrier).ok_or_else(|| unmapped(format!("carrier '{shown}' has no TikTok shipping provider: map it in settings (carrier_map)"))),
     }
 }
 
@@ -291,7 +309,11 @@ mod tests {
         for (carrier, expected) in table {
             match (resolve_provider(carrier, &settings, &providers), expected) {
                 (Ok(p), Ok(id)) => assert_eq!(p.id, id, "{carrier:?}"),
-                (Err(why), Err(words)) => assert!(why.contains(words), "{carrier:?}: {why}"),
+                (Err(why), Err(words)) => {
+                    assert!(why.reason.contains(words), "{carrier:?}: {why}");
+                    let waits_on_map = matches!(why.cause, StuckCause::UnmappedCarrier { .. });
+                    assert_eq!(waits_on_map, carrier.is_some(), "{carrier:?}: {why:?}");
+                }
                 (got, want) => panic!("{carrier:?}: got {got:?}, want {want:?}"),
             }
         }

@@ -88,6 +88,7 @@ fn pending_reasons_say_why() {
             request_id: None,
         }),
         updated_at: Some(t(1)),
+        waits_on: None,
     };
     let mut skipped = paid();
     skipped.flows.import.status = FlowStatus::Skipped {

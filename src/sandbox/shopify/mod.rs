@@ -306,6 +306,25 @@ impl ShopifySandbox {
         self.with_store(store, |w, i| w.stores[i].bucket.drain(Instant::now()))
     }
 
+    /// The merchant adds a product with one variant of this SKU; answers the variant's GID.
+    pub fn add_variant(&self, store: &str, sku: &str, title: &str) -> Result<String, SandboxError> {
+        self.with_store(store, |w, i| {
+            let variants = &mut w.stores[i].variants;
+            // Product ids are variant id / 10 (see `Variant::to_json`): a fresh product each.
+            let id = variants.iter().map(|v| v.id).max().unwrap_or(0) / 10 * 10 + 10;
+            let variant = state::Variant {
+                id,
+                sku: sku.to_string(),
+                title: title.to_string(),
+                price: "10.00".into(),
+                inventory: 100,
+            };
+            let gid = variant.gid();
+            variants.push(variant);
+            gid
+        })
+    }
+
     /// Stock of the variants with this SKU.
     pub fn inventory(&self, store: &str, sku: &str) -> Result<Vec<i64>, SandboxError> {
         self.with_store(store, |w, i| {

@@ -309,6 +309,51 @@ fn order_moves_between_views_and_links_without_leftovers() {
 }
 
 #[test]
+fn what_a_stuck_flow_waits_on_is_kept_and_leaves_the_indexes_as_they_were() {
+    use crate::domain::cause::StuckCause;
+    let dir = tempdir();
+    let store = open(dir.path());
+    let mut o = order("1", "uk");
+    o.flows.import.status = FlowStatus::Stuck {
+        reason: "SKU ABC-1 has no variant in store s".into(),
+    };
+    o.flows.import.waits_on = Some(StuckCause::MissingSku {
+        store: crate::domain::ids::StorefrontId::new("s").unwrap(),
+        sku: "ABC-1".into(),
+    });
+    let write = |o: &crate::domain::order::Order| {
+        store
+            .apply(&Change {
+                orders: vec![o.clone()],
+                ..Change::default()
+            })
+            .unwrap()
+    };
+    write(&o);
+    assert_eq!(store.order(&o.id).unwrap().as_ref(), Some(&o));
+    let stuck = || {
+        store
+            .count_view(OrderView::Stuck, None, t(0), &defaults)
+            .unwrap()
+    };
+    assert_eq!(stuck(), 1);
+    // Another cause, then none: only the record changes, never the view it is listed in.
+    o.flows.import.waits_on = Some(StuckCause::Person);
+    write(&o);
+    assert_eq!(stuck(), 1);
+    o.flows.import.status = FlowStatus::Queued;
+    o.flows.import.waits_on = None;
+    write(&o);
+    assert_eq!(stuck(), 0);
+    assert!(
+        store
+            .check(crate::store::CheckDepth::Full)
+            .unwrap()
+            .is_clean()
+    );
+}
+
+#[test]
 fn cancellations_list_awaiting_seller_first_by_deadline() {
     let dir = tempdir();
     let store = open(dir.path());

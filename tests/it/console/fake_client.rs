@@ -305,6 +305,12 @@ impl FakeClient {
                     message: format!("parcel of order {order} marked {}", outcome.name()),
                 })
             }
+            Request::RetryCause { cause, .. } => {
+                self.allow(Permission::RetryStuckJob)?;
+                Ok(Response::Done {
+                    message: format!("retried all waiting on {}", cause.describe()),
+                })
+            }
             Request::SetSettings {
                 link,
                 changes,

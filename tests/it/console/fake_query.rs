@@ -138,6 +138,7 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
                 request_id: Some("req-88f1".into()),
             }),
             updated_at: Some(now() - Duration::minutes(9)),
+            waits_on: None,
         };
         order.note(
             now() - Duration::minutes(9),

@@ -8,6 +8,7 @@ mod fake_query;
 mod habits;
 mod navigation;
 mod reducer;
+mod retry_cause;
 mod runtime;
 mod seed;
 mod snapshots;

@@ -11,12 +11,17 @@ use chrono::Duration;
 use orderdeck::domain::access::Role;
 use orderdeck::domain::audit::Actor;
 use orderdeck::domain::cancellation::CancellationKey;
+use orderdeck::domain::cause::StuckCause;
 use orderdeck::domain::clock::{Timestamp, from_unix};
-use orderdeck::domain::ids::{CancelId, LinkId, RequestId, StorefrontOrderId, TiktokOrderId};
+use orderdeck::domain::ids::{
+    CancelId, LinkId, RequestId, StorefrontId, StorefrontOrderId, TiktokOrderId,
+};
 use orderdeck::domain::platform::Platform;
 use orderdeck::domain::request::{RequestStatus, ResyncFlow, ResyncRequest};
 use orderdeck::domain::triage::{StorefrontKnowledge, urgency};
-use orderdeck::service::api::{ActivityItem, CancellationRow, LinkHealth, OrderRow, ViewCounts};
+use orderdeck::service::api::{
+    ActivityItem, CancellationRow, LinkHealth, OrderRow, ViewCounts, WaitingOn,
+};
 
 /// 2026-11-20 12:00:00 UTC: the fixed "now" of every snapshot.
 pub const NOW_UNIX: i64 = 1_795_176_000;
@@ -133,9 +138,31 @@ pub fn links(
                 access_expires_at: access,
                 authorization_expires_at: auth,
                 counts,
+                waiting: waiting_on(i, store),
             }
         })
         .collect()
+}
+
+/// What the first link's two stuck orders wait on: a SKU its store lacks, and a person.
+fn waiting_on(link: usize, store: &str) -> Vec<WaitingOn> {
+    if link != 0 {
+        return Vec::new();
+    }
+    let sku = StuckCause::MissingSku {
+        store: StorefrontId::new(store).expect("store name"),
+        sku: "GHOST-003".into(),
+    };
+    vec![
+        WaitingOn {
+            cause: sku,
+            orders: 1,
+        },
+        WaitingOn {
+            cause: StuckCause::Person,
+            orders: 1,
+        },
+    ]
 }
 
 const BUYERS: [&str; 8] = [

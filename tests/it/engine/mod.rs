@@ -14,6 +14,7 @@ mod import;
 mod labels;
 pub mod monitoring;
 mod requests;
+mod resume;
 mod settling;
 mod support;
 mod tokens;

@@ -18,7 +18,7 @@ use orderdeck::domain::cancellation::Cancellation;
 use orderdeck::domain::ids::{LinkId, TiktokOrderId};
 use orderdeck::domain::order::{FlowStatus, Order};
 use orderdeck::domain::triage::OrderView;
-use orderdeck::domain::{Clock, SystemClock};
+use orderdeck::domain::{Clock, FixedClock, SystemClock};
 use orderdeck::engine::wiring::build_links;
 use orderdeck::engine::{Engine, EngineOptions};
 use orderdeck::sandbox::scenario::{LineSpec, OrderSpec, Scenario, Size};
@@ -77,6 +77,9 @@ pub struct Options {
     pub overlap: Option<Duration>,
     /// The `[engine]` section, when not the one whose retries all happen within one sync.
     pub engine: Option<&'static str>,
+    /// The engine's clock, when a test moves time itself (else the system clock). Jobs retrying
+    /// with a delay never come due on it: use it only where no job retries.
+    pub clock: Option<Arc<FixedClock>>,
 }
 
 pub struct Rig {
@@ -86,6 +89,7 @@ pub struct Rig {
     pub config: Config,
     local: Option<Local>,
     overlap: Option<Duration>,
+    clock: Option<Arc<FixedClock>>,
     rng: ChaCha8Rng,
     serial: usize,
 }
@@ -128,13 +132,14 @@ impl Rig {
         text.push_str(options.engine.unwrap_or(ENGINE));
         let config_path = write_private(dir.path(), "orderdeck.toml", &text);
         let config = Config::load(&config_path).expect("the generated config loads");
-        let local = open(&config, options.overlap);
+        let local = open(&config, options.overlap, options.clock.clone());
         Rig {
             set,
             dir,
             config_path,
             config,
             overlap: options.overlap,
+            clock: options.clock,
             local: Some(local),
             rng: ChaCha8Rng::seed_from_u64(99),
             serial: 1000,
@@ -298,7 +303,7 @@ impl Rig {
     /// A new engine over the same data dir, as after a daemon restart.
     pub fn reopen(&mut self) {
         self.close();
-        self.local = Some(open(&self.config, self.overlap));
+        self.local = Some(open(&self.config, self.overlap, self.clock.clone()));
     }
 
     /// Loses orderdeck's whole store (a disk lost without backup) and starts over.
@@ -351,17 +356,24 @@ impl Rig {
 }
 
 /// The engine and service as `open_local` builds them, or by hand when a test changes the
-/// poll overlap (which `orderdeck.toml` does not set).
-fn open(config: &Config, overlap: Option<Duration>) -> Local {
-    let Some(overlap) = overlap else {
+/// poll overlap (which `orderdeck.toml` does not set) or the clock.
+fn open(config: &Config, overlap: Option<Duration>, clock: Option<Arc<FixedClock>>) -> Local {
+    if overlap.is_none() && clock.is_none() {
         return open_local(config, Arc::new(SystemClock), false).expect("store opens");
-    };
+    }
     ensure_data_dir(&config.paths.data_dir).expect("data dir");
     let store = Store::open(store_path(&config.paths.data_dir)).expect("store opens");
     let mut options = EngineOptions::from_config(config);
-    options.overlap = overlap;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let wired = build_links(config, clock.clone(), &options.token_dir).expect("links");
+    if let Some(overlap) = overlap {
+        options.overlap = overlap;
+    }
+    let clock: Arc<dyn Clock> = match clock {
+        Some(fixed) => fixed,
+        None => Arc::new(SystemClock),
+    };
+    // The platform clients sign with the wall clock (TikTok refuses a request timestamp minutes
+    // off its own); only the engine's decisions run on a test's clock.
+    let wired = build_links(config, Arc::new(SystemClock), &options.token_dir).expect("links");
     let engine = Engine::new(Arc::new(store), clock, wired.links, options);
     let service = Service::new(
         engine.clone(),
