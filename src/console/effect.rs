@@ -209,6 +209,14 @@ impl Mutation {
         }
     }
 
+    /// The label before what the person types.
+    pub fn input_label(&self) -> &'static str {
+        match self {
+            Mutation::ParcelHandled { .. } => " Outcome and note: ",
+            _ => " Reason: ",
+        }
+    }
+
     /// Whether the typed reason is one this mutation can use; why not, said to the person.
     pub fn check_reason(&self, reason: &str) -> Result<(), String> {
         match self {

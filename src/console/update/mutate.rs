@@ -285,7 +285,7 @@ fn parcel_handled(state: &mut State) -> Result<Vec<Effect>, String> {
         .ok_or("no parcel shipped after a TikTok cancel is waiting here")?;
     let question = format!("How did the parcel of {} end?", detail.id);
     let note = format!(
-        "{}\nType the outcome (intercepted, returned or written-off), then what was done: e.g. returned RMA 4411",
+        "{} Type the outcome (intercepted, returned or written-off), then what was done: e.g. returned RMA 4411",
         parcel.instruction()
     );
     let mutation = Mutation::ParcelHandled {

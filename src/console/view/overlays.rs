@@ -19,7 +19,6 @@ use crate::console::state::{Overlay, State};
 use crate::console::theme::Level;
 
 /// The label in front of a prompt's input.
-const REASON: &str = " Reason: ";
 /// The label in front of the count a bulk write asks for.
 const COUNT: &str = " Count: ";
 
@@ -167,7 +166,12 @@ pub fn cursor(state: &State, area: Rect) -> Option<Position> {
     let (rect, input_line, label, cursor) = match &state.overlay {
         Some(Overlay::Prompt(prompt)) => {
             let (rect, _, line) = prompt_layout(state, area, prompt);
-            (rect, line, REASON, prompt.input.visual_cursor())
+            (
+                rect,
+                line,
+                prompt.mutation.input_label(),
+                prompt.input.visual_cursor(),
+            )
         }
         Some(Overlay::Confirm(confirm)) => {
             let typed = confirm.typed.as_ref()?;
@@ -517,11 +521,12 @@ fn prompt_layout(state: &State, area: Rect, prompt: &Prompt) -> (Rect, Vec<Line<
     }
     lines.push(Line::raw(""));
     let input_line = lines.len();
-    let input_room = room.saturating_sub(REASON.len());
+    let label = prompt.mutation.input_label();
+    let input_room = room.saturating_sub(label.len());
     let scroll = prompt.input.visual_scroll(input_room);
     let shown: String = prompt.input.value().chars().skip(scroll).collect();
     lines.push(Line::from(vec![
-        Span::styled(REASON, theme.key),
+        Span::styled(label, theme.key),
         Span::styled(shown, theme.input),
     ]));
     match &prompt.error {
