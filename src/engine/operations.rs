@@ -271,15 +271,7 @@ impl Engine {
             reactor::reset_flow(order, Flow::Cancellation, now);
             let kind = match c.direction {
                 Direction::TiktokToStore => {
-                    let live = self.has_live_store_cancel(order, change)?;
-                    reactor::react_tiktok_cancellation(
-                        &mut c,
-                        order,
-                        settings,
-                        link.platform,
-                        live,
-                        now,
-                    )
+                    self.react_to_tiktok_cancel(link, &mut c, order, settings, change, now)?
                 }
                 Direction::StoreToTiktok => {
                     let event = match link.platform.capabilities().store_to_tiktok_trigger {

@@ -56,15 +56,8 @@ impl Engine {
                     apply_effect(&mut job, &mut order, cancellation.as_mut(), effect, now);
                 if answered && let Some(c) = cancellation.as_mut() {
                     // The answer's consequence in the store (a cancel, or nothing).
-                    let live = self.has_live_store_cancel(&order, &change)?;
-                    let follow_up = reactor::react_tiktok_cancellation(
-                        c,
-                        &mut order,
-                        &settings,
-                        link.platform,
-                        live,
-                        now,
-                    );
+                    let follow_up =
+                        self.react_to_tiktok_cancel(link, c, &mut order, &settings, &change, now)?;
                     if follow_up.is_none() {
                         settle_answered_request(&mut order, c, now);
                     }
@@ -241,15 +234,7 @@ impl Engine {
             {
                 continue;
             }
-            let live = self.has_live_store_cancel(order, change)?;
-            let job = reactor::react_tiktok_cancellation(
-                &mut c,
-                order,
-                settings,
-                link.platform,
-                live,
-                now,
-            );
+            let job = self.react_to_tiktok_cancel(link, &mut c, order, settings, change, now)?;
             self.queue(change, order, job.into_iter().collect(), None)?;
             change.cancellations.push(c);
         }

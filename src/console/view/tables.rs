@@ -102,19 +102,16 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
 
 /// The Pending list's columns; the view's own order is by when the order was paid.
 fn pending_cols() -> [Col; 7] {
-    [
-        col("", 1, 0),
-        sorted(col("Order", 18, 0), OrderColumn::Id),
-        sorted(col("Link", 10, 2), OrderColumn::Link),
-        sorted(col("TikTok status", 17, 4), OrderColumn::Status),
-        sorted(col("Paid", 11, 3), OrderColumn::Paid),
-        sorted(col("Store", 8, 5), OrderColumn::StoreOrder),
-        sorted(fill("Why it is not in the store", 20, 0), OrderColumn::Why),
-    ]
+    order_cols("Why it is not in the store")
 }
 
 /// The Stuck list's columns; its own order is longest stuck first.
 fn stuck_cols() -> [Col; 7] {
+    order_cols("What a person must do")
+}
+
+/// The columns Pending and Stuck share; they differ in what the last one says about the order.
+fn order_cols(why: &'static str) -> [Col; 7] {
     [
         col("", 1, 0),
         sorted(col("Order", 18, 0), OrderColumn::Id),
@@ -122,7 +119,7 @@ fn stuck_cols() -> [Col; 7] {
         sorted(col("TikTok status", 17, 4), OrderColumn::Status),
         sorted(col("Paid", 11, 3), OrderColumn::Paid),
         sorted(col("Store", 8, 5), OrderColumn::StoreOrder),
-        sorted(fill("What a person must do", 20, 0), OrderColumn::Why),
+        sorted(fill(why, 20, 0), OrderColumn::Why),
     ]
 }
 

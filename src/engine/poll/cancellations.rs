@@ -36,15 +36,7 @@ impl Engine {
             return Ok(());
         }
         let mut c = cancellation_from_order(order, settings.restock_on_cancel, self.now());
-        let live = self.has_live_store_cancel(order, change)?;
-        let job = reactor::react_tiktok_cancellation(
-            &mut c,
-            order,
-            settings,
-            link.platform,
-            live,
-            self.now(),
-        );
+        let job = self.react_to_tiktok_cancel(link, &mut c, order, settings, change, self.now())?;
         self.queue(change, order, job.into_iter().collect(), None)?;
         change.cancellations.push(c);
         Ok(())
@@ -83,11 +75,29 @@ impl Engine {
         Ok(Some(explained))
     }
 
-    pub(crate) fn has_live_store_cancel(
+    /// The store side of a TikTok cancellation (`reactor::react_tiktok_cancellation`), told
+    /// whether a store cancel of the order is already queued, in the store or in `change`.
+    pub(crate) fn react_to_tiktok_cancel(
         &self,
-        order: &Order,
+        link: &LinkRuntime,
+        c: &mut Cancellation,
+        order: &mut Order,
+        settings: &crate::domain::settings::LinkSettings,
         change: &Change,
-    ) -> Result<bool, StoreError> {
+        now: Timestamp,
+    ) -> Result<Option<JobKind>, StoreError> {
+        let live = self.has_live_store_cancel(order, change)?;
+        Ok(reactor::react_tiktok_cancellation(
+            c,
+            order,
+            settings,
+            link.platform,
+            live,
+            now,
+        ))
+    }
+
+    fn has_live_store_cancel(&self, order: &Order, change: &Change) -> Result<bool, StoreError> {
         let is_store_cancel = |k: &JobKind| matches!(k, JobKind::CancelInStore { .. });
         Ok(self
             .store
@@ -211,15 +221,7 @@ impl Engine {
             c.seller_deadline = rc.seller_deadline;
             c.reason_code = rc.reason_code.clone().or(c.reason_code);
             c.reason_text = rc.reason_text.clone().or(c.reason_text);
-            let live = self.has_live_store_cancel(order, &change)?;
-            let job = reactor::react_tiktok_cancellation(
-                &mut c,
-                order,
-                &settings,
-                link.platform,
-                live,
-                now,
-            );
+            let job = self.react_to_tiktok_cancel(link, &mut c, order, &settings, &change, now)?;
             self.queue(&mut change, order, job.into_iter().collect(), None)?;
             change.cancellations.push(c);
         }

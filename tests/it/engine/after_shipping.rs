@@ -7,7 +7,7 @@ use orderdeck::domain::access::Role;
 use orderdeck::domain::ids::TiktokOrderId;
 use orderdeck::domain::rules::parcel::ParcelOutcome;
 use orderdeck::domain::triage::OrderView;
-use orderdeck::service::api::{AuditQuery, Request, Response};
+use orderdeck::service::api::{Request, Response};
 
 use crate::engine::monitoring::scrape;
 use crate::engine::support::*;
@@ -22,6 +22,18 @@ async fn imported(rig: &mut Rig) -> TiktokOrderId {
     rig.sync().await;
     rig.store_order(GB, &id);
     id
+}
+
+/// The warehouse ships `units` (SKU, quantity) of the store order, or all of it, in one UPS parcel.
+fn ship(rig: &Rig, id: &TiktokOrderId, units: Option<&[(&str, u32)]>, number: &str) {
+    let (store, order) = (rig.store(GB), rig.store_order(GB, id).id);
+    let parcel = tracking(number, "UPS");
+    let shopify = &rig.set.shopify;
+    match units {
+        None => shopify.fulfil(&store, &order, parcel),
+        Some(units) => shopify.fulfil_units(&store, &order, units, parcel),
+    }
+    .expect("shipped");
 }
 
 fn stock(rig: &Rig, sku: &str) -> i64 {
@@ -72,15 +84,7 @@ async fn mark(rig: &Rig, role: Role, id: &TiktokOrderId, note: &str) -> Result<R
 async fn a_cancel_after_the_store_shipped_stops_the_loss_and_waits_for_a_person() {
     let mut rig = Rig::start().await;
     let id = imported(&mut rig).await;
-    let shipped = rig.store_order(GB, &id);
-    rig.set
-        .shopify
-        .fulfil(
-            &rig.store(GB),
-            &shipped.id,
-            tracking("1Z999AA10000000077", "UPS"),
-        )
-        .unwrap();
+    ship(&rig, &id, None, "1Z999AA10000000077");
     let before = (stock(&rig, KNOWN_SKU), stock(&rig, OTHER_SKU));
     rig.set
         .tiktok
@@ -166,22 +170,7 @@ async fn a_cancel_after_the_store_shipped_stops_the_loss_and_waits_for_a_person(
     assert_eq!(parcels(&rig).await, 0);
     let again = mark(&rig, Role::Support, &id, "twice").await.unwrap_err();
     assert!(again.contains("already marked intercepted"), "{again}");
-    let audit = match rig
-        .call(
-            Role::Viewer,
-            Request::Audit(AuditQuery {
-                since: None,
-                filter: None,
-                offset: 0,
-                limit: 100,
-                sort: Default::default(),
-            }),
-        )
-        .await
-    {
-        Ok(Response::Audit(page)) => page.rows,
-        other => panic!("{other:?}"),
-    };
+    let audit = rig.audit().await;
     let handled: Vec<_> = audit
         .iter()
         .filter(|e| e.action == "parcel.handled")
@@ -198,16 +187,7 @@ async fn a_cancel_after_the_store_shipped_stops_the_loss_and_waits_for_a_person(
 async fn a_partly_shipped_order_puts_back_only_the_units_still_in_the_warehouse() {
     let mut rig = Rig::start().await;
     let id = imported(&mut rig).await;
-    let shipped = rig.store_order(GB, &id);
-    rig.set
-        .shopify
-        .fulfil_units(
-            &rig.store(GB),
-            &shipped.id,
-            &[(KNOWN_SKU, 1)],
-            tracking("1Z999AA10000000078", "UPS"),
-        )
-        .unwrap();
+    ship(&rig, &id, Some(&[(KNOWN_SKU, 1)]), "1Z999AA10000000078");
     let before = (stock(&rig, KNOWN_SKU), stock(&rig, OTHER_SKU));
     rig.set
         .tiktok

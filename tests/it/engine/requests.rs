@@ -149,22 +149,7 @@ async fn approved_resyncs_run_and_report_rejected_ones_do_nothing() {
         "{outcome:?}"
     );
 
-    let audit = match rig
-        .call(
-            Role::Viewer,
-            Request::Audit(AuditQuery {
-                since: None,
-                filter: None,
-                offset: 0,
-                limit: 100,
-                sort: Default::default(),
-            }),
-        )
-        .await
-    {
-        Ok(Response::Audit(page)) => page.rows,
-        other => panic!("{other:?}"),
-    };
+    let audit = rig.audit().await;
     let actions: Vec<(&str, &str)> = audit
         .iter()
         .map(|e| (e.action.as_str(), e.actor.user.as_str()))

@@ -59,6 +59,22 @@ async fn diagnosis(rig: &Rig, id: &TiktokOrderId) -> Vec<String> {
     }
 }
 
+/// One shop on an engine clock the test moves, with slow cause checks. The clock starts a
+/// minute ahead of the wall clock, so orders added now are inside the first poll's window.
+async fn rig_on_a_fixed_clock() -> (Rig, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(
+        chrono::Utc::now() + chrono::Duration::minutes(1),
+    ));
+    let rig = Rig::with(Options {
+        shops: 1,
+        engine: Some(SLOW_CHECKS),
+        clock: Some(clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    (rig, clock)
+}
+
 /// What the Stores view shows the first link's stuck orders wait on.
 async fn waiting(rig: &Rig) -> Vec<WaitingOn> {
     match rig.call(Role::Viewer, Request::Overview).await {
@@ -76,17 +92,7 @@ fn timeline_says(rig: &Rig, id: &TiktokOrderId, words: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_stuck_on_a_missing_sku_import_by_themselves_once_it_exists_and_only_once() {
-    // Ahead of the wall clock, so the orders added now are inside the first poll's window.
-    let clock = Arc::new(FixedClock::new(
-        chrono::Utc::now() + chrono::Duration::minutes(1),
-    ));
-    let mut rig = Rig::with(Options {
-        shops: 1,
-        engine: Some(SLOW_CHECKS),
-        clock: Some(clock.clone()),
-        ..Options::default()
-    })
-    .await;
+    let (mut rig, clock) = rig_on_a_fixed_clock().await;
     let ids: Vec<TiktokOrderId> = (0..4)
         .map(|_| order_with(&mut rig, GB, &[LATE_SKU]))
         .collect();
@@ -167,16 +173,7 @@ async fn orders_stuck_on_a_missing_sku_import_by_themselves_once_it_exists_and_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn causes_a_machine_cannot_fix_stay_stuck_and_the_diagnosis_says_so() {
-    let clock = Arc::new(FixedClock::new(
-        chrono::Utc::now() + chrono::Duration::minutes(1),
-    ));
-    let mut rig = Rig::with(Options {
-        shops: 1,
-        engine: Some(SLOW_CHECKS),
-        clock: Some(clock.clone()),
-        ..Options::default()
-    })
-    .await;
+    let (mut rig, clock) = rig_on_a_fixed_clock().await;
     let ambiguous = order_with(&mut rig, GB, &[DUP_SKU]);
     let missing = order_with(&mut rig, GB, &[GHOST_SKU]);
     rig.sync().await;

@@ -281,6 +281,21 @@ impl Rig {
         }
     }
 
+    /// The newest 100 audit entries, as a viewer reads them.
+    pub async fn audit(&self) -> Vec<orderdeck::domain::audit::AuditEntry> {
+        let query = orderdeck::service::api::AuditQuery {
+            since: None,
+            filter: None,
+            offset: 0,
+            limit: 100,
+            sort: Default::default(),
+        };
+        match self.call(Role::Viewer, Request::Audit(query)).await {
+            Ok(Response::Audit(page)) => page.rows,
+            other => panic!("audit: {other:?}"),
+        }
+    }
+
     /// A whole order list, as the console's views show it.
     pub async fn view(&self, view: OrderView) -> Vec<OrderRow> {
         match self
