@@ -17,6 +17,7 @@ pub mod request;
 pub mod rules;
 pub mod settings;
 pub mod spelling;
+pub mod store_order;
 pub mod text;
 pub mod triage;
 mod wire_enum;

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::cause::StuckCause;
 use super::clock::Timestamp;
-use super::ids::{LinkId, PackageId, StorefrontOrderId, TiktokOrderId};
+use super::ids::{LinkId, PackageId, TiktokOrderId};
+pub use super::store_order::{
+    Fulfillment, StoreLine, StorefrontOrder, StorefrontOrderStatus, Tracking, Units,
+};
 use crate::open_enum;
 
 open_enum!(
@@ -180,64 +183,6 @@ impl TiktokSnapshot {
             currency: String::new(),
             total_amount: String::new(),
         }
-    }
-}
-
-open_enum!(
-    /// The store order's state, normalised across platforms.
-    StorefrontOrderStatus {
-        Open = "open",
-        Cancelled = "cancelled",
-        Closed = "closed",
-    }
-);
-
-/// A tracking number the store holds for a fulfillment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tracking {
-    pub number: String,
-    /// The store's carrier name (mapped to a TikTok shipping provider before pushing).
-    pub carrier: Option<String>,
-    pub url: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fulfillment {
-    pub id: String,
-    /// The store's own status text (e.g. Shopify `SUCCESS`), for display.
-    pub status: String,
-    pub created_at: Option<Timestamp>,
-    pub tracking: Vec<Tracking>,
-}
-
-/// What the store last told us about its copy of the order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StorefrontOrder {
-    pub order_id: StorefrontOrderId,
-    /// The store's human name (`#1001`).
-    pub name: Option<String>,
-    pub status: StorefrontOrderStatus,
-    pub fulfillments: Vec<Fulfillment>,
-    pub cancelled_at: Option<Timestamp>,
-    /// A refund (Magento credit memo) exists on the store side.
-    pub refunded: bool,
-    pub updated_at: Timestamp,
-}
-
-impl StorefrontOrder {
-    /// The first tracking number of a fulfillment that is not cancelled or failed.
-    pub fn first_tracking(&self) -> Option<&Tracking> {
-        self.fulfillments
-            .iter()
-            .filter(|f| !matches!(f.status.as_str(), "CANCELLED" | "ERROR" | "FAILURE"))
-            .flat_map(|f| f.tracking.iter())
-            .find(|t| !t.number.trim().is_empty())
-    }
-
-    pub fn has_fulfillment(&self) -> bool {
-        self.fulfillments
-            .iter()
-            .any(|f| !matches!(f.status.as_str(), "CANCELLED" | "ERROR" | "FAILURE"))
     }
 }
 
@@ -554,41 +499,6 @@ mod tests {
         assert_eq!(
             OrderStatus::parse("AWAITING_PICKUP"),
             OrderStatus::Unknown("AWAITING_PICKUP".into())
-        );
-    }
-
-    #[test]
-    fn first_tracking_ignores_cancelled_fulfillments() {
-        let t = |n: &str| Tracking {
-            number: n.into(),
-            carrier: Some("UPS".into()),
-            url: None,
-        };
-        let store = StorefrontOrder {
-            order_id: StorefrontOrderId::new("gid://shopify/Order/1").unwrap(),
-            name: None,
-            status: StorefrontOrderStatus::Open,
-            fulfillments: vec![
-                Fulfillment {
-                    id: "f1".into(),
-                    status: "CANCELLED".into(),
-                    created_at: None,
-                    tracking: vec![t("OLD")],
-                },
-                Fulfillment {
-                    id: "f2".into(),
-                    status: "SUCCESS".into(),
-                    created_at: None,
-                    tracking: vec![t(" "), t("NEW")],
-                },
-            ],
-            cancelled_at: None,
-            refunded: false,
-            updated_at: chrono::DateTime::UNIX_EPOCH,
-        };
-        assert_eq!(
-            store.first_tracking().map(|t| t.number.as_str()),
-            Some("NEW")
         );
     }
 }

@@ -23,7 +23,7 @@ pub use error::{ErrorClass, PlatformError};
 use crate::domain::cancellation::{CancelStatus, CancelType};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, PackageId, StorefrontOrderId, TiktokOrderId};
-use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot};
+use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot, Units};
 use crate::domain::platform::Platform;
 use crate::domain::rules::address::ShipTo;
 use crate::domain::rules::cancel::{StorefrontCancelInstruction, StorefrontCancelled};
@@ -236,6 +236,20 @@ pub struct StorefrontChange {
     pub store: StorefrontOrder,
 }
 
+/// Units to take off a store order without cancelling it (TikTok cancelled some of its lines).
+/// Expressed as what each SKU should come down to, so that running it again after a lost answer
+/// finds nothing left to do instead of removing twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRemoval {
+    /// Per SKU, the units the order keeps. A SKU at or below its target is left alone; a SKU
+    /// of the order that is not listed keeps all its units.
+    pub keep: Vec<Units>,
+    /// Put the removed units back in stock (the link's `restock_on_cancel`).
+    pub restock: bool,
+    /// TikTok's reason, for the store's staff note / order comment.
+    pub note: String,
+}
+
 /// The merchant's store.
 #[async_trait]
 pub trait Storefront: Send + Sync {
@@ -276,6 +290,31 @@ pub trait Storefront: Send + Sync {
         to: &ShipTo,
         note: Option<&str>,
     ) -> Result<StorefrontOrder, PlatformError>;
+    /// Takes units off the order as `removal` says, without refunding and without telling the
+    /// customer, and answers the store's state after. Only unshipped units can go: a SKU whose
+    /// units to remove have shipped is refused (`Permanent`, naming the SKU). Stores with no
+    /// way to edit an order keep this default, and the engine lists the order for a person.
+    async fn remove_units(
+        &self,
+        id: &StorefrontOrderId,
+        removal: &UnitRemoval,
+    ) -> Result<StorefrontOrder, PlatformError> {
+        let _ = (id, removal);
+        Err(PlatformError::new(
+            self.platform(),
+            "remove_units",
+            ErrorClass::Permanent,
+            format!(
+                "{} cannot take lines off an order through its API",
+                self.platform().capabilities().display_name
+            ),
+        ))
+    }
+    /// The order in full: lines as they stand now and the units each fulfillment holds
+    /// (polls may leave those out to stay cheap; see `StorefrontOrder::lines`).
+    async fn order_detail(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
+        self.get_order(id).await
+    }
     /// Orders orderdeck created that changed at or after `since`, one page at a time.
     async fn changed_orders(
         &self,

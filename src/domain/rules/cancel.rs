@@ -12,6 +12,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::order::{FlowStatus, Order, OrderStatus, StorefrontOrderStatus};
 use crate::domain::platform::{Platform, RestockControl, StorefrontCancelTrigger};
 use crate::domain::settings::LinkSettings;
+pub use crate::domain::store_order::{Units, show_units};
 use crate::domain::text;
 
 /// Shopify caps `staffNote` at 255 characters; every store note is kept within it.
@@ -26,22 +27,6 @@ pub struct StorefrontCancelInstruction {
     pub restock: bool,
     /// TikTok's reason, for the staff note / order comment (Shopify's reason is always `OTHER`).
     pub note: String,
-}
-
-/// Units of one SKU.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Units {
-    pub sku: String,
-    pub quantity: u32,
-}
-
-/// "2 × SKU-A, 1 × SKU-B".
-pub fn show_units(units: &[Units]) -> String {
-    units
-        .iter()
-        .map(|u| format!("{} × {}", u.quantity, text::sanitize(&u.sku)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A store cancel as the store confirmed it: its order after, and what became of the stock.

@@ -72,6 +72,7 @@ pub fn in_store(mut o: Order, fulfillments: Vec<Fulfillment>) -> Order {
         name: Some("#1001".into()),
         status: StorefrontOrderStatus::Open,
         fulfillments,
+        lines: vec![],
         cancelled_at: None,
         refunded: false,
         updated_at: t(60),
@@ -90,5 +91,6 @@ pub fn fulfilled(number: &str, carrier: Option<&str>) -> Fulfillment {
             carrier: carrier.map(Into::into),
             url: None,
         }],
+        lines: vec![],
     }
 }

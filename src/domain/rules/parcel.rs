@@ -192,6 +192,7 @@ mod tests {
                 carrier: carrier.map(str::to_string),
                 url: Some(format!("https://track.example/{number}")),
             }],
+            lines: vec![],
         });
         order
     }

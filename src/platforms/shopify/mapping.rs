@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
-use crate::domain::order::{Fulfillment, StorefrontOrder, StorefrontOrderStatus, Tracking};
+use crate::domain::order::{
+    Fulfillment, StoreLine, StorefrontOrder, StorefrontOrderStatus, Tracking, Units,
+};
 use crate::domain::rules::cancel::STORE_NOTE_MAX;
 use crate::domain::rules::import::{DraftAddress, StorefrontOrderDraft};
 use crate::domain::text;
@@ -143,6 +145,33 @@ struct WireOrder {
     display_financial_status: Option<String>,
     #[serde(default)]
     fulfillments: Vec<WireFulfillment>,
+    /// Only in the full read (`GetOrder`).
+    line_items: Option<Nodes<WireLine>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Nodes<T> {
+    nodes: Vec<T>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireLine {
+    id: String,
+    sku: Option<String>,
+    current_quantity: u32,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireFulfilledLine {
+    quantity: u32,
+    #[serde(rename = "lineItem")]
+    line_item: WireLineSku,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireLineSku {
+    sku: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +182,7 @@ struct WireFulfillment {
     created_at: Option<DateTime<Utc>>,
     #[serde(default)]
     tracking_info: Vec<WireTracking>,
+    fulfillment_line_items: Option<Nodes<WireFulfilledLine>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,14 +246,40 @@ pub fn read_order(value: &Value) -> Result<ReadOrder, String> {
                     })
                 })
                 .collect(),
+            lines: f
+                .fulfillment_line_items
+                .map(|items| {
+                    let mut tally = Vec::new();
+                    for item in items.nodes {
+                        let sku = clean(item.line_item.sku).unwrap_or_default();
+                        Units::add(&mut tally, &sku, item.quantity);
+                    }
+                    tally
+                })
+                .unwrap_or_default(),
         })
         .collect();
+    let lines = wire
+        .line_items
+        .map(|items| {
+            items
+                .nodes
+                .into_iter()
+                .map(|line| StoreLine {
+                    id: line.id,
+                    sku: clean(line.sku).unwrap_or_default(),
+                    quantity: line.current_quantity,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(ReadOrder {
         store: StorefrontOrder {
             order_id,
             name: clean(wire.name),
             status,
             fulfillments,
+            lines,
             cancelled_at: wire.cancelled_at,
             refunded,
             updated_at: wire.updated_at,

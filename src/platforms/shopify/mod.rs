@@ -61,6 +61,14 @@ const SEARCH: Call = Call {
     operation: "orders",
     effect: CallKind::Read,
 };
+/// How much of an order a read asks for: polls and read-backs need status, fulfillments and
+/// tracking (3 points); split shipments and line edits also need the lines (357 requested).
+#[derive(Debug, Clone, Copy)]
+enum Depth {
+    Summary,
+    Full,
+}
+
 const READ: Call = Call {
     operation: "order",
     effect: CallKind::Read,
@@ -128,6 +136,14 @@ impl ShopifyClient {
     }
 
     async fn read_order(&self, id: &StorefrontOrderId) -> Result<ReadOrder, PlatformError> {
+        self.read_order_as(id, Depth::Summary).await
+    }
+
+    async fn read_order_as(
+        &self,
+        id: &StorefrontOrderId,
+        depth: Depth,
+    ) -> Result<ReadOrder, PlatformError> {
         if !id.as_str().starts_with("gid://shopify/Order/") {
             return Err(PlatformError::new(
                 Platform::Shopify,
@@ -141,8 +157,14 @@ impl ShopifyClient {
             .transport
             .execute(
                 READ,
-                CostKey::one("getOrder", queries::cost_hint::GET_ORDER),
-                queries::GET_ORDER,
+                match depth {
+                    Depth::Summary => CostKey::one("getOrder", queries::cost_hint::GET_ORDER),
+                    Depth::Full => CostKey::one("orderDetail", queries::cost_hint::ORDER_DETAIL),
+                },
+                match depth {
+                    Depth::Summary => queries::GET_ORDER,
+                    Depth::Full => queries::ORDER_DETAIL,
+                },
                 json!({ "id": id.as_str() }),
             )
             .await?;
@@ -434,6 +456,12 @@ impl Storefront for ShopifyClient {
 
     async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
         self.read_order(id).await.map(|read| read.store)
+    }
+
+    async fn order_detail(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
+        self.read_order_as(id, Depth::Full)
+            .await
+            .map(|read| read.store)
     }
 
     async fn cancel_order(

@@ -50,6 +50,8 @@ pub mod cost_hint {
     pub const ORDER_UPDATE: f64 = 10.0;
     /// order + fulfillments + trackingInfo.
     pub const GET_ORDER: f64 = 3.0;
+    /// GET_ORDER + lineItems (2 + 250) + fulfillmentLineItems (2 + 50 × (item + lineItem)).
+    pub const ORDER_DETAIL: f64 = 357.0;
     /// 2 + 2 orders × 3.
     pub const FIND_ORDER: f64 = 8.0;
     /// 2 + 100 orders × 3.
@@ -198,6 +200,37 @@ query GetOrder($id: ID!) {
     store_order_fragment!()
 );
 
+/// One order in full: with its lines as they stand now and the units each fulfillment holds,
+/// which split shipments and line-level cancels need (other reads keep to the cheap fragment).
+pub const ORDER_DETAIL: &str = concat!(
+    r#"
+query OrderDetail($id: ID!) {
+  order(id: $id) {
+    ...StoreOrder
+    lineItems(first: 250) {
+      nodes {
+        id
+        sku
+        currentQuantity
+      }
+    }
+    fulfillments {
+      id
+      fulfillmentLineItems(first: 50) {
+        nodes {
+          quantity
+          lineItem {
+            sku
+          }
+        }
+      }
+    }
+  }
+}
+"#,
+    store_order_fragment!()
+);
+
 /// The page size of the changed-orders poll.
 pub const CHANGED_ORDERS_PAGE: usize = 100;
 
@@ -338,6 +371,7 @@ pub fn all_documents() -> Vec<(String, String)> {
         ("orderUpdate", ORDER_UPDATE),
         ("findOrder", FIND_ORDER),
         ("getOrder", GET_ORDER),
+        ("orderDetail", ORDER_DETAIL),
         ("changedOrders", CHANGED_ORDERS),
         ("orderCancel 2025-07+", ORDER_CANCEL),
         ("orderCancel before 2025-07", ORDER_CANCEL_BEFORE_2025_07),

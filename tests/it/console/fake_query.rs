@@ -252,8 +252,10 @@ fn store_side(order: &mut Order, row: &OrderRow) -> bool {
                 status: status.into(),
                 created_at: Some(now() - Duration::hours(2)),
                 tracking,
+                lines: vec![],
             })
             .collect(),
+        lines: vec![],
         cancelled_at: None,
         refunded: false,
         updated_at: now() - Duration::hours(2),
