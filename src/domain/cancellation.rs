@@ -102,6 +102,10 @@ pub struct Cancellation {
     pub tiktok_status: Option<CancelStatus>,
     /// TikTok's deadline for the seller's answer to a buyer request.
     pub seller_deadline: Option<Timestamp>,
+    /// TikTok's line items (units) it cancels; empty when it is the whole order (and in records
+    /// kept before orderdeck read them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_item_ids: Vec<String>,
     /// Whether stock goes back on the store side (from the link's settings when it was decided).
     pub restock: bool,
     /// The seller's answer requested through orderdeck, if any.

@@ -9,9 +9,11 @@ use std::time::Duration;
 use crate::domain::cancellation::{CancelStatus, Cancellation};
 use crate::domain::clock::{Timestamp, human_duration};
 use crate::domain::job::{Backoff, Job, JobState};
+use crate::domain::order::Units;
 use crate::domain::order::{Flow, FlowError, FlowStatus, Order, StorefrontOrder};
 use crate::domain::reactor::{merge_store, set_flow, store_label};
-use crate::domain::rules::cancel::{StorefrontCancelled, StorefrontEvent};
+use crate::domain::rules::cancel::{StorefrontCancelled, StorefrontEvent, show_units};
+use crate::domain::rules::packages::PushedPackage;
 use crate::domain::text::sanitize;
 
 /// What a successful job changed remotely.
@@ -22,9 +24,14 @@ pub enum JobEffect {
         store: StorefrontOrder,
         found_existing: bool,
     },
+    /// TikTok took one parcel: a new package, or a corrected number (`corrected_from`).
     TrackingPushed {
-        number: String,
-        provider: String,
+        package: PushedPackage,
+        corrected_from: Option<String>,
+        /// The units it holds, when not the whole order (for the timeline).
+        units: Vec<Units>,
+        /// The store's full read made to plan it, if one was.
+        store: Option<StorefrontOrder>,
     },
     StoreCancelled {
         cancelled: StorefrontCancelled,
@@ -113,14 +120,27 @@ pub fn apply_effect(
                 format!("created store order {label}")
             }
         }
-        JobEffect::TrackingPushed { number, provider } => {
-            order.pushed_tracking = Some(number.clone());
+        JobEffect::TrackingPushed {
+            package,
+            corrected_from,
+            units,
+            store,
+        } => {
+            if let Some(store) = store {
+                store_events = merge_store(order, store, now);
+            }
+            let said = tracking_said(&package, corrected_from.as_deref(), &units);
+            order.pushed_tracking = Some(package.tracking_number.clone());
+            match order
+                .pushed_packages
+                .iter_mut()
+                .find(|p| p.fulfillment_id == package.fulfillment_id)
+            {
+                Some(recorded) => *recorded = package,
+                None => order.pushed_packages.push(package),
+            }
             set_flow(order, Flow::Tracking, done.clone(), now);
-            format!(
-                "tracking {} ({}) sent to TikTok",
-                sanitize(&number),
-                sanitize(&provider)
-            )
+            said
         }
         JobEffect::AddressUpdated { sent, store } => {
             let changed = order
@@ -188,6 +208,50 @@ pub fn apply_effect(
         detail,
         store_events,
     }
+}
+
+impl JobEffect {
+    /// A one-parcel order's tracking taken by TikTok (what most orders are).
+    #[cfg(test)]
+    pub fn whole_order_shipped(number: &str, provider: &str) -> JobEffect {
+        JobEffect::TrackingPushed {
+            package: PushedPackage {
+                fulfillment_id: "gid://shopify/Fulfillment/1".into(),
+                tracking_number: number.into(),
+                provider: provider.into(),
+                line_item_ids: vec!["li-1".into()],
+                package_id: None,
+                at: Timestamp::UNIX_EPOCH,
+            },
+            corrected_from: None,
+            units: Vec::new(),
+            store: None,
+        }
+    }
+}
+
+/// "tracking 1Z… (UPS) sent to TikTok for 1 × SKU-RED (package 115…)", or the correction.
+fn tracking_said(package: &PushedPackage, corrected_from: Option<&str>, units: &[Units]) -> String {
+    let provider = if package.provider.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", sanitize(&package.provider))
+    };
+    let number = sanitize(&package.tracking_number);
+    if let Some(was) = corrected_from {
+        return format!(
+            "tracking corrected on TikTok: {} → {number}{provider}",
+            sanitize(was)
+        );
+    }
+    let mut said = format!("tracking {number}{provider} sent to TikTok");
+    if !units.is_empty() {
+        said.push_str(&format!(" for {}", show_units(units)));
+        if let Some(id) = &package.package_id {
+            said.push_str(&format!(" (package {})", sanitize(id.as_str())));
+        }
+    }
+    said
 }
 
 /// After a buyer's cancel request was answered and no store cancel follows, the flow must not

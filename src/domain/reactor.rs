@@ -155,10 +155,13 @@ pub fn hold_unreadable(order: &mut Order, why: &str, now: Timestamp) -> bool {
 /// Takes the store's latest view of its order; returns the store events it reveals.
 pub fn merge_store(
     order: &mut Order,
-    store: StorefrontOrder,
+    mut store: StorefrontOrder,
     now: Timestamp,
 ) -> Vec<StorefrontEvent> {
     let before = order.store.take();
+    if let Some(before) = &before {
+        keep_known_lines(&mut store, before);
+    }
     if before
         .as_ref()
         .is_some_and(|s| s.updated_at > store.updated_at || *s == store)
@@ -170,10 +173,12 @@ pub fn merge_store(
         .as_ref()
         .is_some_and(|s| s.status == StorefrontOrderStatus::Cancelled);
     let was_refunded = before.as_ref().is_some_and(|s| s.refunded);
-    let had_tracking = before
-        .as_ref()
-        .and_then(|s| s.first_tracking())
-        .map(|t| t.number.clone());
+    let had_tracking: Vec<String> = before
+        .iter()
+        .flat_map(|s| s.live_fulfillments())
+        .filter_map(|f| f.tracking_number())
+        .map(|t| t.number.clone())
+        .collect();
     let mut events = Vec::new();
     if store.status == StorefrontOrderStatus::Cancelled && !was_cancelled {
         order.note(
@@ -191,8 +196,10 @@ pub fn merge_store(
         );
         events.push(StorefrontEvent::Refunded);
     }
-    if let Some(t) = store.first_tracking()
-        && had_tracking.as_deref() != Some(t.number.as_str())
+    for t in store
+        .live_fulfillments()
+        .filter_map(|f| f.tracking_number())
+        .filter(|t| !had_tracking.contains(&t.number))
     {
         order.note(
             now,
@@ -205,6 +212,22 @@ pub fn merge_store(
     }
     order.store = Some(store);
     events
+}
+
+/// A poll reads less than a full read (Shopify's leaves out lines, to stay cheap): what the
+/// last full read said about the order's lines and each parcel's units stays until a read that
+/// says them again.
+fn keep_known_lines(store: &mut StorefrontOrder, before: &StorefrontOrder) {
+    if store.lines.is_empty() {
+        store.lines.clone_from(&before.lines);
+    }
+    for fulfillment in &mut store.fulfillments {
+        if fulfillment.lines.is_empty()
+            && let Some(known) = before.fulfillments.iter().find(|f| f.id == fulfillment.id)
+        {
+            fulfillment.lines.clone_from(&known.lines);
+        }
+    }
 }
 
 /// A stuck import or tracking push whose cause went away with the order (TikTok cancelled it,
@@ -443,6 +466,7 @@ pub fn cancellation_from_order(order: &Order, restock: bool, now: Timestamp) -> 
         reason_text: order.tiktok.cancel_reason.clone(),
         tiktok_status: Some(CancelStatus::Complete),
         seller_deadline: None,
+        line_item_ids: Vec::new(),
         restock,
         response: None,
         sync: FlowState::default(),
@@ -478,6 +502,7 @@ pub fn react_store_event(
         }),
         tiktok_status: None,
         seller_deadline: None,
+        line_item_ids: Vec::new(),
         restock: false,
         response: None,
         sync: FlowState {

@@ -23,6 +23,7 @@ mod providers;
 mod resume;
 mod runner;
 mod tokens;
+mod tracking;
 pub mod wiring;
 
 use std::collections::HashMap;

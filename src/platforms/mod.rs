@@ -113,6 +113,8 @@ pub struct RemoteCancellation {
     pub reason_text: Option<String>,
     /// `seller_next_action_response[].deadline` for `SELLER_RESPOND_CANCEL`.
     pub seller_deadline: Option<Timestamp>,
+    /// `cancel_line_items[].order_line_item_id`: the units it cancels.
+    pub line_item_ids: Vec<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -206,6 +206,11 @@ pub(super) fn read_cancellation(raw: serde_json::Value) -> Result<RemoteCancella
         reason_code: blank_as_none(c.cancel_reason),
         reason_text: blank_as_none(c.cancel_reason_text),
         seller_deadline,
+        line_item_ids: c
+            .cancel_line_items
+            .into_iter()
+            .filter_map(|item| blank_as_none(item.order_line_item_id))
+            .collect(),
         created_at,
         updated_at: time(c.update_time).unwrap_or(created_at),
     })

@@ -18,6 +18,7 @@ fn cancellation(kind: CancelType, status: CancelStatus, initiator: Initiator) ->
         reason_text: Some("Order created by mistake".into()),
         tiktok_status: Some(status),
         seller_deadline: Some(t(86_400)),
+        line_item_ids: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),
