@@ -109,6 +109,8 @@ pub struct Shipment {
     pub package_id: String,
     pub tracking_number: String,
     pub provider_id: Option<String>,
+    /// The line items (units) the package holds.
+    pub line_ids: Vec<String>,
 }
 
 /// A cancellation as the sandbox holds it.
@@ -342,6 +344,7 @@ impl TiktokSandbox {
                     package_id: p.id.clone(),
                     tracking_number: p.tracking_number.clone()?,
                     provider_id: p.provider_id.clone(),
+                    line_ids: p.line_ids.clone(),
                 })
             })
             .collect()

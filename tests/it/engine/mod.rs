@@ -16,6 +16,7 @@ pub mod monitoring;
 mod requests;
 mod resume;
 mod settling;
+mod split_shipments;
 mod support;
 mod tokens;
 mod tracking;
