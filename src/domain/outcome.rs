@@ -13,6 +13,7 @@ use crate::domain::order::Units;
 use crate::domain::order::{Flow, FlowError, FlowStatus, Order, StorefrontOrder};
 use crate::domain::reactor::{merge_store, set_flow, store_label};
 use crate::domain::rules::cancel::{StorefrontCancelled, StorefrontEvent, show_units};
+use crate::domain::rules::line_cancel::PartialCancel;
 use crate::domain::rules::packages::PushedPackage;
 use crate::domain::text::sanitize;
 
@@ -35,6 +36,11 @@ pub enum JobEffect {
     },
     StoreCancelled {
         cancelled: StorefrontCancelled,
+    },
+    /// TikTok's cancelled units left the store order, which goes on with the rest.
+    UnitsRemoved {
+        store: StorefrontOrder,
+        partial: PartialCancel,
     },
     /// The store order now has these shipping details.
     AddressUpdated {
@@ -164,6 +170,13 @@ pub fn apply_effect(
             } else {
                 format!("{said}; {stock}")
             }
+        }
+        JobEffect::UnitsRemoved { store, partial } => {
+            let said = partial.done(&store_label(&store));
+            store_events = merge_store(order, store, now);
+            set_flow(order, Flow::Cancellation, done.clone(), now);
+            settle(cancellation.as_deref_mut(), done.clone());
+            said
         }
         JobEffect::TiktokCancelled { status } => {
             set_flow(order, Flow::Cancellation, done.clone(), now);

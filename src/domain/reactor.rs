@@ -401,6 +401,24 @@ pub fn react_tiktok_cancellation(
                 cancellation: c.key.clone(),
             })
         }
+        StorefrontCancelDecision::RemoveUnits(partial) => {
+            c.restock = partial.removal.restock;
+            sync(c, FlowStatus::Queued);
+            set_flow(order, Flow::Cancellation, FlowStatus::Queued, now);
+            order.note(
+                now,
+                Some(Flow::Cancellation),
+                format!(
+                    "TikTok cancelled {} ({}): taking them off the store order; TikTok still expects {}",
+                    cancel::show_units(&partial.cancelled),
+                    c.initiator,
+                    cancel::show_units(&partial.still_expected)
+                ),
+            );
+            Some(JobKind::CancelInStore {
+                cancellation: c.key.clone(),
+            })
+        }
         StorefrontCancelDecision::CancelStore(_) => {
             sync(
                 c,

@@ -11,6 +11,7 @@ use crate::domain::job::{Job, JobKind};
 use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus, StorefrontOrderStatus};
 use crate::domain::outcome::JobEffect;
 use crate::domain::platform::StorefrontCancelTrigger;
+use crate::domain::reactor::store_label;
 use crate::domain::rules::address::{changed_fields, ship_to};
 use crate::domain::rules::cancel::{
     StorefrontCancelDecision, StorefrontCancelled, StorefrontEvent, TiktokCancelDecision,
@@ -18,6 +19,7 @@ use crate::domain::rules::cancel::{
 };
 use crate::domain::rules::import::{ImportDecision, decide_import, draft_store_order};
 use crate::domain::rules::label::{LabelDecision, decide_label};
+use crate::domain::rules::line_cancel::PartialCancel;
 use crate::domain::text::sanitize;
 use crate::platforms::tiktok::classify::codes;
 use crate::platforms::{ErrorClass, PlatformError};
@@ -185,6 +187,9 @@ impl Engine {
         c_for_decision.sync.status = FlowStatus::Idle;
         let instruction = match decide_tiktok_to_store(&c_for_decision, order, &settings) {
             StorefrontCancelDecision::CancelStore(instruction) => instruction,
+            StorefrontCancelDecision::RemoveUnits(partial) => {
+                return self.remove_cancelled_units(link, order, partial).await;
+            }
             StorefrontCancelDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
             StorefrontCancelDecision::Nothing { why } | StorefrontCancelDecision::Wait { why } => {
                 return settled(FlowStatus::NotApplicable { why });
@@ -219,6 +224,29 @@ impl Engine {
             .cancel_order(&store_id, &instruction)
             .await?;
         Ok(JobEffect::StoreCancelled { cancelled })
+    }
+
+    /// TikTok cancelled some units: exactly those leave the store order, which goes on. Safe to
+    /// re-run after a lost answer (the removal says what each SKU keeps).
+    async fn remove_cancelled_units(
+        &self,
+        link: &LinkRuntime,
+        order: &Order,
+        partial: PartialCancel,
+    ) -> JobResult {
+        let store = order
+            .store
+            .as_ref()
+            .ok_or_else(|| Failure::Stuck("the order never reached the store".into()))?;
+        if !link.platform.capabilities().edits_lines {
+            return Err(Failure::Stuck(partial.instruction(&store_label(store))));
+        }
+        let _slot = link.storefront_slots.acquire().await;
+        let store = link
+            .storefront
+            .remove_units(&store.order_id, &partial.removal)
+            .await?;
+        Ok(JobEffect::UnitsRemoved { store, partial })
     }
 
     async fn run_tiktok_cancel(

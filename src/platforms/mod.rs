@@ -18,12 +18,13 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::rules::line_cancel::UnitRemoval;
 pub use error::{ErrorClass, PlatformError};
 
 use crate::domain::cancellation::{CancelStatus, CancelType};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, PackageId, StorefrontOrderId, TiktokOrderId};
-use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot, Units};
+use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot};
 use crate::domain::platform::Platform;
 use crate::domain::rules::address::ShipTo;
 use crate::domain::rules::cancel::{StorefrontCancelInstruction, StorefrontCancelled};
@@ -236,20 +237,6 @@ pub trait Marketplace: Send + Sync {
 pub struct StorefrontChange {
     pub tiktok_order_id: Option<TiktokOrderId>,
     pub store: StorefrontOrder,
-}
-
-/// Units to take off a store order without cancelling it (TikTok cancelled some of its lines).
-/// Expressed as what each SKU should come down to, so that running it again after a lost answer
-/// finds nothing left to do instead of removing twice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitRemoval {
-    /// Per SKU, the units the order keeps. A SKU at or below its target is left alone; a SKU
-    /// of the order that is not listed keeps all its units.
-    pub keep: Vec<Units>,
-    /// Put the removed units back in stock (the link's `restock_on_cancel`).
-    pub restock: bool,
-    /// TikTok's reason, for the store's staff note / order comment.
-    pub note: String,
 }
 
 /// The merchant's store.

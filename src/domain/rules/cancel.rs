@@ -11,6 +11,7 @@ use crate::domain::cancellation::{CancelStatus, Cancellation, Direction, SellerR
 use crate::domain::clock::Timestamp;
 use crate::domain::order::{FlowStatus, Order, OrderStatus, StorefrontOrderStatus};
 use crate::domain::platform::{Platform, RestockControl, StorefrontCancelTrigger};
+use crate::domain::rules::line_cancel::{PartialCancel, partial_cancel};
 use crate::domain::settings::LinkSettings;
 pub use crate::domain::store_order::{Units, show_units};
 use crate::domain::text;
@@ -60,6 +61,8 @@ impl StorefrontCancelled {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorefrontCancelDecision {
     CancelStore(StorefrontCancelInstruction),
+    /// TikTok cancelled some units; the order goes on with the rest.
+    RemoveUnits(PartialCancel),
     /// A buyer request the seller has not answered yet.
     WaitForSeller {
         deadline: Option<Timestamp>,
@@ -141,6 +144,9 @@ pub fn decide_tiktok_to_store(
         return Skip {
             why: "cancel_tiktok_to_store is off for this link".into(),
         };
+    }
+    if let Some(partial) = partial_cancel(c, order, settings) {
+        return RemoveUnits(partial);
     }
     CancelStore(StorefrontCancelInstruction {
         restock: settings.restock_on_cancel,

@@ -214,6 +214,29 @@ impl TiktokSandbox {
             .cancel_by(order_id, initiator, &reason, reason_text, unix_now())
     }
 
+    /// Cancels some line items of an order on behalf of `initiator`, the order going on with
+    /// the others; answers the new cancel id, or TikTok's refusal.
+    pub fn cancel_lines_as(
+        &self,
+        order_id: &str,
+        line_ids: &[String],
+        initiator: &str,
+        reason_text: &str,
+    ) -> Result<String, String> {
+        let reason = format!("{}_cancel_sandbox", initiator.to_ascii_lowercase());
+        self.shared
+            .world()
+            .cancel_lines_by(
+                order_id,
+                line_ids,
+                initiator,
+                &reason,
+                reason_text,
+                unix_now(),
+            )
+            .map_err(|e| format!("{e:?}"))
+    }
+
     /// A buyer asks to cancel; the seller must answer before `deadline` (unix seconds).
     pub fn request_buyer_cancel(
         &self,

@@ -12,6 +12,7 @@ mod faults;
 mod hostile_text;
 mod import;
 mod labels;
+mod line_cancels;
 pub mod monitoring;
 mod requests;
 mod resume;

@@ -30,6 +30,7 @@ fn cancellation(kind: CancelType, status: CancelStatus, initiator: Initiator) ->
 fn kind(d: &StorefrontCancelDecision) -> &'static str {
     match d {
         StorefrontCancelDecision::CancelStore(_) => "cancel",
+        StorefrontCancelDecision::RemoveUnits(_) => "remove units",
         StorefrontCancelDecision::WaitForSeller { .. } => "wait_seller",
         StorefrontCancelDecision::Wait { .. } => "wait",
         StorefrontCancelDecision::Skip { .. } => "skip",
