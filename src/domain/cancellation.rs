@@ -64,6 +64,9 @@ pub enum CancellationKey {
     TiktokOrder(TiktokOrderId),
     /// The store cancelled (or refunded) its order; relayed store → TikTok.
     Store(StorefrontOrderId),
+    /// Units taken off a store order (the order goes on): one per count of units left, so
+    /// polls seeing the same removal again find the same record.
+    StoreUnits(StorefrontOrderId, u32),
 }
 
 impl std::fmt::Display for CancellationKey {
@@ -72,6 +75,7 @@ impl std::fmt::Display for CancellationKey {
             CancellationKey::Tiktok(id) => write!(f, "tiktok:{id}"),
             CancellationKey::TiktokOrder(id) => write!(f, "order:{id}"),
             CancellationKey::Store(id) => write!(f, "store:{id}"),
+            CancellationKey::StoreUnits(id, left) => write!(f, "store:{id}#{left}"),
         }
     }
 }

@@ -50,6 +50,14 @@ pub enum JobEffect {
     TiktokCancelled {
         status: CancelStatus,
     },
+    /// Units taken off in the store were cancelled on TikTok; the order goes on.
+    TiktokUnitsCancelled {
+        units: Vec<Units>,
+        still_expected: Vec<Units>,
+        status: CancelStatus,
+        /// The store order as read to compare the units.
+        store: StorefrontOrder,
+    },
     /// TikTok took the seller's answer to a buyer's cancel request.
     Responded {
         approved: bool,
@@ -136,15 +144,7 @@ pub fn apply_effect(
                 store_events = merge_store(order, store, now);
             }
             let said = tracking_said(&package, corrected_from.as_deref(), &units);
-            order.pushed_tracking = Some(package.tracking_number.clone());
-            match order
-                .pushed_packages
-                .iter_mut()
-                .find(|p| p.fulfillment_id == package.fulfillment_id)
-            {
-                Some(recorded) => *recorded = package,
-                None => order.pushed_packages.push(package),
-            }
+            record_package(order, package);
             set_flow(order, Flow::Tracking, done.clone(), now);
             said
         }
@@ -173,18 +173,34 @@ pub fn apply_effect(
         }
         JobEffect::UnitsRemoved { store, partial } => {
             let said = partial.done(&store_label(&store));
+            // orderdeck took these units off itself: nothing to relay back to TikTok.
             store_events = merge_store(order, store, now);
-            set_flow(order, Flow::Cancellation, done.clone(), now);
+            store_events.retain(|e| !matches!(e, StorefrontEvent::UnitsRemoved { .. }));
+            set_flow(order, Flow::Cancellation, goes_on(), now);
             settle(cancellation.as_deref_mut(), done.clone());
             said
         }
+        JobEffect::TiktokUnitsCancelled {
+            units,
+            still_expected,
+            status,
+            store,
+        } => {
+            // The removal this relays was seen already: not news again.
+            merge_store(order, store, now);
+            set_flow(order, Flow::Cancellation, goes_on(), now);
+            settle_on_tiktok(cancellation.as_deref_mut(), status, done.clone());
+            format!(
+                "cancelled {} on TikTok (taken off the store order); TikTok still expects {}",
+                show_units(&units),
+                show_units(&still_expected)
+            )
+        }
         JobEffect::TiktokCancelled { status } => {
             set_flow(order, Flow::Cancellation, done.clone(), now);
-            if let Some(c) = cancellation.as_deref_mut() {
-                c.tiktok_status = Some(status.clone());
-            }
-            settle(cancellation.as_deref_mut(), done.clone());
-            format!("TikTok order cancelled ({status})")
+            let said = format!("TikTok order cancelled ({status})");
+            settle_on_tiktok(cancellation.as_deref_mut(), status, done.clone());
+            said
         }
         JobEffect::Responded { approved } => {
             if let Some(c) = cancellation.as_deref_mut() {
@@ -195,12 +211,8 @@ pub fn apply_effect(
                 });
                 c.updated_at = now;
             }
-            if approved {
-                "buyer cancel request approved on TikTok"
-            } else {
-                "buyer cancel request rejected on TikTok"
-            }
-            .to_string()
+            let answer = if approved { "approved" } else { "rejected" };
+            format!("buyer cancel request {answer} on TikTok")
         }
         JobEffect::LabelSaved { path } => {
             order.label_file = Some(path.clone());
@@ -240,6 +252,39 @@ impl JobEffect {
             units: Vec::new(),
             store: None,
         }
+    }
+}
+
+/// Records a parcel TikTok took, replacing what was recorded for the same store parcel.
+fn record_package(order: &mut Order, package: PushedPackage) {
+    order.pushed_tracking = Some(package.tracking_number.clone());
+    match order
+        .pushed_packages
+        .iter_mut()
+        .find(|p| p.fulfillment_id == package.fulfillment_id)
+    {
+        Some(recorded) => *recorded = package,
+        None => order.pushed_packages.push(package),
+    }
+}
+
+/// A cancellation TikTok took, with the status it answered.
+fn settle_on_tiktok(
+    cancellation: Option<&mut Cancellation>,
+    status: CancelStatus,
+    done: FlowStatus,
+) {
+    if let Some(c) = cancellation {
+        c.tiktok_status = Some(status);
+        settle(Some(c), done);
+    }
+}
+
+/// A partial cancel leaves the order going on: not "done" (a whole-order cancel may still
+/// come, either way), only settled for now.
+fn goes_on() -> FlowStatus {
+    FlowStatus::NotApplicable {
+        why: "part of the order was cancelled; it goes on with the rest".into(),
     }
 }
 

@@ -188,6 +188,23 @@ pub fn merge_store(
         );
         events.push(StorefrontEvent::OrderCancelled);
     }
+    let units_before = before.as_ref().and_then(StorefrontOrder::units_now);
+    if let (Some(was), Some(left)) = (units_before, store.units_now())
+        && left < was
+        && left > 0
+        && store.status != StorefrontOrderStatus::Cancelled
+    {
+        order.note(
+            now,
+            None,
+            format!(
+                "{} unit(s) taken off store order {} ({left} left)",
+                was - left,
+                store_label(&store)
+            ),
+        );
+        events.push(StorefrontEvent::UnitsRemoved { left });
+    }
     if store.refunded && !was_refunded {
         order.note(
             now,
@@ -504,8 +521,15 @@ pub fn react_store_event(
     now: Timestamp,
 ) -> Option<(Cancellation, Option<JobKind>)> {
     let store = order.store.as_ref()?;
+    if let StorefrontEvent::UnitsRemoved { left } = event {
+        let expected: u32 = order.tiktok.lines.iter().map(|l| l.live_quantity()).sum();
+        if left >= expected {
+            // TikTok already expects no more than the store holds (its own cancel, applied).
+            return None;
+        }
+    }
     let mut c = Cancellation {
-        key: CancellationKey::Store(store.order_id.clone()),
+        key: event.key(&store.order_id),
         order_id: order.id.clone(),
         link: order.link.clone(),
         direction: Direction::StoreToTiktok,
@@ -517,6 +541,10 @@ pub fn react_store_event(
                 format!("store order {} cancelled", store_label(store))
             }
             StorefrontEvent::Refunded => format!("store order {} refunded", store_label(store)),
+            StorefrontEvent::UnitsRemoved { left } => format!(
+                "units taken off store order {} ({left} left)",
+                store_label(store)
+            ),
         }),
         tiktok_status: None,
         seller_deadline: None,

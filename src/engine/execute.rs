@@ -261,6 +261,9 @@ impl Engine {
                 "cancellation {key} is not in orderdeck's store"
             )));
         }
+        if let CancellationKey::StoreUnits(_, left) = key {
+            return self.run_tiktok_units_cancel(link, job, order, *left).await;
+        }
         let settings = self.settings(&link.id);
         let _slot = link.tiktok_slots.acquire().await;
         if job.maybe_applied {
@@ -285,7 +288,7 @@ impl Engine {
                 return settled(FlowStatus::NotApplicable { why });
             }
         };
-        match link.marketplace.cancel_order(&order.id, &reason).await {
+        match link.marketplace.cancel_order(&order.id, &[], &reason).await {
             Ok(done) => Ok(JobEffect::TiktokCancelled {
                 status: done.status,
             }),

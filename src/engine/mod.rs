@@ -22,6 +22,7 @@ mod poll;
 mod providers;
 mod resume;
 mod runner;
+mod store_units;
 mod tokens;
 mod tracking;
 pub mod wiring;

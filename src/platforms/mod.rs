@@ -220,10 +220,12 @@ pub trait Marketplace: Send + Sync {
         reason: &str,
         comment: Option<&str>,
     ) -> Result<(), PlatformError>;
-    /// Seller cancel with a reason code.
+    /// Seller cancel with a reason code: of the whole order, or of `line_item_ids` only (a
+    /// partial cancel, which TikTok takes in the US and UK).
     async fn cancel_order(
         &self,
         order: &TiktokOrderId,
+        line_item_ids: &[String],
         reason_code: &str,
     ) -> Result<SellerCancel, PlatformError>;
     /// Refreshes the access token; the caller persists the new tokens.

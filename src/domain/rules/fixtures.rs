@@ -75,6 +75,7 @@ pub fn in_store(mut o: Order, fulfillments: Vec<Fulfillment>) -> Order {
         status: StorefrontOrderStatus::Open,
         fulfillments,
         lines: vec![],
+        unit_count: None,
         cancelled_at: None,
         refunded: false,
         updated_at: t(60),

@@ -10,7 +10,7 @@ use crate::domain::cancellation::Cancellation;
 use crate::domain::order::{LineGroup, Order, Units};
 use crate::domain::rules::cancel::store_note;
 use crate::domain::settings::LinkSettings;
-use crate::domain::store_order::show_units;
+use crate::domain::store_order::{StorefrontOrder, show_units};
 use crate::domain::text;
 
 /// Units to take off a store order without cancelling it.
@@ -47,6 +47,16 @@ impl PartialCancel {
         )
     }
 
+    /// Whether the store order, as last read in full, already holds no more than it keeps.
+    pub fn already_applied(&self, store: &StorefrontOrder) -> bool {
+        !store.lines.is_empty()
+            && self
+                .removal
+                .keep
+                .iter()
+                .all(|keep| units_of(store, &keep.sku) <= keep.quantity)
+    }
+
     /// The timeline's words once the store took the units off.
     pub fn done(&self, store_order: &str) -> String {
         format!(
@@ -62,6 +72,15 @@ impl PartialCancel {
             show_units(&self.still_expected)
         )
     }
+}
+
+fn units_of(store: &StorefrontOrder, sku: &str) -> u32 {
+    store
+        .lines
+        .iter()
+        .filter(|l| l.sku.trim().eq_ignore_ascii_case(sku.trim()))
+        .map(|l| l.quantity)
+        .sum()
 }
 
 /// The partial cancel `c` makes of `order`, or `None` when it cancels every unit still wanted

@@ -25,6 +25,7 @@ fragment StoreOrder on Order {
   cancelledAt
   closed
   displayFinancialStatus
+  currentSubtotalLineItemsQuantity
   fulfillments {
     id
     status

@@ -348,6 +348,9 @@ pub struct RejectCancellation<'a> {
 #[derive(Debug, Serialize)]
 pub struct CancelOrder<'a> {
     pub order_id: &'a str,
+    /// Only for a partial cancel; absent cancels the whole order.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub order_line_item_ids: &'a [String],
     pub cancel_reason: &'a str,
 }
 

@@ -258,6 +258,7 @@ fn store_side(order: &mut Order, row: &OrderRow) -> bool {
             })
             .collect(),
         lines: vec![],
+        unit_count: None,
         cancelled_at: None,
         refunded: false,
         updated_at: now() - Duration::hours(2),

@@ -164,3 +164,83 @@ async fn the_last_lines_cancelled_cancel_the_store_order_once() {
     assert_eq!(store.edits.len(), 1, "no edit for the last lines");
     assert!(store.refunds.is_empty());
 }
+
+const UK_REASON: &str = "seller_cancel_reason_out_of_stock_uk";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_removed_in_the_store_is_cancelled_on_tiktok_when_the_link_relays() {
+    let mut rig = Rig::start().await;
+    rig.settings(
+        GB,
+        &[
+            ("default_cancel_reason", UK_REASON),
+            ("cancel_store_to_tiktok", "on"),
+        ],
+    )
+    .await;
+    let (id, _, other) = imported(&mut rig).await;
+    let store_id = rig.store_order(GB, &id).id;
+    rig.set
+        .shopify
+        .remove_in_admin(&rig.store(GB), &store_id, OTHER_SKU, 1)
+        .unwrap();
+    rig.sync().await;
+
+    assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
+    let body = rig.set.tiktok.last_body("cancel_order").unwrap();
+    assert_eq!(body["order_line_item_ids"], serde_json::json!(other));
+    assert_eq!(body["cancel_reason"], UK_REASON);
+    assert_eq!(
+        rig.set.tiktok.order_status(id.as_str()).as_deref(),
+        Some("AWAITING_SHIPMENT"),
+        "the buyer still gets the rest"
+    );
+    let order = rig.order(&id);
+    assert!(
+        order.timeline.iter().any(|e| e.text
+            == format!(
+                "cancelled 1 × {OTHER_SKU} on TikTok (taken off the store order); TikTok still expects 2 × {KNOWN_SKU}"
+            )),
+        "{:#?}",
+        order.timeline
+    );
+
+    // TikTok's own record of that cancel comes back on the next polls: nothing is relayed
+    // back to the store, and nothing is cancelled twice.
+    let edits = edits_begun(&rig);
+    rig.sync().await;
+    rig.sync().await;
+    assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
+    assert_eq!(edits_begun(&rig), edits);
+    let store = rig.store_order(GB, &id);
+    assert!(store.cancelled_at.is_none());
+    assert_eq!(store.edits.len(), 1, "only the admin's own edit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_removed_in_the_store_stays_on_tiktok_when_the_link_does_not_relay() {
+    let mut rig = Rig::start().await;
+    let (id, _, _) = imported(&mut rig).await;
+    let store_id = rig.store_order(GB, &id).id;
+    rig.set
+        .shopify
+        .remove_in_admin(&rig.store(GB), &store_id, OTHER_SKU, 1)
+        .unwrap();
+    rig.sync().await;
+    rig.sync().await;
+
+    assert_eq!(rig.set.tiktok.calls("cancel_order"), 0);
+    let order = rig.order(&id);
+    assert!(
+        order.timeline.iter().any(|e| e.text
+            == "store cancellation not sent to TikTok: cancel_store_to_tiktok is off for this link"),
+        "{:#?}",
+        order.timeline
+    );
+    assert!(
+        order
+            .timeline
+            .iter()
+            .any(|e| e.text.starts_with("1 unit(s) taken off store order")),
+    );
+}
