@@ -2,7 +2,7 @@
 //! `sourceIdentifier` and their cancel requests, TikTok's shipments, cancellations and tracking
 //! writes) and from orderdeck's store once the last run closed it; then the figures.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -196,6 +196,9 @@ pub fn check(
         }
     }
 
+    let parcels = check_split_shipments(set, log, known, &explain);
+    let partials = check_partial_cancels(set, log, known, &by_source, &explain);
+
     let report = store.open_report();
     assert!(
         report.released_jobs.is_empty(),
@@ -275,7 +278,8 @@ pub fn check(
          {pushed} tracking pushes; {labels} labels; {} buyer requests ({waiting} left waiting); \
          {} tokens expired, {} refreshes; \
          {jobs} jobs, {retries} retries, {released} interrupted by kills, {stuck} stuck on unknown SKUs; \
-         {} damaged orders held, {} imported once readable",
+         {} damaged orders held, {} imported once readable; {parcels} split parcels, \
+         {partials} partial cancels",
         took,
         known.len(),
         log.importable.len() + log.unimportable.len(),
@@ -286,4 +290,91 @@ pub fn check(
         log.poisoned.len(),
         log.healed.len(),
     );
+}
+
+/// Orders shipped in two parcels: each parcel reached TikTok once as its own package, and no
+/// unit is in two packages; once both went, every unit shipped exactly once.
+fn check_split_shipments(
+    set: &SandboxSet,
+    log: &Log,
+    known: &BTreeMap<String, Known>,
+    explain: &dyn Fn(&str) -> String,
+) -> usize {
+    let mut parcels = 0;
+    for (id, (numbers, seller_ships)) in &log.split {
+        let writes = set.tiktok.tracking_writes(id) as usize;
+        if !*seller_ships {
+            assert_eq!(writes, 0, "{id}: TikTok ships it, yet tracking was pushed");
+            continue;
+        }
+        let shipments = set.tiktok.shipments(id);
+        for number in numbers {
+            assert!(
+                shipments.iter().any(|s| &s.tracking_number == number),
+                "{id}: parcel {number} never reached TikTok: {shipments:?}\n{}",
+                explain(id)
+            );
+        }
+        assert_eq!(
+            writes,
+            numbers.len(),
+            "{id}: {shipments:?}\n{}",
+            explain(id)
+        );
+        let mut shipped = BTreeSet::new();
+        for line in shipments.iter().flat_map(|s| &s.line_ids) {
+            assert!(
+                shipped.insert(line),
+                "{id}: {line} shipped twice: {shipments:?}"
+            );
+        }
+        if numbers.len() == 2 {
+            assert_eq!(shipped.len(), known[id].lines.len(), "{id}: {shipments:?}");
+        }
+        parcels += numbers.len();
+    }
+    parcels
+}
+
+/// Orders TikTok cancelled some units of: exactly those left the store order, which stays
+/// open; no kept unit was cancelled on either side, and none of the cancelled ones shipped.
+fn check_partial_cancels(
+    set: &SandboxSet,
+    log: &Log,
+    known: &BTreeMap<String, Known>,
+    by_source: &HashMap<String, Vec<SandboxOrder>>,
+    explain: &dyn Fn(&str) -> String,
+) -> usize {
+    for (id, cancelled) in &log.part_cancelled {
+        let order = &by_source[id][0];
+        assert!(
+            order.cancelled_at.is_none(),
+            "{id}: the kept units were cancelled in the store\n{}",
+            explain(id)
+        );
+        let held: u32 = order.lines.iter().map(|l| l.current_quantity).sum();
+        assert_eq!(
+            held as usize,
+            known[id].lines.len() - cancelled.len(),
+            "{id}: {:?}\n{}",
+            order.lines,
+            explain(id)
+        );
+        assert!(order.refunds.is_empty(), "{id} was refunded in the store");
+        assert_ne!(set.tiktok.order_status(id).as_deref(), Some("CANCELLED"));
+        let on_tiktok = set.tiktok.cancellations_of(id);
+        // Only the buyer cancelled (and may have asked before): nothing went back as the seller's.
+        assert!(
+            on_tiktok.iter().all(|c| c.role != "SELLER"),
+            "{id}: {on_tiktok:?}\n{}",
+            explain(id)
+        );
+        for shipment in set.tiktok.shipments(id) {
+            assert!(
+                shipment.line_ids.iter().all(|l| !cancelled.contains(l)),
+                "{id}: a cancelled unit shipped: {shipment:?}"
+            );
+        }
+    }
+    log.part_cancelled.len()
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderdeck::domain::ids::CancelId;
+use orderdeck::domain::rules::tracking::{ShipMethod, ship_method};
 use orderdeck::sandbox::scenario::OrderSpec;
 use orderdeck::sandbox::set::SandboxSet;
 use orderdeck::sandbox::shopify::{SandboxOrder, SandboxTracking};
@@ -56,11 +57,20 @@ pub struct Log {
     pub poisoned: BTreeSet<String>,
     /// Orders sent damaged first, then readable: imported once like any other.
     pub healed: BTreeSet<String>,
+    /// Orders the warehouse ships in two parcels (one SKU first, the rest later): their
+    /// tracking numbers so far, and whether the seller ships.
+    pub split: BTreeMap<String, (Vec<String>, bool)>,
+    /// Orders TikTok cancelled some line items of (the buyer keeps the rest): those items.
+    pub part_cancelled: BTreeMap<String, Vec<String>>,
 }
 
 pub struct Known {
     pub seller_ships: bool,
     pub importable: bool,
+    /// TikTok's line items (one per unit).
+    pub lines: Vec<String>,
+    /// Its shop (and linked store), by index.
+    pub shop: usize,
 }
 
 pub struct Driver {
@@ -93,11 +103,7 @@ impl Driver {
             set: set.clone(),
         };
         for order in &set.scenario.orders {
-            driver.learn(
-                &order.id,
-                order.shipping_type == "SELLER",
-                importable(order.lines.iter().map(|l| l.seller_sku.clone())),
-            );
+            driver.learn(order);
             if order.status == "AWAITING_SHIPMENT" {
                 driver.paid(&order.id);
             }
@@ -116,12 +122,20 @@ impl Driver {
         driver
     }
 
-    fn learn(&mut self, id: &str, seller_ships: bool, importable: bool) {
+    fn learn(&mut self, spec: &OrderSpec) {
         self.known.insert(
-            id.to_string(),
+            spec.id.clone(),
             Known {
-                seller_ships,
-                importable,
+                seller_ships: spec.shipping_type == "SELLER",
+                importable: importable(spec.lines.iter().map(|l| l.seller_sku.clone())),
+                lines: spec.lines.iter().map(|l| l.line_item_id.clone()).collect(),
+                shop: self
+                    .set
+                    .scenario
+                    .shops
+                    .iter()
+                    .position(|s| s.name == spec.shop)
+                    .expect("a scenario shop"),
             },
         );
     }
@@ -150,6 +164,8 @@ impl Driver {
     /// Something already happened to this order that the driver must not contradict.
     fn busy(&self, id: &str) -> bool {
         self.log.fulfilled.contains_key(id)
+            || self.log.split.contains_key(id)
+            || self.log.part_cancelled.contains_key(id)
             || self.log.tiktok_cancelled.contains(id)
             || self.log.admin_cancelled.contains_key(id)
             || self.log.arranged.contains(id)
@@ -192,8 +208,7 @@ impl Driver {
                 .scenario
                 .new_order(&mut self.rng, shop, self.serial, now);
             self.set.tiktok.add_order(&spec);
-            let ok = importable(spec.lines.iter().map(|l| l.seller_sku.clone()));
-            self.learn(&spec.id, spec.shipping_type == "SELLER", ok);
+            self.learn(&spec);
             self.paid(&spec.id);
         }
         self.poison_or_heal(now);
@@ -212,11 +227,18 @@ impl Driver {
         let open: Vec<(String, usize, SandboxOrder)> = self
             .open_store_orders()
             .into_iter()
-            .filter(|(id, _, _)| {
+            .filter(|(id, _, order)| {
                 self.known.contains_key(id)
                     && self.status(id) == "AWAITING_SHIPMENT"
-                    && !self.busy(id)
+                    && (!self.busy(id) || self.only_kept_units_left(id, order))
             })
+            .collect();
+        self.ship_in_two_parcels(&open);
+        self.cancel_some_lines(&open);
+        // Those just shipped in part or part-cancelled are not the warehouse's to ship whole now.
+        let open: Vec<(String, usize, SandboxOrder)> = open
+            .into_iter()
+            .filter(|(id, _, order)| !self.busy(id) || self.only_kept_units_left(id, order))
             .collect();
         if self.rng.random_bool(0.6)
             && let Some((id, shop, order)) = self.pick(&open)
@@ -307,6 +329,117 @@ impl Driver {
         self.answer_requests().await;
     }
 
+    /// A part-cancelled order whose store order holds no more than TikTok still expects (the
+    /// warehouse never ships a unit the buyer cancelled).
+    fn only_kept_units_left(&self, id: &str, order: &SandboxOrder) -> bool {
+        let Some(cancelled) = self.log.part_cancelled.get(id) else {
+            return false;
+        };
+        let expected = self.known[id].lines.len() - cancelled.len();
+        let held: u32 = order.lines.iter().map(|l| l.current_quantity).sum();
+        !self.log.split.contains_key(id)
+            && !self.log.fulfilled.contains_key(id)
+            && !self.log.tiktok_cancelled.contains(id)
+            && !self.log.admin_cancelled.contains_key(id)
+            && held as usize == expected
+    }
+
+    /// The warehouse ships one SKU of a multi-SKU order first, and the rest a while later.
+    fn ship_in_two_parcels(&mut self, open: &[(String, usize, SandboxOrder)]) {
+        let first: Vec<_> = open
+            .iter()
+            // Shops that ship by package ship TikTok's packages whole (split ones are stuck
+            // for a person, tested in `engine::split_shipments`).
+            .filter(|(_, shop, _)| {
+                ship_method(&self.set.scenario.shops[*shop].region)
+                    == ShipMethod::MarkPackageShipped
+            })
+            .filter(|(id, _, order)| {
+                !self.busy(id) && {
+                    let skus: BTreeSet<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
+                    skus.len() > 1
+                }
+            })
+            .cloned()
+            .collect();
+        if self.rng.random_bool(0.25)
+            && let Some((id, shop, order)) = self.pick(&first)
+        {
+            let line = &order.lines[0];
+            let number = format!("TRK{id}A");
+            let parcel = self.parcel(&number);
+            let store = &self.set.scenario.stores[shop].name;
+            let units = [(line.sku.as_str(), line.current_quantity)];
+            if self
+                .set
+                .shopify
+                .fulfil_units(store, &order.id, &units, parcel)
+                .is_ok()
+            {
+                let seller = self.known[&id].seller_ships;
+                self.log.split.insert(id, (vec![number], seller));
+            }
+        }
+        let second: Vec<(String, usize)> = self
+            .log
+            .split
+            .iter()
+            .filter(|(_, (numbers, _))| numbers.len() == 1)
+            .map(|(id, _)| (id.clone(), self.known[id].shop))
+            .collect();
+        if self.rng.random_bool(0.3)
+            && let Some((id, shop)) = self.pick(&second)
+        {
+            let number = format!("TRK{id}B");
+            let parcel = self.parcel(&number);
+            let store = &self.set.scenario.stores[shop].name;
+            let store_order = self
+                .set
+                .shopify
+                .orders(store)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|o| o.source_identifier.as_deref() == Some(id.as_str()));
+            if let Some(order) = store_order
+                && self.set.shopify.fulfil(store, &order.id, parcel).is_ok()
+                && let Some((numbers, _)) = self.log.split.get_mut(&id)
+            {
+                numbers.push(number);
+            }
+        }
+    }
+
+    /// TikTok cancels the last line item of a multi-unit order; the buyer keeps the rest.
+    fn cancel_some_lines(&mut self, open: &[(String, usize, SandboxOrder)]) {
+        let candidates: Vec<String> = open
+            .iter()
+            .filter(|(id, _, _)| !self.busy(id) && self.known[id].lines.len() > 1)
+            .map(|(id, _, _)| id.clone())
+            .collect();
+        if self.rng.random_bool(0.12)
+            && let Some(id) = self.pick(&candidates)
+        {
+            let last = vec![self.known[&id].lines.last().expect("lines").clone()];
+            if self
+                .set
+                .tiktok
+                .cancel_lines_as(&id, &last, "BUYER", "One was enough")
+                .is_ok()
+            {
+                self.log.part_cancelled.insert(id, last);
+            }
+        }
+    }
+
+    fn parcel(&mut self, number: &str) -> SandboxTracking {
+        let carrier = *CARRIERS.choose(&mut self.rng).expect("carriers");
+        SandboxTracking {
+            company: Some(carrier.into()),
+            number: Some(number.into()),
+            url: None,
+        }
+    }
+
     /// Now and then TikTok sends a new order damaged (half an emoji in the buyer's name, bytes
     /// that are not UTF-8 in a product name, a package id longer than any id), and now and then
     /// it sends a damaged one readable again.
@@ -337,8 +470,7 @@ impl Driver {
             self.set.tiktok.add_order(&healthy);
             self.log.poisoned.remove(&id);
             self.log.healed.insert(id.clone());
-            let ok = importable(healthy.lines.iter().map(|l| l.seller_sku.clone()));
-            self.learn(&id, healthy.shipping_type == "SELLER", ok);
+            self.learn(&healthy);
             if healthy.status == "AWAITING_SHIPMENT" {
                 self.paid(&id);
             }

@@ -52,7 +52,7 @@ fn arm_faults(tiktok: &Faults, shopify: &Faults) {
         (FaultKind::MalformedJson, 0.03),
     ];
     for (kind, p) in writes {
-        for endpoint in ["orderCreate", "orderCancel"] {
+        for endpoint in ["orderCreate", "orderCancel", "orderEditCommit"] {
             shopify.sometimes(endpoint, kind, p);
         }
         for endpoint in [
