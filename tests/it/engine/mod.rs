@@ -19,3 +19,4 @@ mod settling;
 mod support;
 mod tokens;
 mod tracking;
+mod woocommerce;
