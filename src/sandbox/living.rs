@@ -24,8 +24,8 @@ const CARRIERS: [&str; 4] = [
     "Parcelforce Express 48",
 ];
 /// Shipment Tracking provider names a WooCommerce warehouse picks: predefined US ones as the
-/// extension spells them (`Fedex` matches TikTok's `FedEx` case-insensitively) and one no
-/// TikTok provider is called (`DHL US`: stuck until mapped).
+/// extension spells them (`Fedex` matches TikTok's `FedEx` case-insensitively) and one the
+/// demo's TikTok lists no provider for (`DHL US`: stuck until mapped in carrier_map).
 const WOO_CARRIERS: [&str; 4] = ["USPS", "UPS", "Fedex", "DHL US"];
 const CANCEL_REASONS: [(&str, &str); 3] = [
     (
