@@ -136,14 +136,25 @@ async fn a_paid_order_becomes_one_woocommerce_order_and_its_tracking_reaches_tik
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tiktok_cancel_cancels_the_woocommerce_order_once_and_is_not_relayed_back() {
     let (mut rig, shop) = rig().await;
-    rig.settings(
-        shop,
-        &[
-            ("default_cancel_reason", US_REASON),
-            ("cancel_store_to_tiktok", "on"),
-        ],
-    )
-    .await;
+    let view = rig
+        .settings(
+            shop,
+            &[
+                ("default_cancel_reason", US_REASON),
+                ("cancel_store_to_tiktok", "on"),
+            ],
+        )
+        .await;
+    // `settings show` says what WooCommerce does instead of a restock toggle.
+    let restock = view
+        .fields
+        .iter()
+        .find(|(key, _, _)| key == "restock_on_cancel")
+        .map(|(_, value, _)| value.as_str());
+    assert_eq!(
+        restock,
+        Some("always (WooCommerce puts stock back on every cancel)")
+    );
     let id = imported(&mut rig, shop).await;
     let stock = rig.set.woocommerce.stock(&site(&rig), KNOWN_SKU).unwrap()[0];
     rig.set
