@@ -5,7 +5,8 @@
 //!   without complaint and makes a line with no product, so orderdeck never sends a bare SKU.
 //! - Orders are created paid (`set_paid`), with the TikTok order id in `meta_data`. There is no
 //!   idempotency key and no meta filter: [`Storefront::find_order`] lists the orders created
-//!   since shortly before the last attempt (or within [`FIND_LOOKBACK`]) and matches the meta.
+//!   since shortly before the last attempt (or within [`FIND_LOOKBACK`], then incrementally)
+//!   and matches the meta ([`find`]).
 //! - Tracking comes from the Shipment Tracking extension; each tracking item is one
 //!   fulfillment standing for the whole order. Adding one does not move `date_modified`, so a
 //!   change poll also re-reads the open imported orders ([`changes`]).
@@ -16,6 +17,7 @@
 mod changes;
 pub mod classify;
 pub mod config;
+mod find;
 pub mod mapping;
 mod transport;
 
@@ -106,9 +108,8 @@ struct Inner {
     transport: Transport,
     /// Orders and products per page (WordPress allows 1..=100).
     page_size: u32,
-    /// When this process last tried to create the order of each TikTok id: where a read-back
-    /// starts looking.
-    attempts: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Where a read-back looks for an order ([`find`]).
+    finder: Mutex<find::Finder>,
 }
 
 /// `after` / `modified_after` values: RFC 3339 with an explicit offset, second precision.
@@ -136,13 +137,17 @@ impl WoocommerceClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(client, config)?,
                 page_size: config.page_size.clamp(1, config::MAX_PAGE_SIZE),
-                attempts: Mutex::new(HashMap::new()),
+                finder: Mutex::new(find::Finder::default()),
             }),
         })
     }
 
     fn transport(&self) -> &Transport {
         &self.inner.transport
+    }
+
+    fn finder(&self) -> std::sync::MutexGuard<'_, find::Finder> {
+        self.inner.finder.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The order's Shipment Tracking items; none when the extension is not installed
@@ -337,11 +342,8 @@ impl Storefront for WoocommerceClient {
             )
         })?;
         // Noted before sending: a read-back after a lost answer starts looking from here.
-        self.inner
-            .attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(draft.tiktok_order_id.as_str().to_string(), Utc::now());
+        self.finder()
+            .attempted(draft.tiktok_order_id.as_str(), Utc::now());
         let answer = self
             .transport()
             .call(CREATE, Method::POST, "wc/v3/orders", &[], Some(&body))
@@ -355,54 +357,7 @@ impl Storefront for WoocommerceClient {
         &self,
         tiktok_order_id: &TiktokOrderId,
     ) -> Result<Option<StorefrontOrder>, PlatformError> {
-        let attempt = self
-            .inner
-            .attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tiktok_order_id.as_str())
-            .copied();
-        let after = match attempt {
-            Some(at) => at - FIND_SLACK,
-            None => Utc::now() - FIND_LOOKBACK,
-        };
-        let mut found: Vec<Value> = Vec::new();
-        let mut page = 1u64;
-        let raw =
-            loop {
-                let query = [
-                    ("after", rfc3339(after)),
-                    ("orderby", "date".to_string()),
-                    ("order", "asc".to_string()),
-                    ("per_page", self.inner.page_size.to_string()),
-                    ("page", page.to_string()),
-                ];
-                let (orders, pages, raw) = self.list_orders(&query).await?;
-                found.extend(orders.into_iter().filter(|o| {
-                    mapping::tiktok_id(o).as_deref() == Some(tiktok_order_id.as_str())
-                }));
-                if page >= pages {
-                    break raw;
-                }
-                page += 1;
-            };
-        match found.as_slice() {
-            [] => Ok(None),
-            [order] => Ok(Some(self.complete(order, LIST, &raw).await?.store)),
-            several => Err(LIST.error(
-                ErrorClass::Permanent,
-                format!(
-                    "TikTok order {tiktok_order_id} has several store orders ({}): cancel the duplicates in WooCommerce",
-                    several
-                        .iter()
-                        .filter_map(|o| o.get("id").and_then(Value::as_u64))
-                        .map(|id| format!("#{id}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                &raw,
-            )),
-        }
+        find::find_order(self, tiktok_order_id).await
     }
 
     async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {

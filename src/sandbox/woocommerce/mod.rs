@@ -173,6 +173,24 @@ impl WoocommerceSandbox {
         })?
     }
 
+    /// Moves an order's creation and modification times back by `by`, as if it had been made
+    /// that long ago.
+    pub fn backdate(
+        &self,
+        store: &str,
+        order: u64,
+        by: chrono::Duration,
+    ) -> Result<(), SandboxError> {
+        self.with_store(store, |s| {
+            let o = s
+                .order_mut(order)
+                .ok_or_else(|| SandboxError::Refused(format!("no order {order}")))?;
+            o.created -= by;
+            o.modified -= by;
+            Ok(())
+        })?
+    }
+
     /// Staff cancel the order in the admin.
     pub fn cancel_in_admin(&self, store: &str, order: u64) -> Result<(), SandboxError> {
         self.set_status(store, order, "cancelled")

@@ -125,6 +125,46 @@ async fn a_create_whose_answer_is_lost_is_found_and_never_made_twice() {
 }
 
 #[tokio::test]
+async fn after_a_restart_one_week_is_listed_once_then_only_newer_orders() {
+    let h = harness().await;
+    let client = h.client();
+    let mut made = Vec::new();
+    for n in 0..5 {
+        let tiktok = format!("5764000000000003{n:02}");
+        let draft = h.draft(&client, &tiktok, &[(SKU_A, 1)]).await;
+        let id: u64 = client
+            .create_order(&draft)
+            .await
+            .unwrap()
+            .order_id
+            .as_str()
+            .parse()
+            .unwrap();
+        let days = if n == 4 { 1 } else { 2 };
+        h.sandbox
+            .backdate(STORE, id, chrono::Duration::days(days))
+            .unwrap();
+        made.push((TiktokOrderId::new(tiktok).unwrap(), id));
+    }
+    // A restarted daemon knows no attempt: its first read-back lists the week (3 pages of 2).
+    let restarted = h.client_with_page_size(2);
+    let lists = || h.sandbox.calls(STORE, "orders.list").unwrap();
+    let before = lists();
+    let found = restarted.find_order(&made[0].0).await.unwrap().unwrap();
+    assert_eq!(found.order_id.as_str(), made[0].1.to_string());
+    assert_eq!(lists() - before, 3);
+    // The next one lists only what is newer than the newest seen, and finds an older order
+    // from what the first listing saw (read again, in case it was deleted since).
+    let before = lists();
+    let found = restarted.find_order(&made[2].0).await.unwrap().unwrap();
+    assert_eq!(found.order_id.as_str(), made[2].1.to_string());
+    assert_eq!(lists() - before, 1);
+    let unknown = TiktokOrderId::new("576400000000000999").unwrap();
+    assert_eq!(restarted.find_order(&unknown).await.unwrap(), None);
+    h.assert_no_refusals();
+}
+
+#[tokio::test]
 async fn two_tracking_items_are_two_fulfillments_of_the_whole_order() {
     let h = harness().await;
     let client = h.client();
