@@ -305,8 +305,12 @@ impl Storefront for WoocommerceClient {
             let trimmed = sku.trim();
             if trimmed.is_empty() {
                 matches.insert(sku.clone(), SkuMatch::None);
-            } else if batched.contains(&sku) || alone.contains(&sku) {
-            } else if trimmed.contains(',') {
+                continue;
+            }
+            if batched.contains(&sku) || alone.contains(&sku) {
+                continue;
+            }
+            if trimmed.contains(',') {
                 // `sku=` splits on commas: look such a SKU up by partial match, keep exact ones.
                 alone.push(sku);
             } else {

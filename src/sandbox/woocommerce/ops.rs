@@ -258,6 +258,7 @@ pub fn create_order(store: &mut WooStore, body: &Value, site: &str, now: DateTim
         lines,
         notes: Vec::new(),
         trackings: Vec::new(),
+        refunds: Vec::new(),
     };
     for m in body
         .get("meta_data")

@@ -167,7 +167,11 @@ pub fn order(o: &WooOrder, site: &str) -> Value {
         "shipping_lines": [],
         "fee_lines": [],
         "coupon_lines": [],
-        "refunds": [],
+        "refunds": o
+            .refunds
+            .iter()
+            .map(|(id, reason, amount)| json!({ "id": id, "reason": reason, "total": format!("-{amount}") }))
+            .collect::<Vec<_>>(),
         "payment_url": format!("{site}/checkout/order-pay/{}/", o.id),
         "is_editable": matches!(o.status.as_str(), "pending" | "on-hold" | "auto-draft"),
         "needs_payment": o.status == "pending",

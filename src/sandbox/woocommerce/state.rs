@@ -91,6 +91,8 @@ pub struct WooOrder {
     pub lines: Vec<WooLine>,
     pub notes: Vec<WooNote>,
     pub trackings: Vec<WooTracking>,
+    /// `(id, reason, amount)` of each refund.
+    pub refunds: Vec<(u64, String, String)>,
 }
 
 impl WooOrder {
@@ -212,6 +214,7 @@ impl WooStore {
         match status {
             "processing" | "completed" | "on-hold" => self.reduce_stock(index, now),
             "cancelled" | "pending" => self.restore_stock(index, now),
+            "refunded" => self.refund_remaining(index, now),
             _ => {}
         }
     }
@@ -232,6 +235,31 @@ impl WooStore {
         }
         o.paid = Some(now);
         self.set_status(order, "processing", now);
+    }
+
+    /// Entering `refunded` refunds what is left, with no gateway call ("Order fully refunded.").
+    fn refund_remaining(&mut self, index: usize, now: DateTime<Utc>) {
+        let total: f64 = self.orders[index]
+            .lines
+            .iter()
+            .map(|l| l.total.parse::<f64>().unwrap_or(0.0))
+            .sum();
+        let refunded: f64 = self.orders[index]
+            .refunds
+            .iter()
+            .map(|(_, _, amount)| amount.parse::<f64>().unwrap_or(0.0))
+            .sum();
+        if total - refunded <= 0.0 {
+            return;
+        }
+        let id = self.next_id();
+        let order = self.orders[index].id;
+        self.orders[index].refunds.push((
+            id,
+            "Order fully refunded.".into(),
+            format!("{:.2}", total - refunded),
+        ));
+        self.add_note(order, "Order status set to refunded.".into(), false, now);
     }
 
     fn reduce_stock(&mut self, index: usize, now: DateTime<Utc>) {

@@ -245,6 +245,8 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so() {
         .unwrap();
     rig.sync().await;
     assert_eq!(rig.set.tiktok.calls("cancel_order"), 0);
+    let refunded = rig.order(&while_on).store.is_some_and(|s| s.refunded);
+    assert!(refunded, "the refund was seen, and is not the trigger");
     rig.set
         .woocommerce
         .cancel_in_admin(&site(&rig), store_id)
