@@ -133,9 +133,11 @@ fn address(address: &DraftAddress, with_phone: bool) -> Value {
     Value::Object(fields)
 }
 
-/// The `POST /orders` body for a draft: paid (`set_paid` runs `payment_complete`, which moves
-/// the order to `processing`, sets `date_paid` and reduces stock once), the TikTok order id in
-/// `meta_data` and as `transaction_id`, TikTok's prices as line totals.
+/// The `POST /orders` body for a draft: `processing` (paid, not yet shipped: entering it sets
+/// `date_paid` and reduces stock once) and `set_paid` (`payment_complete`, which leaves a
+/// `processing` order as it is; without the status, an order of virtual items would become
+/// `completed`), the TikTok order id in `meta_data` and as `transaction_id`, TikTok's prices as
+/// line totals.
 pub fn order_create_body(draft: &StorefrontOrderDraft) -> Result<Value, DraftError> {
     if draft.lines.is_empty() {
         return Err(DraftError::NoLines);
@@ -163,6 +165,7 @@ pub fn order_create_body(draft: &StorefrontOrderDraft) -> Result<Value, DraftErr
         lines.push(Value::Object(item));
     }
     let mut body = json!({
+        "status": "processing",
         "set_paid": true,
         "currency": draft.currency.trim().to_uppercase(),
         "customer_id": 0,
@@ -401,6 +404,7 @@ mod tests {
         assert_eq!(line["total"], "25.00");
         assert!(line.get("sku").is_none());
         assert_eq!(body["set_paid"], true);
+        assert_eq!(body["status"], "processing");
         assert_eq!(body["currency"], "GBP");
         assert!(body["billing"].get("email").is_none());
         assert_eq!(body["meta_data"][0]["key"], TIKTOK_ID_META);

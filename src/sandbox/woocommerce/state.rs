@@ -205,6 +205,10 @@ impl WooStore {
             return;
         }
         self.orders[index].status = status.to_string();
+        // `status_transition`: entering a paid status sets the payment date once.
+        if matches!(status, "processing" | "completed") && self.orders[index].paid.is_none() {
+            self.orders[index].paid = Some(now);
+        }
         let note = format!(
             "Order status changed from {} to {}.",
             status_label(&from),
