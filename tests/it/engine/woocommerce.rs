@@ -200,6 +200,7 @@ async fn a_tiktok_cancel_cancels_the_woocommerce_order_once_and_is_not_relayed_b
         "{:#?}",
         rig.cancellations(&id)
     );
+    assert!(rig.set.woocommerce.refused(&site(&rig)).unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,4 +270,5 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so() {
             .unwrap(),
         0
     );
+    assert!(rig.set.woocommerce.refused(&site(&rig)).unwrap().is_empty());
 }
