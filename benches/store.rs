@@ -58,6 +58,7 @@ fn order(n: u64) -> Order {
             sku_name: "Red, M".into(),
             sale_price: "19.99".into(),
             currency: "GBP".into(),
+            cancelled: false,
         }]),
         recipient: Recipient {
             name: "David Kong".into(),
@@ -74,6 +75,7 @@ fn order(n: u64) -> Order {
         packages: vec![Package {
             id: PackageId::new(format!("pkg-{n}")).expect("package id"),
             tracking_number: None,
+            line_item_ids: Vec::new(),
         }],
         delivery_option_id: Some("7091146663229654785".into()),
         tracking_number: None,

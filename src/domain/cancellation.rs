@@ -64,6 +64,9 @@ pub enum CancellationKey {
     TiktokOrder(TiktokOrderId),
     /// The store cancelled (or refunded) its order; relayed store → TikTok.
     Store(StorefrontOrderId),
+    /// Units taken off a store order (the order goes on): one per count of units left, so
+    /// polls seeing the same removal again find the same record.
+    StoreUnits(StorefrontOrderId, u32),
 }
 
 impl std::fmt::Display for CancellationKey {
@@ -72,6 +75,7 @@ impl std::fmt::Display for CancellationKey {
             CancellationKey::Tiktok(id) => write!(f, "tiktok:{id}"),
             CancellationKey::TiktokOrder(id) => write!(f, "order:{id}"),
             CancellationKey::Store(id) => write!(f, "store:{id}"),
+            CancellationKey::StoreUnits(id, left) => write!(f, "store:{id}#{left}"),
         }
     }
 }
@@ -102,6 +106,10 @@ pub struct Cancellation {
     pub tiktok_status: Option<CancelStatus>,
     /// TikTok's deadline for the seller's answer to a buyer request.
     pub seller_deadline: Option<Timestamp>,
+    /// TikTok's line items (units) it cancels; empty when it is the whole order (and in records
+    /// kept before orderdeck read them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_item_ids: Vec<String>,
     /// Whether stock goes back on the store side (from the link's settings when it was decided).
     pub restock: bool,
     /// The seller's answer requested through orderdeck, if any.

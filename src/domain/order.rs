@@ -65,6 +65,23 @@ pub struct LineGroup {
     pub currency: String,
     /// TikTok's line item ids for these units (needed to ship or cancel part of an order).
     pub line_item_ids: Vec<String>,
+    /// Those of `line_item_ids` TikTok shows cancelled (a partial cancel); the order goes on
+    /// with the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled_ids: Vec<String>,
+}
+
+impl LineGroup {
+    /// Units still wanted: not cancelled.
+    pub fn live_ids(&self) -> impl Iterator<Item = &String> {
+        self.line_item_ids
+            .iter()
+            .filter(|id| !self.cancelled_ids.contains(id))
+    }
+
+    pub fn live_quantity(&self) -> u32 {
+        u32::try_from(self.live_ids().count()).unwrap_or(u32::MAX)
+    }
 }
 
 /// One unit as TikTok sends it, before grouping.
@@ -77,6 +94,8 @@ pub struct LineUnit {
     pub sku_name: String,
     pub sale_price: String,
     pub currency: String,
+    /// TikTok shows the unit cancelled (`display_status` `CANCELLED`).
+    pub cancelled: bool,
 }
 
 /// Groups per-unit line items by SKU, keeping the order in which SKUs first appear.
@@ -87,6 +106,9 @@ pub fn group_line_items(units: &[LineUnit]) -> Vec<LineGroup> {
             Some(group) => {
                 group.quantity += 1;
                 group.line_item_ids.push(unit.id.clone());
+                if unit.cancelled {
+                    group.cancelled_ids.push(unit.id.clone());
+                }
             }
             None => groups.push(LineGroup {
                 sku_id: unit.sku_id.clone(),
@@ -97,6 +119,11 @@ pub fn group_line_items(units: &[LineUnit]) -> Vec<LineGroup> {
                 unit_price: unit.sale_price.clone(),
                 currency: unit.currency.clone(),
                 line_item_ids: vec![unit.id.clone()],
+                cancelled_ids: if unit.cancelled {
+                    vec![unit.id.clone()]
+                } else {
+                    Vec::new()
+                },
             }),
         }
     }
@@ -132,6 +159,9 @@ impl Recipient {
 pub struct Package {
     pub id: PackageId,
     pub tracking_number: Option<String>,
+    /// The line items (units) it holds, as TikTok's line items say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_item_ids: Vec<String>,
 }
 
 /// What TikTok last told us about the order.
@@ -368,6 +398,9 @@ pub struct Order {
     pub flows: Flows,
     /// Tracking number last pushed to TikTok (so a changed number is an update, not a re-ship).
     pub pushed_tracking: Option<String>,
+    /// Each store parcel TikTok was told about, with the units it holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pushed_packages: Vec<crate::domain::rules::packages::PushedPackage>,
     /// Where the last fetched label PDF was saved.
     pub label_file: Option<String>,
     pub first_seen: Timestamp,
@@ -403,6 +436,7 @@ impl Order {
             store: None,
             flows: Flows::default(),
             pushed_tracking: None,
+            pushed_packages: Vec::new(),
             label_file: None,
             first_seen: now,
             timeline: Vec::new(),

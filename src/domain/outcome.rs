@@ -9,9 +9,12 @@ use std::time::Duration;
 use crate::domain::cancellation::{CancelStatus, Cancellation};
 use crate::domain::clock::{Timestamp, human_duration};
 use crate::domain::job::{Backoff, Job, JobState};
+use crate::domain::order::Units;
 use crate::domain::order::{Flow, FlowError, FlowStatus, Order, StorefrontOrder};
 use crate::domain::reactor::{merge_store, set_flow, store_label};
-use crate::domain::rules::cancel::{StorefrontCancelled, StorefrontEvent};
+use crate::domain::rules::cancel::{StorefrontCancelled, StorefrontEvent, show_units};
+use crate::domain::rules::line_cancel::PartialCancel;
+use crate::domain::rules::packages::PushedPackage;
 use crate::domain::text::sanitize;
 
 /// What a successful job changed remotely.
@@ -22,12 +25,22 @@ pub enum JobEffect {
         store: StorefrontOrder,
         found_existing: bool,
     },
+    /// TikTok took one parcel: a new package, or a corrected number (`corrected_from`).
     TrackingPushed {
-        number: String,
-        provider: String,
+        package: PushedPackage,
+        corrected_from: Option<String>,
+        /// The units it holds, when not the whole order (for the timeline).
+        units: Vec<Units>,
+        /// The store's full read made to plan it, if one was.
+        store: Option<StorefrontOrder>,
     },
     StoreCancelled {
         cancelled: StorefrontCancelled,
+    },
+    /// TikTok's cancelled units left the store order, which goes on with the rest.
+    UnitsRemoved {
+        store: StorefrontOrder,
+        partial: PartialCancel,
     },
     /// The store order now has these shipping details.
     AddressUpdated {
@@ -36,6 +49,14 @@ pub enum JobEffect {
     },
     TiktokCancelled {
         status: CancelStatus,
+    },
+    /// Units taken off in the store were cancelled on TikTok; the order goes on.
+    TiktokUnitsCancelled {
+        units: Vec<Units>,
+        still_expected: Vec<Units>,
+        status: CancelStatus,
+        /// The store order as read to compare the units.
+        store: StorefrontOrder,
     },
     /// TikTok took the seller's answer to a buyer's cancel request.
     Responded {
@@ -113,14 +134,19 @@ pub fn apply_effect(
                 format!("created store order {label}")
             }
         }
-        JobEffect::TrackingPushed { number, provider } => {
-            order.pushed_tracking = Some(number.clone());
+        JobEffect::TrackingPushed {
+            package,
+            corrected_from,
+            units,
+            store,
+        } => {
+            if let Some(store) = store {
+                store_events = merge_store(order, store, now);
+            }
+            let said = tracking_said(&package, corrected_from.as_deref(), &units);
+            record_package(order, package);
             set_flow(order, Flow::Tracking, done.clone(), now);
-            format!(
-                "tracking {} ({}) sent to TikTok",
-                sanitize(&number),
-                sanitize(&provider)
-            )
+            said
         }
         JobEffect::AddressUpdated { sent, store } => {
             let changed = order
@@ -145,13 +171,36 @@ pub fn apply_effect(
                 format!("{said}; {stock}")
             }
         }
+        JobEffect::UnitsRemoved { store, partial } => {
+            let said = partial.done(&store_label(&store));
+            // orderdeck took these units off itself: nothing to relay back to TikTok.
+            store_events = merge_store(order, store, now);
+            store_events.retain(|e| !matches!(e, StorefrontEvent::UnitsRemoved { .. }));
+            set_flow(order, Flow::Cancellation, goes_on(), now);
+            settle(cancellation.as_deref_mut(), done.clone());
+            said
+        }
+        JobEffect::TiktokUnitsCancelled {
+            units,
+            still_expected,
+            status,
+            store,
+        } => {
+            // The removal this relays was seen already: not news again.
+            merge_store(order, store, now);
+            set_flow(order, Flow::Cancellation, goes_on(), now);
+            settle_on_tiktok(cancellation.as_deref_mut(), status, done.clone());
+            format!(
+                "cancelled {} on TikTok (taken off the store order); TikTok still expects {}",
+                show_units(&units),
+                show_units(&still_expected)
+            )
+        }
         JobEffect::TiktokCancelled { status } => {
             set_flow(order, Flow::Cancellation, done.clone(), now);
-            if let Some(c) = cancellation.as_deref_mut() {
-                c.tiktok_status = Some(status.clone());
-            }
-            settle(cancellation.as_deref_mut(), done.clone());
-            format!("TikTok order cancelled ({status})")
+            let said = format!("TikTok order cancelled ({status})");
+            settle_on_tiktok(cancellation.as_deref_mut(), status, done.clone());
+            said
         }
         JobEffect::Responded { approved } => {
             if let Some(c) = cancellation.as_deref_mut() {
@@ -162,12 +211,8 @@ pub fn apply_effect(
                 });
                 c.updated_at = now;
             }
-            if approved {
-                "buyer cancel request approved on TikTok"
-            } else {
-                "buyer cancel request rejected on TikTok"
-            }
-            .to_string()
+            let answer = if approved { "approved" } else { "rejected" };
+            format!("buyer cancel request {answer} on TikTok")
         }
         JobEffect::LabelSaved { path } => {
             order.label_file = Some(path.clone());
@@ -188,6 +233,83 @@ pub fn apply_effect(
         detail,
         store_events,
     }
+}
+
+impl JobEffect {
+    /// A one-parcel order's tracking taken by TikTok (what most orders are).
+    #[cfg(test)]
+    pub fn whole_order_shipped(number: &str, provider: &str) -> JobEffect {
+        JobEffect::TrackingPushed {
+            package: PushedPackage {
+                fulfillment_id: "gid://shopify/Fulfillment/1".into(),
+                tracking_number: number.into(),
+                provider: provider.into(),
+                line_item_ids: vec!["li-1".into()],
+                package_id: None,
+                at: Timestamp::UNIX_EPOCH,
+            },
+            corrected_from: None,
+            units: Vec::new(),
+            store: None,
+        }
+    }
+}
+
+/// Records a parcel TikTok took, replacing what was recorded for the same store parcel.
+fn record_package(order: &mut Order, package: PushedPackage) {
+    order.pushed_tracking = Some(package.tracking_number.clone());
+    match order
+        .pushed_packages
+        .iter_mut()
+        .find(|p| p.fulfillment_id == package.fulfillment_id)
+    {
+        Some(recorded) => *recorded = package,
+        None => order.pushed_packages.push(package),
+    }
+}
+
+/// A cancellation TikTok took, with the status it answered.
+fn settle_on_tiktok(
+    cancellation: Option<&mut Cancellation>,
+    status: CancelStatus,
+    done: FlowStatus,
+) {
+    if let Some(c) = cancellation {
+        c.tiktok_status = Some(status);
+        settle(Some(c), done);
+    }
+}
+
+/// A partial cancel leaves the order going on: not "done" (a whole-order cancel may still
+/// come, either way), only settled for now.
+fn goes_on() -> FlowStatus {
+    FlowStatus::NotApplicable {
+        why: "part of the order was cancelled; it goes on with the rest".into(),
+    }
+}
+
+/// "tracking 1Z… (UPS) sent to TikTok for 1 × SKU-RED (package 115…)", or the correction.
+fn tracking_said(package: &PushedPackage, corrected_from: Option<&str>, units: &[Units]) -> String {
+    let provider = if package.provider.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", sanitize(&package.provider))
+    };
+    let number = sanitize(&package.tracking_number);
+    if let Some(was) = corrected_from {
+        return format!(
+            "tracking corrected on TikTok: {} → {number}{provider}",
+            sanitize(was)
+        );
+    }
+    let mut said = format!("tracking {number}{provider} sent to TikTok");
+    if !units.is_empty() {
+        said.push_str(&format!(" for {}", show_units(units)));
+        if let Some(id) = &package.package_id {
+            said.push_str(&format!(" (package {})", sanitize(id.as_str())));
+        }
+    }
+    said
 }
 
 /// After a buyer's cancel request was answered and no store cancel follows, the flow must not

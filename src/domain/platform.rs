@@ -58,6 +58,8 @@ pub struct Capabilities {
     pub cancel_only_before_processing: bool,
     /// SKUs must be resolved to the store's own product/variant ids before creating an order.
     pub needs_sku_lookup: bool,
+    /// The connector can take units off an order without cancelling it (`remove_units`).
+    pub edits_lines: bool,
 }
 
 impl Platform {
@@ -91,6 +93,7 @@ impl Platform {
                 free_text_cancel_reason: false,
                 cancel_only_before_processing: false,
                 needs_sku_lookup: false,
+                edits_lines: false,
             },
             Platform::Shopify => Capabilities {
                 display_name: "Shopify",
@@ -101,6 +104,7 @@ impl Platform {
                 free_text_cancel_reason: false,
                 cancel_only_before_processing: false,
                 needs_sku_lookup: true,
+                edits_lines: true,
             },
             Platform::Woocommerce => Capabilities {
                 display_name: "WooCommerce",
@@ -112,6 +116,8 @@ impl Platform {
                 cancel_only_before_processing: false,
                 // An unknown `line_items[].sku` is not refused: it makes a line with no product.
                 needs_sku_lookup: true,
+                // woocommerce.md documents no line edit: `remove_units` keeps the default.
+                edits_lines: false,
             },
             Platform::Magento2 => Capabilities {
                 display_name: "Magento 2",
@@ -122,6 +128,7 @@ impl Platform {
                 free_text_cancel_reason: true,
                 cancel_only_before_processing: false,
                 needs_sku_lookup: false,
+                edits_lines: false,
             },
             Platform::Bigcommerce => Capabilities {
                 display_name: "BigCommerce",
@@ -132,6 +139,7 @@ impl Platform {
                 free_text_cancel_reason: true,
                 cancel_only_before_processing: false,
                 needs_sku_lookup: true,
+                edits_lines: false,
             },
             Platform::AmazonMcf => Capabilities {
                 display_name: "Amazon MCF",
@@ -142,6 +150,7 @@ impl Platform {
                 free_text_cancel_reason: true,
                 cancel_only_before_processing: true,
                 needs_sku_lookup: false,
+                edits_lines: false,
             },
         }
     }

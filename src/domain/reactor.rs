@@ -155,10 +155,13 @@ pub fn hold_unreadable(order: &mut Order, why: &str, now: Timestamp) -> bool {
 /// Takes the store's latest view of its order; returns the store events it reveals.
 pub fn merge_store(
     order: &mut Order,
-    store: StorefrontOrder,
+    mut store: StorefrontOrder,
     now: Timestamp,
 ) -> Vec<StorefrontEvent> {
     let before = order.store.take();
+    if let Some(before) = &before {
+        keep_known_lines(&mut store, before);
+    }
     if before
         .as_ref()
         .is_some_and(|s| s.updated_at > store.updated_at || *s == store)
@@ -170,10 +173,12 @@ pub fn merge_store(
         .as_ref()
         .is_some_and(|s| s.status == StorefrontOrderStatus::Cancelled);
     let was_refunded = before.as_ref().is_some_and(|s| s.refunded);
-    let had_tracking = before
-        .as_ref()
-        .and_then(|s| s.first_tracking())
-        .map(|t| t.number.clone());
+    let had_tracking: Vec<String> = before
+        .iter()
+        .flat_map(|s| s.live_fulfillments())
+        .filter_map(|f| f.tracking_number())
+        .map(|t| t.number.clone())
+        .collect();
     let mut events = Vec::new();
     if store.status == StorefrontOrderStatus::Cancelled && !was_cancelled {
         order.note(
@@ -183,6 +188,23 @@ pub fn merge_store(
         );
         events.push(StorefrontEvent::OrderCancelled);
     }
+    let units_before = before.as_ref().and_then(StorefrontOrder::units_now);
+    if let (Some(was), Some(left)) = (units_before, store.units_now())
+        && left < was
+        && left > 0
+        && store.status != StorefrontOrderStatus::Cancelled
+    {
+        order.note(
+            now,
+            None,
+            format!(
+                "{} unit(s) taken off store order {} ({left} left)",
+                was - left,
+                store_label(&store)
+            ),
+        );
+        events.push(StorefrontEvent::UnitsRemoved { left });
+    }
     if store.refunded && !was_refunded {
         order.note(
             now,
@@ -191,8 +213,10 @@ pub fn merge_store(
         );
         events.push(StorefrontEvent::Refunded);
     }
-    if let Some(t) = store.first_tracking()
-        && had_tracking.as_deref() != Some(t.number.as_str())
+    for t in store
+        .live_fulfillments()
+        .filter_map(|f| f.tracking_number())
+        .filter(|t| !had_tracking.contains(&t.number))
     {
         order.note(
             now,
@@ -205,6 +229,22 @@ pub fn merge_store(
     }
     order.store = Some(store);
     events
+}
+
+/// A poll reads less than a full read (Shopify's leaves out lines, to stay cheap): what the
+/// last full read said about the order's lines and each parcel's units stays until a read that
+/// says them again.
+fn keep_known_lines(store: &mut StorefrontOrder, before: &StorefrontOrder) {
+    if store.lines.is_empty() {
+        store.lines.clone_from(&before.lines);
+    }
+    for fulfillment in &mut store.fulfillments {
+        if fulfillment.lines.is_empty()
+            && let Some(known) = before.fulfillments.iter().find(|f| f.id == fulfillment.id)
+        {
+            fulfillment.lines.clone_from(&known.lines);
+        }
+    }
 }
 
 /// A stuck import or tracking push whose cause went away with the order (TikTok cancelled it,
@@ -378,6 +418,24 @@ pub fn react_tiktok_cancellation(
                 cancellation: c.key.clone(),
             })
         }
+        StorefrontCancelDecision::RemoveUnits(partial) => {
+            c.restock = partial.removal.restock;
+            sync(c, FlowStatus::Queued);
+            set_flow(order, Flow::Cancellation, FlowStatus::Queued, now);
+            order.note(
+                now,
+                Some(Flow::Cancellation),
+                format!(
+                    "TikTok cancelled {} ({}): taking them off the store order; TikTok still expects {}",
+                    cancel::show_units(&partial.cancelled),
+                    c.initiator,
+                    cancel::show_units(&partial.still_expected)
+                ),
+            );
+            Some(JobKind::CancelInStore {
+                cancellation: c.key.clone(),
+            })
+        }
         StorefrontCancelDecision::CancelStore(_) => {
             sync(
                 c,
@@ -443,6 +501,7 @@ pub fn cancellation_from_order(order: &Order, restock: bool, now: Timestamp) -> 
         reason_text: order.tiktok.cancel_reason.clone(),
         tiktok_status: Some(CancelStatus::Complete),
         seller_deadline: None,
+        line_item_ids: Vec::new(),
         restock,
         response: None,
         sync: FlowState::default(),
@@ -462,8 +521,15 @@ pub fn react_store_event(
     now: Timestamp,
 ) -> Option<(Cancellation, Option<JobKind>)> {
     let store = order.store.as_ref()?;
+    if let StorefrontEvent::UnitsRemoved { left } = event {
+        let expected: u32 = order.tiktok.lines.iter().map(|l| l.live_quantity()).sum();
+        if left >= expected {
+            // TikTok already expects no more than the store holds (its own cancel, applied).
+            return None;
+        }
+    }
     let mut c = Cancellation {
-        key: CancellationKey::Store(store.order_id.clone()),
+        key: event.key(&store.order_id),
         order_id: order.id.clone(),
         link: order.link.clone(),
         direction: Direction::StoreToTiktok,
@@ -475,9 +541,14 @@ pub fn react_store_event(
                 format!("store order {} cancelled", store_label(store))
             }
             StorefrontEvent::Refunded => format!("store order {} refunded", store_label(store)),
+            StorefrontEvent::UnitsRemoved { left } => format!(
+                "units taken off store order {} ({left} left)",
+                store_label(store)
+            ),
         }),
         tiktok_status: None,
         seller_deadline: None,
+        line_item_ids: Vec::new(),
         restock: false,
         response: None,
         sync: FlowState {

@@ -115,6 +115,11 @@ pub struct StorefrontOrder {
     /// The order's lines as they stand now. Empty in records kept before orderdeck read them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<StoreLine>,
+    /// Units still on the order, when a read says so without its lines (Shopify's polls read
+    /// `currentSubtotalLineItemsQuantity`, which costs nothing): a drop means units were
+    /// taken off in the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_count: Option<u32>,
     pub cancelled_at: Option<Timestamp>,
     /// A refund (Magento credit memo) exists on the store side.
     pub refunded: bool,
@@ -134,6 +139,15 @@ impl StorefrontOrder {
 
     pub fn live_fulfillments(&self) -> impl Iterator<Item = &Fulfillment> {
         self.fulfillments.iter().filter(|f| f.is_live())
+    }
+
+    /// Units still on the order, from its lines or its count.
+    pub fn units_now(&self) -> Option<u32> {
+        if self.lines.is_empty() {
+            self.unit_count
+        } else {
+            Some(self.lines.iter().map(|l| l.quantity).sum())
+        }
     }
 
     /// Units still on the order, per SKU.
@@ -178,6 +192,7 @@ mod tests {
                 },
             ],
             lines: vec![],
+            unit_count: None,
             cancelled_at: None,
             refunded: false,
             updated_at: chrono::DateTime::UNIX_EPOCH,

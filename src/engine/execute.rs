@@ -11,6 +11,7 @@ use crate::domain::job::{Job, JobKind};
 use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus, StorefrontOrderStatus};
 use crate::domain::outcome::JobEffect;
 use crate::domain::platform::StorefrontCancelTrigger;
+use crate::domain::reactor::store_label;
 use crate::domain::rules::address::{changed_fields, ship_to};
 use crate::domain::rules::cancel::{
     StorefrontCancelDecision, StorefrontCancelled, StorefrontEvent, TiktokCancelDecision,
@@ -18,9 +19,7 @@ use crate::domain::rules::cancel::{
 };
 use crate::domain::rules::import::{ImportDecision, decide_import, draft_store_order};
 use crate::domain::rules::label::{LabelDecision, decide_label};
-use crate::domain::rules::tracking::{
-    TrackingDecision, check_pushable, decide_tracking, resolve_provider,
-};
+use crate::domain::rules::line_cancel::PartialCancel;
 use crate::domain::text::sanitize;
 use crate::platforms::tiktok::classify::codes;
 use crate::platforms::{ErrorClass, PlatformError};
@@ -53,20 +52,20 @@ impl From<StoreError> for Failure {
 pub(crate) type JobResult = Result<JobEffect, Failure>;
 
 /// The job found nothing to do now: the flow settles in `status`.
-fn settled(status: FlowStatus) -> JobResult {
+pub(super) fn settled(status: FlowStatus) -> JobResult {
     Ok(JobEffect::Settled { status })
 }
 
 /// Whether TikTok refused with `code` (one of `classify::codes`): "already shipped", "already
 /// cancelled" and "already handled" mean the write may be in place already, and TikTok's state
 /// says whether it is (25001051, "completed", is a refusal: a completed order cannot be cancelled).
-fn refused_with(error: &PlatformError, code: i64) -> bool {
+pub(super) fn refused_with(error: &PlatformError, code: i64) -> bool {
     error.code.as_deref() == Some(code.to_string().as_str())
 }
 
 /// The order as the rules see it when deciding for the job that is running: the job itself is
 /// what the flow's `Queued` refers to, so the rules must not answer "already queued".
-fn as_if_idle(order: &Order, flow: Flow) -> Order {
+pub(super) fn as_if_idle(order: &Order, flow: Flow) -> Order {
     let mut order = order.clone();
     let state = order.flows.get_mut(flow);
     if matches!(state.status, FlowStatus::Queued | FlowStatus::Stuck { .. }) {
@@ -76,7 +75,7 @@ fn as_if_idle(order: &Order, flow: Flow) -> Order {
 }
 
 /// TikTok's order as it is now (a read-back); `None` when TikTok sent it unreadable or not at all.
-async fn on_tiktok(
+pub(super) async fn on_tiktok(
     link: &LinkRuntime,
     id: &TiktokOrderId,
 ) -> Result<Option<crate::domain::order::TiktokSnapshot>, PlatformError> {
@@ -172,109 +171,6 @@ impl Engine {
         })
     }
 
-    async fn run_tracking(&self, link: &LinkRuntime, job: &Job, order: &Order) -> JobResult {
-        let settings = self.settings(&link.id);
-        let forced = job.request.is_some();
-        let (number, carrier, correction) =
-            match decide_tracking(&as_if_idle(order, Flow::Tracking), &settings) {
-                TrackingDecision::Push {
-                    number,
-                    carrier,
-                    correction,
-                } => (number, carrier, correction),
-                // A resync re-pushes the store's number even if orderdeck pushed it before.
-                TrackingDecision::Nothing { .. } if forced && order.pushed_tracking.is_some() => {
-                    let tracking = order
-                        .store
-                        .as_ref()
-                        .and_then(|s| s.first_tracking())
-                        .ok_or_else(|| {
-                            Failure::Stuck("the store has no tracking number to push".into())
-                        })?;
-                    (tracking.number.clone(), tracking.carrier.clone(), true)
-                }
-                TrackingDecision::Wait { why } => return settled(FlowStatus::Waiting { why }),
-                TrackingDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
-                TrackingDecision::Nothing { why } => {
-                    return settled(FlowStatus::NotApplicable { why });
-                }
-            };
-        check_pushable(&number).map_err(Failure::Stuck)?;
-        let _slot = link.tiktok_slots.acquire().await;
-        if job.maybe_applied
-            && let Some(current) = on_tiktok(link, &order.id).await?
-            && current.tracking_number.as_deref() == Some(number.as_str())
-        {
-            return Ok(JobEffect::TrackingPushed {
-                number,
-                provider: current.shipping_provider.unwrap_or_default(),
-            });
-        }
-        let delivery_option = order.tiktok.delivery_option_id.clone().ok_or_else(|| {
-            Failure::Stuck(
-                "TikTok sent no delivery_option_id, so its shipping providers cannot be listed"
-                    .into(),
-            )
-        })?;
-        let cached = self
-            .shipping_providers(link, &delivery_option, false)
-            .await?;
-        let provider = match resolve_provider(carrier.as_deref(), &settings, &cached) {
-            Ok(provider) => provider.clone(),
-            // Not in the cached list: ask TikTok again before calling the order stuck.
-            Err(_) => {
-                let fresh = self
-                    .shipping_providers(link, &delivery_option, true)
-                    .await?;
-                resolve_provider(carrier.as_deref(), &settings, &fresh)
-                    .map_err(Failure::Blocked)?
-                    .clone()
-            }
-        };
-        let result = if correction {
-            link.marketplace
-                .update_shipping_info(&order.id, &number, &provider.id)
-                .await
-        } else {
-            let package = order.tiktok.packages.first().map(|p| p.id.clone());
-            let lines: Vec<String> = order
-                .tiktok
-                .lines
-                .iter()
-                .flat_map(|l| l.line_item_ids.iter().cloned())
-                .collect();
-            link.marketplace
-                .ship(&order.id, package.as_ref(), &lines, &number, &provider.id)
-                .await
-                .map(drop)
-        };
-        match result {
-            Ok(()) => Ok(JobEffect::TrackingPushed {
-                number,
-                provider: provider.name,
-            }),
-            Err(e) if refused_with(&e, codes::ALREADY_SHIPPED) => {
-                // Shipped already: by us (a lost answer) or by someone else. TikTok knows which.
-                match on_tiktok(link, &order.id)
-                    .await?
-                    .and_then(|o| o.tracking_number)
-                {
-                    Some(on_tiktok) if on_tiktok == number => Ok(JobEffect::TrackingPushed {
-                        number,
-                        provider: provider.name,
-                    }),
-                    Some(on_tiktok) => Err(Failure::Stuck(format!(
-                        "TikTok already has tracking {} for this order, not the store's {}: correct it with a tracking resync",
-                        crate::domain::text::sanitize(&on_tiktok),
-                        crate::domain::text::sanitize(&number)
-                    ))),
-                    None => Err(Failure::Platform(e)),
-                }
-            }
-            Err(e) => Err(Failure::Platform(e)),
-        }
-    }
-
     async fn run_store_cancel(
         &self,
         link: &LinkRuntime,
@@ -291,6 +187,9 @@ impl Engine {
         c_for_decision.sync.status = FlowStatus::Idle;
         let instruction = match decide_tiktok_to_store(&c_for_decision, order, &settings) {
             StorefrontCancelDecision::CancelStore(instruction) => instruction,
+            StorefrontCancelDecision::RemoveUnits(partial) => {
+                return self.remove_cancelled_units(link, order, partial).await;
+            }
             StorefrontCancelDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
             StorefrontCancelDecision::Nothing { why } | StorefrontCancelDecision::Wait { why } => {
                 return settled(FlowStatus::NotApplicable { why });
@@ -327,6 +226,29 @@ impl Engine {
         Ok(JobEffect::StoreCancelled { cancelled })
     }
 
+    /// TikTok cancelled some units: exactly those leave the store order, which goes on. Safe to
+    /// re-run after a lost answer (the removal says what each SKU keeps).
+    async fn remove_cancelled_units(
+        &self,
+        link: &LinkRuntime,
+        order: &Order,
+        partial: PartialCancel,
+    ) -> JobResult {
+        let store = order
+            .store
+            .as_ref()
+            .ok_or_else(|| Failure::Stuck("the order never reached the store".into()))?;
+        if !link.platform.capabilities().edits_lines {
+            return Err(Failure::Stuck(partial.instruction(&store_label(store))));
+        }
+        let _slot = link.storefront_slots.acquire().await;
+        let store = link
+            .storefront
+            .remove_units(&store.order_id, &partial.removal)
+            .await?;
+        Ok(JobEffect::UnitsRemoved { store, partial })
+    }
+
     async fn run_tiktok_cancel(
         &self,
         link: &LinkRuntime,
@@ -338,6 +260,9 @@ impl Engine {
             return Err(Failure::Stuck(format!(
                 "cancellation {key} is not in orderdeck's store"
             )));
+        }
+        if let CancellationKey::StoreUnits(_, left) = key {
+            return self.run_tiktok_units_cancel(link, job, order, *left).await;
         }
         let settings = self.settings(&link.id);
         let _slot = link.tiktok_slots.acquire().await;
@@ -363,7 +288,7 @@ impl Engine {
                 return settled(FlowStatus::NotApplicable { why });
             }
         };
-        match link.marketplace.cancel_order(&order.id, &reason).await {
+        match link.marketplace.cancel_order(&order.id, &[], &reason).await {
             Ok(done) => Ok(JobEffect::TiktokCancelled {
                 status: done.status,
             }),

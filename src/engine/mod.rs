@@ -22,7 +22,9 @@ mod poll;
 mod providers;
 mod resume;
 mod runner;
+mod store_units;
 mod tokens;
+mod tracking;
 pub mod wiring;
 
 use std::collections::HashMap;

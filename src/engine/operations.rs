@@ -274,11 +274,16 @@ impl Engine {
                     self.react_to_tiktok_cancel(link, &mut c, order, settings, change, now)?
                 }
                 Direction::StoreToTiktok => {
-                    let event = match link.platform.capabilities().store_to_tiktok_trigger {
-                        Some(crate::domain::platform::StorefrontCancelTrigger::Refund) => {
-                            crate::domain::rules::cancel::StorefrontEvent::Refunded
+                    use crate::domain::rules::cancel::StorefrontEvent;
+                    let event = match (&c.key, link.platform.capabilities().store_to_tiktok_trigger)
+                    {
+                        (CancellationKey::StoreUnits(_, left), _) => {
+                            StorefrontEvent::UnitsRemoved { left: *left }
                         }
-                        _ => crate::domain::rules::cancel::StorefrontEvent::OrderCancelled,
+                        (_, Some(crate::domain::platform::StorefrontCancelTrigger::Refund)) => {
+                            StorefrontEvent::Refunded
+                        }
+                        _ => StorefrontEvent::OrderCancelled,
                     };
                     reactor::react_store_event(event, order, settings, link.platform, now).and_then(
                         |(fresh, job)| {

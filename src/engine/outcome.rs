@@ -254,7 +254,7 @@ impl Engine {
         let now = self.now();
         for event in events {
             let Some(store) = &order.store else { break };
-            let key = CancellationKey::Store(store.order_id.clone());
+            let key = event.key(&store.order_id);
             let recorded = change.cancellations.iter().any(|c| c.key == key)
                 || self
                     .store

@@ -19,12 +19,13 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::rules::line_cancel::UnitRemoval;
 pub use error::{ErrorClass, PlatformError};
 
 use crate::domain::cancellation::{CancelStatus, CancelType};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, PackageId, StorefrontOrderId, TiktokOrderId};
-use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot, Units};
+use crate::domain::order::{Initiator, StorefrontOrder, TiktokSnapshot};
 use crate::domain::platform::Platform;
 use crate::domain::rules::address::ShipTo;
 use crate::domain::rules::cancel::{StorefrontCancelInstruction, StorefrontCancelled};
@@ -114,6 +115,8 @@ pub struct RemoteCancellation {
     pub reason_text: Option<String>,
     /// `seller_next_action_response[].deadline` for `SELLER_RESPOND_CANCEL`.
     pub seller_deadline: Option<Timestamp>,
+    /// `cancel_line_items[].order_line_item_id`: the units it cancels.
+    pub line_item_ids: Vec<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -218,10 +221,12 @@ pub trait Marketplace: Send + Sync {
         reason: &str,
         comment: Option<&str>,
     ) -> Result<(), PlatformError>;
-    /// Seller cancel with a reason code.
+    /// Seller cancel with a reason code: of the whole order, or of `line_item_ids` only (a
+    /// partial cancel, which TikTok takes in the US and UK).
     async fn cancel_order(
         &self,
         order: &TiktokOrderId,
+        line_item_ids: &[String],
         reason_code: &str,
     ) -> Result<SellerCancel, PlatformError>;
     /// Refreshes the access token; the caller persists the new tokens.
@@ -235,20 +240,6 @@ pub trait Marketplace: Send + Sync {
 pub struct StorefrontChange {
     pub tiktok_order_id: Option<TiktokOrderId>,
     pub store: StorefrontOrder,
-}
-
-/// Units to take off a store order without cancelling it (TikTok cancelled some of its lines).
-/// Expressed as what each SKU should come down to, so that running it again after a lost answer
-/// finds nothing left to do instead of removing twice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitRemoval {
-    /// Per SKU, the units the order keeps. A SKU at or below its target is left alone; a SKU
-    /// of the order that is not listed keeps all its units.
-    pub keep: Vec<Units>,
-    /// Put the removed units back in stock (the link's `restock_on_cancel`).
-    pub restock: bool,
-    /// TikTok's reason, for the store's staff note / order comment.
-    pub note: String,
 }
 
 /// The merchant's store.

@@ -20,6 +20,7 @@ const PER_LINK: u8 = 0x01;
 const TAG_TIKTOK: u8 = 0x01;
 const TAG_STORE: u8 = 0x02;
 const TAG_TIKTOK_ORDER: u8 = 0x03;
+const TAG_STORE_UNITS: u8 = 0x04;
 
 /// Fixed on-disk code of a view (never reorder: keys are stored with it).
 pub fn view_code(view: OrderView) -> u8 {
@@ -140,6 +141,13 @@ pub fn cancellation_key(key: &CancellationKey) -> Vec<u8> {
         CancellationKey::Tiktok(id) => (TAG_TIKTOK, id.as_str()),
         CancellationKey::Store(id) => (TAG_STORE, id.as_str()),
         CancellationKey::TiktokOrder(id) => (TAG_TIKTOK_ORDER, id.as_str()),
+        CancellationKey::StoreUnits(id, left) => {
+            let mut out = vec![TAG_STORE_UNITS];
+            out.extend_from_slice(id.as_str().as_bytes());
+            out.push(b'#');
+            out.extend_from_slice(left.to_string().as_bytes());
+            return out;
+        }
     };
     let mut out = vec![tag];
     out.extend_from_slice(id.as_bytes());

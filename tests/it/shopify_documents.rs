@@ -123,6 +123,11 @@ fn the_variables_the_client_builds_fit_the_input_types() {
         json!({"id": "gid://shopify/Order/1"}),
     );
     check(
+        "orderDetail",
+        queries::ORDER_DETAIL,
+        json!({"id": "gid://shopify/Order/1"}),
+    );
+    check(
         "changedOrders",
         queries::CHANGED_ORDERS,
         json!({"query": "updated_at:>='2025-11-01T00:00:00Z' tag:\"TikTok Shop\"", "after": null}),
@@ -133,7 +138,7 @@ fn the_variables_the_client_builds_fit_the_input_types() {
     check(
         "orderEditSetQuantity",
         queries::ORDER_EDIT_SET_QUANTITY,
-        json!({"id": "gid://shopify/CalculatedOrder/1", "lineItemId": "gid://shopify/CalculatedLineItem/2", "quantity": 1}),
+        json!({"id": "gid://shopify/CalculatedOrder/1", "lineItemId": "gid://shopify/CalculatedLineItem/2", "quantity": 1, "restock": false}),
     );
     check(
         "orderEditCommit",

@@ -53,10 +53,7 @@ fn each_effect_finishes_the_job_and_moves_its_flow() {
         (
             JobKind::PushTracking,
             Flow::Tracking,
-            JobEffect::TrackingPushed {
-                number: "1Z999".into(),
-                provider: "UPS".into(),
-            },
+            JobEffect::whole_order_shipped("1Z999", "UPS"),
             FlowStatus::Done { at: now },
             "tracking 1Z999 (UPS) sent to TikTok",
         ),
@@ -114,10 +111,7 @@ fn a_pushed_tracking_number_is_remembered_so_a_change_is_an_update() {
         Flow::Tracking,
     );
     let mut job = job_of(&order, JobKind::PushTracking);
-    let effect = JobEffect::TrackingPushed {
-        number: "1Z1".into(),
-        provider: "UPS".into(),
-    };
+    let effect = JobEffect::whole_order_shipped("1Z1", "UPS");
     apply_effect(&mut job, &mut order, None, effect, t(10));
     assert_eq!(order.pushed_tracking.as_deref(), Some("1Z1"));
 }

@@ -7,10 +7,13 @@
 //!   Magento 2 a refund — cancels the TikTok order. Amazon MCF links are one-way.
 //! - Buyer requests waiting for the seller are answered from the console before TikTok's deadline.
 
-use crate::domain::cancellation::{CancelStatus, Cancellation, Direction, SellerResponse};
+use crate::domain::cancellation::{
+    CancelStatus, Cancellation, CancellationKey, Direction, SellerResponse,
+};
 use crate::domain::clock::Timestamp;
 use crate::domain::order::{FlowStatus, Order, OrderStatus, StorefrontOrderStatus};
 use crate::domain::platform::{Platform, RestockControl, StorefrontCancelTrigger};
+use crate::domain::rules::line_cancel::{PartialCancel, partial_cancel};
 use crate::domain::settings::LinkSettings;
 pub use crate::domain::store_order::{Units, show_units};
 use crate::domain::text;
@@ -60,6 +63,8 @@ impl StorefrontCancelled {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorefrontCancelDecision {
     CancelStore(StorefrontCancelInstruction),
+    /// TikTok cancelled some units; the order goes on with the rest.
+    RemoveUnits(PartialCancel),
     /// A buyer request the seller has not answered yet.
     WaitForSeller {
         deadline: Option<Timestamp>,
@@ -142,6 +147,15 @@ pub fn decide_tiktok_to_store(
             why: "cancel_tiktok_to_store is off for this link".into(),
         };
     }
+    if let Some(partial) = partial_cancel(c, order, settings) {
+        if partial.already_applied(store) {
+            // Taken off in the store first (a store-side removal orderdeck relayed to TikTok).
+            return Nothing {
+                why: "those units are already off the store order".into(),
+            };
+        }
+        return RemoveUnits(partial);
+    }
     CancelStore(StorefrontCancelInstruction {
         restock: settings.restock_on_cancel,
         note: store_note(c),
@@ -189,6 +203,25 @@ pub fn restock_explanation(platform: Platform, restock: bool, shipped: bool) -> 
 pub enum StorefrontEvent {
     OrderCancelled,
     Refunded,
+    /// Units were taken off the order in the store (it goes on), leaving this many.
+    UnitsRemoved {
+        left: u32,
+    },
+}
+
+impl StorefrontEvent {
+    /// The record a store-side event is kept under: one per store order for a cancel or a
+    /// refund, one per removal for units taken off.
+    pub fn key(self, store: &crate::domain::ids::StorefrontOrderId) -> CancellationKey {
+        match self {
+            StorefrontEvent::UnitsRemoved { left } => {
+                CancellationKey::StoreUnits(store.clone(), left)
+            }
+            StorefrontEvent::OrderCancelled | StorefrontEvent::Refunded => {
+                CancellationKey::Store(store.clone())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,7 +257,7 @@ pub fn decide_store_to_tiktok(
         (trigger, event),
         (
             StorefrontCancelTrigger::OrderCancelled,
-            StorefrontEvent::OrderCancelled
+            StorefrontEvent::OrderCancelled | StorefrontEvent::UnitsRemoved { .. }
         ) | (StorefrontCancelTrigger::Refund, StorefrontEvent::Refunded)
     );
     if !fits {

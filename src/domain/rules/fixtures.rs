@@ -27,6 +27,7 @@ pub fn order(status: OrderStatus, shipping: ShippingType) -> Order {
             sku_name: "Red, M".into(),
             sale_price: "19.99".into(),
             currency: "GBP".into(),
+            cancelled: false,
         }]),
         recipient: Recipient {
             name: "David Kong".into(),
@@ -43,6 +44,7 @@ pub fn order(status: OrderStatus, shipping: ShippingType) -> Order {
         packages: vec![Package {
             id: PackageId::new("pkg-1").unwrap(),
             tracking_number: None,
+            line_item_ids: vec!["li-1".into()],
         }],
         delivery_option_id: Some("7091146663229654785".into()),
         tracking_number: None,
@@ -73,6 +75,7 @@ pub fn in_store(mut o: Order, fulfillments: Vec<Fulfillment>) -> Order {
         status: StorefrontOrderStatus::Open,
         fulfillments,
         lines: vec![],
+        unit_count: None,
         cancelled_at: None,
         refunded: false,
         updated_at: t(60),

@@ -7,6 +7,8 @@ pub mod address;
 pub mod cancel;
 pub mod import;
 pub mod label;
+pub mod line_cancel;
+pub mod packages;
 pub mod parcel;
 pub mod tracking;
 

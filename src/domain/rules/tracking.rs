@@ -7,16 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::cause::{Blocked, StuckCause};
 use crate::domain::order::{FlowStatus, FulfillmentType, Order, OrderStatus, ShippingType};
+use crate::domain::rules::packages::{PackageWork, plan_packages};
 use crate::domain::settings::LinkSettings;
 use crate::domain::text;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrackingDecision {
-    /// Send this number; `correction` when a different number was already pushed.
+    /// Tell TikTok about these parcels, first one first (one push per job run, so each is
+    /// recorded the moment TikTok takes it).
     Push {
-        number: String,
-        carrier: Option<String>,
-        correction: bool,
+        work: Vec<PackageWork>,
     },
     /// Waiting for the store (no order yet, not fulfilled, fulfilled without a number).
     Wait {
@@ -85,18 +85,29 @@ pub fn decide_tracking(order: &Order, settings: &LinkSettings) -> TrackingDecisi
             why: "the store has not fulfilled the order".into(),
         };
     }
-    let Some(tracking) = store.first_tracking() else {
-        return Wait {
-            why: "the store fulfilled the order without a tracking number".into(),
-        };
-    };
-    let number = tracking.number.trim().to_string();
-    // Pushed by orderdeck, or entered on TikTok by someone else: either way TikTok has it.
-    if order.pushed_tracking.as_deref() == Some(number.as_str())
-        || order.tiktok.tracking_number.as_deref().map(str::trim) == Some(number.as_str())
-    {
+    let work = plan_packages(order);
+    if work.is_empty() {
+        let untracked = store
+            .live_fulfillments()
+            .filter(|f| f.tracking_number().is_none())
+            .count();
+        if untracked > 0 {
+            return Wait {
+                why: if store.first_tracking().is_some() {
+                    format!("{untracked} of the store's parcels have no tracking number yet")
+                } else {
+                    "the store fulfilled the order without a tracking number".into()
+                },
+            };
+        }
+        let numbers: Vec<String> = store
+            .live_fulfillments()
+            .filter_map(|f| f.tracking_number())
+            .map(|t| text::sanitize(t.number.trim()))
+            .collect();
+        // Pushed by orderdeck, or entered on TikTok by someone else: either way TikTok has it.
         return Nothing {
-            why: format!("tracking {} already on TikTok", text::sanitize(&number)),
+            why: format!("tracking {} already on TikTok", numbers.join(", ")),
         };
     }
     if !settings.sync_tracking {
@@ -104,11 +115,7 @@ pub fn decide_tracking(order: &Order, settings: &LinkSettings) -> TrackingDecisi
             why: "sync_tracking is off for this link".into(),
         };
     }
-    Push {
-        number,
-        carrier: tracking.carrier.clone(),
-        correction: order.pushed_tracking.is_some(),
-    }
+    Push { work }
 }
 
 /// One of TikTok's shipping providers for a delivery option.
@@ -222,12 +229,11 @@ mod tests {
 
     fn kind(d: &TrackingDecision) -> &'static str {
         match d {
-            TrackingDecision::Push {
-                correction: false, ..
-            } => "push",
-            TrackingDecision::Push {
-                correction: true, ..
-            } => "correct",
+            TrackingDecision::Push { work } => match work.first() {
+                Some(PackageWork::Ship { .. }) => "push",
+                Some(PackageWork::Correct { .. }) => "correct",
+                None => "empty push",
+            },
             TrackingDecision::Wait { .. } => "wait",
             TrackingDecision::Skip { .. } => "skip",
             TrackingDecision::Nothing { .. } => "nothing",

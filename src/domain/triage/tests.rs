@@ -183,6 +183,7 @@ fn waiting_buyer_requests_sort_first_by_deadline() {
         reason_text: None,
         tiktok_status: Some(CancelStatus::Pending),
         seller_deadline: Some(t(7200)),
+        line_item_ids: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),
@@ -191,6 +192,7 @@ fn waiting_buyer_requests_sort_first_by_deadline() {
     };
     let sooner = Cancellation {
         seller_deadline: Some(t(3600)),
+        line_item_ids: Vec::new(),
         ..base.clone()
     };
     let done = Cancellation {

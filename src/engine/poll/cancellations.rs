@@ -248,6 +248,7 @@ fn new_cancellation(
         reason_text: rc.reason_text.clone(),
         tiktok_status: Some(rc.status.clone()),
         seller_deadline: rc.seller_deadline,
+        line_item_ids: rc.line_item_ids.clone(),
         restock,
         response: None,
         sync: FlowState::default(),

@@ -145,8 +145,9 @@ struct WireOrder {
     display_financial_status: Option<String>,
     #[serde(default)]
     fulfillments: Vec<WireFulfillment>,
-    /// Only in the full read (`GetOrder`).
+    /// Only in the full read (`OrderDetail`).
     line_items: Option<Nodes<WireLine>>,
+    current_subtotal_line_items_quantity: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -280,6 +281,7 @@ pub fn read_order(value: &Value) -> Result<ReadOrder, String> {
             status,
             fulfillments,
             lines,
+            unit_count: wire.current_subtotal_line_items_quantity,
             cancelled_at: wire.cancelled_at,
             refunded,
             updated_at: wire.updated_at,

@@ -38,7 +38,7 @@ use self::mapping::ReadOrder;
 use self::throttle::CostKey;
 use self::transport::Transport;
 use super::http::{self, CallKind};
-use super::{Page, PlatformError, Storefront, StorefrontChange, Unreadable};
+use super::{Page, PlatformError, Storefront, StorefrontChange, UnitRemoval, Unreadable};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
@@ -496,6 +496,15 @@ impl Storefront for ShopifyClient {
         };
         let store = self.cancel_whole(id, false, &instruction.note).await?;
         Ok(cancelled(store, put_back, shipment.shipped))
+    }
+
+    async fn remove_units(
+        &self,
+        id: &StorefrontOrderId,
+        removal: &UnitRemoval,
+    ) -> Result<StorefrontOrder, PlatformError> {
+        self.take_off_to_keep(id, removal).await?;
+        self.order_detail(id).await
     }
 
     async fn update_ship_to(

@@ -25,6 +25,7 @@ fragment StoreOrder on Order {
   cancelledAt
   closed
   displayFinancialStatus
+  currentSubtotalLineItemsQuantity
   fulfillments {
     id
     status
@@ -107,11 +108,12 @@ mutation OrderEditBegin($id: ID!) {
 }
 "#;
 
-/// Stages a line's new quantity; the units taken off go back to stock (the only reason
-/// orderdeck edits an order is to put unshipped units back).
+/// Stages a line's new quantity; the units taken off go back to stock when `restock` (the
+/// link's setting for TikTok's line cancels; always when unshipped units of a cancelled
+/// order are put back).
 pub const ORDER_EDIT_SET_QUANTITY: &str = r#"
-mutation OrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!) {
-  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: true) {
+mutation OrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!, $restock: Boolean!) {
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: $restock) {
     calculatedLineItem {
       id
       quantity

@@ -10,12 +10,13 @@ use serde_json::{Value, json};
 
 use super::classify::{self, Call};
 use super::throttle::CostKey;
-use super::{ShopifyClient, queries};
+use super::{ShopifyClient, mapping, queries};
 use crate::domain::ids::StorefrontOrderId;
-use crate::domain::rules::cancel::Units;
-use crate::platforms::PlatformError;
+use crate::domain::order::Units;
+use crate::domain::platform::Platform;
 use crate::platforms::error::ErrorClass;
 use crate::platforms::http::CallKind;
+use crate::platforms::{PlatformError, UnitRemoval};
 
 const LINES: Call = Call {
     operation: "order",
@@ -41,17 +42,54 @@ pub(super) struct Shipment {
     pub unshipped: Vec<Units>,
 }
 
-fn add(units: &mut Vec<Units>, sku: &str, quantity: u32) {
-    if quantity == 0 {
-        return;
+/// A line of an order edit: `editable` of its `quantity` units can still be taken off (the
+/// rest shipped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct CalculatedLine {
+    id: String,
+    sku: String,
+    quantity: u32,
+    editable: u32,
+}
+
+impl CalculatedLine {
+    fn read(line: &Value) -> Option<CalculatedLine> {
+        Some(CalculatedLine {
+            id: line["id"].as_str()?.to_string(),
+            sku: sku(line).to_string(),
+            quantity: count(line, "quantity"),
+            editable: count(line, "editableQuantity"),
+        })
     }
-    match units.iter_mut().find(|u| u.sku == sku) {
-        Some(u) => u.quantity += quantity,
-        None => units.push(Units {
-            sku: sku.to_string(),
-            quantity,
-        }),
+}
+
+/// Per SKU, the units to take off so it comes down to `keep` (a SKU not listed keeps all),
+/// taken from the lines that can still give them up; refused, naming the SKU, when some of
+/// them shipped (nothing is staged then).
+fn removals_to_keep<'a>(
+    lines: &'a [CalculatedLine],
+    keep: &[Units],
+) -> Result<Vec<(&'a CalculatedLine, u32)>, String> {
+    let mut plan = Vec::new();
+    for target in keep {
+        let same = |l: &&CalculatedLine| l.sku.trim().eq_ignore_ascii_case(target.sku.trim());
+        let current: u32 = lines.iter().filter(same).map(|l| l.quantity).sum();
+        let mut left = current.saturating_sub(target.quantity);
+        for line in lines.iter().filter(same) {
+            let units = left.min(line.editable);
+            if units > 0 {
+                plan.push((line, units));
+                left -= units;
+            }
+        }
+        if left > 0 {
+            return Err(format!(
+                "{left} × {} cannot leave the order: the store shipped it",
+                crate::domain::text::sanitize(&target.sku)
+            ));
+        }
     }
+    Ok(plan)
 }
 
 fn count(value: &Value, key: &str) -> u32 {
@@ -101,8 +139,8 @@ impl ShopifyClient {
         for line in nodes {
             let current = count(line, "currentQuantity");
             let unshipped = count(line, "unfulfilledQuantity").min(current);
-            add(&mut shipment.shipped, sku(line), current - unshipped);
-            add(&mut shipment.unshipped, sku(line), unshipped);
+            Units::add(&mut shipment.shipped, sku(line), current - unshipped);
+            Units::add(&mut shipment.unshipped, sku(line), unshipped);
         }
         Ok(shipment)
     }
@@ -114,6 +152,47 @@ impl ShopifyClient {
         id: &StorefrontOrderId,
         note: Option<String>,
     ) -> Result<Vec<Units>, PlatformError> {
+        self.take_off(id, true, note, |lines| {
+            Ok(lines
+                .iter()
+                .filter(|l| l.editable > 0)
+                .map(|l| (l, l.editable))
+                .collect())
+        })
+        .await
+    }
+
+    /// Takes units off the order so each SKU comes down to what `removal` keeps, without
+    /// refunding or telling the customer. Nothing left to take off (a re-run after a lost
+    /// answer) commits nothing.
+    pub(super) async fn take_off_to_keep(
+        &self,
+        id: &StorefrontOrderId,
+        removal: &UnitRemoval,
+    ) -> Result<Vec<Units>, PlatformError> {
+        let note = mapping::staff_note(&removal.note);
+        self.take_off(id, removal.restock, note, |lines| {
+            removals_to_keep(lines, &removal.keep).map_err(|why| {
+                PlatformError::new(
+                    Platform::Shopify,
+                    EDIT_SET.operation,
+                    ErrorClass::Permanent,
+                    format!("order {id}: {why}"),
+                )
+            })
+        })
+        .await
+    }
+
+    /// One order edit: begun, the units `plan` picks from its calculated lines staged off
+    /// (restocked or not), committed with `note`. Answers the units taken off.
+    async fn take_off(
+        &self,
+        id: &StorefrontOrderId,
+        restock: bool,
+        note: Option<String>,
+        plan: impl FnOnce(&[CalculatedLine]) -> Result<Vec<(&CalculatedLine, u32)>, PlatformError>,
+    ) -> Result<Vec<Units>, PlatformError> {
         let begun = self
             .edit(
                 EDIT_BEGIN,
@@ -124,35 +203,34 @@ impl ShopifyClient {
         let calculated = &begun["calculatedOrder"];
         let Some(edit) = calculated["id"].as_str() else {
             return Err(PlatformError::new(
-                crate::domain::platform::Platform::Shopify,
+                Platform::Shopify,
                 EDIT_BEGIN.operation,
                 ErrorClass::Ambiguous,
                 format!("Shopify began no edit of order {id}"),
             ));
         };
-        let mut put_back = Vec::new();
-        for line in calculated["lineItems"]["nodes"]
+        let lines: Vec<CalculatedLine> = calculated["lineItems"]["nodes"]
             .as_array()
             .into_iter()
             .flatten()
-        {
-            let editable = count(line, "editableQuantity");
-            let Some(line_id) = line["id"].as_str().filter(|_| editable > 0) else {
-                continue;
-            };
-            let keep = count(line, "quantity").saturating_sub(editable);
-            let variables = json!({ "id": edit, "lineItemId": line_id, "quantity": keep });
+            .filter_map(CalculatedLine::read)
+            .collect();
+        let mut taken_off = Vec::new();
+        for (line, units) in plan(&lines)? {
+            let variables = json!({ "id": edit, "lineItemId": line.id,
+                "quantity": line.quantity.saturating_sub(units), "restock": restock });
             self.edit(EDIT_SET, queries::ORDER_EDIT_SET_QUANTITY, variables)
                 .await?;
-            add(&mut put_back, sku(line), editable);
+            Units::add(&mut taken_off, &line.sku, units);
         }
-        if put_back.is_empty() {
-            return Ok(put_back);
+        if taken_off.is_empty() {
+            // The session is left uncommitted: it changes nothing and expires.
+            return Ok(taken_off);
         }
         let variables = json!({ "id": edit, "staffNote": note });
         self.edit(EDIT_COMMIT, queries::ORDER_EDIT_COMMIT, variables)
             .await?;
-        Ok(put_back)
+        Ok(taken_off)
     }
 
     /// One order-edit mutation; its payload, or its user errors as a refusal.

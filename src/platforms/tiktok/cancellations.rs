@@ -130,11 +130,13 @@ impl TiktokClient {
     pub(super) async fn seller_cancel(
         &self,
         order: &TiktokOrderId,
+        line_item_ids: &[String],
         reason_code: &str,
     ) -> Result<SellerCancel, PlatformError> {
         const OP: &str = "cancel_order";
         let body = wire::CancelOrder {
             order_id: order.as_str(),
+            order_line_item_ids: line_item_ids,
             cancel_reason: reason_code,
         };
         let call =
@@ -206,6 +208,11 @@ pub(super) fn read_cancellation(raw: serde_json::Value) -> Result<RemoteCancella
         reason_code: blank_as_none(c.cancel_reason),
         reason_text: blank_as_none(c.cancel_reason_text),
         seller_deadline,
+        line_item_ids: c
+            .cancel_line_items
+            .into_iter()
+            .filter_map(|item| blank_as_none(item.order_line_item_id))
+            .collect(),
         created_at,
         updated_at: time(c.update_time).unwrap_or(created_at),
     })
@@ -284,10 +291,18 @@ mod tests {
         assert_subset(&reject, &request_body("reject_cancellation"));
         let cancel = serde_json::to_value(wire::CancelOrder {
             order_id: "1",
+            order_line_item_ids: &[],
             cancel_reason: "r",
         })
         .unwrap();
         assert_subset(&cancel, &request_body("cancel_order"));
+        let partial = serde_json::to_value(wire::CancelOrder {
+            order_id: "1",
+            order_line_item_ids: &["2".to_string()],
+            cancel_reason: "r",
+        })
+        .unwrap();
+        assert_subset(&partial, &request_body("cancel_order"));
         let window = serde_json::to_value(wire::TimeWindow {
             update_time_ge: 1,
             update_time_lt: 2,

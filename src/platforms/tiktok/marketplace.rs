@@ -103,9 +103,10 @@ impl Marketplace for TiktokClient {
     async fn cancel_order(
         &self,
         order: &TiktokOrderId,
+        line_item_ids: &[String],
         reason_code: &str,
     ) -> Result<SellerCancel, PlatformError> {
-        self.seller_cancel(order, reason_code).await
+        self.seller_cancel(order, line_item_ids, reason_code).await
     }
 
     async fn refresh_tokens(&self) -> Result<Tokens, PlatformError> {

@@ -120,6 +120,7 @@ fn snapshot(order: wire::Order) -> Result<TiktokSnapshot, String> {
             sku_name: item.sku_name.clone().unwrap_or_default(),
             sale_price: item.sale_price.clone().unwrap_or_default(),
             currency: item.currency.clone().unwrap_or_else(|| currency.clone()),
+            cancelled: item.display_status.as_deref().map(str::trim) == Some("CANCELLED"),
         })
         .collect();
     Ok(TiktokSnapshot {
@@ -167,10 +168,17 @@ fn packages(order: &wire::Order) -> Result<Vec<Package>, String> {
                         .then(|| non_blank(order.tracking_number.clone()))
                         .flatten()
                 });
+            let line_item_ids = order
+                .line_items
+                .iter()
+                .filter(|item| item.package_id.as_deref() == Some(id.as_str()))
+                .filter_map(|item| non_blank(item.id.clone()))
+                .collect();
             let id = PackageId::new(id).map_err(|e| e.to_string())?;
             Ok(Package {
                 id,
                 tracking_number: tracking,
+                line_item_ids,
             })
         })
         .collect()

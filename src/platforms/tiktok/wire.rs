@@ -151,6 +151,9 @@ pub struct LineItem {
     pub package_id: Option<String>,
     #[serde(deserialize_with = "lenient_string")]
     pub tracking_number: Option<String>,
+    /// Per unit: `TO_SHIP`, `CANCELLED`…
+    #[serde(deserialize_with = "lenient_string")]
+    pub display_status: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +188,15 @@ pub struct Cancellation {
     pub update_time: Option<i64>,
     #[serde(deserialize_with = "null_as_default")]
     pub seller_next_action_response: Vec<NextAction>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub cancel_line_items: Vec<CancelLineItem>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CancelLineItem {
+    #[serde(deserialize_with = "lenient_string")]
+    pub order_line_item_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -336,6 +348,9 @@ pub struct RejectCancellation<'a> {
 #[derive(Debug, Serialize)]
 pub struct CancelOrder<'a> {
     pub order_id: &'a str,
+    /// Only for a partial cancel; absent cancels the whole order.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub order_line_item_ids: &'a [String],
     pub cancel_reason: &'a str,
 }
 

@@ -293,6 +293,8 @@ pub fn read_order(order: &Value, trackings: &[Value]) -> Result<ReadOrder, Strin
         status,
         fulfillments,
         lines,
+        // Every read has the lines: the count is theirs.
+        unit_count: None,
         refunded,
         updated_at,
     };

@@ -273,6 +273,20 @@ impl ShopifySandbox {
         .map_err(SandboxError::Refused)
     }
 
+    /// Staff take unshipped units of a SKU off the order in the Shopify admin.
+    pub fn remove_in_admin(
+        &self,
+        store: &str,
+        order_id: &str,
+        sku: &str,
+        quantity: u32,
+    ) -> Result<(), SandboxError> {
+        self.with_store(store, |w, i| {
+            w.remove_in_admin(i, order_id, sku, quantity, chrono::Utc::now())
+        })?
+        .map_err(SandboxError::Refused)
+    }
+
     /// A revoked token (`false`) is answered HTTP 401.
     pub fn set_token_valid(&self, store: &str, valid: bool) -> Result<(), SandboxError> {
         self.with_store(store, |w, i| w.stores[i].token_valid = valid)

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::Release;
 use super::state::{
-    CancelRequest, FulfilledUnits, PendingCancel, RefundArgument, RefundRecord, SandboxFulfillment,
-    SandboxLine, SandboxOrder, SandboxTracking, World,
+    CancelRequest, CommittedEdit, FulfilledUnits, PendingCancel, RefundArgument, RefundRecord,
+    RemovedUnits, SandboxFulfillment, SandboxLine, SandboxOrder, SandboxTracking, World,
 };
 
 /// Shopify's cap on `staffNote`.
@@ -458,6 +458,53 @@ impl World {
         order.closed_at = Some(wall);
         order.cancel_reason = Some(reason.to_string());
         order.updated_at = wall;
+        Ok(())
+    }
+
+    /// Staff take `quantity` unshipped units of `sku` off the order in the Shopify admin (an
+    /// order edit), restocking them; the order goes on.
+    pub fn remove_in_admin(
+        &mut self,
+        store: usize,
+        order_id: &str,
+        sku: &str,
+        quantity: u32,
+        wall: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let s = &mut self.stores[store];
+        let index = s
+            .order_index(order_id)
+            .ok_or_else(|| format!("no order {order_id} in {}", s.name))?;
+        let order = &s.orders[index];
+        let line = order
+            .lines
+            .iter()
+            .find(|l| l.sku == sku)
+            .ok_or_else(|| format!("order {order_id} has no line of {sku}"))?;
+        if order.unfulfilled(line) < quantity {
+            return Err(format!(
+                "only {} unshipped unit(s) of {sku}",
+                order.unfulfilled(line)
+            ));
+        }
+        let (line_id, variant) = (line.id.clone(), line.variant_id.clone());
+        let order = &mut s.orders[index];
+        if let Some(line) = order.lines.iter_mut().find(|l| l.id == line_id) {
+            line.current_quantity -= quantity;
+        }
+        order.edits.push(CommittedEdit {
+            staff_note: Some("removed in the admin".into()),
+            notify_customer: false,
+            removed: vec![RemovedUnits {
+                sku: sku.to_string(),
+                quantity,
+                restocked: true,
+            }],
+        });
+        order.updated_at = wall;
+        if let Some(v) = s.variants.iter_mut().find(|v| v.gid() == variant) {
+            v.inventory += i64::from(quantity);
+        }
         Ok(())
     }
 }

@@ -245,6 +245,7 @@ impl SandboxOrder {
             "currencyCode": self.currency, "presentmentCurrencyCode": self.currency,
             "displayFinancialStatus": self.display_financial_status(),
             "displayFulfillmentStatus": self.display_fulfillment_status(),
+            "currentSubtotalLineItemsQuantity": self.lines.iter().map(|l| l.current_quantity).sum::<u32>(),
             "test": false, "confirmed": true,
             "totalPriceSet": money(&self.total()),
             "shippingAddress": if address.is_object() { address } else { Value::Null },

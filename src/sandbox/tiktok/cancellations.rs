@@ -133,13 +133,17 @@ pub(super) fn seller_cancel(world: &mut World, request: &Request) -> Result<Valu
         .get(order_id)
         .filter(|o| o.shop == request.shop)
         .ok_or_else(|| ApiError::invalid(format!("Order {order_id} does not exist.")))?;
-    if let Some(lines) = string_list(&request.body, "order_line_item_ids")?
-        && !order.lines.iter().all(|l| lines.contains(&l.id))
-    {
-        return Err(ApiError::invalid(
-            "Partial cancellation is not simulated by the sandbox: cancel every line item.",
-        ));
-    }
+    let partial = match string_list(&request.body, "order_line_item_ids")? {
+        Some(lines)
+            if !order
+                .lines
+                .iter()
+                .all(|l| l.cancelled || lines.contains(&l.id)) =>
+        {
+            Some(lines)
+        }
+        _ => None,
+    };
     match order.status.as_str() {
         "CANCELLED" => {
             return Err(ApiError::business(
@@ -171,15 +175,32 @@ pub(super) fn seller_cancel(world: &mut World, request: &Request) -> Result<Valu
             ),
         ));
     }
-    let cancel_id = world
-        .cancel_by(
-            order_id,
-            "SELLER",
-            reason,
-            &reason_text(reason),
-            request.now,
-        )
-        .expect("order exists");
+    let cancel_id = match partial {
+        Some(lines) => {
+            if !["US", "GB", "UK"].contains(&region) {
+                return Err(ApiError::invalid(format!(
+                    "Partial cancellation is not available in region {region}."
+                )));
+            }
+            world.cancel_lines_by(
+                order_id,
+                &lines,
+                "SELLER",
+                reason,
+                &reason_text(reason),
+                request.now,
+            )?
+        }
+        None => world
+            .cancel_by(
+                order_id,
+                "SELLER",
+                reason,
+                &reason_text(reason),
+                request.now,
+            )
+            .expect("order exists"),
+    };
     Ok(json!({"cancel_id": cancel_id, "cancel_status": SUCCESS}))
 }
 
@@ -221,6 +242,7 @@ impl World {
                 order_id: order_id.into(),
                 spec,
                 update_time: now,
+                line_ids: Vec::new(),
             },
         );
         let order = self.orders.get_mut(order_id)?;
@@ -230,6 +252,86 @@ impl World {
         order.is_buyer_request_cancel = false;
         order.update_time = now;
         Some(cancel_id)
+    }
+
+    /// Some line items are cancelled and the order goes on with the others; when none is left
+    /// the order is cancelled as a whole. Lines already shipped or cancelled are refused.
+    pub fn cancel_lines_by(
+        &mut self,
+        order_id: &str,
+        line_ids: &[String],
+        role: &str,
+        reason: &str,
+        reason_text: &str,
+        now: i64,
+    ) -> Result<String, ApiError> {
+        let order = self
+            .orders
+            .get(order_id)
+            .ok_or_else(|| ApiError::invalid(format!("Order {order_id} does not exist.")))?;
+        for id in line_ids {
+            let line = order.lines.iter().find(|l| &l.id == id).ok_or_else(|| {
+                ApiError::invalid(format!("Line item {id} is not part of order {order_id}."))
+            })?;
+            if line.cancelled {
+                return Err(ApiError::business(
+                    25001011,
+                    format!("Line item {id} has already been cancelled."),
+                ));
+            }
+            if order
+                .packages
+                .iter()
+                .any(|p| p.tracking_number.is_some() && p.line_ids.contains(id))
+            {
+                return Err(ApiError::business(
+                    25001045,
+                    format!("Line item {id} has been shipped and cannot be cancelled."),
+                ));
+            }
+        }
+        let shop = order.shop;
+        let cancel_id = self.next_id("4035");
+        let spec = CancelSpec {
+            cancel_id: cancel_id.clone(),
+            cancel_type: "CANCEL".into(),
+            cancel_status: SUCCESS.into(),
+            role: role.into(),
+            reason: reason.into(),
+            reason_text: reason_text.into(),
+            create_time: now,
+            deadline: None,
+        };
+        self.cancellations.insert(
+            cancel_id.clone(),
+            Cancellation {
+                shop,
+                order_id: order_id.into(),
+                spec,
+                update_time: now,
+                line_ids: line_ids.to_vec(),
+            },
+        );
+        let order = self.orders.get_mut(order_id).expect("found above");
+        for line in order.lines.iter_mut().filter(|l| line_ids.contains(&l.id)) {
+            line.cancelled = true;
+        }
+        // TikTok re-packs: cancelled units leave their (unshipped) package.
+        for package in order
+            .packages
+            .iter_mut()
+            .filter(|p| p.tracking_number.is_none())
+        {
+            package.line_ids.retain(|id| !line_ids.contains(id));
+        }
+        order.packages.retain(|p| !p.line_ids.is_empty());
+        order.update_time = now;
+        if order.lines.iter().all(|l| l.cancelled) {
+            order.status = "CANCELLED".into();
+            order.cancellation_initiator = Some(role.into());
+            order.cancel_reason = Some(reason_text.into());
+        }
+        Ok(cancel_id)
     }
 
     /// The buyer asks to cancel; the seller must answer before `deadline`.
@@ -264,6 +366,7 @@ impl World {
                 order_id: order_id.into(),
                 spec,
                 update_time: now,
+                line_ids: Vec::new(),
             },
         );
         let order = self.orders.get_mut(order_id)?;

@@ -76,6 +76,15 @@ pub(super) fn mark_shipped(world: &mut World, request: &Request) -> Result<Value
             "Line item {stray} is not part of order {order_id}."
         )));
     }
+    if let Some(cancelled) = wanted
+        .iter()
+        .find(|id| order.lines.iter().any(|l| &l.id == *id && l.cancelled))
+    {
+        return Err(ApiError::business(
+            21011041,
+            format!("Line item {cancelled} has been cancelled."),
+        ));
+    }
     if wanted.iter().any(|id| !unshipped.contains(id)) {
         return Err(ApiError::business(
             21011020,

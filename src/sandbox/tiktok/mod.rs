@@ -109,6 +109,8 @@ pub struct Shipment {
     pub package_id: String,
     pub tracking_number: String,
     pub provider_id: Option<String>,
+    /// The line items (units) the package holds.
+    pub line_ids: Vec<String>,
 }
 
 /// A cancellation as the sandbox holds it.
@@ -210,6 +212,29 @@ impl TiktokSandbox {
         self.shared
             .world()
             .cancel_by(order_id, initiator, &reason, reason_text, unix_now())
+    }
+
+    /// Cancels some line items of an order on behalf of `initiator`, the order going on with
+    /// the others; answers the new cancel id, or TikTok's refusal.
+    pub fn cancel_lines_as(
+        &self,
+        order_id: &str,
+        line_ids: &[String],
+        initiator: &str,
+        reason_text: &str,
+    ) -> Result<String, String> {
+        let reason = format!("{}_cancel_sandbox", initiator.to_ascii_lowercase());
+        self.shared
+            .world()
+            .cancel_lines_by(
+                order_id,
+                line_ids,
+                initiator,
+                &reason,
+                reason_text,
+                unix_now(),
+            )
+            .map_err(|e| format!("{e:?}"))
     }
 
     /// A buyer asks to cancel; the seller must answer before `deadline` (unix seconds).
@@ -342,6 +367,7 @@ impl TiktokSandbox {
                     package_id: p.id.clone(),
                     tracking_number: p.tracking_number.clone()?,
                     provider_id: p.provider_id.clone(),
+                    line_ids: p.line_ids.clone(),
                 })
             })
             .collect()

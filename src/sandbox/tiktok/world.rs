@@ -39,6 +39,8 @@ pub(super) struct Line {
     pub product_name: String,
     pub sku_name: String,
     pub sale_price: String,
+    /// Cancelled on its own (a partial cancel); the order goes on with the others.
+    pub cancelled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +76,8 @@ pub(super) struct Cancellation {
     pub order_id: String,
     pub spec: CancelSpec,
     pub update_time: i64,
+    /// The line items it cancels; empty for the whole order.
+    pub line_ids: Vec<String>,
 }
 
 /// An order injected verbatim (for lenient-parsing tests): listed by search as it is.
@@ -162,6 +166,7 @@ impl World {
                 product_name: l.product_name.clone(),
                 sku_name: l.sku_name.clone(),
                 sale_price: l.sale_price.clone(),
+                cancelled: false,
             })
             .collect();
         let shipped = spec.tracking_number.is_some();
@@ -209,6 +214,7 @@ impl World {
                     order_id: spec.id.clone(),
                     update_time: spec.update_time.max(c.create_time),
                     spec: c,
+                    line_ids: Vec::new(),
                 },
             );
         }
@@ -259,7 +265,8 @@ impl World {
                 json!({
                     "id": l.id, "sku_id": l.sku_id, "seller_sku": l.seller_sku, "product_name": l.product_name,
                     "sku_name": l.sku_name, "sale_price": l.sale_price, "original_price": l.sale_price,
-                    "currency": shop.currency, "display_status": display_status,
+                    "currency": shop.currency,
+                    "display_status": if l.cancelled { "CANCELLED" } else { display_status },
                     "package_id": package.map(|p| p.id.clone()).unwrap_or_default(),
                     "tracking_number": package.and_then(|p| p.tracking_number.clone()).unwrap_or_default(),
                     "shipping_provider_id": package.and_then(|p| p.provider_id.clone()).unwrap_or_default(),
@@ -306,7 +313,14 @@ impl World {
     pub fn cancellation_json(&self, cancel: &Cancellation) -> Value {
         let shop = &self.shops[cancel.shop].spec;
         let order = self.orders.get(&cancel.order_id);
-        let lines: Vec<&Line> = order.map(|o| o.lines.iter().collect()).unwrap_or_default();
+        let lines: Vec<&Line> = order
+            .map(|o| {
+                o.lines
+                    .iter()
+                    .filter(|l| cancel.line_ids.is_empty() || cancel.line_ids.contains(&l.id))
+                    .collect()
+            })
+            .unwrap_or_default();
         let refund = |amount: String| json!({"currency": shop.currency, "refund_total": amount});
         let c = &cancel.spec;
         let mut out = json!({

@@ -250,10 +250,9 @@ fn finish(job: &mut Job, o: &mut Order, outcome: &Outcome, now: Timestamp) {
                     store: in_store(o.clone(), vec![]).store.expect("store side"),
                     found_existing: *found_existing,
                 },
-                JobKind::PushTracking => JobEffect::TrackingPushed {
-                    number: "1Z999AA10000000077".into(),
-                    provider: "UPS".into(),
-                },
+                JobKind::PushTracking => {
+                    JobEffect::whole_order_shipped("1Z999AA10000000077", "UPS")
+                }
                 _ => JobEffect::LabelSaved {
                     path: format!("/labels/{}.pdf", job.order),
                 },

@@ -98,6 +98,7 @@ pub fn buyer_request(cancel_id: &str, order: &Order, deadline: Option<Timestamp>
         reason_text: Some("No longer needed".into()),
         tiktok_status: Some(CancelStatus::Pending),
         seller_deadline: deadline,
+        line_item_ids: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),

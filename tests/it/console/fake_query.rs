@@ -102,6 +102,7 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
                 sku_name: "Grey, M".into(),
                 sale_price: "19.99".into(),
                 currency: "GBP".into(),
+                cancelled: false,
             }]),
             recipient: Recipient {
                 name: row.buyer.clone(),
@@ -176,6 +177,7 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
         reason_text: Some("Buyer changed their mind".into()),
         tiktok_status: Some(CancelStatus::Pending),
         seller_deadline: Some(now() + Duration::hours(4)),
+        line_item_ids: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),
@@ -256,6 +258,7 @@ fn store_side(order: &mut Order, row: &OrderRow) -> bool {
             })
             .collect(),
         lines: vec![],
+        unit_count: None,
         cancelled_at: None,
         refunded: false,
         updated_at: now() - Duration::hours(2),

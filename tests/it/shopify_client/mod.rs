@@ -2,6 +2,7 @@
 //! operation, every fault with the class it must end in, the wire-level refusals, and pacing.
 
 mod faults;
-mod operations;
+mod line_edits;
+pub(crate) mod operations;
 mod support;
 mod wire;

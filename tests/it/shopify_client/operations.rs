@@ -219,7 +219,7 @@ async fn cancelling_twice_succeeds() {
     assert!(!held.restocked);
 }
 
-fn tracking(number: &str) -> SandboxTracking {
+pub(super) fn tracking(number: &str) -> SandboxTracking {
     SandboxTracking {
         company: Some("UPS".into()),
         number: Some(number.into()),
@@ -228,7 +228,11 @@ fn tracking(number: &str) -> SandboxTracking {
 }
 
 /// An order of 2 × CRO-00 and 1 × CRO-01; answers its id.
-async fn two_lines(h: &Harness, client: &ShopifyClient, tiktok_id: &str) -> StorefrontOrderId {
+pub(super) async fn two_lines(
+    h: &Harness,
+    client: &ShopifyClient,
+    tiktok_id: &str,
+) -> StorefrontOrderId {
     let mut draft = h.draft(tiktok_id, "CRO-00", 2);
     draft.lines.extend(h.draft(tiktok_id, "CRO-01", 1).lines);
     let store = client.create_order(&draft).await.unwrap();

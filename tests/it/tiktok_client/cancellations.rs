@@ -127,7 +127,7 @@ async fn seller_cancels_follow_tiktoks_reason_and_status_rules() {
     let us = sandbox.client(US);
     let order = sandbox.shippable(US).id.clone();
     let cancel = us
-        .cancel_order(&id(&order), "seller_cancel_reason_out_of_stock")
+        .cancel_order(&id(&order), &[], "seller_cancel_reason_out_of_stock")
         .await
         .unwrap();
     assert_eq!(cancel.status, CancelStatus::Success);
@@ -139,7 +139,7 @@ async fn seller_cancels_follow_tiktoks_reason_and_status_rules() {
         Some("CANCELLATION_REQUEST_SUCCESS")
     );
     let again = us
-        .cancel_order(&id(&order), "seller_cancel_reason_out_of_stock")
+        .cancel_order(&id(&order), &[], "seller_cancel_reason_out_of_stock")
         .await
         .unwrap_err();
     assert_eq!(code(&again), 25001011);
@@ -147,7 +147,7 @@ async fn seller_cancels_follow_tiktoks_reason_and_status_rules() {
     let shipped = sandbox.order(US, |o| o.status == "IN_TRANSIT").id.clone();
     assert_eq!(
         code(
-            &us.cancel_order(&id(&shipped), "seller_cancel_reason_out_of_stock")
+            &us.cancel_order(&id(&shipped), &[], "seller_cancel_reason_out_of_stock")
                 .await
                 .unwrap_err()
         ),
@@ -157,7 +157,7 @@ async fn seller_cancels_follow_tiktoks_reason_and_status_rules() {
     let gb = sandbox.client(GB);
     let uk_order = sandbox.shippable(GB).id.clone();
     let us_spelling = gb
-        .cancel_order(&id(&uk_order), "seller_cancel_reason_out_of_stock")
+        .cancel_order(&id(&uk_order), &[], "seller_cancel_reason_out_of_stock")
         .await
         .unwrap_err();
     assert_eq!(code(&us_spelling), 25001021);
@@ -166,7 +166,7 @@ async fn seller_cancels_follow_tiktoks_reason_and_status_rules() {
             .message
             .contains("not allowed for the order's status or market")
     );
-    gb.cancel_order(&id(&uk_order), "seller_cancel_reason_out_of_stock_uk")
+    gb.cancel_order(&id(&uk_order), &[], "seller_cancel_reason_out_of_stock_uk")
         .await
         .unwrap();
 }

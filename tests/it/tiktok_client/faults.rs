@@ -98,7 +98,7 @@ async fn a_timeout_is_ambiguous_for_a_write_and_retried_for_a_read() {
         .faults()
         .inject("cancel_order", FaultKind::Timeout, 1);
     let e = client
-        .cancel_order(&id(&spec.id), "seller_cancel_reason_out_of_stock")
+        .cancel_order(&id(&spec.id), &[], "seller_cancel_reason_out_of_stock")
         .await
         .unwrap_err();
     assert_eq!(e.class, ErrorClass::Ambiguous);

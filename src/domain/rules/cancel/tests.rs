@@ -18,6 +18,7 @@ fn cancellation(kind: CancelType, status: CancelStatus, initiator: Initiator) ->
         reason_text: Some("Order created by mistake".into()),
         tiktok_status: Some(status),
         seller_deadline: Some(t(86_400)),
+        line_item_ids: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),
@@ -29,6 +30,7 @@ fn cancellation(kind: CancelType, status: CancelStatus, initiator: Initiator) ->
 fn kind(d: &StorefrontCancelDecision) -> &'static str {
     match d {
         StorefrontCancelDecision::CancelStore(_) => "cancel",
+        StorefrontCancelDecision::RemoveUnits(_) => "remove units",
         StorefrontCancelDecision::WaitForSeller { .. } => "wait_seller",
         StorefrontCancelDecision::Wait { .. } => "wait",
         StorefrontCancelDecision::Skip { .. } => "skip",

@@ -1,0 +1,250 @@
+//! Split shipments: each store parcel reaches TikTok as its own package holding exactly its
+//! units, with its own tracking number and carrier; a parcel shipped later is pushed later; no
+//! unit ships twice; a corrected number goes to TikTok inside its window and for a one-parcel
+//! order only, and otherwise the order is stuck with why.
+
+use orderdeck::domain::ids::TiktokOrderId;
+use orderdeck::domain::order::FlowStatus;
+use orderdeck::store::Change;
+
+use crate::engine::support::*;
+
+const OTHER_SKU: &str = "CRO-01";
+
+/// An imported GB order of 2 × KNOWN_SKU and 1 × OTHER_SKU, with TikTok's line ids per SKU.
+async fn imported(rig: &mut Rig) -> (TiktokOrderId, Vec<String>, Vec<String>) {
+    let mut spec = rig.new_order(GB);
+    set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
+    let ids = |sku: &str| {
+        spec.lines
+            .iter()
+            .filter(|l| l.seller_sku == sku)
+            .map(|l| l.line_item_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let (known, other) = (ids(KNOWN_SKU), ids(OTHER_SKU));
+    let id = rig.add(&spec);
+    rig.sync().await;
+    rig.store_order(GB, &id);
+    (id, known, other)
+}
+
+/// The warehouse ships `units` of the store order in one parcel.
+fn ship(rig: &Rig, id: &TiktokOrderId, units: &[(&str, u32)], number: &str, carrier: &str) {
+    let (store, order) = (rig.store(GB), rig.store_order(GB, id).id);
+    rig.set
+        .shopify
+        .fulfil_units(&store, &order, units, tracking(number, carrier))
+        .expect("shipped");
+}
+
+fn provider(rig: &Rig, name: &str) -> String {
+    rig.set.scenario.shops[GB]
+        .providers
+        .iter()
+        .find(|(_, n)| n == name)
+        .map(|(id, _)| id.clone())
+        .unwrap()
+}
+
+/// TikTok's packages with tracking: (number, provider id, line ids sorted).
+fn packages(rig: &Rig, id: &TiktokOrderId) -> Vec<(String, String, Vec<String>)> {
+    let mut list: Vec<_> = rig
+        .set
+        .tiktok
+        .shipments(id.as_str())
+        .into_iter()
+        .map(|s| {
+            let mut lines = s.line_ids;
+            lines.sort();
+            (s.tracking_number, s.provider_id.unwrap_or_default(), lines)
+        })
+        .collect();
+    list.sort();
+    list
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+fn tiktok_writes(rig: &Rig) -> (usize, usize) {
+    (
+        rig.set.tiktok.calls("mark_package_as_shipped"),
+        rig.set.tiktok.calls("update_shipping_info"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_parcels_become_two_packages_and_a_later_parcel_is_pushed_later() {
+    let mut rig = Rig::start().await;
+    let (id, known, other) = imported(&mut rig).await;
+    ship(&rig, &id, &[(KNOWN_SKU, 2)], "1Z999AA10000000001", "UPS");
+    rig.sync().await;
+
+    assert_eq!(
+        packages(&rig, &id),
+        [(
+            "1Z999AA10000000001".to_string(),
+            provider(&rig, "UPS"),
+            sorted(known.clone())
+        )],
+        "the first parcel holds only the two units it ships"
+    );
+    assert_eq!(
+        rig.set.tiktok.order_status(id.as_str()).as_deref(),
+        Some("PARTIALLY_SHIPPING")
+    );
+
+    // The other unit ships a day later, with another carrier.
+    ship(
+        &rig,
+        &id,
+        &[(OTHER_SKU, 1)],
+        "9400100000000000000002",
+        "USPS",
+    );
+    rig.sync().await;
+    let mut expected = vec![
+        (
+            "1Z999AA10000000001".to_string(),
+            provider(&rig, "UPS"),
+            sorted(known),
+        ),
+        (
+            "9400100000000000000002".to_string(),
+            provider(&rig, "USPS"),
+            other,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(packages(&rig, &id), expected);
+    assert_eq!(tiktok_writes(&rig), (2, 0));
+    let body = rig.set.tiktok.last_body("mark_package_as_shipped").unwrap();
+    assert_eq!(
+        body["order_line_item_ids"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+
+    let order = rig.order(&id);
+    assert_eq!(order.pushed_packages.len(), 2);
+    assert!(is_done(&order.flows.tracking.status));
+    assert!(
+        order.timeline.iter().any(|e| e
+            .text
+            .contains("tracking 9400100000000000000002 (USPS) sent to TikTok for 1 × CRO-01")),
+        "{:#?}",
+        order.timeline
+    );
+
+    // A quiet re-run writes nothing.
+    rig.sync().await;
+    rig.sync().await;
+    assert_eq!(tiktok_writes(&rig), (2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_parcel_for_everything_is_one_package_for_every_unit() {
+    let mut rig = Rig::start().await;
+    let (id, known, other) = imported(&mut rig).await;
+    ship(
+        &rig,
+        &id,
+        &[(KNOWN_SKU, 2), (OTHER_SKU, 1)],
+        "1Z999AA10000000003",
+        "UPS",
+    );
+    rig.sync().await;
+    let all = sorted(known.into_iter().chain(other).collect());
+    assert_eq!(
+        packages(&rig, &id),
+        [("1Z999AA10000000003".to_string(), provider(&rig, "UPS"), all)]
+    );
+    assert_eq!(
+        rig.set.tiktok.order_status(id.as_str()).as_deref(),
+        Some("IN_TRANSIT")
+    );
+    assert_eq!(tiktok_writes(&rig), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrected_number_goes_inside_the_window_and_is_stuck_with_why_after_it() {
+    let mut rig = Rig::start().await;
+    let (id, _, _) = imported(&mut rig).await;
+    ship(
+        &rig,
+        &id,
+        &[(KNOWN_SKU, 2), (OTHER_SKU, 1)],
+        "1Z999AA10000000004",
+        "UPS",
+    );
+    rig.sync().await;
+    let store = (rig.store(GB), rig.store_order(GB, &id).id);
+
+    // Corrected soon after: TikTok takes it.
+    rig.set
+        .shopify
+        .update_tracking(&store.0, &store.1, tracking("1Z999AA10000000005", "UPS"))
+        .unwrap();
+    rig.sync().await;
+    assert_eq!(tiktok_writes(&rig), (1, 1));
+    assert_eq!(packages(&rig, &id)[0].0, "1Z999AA10000000005");
+
+    // The parcel went out four days ago; the store corrects its number again: too late.
+    let mut order = rig.order(&id);
+    order.pushed_packages[0].at = chrono::Utc::now() - chrono::Duration::days(4);
+    rig.engine()
+        .store()
+        .apply(&Change {
+            orders: vec![order],
+            ..Change::default()
+        })
+        .unwrap();
+    rig.set
+        .shopify
+        .update_tracking(&store.0, &store.1, tracking("1Z999AA10000000006", "UPS"))
+        .unwrap();
+    rig.sync().await;
+    assert_eq!(tiktok_writes(&rig), (1, 1), "no write after the window");
+    let order = rig.order(&id);
+    let FlowStatus::Stuck { reason } = &order.flows.tracking.status else {
+        panic!("{:?}", order.flows.tracking.status)
+    };
+    assert!(
+        reason.contains(
+            "from 1Z999AA10000000005 to 1Z999AA10000000006 more than 72 hours after it shipped"
+        ),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrected_number_on_one_of_two_parcels_is_stuck_naming_the_package() {
+    let mut rig = Rig::start().await;
+    let (id, _, _) = imported(&mut rig).await;
+    ship(&rig, &id, &[(KNOWN_SKU, 2)], "1Z999AA10000000007", "UPS");
+    rig.sync().await;
+    ship(&rig, &id, &[(OTHER_SKU, 1)], "1Z999AA10000000008", "UPS");
+    rig.sync().await;
+    let store = (rig.store(GB), rig.store_order(GB, &id).id);
+    rig.set
+        .shopify
+        .update_tracking(&store.0, &store.1, tracking("1Z999AA10000000009", "UPS"))
+        .unwrap();
+    rig.sync().await;
+
+    assert_eq!(tiktok_writes(&rig), (2, 0));
+    let order = rig.order(&id);
+    let FlowStatus::Stuck { reason } = &order.flows.tracking.status else {
+        panic!("{:?}", order.flows.tracking.status)
+    };
+    assert!(
+        reason.contains(
+            "one of this order's 2 parcels from 1Z999AA10000000008 to 1Z999AA10000000009"
+        ),
+        "{reason}"
+    );
+    assert!(reason.contains("in TikTok Seller Center"), "{reason}");
+}
