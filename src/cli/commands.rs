@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use crate::domain::ids::RequestId;
 use crate::domain::request::RequestStatus;
+use crate::domain::store_order::show_units;
 use crate::service::api::*;
 use crate::service::client::Client;
 
@@ -257,6 +258,16 @@ fn print_order(out: &mut impl Write, detail: &OrderDetail) -> anyhow::Result<()>
             s.fulfillments.len()
         )?,
         None => writeln!(out, "store: not in the store")?,
+    }
+    for package in &o.pushed_packages {
+        writeln!(
+            out,
+            "  package {}  {} ({})  {}",
+            package.package_id.as_ref().map_or("-", |p| p.as_str()),
+            sanitize(&package.tracking_number),
+            sanitize(&package.provider),
+            show_units(&o.tiktok.units_of(&package.line_item_ids))
+        )?;
     }
     let f = &o.flows;
     writeln!(

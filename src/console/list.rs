@@ -293,6 +293,7 @@ impl Row for CancellationRow {
                 ),
             ),
             ("why", self.reason.clone()),
+            ("sku", self.what.clone()),
         ]
     }
 }

@@ -110,6 +110,9 @@ pub struct Cancellation {
     /// kept before orderdeck read them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub line_item_ids: Vec<String>,
+    /// The units a partial cancel covers, per SKU, once known; empty for a whole order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<super::store_order::Units>,
     /// Whether stock goes back on the store side (from the link's settings when it was decided).
     pub restock: bool,
     /// The seller's answer requested through orderdeck, if any.
@@ -121,6 +124,19 @@ pub struct Cancellation {
 }
 
 impl Cancellation {
+    /// What it cancels: "whole order", or the units of a partial cancel ("1 × SKU-BLUE").
+    pub fn what(&self) -> String {
+        if !self.units.is_empty() {
+            super::store_order::show_units(&self.units)
+        } else if self.line_item_ids.is_empty()
+            && !matches!(self.key, CancellationKey::StoreUnits(..))
+        {
+            "whole order".into()
+        } else {
+            "some units".into()
+        }
+    }
+
     /// A buyer request still waiting for the seller's answer.
     pub fn awaits_seller(&self) -> bool {
         self.direction == Direction::TiktokToStore

@@ -190,6 +190,24 @@ pub struct TiktokSnapshot {
 }
 
 impl TiktokSnapshot {
+    /// The units, per seller SKU, that these line items are.
+    pub fn units_of(&self, line_item_ids: &[String]) -> Vec<Units> {
+        let mut units = Vec::new();
+        for group in &self.lines {
+            let n = group
+                .line_item_ids
+                .iter()
+                .filter(|id| line_item_ids.contains(id))
+                .count();
+            Units::add(
+                &mut units,
+                &group.seller_sku,
+                u32::try_from(n).unwrap_or(u32::MAX),
+            );
+        }
+        units
+    }
+
     /// Nothing known yet: an order whose first version from TikTok could not be read.
     pub fn unknown(now: Timestamp) -> Self {
         TiktokSnapshot {

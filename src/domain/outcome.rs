@@ -189,7 +189,7 @@ pub fn apply_effect(
             // The removal this relays was seen already: not news again.
             merge_store(order, store, now);
             set_flow(order, Flow::Cancellation, goes_on(), now);
-            settle_on_tiktok(cancellation.as_deref_mut(), status, done.clone());
+            settle_on_tiktok(cancellation.as_deref_mut(), status, &units, done.clone());
             format!(
                 "cancelled {} on TikTok (taken off the store order); TikTok still expects {}",
                 show_units(&units),
@@ -199,7 +199,7 @@ pub fn apply_effect(
         JobEffect::TiktokCancelled { status } => {
             set_flow(order, Flow::Cancellation, done.clone(), now);
             let said = format!("TikTok order cancelled ({status})");
-            settle_on_tiktok(cancellation.as_deref_mut(), status, done.clone());
+            settle_on_tiktok(cancellation.as_deref_mut(), status, &[], done.clone());
             said
         }
         JobEffect::Responded { approved } => {
@@ -268,14 +268,18 @@ fn record_package(order: &mut Order, package: PushedPackage) {
     }
 }
 
-/// A cancellation TikTok took, with the status it answered.
+/// A cancellation TikTok took, with the status it answered (and the units, for a partial one).
 fn settle_on_tiktok(
     cancellation: Option<&mut Cancellation>,
     status: CancelStatus,
+    units: &[Units],
     done: FlowStatus,
 ) {
     if let Some(c) = cancellation {
         c.tiktok_status = Some(status);
+        if !units.is_empty() {
+            c.units = units.to_vec();
+        }
         settle(Some(c), done);
     }
 }

@@ -420,6 +420,7 @@ pub fn react_tiktok_cancellation(
         }
         StorefrontCancelDecision::RemoveUnits(partial) => {
             c.restock = partial.removal.restock;
+            c.units.clone_from(&partial.cancelled);
             sync(c, FlowStatus::Queued);
             set_flow(order, Flow::Cancellation, FlowStatus::Queued, now);
             order.note(
@@ -502,6 +503,7 @@ pub fn cancellation_from_order(order: &Order, restock: bool, now: Timestamp) -> 
         tiktok_status: Some(CancelStatus::Complete),
         seller_deadline: None,
         line_item_ids: Vec::new(),
+        units: Vec::new(),
         restock,
         response: None,
         sync: FlowState::default(),
@@ -549,6 +551,7 @@ pub fn react_store_event(
         tiktok_status: None,
         seller_deadline: None,
         line_item_ids: Vec::new(),
+        units: Vec::new(),
         restock: false,
         response: None,
         sync: FlowState {

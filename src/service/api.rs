@@ -405,6 +405,8 @@ pub struct CancellationRow {
     pub link: LinkId,
     pub direction: String,
     pub initiator: String,
+    /// "whole order", or the units of a partial cancel ("1 × SKU-BLUE").
+    pub what: String,
     pub tiktok_status: Option<String>,
     pub reason: String,
     pub seller_deadline: Option<Timestamp>,

@@ -62,6 +62,7 @@ pub fn cancellation_row(c: &Cancellation, now: Timestamp) -> CancellationRow {
         link: c.link.clone(),
         direction: c.direction.label().to_string(),
         initiator: c.initiator.to_string(),
+        what: truncate(&c.what(), 120),
         tiktok_status: c.tiktok_status.as_ref().map(|s| s.to_string()),
         reason: truncate(&sanitize(reason), 120),
         seller_deadline: c.seller_deadline,

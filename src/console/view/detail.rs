@@ -12,6 +12,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::domain::job::JobState;
 use crate::domain::order::{Flow, FlowStatus, Order};
+use crate::domain::store_order::show_units;
 use crate::domain::text::sanitize_multiline;
 use crate::domain::triage::urgency;
 use crate::service::api::OrderDetail;
@@ -182,10 +183,14 @@ fn tiktok(state: &State, doc: &mut Doc, data: &OrderDetail) {
         .join(", ");
     doc.field("Buyer", &buyer, Style::new());
     for line in &t.lines {
+        let cancelled = match line.cancelled_ids.len() {
+            0 => String::new(),
+            n => format!(" · {n} cancelled"),
+        };
         doc.field(
             "Item",
             &format!(
-                "{}× {} — {} ({}) at {} {}",
+                "{}× {} — {} ({}) at {} {}{cancelled}",
                 line.quantity,
                 line.seller_sku,
                 line.product_name,
@@ -226,9 +231,14 @@ fn store(state: &State, doc: &mut Doc, data: &OrderDetail) {
                     .iter()
                     .map(|t| format!("{} ({})", t.number, t.carrier.clone().unwrap_or_default()))
                     .collect();
+                let units = if f.lines.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", show_units(&f.lines))
+                };
                 doc.field(
                     "Fulfillment",
-                    &format!("{} {}", f.status, tracking.join(", ")),
+                    &format!("{} {}{units}", f.status, tracking.join(", ")),
                     Style::new(),
                 );
             }
@@ -237,8 +247,28 @@ fn store(state: &State, doc: &mut Doc, data: &OrderDetail) {
             }
         }
     }
-    let pushed = o.pushed_tracking.clone().unwrap_or_else(|| "—".into());
-    doc.field("Tracking sent", &pushed, Style::new());
+    if o.pushed_packages.is_empty() {
+        let pushed = o.pushed_tracking.clone().unwrap_or_else(|| "—".into());
+        doc.field("Tracking sent", &pushed, Style::new());
+    }
+    // Each parcel TikTok was told about, with the units it holds.
+    for package in &o.pushed_packages {
+        let id = package
+            .package_id
+            .as_ref()
+            .map(|p| format!(" · package {p}"))
+            .unwrap_or_default();
+        doc.field(
+            "TikTok package",
+            &format!(
+                "{} ({}) · {}{id}",
+                package.tracking_number,
+                package.provider,
+                show_units(&o.tiktok.units_of(&package.line_item_ids))
+            ),
+            Style::new(),
+        );
+    }
     if let Some(label) = &o.label_file {
         doc.field("Label", label, Style::new());
     }
@@ -285,7 +315,13 @@ fn cancellations_and_jobs(state: &State, doc: &mut Doc, data: &OrderDetail) {
     if !data.cancellations.is_empty() {
         doc.heading("Cancellations");
         for c in &data.cancellations {
-            let mut text = format!("{} · {} · by {}", c.key, c.direction.label(), c.initiator);
+            let mut text = format!(
+                "{} · {} · {} · by {}",
+                c.key,
+                c.direction.label(),
+                c.what(),
+                c.initiator
+            );
             if let Some(status) = &c.tiktok_status {
                 text.push_str(&format!(" · {status}"));
             }

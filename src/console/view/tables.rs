@@ -140,13 +140,14 @@ fn missing_cols() -> [Col; 8] {
 /// What the sort key cycles through in the order list shown: the view's own order first, then
 /// each column on screen at this width, left to right. Empty where nothing sorts.
 /// The Cancellations list's columns; its own order is the index's (newest first).
-fn cancellation_cols() -> [Col; 8] {
+fn cancellation_cols() -> [Col; 9] {
     [
         col("", 1, 0),
         sorted(col("Order", 18, 0), OrderColumn::Id),
         sorted(col("Link", 10, 4), OrderColumn::Link),
         sorted(col("Direction", 14, 2), OrderColumn::Direction),
         sorted(col("By", 6, 5), OrderColumn::Initiator),
+        col("What", 11, 3),
         sorted(col("Answer by", 10, 0), OrderColumn::Deadline),
         sorted(fill("Sync", 20, 0), OrderColumn::Sync),
         sorted(col("Reason", 26, 3), OrderColumn::Reason),
@@ -282,6 +283,7 @@ fn cancellations(frame: &mut Frame, state: &State, area: Rect) {
                 Cell::from(clean(row.link.as_str())),
                 Cell::from(clean(&row.direction)),
                 Cell::from(clean(&row.initiator)),
+                Cell::from(clean(&row.what)),
                 Cell::from(deadline).style(theme.urgency(row.urgency)),
                 Cell::from(sync).style(sync_style),
                 Cell::from(clean(&row.reason)),

@@ -184,6 +184,7 @@ fn waiting_buyer_requests_sort_first_by_deadline() {
         tiktok_status: Some(CancelStatus::Pending),
         seller_deadline: Some(t(7200)),
         line_item_ids: Vec::new(),
+        units: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),
@@ -193,6 +194,7 @@ fn waiting_buyer_requests_sort_first_by_deadline() {
     let sooner = Cancellation {
         seller_deadline: Some(t(3600)),
         line_item_ids: Vec::new(),
+        units: Vec::new(),
         ..base.clone()
     };
     let done = Cancellation {

@@ -249,6 +249,7 @@ fn new_cancellation(
         tiktok_status: Some(rc.status.clone()),
         seller_deadline: rc.seller_deadline,
         line_item_ids: rc.line_item_ids.clone(),
+        units: Vec::new(),
         restock,
         response: None,
         sync: FlowState::default(),

@@ -67,6 +67,7 @@ fn cancellation_row(n: usize, text: usize) -> CancellationRow {
         link: LinkId::new("uk").unwrap(),
         direction: "tiktok → store".into(),
         initiator: "buyer".into(),
+        what: "whole order".into(),
         tiktok_status: None,
         reason: "r".repeat(text),
         seller_deadline: None,

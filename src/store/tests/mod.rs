@@ -99,6 +99,7 @@ pub fn buyer_request(cancel_id: &str, order: &Order, deadline: Option<Timestamp>
         tiktok_status: Some(CancelStatus::Pending),
         seller_deadline: deadline,
         line_item_ids: Vec::new(),
+        units: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),

@@ -178,6 +178,7 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
         tiktok_status: Some(CancelStatus::Pending),
         seller_deadline: Some(now() + Duration::hours(4)),
         line_item_ids: Vec::new(),
+        units: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),

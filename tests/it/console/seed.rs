@@ -324,6 +324,12 @@ pub fn cancellations() -> Vec<CancellationRow> {
             link: link(link_name),
             direction: direction.into(),
             initiator: initiator.into(),
+            // One partial cancel among whole-order ones.
+            what: if i == 3 {
+                "1 × JMP-BLU".into()
+            } else {
+                "whole order".into()
+            },
             tiktok_status: status.map(str::to_string),
             reason: reason.into(),
             seller_deadline: deadline,

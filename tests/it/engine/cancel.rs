@@ -28,7 +28,7 @@ async fn imported(rig: &mut Rig) -> TiktokOrderId {
     id
 }
 
-async fn cancellation_rows(rig: &Rig, waiting_only: bool) -> Vec<CancellationRow> {
+pub(super) async fn cancellation_rows(rig: &Rig, waiting_only: bool) -> Vec<CancellationRow> {
     let answer = rig
         .call(
             Role::Viewer,

@@ -6,6 +6,7 @@
 
 use orderdeck::domain::ids::TiktokOrderId;
 
+use crate::engine::cancel::cancellation_rows;
 use crate::engine::support::*;
 
 const OTHER_SKU: &str = "CRO-01";
@@ -103,6 +104,11 @@ async fn a_one_line_cancel_takes_exactly_that_line_off_and_the_rest_ships() {
         rig.set.tiktok.order_status(id.as_str()).as_deref(),
         Some("AWAITING_SHIPMENT")
     );
+    // The Cancellations list says it is a partial cancel, and of what.
+    let rows = cancellation_rows(&rig, false).await;
+    let row = rows.iter().find(|r| r.order_id == id).expect("listed");
+    assert_eq!(row.what, format!("1 × {OTHER_SKU}"));
+    assert!(row.sync.starts_with("done"), "{row:?}");
 
     // The warehouse ships what is left; TikTok gets it for exactly the units kept.
     let (shop, store_id) = (rig.store(GB), store.id.clone());

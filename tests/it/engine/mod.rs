@@ -5,7 +5,7 @@
 
 mod address;
 mod after_shipping;
-mod cancel;
+pub(super) mod cancel;
 mod cli;
 mod damaged_answers;
 mod faults;

@@ -143,6 +143,20 @@ async fn two_parcels_become_two_packages_and_a_later_parcel_is_pushed_later() {
     rig.sync().await;
     rig.sync().await;
     assert_eq!(tiktok_writes(&rig), (2, 0));
+
+    // `orderdeck order` shows each package with the units it holds.
+    rig.close();
+    let me = orderdeck::service::identity::Account::current().name;
+    let config = rig.config_with_access("support.toml", &format!("support = [\"{me}\"]\n"));
+    let said = rig.cli_ok(&config, &["order", id.as_str()]).await;
+    assert!(
+        said.contains("1Z999AA10000000001 (UPS)  2 × CRO-00"),
+        "{said}"
+    );
+    assert!(
+        said.contains("9400100000000000000002 (USPS)  1 × CRO-01"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ fn cancellation(kind: CancelType, status: CancelStatus, initiator: Initiator) ->
         tiktok_status: Some(status),
         seller_deadline: Some(t(86_400)),
         line_item_ids: Vec::new(),
+        units: Vec::new(),
         restock: true,
         response: None,
         sync: FlowState::default(),
