@@ -109,12 +109,14 @@ impl Platform {
             Platform::Woocommerce => Capabilities {
                 display_name: "WooCommerce",
                 is_store: true,
-                connector_available: false,
+                connector_available: true,
                 store_to_tiktok_trigger: Some(OrderCancelled),
                 restock: Automatic,
                 free_text_cancel_reason: true,
                 cancel_only_before_processing: false,
-                needs_sku_lookup: false,
+                // An unknown `line_items[].sku` is not refused: it makes a line with no product.
+                needs_sku_lookup: true,
+                // woocommerce.md documents no line edit: `remove_units` keeps the default.
                 edits_lines: false,
             },
             Platform::Magento2 => Capabilities {
@@ -247,6 +249,14 @@ mod tests {
             assert_eq!(Platform::from_config_name(p.config_name()), Some(p));
         }
         assert_eq!(Platform::from_config_name("magento"), None);
+    }
+
+    #[test]
+    fn woocommerce_has_a_connector_that_resolves_skus_first() {
+        let caps = Platform::Woocommerce.capabilities();
+        assert!(caps.connector_available);
+        // An unknown `line_items[].sku` makes a line with no product instead of an error.
+        assert!(caps.needs_sku_lookup);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::platform::Platform;
+use super::platform::{Platform, RestockControl};
 use super::text;
 
 /// Shopify's `OrderCreateOptionsInput.inventoryBehaviour`.
@@ -153,6 +153,23 @@ impl SettingKey {
             .ok_or_else(|| SettingsError::UnknownKey {
                 key: text::sanitize(name),
             })
+    }
+
+    /// What the platform does whatever this key says, when it cannot honour the key: shown in
+    /// place of the value, and no toggle is offered (WooCommerce restocks on every cancel; its
+    /// API has no way not to).
+    pub fn fixed_on(self, platform: Platform) -> Option<String> {
+        match self {
+            SettingKey::RestockOnCancel
+                if platform.capabilities().restock == RestockControl::Automatic =>
+            {
+                Some(format!(
+                    "always ({})",
+                    super::rules::cancel::restock_explanation(platform, true, false)
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// Keys that exist for a link to this store platform. Amazon has no store → TikTok section;

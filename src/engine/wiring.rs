@@ -15,6 +15,7 @@ use crate::domain::ids::{ShopId, StorefrontId};
 use crate::platforms::http::Timeouts;
 use crate::platforms::shopify::{ApiVersion, ShopifyClient, ShopifyConfig};
 use crate::platforms::tiktok::{AppCredentials, TiktokClient, TiktokConfig};
+use crate::platforms::woocommerce::{WoocommerceClient, WoocommerceConfig};
 use crate::platforms::{Marketplace, Storefront, Tokens};
 
 use super::{LinkRuntime, tokens};
@@ -165,6 +166,17 @@ fn storefront(
             config.api_base = Some(store.api_base.as_str().trim_end_matches('/').to_string());
             config.timeouts = timeouts;
             let client = ShopifyClient::new(&config).map_err(|e| err(e.to_string()))?;
+            Ok(Some(Arc::new(client)))
+        }
+        StorefrontCredentials::Woocommerce(woo) => {
+            // `api_base` is the merchant's site URL (WooCommerce has no platform host).
+            let mut config = WoocommerceConfig::new(
+                store.api_base.as_str(),
+                woo.consumer_key.expose(),
+                woo.consumer_secret.expose(),
+            );
+            config.timeouts = timeouts;
+            let client = WoocommerceClient::new(&config).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(client)))
         }
         _ => Ok(None),

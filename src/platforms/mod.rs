@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod shopify;
 pub mod tiktok;
+pub mod woocommerce;
 
 use std::collections::HashMap;
 

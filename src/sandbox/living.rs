@@ -23,6 +23,10 @@ const CARRIERS: [&str; 4] = [
     "Evri",
     "Parcelforce Express 48",
 ];
+/// Shipment Tracking provider names a WooCommerce warehouse picks: predefined US ones as the
+/// extension spells them (`Fedex` matches TikTok's `FedEx` case-insensitively) and one the
+/// demo's TikTok lists no provider for (`DHL US`: stuck until mapped in carrier_map).
+const WOO_CARRIERS: [&str; 4] = ["USPS", "UPS", "Fedex", "DHL US"];
 const CANCEL_REASONS: [(&str, &str); 3] = [
     (
         "ecom_order_to_ship_canceled_reason_better_price",
@@ -161,6 +165,11 @@ impl Living {
 
     /// The warehouse ships a store order that has no fulfillment yet.
     fn fulfil(&mut self, set: &SandboxSet) -> Option<String> {
+        let (shopify, sites) = (set.scenario.stores.len(), set.scenario.woocommerce.len());
+        // Only a world with WooCommerce sites draws here, so Shopify-only worlds move as before.
+        if sites > 0 && self.rng.random_range(0..shopify + sites) >= shopify {
+            return self.ship_woocommerce(set);
+        }
         let store = set.scenario.stores.choose(&mut self.rng)?.name.clone();
         let orders = set.shopify.orders(&store).ok()?;
         let waiting: Vec<_> = orders
@@ -191,6 +200,30 @@ impl Living {
         );
         set.shopify.fulfil(&store, &order.id, tracking).ok()?;
         Some(said)
+    }
+
+    /// A WooCommerce warehouse adds a Shipment Tracking item to an imported, unshipped order.
+    fn ship_woocommerce(&mut self, set: &SandboxSet) -> Option<String> {
+        let site = set.scenario.woocommerce.choose(&mut self.rng)?.name.clone();
+        let orders = set.woocommerce.orders(&site).ok()?;
+        let waiting: Vec<_> = orders
+            .iter()
+            .filter(|o| {
+                o.status == "processing"
+                    && o.trackings.is_empty()
+                    && o.meta_text("_tiktok_order_id").is_some()
+            })
+            .collect();
+        let order = waiting.choose(&mut self.rng)?;
+        let carrier = *WOO_CARRIERS.choose(&mut self.rng)?;
+        let number = format!("9400{:018}", self.rng.random_range(0..10u64.pow(18)));
+        set.woocommerce
+            .ship(&site, order.id, carrier, &number, false)
+            .ok()?;
+        Some(format!(
+            "warehouse shipped WooCommerce order #{} in {site} ({carrier})",
+            order.id
+        ))
     }
 
     fn buyer_cancel(&mut self, set: &SandboxSet, now: i64) -> Option<String> {

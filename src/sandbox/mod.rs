@@ -14,3 +14,4 @@ pub mod serve;
 pub mod set;
 pub mod shopify;
 pub mod tiktok;
+pub mod woocommerce;

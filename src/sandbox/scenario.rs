@@ -4,6 +4,8 @@
 //! deadlines. Plain wire-level values (strings, unix seconds): each simulated platform seeds
 //! its own state from this, and nothing here is a client or domain type.
 
+mod woocommerce;
+
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,6 +17,8 @@ pub struct Scenario {
     pub now: i64,
     pub shops: Vec<ShopSpec>,
     pub stores: Vec<StoreSpec>,
+    /// WooCommerce sites; their shops follow the Shopify ones in `shops`.
+    pub woocommerce: Vec<WooStoreSpec>,
     pub orders: Vec<OrderSpec>,
 }
 
@@ -48,6 +52,18 @@ pub struct StoreSpec {
     pub access_token: String,
     pub webhook_secret: String,
     pub variants: Vec<VariantSpec>,
+}
+
+/// A simulated WooCommerce site.
+#[derive(Debug, Clone)]
+pub struct WooStoreSpec {
+    pub name: String,
+    /// The site's path on the sandbox's port (`http://127.0.0.1:PORT/{slug}`).
+    pub slug: String,
+    pub consumer_key: String,
+    pub consumer_secret: String,
+    /// Simple products: `variant_id` is the product id.
+    pub products: Vec<VariantSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -260,6 +276,7 @@ impl Scenario {
             now,
             shops,
             stores,
+            woocommerce: Vec::new(),
             orders,
         }
     }
@@ -273,7 +290,7 @@ impl Scenario {
         now: i64,
     ) -> OrderSpec {
         let shop = &self.shops[shop_index];
-        let variants = &self.stores[shop_index].variants;
+        let variants = self.catalog_of(shop_index);
         let mut spec = order(rng, shop, variants, shop_index, serial, now);
         spec.status = "AWAITING_SHIPMENT".into();
         spec.create_time = now - 60;

@@ -1,5 +1,5 @@
-//! Both simulated platforms started together from one scenario, and the `orderdeck.toml` that
-//! points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo` and the end-to-end
+//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce when the scenario has sites)
+//! started together from one scenario, and the `orderdeck.toml` that points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo` and the end-to-end
 //! tests (which load the generated config like a user's, so config parsing is exercised too).
 
 use std::fmt::Write;
@@ -9,15 +9,18 @@ use std::path::Path;
 use super::scenario::Scenario;
 use super::shopify::{SandboxError, ShopifySandbox};
 use super::tiktok::TiktokSandbox;
+use super::woocommerce::WoocommerceSandbox;
 
 pub struct SandboxSet {
     pub scenario: Scenario,
     pub tiktok: TiktokSandbox,
     pub shopify: ShopifySandbox,
+    /// Serves the scenario's WooCommerce sites (none unless `Scenario::with_woocommerce`).
+    pub woocommerce: WoocommerceSandbox,
 }
 
 impl SandboxSet {
-    /// Starts both on `ip` (port 0: any free ports).
+    /// Starts them all on `ip` (port 0: any free ports).
     pub async fn start(
         scenario: Scenario,
         ip: std::net::IpAddr,
@@ -26,10 +29,13 @@ impl SandboxSet {
             .await
             .map_err(SandboxError::Io)?;
         let shopify = ShopifySandbox::start(&scenario.stores, SocketAddr::new(ip, 0)).await?;
+        let woocommerce =
+            WoocommerceSandbox::start(&scenario.woocommerce, SocketAddr::new(ip, 0)).await?;
         Ok(SandboxSet {
             scenario,
             tiktok,
             shopify,
+            woocommerce,
         })
     }
 
@@ -42,7 +48,7 @@ impl SandboxSet {
         extra_access: &str,
     ) -> Result<String, SandboxError> {
         let mut out = String::from(
-            "# orderdeck.toml for the built-in sandbox (simulated TikTok Shop and Shopify on loopback).\n",
+            "# orderdeck.toml for the built-in sandbox (simulated TikTok Shop and stores on loopback).\n",
         );
         out.push_str(
             "# The credentials below are the sandbox's own test values, not real secrets.\n\n",
@@ -82,6 +88,20 @@ impl SandboxSet {
                 "access_token = \"{}\"\napi_base = \"{}\"\n",
                 store.access_token,
                 self.shopify.api_base(&store.name)?
+            );
+        }
+        for site in &self.scenario.woocommerce {
+            // `api_base` is the site's URL: WooCommerce runs on the merchant's own site.
+            let _ = writeln!(
+                out,
+                "[[stores]]\nname = \"{}\"\nplatform = \"woocommerce\"\napi_base = \"{}\"",
+                site.name,
+                self.woocommerce.site_url(&site.name)?
+            );
+            let _ = writeln!(
+                out,
+                "consumer_key = \"{}\"\nconsumer_secret = \"{}\"\n",
+                site.consumer_key, site.consumer_secret
             );
         }
         for shop in &self.scenario.shops {

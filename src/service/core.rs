@@ -508,7 +508,9 @@ impl Service {
             .map(|k| {
                 (
                     k.name().to_string(),
-                    record.settings.value_text(k),
+                    // A setting the store cannot honour shows what the store does instead.
+                    k.fixed_on(runtime.platform)
+                        .unwrap_or_else(|| record.settings.value_text(k)),
                     k.description().to_string(),
                 )
             })

@@ -15,3 +15,4 @@ mod engine;
 mod shopify_client;
 mod shopify_documents;
 mod tiktok_client;
+mod woocommerce_client;

@@ -109,7 +109,22 @@ fn kind_of(state: &State, key: SettingKey) -> Option<FieldKind> {
     state.settings.current().map(|current| kind(key, current))
 }
 
+/// Refuses to edit a setting the link's store cannot honour, saying what it does instead.
+fn refuse_fixed(state: &mut State, key: SettingKey) -> bool {
+    let platform = state.settings.loaded.as_ref().map(|v| v.platform);
+    match platform.and_then(|p| key.fixed_on(p)) {
+        Some(what) => {
+            state.settings.error = Some(format!("{key}: {what}; nothing to change"));
+            true
+        }
+        None => false,
+    }
+}
+
 fn toggle(state: &mut State, key: SettingKey) -> Vec<Effect> {
+    if refuse_fixed(state, key) {
+        return Vec::new();
+    }
     let Some(current) = state.settings.current() else {
         return Vec::new();
     };

@@ -111,6 +111,12 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
     }
 }
 
+/// What the link's store does whatever `key` says, when it cannot honour it.
+fn fixed(state: &State, key: crate::domain::settings::SettingKey) -> Option<String> {
+    let platform = state.settings.loaded.as_ref()?.platform;
+    key.fixed_on(platform)
+}
+
 /// Every line of the form with the index of the row it shows (None for headings).
 fn form_lines(
     state: &State,
@@ -130,6 +136,11 @@ fn form_lines(
             out.push((None, Line::styled(section.to_string(), theme.title)));
         }
         let (key, value, changed) = match &row {
+            FormRow::Field(key) if fixed(state, *key).is_some() => (
+                key.name().to_string(),
+                fixed(state, *key).unwrap_or_default(),
+                false,
+            ),
             FormRow::Field(key) => {
                 let value = current.value_text(*key);
                 let changed = loaded.is_some_and(|l| l.value_text(*key) != value);

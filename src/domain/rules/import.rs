@@ -354,7 +354,7 @@ mod tests {
                 Err("matches 2 variants"),
             ),
             (Platform::Bigcommerce, skus(&[]), Err("was not looked up")),
-            (Platform::Woocommerce, skus(&[]), Ok(None)),
+            (Platform::Woocommerce, skus(&[]), Err("was not looked up")),
             (Platform::Magento2, skus(&[]), Ok(None)),
             (Platform::AmazonMcf, skus(&[]), Ok(None)),
         ];
@@ -393,7 +393,7 @@ mod tests {
         let err = draft_store_order(
             &no_address,
             &store,
-            Platform::Woocommerce,
+            Platform::AmazonMcf,
             &HashMap::new(),
             &LinkSettings::default(),
         )
@@ -406,7 +406,7 @@ mod tests {
         let err = draft_store_order(
             &no_sku,
             &store,
-            Platform::Woocommerce,
+            Platform::AmazonMcf,
             &HashMap::new(),
             &LinkSettings::default(),
         )
@@ -424,7 +424,7 @@ mod tests {
         let draft = draft_store_order(
             &o,
             &StorefrontId::new("s").unwrap(),
-            Platform::Woocommerce,
+            Platform::AmazonMcf,
             &HashMap::new(),
             &LinkSettings::default(),
         )

@@ -132,6 +132,24 @@ fn normalise(name: &str) -> String {
         .to_lowercase()
 }
 
+/// Store carrier spellings that name a carrier differently from TikTok, with TikTok's names for
+/// it, tried in order. WooCommerce Shipment Tracking's predefined US providers are `UPS`, `USPS`,
+/// `Fedex`, `FedEx Sameday`, `OnTrac` and `DHL US`: four match a TikTok provider once case is
+/// ignored; these two do not. The link's `carrier_map` is consulted before this table.
+const STORE_SPELLINGS: &[(&str, &[&str])] = &[
+    ("fedex sameday", &["FedEx"]),
+    ("dhl us", &["DHL eCommerce", "DHL Express", "DHL"]),
+];
+
+/// TikTok's names for a store's spelling of a carrier, if it is a known one.
+fn known_spellings(carrier: &str) -> &'static [&'static str] {
+    let wanted = normalise(carrier);
+    STORE_SPELLINGS
+        .iter()
+        .find(|(spelling, _)| *spelling == wanted)
+        .map_or(&[], |(_, names)| names)
+}
+
 /// The link's `carrier_map` target for a store's carrier name (names compared case- and
 /// space-insensitively).
 pub fn mapped_carrier<'a>(settings: &'a LinkSettings, carrier: &str) -> Option<&'a String> {
@@ -176,7 +194,9 @@ pub fn resolve_provider<'a>(
                 text::sanitize(target)
             ))
         }),
-        None => find(carrier).ok_or_else(|| unmapped(format!("carrier '{shown}' has no TikTok shipping provider: map it in settings (carrier_map)"))),
+        None => find(carrier)
+            .or_else(|| known_spellings(carrier).iter().find_map(|name| find(name)))
+            .ok_or_else(|| unmapped(format!("carrier '{shown}' has no TikTok shipping provider: map it in settings (carrier_map)"))),
     }
 }
 
@@ -323,6 +343,41 @@ mod tests {
                 (got, want) => panic!("{carrier:?}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn woocommerce_provider_spellings_resolve_case_insensitively() {
+        let providers: Vec<ShippingProvider> = ["USPS", "UPS", "FedEx", "OnTrac", "DHL eCommerce"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ShippingProvider {
+                id: format!("p{i}"),
+                name: name.to_string(),
+            })
+            .collect();
+        let mut settings = LinkSettings::default();
+        let resolve = |carrier: &str, settings: &LinkSettings| {
+            resolve_provider(Some(carrier), settings, &providers).map(|p| p.name.clone())
+        };
+        for (store, tiktok) in [
+            ("UPS", "UPS"),
+            ("USPS", "USPS"),
+            ("Fedex", "FedEx"),
+            ("FedEx Sameday", "FedEx"),
+            ("OnTrac", "OnTrac"),
+            ("DHL US", "DHL eCommerce"),
+            ("dhl us", "DHL eCommerce"),
+        ] {
+            assert_eq!(
+                resolve(store, &settings).ok().as_deref(),
+                Some(tiktok),
+                "{store}"
+            );
+        }
+        // The link's map still wins over the built-in spelling.
+        settings.carrier_map.insert("DHL US".into(), "USPS".into());
+        assert_eq!(resolve("DHL US", &settings).ok().as_deref(), Some("USPS"));
+        assert!(resolve("Parcelforce", &settings).is_err());
     }
 
     #[test]

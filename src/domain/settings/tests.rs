@@ -275,3 +275,20 @@ fn stored_json_round_trips_and_refuses_unknown_fields() {
         "missing keys take defaults"
     );
 }
+
+#[test]
+fn a_restock_setting_woocommerce_cannot_honour_says_what_it_does() {
+    assert_eq!(
+        SettingKey::RestockOnCancel
+            .fixed_on(Platform::Woocommerce)
+            .as_deref(),
+        Some("always (WooCommerce puts stock back on every cancel)")
+    );
+    for platform in [Platform::Shopify, Platform::Magento2] {
+        assert_eq!(SettingKey::RestockOnCancel.fixed_on(platform), None);
+    }
+    assert_eq!(
+        SettingKey::SyncTracking.fixed_on(Platform::Woocommerce),
+        None
+    );
+}

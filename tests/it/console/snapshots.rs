@@ -110,6 +110,15 @@ async fn settings_amazon_has_no_store_to_tiktok_section() {
 }
 
 #[tokio::test]
+async fn settings_woocommerce_restocks_always_and_offers_no_toggle() {
+    // The fifth row is restock_on_cancel; space on it only says why nothing changes.
+    scene("settings_woocommerce", Role::Operator, async |c, s| {
+        press(c, s, "8 ] j j j j space").await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn settings_refusal_is_shown_inline() {
     // cancel_store_to_tiktok cannot be turned on before a default cancel reason is chosen.
     scene("settings_error", Role::Operator, async |c, s| {

@@ -21,3 +21,4 @@ mod split_shipments;
 mod support;
 mod tokens;
 mod tracking;
+mod woocommerce;

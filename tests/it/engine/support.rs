@@ -80,6 +80,8 @@ pub struct Options {
     /// The engine's clock, when a test moves time itself (else the system clock). Jobs retrying
     /// with a delay never come due on it: use it only where no job retries.
     pub clock: Option<Arc<FixedClock>>,
+    /// One more shop, after the others, linked to a simulated WooCommerce site.
+    pub woocommerce: bool,
 }
 
 pub struct Rig {
@@ -113,6 +115,11 @@ impl Rig {
             },
             now(),
         );
+        let scenario = if options.woocommerce {
+            scenario.with_woocommerce()
+        } else {
+            scenario
+        };
         let set = SandboxSet::start(scenario, [127, 0, 0, 1].into())
             .await
             .expect("sandboxes start");
