@@ -45,15 +45,29 @@ pub struct StorefrontCancelled {
 impl StorefrontCancelled {
     /// What the timeline says about stock, empty when nothing is known (an order found
     /// cancelled after a lost answer).
+    /// A store that restocks every cancel (WooCommerce) puts shipped units back too: those are
+    /// named, for a person to correct the stock if the parcel does not come back.
     pub fn stock_note(&self) -> String {
+        let (mut kept_out, mut restocked_anyway) = (Vec::new(), Vec::new());
+        for units in &self.shipped {
+            let anyway = units.quantity.min(Units::of(&self.put_back, &units.sku));
+            Units::add(&mut restocked_anyway, &units.sku, anyway);
+            Units::add(&mut kept_out, &units.sku, units.quantity - anyway);
+        }
         let mut parts = Vec::new();
         if !self.put_back.is_empty() {
             parts.push(format!("put back in stock: {}", show_units(&self.put_back)));
         }
-        if !self.shipped.is_empty() {
+        if !kept_out.is_empty() {
             parts.push(format!(
                 "shipped, so not put back: {}",
-                show_units(&self.shipped)
+                show_units(&kept_out)
+            ));
+        }
+        if !restocked_anyway.is_empty() {
+            parts.push(format!(
+                "the store put back {} although shipped: correct the stock if the parcel does not come back",
+                show_units(&restocked_anyway)
             ));
         }
         parts.join("; ")

@@ -337,3 +337,38 @@ fn seller_responses_need_a_waiting_request_before_the_deadline() {
         }
     }
 }
+
+#[test]
+fn the_stock_note_names_shipped_units_a_store_put_back_anyway() {
+    let units = |list: &[(&str, u32)]| -> Vec<Units> {
+        list.iter()
+            .map(|(sku, quantity)| Units {
+                sku: (*sku).into(),
+                quantity: *quantity,
+            })
+            .collect()
+    };
+    let store =
+        crate::domain::rules::fixtures::in_store(crate::domain::rules::fixtures::paid(), vec![])
+            .store
+            .unwrap();
+    let shopify = StorefrontCancelled {
+        store: store.clone(),
+        put_back: units(&[("B", 1)]),
+        shipped: units(&[("A", 2)]),
+    };
+    assert_eq!(
+        shopify.stock_note(),
+        "put back in stock: 1 × B; shipped, so not put back: 2 × A"
+    );
+    // WooCommerce restocks every unit of a cancelled order, shipped or not.
+    let woocommerce = StorefrontCancelled {
+        store,
+        put_back: units(&[("A", 2), ("B", 1)]),
+        shipped: units(&[("A", 2)]),
+    };
+    assert_eq!(
+        woocommerce.stock_note(),
+        "put back in stock: 2 × A, 1 × B; the store put back 2 × A although shipped: correct the stock if the parcel does not come back"
+    );
+}
