@@ -37,14 +37,12 @@ impl Engine {
         let work = match decide_tracking(&order, &settings) {
             TrackingDecision::Push { mut work } => work.remove(0),
             // A resync re-sends the number of the order's one parcel even if TikTok has it.
-            TrackingDecision::Nothing { why } if job.request.is_some() => {
-                resend(&order).ok_or(Failure::Stuck(why))?
-            }
+            TrackingDecision::Nothing { why } => match resend(&order) {
+                Some(work) if job.request.is_some() => work,
+                _ => return settled(FlowStatus::NotApplicable { why }),
+            },
             TrackingDecision::Wait { why } => return settled(FlowStatus::Waiting { why }),
             TrackingDecision::Skip { why } => return settled(FlowStatus::Skipped { why }),
-            TrackingDecision::Nothing { why } => {
-                return settled(FlowStatus::NotApplicable { why });
-            }
         };
         check_pushable(work.number()).map_err(Failure::Stuck)?;
         let _slot = link.tiktok_slots.acquire().await;
@@ -55,72 +53,44 @@ impl Engine {
             return Ok(pushed(&order, work, package, None, detail, self.now()));
         }
         let provider = self.provider_for(link, &order, work.carrier()).await?;
-        match work {
-            PackageWork::Correct { ref pushed, .. } => {
+        let package = match &work {
+            PackageWork::Correct { pushed, .. } => {
                 let parcels = order.pushed_packages.len().max(1);
                 check_correction(pushed, work.number(), parcels, self.now())
                     .map_err(Failure::Stuck)?;
                 link.marketplace
                     .update_shipping_info(&order.id, work.number(), &provider.id)
                     .await?;
-                let package = pushed.package_id.clone();
-                Ok(self::pushed(
-                    &order,
-                    work,
-                    package,
-                    Some(provider),
-                    detail,
-                    self.now(),
-                ))
+                pushed.package_id.clone()
             }
-            PackageWork::Ship {
-                ref line_item_ids, ..
-            } => {
+            PackageWork::Ship { line_item_ids, .. } => {
                 let package = tiktok_package(&order, line_item_ids, &link.region)?;
-                let result = link
+                let number = work.number();
+                match link
                     .marketplace
                     .ship(
                         &order.id,
                         package.as_ref(),
                         line_item_ids,
-                        work.number(),
+                        number,
                         &provider.id,
                     )
-                    .await;
-                match result {
-                    Ok(shipped) => {
-                        let package = shipped.package_id.or(package);
-                        Ok(self::pushed(
-                            &order,
-                            work,
-                            package,
-                            Some(provider),
-                            detail,
-                            self.now(),
-                        ))
-                    }
+                    .await
+                {
+                    Ok(shipped) => shipped.package_id.or(package),
                     // Shipped already: by us (a lost answer) or by someone else. TikTok knows which.
                     Err(e) if refused_with(&e, codes::ALREADY_SHIPPED) => {
                         let current = on_tiktok(link, &order.id).await?.ok_or(e)?;
-                        match taken_by_tiktok(&current, &work) {
-                            Some(package) => Ok(self::pushed(
-                                &order,
-                                work,
-                                package,
-                                Some(provider),
-                                detail,
-                                self.now(),
-                            )),
-                            None => Err(Failure::Stuck(already_shipped_otherwise(
-                                &current,
-                                work.number(),
-                            ))),
-                        }
+                        taken_by_tiktok(&current, &work).ok_or_else(|| {
+                            Failure::Stuck(already_shipped_otherwise(&current, number))
+                        })?
                     }
-                    Err(e) => Err(Failure::Platform(e)),
+                    Err(e) => return Err(Failure::Platform(e)),
                 }
             }
-        }
+        };
+        let now = self.now();
+        Ok(pushed(&order, work, package, Some(provider), detail, now))
     }
 
     /// The store's full order when TikTok's has more than one unit and some parcel does not say

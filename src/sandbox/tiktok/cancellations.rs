@@ -224,27 +224,7 @@ impl World {
             pending.spec.cancel_status = WITHDRAWN.into();
             pending.update_time = now;
         }
-        let cancel_id = self.next_id("4035");
-        let spec = CancelSpec {
-            cancel_id: cancel_id.clone(),
-            cancel_type: "CANCEL".into(),
-            cancel_status: SUCCESS.into(),
-            role: role.into(),
-            reason: reason.into(),
-            reason_text: reason_text.into(),
-            create_time: now,
-            deadline: None,
-        };
-        self.cancellations.insert(
-            cancel_id.clone(),
-            Cancellation {
-                shop,
-                order_id: order_id.into(),
-                spec,
-                update_time: now,
-                line_ids: Vec::new(),
-            },
-        );
+        let cancel_id = self.record_cancel(shop, order_id, (role, reason, reason_text), &[], now);
         let order = self.orders.get_mut(order_id)?;
         order.status = "CANCELLED".into();
         order.cancellation_initiator = Some(role.into());
@@ -291,27 +271,8 @@ impl World {
             }
         }
         let shop = order.shop;
-        let cancel_id = self.next_id("4035");
-        let spec = CancelSpec {
-            cancel_id: cancel_id.clone(),
-            cancel_type: "CANCEL".into(),
-            cancel_status: SUCCESS.into(),
-            role: role.into(),
-            reason: reason.into(),
-            reason_text: reason_text.into(),
-            create_time: now,
-            deadline: None,
-        };
-        self.cancellations.insert(
-            cancel_id.clone(),
-            Cancellation {
-                shop,
-                order_id: order_id.into(),
-                spec,
-                update_time: now,
-                line_ids: line_ids.to_vec(),
-            },
-        );
+        let cancel_id =
+            self.record_cancel(shop, order_id, (role, reason, reason_text), line_ids, now);
         let order = self.orders.get_mut(order_id).expect("found above");
         for line in order.lines.iter_mut().filter(|l| line_ids.contains(&l.id)) {
             line.cancelled = true;
@@ -332,6 +293,38 @@ impl World {
             order.cancel_reason = Some(reason_text.into());
         }
         Ok(cancel_id)
+    }
+
+    /// A cancellation TikTok applied at once (`CANCEL`, `SUCCESS`) of the whole order or of
+    /// `line_ids`: (role, reason code, reason text).
+    fn record_cancel(
+        &mut self,
+        shop: usize,
+        order_id: &str,
+        (role, reason, reason_text): (&str, &str, &str),
+        line_ids: &[String],
+        now: i64,
+    ) -> String {
+        let cancel_id = self.next_id("4035");
+        let spec = CancelSpec {
+            cancel_id: cancel_id.clone(),
+            cancel_type: "CANCEL".into(),
+            cancel_status: SUCCESS.into(),
+            role: role.into(),
+            reason: reason.into(),
+            reason_text: reason_text.into(),
+            create_time: now,
+            deadline: None,
+        };
+        let cancellation = Cancellation {
+            shop,
+            order_id: order_id.into(),
+            spec,
+            update_time: now,
+            line_ids: line_ids.to_vec(),
+        };
+        self.cancellations.insert(cancel_id.clone(), cancellation);
+        cancel_id
     }
 
     /// The buyer asks to cancel; the seller must answer before `deadline`.

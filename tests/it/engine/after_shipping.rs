@@ -12,8 +12,6 @@ use orderdeck::service::api::{Request, Response};
 use crate::engine::monitoring::scrape;
 use crate::engine::support::*;
 
-const OTHER_SKU: &str = "CRO-01";
-
 /// An imported GB order of 2 × KNOWN_SKU and 1 × OTHER_SKU.
 async fn imported(rig: &mut Rig) -> TiktokOrderId {
     let mut spec = rig.new_order(GB);

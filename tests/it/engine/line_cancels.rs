@@ -9,26 +9,6 @@ use orderdeck::domain::ids::TiktokOrderId;
 use crate::engine::cancel::cancellation_rows;
 use crate::engine::support::*;
 
-const OTHER_SKU: &str = "CRO-01";
-
-/// An imported GB order of 2 × KNOWN_SKU and 1 × OTHER_SKU, with TikTok's line ids per SKU.
-async fn imported(rig: &mut Rig) -> (TiktokOrderId, Vec<String>, Vec<String>) {
-    let mut spec = rig.new_order(GB);
-    set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
-    let ids = |sku: &str| {
-        spec.lines
-            .iter()
-            .filter(|l| l.seller_sku == sku)
-            .map(|l| l.line_item_id.clone())
-            .collect::<Vec<_>>()
-    };
-    let (known, other) = (ids(KNOWN_SKU), ids(OTHER_SKU));
-    let id = rig.add(&spec);
-    rig.sync().await;
-    rig.store_order(GB, &id);
-    (id, known, other)
-}
-
 fn stock(rig: &Rig, sku: &str) -> i64 {
     rig.set.shopify.inventory(&rig.store(GB), sku).unwrap()[0]
 }
@@ -52,7 +32,7 @@ fn edits_begun(rig: &Rig) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_line_cancel_takes_exactly_that_line_off_and_the_rest_ships() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig).await;
     let before = stock(&rig, OTHER_SKU);
     rig.set
         .tiktok
@@ -140,7 +120,7 @@ async fn a_one_line_cancel_takes_exactly_that_line_off_and_the_rest_ships() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_lines_cancelled_cancel_the_store_order_once() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig).await;
     rig.settings(GB, &[("restock_on_cancel", "false")]).await;
     let before = stock(&rig, OTHER_SKU);
     rig.set
@@ -184,7 +164,7 @@ async fn a_line_removed_in_the_store_is_cancelled_on_tiktok_when_the_link_relays
         ],
     )
     .await;
-    let (id, _, other) = imported(&mut rig).await;
+    let (id, _, other) = two_skus_imported(&mut rig).await;
     let store_id = rig.store_order(GB, &id).id;
     rig.set
         .shopify
@@ -226,7 +206,7 @@ async fn a_line_removed_in_the_store_is_cancelled_on_tiktok_when_the_link_relays
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_line_removed_in_the_store_stays_on_tiktok_when_the_link_does_not_relay() {
     let mut rig = Rig::start().await;
-    let (id, _, _) = imported(&mut rig).await;
+    let (id, _, _) = two_skus_imported(&mut rig).await;
     let store_id = rig.store_order(GB, &id).id;
     rig.set
         .shopify

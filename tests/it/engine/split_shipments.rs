@@ -9,26 +9,6 @@ use orderdeck::store::Change;
 
 use crate::engine::support::*;
 
-const OTHER_SKU: &str = "CRO-01";
-
-/// An imported GB order of 2 × KNOWN_SKU and 1 × OTHER_SKU, with TikTok's line ids per SKU.
-async fn imported(rig: &mut Rig) -> (TiktokOrderId, Vec<String>, Vec<String>) {
-    let mut spec = rig.new_order(GB);
-    set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
-    let ids = |sku: &str| {
-        spec.lines
-            .iter()
-            .filter(|l| l.seller_sku == sku)
-            .map(|l| l.line_item_id.clone())
-            .collect::<Vec<_>>()
-    };
-    let (known, other) = (ids(KNOWN_SKU), ids(OTHER_SKU));
-    let id = rig.add(&spec);
-    rig.sync().await;
-    rig.store_order(GB, &id);
-    (id, known, other)
-}
-
 /// The warehouse ships `units` of the store order in one parcel.
 fn ship(rig: &Rig, id: &TiktokOrderId, units: &[(&str, u32)], number: &str, carrier: &str) {
     let (store, order) = (rig.store(GB), rig.store_order(GB, id).id);
@@ -79,7 +59,7 @@ fn tiktok_writes(rig: &Rig) -> (usize, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_parcels_become_two_packages_and_a_later_parcel_is_pushed_later() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig).await;
     ship(&rig, &id, &[(KNOWN_SKU, 2)], "1Z999AA10000000001", "UPS");
     rig.sync().await;
 
@@ -162,7 +142,7 @@ async fn two_parcels_become_two_packages_and_a_later_parcel_is_pushed_later() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_parcel_for_everything_is_one_package_for_every_unit() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig).await;
     ship(
         &rig,
         &id,
@@ -186,7 +166,7 @@ async fn one_parcel_for_everything_is_one_package_for_every_unit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrected_number_goes_inside_the_window_and_is_stuck_with_why_after_it() {
     let mut rig = Rig::start().await;
-    let (id, _, _) = imported(&mut rig).await;
+    let (id, _, _) = two_skus_imported(&mut rig).await;
     ship(
         &rig,
         &id,
@@ -237,7 +217,7 @@ async fn a_corrected_number_goes_inside_the_window_and_is_stuck_with_why_after_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrected_number_on_one_of_two_parcels_is_stuck_naming_the_package() {
     let mut rig = Rig::start().await;
-    let (id, _, _) = imported(&mut rig).await;
+    let (id, _, _) = two_skus_imported(&mut rig).await;
     ship(&rig, &id, &[(KNOWN_SKU, 2)], "1Z999AA10000000007", "UPS");
     rig.sync().await;
     ship(&rig, &id, &[(OTHER_SKU, 1)], "1Z999AA10000000008", "UPS");

@@ -40,6 +40,8 @@ pub const ID: usize = 2;
 
 /// A SKU every simulated store has exactly once, one it lacks, and one it has twice.
 pub const KNOWN_SKU: &str = "CRO-00";
+/// Another SKU the GB store has, for multi-item orders.
+pub const OTHER_SKU: &str = "CRO-01";
 pub const GHOST_SKU: &str = "GHOST-003";
 pub const DUP_SKU: &str = "DUP-001";
 
@@ -408,6 +410,25 @@ fn open(config: &Config, overlap: Option<Duration>, clock: Option<Arc<FixedClock
         service,
         skipped_links: wired.skipped,
     }
+}
+
+/// An imported GB order of 2 × KNOWN_SKU and 1 × OTHER_SKU (units interleaved, as TikTok may
+/// send them), with TikTok's line ids of each SKU.
+pub async fn two_skus_imported(rig: &mut Rig) -> (TiktokOrderId, Vec<String>, Vec<String>) {
+    let mut spec = rig.new_order(GB);
+    set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
+    let ids = |sku: &str| {
+        spec.lines
+            .iter()
+            .filter(|l| l.seller_sku == sku)
+            .map(|l| l.line_item_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let (known, other) = (ids(KNOWN_SKU), ids(OTHER_SKU));
+    let id = rig.add(&spec);
+    rig.sync().await;
+    rig.store_order(GB, &id);
+    (id, known, other)
 }
 
 /// Replaces an order's lines: one unit per SKU listed (repeat a SKU for more units).
