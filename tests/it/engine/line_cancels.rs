@@ -5,6 +5,7 @@
 //! writes nothing.
 
 use orderdeck::domain::ids::TiktokOrderId;
+use orderdeck::domain::order::FlowStatus;
 
 use crate::engine::cancel::cancellation_rows;
 use crate::engine::support::*;
@@ -32,7 +33,7 @@ fn edits_begun(rig: &Rig) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_line_cancel_takes_exactly_that_line_off_and_the_rest_ships() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = two_skus_imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig, GB).await;
     let before = stock(&rig, OTHER_SKU);
     rig.set
         .tiktok
@@ -120,7 +121,7 @@ async fn a_one_line_cancel_takes_exactly_that_line_off_and_the_rest_ships() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_lines_cancelled_cancel_the_store_order_once() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = two_skus_imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig, GB).await;
     rig.settings(GB, &[("restock_on_cancel", "false")]).await;
     let before = stock(&rig, OTHER_SKU);
     rig.set
@@ -164,7 +165,7 @@ async fn a_line_removed_in_the_store_is_cancelled_on_tiktok_when_the_link_relays
         ],
     )
     .await;
-    let (id, _, other) = two_skus_imported(&mut rig).await;
+    let (id, _, other) = two_skus_imported(&mut rig, GB).await;
     let store_id = rig.store_order(GB, &id).id;
     rig.set
         .shopify
@@ -206,7 +207,7 @@ async fn a_line_removed_in_the_store_is_cancelled_on_tiktok_when_the_link_relays
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_line_removed_in_the_store_stays_on_tiktok_when_the_link_does_not_relay() {
     let mut rig = Rig::start().await;
-    let (id, _, _) = two_skus_imported(&mut rig).await;
+    let (id, _, _) = two_skus_imported(&mut rig, GB).await;
     let store_id = rig.store_order(GB, &id).id;
     rig.set
         .shopify
@@ -228,5 +229,41 @@ async fn a_line_removed_in_the_store_stays_on_tiktok_when_the_link_does_not_rela
             .timeline
             .iter()
             .any(|e| e.text.starts_with("1 unit(s) taken off store order")),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_the_us_and_uk_a_store_side_removal_is_listed_with_why() {
+    let mut rig = Rig::with(Options {
+        shops: 3,
+        ..Options::default()
+    })
+    .await;
+    rig.settings(
+        ID,
+        &[
+            ("default_cancel_reason", "seller_cancel_reason_out_of_stock"),
+            ("cancel_store_to_tiktok", "on"),
+        ],
+    )
+    .await;
+    let (id, _, _) = two_skus_imported(&mut rig, ID).await;
+    let store_id = rig.store_order(ID, &id).id;
+    rig.set
+        .shopify
+        .remove_in_admin(&rig.store(ID), &store_id, OTHER_SKU, 1)
+        .unwrap();
+    rig.sync().await;
+
+    assert_eq!(rig.set.tiktok.calls("cancel_order"), 0);
+    let order = rig.order(&id);
+    let FlowStatus::Stuck { reason } = &order.flows.cancellation.status else {
+        panic!("{:?}", order.flows.cancellation.status)
+    };
+    assert!(
+        reason.contains(&format!(
+            "1 × {OTHER_SKU} taken off store order {} but TikTok takes a seller's partial cancel only in the US and the UK (this shop: ID)"
+        , rig.store_order(ID, &id).name)),
+        "{reason}"
     );
 }

@@ -59,7 +59,7 @@ fn tiktok_writes(rig: &Rig) -> (usize, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_parcels_become_two_packages_and_a_later_parcel_is_pushed_later() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = two_skus_imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig, GB).await;
     ship(&rig, &id, &[(KNOWN_SKU, 2)], "1Z999AA10000000001", "UPS");
     rig.sync().await;
 
@@ -142,7 +142,7 @@ async fn two_parcels_become_two_packages_and_a_later_parcel_is_pushed_later() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_parcel_for_everything_is_one_package_for_every_unit() {
     let mut rig = Rig::start().await;
-    let (id, known, other) = two_skus_imported(&mut rig).await;
+    let (id, known, other) = two_skus_imported(&mut rig, GB).await;
     ship(
         &rig,
         &id,
@@ -166,7 +166,7 @@ async fn one_parcel_for_everything_is_one_package_for_every_unit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrected_number_goes_inside_the_window_and_is_stuck_with_why_after_it() {
     let mut rig = Rig::start().await;
-    let (id, _, _) = two_skus_imported(&mut rig).await;
+    let (id, _, _) = two_skus_imported(&mut rig, GB).await;
     ship(
         &rig,
         &id,
@@ -217,7 +217,7 @@ async fn a_corrected_number_goes_inside_the_window_and_is_stuck_with_why_after_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrected_number_on_one_of_two_parcels_is_stuck_naming_the_package() {
     let mut rig = Rig::start().await;
-    let (id, _, _) = two_skus_imported(&mut rig).await;
+    let (id, _, _) = two_skus_imported(&mut rig, GB).await;
     ship(&rig, &id, &[(KNOWN_SKU, 2)], "1Z999AA10000000007", "UPS");
     rig.sync().await;
     ship(&rig, &id, &[(OTHER_SKU, 1)], "1Z999AA10000000008", "UPS");
@@ -241,4 +241,40 @@ async fn a_corrected_number_on_one_of_two_parcels_is_stuck_naming_the_package() 
         "{reason}"
     );
     assert!(reason.contains("in TikTok Seller Center"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_that_ships_by_package_is_told_to_ship_tiktoks_packages_whole() {
+    let mut rig = Rig::with(Options {
+        shops: 3,
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(rig.set.scenario.shops[ID].region, "ID");
+    let (id, _, _) = two_skus_imported(&mut rig, ID).await;
+    let (store, order) = (rig.store(ID), rig.store_order(ID, &id).id);
+    rig.set
+        .shopify
+        .fulfil_units(
+            &store,
+            &order,
+            &[(KNOWN_SKU, 2)],
+            tracking("SCP0012345", "SiCepat"),
+        )
+        .unwrap();
+    rig.sync().await;
+
+    assert_eq!(
+        rig.set.tiktok.calls("ship_package"),
+        0,
+        "no package shipped in part"
+    );
+    let order = rig.order(&id);
+    let FlowStatus::Stuck { reason } = &order.flows.tracking.status else {
+        panic!("{:?}", order.flows.tracking.status)
+    };
+    assert!(
+        reason.contains("in region ID a package ships whole, so ship the parcels as TikTok packed them or split the package in TikTok Seller Center"),
+        "{reason}"
+    );
 }

@@ -412,10 +412,13 @@ fn open(config: &Config, overlap: Option<Duration>, clock: Option<Arc<FixedClock
     }
 }
 
-/// An imported GB order of 2 × KNOWN_SKU and 1 × OTHER_SKU (units interleaved, as TikTok may
-/// send them), with TikTok's line ids of each SKU.
-pub async fn two_skus_imported(rig: &mut Rig) -> (TiktokOrderId, Vec<String>, Vec<String>) {
-    let mut spec = rig.new_order(GB);
+/// An imported order of `shop` of 2 × KNOWN_SKU and 1 × OTHER_SKU (units interleaved, as
+/// TikTok may send them), with TikTok's line ids of each SKU.
+pub async fn two_skus_imported(
+    rig: &mut Rig,
+    shop: usize,
+) -> (TiktokOrderId, Vec<String>, Vec<String>) {
+    let mut spec = rig.new_order(shop);
     set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
     let ids = |sku: &str| {
         spec.lines
@@ -427,7 +430,7 @@ pub async fn two_skus_imported(rig: &mut Rig) -> (TiktokOrderId, Vec<String>, Ve
     let (known, other) = (ids(KNOWN_SKU), ids(OTHER_SKU));
     let id = rig.add(&spec);
     rig.sync().await;
-    rig.store_order(GB, &id);
+    rig.store_order(shop, &id);
     (id, known, other)
 }
 

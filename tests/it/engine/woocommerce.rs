@@ -272,3 +272,35 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so() {
     );
     assert!(rig.set.woocommerce.refused(&site(&rig)).unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_line_tiktok_cancel_lists_the_order_with_what_to_remove_and_cancels_nothing() {
+    let (mut rig, shop) = rig().await;
+    let mut spec = rig.new_order(shop);
+    set_lines(&mut spec, &[KNOWN_SKU, KNOWN_SKU, "LIN-11"]);
+    let cancelled = vec![spec.lines[2].line_item_id.clone()];
+    let id = rig.add(&spec);
+    rig.sync().await;
+    rig.set
+        .tiktok
+        .cancel_lines_as(id.as_str(), &cancelled, "BUYER", "Did not need the linen")
+        .unwrap();
+    rig.sync().await;
+
+    let order = woo_order(&rig, &id);
+    assert_eq!(order.status, "processing", "never a whole-order cancel");
+    let why = rig
+        .view(orderdeck::domain::triage::OrderView::Stuck)
+        .await
+        .into_iter()
+        .find(|row| row.id == id)
+        .map(|row| row.why)
+        .expect("listed for a person");
+    let store_id = woo_order(&rig, &id).id;
+    assert!(
+        why.contains(&format!(
+            "remove 1 × LIN-11 from store order #{store_id}; TikTok still expects 2 × {KNOWN_SKU}"
+        )),
+        "{why}"
+    );
+}
