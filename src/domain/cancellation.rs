@@ -128,12 +128,10 @@ impl Cancellation {
     pub fn what(&self) -> String {
         if !self.units.is_empty() {
             super::store_order::show_units(&self.units)
-        } else if self.line_item_ids.is_empty()
-            && !matches!(self.key, CancellationKey::StoreUnits(..))
-        {
-            "whole order".into()
-        } else {
+        } else if matches!(self.key, CancellationKey::StoreUnits(..)) {
             "some units".into()
+        } else {
+            "whole order".into()
         }
     }
 

@@ -11,7 +11,6 @@ use crate::domain::clock::Timestamp;
 use crate::domain::job::JobKind;
 use crate::domain::order::{
     Flow, FlowState, FlowStatus, Initiator, Order, OrderStatus, StorefrontOrder,
-    StorefrontOrderStatus, TiktokSnapshot, UnreadableVersion,
 };
 use crate::domain::platform::Platform;
 use crate::domain::rules::address::{AddressDecision, decide_address, ship_to};
@@ -20,9 +19,13 @@ use crate::domain::rules::cancel::{
 };
 use crate::domain::rules::import::{ImportDecision, decide_import};
 use crate::domain::rules::label::{LabelDecision, decide_label};
+use crate::domain::rules::line_cancel::partial_cancel;
 use crate::domain::rules::parcel::parcel_after_cancel;
 use crate::domain::rules::tracking::{TrackingDecision, decide_tracking};
 use crate::domain::settings::LinkSettings;
+
+mod merge;
+pub use merge::{hold_unreadable, merge_snapshot, merge_store};
 
 /// Sets a flow's status, noting the change on the timeline. Returns whether it changed. A move
 /// the flow's state machine does not allow ([`FlowStatus::may_become`]) is a bug: it fails
@@ -100,151 +103,6 @@ fn describe(flow: Flow, status: &FlowStatus) -> Option<String> {
         FlowStatus::Skipped { why } => format!("{name} skipped: {why}"),
         FlowStatus::Stuck { reason } => format!("{name} stuck: {reason}"),
     })
-}
-
-/// Takes a newer TikTok snapshot. Older or identical snapshots are ignored (polls overlap).
-pub fn merge_snapshot(order: &mut Order, snapshot: TiktokSnapshot, now: Timestamp) -> bool {
-    if snapshot.updated_at < order.tiktok.updated_at || snapshot == order.tiktok {
-        return false;
-    }
-    if order.unreadable.take().is_some() {
-        order.note(
-            now,
-            None,
-            "TikTok sent a readable version: the order is no longer held",
-        );
-    }
-    if snapshot.status != order.tiktok.status {
-        order.note(
-            now,
-            None,
-            format!(
-                "TikTok status {} → {}",
-                order.tiktok.status, snapshot.status
-            ),
-        );
-    }
-    order.tiktok = snapshot;
-    true
-}
-
-/// TikTok sent a version of the order that cannot be read (`why` names the field): keep the
-/// last readable version, and list the order as stuck until a readable one arrives. Returns
-/// whether anything changed (the same damage seen again changes nothing).
-pub fn hold_unreadable(order: &mut Order, why: &str, now: Timestamp) -> bool {
-    if order.unreadable.as_ref().is_some_and(|u| u.why == why) {
-        return false;
-    }
-    let kept = if order.tiktok.updated_at == Timestamp::default() {
-        "nothing is imported"
-    } else {
-        "orderdeck keeps working from the last version it could read"
-    };
-    order.note(
-        now,
-        None,
-        format!("TikTok sent a version of this order that cannot be read ({why}); {kept} until TikTok sends a readable one"),
-    );
-    order.unreadable = Some(UnreadableVersion {
-        why: why.to_string(),
-        since: now,
-    });
-    true
-}
-
-/// Takes the store's latest view of its order; returns the store events it reveals.
-pub fn merge_store(
-    order: &mut Order,
-    mut store: StorefrontOrder,
-    now: Timestamp,
-) -> Vec<StorefrontEvent> {
-    let before = order.store.take();
-    if let Some(before) = &before {
-        keep_known_lines(&mut store, before);
-    }
-    if before
-        .as_ref()
-        .is_some_and(|s| s.updated_at > store.updated_at || *s == store)
-    {
-        order.store = before;
-        return Vec::new();
-    }
-    let was_cancelled = before
-        .as_ref()
-        .is_some_and(|s| s.status == StorefrontOrderStatus::Cancelled);
-    let was_refunded = before.as_ref().is_some_and(|s| s.refunded);
-    let had_tracking: Vec<String> = before
-        .iter()
-        .flat_map(|s| s.live_fulfillments())
-        .filter_map(|f| f.tracking_number())
-        .map(|t| t.number.clone())
-        .collect();
-    let mut events = Vec::new();
-    if store.status == StorefrontOrderStatus::Cancelled && !was_cancelled {
-        order.note(
-            now,
-            None,
-            format!("store order {} cancelled", store_label(&store)),
-        );
-        events.push(StorefrontEvent::OrderCancelled);
-    }
-    let units_before = before.as_ref().and_then(StorefrontOrder::units_now);
-    if let (Some(was), Some(left)) = (units_before, store.units_now())
-        && left < was
-        && left > 0
-        && store.status != StorefrontOrderStatus::Cancelled
-    {
-        order.note(
-            now,
-            None,
-            format!(
-                "{} unit(s) taken off store order {} ({left} left)",
-                was - left,
-                store_label(&store)
-            ),
-        );
-        events.push(StorefrontEvent::UnitsRemoved { left });
-    }
-    if store.refunded && !was_refunded {
-        order.note(
-            now,
-            None,
-            format!("store order {} refunded", store_label(&store)),
-        );
-        events.push(StorefrontEvent::Refunded);
-    }
-    for t in store
-        .live_fulfillments()
-        .filter_map(|f| f.tracking_number())
-        .filter(|t| !had_tracking.contains(&t.number))
-    {
-        order.note(
-            now,
-            Some(Flow::Tracking),
-            format!(
-                "store has tracking {}",
-                crate::domain::text::sanitize(&t.number)
-            ),
-        );
-    }
-    order.store = Some(store);
-    events
-}
-
-/// A poll reads less than a full read (Shopify's leaves out lines, to stay cheap): what the
-/// last full read said about the order's lines and each parcel's units stays until a read that
-/// says them again.
-fn keep_known_lines(store: &mut StorefrontOrder, before: &StorefrontOrder) {
-    if store.lines.is_empty() {
-        store.lines.clone_from(&before.lines);
-    }
-    for fulfillment in &mut store.fulfillments {
-        if fulfillment.lines.is_empty()
-            && let Some(known) = before.fulfillments.iter().find(|f| f.id == fulfillment.id)
-        {
-            fulfillment.lines.clone_from(&known.lines);
-        }
-    }
 }
 
 /// A stuck import or tracking push whose cause went away with the order (TikTok cancelled it,
@@ -389,6 +247,14 @@ pub fn react_tiktok_cancellation(
     live_store_cancel: bool,
     now: Timestamp,
 ) -> Option<JobKind> {
+    // TikTok lists every unit of a whole-order cancel too: only units the buyer keeps others
+    // of make it partial. Decided when first seen (a later cancel of the rest does not make
+    // this one whole).
+    if c.units.is_empty() {
+        c.units = partial_cancel(c, order, settings)
+            .map(|p| p.cancelled)
+            .unwrap_or_default();
+    }
     let sync = |c: &mut Cancellation, status: FlowStatus| {
         if c.sync.status != status {
             c.sync.status = status;
@@ -420,7 +286,6 @@ pub fn react_tiktok_cancellation(
         }
         StorefrontCancelDecision::RemoveUnits(partial) => {
             c.restock = partial.removal.restock;
-            c.units.clone_from(&partial.cancelled);
             sync(c, FlowStatus::Queued);
             set_flow(order, Flow::Cancellation, FlowStatus::Queued, now);
             order.note(

@@ -248,7 +248,7 @@ fn a_store_cancel_caused_by_tiktok_does_not_echo_back() {
     let mut order = in_store(paid(), vec![]);
     order.tiktok.status = OrderStatus::Cancelled;
     let mut cancelled = order.store.clone().unwrap();
-    cancelled.status = StorefrontOrderStatus::Cancelled;
+    cancelled.status = crate::domain::order::StorefrontOrderStatus::Cancelled;
     cancelled.updated_at = t(999);
     let events = merge_store(&mut order, cancelled, t(999));
     assert_eq!(events, [StorefrontEvent::OrderCancelled]);

@@ -150,6 +150,18 @@ async fn the_last_lines_cancelled_cancel_the_store_order_once() {
     assert_eq!(store.cancel_requests.len(), 1, "cancelled once");
     assert_eq!(store.edits.len(), 1, "no edit for the last lines");
     assert!(store.refunds.is_empty());
+    // TikTok lists every unit of a whole cancel too: the list still says what each covered.
+    let mut what: Vec<String> = cancellation_rows(&rig, false)
+        .await
+        .into_iter()
+        .filter(|r| r.order_id == id)
+        .map(|r| r.what)
+        .collect();
+    what.sort();
+    assert_eq!(
+        what,
+        [format!("1 × {OTHER_SKU}"), "whole order".to_string()]
+    );
 }
 
 const UK_REASON: &str = "seller_cancel_reason_out_of_stock_uk";
