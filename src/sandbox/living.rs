@@ -2,7 +2,8 @@
 //! every few seconds, through the sandboxes' control APIs only (as buyers, TikTok, a warehouse
 //! and a flaky network would). Each beat may bring new paid orders (some with SKUs the store
 //! does not have, some held ON_HOLD first), release held orders, have the warehouse fulfil
-//! store orders (with a mapped carrier, an unmapped one, or no tracking at all), open buyer
+//! store orders (with a mapped carrier, an unmapped one, or no tracking at all; sometimes a
+//! multi-item order in two parcels), have a buyer drop one item of several, open buyer
 //! cancel requests with deadlines, cancel the odd order as TikTok's SYSTEM, and arm a few API
 //! faults (latency, rate limits, 5xx). Deterministic for a seed, apart from wall-clock time.
 
@@ -14,6 +15,7 @@ use super::faults::FaultKind;
 use super::scenario::{BuyerSpec, OrderSpec};
 use super::set::SandboxSet;
 use super::shopify::SandboxTracking;
+use crate::domain::rules::tracking::{ShipMethod, ship_method};
 
 /// How a warehouse names carriers: the first is in the demo's `carrier_map`, the next two are
 /// TikTok provider names as they are, the last is mapped nowhere.
@@ -170,13 +172,25 @@ impl Living {
         if sites > 0 && self.rng.random_range(0..shopify + sites) >= shopify {
             return self.ship_woocommerce(set);
         }
-        let store = set.scenario.stores.choose(&mut self.rng)?.name.clone();
+        let index = self.rng.random_range(0..shopify.max(1));
+        let store = set.scenario.stores.get(index)?.name.clone();
+        // Shops that ship by package ship TikTok's packages whole: their warehouses do too.
+        let splits = set
+            .scenario
+            .shops
+            .get(index)
+            .is_some_and(|shop| ship_method(&shop.region) == ShipMethod::MarkPackageShipped);
         let orders = set.shopify.orders(&store).ok()?;
         let waiting: Vec<_> = orders
             .iter()
-            .filter(|o| o.fulfillments.is_empty() && o.cancelled_at.is_none())
+            .filter(|o| o.cancelled_at.is_none() && o.lines.iter().any(|l| o.unfulfilled(l) > 0))
             .collect();
         let order = waiting.choose(&mut self.rng)?;
+        let unshipped: Vec<_> = order
+            .lines
+            .iter()
+            .filter(|l| order.unfulfilled(l) > 0)
+            .collect();
         let tracking = match self.rng.random_range(0..10) {
             // A warehouse system that never shares tracking.
             0..=1 => SandboxTracking {
@@ -193,6 +207,18 @@ impl Living {
                 url: None,
             },
         };
+        // Now and then a multi-item order leaves in two parcels: one line first.
+        if splits && unshipped.len() > 1 && self.rng.random_bool(0.3) {
+            let line = unshipped[0];
+            let units = [(line.sku.as_str(), order.unfulfilled(line))];
+            set.shopify
+                .fulfil_units(&store, &order.id, &units, tracking)
+                .ok()?;
+            return Some(format!(
+                "warehouse shipped part of {} in {store} ({} × {}; the rest follows)",
+                order.name, units[0].1, line.sku
+            ));
+        }
         let said = format!(
             "warehouse fulfilled {} in {store} ({})",
             order.name,
@@ -228,6 +254,17 @@ impl Living {
 
     fn buyer_cancel(&mut self, set: &SandboxSet, now: i64) -> Option<String> {
         let order = self.take_open(set)?;
+        // Some buyers drop one item of several and keep the rest.
+        let lines = set.tiktok.line_ids(&order);
+        if lines.len() > 1 && self.rng.random_bool(0.3) {
+            let last = vec![lines[lines.len() - 1].clone()];
+            set.tiktok
+                .cancel_lines_as(&order, &last, "BUYER", "Only needed one")
+                .ok()?;
+            return Some(format!(
+                "buyer cancelled one item of {order}, keeping the rest"
+            ));
+        }
         let (reason, text) = *CANCEL_REASONS.choose(&mut self.rng)?;
         let deadline = now + self.rng.random_range(2 * 3600..40 * 3600);
         set.tiktok

@@ -214,6 +214,16 @@ impl TiktokSandbox {
             .cancel_by(order_id, initiator, &reason, reason_text, unix_now())
     }
 
+    /// An order's line items (one per unit), cancelled or not.
+    pub fn line_ids(&self, order_id: &str) -> Vec<String> {
+        let world = self.shared.world();
+        world
+            .orders
+            .get(order_id)
+            .map(|o| o.lines.iter().map(|l| l.id.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Cancels some line items of an order on behalf of `initiator`, the order going on with
     /// the others; answers the new cancel id, or TikTok's refusal.
     pub fn cancel_lines_as(
