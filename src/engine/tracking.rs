@@ -10,7 +10,9 @@ use crate::domain::ids::PackageId;
 use crate::domain::job::Job;
 use crate::domain::order::{Flow, FlowStatus, Order, TiktokSnapshot};
 use crate::domain::outcome::JobEffect;
-use crate::domain::rules::packages::{PackageWork, PushedPackage, check_correction};
+use crate::domain::rules::packages::{
+    PackageWork, PushedPackage, check_correction, legacy_package,
+};
 use crate::domain::rules::tracking::{
     ShipMethod, ShippingProvider, TrackingDecision, check_pushable, decide_tracking,
     resolve_provider, ship_method,
@@ -153,16 +155,11 @@ fn resend(order: &Order) -> Option<PackageWork> {
         return None;
     }
     let tracking = parcel.tracking_number()?;
-    let pushed = order.pushed_packages.first().cloned().or_else(|| {
-        Some(PushedPackage {
-            fulfillment_id: parcel.id.clone(),
-            tracking_number: order.pushed_tracking.clone()?,
-            provider: order.tiktok.shipping_provider.clone().unwrap_or_default(),
-            line_item_ids: Vec::new(),
-            package_id: order.tiktok.packages.first().map(|p| p.id.clone()),
-            at: parcel.created_at.unwrap_or(order.first_seen),
-        })
-    })?;
+    let pushed = order
+        .pushed_packages
+        .first()
+        .cloned()
+        .or_else(|| legacy_package(order, parcel))?;
     Some(PackageWork::Correct {
         fulfillment_id: parcel.id.clone(),
         number: tracking.number.trim().to_string(),
@@ -199,13 +196,13 @@ fn tiktok_package(
             "the store shipped line items {} in one parcel, but TikTok packed this order as {}: \
              in region {} a package ships whole, so ship the parcels as TikTok packed them or \
              split the package in TikTok Seller Center",
-            line_item_ids.join(", "),
+            sanitize(&line_item_ids.join(", ")),
             untracked
                 .iter()
                 .map(|p| format!(
                     "{} ({})",
                     sanitize(p.id.as_str()),
-                    p.line_item_ids.join(", ")
+                    sanitize(&p.line_item_ids.join(", "))
                 ))
                 .collect::<Vec<_>>()
                 .join(", "),

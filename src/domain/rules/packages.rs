@@ -150,7 +150,7 @@ fn on_tiktok(order: &Order, number: &str) -> bool {
 
 /// An order tracked before orderdeck kept packages: its one pushed number stands for the
 /// store's only parcel, so a changed number there is a correction, not a second shipment.
-fn legacy_package(order: &Order, fulfillment: &Fulfillment) -> Option<PushedPackage> {
+pub fn legacy_package(order: &Order, fulfillment: &Fulfillment) -> Option<PushedPackage> {
     let number = order.pushed_tracking.clone()?;
     let store = order.store.as_ref()?;
     (order.pushed_packages.is_empty() && store.live_fulfillments().count() == 1).then(|| {

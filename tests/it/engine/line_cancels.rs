@@ -23,6 +23,15 @@ fn store_units(rig: &Rig, id: &TiktokOrderId) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// Staff take one unit of OTHER_SKU off the store order in the Shopify admin.
+fn remove_one_in_admin(rig: &Rig, shop: usize, id: &TiktokOrderId) {
+    let store_id = rig.store_order(shop, id).id;
+    rig.set
+        .shopify
+        .remove_in_admin(&rig.store(shop), &store_id, OTHER_SKU, 1)
+        .unwrap();
+}
+
 fn edits_begun(rig: &Rig) -> u32 {
     rig.set
         .shopify
@@ -178,11 +187,7 @@ async fn a_line_removed_in_the_store_is_cancelled_on_tiktok_when_the_link_relays
     )
     .await;
     let (id, _, other) = two_skus_imported(&mut rig, GB).await;
-    let store_id = rig.store_order(GB, &id).id;
-    rig.set
-        .shopify
-        .remove_in_admin(&rig.store(GB), &store_id, OTHER_SKU, 1)
-        .unwrap();
+    remove_one_in_admin(&rig, GB, &id);
     rig.sync().await;
 
     assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
@@ -220,11 +225,7 @@ async fn a_line_removed_in_the_store_is_cancelled_on_tiktok_when_the_link_relays
 async fn a_line_removed_in_the_store_stays_on_tiktok_when_the_link_does_not_relay() {
     let mut rig = Rig::start().await;
     let (id, _, _) = two_skus_imported(&mut rig, GB).await;
-    let store_id = rig.store_order(GB, &id).id;
-    rig.set
-        .shopify
-        .remove_in_admin(&rig.store(GB), &store_id, OTHER_SKU, 1)
-        .unwrap();
+    remove_one_in_admin(&rig, GB, &id);
     rig.sync().await;
     rig.sync().await;
 
@@ -260,11 +261,7 @@ async fn outside_the_us_and_uk_a_store_side_removal_is_listed_with_why() {
     )
     .await;
     let (id, _, _) = two_skus_imported(&mut rig, ID).await;
-    let store_id = rig.store_order(ID, &id).id;
-    rig.set
-        .shopify
-        .remove_in_admin(&rig.store(ID), &store_id, OTHER_SKU, 1)
-        .unwrap();
+    remove_one_in_admin(&rig, ID, &id);
     rig.sync().await;
 
     assert_eq!(rig.set.tiktok.calls("cancel_order"), 0);
