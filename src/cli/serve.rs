@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::domain::clock::SystemClock;
-use crate::service::{http, socket};
+use crate::service::{http, socket, webhooks};
 
 use super::runtime::{close, ensure_data_dir, log_to_file, open_local};
 
@@ -49,13 +49,17 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     });
     let monitoring = match config.webhooks.listen {
         Some(listen) => {
-            let (bound, task) =
-                http::serve(listen, local.service.clone(), engine_stopped, stop.clone())
-                    .await
-                    .with_context(|| {
-                        format!("cannot listen for HTTP on {listen} ([webhooks] listen)")
-                    })?;
-            tracing::info!(%bound, "HTTP: /healthz and /metrics");
+            let inbox = webhooks::Inbox::new(local.engine.clone(), config);
+            let (bound, task) = http::serve(
+                listen,
+                local.service.clone(),
+                inbox,
+                engine_stopped,
+                stop.clone(),
+            )
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {listen} ([webhooks] listen)"))?;
+            tracing::info!(%bound, "HTTP: /webhooks, /healthz and /metrics");
             Some(task)
         }
         None => None,

@@ -57,6 +57,8 @@ pub struct ShopifyStore {
 pub struct WoocommerceStore {
     pub consumer_key: Secret,
     pub consumer_secret: Secret,
+    /// The `secret` orderdeck's webhooks are created with; verifies `X-WC-Webhook-Signature`.
+    pub webhook_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +93,7 @@ fn platform_keys(platform: Platform) -> &'static [&'static str] {
             "api_version",
             "webhook_secret",
         ],
-        Platform::Woocommerce => &["consumer_key", "consumer_secret"],
+        Platform::Woocommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
         Platform::Magento2 => &["access_token"],
         Platform::Bigcommerce => &["store_hash", "access_token"],
         Platform::AmazonMcf => &[
@@ -248,9 +250,11 @@ fn read_credentials(
         Platform::Woocommerce => {
             let consumer_key = s.secret(ld, "consumer_key", true);
             let consumer_secret = s.secret(ld, "consumer_secret", true);
+            let webhook_secret = s.secret(ld, "webhook_secret", false);
             StorefrontCredentials::Woocommerce(WoocommerceStore {
                 consumer_key: consumer_key?,
                 consumer_secret: consumer_secret?,
+                webhook_secret,
             })
         }
         Platform::Magento2 => StorefrontCredentials::Magento2(Magento2Store {

@@ -13,6 +13,7 @@
 pub mod activity;
 pub mod command;
 mod execute;
+mod hints;
 mod labels;
 pub mod locks;
 pub mod notification;
@@ -37,6 +38,7 @@ use tokio::sync::{Notify, Semaphore, broadcast};
 
 pub use activity::{Activity, EngineEvent};
 pub use command::{Command, Outcome};
+pub use hints::{Hint, Hints, WebhookCounts};
 pub use notification::{Notification, Topic};
 pub use operations::{OperationError, SyncSummary};
 pub use poll::PollSummary;
@@ -113,6 +115,9 @@ impl EngineOptions {
     }
 }
 
+/// Held while one stream of one link is read (see `poll_stream`).
+type StreamLock = Arc<tokio::sync::Mutex<()>>;
+
 pub struct Engine {
     pub(crate) store: Arc<Store>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -138,6 +143,10 @@ pub struct Engine {
     providers: providers::ProviderCache,
     /// When each waiting cause is next re-checked (see `resume.rs`).
     causes: resume::CauseSchedule,
+    /// What webhooks asked to look at, and their counts per link (see `hints.rs`).
+    hints: Hints,
+    /// One reader per link and stream at a time (see `poll_stream`).
+    stream_locks: std::sync::Mutex<HashMap<(LinkId, &'static str), StreamLock>>,
 }
 
 impl Engine {
@@ -164,6 +173,8 @@ impl Engine {
             saved_tokens: std::sync::Mutex::new(HashMap::new()),
             providers: providers::ProviderCache::default(),
             causes: resume::CauseSchedule::default(),
+            hints: Hints::default(),
+            stream_locks: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -225,6 +236,11 @@ impl Engine {
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Relaxed)
+    }
+
+    fn stream_lock(&self, link: &LinkId, stream: &'static str) -> StreamLock {
+        let mut locks = self.stream_locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry((link.clone(), stream)).or_default().clone()
     }
 
     /// Tells subscribers something changed (they re-ask for what they show).

@@ -190,6 +190,9 @@ impl Engine {
         fetch: impl Fn(Window, Option<String>) -> BoxFuture<'a, Result<Page<T>, PlatformError>>,
         ingest: impl Fn(Vec<T>, Vec<Unreadable>) -> BoxFuture<'a, Result<(), PollError>>,
     ) -> Result<usize, PollError> {
+        // A webhook's store read and the link's poll may meet: one reads a stream at a time.
+        let stream_lock = self.stream_lock(&link.id, stream);
+        let _reading = stream_lock.lock().await;
         let (window, started) = self.window(link, stream)?;
         let mut token = None;
         let mut seen = 0;
@@ -269,7 +272,7 @@ impl Engine {
     /// Orders TikTok sent in a form that cannot be read are held, stuck with why, never
     /// dropped: a new one is recorded with nothing but its id, a known one keeps its last
     /// readable version (see `reactor::hold_unreadable`).
-    async fn hold_unreadable_orders(
+    pub(crate) async fn hold_unreadable_orders(
         &self,
         link: &LinkRuntime,
         unreadable: Vec<Unreadable>,
@@ -308,6 +311,11 @@ impl Engine {
             }
         }
         self.commit(change).await
+    }
+
+    /// The store's changed orders now, as a poll reads them (a webhook said one changed).
+    pub(crate) async fn poll_store_now(&self, link: &LinkRuntime) -> Result<usize, PollError> {
+        self.poll_store(link).await
     }
 
     async fn poll_store(&self, link: &LinkRuntime) -> Result<usize, PollError> {

@@ -274,6 +274,8 @@ impl Engine {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let mut pollers = JoinSet::new();
         for link in self.links.clone() {
+            let (engine, hinted, until) = (self.clone(), link.clone(), stop.clone());
+            pollers.spawn(async move { engine.follow_hints(hinted, until).await });
             let (engine, stop) = (self.clone(), stop.clone());
             pollers.spawn(async move {
                 let mut failures = 0u32;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod shopify;
 pub mod tiktok;
+pub mod webhook;
 pub mod woocommerce;
 
 use std::collections::HashMap;
@@ -175,6 +176,8 @@ pub trait Marketplace: Send + Sync {
         &self,
         ids: &[TiktokOrderId],
     ) -> Result<Page<RemoteOrder>, PlatformError>;
+    /// The shop's TikTok id, as webhooks name it (`shop_id`).
+    async fn shop_id(&self) -> Result<String, PlatformError>;
     async fn shipping_providers(
         &self,
         delivery_option_id: &str,

@@ -14,4 +14,5 @@ pub mod serve;
 pub mod set;
 pub mod shopify;
 pub mod tiktok;
+pub mod webhooks;
 pub mod woocommerce;

@@ -85,8 +85,9 @@ impl SandboxSet {
             );
             let _ = writeln!(
                 out,
-                "access_token = \"{}\"\napi_base = \"{}\"\n",
+                "access_token = \"{}\"\nwebhook_secret = \"{}\"\napi_base = \"{}\"\n",
                 store.access_token,
+                store.webhook_secret,
                 self.shopify.api_base(&store.name)?
             );
         }

@@ -434,6 +434,9 @@ pub struct LinkHealth {
     /// What the link's stuck orders wait on, with how many orders wait on each.
     #[serde(default)]
     pub waiting: Vec<WaitingOn>,
+    /// Webhooks since the daemon started: the last one, verified and refused counts.
+    #[serde(default)]
+    pub webhooks: crate::engine::WebhookCounts,
 }
 
 /// Stuck orders of a link waiting on one cause.

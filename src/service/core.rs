@@ -259,6 +259,7 @@ impl Service {
                 stuck_jobs: count(OrderView::Stuck),
                 access_expires_at: tokens.access_expires_at,
                 authorization_expires_at: tokens.refresh_expires_at,
+                webhooks: self.engine.hints().counts(&link.id),
                 counts: ViewCounts {
                     pending: count(OrderView::Pending),
                     missing_tracking: count(OrderView::MissingTracking),

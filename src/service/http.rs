@@ -1,8 +1,9 @@
-//! The daemon's HTTP face, for monitoring from outside without a console: `GET /healthz` (200
-//! when the store answers and the engine runs, else 503 saying why) and `GET /metrics`
-//! (OpenMetrics text, which Prometheus scrapes). It listens only when `[webhooks] listen` is
-//! set; put the merchant's TLS reverse proxy in front. Everything it shows is a count or a
-//! state per link, read from the same overview the Stores view shows, so the two never differ.
+//! The daemon's HTTP face: the platforms' webhooks (`POST /webhooks/...`, see `webhooks.rs`),
+//! and monitoring from outside without a console: `GET /healthz` (200 when the store answers
+//! and the engine runs, else 503 saying why) and `GET /metrics` (OpenMetrics text, which
+//! Prometheus scrapes). It listens only when `[webhooks] listen` is set; put the merchant's
+//! TLS reverse proxy in front. Per-link figures are read from the same overview the Stores view
+//! shows, so the two never differ.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::Overview;
 use super::core::Service;
+use super::webhooks::{self, Inbox};
 
 /// OpenMetrics, as `prometheus_client` writes it.
 const METRICS_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -28,6 +30,7 @@ const METRICS_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 #[derive(Clone)]
 struct Face {
     service: Arc<Service>,
+    inbox: Arc<Inbox>,
     /// Cancelled once the engine's task has ended.
     engine_stopped: CancellationToken,
 }
@@ -36,18 +39,29 @@ struct Face {
 pub async fn serve(
     listen: SocketAddr,
     service: Arc<Service>,
+    inbox: Arc<Inbox>,
     engine_stopped: CancellationToken,
     stop: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
+    tokio::spawn({
+        let inbox = inbox.clone();
+        async move { inbox.learn_shop_ids().await }
+    });
+    let hooks = Router::new()
+        .route("/webhooks/tiktok", post(webhooks::tiktok_route))
+        .route("/webhooks/{platform}/{store}", post(webhooks::store_route))
+        .with_state(inbox.clone());
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(Face {
             service,
+            inbox,
             engine_stopped,
-        });
+        })
+        .merge(hooks);
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(stop.cancelled_owned())
@@ -88,7 +102,7 @@ async fn metrics(State(face): State<Face>) -> Response {
                 .into_response();
         }
     };
-    match render(&overview, !face.engine_stopped.is_cancelled()) {
+    match render(&overview, &face.inbox, !face.engine_stopped.is_cancelled()) {
         Ok(text) => ([(header::CONTENT_TYPE, METRICS_TYPE)], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
@@ -144,6 +158,16 @@ const PER_LINK: &[PerLink] = &[
         value: |l| i64::from(l.errors_last_hour),
     },
     PerLink {
+        name: "orderdeck_webhooks_verified",
+        help: "Webhooks of the link verified since the daemon started",
+        value: |l| l.webhooks.verified.try_into().unwrap_or(i64::MAX),
+    },
+    PerLink {
+        name: "orderdeck_webhooks_refused",
+        help: "Webhooks of the link refused (bad signature, malformed) since the daemon started",
+        value: |l| l.webhooks.refused.try_into().unwrap_or(i64::MAX),
+    },
+    PerLink {
         name: "orderdeck_last_good_poll_timestamp_seconds",
         help: "When a poll of the link last succeeded (unix seconds; 0: never)",
         value: |l| l.last_poll_ok.map_or(0, |at| at.timestamp()),
@@ -155,8 +179,13 @@ fn count(n: usize) -> i64 {
 }
 
 /// The overview as OpenMetrics text.
-fn render(overview: &Overview, engine_running: bool) -> Result<String, std::fmt::Error> {
+fn render(
+    overview: &Overview,
+    inbox: &Inbox,
+    engine_running: bool,
+) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::default();
+    inbox.register_metrics(&mut registry);
     for metric in PER_LINK {
         let family = Family::<LinkLabels, Gauge>::default();
         for link in &overview.links {

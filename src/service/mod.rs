@@ -20,6 +20,7 @@ pub mod remote;
 pub mod rows;
 pub mod socket;
 pub mod sorting;
+pub mod webhooks;
 mod wire;
 
 pub use core::Service;

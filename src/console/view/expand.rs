@@ -5,7 +5,7 @@
 use ratatui::text::{Line, Span};
 
 use super::detail::wrap;
-use super::stores::expiry;
+use super::stores::{expiry, webhooks};
 use super::{ago, clean, full_stamp, left};
 use crate::console::state::{State, View};
 use crate::domain::request::ResyncRequest;
@@ -168,6 +168,10 @@ fn link_fields(state: &State, l: &LinkHealth) -> Fields {
             }),
         ),
         ("Last poll error", opt(l.last_poll_error.as_deref())),
+        (
+            "Webhooks",
+            webhooks(now, l).unwrap_or_else(|| "none since the daemon started".into()),
+        ),
         ("Errors (1h)", l.errors_last_hour.to_string()),
         (
             "Queue",

@@ -1,6 +1,6 @@
-//! The Stores view: one row per link with its health — last successful poll, errors in the
-//! last hour, queue depth, stuck jobs, TikTok token and authorization expiry (warned a week
-//! ahead, alarmed a day ahead) and the count in each triage list — and a panel with the
+//! The Stores view: one row per link with its health — last successful poll, last webhook,
+//! errors in the last hour, queue depth, stuck jobs, TikTok token and authorization expiry
+//! (warned a week ahead, alarmed a day ahead) and the count in each triage list — and a panel with the
 //! selected link's details, including the last poll error and what its stuck orders wait on
 //! ("12 orders wait on 3 SKUs: SKU-LATE (9), …"), so support fixes causes, not orders.
 
@@ -60,6 +60,22 @@ fn poll(now: Timestamp, link: &LinkHealth) -> (String, Level) {
     }
 }
 
+/// The link's webhooks since the daemon started, when it has had any.
+pub fn webhooks(now: Timestamp, link: &LinkHealth) -> Option<String> {
+    let w = link.webhooks;
+    if w.verified + w.refused == 0 {
+        return None;
+    }
+    let last = w.last_at.map_or("none verified".into(), |at| {
+        format!("last {}", ago(now, at))
+    });
+    Some(format!(
+        "{last} · {} verified · {} refused",
+        thousands(usize::try_from(w.verified).unwrap_or(usize::MAX)),
+        thousands(usize::try_from(w.refused).unwrap_or(usize::MAX))
+    ))
+}
+
 const fn c(title: &'static str, width: u16, priority: u8) -> Col {
     Col {
         title,
@@ -88,7 +104,8 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
         .and_then(|o| o.links.get(state.stores_selected));
     // The panel grows by the lines saying what stuck orders wait on, so support sees causes.
     let waiting = selected.map(waiting_lines).unwrap_or_default();
-    let panel_height = 7 + waiting.len().min(5) as u16;
+    let hooked = selected.is_some_and(|l| webhooks(state.now, l).is_some());
+    let panel_height = 7 + waiting.len().min(5) as u16 + u16::from(hooked);
     let [table_area, panel_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(panel_height)]).areas(area);
     let block = Block::bordered()
@@ -104,6 +121,7 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
         c("Link", 12, 0),
         c("Store", 11, 4),
         c("Last poll", 9, 0),
+        c("Webhook", 9, 7),
         c("Err/h", 5, 3),
         c("Queue", 5, 5),
         c("Stuck", 5, 6),
@@ -135,6 +153,7 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
             Cell::from(clean(link.link.as_str())),
             Cell::from(link.platform.to_string()),
             Cell::from(poll_text).style(theme.level(poll_level)),
+            Cell::from(link.webhooks.last_at.map_or("—".into(), |at| ago(now, at))),
             Cell::from(link.errors_last_hour.to_string()).style(theme.level(errors_level)),
             Cell::from(thousands(link.queue_depth)),
             Cell::from(thousands(link.stuck_jobs)),
@@ -198,6 +217,12 @@ fn draw_panel(
         theme.muted,
     ));
     lines.push(Line::from(health));
+    if let Some(webhooks) = webhooks(now, link) {
+        lines.push(Line::from(vec![
+            Span::styled("Webhooks ", theme.muted),
+            Span::raw(webhooks),
+        ]));
+    }
     if let Some(error) = &link.last_poll_error {
         lines.push(Line::from(vec![
             Span::styled("Last poll error ", theme.muted),

@@ -129,7 +129,7 @@ impl Engine {
     }
 
     /// Cancellations of orders orderdeck has not seen yet fetch those orders first.
-    async fn ingest_cancellations(
+    pub(crate) async fn ingest_cancellations(
         &self,
         link: &LinkRuntime,
         items: Vec<RemoteCancellation>,

@@ -19,7 +19,6 @@ pub mod queries;
 mod stock;
 pub mod throttle;
 mod transport;
-pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::Arc;

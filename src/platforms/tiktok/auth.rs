@@ -265,6 +265,30 @@ impl TiktokClient {
             .await?;
         Ok(cipher)
     }
+
+    /// The shop's TikTok id, which webhooks carry in `shop_id`: the configured one, else the
+    /// authorized shop whose cipher this client uses, else the shop `pick_shop` would choose.
+    /// Looked up once.
+    pub(super) async fn shop_id(&self) -> Result<&str, PlatformError> {
+        let id = self
+            .learned_shop_id
+            .get_or_try_init(|| async {
+                if let Some(id) = &self.shop_id {
+                    return Ok(id.clone());
+                }
+                let shops = self.authorized_shops().await?;
+                let in_use = self
+                    .shop_cipher
+                    .get()
+                    .and_then(|cipher| shops.iter().find(|s| &s.cipher == cipher));
+                match in_use {
+                    Some(shop) => Ok(shop.id.clone()),
+                    None => pick_shop(&shops, None, &self.region).map(|shop| shop.id.clone()),
+                }
+            })
+            .await?;
+        Ok(id)
+    }
 }
 
 /// The shop this client is for: by id when configured, else the only shop of the region, else

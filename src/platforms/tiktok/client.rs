@@ -80,6 +80,8 @@ pub struct TiktokClient {
     api_base: String,
     tokens: RwLock<Tokens>,
     pub(super) shop_cipher: tokio::sync::OnceCell<String>,
+    /// The shop's TikTok id (webhooks name shops by it): configured or learned once.
+    pub(super) learned_shop_id: tokio::sync::OnceCell<String>,
     refresh_gate: tokio::sync::Mutex<()>,
     pacer: Pacer,
     clock: Arc<dyn Clock>,
@@ -209,6 +211,7 @@ impl TiktokClient {
             api_base: config.api_base.trim_end_matches('/').to_string(),
             tokens: RwLock::new(config.tokens),
             shop_cipher,
+            learned_shop_id: tokio::sync::OnceCell::new(),
             refresh_gate: tokio::sync::Mutex::new(()),
             pacer: Pacer::default(),
             clock,

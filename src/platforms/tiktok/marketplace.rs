@@ -21,6 +21,10 @@ impl Marketplace for TiktokClient {
         self.search_orders_page(window, page_token).await
     }
 
+    async fn shop_id(&self) -> Result<String, PlatformError> {
+        Ok(TiktokClient::shop_id(self).await?.to_string())
+    }
+
     /// Any number of ids: batches of 50 go out one after another.
     async fn order_details(
         &self,

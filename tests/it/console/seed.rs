@@ -139,9 +139,22 @@ pub fn links(
                 authorization_expires_at: auth,
                 counts,
                 waiting: waiting_on(i, store),
+                webhooks: webhook_counts(i),
             }
         })
         .collect()
+}
+
+/// The first link receives webhooks (and refused a few forged ones); the others only poll.
+fn webhook_counts(link: usize) -> orderdeck::engine::WebhookCounts {
+    if link != 0 {
+        return orderdeck::engine::WebhookCounts::default();
+    }
+    orderdeck::engine::WebhookCounts {
+        last_at: Some(at(-1)),
+        verified: 1284,
+        refused: 3,
+    }
 }
 
 /// What the first link's two stuck orders wait on: a SKU its store lacks, and a person.

@@ -21,4 +21,5 @@ mod split_shipments;
 mod support;
 mod tokens;
 mod tracking;
+mod webhooks;
 mod woocommerce;

@@ -14,6 +14,7 @@ pub async fn scrape(rig: &Rig, path: &str, engine_running: bool) -> (u16, String
     let (bound, task) = orderdeck::service::http::serve(
         "127.0.0.1:0".parse().unwrap(),
         rig.service().clone(),
+        orderdeck::service::webhooks::Inbox::new(rig.engine().clone(), &rig.config),
         engine_stopped,
         stop.clone(),
     )

@@ -1,10 +1,11 @@
-//! Shopify webhook authentication: `X-Shopify-Hmac-Sha256` is base64(HMAC-SHA256(key = the
-//! app's client secret, message = the raw request body)).
+//! Store webhook authentication. Shopify and WooCommerce sign a delivery the same way: a header
+//! holding base64(HMAC-SHA256(key = the webhook secret, message = the raw request body)); only
+//! the header names differ (`X-Shopify-Hmac-Sha256` / `X-WC-Webhook-Signature`).
 //!
 //! Invariants: the MAC is computed over the bytes exactly as received (never re-serialized
 //! JSON); comparison is constant-time (`hmac`'s `verify_slice`); header names are matched
 //! case-insensitively (proxies lower-case them); header values that reach logs are sanitized.
-//! Deduplication on `X-Shopify-Webhook-Id` is the caller's job: the id is returned for it.
+//! Deduplication on the delivery id is the caller's job: the id is returned for it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -14,16 +15,33 @@ use sha2::Sha256;
 
 use crate::domain::text;
 
-pub const HMAC_HEADER: &str = "x-shopify-hmac-sha256";
-pub const TOPIC_HEADER: &str = "x-shopify-topic";
-pub const WEBHOOK_ID_HEADER: &str = "x-shopify-webhook-id";
-pub const SHOP_DOMAIN_HEADER: &str = "x-shopify-shop-domain";
+/// Where one platform puts a delivery's signature, topic and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scheme {
+    pub signature: &'static str,
+    pub topic: &'static str,
+    /// The same event retried carries the same id.
+    pub delivery: &'static str,
+}
+
+pub const SHOPIFY: Scheme = Scheme {
+    signature: "X-Shopify-Hmac-Sha256",
+    topic: "X-Shopify-Topic",
+    delivery: "X-Shopify-Webhook-Id",
+};
+
+/// woocommerce.md: `X-WC-Webhook-Signature` = base64(HMAC-SHA256(raw body, secret)).
+pub const WOOCOMMERCE: Scheme = Scheme {
+    signature: "X-WC-Webhook-Signature",
+    topic: "X-WC-Webhook-Topic",
+    delivery: "X-WC-Webhook-Delivery-ID",
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
-    #[error("the X-Shopify-Hmac-Sha256 header is missing")]
-    MissingSignature,
-    #[error("the X-Shopify-Hmac-Sha256 header is not base64")]
+    #[error("the {0} header is missing")]
+    MissingSignature(&'static str),
+    #[error("the signature header is not base64")]
     MalformedSignature,
     #[error("the webhook signature does not match the body")]
     BadSignature,
@@ -34,11 +52,9 @@ pub enum WebhookError {
 /// The headers of an authenticated webhook, sanitized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedWebhook {
-    /// `orders/cancelled`, `fulfillments/create`, `refunds/create`…
+    /// `orders/cancelled`, `order.updated`…
     pub topic: Option<String>,
-    /// Shopify's delivery id: the same event retried carries the same id.
-    pub webhook_id: Option<String>,
-    pub shop_domain: Option<String>,
+    pub delivery_id: Option<String>,
 }
 
 /// Checks `signature_base64` against `body`.
@@ -61,22 +77,23 @@ pub fn verify_signature(
 
 /// Authenticates a webhook from its headers and raw body.
 pub fn verify(
+    scheme: Scheme,
     secret: &[u8],
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<VerifiedWebhook, WebhookError> {
-    let signature = header(headers, HMAC_HEADER).ok_or(WebhookError::MissingSignature)?;
+    let signature = header(headers, scheme.signature)
+        .ok_or(WebhookError::MissingSignature(scheme.signature))?;
     verify_signature(secret, body, signature)?;
     let shown = |name: &str| header(headers, name).map(|v| text::truncate(&text::sanitize(v), 255));
     Ok(VerifiedWebhook {
-        topic: shown(TOPIC_HEADER),
-        webhook_id: shown(WEBHOOK_ID_HEADER),
-        shop_domain: shown(SHOP_DOMAIN_HEADER),
+        topic: shown(scheme.topic),
+        delivery_id: shown(scheme.delivery),
     })
 }
 
 /// `HeaderMap` lookups ignore case already; this also tolerates maps built from raw pairs.
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(key, _)| key.as_str().eq_ignore_ascii_case(name))
@@ -101,7 +118,7 @@ mod tests {
     }
 
     fn vectors() -> Vec<Vector> {
-        let text = include_str!("../../../tests/fixtures/shopify_webhook_vectors.json");
+        let text = include_str!("../../tests/fixtures/shopify_webhook_vectors.json");
         serde_json::from_str::<Vectors>(text)
             .expect("the vector file is valid")
             .vectors
@@ -159,13 +176,24 @@ mod tests {
                 HeaderValue::from_static("orders/cancelled"),
             );
             headers.insert("x-shopify-webhook-id", HeaderValue::from_static("b54557e4"));
-            let verified = verify(v.secret.as_bytes(), &headers, v.body.as_bytes()).unwrap();
+            let verified =
+                verify(SHOPIFY, v.secret.as_bytes(), &headers, v.body.as_bytes()).unwrap();
             assert_eq!(verified.topic.as_deref(), Some("orders/cancelled"));
-            assert_eq!(verified.webhook_id.as_deref(), Some("b54557e4"));
+            assert_eq!(verified.delivery_id.as_deref(), Some("b54557e4"));
+            // The same delivery under WooCommerce's names is looked for in its own headers.
+            assert_eq!(
+                verify(
+                    WOOCOMMERCE,
+                    v.secret.as_bytes(),
+                    &headers,
+                    v.body.as_bytes()
+                ),
+                Err(WebhookError::MissingSignature("X-WC-Webhook-Signature"))
+            );
         }
         assert_eq!(
-            verify(b"s", &HeaderMap::new(), b"{}"),
-            Err(WebhookError::MissingSignature)
+            verify(SHOPIFY, b"s", &HeaderMap::new(), b"{}"),
+            Err(WebhookError::MissingSignature("X-Shopify-Hmac-Sha256"))
         );
     }
 }
