@@ -326,6 +326,10 @@ fn the_example_config_loads() {
         config.webhooks.listen,
         Some("127.0.0.1:8787".parse().unwrap())
     );
+    assert_eq!(
+        config.webhooks.poll_interval_while_healthy,
+        Some(std::time::Duration::from_secs(600))
+    );
     // The only warning: Amazon MCF has no connector yet.
     assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
 }

@@ -3,6 +3,7 @@
 //! are told to call. Without `listen`, the daemon opens no HTTP port at all.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::reader::{Loader, Section};
 
@@ -12,6 +13,9 @@ pub struct WebhooksConfig {
     pub listen: Option<SocketAddr>,
     /// What the platforms are told to call (https, behind the proxy).
     pub public_url: Option<url::Url>,
+    /// How often a link is polled while its webhooks arrive (a verified one within this
+    /// interval); unset, webhooks never slow the poll.
+    pub poll_interval_while_healthy: Option<Duration>,
 }
 
 pub(crate) fn read_webhooks(
@@ -23,8 +27,24 @@ pub(crate) fn read_webhooks(
     };
     let listen = section.checked(ld, "listen", true, check_listen);
     let public_url = section.checked(ld, "public_url", false, check_public_url);
+    let poll_interval_while_healthy =
+        section
+            .get("poll_interval_while_healthy")
+            .is_some()
+            .then(|| {
+                section.duration(
+                    ld,
+                    "poll_interval_while_healthy",
+                    Duration::from_secs(600),
+                    Duration::from_secs(1)..=Duration::from_secs(86_400),
+                )
+            });
     section.finish(ld, |_| None);
-    WebhooksConfig { listen, public_url }
+    WebhooksConfig {
+        listen,
+        public_url,
+        poll_interval_while_healthy,
+    }
 }
 
 fn check_listen(text: &str) -> Result<SocketAddr, String> {

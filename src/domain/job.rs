@@ -46,6 +46,19 @@ impl JobKind {
         }
     }
 
+    /// A stable snake_case name for metrics labels.
+    pub fn metric_name(&self) -> &'static str {
+        match self {
+            JobKind::Import => "import",
+            JobKind::PushTracking => "push_tracking",
+            JobKind::CancelInStore { .. } => "cancel_in_store",
+            JobKind::CancelOnTiktok { .. } => "cancel_on_tiktok",
+            JobKind::RespondBuyerCancel { .. } => "respond_buyer_cancel",
+            JobKind::FetchLabel => "fetch_label",
+            JobKind::UpdateAddress => "update_address",
+        }
+    }
+
     pub fn describe(&self) -> &'static str {
         match self {
             JobKind::Import => "create store order",

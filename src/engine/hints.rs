@@ -139,6 +139,23 @@ impl Engine {
         &self.hints
     }
 
+    /// How long the link's poll waits after a good poll: its interval, or the slower one
+    /// `[webhooks] poll_interval_while_healthy` allows while its webhooks arrive. The poll
+    /// stays the backstop: once webhooks fall silent for that long, it speeds up again.
+    pub fn poll_wait(&self, link: &LinkRuntime) -> std::time::Duration {
+        let Some(slow) = self.options.poll_interval_while_healthy else {
+            return link.poll_interval;
+        };
+        let recent = self.hints.counts(&link.id).last_at.is_some_and(|at| {
+            chrono::Duration::from_std(slow).is_ok_and(|slow| self.now() - at < slow)
+        });
+        if recent {
+            slow.max(link.poll_interval)
+        } else {
+            link.poll_interval
+        }
+    }
+
     /// The link's hint worker, until `stop`: waits for hints, then fetches what they name.
     pub(super) async fn follow_hints(&self, link: Arc<LinkRuntime>, stop: CancellationToken) {
         let wake = self.hints.waker(&link.id);

@@ -16,6 +16,7 @@ mod execute;
 mod hints;
 mod labels;
 pub mod locks;
+mod metrics;
 pub mod notification;
 mod operations;
 mod outcome;
@@ -87,6 +88,9 @@ pub struct EngineOptions {
     pub print_command: Option<String>,
     /// Jobs claimed per runner pass.
     pub batch: usize,
+    /// A link whose last verified webhook is more recent than this is polled this often
+    /// instead (never more often than its own interval); `None`: webhooks never slow a poll.
+    pub poll_interval_while_healthy: Option<Duration>,
 }
 
 impl EngineOptions {
@@ -99,6 +103,7 @@ impl EngineOptions {
             token_dir: data_dir.join("tokens"),
             print_command: None,
             batch: 64,
+            poll_interval_while_healthy: None,
         }
     }
 
@@ -106,6 +111,7 @@ impl EngineOptions {
     pub fn from_config(config: &crate::config::Config) -> Self {
         let mut options = EngineOptions::in_data_dir(&config.paths.data_dir);
         options.print_command = config.paths.label_print_command.clone();
+        options.poll_interval_while_healthy = config.webhooks.poll_interval_while_healthy;
         options.backoff = Backoff {
             base: config.engine.retry_initial,
             cap: config.engine.retry_max,
@@ -145,6 +151,7 @@ pub struct Engine {
     causes: resume::CauseSchedule,
     /// What webhooks asked to look at, and their counts per link (see `hints.rs`).
     hints: Hints,
+    metrics: metrics::EngineMetrics,
     /// One reader per link and stream at a time (see `poll_stream`).
     stream_locks: std::sync::Mutex<HashMap<(LinkId, &'static str), StreamLock>>,
 }
@@ -174,6 +181,7 @@ impl Engine {
             providers: providers::ProviderCache::default(),
             causes: resume::CauseSchedule::default(),
             hints: Hints::default(),
+            metrics: metrics::EngineMetrics::default(),
             stream_locks: std::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -232,6 +240,11 @@ impl Engine {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
         self.notifications.subscribe()
+    }
+
+    /// Adds the engine's counters to a `/metrics` scrape.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
     }
 
     pub fn generation(&self) -> u64 {

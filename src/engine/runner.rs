@@ -167,7 +167,17 @@ impl Engine {
         // The client may have refreshed the TikTok token on the way.
         self.save_tokens_if_changed(link);
         match self.finish(link, job.clone(), outcome).await {
-            Ok(end) => end,
+            Ok(end) => {
+                let outcome = match end {
+                    JobEnd::Done => "done",
+                    JobEnd::Retrying => "retrying",
+                    JobEnd::Stuck => "stuck",
+                };
+                let queued = (self.now() - job.created_at).num_milliseconds();
+                self.metrics
+                    .job_ended(&job, outcome, queued as f64 / 1000.0);
+                end
+            }
             Err(e) => {
                 // The job stays Running in the store and is released at the next start.
                 self.activity.record(
@@ -290,7 +300,7 @@ impl Engine {
                         failures + 1
                     };
                     let wait = match failures {
-                        0 => link.poll_interval,
+                        0 => engine.poll_wait(&link),
                         n => link
                             .poll_interval
                             .min(Duration::from_secs(5u64 << n.min(6))),

@@ -95,6 +95,7 @@ pub async fn send(
     .instrument(span.clone())
     .await;
     let _in_span = span.enter();
+    super::metrics::call(platform, outcome.as_ref().ok().map(|raw| raw.status));
     match outcome {
         Ok(raw) => {
             tracing::debug!(

@@ -102,7 +102,13 @@ async fn metrics(State(face): State<Face>) -> Response {
                 .into_response();
         }
     };
-    match render(&overview, &face.inbox, !face.engine_stopped.is_cancelled()) {
+    let engine = face.service.engine.clone();
+    match render(
+        &overview,
+        &face.inbox,
+        &engine,
+        !face.engine_stopped.is_cancelled(),
+    ) {
         Ok(text) => ([(header::CONTENT_TYPE, METRICS_TYPE)], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
@@ -182,10 +188,13 @@ fn count(n: usize) -> i64 {
 fn render(
     overview: &Overview,
     inbox: &Inbox,
+    engine: &crate::engine::Engine,
     engine_running: bool,
 ) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::default();
     inbox.register_metrics(&mut registry);
+    engine.register_metrics(&mut registry);
+    crate::platforms::metrics::register(&mut registry);
     for metric in PER_LINK {
         let family = Family::<LinkLabels, Gauge>::default();
         for link in &overview.links {
@@ -197,6 +206,26 @@ fn render(
         }
         registry.register(metric.name, metric.help, family);
     }
+    let due = Family::<LinkLabels, Gauge>::default();
+    let deadline = engine.now() + chrono::Duration::hours(2);
+    for link in &overview.links {
+        let labels = LinkLabels {
+            link: link.link.to_string(),
+            platform: link.platform.to_string(),
+        };
+        // A store that cannot be read leaves the gauge out rather than saying zero.
+        if let Ok(n) = engine
+            .store()
+            .awaiting_tracking_due_by(&link.link, deadline)
+        {
+            due.get_or_create(&labels).set(count(n));
+        }
+    }
+    registry.register(
+        "orderdeck_orders_awaiting_tracking_due_within_2h",
+        "Orders without tracking whose TikTok ship-by deadline passes within 2 hours (or passed)",
+        due,
+    );
     let running = Gauge::<i64>::default();
     running.set(i64::from(engine_running));
     registry.register(

@@ -158,13 +158,28 @@ impl Inbox {
                     .push(link.id.clone());
             }
         }
+        // Every platform that can deliver starts at zero, so a rate over the first deliveries
+        // (and an alert on refusals) has a series to work on from the start.
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let platforms = (!apps.is_empty())
+            .then_some(Platform::TiktokShop)
+            .into_iter()
+            .chain(stores.values().map(|s| s.platform));
+        for platform in platforms {
+            for verdict in [Verdict::Verified, Verdict::BadSignature] {
+                deliveries.get_or_create(&DeliveryLabels {
+                    platform: platform.config_name().to_string(),
+                    verdict: verdict.label().to_string(),
+                });
+            }
+        }
         Arc::new(Inbox {
             engine,
             apps,
             stores,
             shop_ids: tokio::sync::Mutex::new(HashMap::new()),
             seen: Mutex::new(Seen::default()),
-            deliveries: Family::default(),
+            deliveries,
             to_commit: Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0]),
         })
     }

@@ -173,6 +173,22 @@ impl Store {
             .map(|(total, _)| total)
     }
 
+    /// Orders of `link` awaiting tracking whose ship-by deadline is at or before `by` (passed
+    /// ones included), whatever the link's display threshold: a range scan of the
+    /// missing-tracking index, which is sorted by deadline. Orders without a deadline sort last
+    /// and never count.
+    pub fn awaiting_tracking_due_by(&self, link: &LinkId, by: Timestamp) -> Result<usize> {
+        let start = keys::view_prefix(OrderView::MissingTracking, Some(link));
+        let mut end = start.clone();
+        end.extend_from_slice(&keys::i64_key(by.timestamp().saturating_add(1)));
+        let mut due = 0;
+        for item in self.tree(TreeId::IdxViews).range(start..end) {
+            item.map_err(StoreError::sled("scanning a view"))?;
+            due += 1;
+        }
+        Ok(due)
+    }
+
     /// Every view's count, for one link or all.
     pub fn counts(
         &self,

@@ -246,6 +246,10 @@ impl CostPacer {
                 }
                 Decision::Wait(wait) if wait > self.max_wait => return Err(wait),
                 Decision::Wait(wait) => {
+                    crate::platforms::metrics::rate_limit_wait(
+                        crate::domain::platform::Platform::Shopify,
+                        wait,
+                    );
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = &mut changed => {}

@@ -93,7 +93,13 @@ impl Pacer {
                 .flatten();
             let spaced = recent.back().map(|t| *t + self.min_gap);
             match [resume, window_full, spaced].into_iter().flatten().max() {
-                Some(not_before) if not_before > now => tokio::time::sleep_until(not_before).await,
+                Some(not_before) if not_before > now => {
+                    crate::platforms::metrics::rate_limit_wait(
+                        crate::domain::platform::Platform::TiktokShop,
+                        not_before - now,
+                    );
+                    tokio::time::sleep_until(not_before).await;
+                }
                 _ => break,
             }
         }

@@ -38,7 +38,12 @@ pub async fn scrape(rig: &Rig, path: &str, engine_running: bool) -> (u16, String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_says_whether_the_engine_runs_and_metrics_count_per_link() {
     let mut rig = Rig::start().await;
-    rig.paid_order(GB);
+    let mut due_soon = rig.new_order(GB);
+    due_soon.rts_sla_time = now() + 3600;
+    rig.add(&due_soon);
+    let mut due_later = rig.new_order(GB);
+    due_later.rts_sla_time = now() + 3 * 3600;
+    rig.add(&due_later);
     rig.sync().await;
 
     let (status, _, body) = scrape(&rig, "/healthz", true).await;
@@ -60,7 +65,38 @@ async fn health_says_whether_the_engine_runs_and_metrics_count_per_link() {
         assert!(body.lines().any(|l| l == line), "{line} in:\n{body}");
     }
     assert!(body.contains("orderdeck_engine_running 1"), "{body}");
+    // What happened since the start: two orders imported, each job done once, and the calls they
+    // took (process-wide: other tests' calls count too, so only their presence is certain).
+    for line in [
+        format!("orderdeck_orders_imported_total{{link=\"{link}\"}} 2"),
+        "orderdeck_jobs_total{kind=\"import\",outcome=\"done\"} 2".to_string(),
+        "orderdeck_job_seconds_count{kind=\"import\"} 2".to_string(),
+        // Neither has tracking; only one is due to ship within two hours.
+        format!(
+            "orderdeck_orders_awaiting_tracking_due_within_2h{{link=\"{link}\",platform=\"Shopify\"}} 1"
+        ),
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line} in:\n{body}");
+    }
+    for prefix in [
+        "orderdeck_platform_calls_total{platform=\"shopify\",class=\"2xx\"} ",
+        "orderdeck_platform_calls_total{platform=\"tiktok_shop\",class=\"2xx\"} ",
+        "orderdeck_webhook_to_commit_seconds_count ",
+    ] {
+        assert!(
+            body.lines().any(|l| l.starts_with(prefix)),
+            "{prefix} in:\n{body}"
+        );
+    }
     assert!(body.ends_with("# EOF\n"), "{body}");
+    // Every metric the shipped alert rules use is one the daemon serves.
+    let rules = include_str!("../../../docs/prometheus/orderdeck-alerts.yml");
+    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("orderdeck_") {
+            let served = format!("# TYPE {} ", word.trim_end_matches("_total"));
+            assert!(body.contains(&served), "{word} (alert rules) in:\n{body}");
+        }
+    }
     let (status, _, _) = scrape(&rig, "/nothing", true).await;
     assert_eq!(status, 404);
 }

@@ -316,3 +316,27 @@ async fn the_listener_serves_on_after_ten_thousand_malformed_requests() {
         .await;
     assert!(rig.engine().store().order(&id).unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_webhooks_arrive_the_poll_slows_to_the_configured_interval() {
+    let mut rig = Rig::with(Options {
+        paths: "[webhooks]\nlisten = \"127.0.0.1:0\"\npoll_interval_while_healthy = \"10m\"".into(),
+        ..Options::default()
+    })
+    .await;
+    let link = rig.engine().links()[0].clone();
+    assert_eq!(
+        rig.engine().poll_wait(&link),
+        Duration::from_secs(5),
+        "no webhook yet"
+    );
+    let listener = Listener::start(&rig).await;
+    let id = rig.paid_order(GB);
+    assert_eq!(
+        listener
+            .send(&order_changed(&rig, GB, "n-1", id.as_str()))
+            .await,
+        200
+    );
+    assert_eq!(rig.engine().poll_wait(&link), Duration::from_secs(600));
+}
