@@ -167,10 +167,11 @@ impl Inbox {
             .chain(stores.values().map(|s| s.platform));
         for platform in platforms {
             for verdict in [Verdict::Verified, Verdict::BadSignature] {
-                deliveries.get_or_create(&DeliveryLabels {
+                let labels = DeliveryLabels {
                     platform: platform.config_name().to_string(),
                     verdict: verdict.label().to_string(),
-                });
+                };
+                deliveries.get_or_create(&labels).inc_by(0);
             }
         }
         Arc::new(Inbox {
