@@ -1,0 +1,405 @@
+//! Webhook latency: signed webhooks arrive at a steady rate over several links while the daemon
+//! runs (polls an hour apart, so only the webhooks can explain what happens), against the
+//! simulated platforms with realistic latency on every call. Prints p50 and p99 from a
+//! webhook's arrival to the platform write it causes, per flow:
+//! - new order: TikTok order webhook → the store order created;
+//! - TikTok cancel: TikTok cancellation webhook → the store order cancelled;
+//! - store cancel: Shopify `orders/cancelled` → the TikTok order cancelled;
+//! - fulfillment: Shopify `fulfillments/create` → the tracking on TikTok;
+//!
+//! and the rate-limit answers met (goal: p99 ≤ 2 s at 100 webhooks/s over 4 links, no 429).
+//!
+//! `cargo bench --bench webhooks` (RATE=100 SECONDS=20 SHOPS=4 LATENCY_MS=60 to change).
+
+// Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use orderdeck::cli::runtime::open_local;
+use orderdeck::config::Config;
+use orderdeck::domain::clock::SystemClock;
+use orderdeck::sandbox::faults::FaultKind;
+use orderdeck::sandbox::scenario::{Scenario, Size};
+use orderdeck::sandbox::set::SandboxSet;
+use orderdeck::sandbox::shopify::{BucketLimits, SandboxTracking};
+use orderdeck::sandbox::webhooks;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Shopify Plus-sized buckets, as in the sync bench.
+const BUCKET: BucketLimits = BucketLimits {
+    maximum_available: 2000.0,
+    restore_rate: 1000.0,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    NewOrder,
+    TiktokCancel,
+    StoreCancel,
+    Fulfillment,
+}
+
+const FLOWS: [Flow; 4] = [
+    Flow::NewOrder,
+    Flow::TiktokCancel,
+    Flow::StoreCancel,
+    Flow::Fulfillment,
+];
+
+impl Flow {
+    fn name(self) -> &'static str {
+        match self {
+            Flow::NewOrder => "new order → store order",
+            Flow::TiktokCancel => "TikTok cancel → store cancel",
+            Flow::StoreCancel => "store cancel → TikTok cancel",
+            Flow::Fulfillment => "fulfillment → tracking on TikTok",
+        }
+    }
+}
+
+/// One webhook sent: which order, when, and (once seen) when its write happened.
+struct Sent {
+    flow: Flow,
+    shop: usize,
+    order: String,
+    at: DateTime<Utc>,
+    effect: Option<DateTime<Utc>>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let rate = env("RATE", 100);
+    let seconds = env("SECONDS", 20);
+    let shops = env("SHOPS", 4) as usize;
+    let latency = Duration::from_millis(env("LATENCY_MS", 60));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(rate, seconds, shops, latency))
+}
+
+async fn run(rate: u64, seconds: u64, shops: usize, latency: Duration) -> anyhow::Result<()> {
+    let total = (rate * seconds) as usize;
+    let per_flow = total.div_ceil(FLOWS.len());
+    let now = Utc::now().timestamp();
+    let scenario = Scenario::generate(
+        7,
+        Size {
+            shops,
+            orders_per_shop: 0,
+        },
+        now,
+    );
+    let set = Arc::new(SandboxSet::start(scenario.clone(), [127, 0, 0, 1].into()).await?);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
+    let mut serial = 0;
+    let mut new_order = |set: &SandboxSet, shop: usize| {
+        let mut spec = scenario.new_order(&mut rng, shop, serial, Utc::now().timestamp() - 60);
+        serial += 1;
+        spec.shipping_type = "SELLER".into();
+        let known = &scenario.stores[shop].variants[0];
+        for line in &mut spec.lines {
+            line.seller_sku = known.sku.clone();
+        }
+        set.tiktok.add_order(&spec);
+        spec.id
+    };
+    // Orders the cancel and fulfillment flows act on, imported before the clock starts.
+    let mut ready: Vec<VecDeque<String>> = vec![VecDeque::new(); shops];
+    // A few spare per link: the flows take from each link in turn.
+    let prepared = 3 * (per_flow + shops);
+    for n in 0..prepared {
+        let shop = n % shops;
+        ready[shop].push_back(new_order(&set, shop));
+    }
+    for store in &scenario.stores {
+        set.shopify.set_bucket(&store.name, BUCKET)?;
+    }
+    set.tiktok
+        .faults()
+        .sometimes("*", FaultKind::Latency(latency), 1.0);
+    set.shopify
+        .faults()
+        .sometimes("*", FaultKind::Latency(latency), 1.0);
+
+    let dir = tempfile::tempdir()?;
+    let me = orderdeck::service::identity::Account::current().name;
+    let toml = set.config_toml(
+        &dir.path().join("data"),
+        &dir.path().join("od.sock"),
+        &format!("admin = [\"{me}\"]"),
+    )?;
+    let mut toml = toml.replace("poll_interval = \"5s\"", "poll_interval = \"1h\"");
+    // Each link relays store cancels, with its market's reason code (the UK's ends in `_uk`).
+    for shop in &scenario.shops {
+        let suffix = if shop.region == "GB" { "_uk" } else { "" };
+        toml = toml.replacen(
+            "[links.settings]\ncarrier_map",
+            &format!(
+                "[links.settings]\ninventory_behaviour = \"BYPASS\"\ncancel_store_to_tiktok = true\n\
+                 default_cancel_reason = \"seller_cancel_reason_out_of_stock{suffix}\"\ncarrier_map"
+            ),
+            1,
+        );
+    }
+    let toml = format!("{toml}\n[engine]\nconcurrency_per_account = 16\n");
+    let path = dir.path().join("orderdeck.toml");
+    std::fs::write(&path, toml)?;
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    let config = Config::load(&path)?;
+    let local = open_local(&config, Arc::new(SystemClock), false)?;
+    let engine = local.engine.clone();
+
+    println!(
+        "webhook bench: {rate} webhooks/s for {seconds} s over {shops} links ({} ms per platform call)",
+        latency.as_millis()
+    );
+    let started = Instant::now();
+    futures::future::join_all(engine.links().iter().map(|link| engine.poll_link(link))).await;
+    engine
+        .run_jobs(CancellationToken::new(), Some(Duration::from_secs(5)))
+        .await;
+    println!(
+        "prepared {prepared} imported orders in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let stop = CancellationToken::new();
+    let daemon = tokio::spawn({
+        let (engine, stop) = (engine.clone(), stop.clone());
+        async move { engine.run(stop).await }
+    });
+    let inbox = orderdeck::service::webhooks::Inbox::new(engine.clone(), &config);
+    let (bound, _listener) = orderdeck::service::http::serve(
+        "127.0.0.1:0".parse()?,
+        local.service.clone(),
+        inbox.clone(),
+        CancellationToken::new(),
+        stop.clone(),
+    )
+    .await?;
+    inbox.learn_shop_ids().await;
+    let base = format!("http://{bound}");
+    let http = reqwest::Client::new();
+
+    // The load: one webhook every 1/rate s, flows and links in turn, watched as it goes.
+    let sent: Arc<std::sync::Mutex<Vec<Sent>>> = Arc::default();
+    let watcher = tokio::spawn(watch(set.clone(), scenario.clone(), sent.clone(), total));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let mut deliveries = tokio::task::JoinSet::new();
+    let load_started = Instant::now();
+    for n in 0..total {
+        ticker.tick().await;
+        let flow = FLOWS[n % FLOWS.len()];
+        let shop = (n / FLOWS.len()) % shops;
+        let spec = &scenario.shops[shop];
+        let store = &scenario.stores[shop];
+        let (order, delivery) = match flow {
+            Flow::NewOrder => {
+                let order = new_order(&set, shop);
+                let data = json!({"order_id": order, "order_status": "AWAITING_SHIPMENT"});
+                let d = webhooks::tiktok(
+                    &spec.app_key,
+                    &spec.app_secret,
+                    &format!("n{n}"),
+                    &spec.shop_id,
+                    1,
+                    data,
+                );
+                (order, d)
+            }
+            Flow::TiktokCancel => {
+                let order = ready[shop].pop_front().expect("prepared orders");
+                set.tiktok
+                    .cancel_order_as(&order, "BUYER", "changed my mind");
+                let data =
+                    json!({"order_id": order, "cancel_status": "CANCELLATION_REQUEST_COMPLETE"});
+                let d = webhooks::tiktok(
+                    &spec.app_key,
+                    &spec.app_secret,
+                    &format!("n{n}"),
+                    &spec.shop_id,
+                    11,
+                    data,
+                );
+                (order, d)
+            }
+            Flow::StoreCancel | Flow::Fulfillment => {
+                let order = ready[shop].pop_front().expect("prepared orders");
+                let store_order = store_order_of(&set, &store.name, &order).expect("imported");
+                let topic = if flow == Flow::StoreCancel {
+                    set.shopify
+                        .cancel_in_admin(&store.name, &store_order, "CUSTOMER")?;
+                    "orders/cancelled"
+                } else {
+                    let tracking = SandboxTracking {
+                        company: Some("Royal Mail".into()),
+                        number: Some(format!("RM{n:09}GB")),
+                        url: None,
+                    };
+                    set.shopify.fulfil(&store.name, &store_order, tracking)?;
+                    "fulfillments/create"
+                };
+                let payload = json!({"id": n, "order_id": store_order});
+                let d = webhooks::shopify(
+                    &store.name,
+                    &store.webhook_secret,
+                    &format!("w{n}"),
+                    topic,
+                    &payload,
+                );
+                (order, d)
+            }
+        };
+        sent.lock().unwrap().push(Sent {
+            flow,
+            shop,
+            order,
+            at: Utc::now(),
+            effect: None,
+        });
+        let (http, base) = (http.clone(), base.clone());
+        deliveries
+            .spawn(async move { delivery.send(&http, &base).await.map_err(|e| e.to_string()) });
+        while let Some(done) = deliveries.try_join_next() {
+            let status = done?.map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(status == 200, "a webhook was answered {status}");
+        }
+    }
+    let load_time = load_started.elapsed();
+    while let Some(done) = deliveries.join_next().await {
+        let status = done?.map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(status == 200, "a webhook was answered {status}");
+    }
+
+    tokio::time::timeout(Duration::from_secs(60), watcher)
+        .await
+        .ok();
+    stop.cancel();
+    let _ = daemon.await;
+
+    println!(
+        "sent {total} webhooks in {:.1} s = {:.0}/s",
+        load_time.as_secs_f64(),
+        total as f64 / load_time.as_secs_f64()
+    );
+    let sent = sent.lock().unwrap();
+    for flow in FLOWS {
+        let mut latencies: Vec<f64> = sent
+            .iter()
+            .filter(|s| s.flow == flow)
+            .filter_map(|s| {
+                s.effect
+                    .map(|e| (e - s.at).num_milliseconds() as f64 / 1000.0)
+            })
+            .collect();
+        let missing = sent
+            .iter()
+            .filter(|s| s.flow == flow && s.effect.is_none())
+            .count();
+        latencies.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        println!(
+            "{:<34} p50 {:.2} s  p99 {:.2} s  max {:.2} s  ({} writes, {missing} not seen within 60 s)",
+            flow.name(),
+            at(0.5),
+            at(0.99),
+            latencies.last().copied().unwrap_or(f64::NAN),
+            latencies.len()
+        );
+    }
+    let throttled: u32 = scenario
+        .stores
+        .iter()
+        .map(|s| set.shopify.throttled(&s.name).unwrap_or(0))
+        .sum();
+    let tiktok_429: usize = [
+        "get_order_detail",
+        "search_cancellations",
+        "mark_package_as_shipped",
+        "ship_package",
+        "cancel_order",
+    ]
+    .iter()
+    .map(|e| set.tiktok.rate_report(e).answered_429)
+    .sum();
+    println!("rate-limit answers: Shopify THROTTLED {throttled}, TikTok 429 {tiktok_429}");
+    Ok(())
+}
+
+/// Marks each webhook's write once it happened, until all `total` have: TikTok's writes are
+/// looked for every 10 ms (its sandbox keeps no sub-second times); the store's carry their own
+/// time, read from one copy of each store's orders per pass.
+async fn watch(
+    set: Arc<SandboxSet>,
+    scenario: Scenario,
+    sent: Arc<std::sync::Mutex<Vec<Sent>>>,
+    total: usize,
+) {
+    let mut pass = 0u64;
+    loop {
+        pass += 1;
+        // Copying the stores' orders is the costly part: every 20th pass (200 ms) suffices.
+        let stores: Vec<std::collections::HashMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)>> =
+            if pass % 20 == 0 {
+                scenario
+                    .stores
+                    .iter()
+                    .map(|store| {
+                        let orders = set.shopify.orders(&store.name).unwrap_or_default();
+                        orders
+                            .into_iter()
+                            .filter_map(|o| {
+                                Some((o.source_identifier?, (o.created_at, o.cancelled_at)))
+                            })
+                            .collect()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        let done = {
+            let mut sent = sent.lock().unwrap();
+            for s in sent.iter_mut().filter(|s| s.effect.is_none()) {
+                let in_store = stores.get(s.shop).and_then(|orders| orders.get(&s.order));
+                s.effect = match s.flow {
+                    Flow::NewOrder => in_store.map(|(created, _)| *created),
+                    Flow::TiktokCancel => in_store.and_then(|(_, cancelled)| *cancelled),
+                    Flow::StoreCancel => (set.tiktok.order_status(&s.order).as_deref()
+                        == Some("CANCELLED"))
+                    .then(Utc::now),
+                    Flow::Fulfillment => (set.tiktok.tracking_writes(&s.order) > 0).then(Utc::now),
+                };
+            }
+            sent.len() == total && sent.iter().all(|s| s.effect.is_some())
+        };
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn store_order_of(set: &SandboxSet, store: &str, tiktok_id: &str) -> Option<String> {
+    let orders = set.shopify.orders(store).ok()?;
+    orders
+        .into_iter()
+        .find(|o| o.source_identifier.as_deref() == Some(tiktok_id))
+        .map(|o| o.id)
+}
