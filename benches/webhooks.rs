@@ -324,6 +324,17 @@ async fn run(rate: u64, seconds: u64, shops: usize, latency: Duration) -> anyhow
             latencies.len()
         );
     }
+    let mut fetched = engine.hints().take_latencies();
+    fetched.sort_by(f64::total_cmp);
+    if let (Some(p50), Some(p99)) = (
+        fetched.get(fetched.len() / 2),
+        fetched.get(fetched.len() * 99 / 100),
+    ) {
+        println!(
+            "of which webhook → its fetch committed (jobs queued): p50 {p50:.2} s  p99 {p99:.2} s ({} fetches)",
+            fetched.len()
+        );
+    }
     let throttled: u32 = scenario
         .stores
         .iter()
@@ -343,6 +354,9 @@ async fn run(rate: u64, seconds: u64, shops: usize, latency: Duration) -> anyhow
     Ok(())
 }
 
+/// Per TikTok order id, when its store order was created and cancelled.
+type StoreWrites = std::collections::HashMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)>;
+
 /// Marks each webhook's write once it happened, until all `total` have: TikTok's writes are
 /// looked for every 10 ms (its sandbox keeps no sub-second times); the store's carry their own
 /// time, read from one copy of each store's orders per pass.
@@ -356,24 +370,23 @@ async fn watch(
     loop {
         pass += 1;
         // Copying the stores' orders is the costly part: every 20th pass (200 ms) suffices.
-        let stores: Vec<std::collections::HashMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)>> =
-            if pass % 20 == 0 {
-                scenario
-                    .stores
-                    .iter()
-                    .map(|store| {
-                        let orders = set.shopify.orders(&store.name).unwrap_or_default();
-                        orders
-                            .into_iter()
-                            .filter_map(|o| {
-                                Some((o.source_identifier?, (o.created_at, o.cancelled_at)))
-                            })
-                            .collect()
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+        let stores: Vec<StoreWrites> = if pass.is_multiple_of(20) {
+            scenario
+                .stores
+                .iter()
+                .map(|store| {
+                    let orders = set.shopify.orders(&store.name).unwrap_or_default();
+                    orders
+                        .into_iter()
+                        .filter_map(|o| {
+                            Some((o.source_identifier?, (o.created_at, o.cancelled_at)))
+                        })
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let done = {
             let mut sent = sent.lock().unwrap();
             for s in sent.iter_mut().filter(|s| s.effect.is_none()) {

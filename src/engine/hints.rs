@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use futures::future::join_all;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -66,6 +67,8 @@ pub struct Hints {
     wake: Mutex<HashMap<LinkId, Arc<Notify>>>,
     /// Seconds from a webhook's arrival to the commit of what it caused, newest last (bounded).
     latencies: Mutex<Vec<f64>>,
+    /// Per link and stream, when the last hinted read started (see `poll_stream`).
+    read_marks: Mutex<HashMap<(LinkId, &'static str), Timestamp>>,
 }
 
 /// Most latencies kept for `/metrics` between scrapes.
@@ -118,6 +121,16 @@ impl Hints {
     /// The latencies measured since the last call, oldest first.
     pub fn take_latencies(&self) -> Vec<f64> {
         std::mem::take(&mut *self.latencies.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(super) fn read_mark(&self, link: &LinkId, stream: &'static str) -> Option<Timestamp> {
+        let marks = self.read_marks.lock().unwrap_or_else(|e| e.into_inner());
+        marks.get(&(link.clone(), stream)).copied()
+    }
+
+    pub(super) fn set_read_mark(&self, link: &LinkId, stream: &'static str, at: Timestamp) {
+        let mut marks = self.read_marks.lock().unwrap_or_else(|e| e.into_inner());
+        marks.insert((link.clone(), stream), at);
     }
 
     fn take(&self, link: &LinkId) -> Pending {
@@ -183,41 +196,47 @@ impl Engine {
         }
     }
 
-    /// Cancellations first, as a poll does: an order TikTok shows cancelled is then already
-    /// explained by its cancellation record.
+    /// Everything a batch of hints names, read at once (the accounts' slots bound the calls in
+    /// flight). An order whose cancellation changed is read after its cancellations, as a poll
+    /// does, so TikTok showing it cancelled is already explained by the cancellation record.
     async fn fetch_hinted(&self, link: &LinkRuntime, pending: &Pending) {
-        let mut failures = Vec::new();
-        for order in &pending.cancellations {
-            let read = {
-                let _slot = link.tiktok_slots.acquire().await;
-                link.marketplace.cancellations_of_order(order).await
-            };
-            let ingested = match read {
-                Ok(items) => self
-                    .ingest_cancellations(link, items)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(why) = ingested {
-                failures.push(format!("cancellations of order {order}: {why}"));
-            }
-        }
-        let orders: Vec<TiktokOrderId> = pending
+        let cancellations = join_all(
+            pending
+                .cancellations
+                .iter()
+                .map(|order| self.reread_cancellations(link, order)),
+        );
+        let lone: Vec<TiktokOrderId> = pending
             .orders
-            .union(&pending.cancellations)
+            .difference(&pending.cancellations)
             .cloned()
             .collect();
-        for batch in orders.chunks(ORDERS_PER_READ) {
-            if let Err(why) = self.reread_orders(link, batch).await {
-                failures.push(format!("TikTok orders: {why}"));
+        let orders = join_all(
+            lone.chunks(ORDERS_PER_READ)
+                .map(|batch| self.reread_orders(link, batch)),
+        );
+        let store = async {
+            if pending.store {
+                let read = self.poll_store(link, super::poll::Reach::Hint).await;
+                read.map(drop).map_err(|why| format!("store orders: {why}"))
+            } else {
+                Ok(())
             }
-        }
-        if pending.store
-            && let Err(why) = self.poll_store_now(link).await
-        {
-            failures.push(format!("store orders: {why}"));
-        }
+        };
+        let (cancellations, orders, store) = tokio::join!(cancellations, orders, store);
+        let cancelled: Vec<TiktokOrderId> = pending.cancellations.iter().cloned().collect();
+        let after = join_all(
+            cancelled
+                .chunks(ORDERS_PER_READ)
+                .map(|batch| self.reread_orders(link, batch)),
+        )
+        .await;
+        let failures = cancellations
+            .into_iter()
+            .chain(orders)
+            .chain(after)
+            .chain([store])
+            .filter_map(Result::err);
         for why in failures {
             // The poll catches up what a failed fetch missed; nothing is lost.
             self.activity.record(
@@ -230,7 +249,32 @@ impl Engine {
         }
     }
 
-    async fn reread_orders(
+    async fn reread_cancellations(
+        &self,
+        link: &LinkRuntime,
+        order: &TiktokOrderId,
+    ) -> Result<(), String> {
+        let read = {
+            let _slot = link.tiktok_slots.acquire().await;
+            link.marketplace.cancellations_of_order(order).await
+        };
+        let ingested = match read {
+            Ok(items) => self
+                .ingest_cancellations(link, items)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        ingested.map_err(|why| format!("cancellations of order {order}: {why}"))
+    }
+
+    async fn reread_orders(&self, link: &LinkRuntime, ids: &[TiktokOrderId]) -> Result<(), String> {
+        self.reread_orders_page(link, ids)
+            .await
+            .map_err(|why| format!("TikTok orders: {why}"))
+    }
+
+    async fn reread_orders_page(
         &self,
         link: &LinkRuntime,
         ids: &[TiktokOrderId],

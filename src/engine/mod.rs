@@ -121,9 +121,6 @@ impl EngineOptions {
     }
 }
 
-/// Held while one stream of one link is read (see `poll_stream`).
-type StreamLock = Arc<tokio::sync::Mutex<()>>;
-
 pub struct Engine {
     pub(crate) store: Arc<Store>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -152,8 +149,6 @@ pub struct Engine {
     /// What webhooks asked to look at, and their counts per link (see `hints.rs`).
     hints: Hints,
     metrics: metrics::EngineMetrics,
-    /// One reader per link and stream at a time (see `poll_stream`).
-    stream_locks: std::sync::Mutex<HashMap<(LinkId, &'static str), StreamLock>>,
 }
 
 impl Engine {
@@ -182,7 +177,6 @@ impl Engine {
             causes: resume::CauseSchedule::default(),
             hints: Hints::default(),
             metrics: metrics::EngineMetrics::default(),
-            stream_locks: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -249,11 +243,6 @@ impl Engine {
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Relaxed)
-    }
-
-    fn stream_lock(&self, link: &LinkId, stream: &'static str) -> StreamLock {
-        let mut locks = self.stream_locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry((link.clone(), stream)).or_default().clone()
     }
 
     /// Tells subscribers something changed (they re-ask for what they show).

@@ -20,6 +20,19 @@ pub const TIKTOK_ORDERS: &str = "tiktok_orders";
 pub const TIKTOK_CANCELLATIONS: &str = "tiktok_cancellations";
 pub const STORE_ORDERS: &str = "store_orders";
 
+/// Hinted reads re-read this much before the previous one: a platform's search can lag its
+/// writes by a moment. Kept short because under a stream of webhooks every hinted read pays
+/// for its overlap again (at 100 webhooks/s, 30 s meant ~8 pages of 100 per read); a change
+/// that shows later than this is caught by the next poll, which keeps its own watermark.
+const HINT_OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
+
+/// Who asked for a read: the link's poll, or a webhook (see `poll_stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    Poll,
+    Hint,
+}
+
 /// What one poll of one link saw.
 #[derive(Debug, Default, Clone)]
 pub struct PollSummary {
@@ -56,7 +69,7 @@ impl Engine {
             Err(e) => summary.errors.push(format!("TikTok orders: {e}")),
         }
         let tiktok = summary.errors.is_empty();
-        let store = match self.poll_store(link).await {
+        let store = match self.poll_store(link, Reach::Poll).await {
             Ok(n) => {
                 summary.store_changes = n;
                 true
@@ -164,6 +177,7 @@ impl Engine {
         self.poll_stream(
             link,
             TIKTOK_ORDERS,
+            Reach::Poll,
             |window, token| {
                 Box::pin(async move {
                     let _slot = link.tiktok_slots.acquire().await;
@@ -183,17 +197,24 @@ impl Engine {
     /// Pages through one stream's window, writing each page before asking for the next, then
     /// moves the stream's watermark. Items the platform sent but orderdeck cannot read are
     /// reported in Activity and handed to `ingest` with the page; they never fail the page.
+    ///
+    /// A read a webhook asked for (`Reach::Hint`) starts a little before the previous such read
+    /// instead, and leaves the stored watermark alone: the polls stay a complete backstop
+    /// however many hinted reads ran between them.
     async fn poll_stream<'a, T>(
         &self,
         link: &LinkRuntime,
         stream: &'static str,
+        reach: Reach,
         fetch: impl Fn(Window, Option<String>) -> BoxFuture<'a, Result<Page<T>, PlatformError>>,
         ingest: impl Fn(Vec<T>, Vec<Unreadable>) -> BoxFuture<'a, Result<(), PollError>>,
     ) -> Result<usize, PollError> {
-        // A webhook's store read and the link's poll may meet: one reads a stream at a time.
-        let stream_lock = self.stream_lock(&link.id, stream);
-        let _reading = stream_lock.lock().await;
-        let (window, started) = self.window(link, stream)?;
+        let (mut window, started) = self.window(link, stream)?;
+        if reach == Reach::Hint
+            && let Some(previous) = self.hints.read_mark(&link.id, stream)
+        {
+            window.from = window.from.max(previous - HINT_OVERLAP);
+        }
         let mut token = None;
         let mut seen = 0;
         loop {
@@ -214,7 +235,10 @@ impl Engine {
                 _ => break,
             }
         }
-        self.advance(link, stream, started).await?;
+        match reach {
+            Reach::Poll => self.advance(link, stream, started).await?,
+            Reach::Hint => self.hints.set_read_mark(&link.id, stream, started),
+        }
         Ok(seen)
     }
 
@@ -313,15 +337,15 @@ impl Engine {
         self.commit(change).await
     }
 
-    /// The store's changed orders now, as a poll reads them (a webhook said one changed).
-    pub(crate) async fn poll_store_now(&self, link: &LinkRuntime) -> Result<usize, PollError> {
-        self.poll_store(link).await
-    }
-
-    async fn poll_store(&self, link: &LinkRuntime) -> Result<usize, PollError> {
+    pub(crate) async fn poll_store(
+        &self,
+        link: &LinkRuntime,
+        reach: Reach,
+    ) -> Result<usize, PollError> {
         self.poll_stream(
             link,
             STORE_ORDERS,
+            reach,
             |window, cursor| {
                 Box::pin(async move {
                     let _slot = link.storefront_slots.acquire().await;

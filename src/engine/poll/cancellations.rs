@@ -117,6 +117,7 @@ impl Engine {
         self.poll_stream(
             link,
             TIKTOK_CANCELLATIONS,
+            super::Reach::Poll,
             |window, token| {
                 Box::pin(async move {
                     let _slot = link.tiktok_slots.acquire().await;
