@@ -22,6 +22,7 @@ mod output;
 pub mod runtime;
 mod sandbox;
 mod serve;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -135,6 +136,9 @@ pub enum Command {
     Settings(SettingsCommand),
     /// Show the audit log: who did what, when
     Audit(AuditArgs),
+    /// Register, list or remove the platforms' webhook subscriptions to this orderdeck
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// Check the config file and list every problem, with file:line:column
     CheckConfig,
     /// Write a commented starter config (private, mode 600) where orderdeck looks for it;
@@ -187,6 +191,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Some(Command::Serve) => serve::run(&load()?).await,
             Some(Command::Demo(args)) => demo::run(args).await,
             Some(Command::Sandbox(args)) => sandbox::run(args.seed, args.orders_per_shop).await,
+            Some(Command::Webhooks(command)) => webhooks::run(&load()?, &command).await,
             Some(command) => with_client(&load()?, command).await,
         }
     });
@@ -227,6 +232,7 @@ async fn with_client(config: &Config, command: Command) -> anyhow::Result<()> {
         | Command::Serve
         | Command::Demo(_)
         | Command::Sandbox(_)
+        | Command::Webhooks(_)
         | Command::Init
         | Command::Completions { .. }
         | Command::Man => unreachable!("dispatched by run"),

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod settings;
 pub mod spelling;
 pub mod store_order;
+pub mod subscriptions;
 pub mod text;
 pub mod triage;
 mod wire_enum;

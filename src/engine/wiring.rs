@@ -176,6 +176,7 @@ fn storefront(
                 woo.consumer_secret.expose(),
             );
             config.timeouts = timeouts;
+            config.webhook_secret = woo.webhook_secret.as_ref().map(|s| s.expose().to_string());
             let client = WoocommerceClient::new(&config).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(client)))
         }

@@ -137,6 +137,18 @@ pub struct LabelDocument {
     pub tracking_number: Option<String>,
 }
 
+/// One webhook subscription as a platform lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Subscription {
+    /// What removes it: the platform's id (TikTok: the event type itself).
+    pub id: String,
+    /// The platform's name for the event (`ORDER_STATUS_CHANGE`, `ORDERS_CANCELLED`,
+    /// `order.updated`).
+    pub topic: String,
+    /// Where deliveries go.
+    pub address: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SellerCancel {
     pub cancel_id: CancelId,
@@ -179,6 +191,11 @@ pub trait Marketplace: Send + Sync {
     ) -> Result<Page<RemoteOrder>, PlatformError>;
     /// The shop's TikTok id, as webhooks name it (`shop_id`).
     async fn shop_id(&self) -> Result<String, PlatformError>;
+    /// The shop's webhook subscriptions (one per event type).
+    async fn webhooks(&self) -> Result<Vec<Subscription>, PlatformError>;
+    /// Sends `topic` (an event type) to `address`, replacing any other address for it.
+    async fn subscribe(&self, topic: &str, address: &str) -> Result<Subscription, PlatformError>;
+    async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), PlatformError>;
     async fn shipping_providers(
         &self,
         delivery_option_id: &str,
@@ -305,6 +322,30 @@ pub trait Storefront: Send + Sync {
                 self.platform().capabilities().display_name
             ),
         ))
+    }
+    /// The store's webhook subscriptions. Stores without webhooks orderdeck can register keep
+    /// these defaults, which say so.
+    async fn webhooks(&self) -> Result<Vec<Subscription>, PlatformError> {
+        Err(self.no_webhooks("webhooks"))
+    }
+    async fn subscribe(&self, topic: &str, address: &str) -> Result<Subscription, PlatformError> {
+        let _ = (topic, address);
+        Err(self.no_webhooks("subscribe"))
+    }
+    async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), PlatformError> {
+        let _ = subscription;
+        Err(self.no_webhooks("unsubscribe"))
+    }
+    fn no_webhooks(&self, operation: &'static str) -> PlatformError {
+        PlatformError::new(
+            self.platform(),
+            operation,
+            ErrorClass::Permanent,
+            format!(
+                "{} has no webhooks orderdeck can register: its links are polled",
+                self.platform().capabilities().display_name
+            ),
+        )
     }
     /// The order in full: lines as they stand now and the units each fulfillment holds
     /// (polls may leave those out to stay cheap; see `StorefrontOrder::lines`).

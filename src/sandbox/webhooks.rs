@@ -108,14 +108,54 @@ pub fn woocommerce(
 impl Delivery {
     /// Sends it to `base` (`http://host:port`); answers the HTTP status.
     pub async fn send(&self, http: &reqwest::Client, base: &str) -> Result<u16, reqwest::Error> {
-        let mut request = http
-            .post(format!("{base}{}", self.path))
-            .body(self.body.clone());
+        self.send_to(http, &format!("{base}{}", self.path)).await
+    }
+
+    async fn send_to(&self, http: &reqwest::Client, url: &str) -> Result<u16, reqwest::Error> {
+        let mut request = http.post(url).body(self.body.clone());
         for (name, value) in &self.headers {
             request = request.header(name, value);
         }
         Ok(request.send().await?.status().as_u16())
     }
+}
+
+/// Tries a delivery gets before the simulated platform gives up (the real ones retry for
+/// hours; the poll catches up what is given up).
+const ATTEMPTS: u32 = 5;
+
+/// Sends `delivery` to `url` in the background as the platforms do: retried one, two, four…
+/// seconds apart until the receiver answers 2xx.
+pub fn deliver(delivery: Delivery, url: String) {
+    static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default()
+    });
+    tokio::spawn(async move {
+        for attempt in 0..ATTEMPTS {
+            if let Ok(200..=299) = delivery.send_to(&HTTP, &url).await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;
+        }
+    });
+}
+
+/// Runs `scan` every 200 ms and delivers what it finds, until it answers `None` (its sandbox
+/// is gone). A scan compares the world with what it saw last, as a platform's event bus
+/// reports each change once.
+pub fn watch(mut scan: impl FnMut() -> Option<Vec<(Delivery, String)>> + Send + 'static) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let Some(found) = scan() else { return };
+            for (delivery, url) in found {
+                deliver(delivery, url);
+            }
+        }
+    });
 }
 
 #[cfg(test)]

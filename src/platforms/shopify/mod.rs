@@ -12,11 +12,13 @@
 //! - Every call is paced by the store's cost bucket ([`throttle`]) and classified by
 //!   [`classify`].
 
+mod cancel;
 pub mod classify;
 pub mod config;
 pub mod mapping;
 pub mod queries;
 mod stock;
+mod subscriptions;
 pub mod throttle;
 mod transport;
 
@@ -37,7 +39,9 @@ use self::mapping::ReadOrder;
 use self::throttle::CostKey;
 use self::transport::Transport;
 use super::http::{self, CallKind};
-use super::{Page, PlatformError, Storefront, StorefrontChange, UnitRemoval, Unreadable};
+use super::{
+    Page, PlatformError, Storefront, StorefrontChange, Subscription, UnitRemoval, Unreadable,
+};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
@@ -45,7 +49,6 @@ use crate::domain::platform::Platform;
 use crate::domain::rules::address::ShipTo;
 use crate::domain::rules::cancel::{StorefrontCancelInstruction, StorefrontCancelled};
 use crate::domain::rules::import::{STORE_ORDER_TAG, SkuMatch, StorefrontOrderDraft};
-use crate::domain::text;
 use crate::platforms::error::ErrorClass;
 
 const LOOKUP: Call = Call {
@@ -72,10 +75,6 @@ const READ: Call = Call {
     operation: "order",
     effect: CallKind::Read,
 };
-const CANCEL: Call = Call {
-    operation: "orderCancel",
-    effect: CallKind::Write,
-};
 const UPDATE: Call = Call {
     operation: "orderUpdate",
     effect: CallKind::Write,
@@ -84,8 +83,6 @@ const UPDATE: Call = Call {
 /// A pacing wait longer than this is reported as `RetryLater` instead of slept through.
 const MAX_PACING_WAIT: Duration = Duration::from_secs(30);
 /// First and longest pause between re-reads while a cancel job runs.
-const CONFIRM_FIRST_PAUSE: Duration = Duration::from_millis(100);
-const CONFIRM_MAX_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -181,118 +178,11 @@ impl ShopifyClient {
                 .with_code("NOT_FOUND")),
         }
     }
-
-    /// Re-reads the order until Shopify's cancel job has applied, within the configured time.
-    /// `orderCancel` of the whole order, confirmed by reading it back.
-    async fn cancel_whole(
-        &self,
-        id: &StorefrontOrderId,
-        restock: bool,
-        note: &str,
-    ) -> Result<StorefrontOrder, PlatformError> {
-        let variables = json!({
-            "orderId": id.as_str(),
-            "restock": restock,
-            "staffNote": mapping::staff_note(note),
-        });
-        let answer = self
-            .inner
-            .transport
-            .execute(
-                CANCEL,
-                CostKey::one("orderCancel", queries::cost_hint::ORDER_CANCEL),
-                queries::order_cancel(self.inner.version),
-                variables,
-            )
-            .await?;
-        let payload = answer.root("orderCancel", CANCEL)?;
-        if let Some(refused) =
-            classify::user_errors(payload, "orderCancelUserErrors", &answer.raw, CANCEL)
-        {
-            if says_already_cancelled(payload) {
-                return self.confirm_cancel(id, None).await;
-            }
-            // Refused for another reason; but if the order is cancelled by now (in the admin,
-            // or by an earlier attempt whose answer was lost), that is the outcome we wanted.
-            return match self.read_order(id).await {
-                Ok(read) if read.store.status == StorefrontOrderStatus::Cancelled => Ok(read.store),
-                _ => Err(refused),
-            };
-        }
-        let job = payload
-            .get("job")
-            .and_then(|job| job.get("id"))
-            .and_then(Value::as_str);
-        self.confirm_cancel(id, job).await
-    }
-
-    async fn confirm_cancel(
-        &self,
-        id: &StorefrontOrderId,
-        job: Option<&str>,
-    ) -> Result<StorefrontOrder, PlatformError> {
-        let started = tokio::time::Instant::now();
-        let mut pause = CONFIRM_FIRST_PAUSE;
-        loop {
-            match self.read_order(id).await {
-                Ok(read) if read.store.status == StorefrontOrderStatus::Cancelled => {
-                    return Ok(read.store);
-                }
-                Ok(_) => {}
-                // The cancel was accepted: whatever stops us reading, its outcome is unknown.
-                Err(e) => {
-                    return Err(PlatformError {
-                        class: ErrorClass::Ambiguous,
-                        operation: CANCEL.operation,
-                        message: text::truncate(
-                            &format!(
-                                "cancel accepted, but reading the order back failed: {}",
-                                e.message
-                            ),
-                            500,
-                        ),
-                        ..e
-                    });
-                }
-            }
-            if started.elapsed() + pause > self.inner.cancel_confirm_within {
-                return Err(PlatformError::new(
-                    Platform::Shopify,
-                    CANCEL.operation,
-                    ErrorClass::Ambiguous,
-                    format!(
-                        "Shopify accepted the cancel (job {}) but order {id} is not cancelled after {:.1}s",
-                        job.unwrap_or("unknown"),
-                        started.elapsed().as_secs_f64()
-                    ),
-                ));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(CONFIRM_MAX_PAUSE);
-        }
-    }
 }
 
 fn is_variant_gid(id: &str) -> bool {
     id.strip_prefix("gid://shopify/ProductVariant/")
         .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-}
-
-/// "Cannot cancel an order that has already been canceled" (Shopify has spelt it both ways).
-fn says_already_cancelled(payload: &Value) -> bool {
-    payload
-        .get("orderCancelUserErrors")
-        .and_then(Value::as_array)
-        .is_some_and(|errors| {
-            errors.iter().any(|e| {
-                e.get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_lowercase)
-                    .is_some_and(|m| {
-                        m.contains("already been canceled") || m.contains("already been cancelled")
-                    })
-            })
-        })
 }
 
 #[async_trait]
@@ -535,6 +425,18 @@ impl Storefront for ShopifyClient {
         mapping::read_order(order)
             .map(|read| read.store)
             .map_err(|why| classify::unreadable(UPDATE, &answer.raw, &why))
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Subscription>, PlatformError> {
+        self.subscriptions().await
+    }
+
+    async fn subscribe(&self, topic: &str, address: &str) -> Result<Subscription, PlatformError> {
+        self.create_subscription(topic, address).await
+    }
+
+    async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), PlatformError> {
+        self.delete_subscription(&subscription.id).await
     }
 
     async fn changed_orders(

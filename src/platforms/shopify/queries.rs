@@ -62,6 +62,9 @@ pub mod cost_hint {
     /// order + lineItems (2 + 250 lines × 1; its pageInfo is free).
     pub const ORDER_LINES: f64 = 253.0;
     pub const ORDER_EDIT: f64 = 10.0;
+    /// `webhookSubscriptions(first: 50)`: 2 + 50 × 1.
+    pub const WEBHOOK_SUBSCRIPTIONS: f64 = 52.0;
+    pub const WEBHOOK_SUBSCRIPTION_WRITE: f64 = 10.0;
 }
 
 /// What the store shipped of each line and what is left: read only for an order that has a
@@ -367,6 +370,47 @@ pub fn search_term(field: &str, value: &str) -> String {
 }
 
 /// Every document the client can send, by name, for the schema validation test.
+/// The app's webhook subscriptions (orderdeck registers four topics; 50 is plenty).
+pub const WEBHOOK_SUBSCRIPTIONS: &str = r#"
+query WebhookSubscriptions {
+  webhookSubscriptions(first: 50) {
+    nodes {
+      id
+      topic
+      uri
+    }
+  }
+}
+"#;
+
+pub const WEBHOOK_SUBSCRIPTION_CREATE: &str = r#"
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $uri: String!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri, format: JSON}) {
+    webhookSubscription {
+      id
+      topic
+      uri
+    }
+    userErrors {
+      field
+      message
+    }
+  }
+}
+"#;
+
+pub const WEBHOOK_SUBSCRIPTION_DELETE: &str = r#"
+mutation WebhookSubscriptionDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors {
+      field
+      message
+    }
+  }
+}
+"#;
+
 pub fn all_documents() -> Vec<(String, String)> {
     let mut documents: Vec<(String, String)> = [
         ("orderCreate", ORDER_CREATE),
@@ -381,6 +425,9 @@ pub fn all_documents() -> Vec<(String, String)> {
         ("orderEditBegin", ORDER_EDIT_BEGIN),
         ("orderEditSetQuantity", ORDER_EDIT_SET_QUANTITY),
         ("orderEditCommit", ORDER_EDIT_COMMIT),
+        ("webhookSubscriptions", WEBHOOK_SUBSCRIPTIONS),
+        ("webhookSubscriptionCreate", WEBHOOK_SUBSCRIPTION_CREATE),
+        ("webhookSubscriptionDelete", WEBHOOK_SUBSCRIPTION_DELETE),
     ]
     .into_iter()
     .map(|(name, doc)| (name.to_string(), doc.to_string()))

@@ -8,7 +8,7 @@ use crate::domain::ids::{CancelId, PackageId, TiktokOrderId};
 use crate::domain::rules::tracking::ShippingProvider;
 use crate::platforms::{
     LabelDocument, Marketplace, Page, PlatformError, RemoteCancellation, RemoteOrder, SellerCancel,
-    Shipped, Tokens, Window,
+    Shipped, Subscription, Tokens, Window,
 };
 
 #[async_trait]
@@ -23,6 +23,18 @@ impl Marketplace for TiktokClient {
 
     async fn shop_id(&self) -> Result<String, PlatformError> {
         Ok(TiktokClient::shop_id(self).await?.to_string())
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Subscription>, PlatformError> {
+        TiktokClient::webhooks(self).await
+    }
+
+    async fn subscribe(&self, topic: &str, address: &str) -> Result<Subscription, PlatformError> {
+        self.put_webhook(topic, address).await
+    }
+
+    async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), PlatformError> {
+        self.delete_webhook(&subscription.topic).await
     }
 
     /// Any number of ids: batches of 50 go out one after another.

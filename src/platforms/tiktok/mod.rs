@@ -18,6 +18,7 @@ pub mod classify;
 pub mod client;
 mod damage;
 mod envelope;
+mod events;
 mod fulfillment;
 mod marketplace;
 mod orders;

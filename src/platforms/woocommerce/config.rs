@@ -47,6 +47,8 @@ pub struct WoocommerceConfig {
     /// Orders and products asked for per page: WordPress' largest, [`MAX_PAGE_SIZE`], unless a
     /// test wants to see paging.
     pub page_size: u32,
+    /// The secret orderdeck's webhooks are created with (`orderdeck webhooks register`).
+    pub webhook_secret: Option<String>,
 }
 
 /// WordPress answers `per_page` above 100 with 400 `rest_invalid_param`.
@@ -64,6 +66,7 @@ impl WoocommerceConfig {
             consumer_secret: consumer_secret.into(),
             timeouts: Timeouts::default(),
             page_size: MAX_PAGE_SIZE,
+            webhook_secret: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub mod config;
 mod find;
 pub mod mapping;
 mod transport;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,7 +36,7 @@ use self::classify::Call;
 use self::mapping::ReadOrder;
 use self::transport::Transport;
 use super::http::{self, CallKind};
-use super::{Page, PlatformError, Storefront, StorefrontChange};
+use super::{Page, PlatformError, Storefront, StorefrontChange, Subscription};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
@@ -110,6 +111,7 @@ struct Inner {
     page_size: u32,
     /// Where a read-back looks for an order ([`find`]).
     finder: Mutex<find::Finder>,
+    webhook_secret: Option<String>,
 }
 
 /// `after` / `modified_after` values: RFC 3339 with an explicit offset, second precision.
@@ -138,6 +140,7 @@ impl WoocommerceClient {
                 transport: Transport::new(client, config)?,
                 page_size: config.page_size.clamp(1, config::MAX_PAGE_SIZE),
                 finder: Mutex::new(find::Finder::default()),
+                webhook_secret: config.webhook_secret.clone(),
             }),
         })
     }
@@ -435,6 +438,18 @@ impl Storefront for WoocommerceClient {
             .complete(&answer.body, UPDATE, &answer.raw)
             .await?
             .store)
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Subscription>, PlatformError> {
+        self.list_webhooks().await
+    }
+
+    async fn subscribe(&self, topic: &str, address: &str) -> Result<Subscription, PlatformError> {
+        self.create_webhook(topic, address).await
+    }
+
+    async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), PlatformError> {
+        self.delete_webhook(&subscription.id).await
     }
 
     async fn changed_orders(

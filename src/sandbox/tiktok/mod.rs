@@ -13,6 +13,7 @@
 
 mod auth;
 mod cancellations;
+mod events;
 
 /// Text the simulated TikTok sends damaged, as real answers sometimes are: a Rust string cannot
 /// hold half an emoji or bytes that are not UTF-8, so a test writes these stand-ins in any
@@ -152,6 +153,7 @@ impl TiktokSandbox {
         .await?;
         // Set before anyone knows the address, so every document URL points here.
         let _ = shared.api_base.set(api.base_url());
+        events::deliver_changes(Arc::downgrade(&shared));
         Ok(TiktokSandbox { shared, api, auth })
     }
 

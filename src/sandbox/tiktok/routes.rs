@@ -15,13 +15,13 @@ use axum::body::Bytes;
 use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::gate::{self, ApiError, Query};
 use super::world::unix_now;
-use super::{Shared, auth, cancellations, fulfillment, orders};
+use super::{Shared, auth, cancellations, events, fulfillment, orders};
 use crate::sandbox::faults::FaultKind;
 use crate::sandbox::serve::ConnectionKiller;
 
@@ -40,6 +40,9 @@ pub enum Endpoint {
     ApproveCancellation,
     RejectCancellation,
     CancelOrder,
+    GetShopWebhooks,
+    UpdateShopWebhook,
+    DeleteShopWebhook,
 }
 
 impl Endpoint {
@@ -58,6 +61,9 @@ impl Endpoint {
             ApproveCancellation => "approve_cancellation",
             RejectCancellation => "reject_cancellation",
             CancelOrder => "cancel_order",
+            GetShopWebhooks => "get_shop_webhooks",
+            UpdateShopWebhook => "update_shop_webhook",
+            DeleteShopWebhook => "delete_shop_webhook",
         }
     }
 
@@ -123,6 +129,8 @@ impl Endpoint {
             ],
             RejectCancellation => &["reject_reason", "comment", "images"],
             CancelOrder => &["order_id", "skus", "order_line_item_ids", "cancel_reason"],
+            UpdateShopWebhook => &["address", "event_type"],
+            DeleteShopWebhook => &["event_type"],
             _ => &[],
         }
     }
@@ -142,6 +150,8 @@ pub fn api_router(shared: Arc<Shared>) -> Router {
     // Each route carries its endpoint as an extension; one handler serves them all.
     let get_ = |endpoint: Endpoint| get(handle).layer(Extension(endpoint));
     let post_ = |endpoint: Endpoint| post(handle).layer(Extension(endpoint));
+    let put_ = |endpoint: Endpoint| put(handle).layer(Extension(endpoint));
+    let delete_ = |endpoint: Endpoint| delete(handle).layer(Extension(endpoint));
     Router::new()
         .route("/authorization/202309/shops", get_(GetAuthorizedShops))
         .route("/order/202309/orders/search", post_(SearchOrders))
@@ -177,6 +187,12 @@ pub fn api_router(shared: Arc<Shared>) -> Router {
             post_(RejectCancellation),
         )
         .route("/return_refund/202309/cancellations", post_(CancelOrder))
+        .route(
+            "/event/202309/webhooks",
+            get_(GetShopWebhooks)
+                .merge(put_(UpdateShopWebhook))
+                .merge(delete_(DeleteShopWebhook)),
+        )
         .route(
             fulfillment::DOCUMENT_ROUTE,
             get(fulfillment::serve_document),
@@ -280,6 +296,9 @@ fn run(
         ApproveCancellation => cancellations::approve(world, request),
         RejectCancellation => cancellations::reject(world, request),
         CancelOrder => cancellations::seller_cancel(world, request),
+        GetShopWebhooks => events::list(world, request),
+        UpdateShopWebhook => events::update(world, request),
+        DeleteShopWebhook => events::delete(world, request),
     }
 }
 

@@ -29,6 +29,8 @@ pub(super) struct Shop {
     pub access_expires_at: i64,
     pub refresh_token: String,
     pub refresh_expires_at: i64,
+    /// Event type → the address its webhooks go to.
+    pub webhooks: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +135,7 @@ impl World {
                 access_expires_at: spec.access_expires_at,
                 refresh_token: spec.refresh_token.clone(),
                 refresh_expires_at: spec.refresh_expires_at,
+                webhooks: Default::default(),
                 spec: spec.clone(),
             });
         }
