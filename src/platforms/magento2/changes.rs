@@ -6,9 +6,10 @@
 //!    magento2.md: "keep an overlap, use gteq, and dedupe by entity id" — a re-read order that
 //!    did not change merges as nothing), sorted `updated_at ASC`, paged by `total_count`. An
 //!    order's `updated_at` moves on invoice, shipment, comment, cancel and credit memo.
-//! 2. the open ones (`new`, `processing`) created within [`super::OPEN_LOOKBACK`]: whether a
-//!    track added to an existing shipment moves the order's `updated_at` is unconfirmed, so
-//!    their shipments are read on every poll.
+//! 2. the ones not cancelled or closed (`new`, `processing`, `complete` — a shipped order is
+//!    `complete` before its tracking number is typed in) created within
+//!    [`super::OPEN_LOOKBACK`]: whether a track added to an existing shipment moves the order's
+//!    `updated_at` is unconfirmed, so their shipments are read on every poll.
 //!
 //! One order that cannot be read is reported with why (and its TikTok id when that much could
 //! be read), never failing the page.
@@ -55,7 +56,7 @@ pub(super) async fn changed_orders(
             .and("updated_at", wire_time(since - OVERLAP), "gteq")
             .sorted("updated_at", "ASC"),
         Pass::Open => search
-            .and("state", "new,processing", "in")
+            .and("state", "new,processing,complete", "in")
             .and("created_at", wire_time(since - OPEN_LOOKBACK), "gteq")
             .sorted("entity_id", "ASC"),
     }

@@ -49,12 +49,21 @@ fn text(value: &Value) -> Option<String> {
     }
 }
 
+/// How MySQL compares a column with a filter value, near enough: integers exactly (TikTok ids
+/// do not fit a float), other numbers as numbers, text case-insensitively.
+fn compare(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    if let (Ok(x), Ok(y)) = (a.parse::<i128>(), b.parse::<i128>()) {
+        return Some(x.cmp(&y));
+    }
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y),
+        _ => Some(a.to_lowercase().cmp(&b.to_lowercase())),
+    }
+}
+
 fn matches(row: &Value, (field, value, condition): &(String, String, String)) -> bool {
     let have = row.get(field).and_then(text);
-    let cmp = |h: &str, v: &str| match (h.parse::<f64>(), v.parse::<f64>()) {
-        (Ok(a), Ok(b)) => a.partial_cmp(&b),
-        _ => Some(h.to_lowercase().cmp(&v.to_lowercase())),
-    };
+    let cmp = |h: &str, v: &str| compare(h, v);
     use std::cmp::Ordering::*;
     let ord = have.as_deref().and_then(|h| cmp(h, value));
     match condition.as_str() {
@@ -124,10 +133,7 @@ pub fn search(rows: Vec<Value>, criteria: &Criteria, columns: &[&str], report: u
                 a.get(field).and_then(text).unwrap_or_default(),
                 b.get(field).and_then(text).unwrap_or_default(),
             );
-            let ord = match (a.parse::<f64>(), b.parse::<f64>()) {
-                (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
-                _ => a.cmp(&b),
-            };
+            let ord = compare(&a, &b).unwrap_or(std::cmp::Ordering::Equal);
             if direction == "DESC" {
                 ord.reverse()
             } else {
