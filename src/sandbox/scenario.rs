@@ -315,6 +315,9 @@ impl Scenario {
         spec.rts_sla_time = now + 2 * 86_400;
         spec.tracking_number = None;
         spec.cancel = None;
+        if self.magento.iter().any(|m| m.name == shop.store) {
+            magento2::us_buyer(rng, &mut spec);
+        }
         spec
     }
 }

@@ -6,7 +6,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{MageStoreSpec, PROVIDERS, Scenario, ShopSpec, catalog, order};
+use super::{MageStoreSpec, OrderSpec, PROVIDERS, Scenario, ShopSpec, catalog, order};
 
 /// US cities and their states, as TikTok's district level L1 names them.
 const US_CITIES: &[(&str, &str)] = &[
@@ -15,6 +15,16 @@ const US_CITIES: &[(&str, &str)] = &[
     ("Brooklyn", "New York"),
     ("Portland", "Oregon"),
 ];
+
+/// A buyer in a US state Magento's directory knows (its region id is required on US addresses).
+pub(super) fn us_buyer(rng: &mut ChaCha8Rng, spec: &mut OrderSpec) {
+    let (city, state) = *US_CITIES.choose(rng).expect("cities");
+    spec.buyer.city = city.into();
+    spec.buyer.state = state.into();
+    spec.buyer.postal_code = format!("{:05}", rng.random_range(10_000..99_999));
+    spec.buyer.region_code = "US".into();
+    spec.buyer.country = "United States".into();
+}
 
 impl Scenario {
     /// Adds one US shop linked to a Magento store, with as many seed orders as the first shop
@@ -57,12 +67,7 @@ impl Scenario {
             .count();
         for o in 0..seeded {
             let mut spec = order(&mut rng, &shop, &products, s, o, self.now);
-            let (city, state) = *US_CITIES.choose(&mut rng).expect("cities");
-            spec.buyer.city = city.into();
-            spec.buyer.state = state.into();
-            spec.buyer.postal_code = format!("{:05}", rng.random_range(10_000..99_999));
-            spec.buyer.region_code = "US".into();
-            spec.buyer.country = "United States".into();
+            us_buyer(&mut rng, &mut spec);
             self.orders.push(spec);
         }
         self.shops.push(shop);
