@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use super::contract::{self, Criteria};
 use super::ops::{self, Answer, fail};
 use super::render;
+use super::search;
 use super::state::{MageStore, STORE_VIEWS};
 use crate::sandbox::faults::{FaultKind, Faults};
 use crate::sandbox::serve::ConnectionKiller;
@@ -353,7 +354,7 @@ fn execute(store: &mut MageStore, endpoint: &Endpoint, input: &Input) -> Answer 
                 row["entity_id"] = json!(p.id);
                 row
             });
-            let (status, mut body) = ops::search(rows.collect(), &criteria, PRODUCT_COLUMNS, report);
+            let (status, mut body) = search::search(rows.collect(), &criteria, PRODUCT_COLUMNS, report);
             for item in body["items"].as_array_mut().into_iter().flatten() {
                 item.as_object_mut().map(|o| o.remove("entity_id"));
             }
@@ -369,7 +370,7 @@ fn execute(store: &mut MageStore, endpoint: &Endpoint, input: &Input) -> Answer 
         ),
         Endpoint::Country(id) => ops::country(id),
         Endpoint::CreateOrder(_) => ops::save_order(store, &input.body, now),
-        Endpoint::ListOrders => ops::search(store.orders.iter().map(render::order).collect(), &criteria, ORDER_COLUMNS, report),
+        Endpoint::ListOrders => search::search(store.orders.iter().map(render::order).collect(), &criteria, ORDER_COLUMNS, report),
         Endpoint::GetOrder(id) => store.order(*id).map_or_else(ops::no_entity, |o| (StatusCode::OK, render::order(o))),
         Endpoint::CancelOrder(id) => ops::cancel(store, *id, now),
         Endpoint::ListComments(id) => match store.order(*id) {
@@ -384,15 +385,15 @@ fn execute(store: &mut MageStore, endpoint: &Endpoint, input: &Input) -> Answer 
         Endpoint::Refund(id) => ops::refund(store, *id, &input.body, now, false),
         Endpoint::ListShipments => {
             let rows = store.shipments.iter().map(|s| render::shipment(s, store.order(s.order_id))).collect();
-            ops::search(rows, &criteria, DOCUMENT_COLUMNS, report)
+            search::search(rows, &criteria, DOCUMENT_COLUMNS, report)
         }
         Endpoint::GetShipment(id) => store
             .shipments
             .iter()
             .find(|s| s.entity_id == *id)
             .map_or_else(ops::no_entity, |s| (StatusCode::OK, render::shipment(s, store.order(s.order_id)))),
-        Endpoint::ListMemos => ops::search(store.memos.iter().map(render::memo).collect(), &criteria, DOCUMENT_COLUMNS, report),
+        Endpoint::ListMemos => search::search(store.memos.iter().map(render::memo).collect(), &criteria, DOCUMENT_COLUMNS, report),
         Endpoint::GetMemo(id) => store.memos.iter().find(|m| m.entity_id == *id).map_or_else(ops::no_entity, |m| (StatusCode::OK, render::memo(m))),
-        Endpoint::ListInvoices => ops::search(store.invoices.iter().map(render::invoice).collect(), &criteria, DOCUMENT_COLUMNS, report),
+        Endpoint::ListInvoices => search::search(store.invoices.iter().map(render::invoice).collect(), &criteria, DOCUMENT_COLUMNS, report),
     }
 }

@@ -19,6 +19,7 @@ mod contract;
 mod http;
 mod ops;
 mod render;
+mod search;
 mod state;
 
 use std::fmt;
