@@ -75,8 +75,8 @@ pub struct MageOrder {
     pub items: Vec<MageItem>,
     /// Newest last here; rendered newest first, as Magento does.
     pub comments: Vec<MageComment>,
-    /// Set by `POST /V1/orders` with `email_sent`… never by the sandbox: it sends no e-mail, and
-    /// counts any request that asked for one in `notified`.
+    /// Requests that would have e-mailed the customer (`notify: true` on an invoice or credit
+    /// memo, `is_customer_notified: 1` on a comment): the sandbox sends nothing and counts them.
     pub notified: u32,
 }
 
