@@ -122,13 +122,19 @@ impl Platform {
             Platform::Magento2 => Capabilities {
                 display_name: "Magento 2",
                 is_store: true,
-                connector_available: false,
+                connector_available: true,
+                // A credit memo, not a cancel: an invoiced order cannot be cancelled.
                 store_to_tiktok_trigger: Some(Refund),
+                // `return_to_stock_items` on each offline credit memo orderdeck makes (orders it
+                // creates are invoiced, so that is how they close).
                 restock: PerCancel,
+                // TikTok's reason goes on the order as a comment.
                 free_text_cancel_reason: true,
                 cancel_only_before_processing: false,
-                needs_sku_lookup: false,
-                edits_lines: false,
+                // `POST /V1/orders` saves an unknown SKU as a line with no product.
+                needs_sku_lookup: true,
+                // A partial TikTok cancel is an offline credit memo of those units.
+                edits_lines: true,
             },
             Platform::Bigcommerce => Capabilities {
                 display_name: "BigCommerce",
@@ -257,6 +263,18 @@ mod tests {
         assert!(caps.connector_available);
         // An unknown `line_items[].sku` makes a line with no product instead of an error.
         assert!(caps.needs_sku_lookup);
+    }
+
+    #[test]
+    fn magento_has_a_connector_that_resolves_skus_and_takes_units_off() {
+        let caps = Platform::Magento2.capabilities();
+        assert!(caps.connector_available);
+        assert!(caps.needs_sku_lookup);
+        assert!(caps.edits_lines);
+        assert_eq!(
+            caps.store_to_tiktok_trigger,
+            Some(StorefrontCancelTrigger::Refund)
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::config::{Config, StorefrontConfig, StorefrontCredentials};
 use crate::domain::clock::Clock;
 use crate::domain::ids::{ShopId, StorefrontId};
 use crate::platforms::http::Timeouts;
+use crate::platforms::magento2::{Magento2Client, Magento2Config};
 use crate::platforms::shopify::{ApiVersion, ShopifyClient, ShopifyConfig};
 use crate::platforms::tiktok::{AppCredentials, TiktokClient, TiktokConfig};
 use crate::platforms::woocommerce::{WoocommerceClient, WoocommerceConfig};
@@ -178,6 +179,17 @@ fn storefront(
             config.timeouts = timeouts;
             config.webhook_secret = woo.webhook_secret.as_ref().map(|s| s.expose().to_string());
             let client = WoocommerceClient::new(&config).map_err(|e| err(e.to_string()))?;
+            Ok(Some(Arc::new(client)))
+        }
+        StorefrontCredentials::Magento2(magento) => {
+            // `api_base` is the merchant's site URL; the store view is the default one.
+            let mut config = Magento2Config::new(
+                store.name.as_str(),
+                store.api_base.as_str(),
+                magento.access_token.expose(),
+            );
+            config.timeouts = timeouts;
+            let client = Magento2Client::new(&config).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(client)))
         }
         _ => Ok(None),

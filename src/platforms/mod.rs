@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod http;
+pub mod magento2;
 pub mod metrics;
 pub mod shopify;
 pub mod tiktok;

@@ -29,6 +29,15 @@ const CARRIERS: [&str; 4] = [
 /// extension spells them (`Fedex` matches TikTok's `FedEx` case-insensitively) and one the
 /// demo's TikTok lists no provider for (`DHL US`: stuck until mapped in carrier_map).
 const WOO_CARRIERS: [&str; 4] = ["USPS", "UPS", "Fedex", "DHL US"];
+/// Magento tracks a warehouse enters: core carriers by code and title (`ups` matches TikTok's
+/// `UPS` case-insensitively), and a `custom` one whose title names a company the demo's TikTok
+/// lists no provider for (`OnTrac`: stuck until mapped in carrier_map).
+const MAGE_CARRIERS: [(&str, &str); 4] = [
+    ("ups", "United Parcel Service"),
+    ("usps", "United States Postal Service"),
+    ("fedex", "Federal Express"),
+    ("custom", "OnTrac"),
+];
 const CANCEL_REASONS: [(&str, &str); 3] = [
     (
         "ecom_order_to_ship_canceled_reason_better_price",
@@ -168,9 +177,17 @@ impl Living {
     /// The warehouse ships a store order that has no fulfillment yet.
     fn fulfil(&mut self, set: &SandboxSet) -> Option<String> {
         let (shopify, sites) = (set.scenario.stores.len(), set.scenario.woocommerce.len());
-        // Only a world with WooCommerce sites draws here, so Shopify-only worlds move as before.
-        if sites > 0 && self.rng.random_range(0..shopify + sites) >= shopify {
-            return self.ship_woocommerce(set);
+        let mages = set.scenario.magento.len();
+        // Only a world with WooCommerce or Magento stores draws here, so Shopify-only worlds
+        // move as before.
+        if sites + mages > 0 {
+            let pick = self.rng.random_range(0..shopify + sites + mages);
+            if pick >= shopify + sites {
+                return self.ship_magento(set);
+            }
+            if pick >= shopify {
+                return self.ship_woocommerce(set);
+            }
         }
         let index = self.rng.random_range(0..shopify.max(1));
         let store = set.scenario.stores.get(index)?.name.clone();
@@ -249,6 +266,45 @@ impl Living {
         Some(format!(
             "warehouse shipped WooCommerce order #{} in {site} ({carrier})",
             order.id
+        ))
+    }
+
+    /// A Magento warehouse ships an imported, unshipped order with a track: a core carrier's
+    /// code, or `custom` with the company typed in; now and then a multi-item order leaves in
+    /// two shipments (one line first).
+    fn ship_magento(&mut self, set: &SandboxSet) -> Option<String> {
+        let site = set.scenario.magento.choose(&mut self.rng)?.name.clone();
+        let orders = set.magento.orders(&site).ok()?;
+        let waiting: Vec<_> = orders
+            .iter()
+            .filter(|o| {
+                o.state == "processing"
+                    && o.ext_order_id.is_some()
+                    && o.items.iter().any(|i| i.shippable() > 0.0)
+            })
+            .collect();
+        let order = waiting.choose(&mut self.rng)?;
+        let (code, title) = *MAGE_CARRIERS.choose(&mut self.rng)?;
+        let number = format!("1Z{:016}", self.rng.random_range(0..10u64.pow(16)));
+        let track = crate::sandbox::magento2::TrackSpec::new(code, title, &number);
+        let open: Vec<_> = order.items.iter().filter(|i| i.shippable() > 0.0).collect();
+        if open.len() > 1 && self.rng.random_bool(0.3) {
+            let first = open[0];
+            let units = [(first.sku.as_str(), first.shippable() as u32)];
+            set.magento
+                .ship(&site, order.entity_id, &units, &[track])
+                .ok()?;
+            return Some(format!(
+                "warehouse shipped part of Magento order #{} in {site} ({title}; the rest follows)",
+                order.increment_id
+            ));
+        }
+        set.magento
+            .ship(&site, order.entity_id, &[], &[track])
+            .ok()?;
+        Some(format!(
+            "warehouse shipped Magento order #{} in {site} ({title})",
+            order.increment_id
         ))
     }
 

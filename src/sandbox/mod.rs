@@ -9,6 +9,7 @@
 
 pub mod faults;
 pub mod living;
+pub mod magento2;
 pub mod scenario;
 pub mod serve;
 pub mod set;

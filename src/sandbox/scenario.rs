@@ -4,6 +4,7 @@
 //! deadlines. Plain wire-level values (strings, unix seconds): each simulated platform seeds
 //! its own state from this, and nothing here is a client or domain type.
 
+mod magento2;
 mod woocommerce;
 
 use rand::seq::IndexedRandom;
@@ -19,6 +20,8 @@ pub struct Scenario {
     pub stores: Vec<StoreSpec>,
     /// WooCommerce sites; their shops follow the Shopify ones in `shops`.
     pub woocommerce: Vec<WooStoreSpec>,
+    /// Magento stores; their shops follow the WooCommerce ones in `shops`.
+    pub magento: Vec<MageStoreSpec>,
     pub orders: Vec<OrderSpec>,
 }
 
@@ -63,6 +66,18 @@ pub struct WooStoreSpec {
     pub consumer_key: String,
     pub consumer_secret: String,
     /// Simple products: `variant_id` is the product id.
+    pub products: Vec<VariantSpec>,
+}
+
+/// A simulated Magento 2 store.
+#[derive(Debug, Clone)]
+pub struct MageStoreSpec {
+    pub name: String,
+    /// The site's path on the sandbox's port (`http://127.0.0.1:PORT/{slug}`).
+    pub slug: String,
+    /// The Integration's access token.
+    pub access_token: String,
+    /// Simple products: `variant_id` is the product's entity id.
     pub products: Vec<VariantSpec>,
 }
 
@@ -277,6 +292,7 @@ impl Scenario {
             shops,
             stores,
             woocommerce: Vec::new(),
+            magento: Vec::new(),
             orders,
         }
     }
@@ -299,6 +315,9 @@ impl Scenario {
         spec.rts_sla_time = now + 2 * 86_400;
         spec.tracking_number = None;
         spec.cancel = None;
+        if self.magento.iter().any(|m| m.name == shop.store) {
+            magento2::us_buyer(rng, &mut spec);
+        }
         spec
     }
 }

@@ -1,4 +1,4 @@
-//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce when the scenario has sites)
+//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce / Magento when the scenario has sites)
 //! started together from one scenario, and the `orderdeck.toml` that points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo` and the end-to-end
 //! tests (which load the generated config like a user's, so config parsing is exercised too).
 
@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::magento2::Magento2Sandbox;
 use super::scenario::Scenario;
 use super::shopify::{SandboxError, ShopifySandbox};
 use super::tiktok::TiktokSandbox;
@@ -17,6 +18,8 @@ pub struct SandboxSet {
     pub shopify: ShopifySandbox,
     /// Serves the scenario's WooCommerce sites (none unless `Scenario::with_woocommerce`).
     pub woocommerce: WoocommerceSandbox,
+    /// Serves the scenario's Magento stores (none unless `Scenario::with_magento`).
+    pub magento: Magento2Sandbox,
 }
 
 impl SandboxSet {
@@ -31,11 +34,13 @@ impl SandboxSet {
         let shopify = ShopifySandbox::start(&scenario.stores, SocketAddr::new(ip, 0)).await?;
         let woocommerce =
             WoocommerceSandbox::start(&scenario.woocommerce, SocketAddr::new(ip, 0)).await?;
+        let magento = Magento2Sandbox::start(&scenario.magento, SocketAddr::new(ip, 0)).await?;
         Ok(SandboxSet {
             scenario,
             tiktok,
             shopify,
             woocommerce,
+            magento,
         })
     }
 
@@ -103,6 +108,16 @@ impl SandboxSet {
                 out,
                 "consumer_key = \"{}\"\nconsumer_secret = \"{}\"\n",
                 site.consumer_key, site.consumer_secret
+            );
+        }
+        for site in &self.scenario.magento {
+            // `api_base` is the site's URL; the store view is the default one.
+            let _ = writeln!(
+                out,
+                "[[stores]]\nname = \"{}\"\nplatform = \"magento2\"\napi_base = \"{}\"\naccess_token = \"{}\"\n",
+                site.name,
+                self.magento.site_url(&site.name)?,
+                site.access_token
             );
         }
         for shop in &self.scenario.shops {

@@ -12,6 +12,7 @@ mod crash;
 mod daemon;
 mod e2e;
 mod engine;
+mod magento2_client;
 mod shopify_client;
 mod shopify_documents;
 mod tiktok_client;

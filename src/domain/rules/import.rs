@@ -355,7 +355,12 @@ mod tests {
             ),
             (Platform::Bigcommerce, skus(&[]), Err("was not looked up")),
             (Platform::Woocommerce, skus(&[]), Err("was not looked up")),
-            (Platform::Magento2, skus(&[]), Ok(None)),
+            (Platform::Magento2, skus(&[]), Err("was not looked up")),
+            (
+                Platform::Magento2,
+                skus(&[("ABC-1", SkuMatch::One("31".into()))]),
+                Ok(Some("31")),
+            ),
             (Platform::AmazonMcf, skus(&[]), Ok(None)),
         ];
         for (platform, answers, expected) in table {

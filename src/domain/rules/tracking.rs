@@ -136,9 +136,17 @@ fn normalise(name: &str) -> String {
 /// it, tried in order. WooCommerce Shipment Tracking's predefined US providers are `UPS`, `USPS`,
 /// `Fedex`, `FedEx Sameday`, `OnTrac` and `DHL US`: four match a TikTok provider once case is
 /// ignored; these two do not. The link's `carrier_map` is consulted before this table.
+///
+/// Magento's tracks carry a carrier code (`ups`, `usps`, `fedex`, `dhl`; the first three match
+/// once case is ignored) or, for `custom`, the company typed into the title; its core carriers'
+/// titles are spelt out ("United Parcel Service"…), and its `dhl` carrier is DHL Express.
 const STORE_SPELLINGS: &[(&str, &[&str])] = &[
     ("fedex sameday", &["FedEx"]),
     ("dhl us", &["DHL eCommerce", "DHL Express", "DHL"]),
+    ("dhl", &["DHL Express", "DHL eCommerce"]),
+    ("united parcel service", &["UPS"]),
+    ("united states postal service", &["USPS"]),
+    ("federal express", &["FedEx"]),
 ];
 
 /// TikTok's names for a store's spelling of a carrier, if it is a known one.
@@ -377,6 +385,44 @@ mod tests {
         // The link's map still wins over the built-in spelling.
         settings.carrier_map.insert("DHL US".into(), "USPS".into());
         assert_eq!(resolve("DHL US", &settings).ok().as_deref(), Some("USPS"));
+        assert!(resolve("Parcelforce", &settings).is_err());
+    }
+
+    #[test]
+    fn magento_carrier_codes_and_titles_resolve_case_insensitively() {
+        let providers: Vec<ShippingProvider> =
+            ["USPS", "UPS", "FedEx", "DHL Express", "Royal Mail"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| ShippingProvider {
+                    id: format!("p{i}"),
+                    name: name.to_string(),
+                })
+                .collect();
+        let mut settings = LinkSettings::default();
+        let resolve = |carrier: &str, settings: &LinkSettings| {
+            resolve_provider(Some(carrier), settings, &providers).map(|p| p.name.clone())
+        };
+        for (store, tiktok) in [
+            ("ups", "UPS"),
+            ("usps", "USPS"),
+            ("fedex", "FedEx"),
+            ("dhl", "DHL Express"),
+            ("United Parcel Service", "UPS"),
+            ("united states postal service", "USPS"),
+            ("Federal Express", "FedEx"),
+            // `custom` tracks: the title typed by staff.
+            ("royal mail", "Royal Mail"),
+        ] {
+            assert_eq!(
+                resolve(store, &settings).ok().as_deref(),
+                Some(tiktok),
+                "{store}"
+            );
+        }
+        // The link's map still wins over the built-in spelling.
+        settings.carrier_map.insert("ups".into(), "USPS".into());
+        assert_eq!(resolve("UPS", &settings).ok().as_deref(), Some("USPS"));
         assert!(resolve("Parcelforce", &settings).is_err());
     }
 

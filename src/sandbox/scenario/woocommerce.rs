@@ -77,6 +77,12 @@ impl Scenario {
                     .find(|w| &w.name == store)
                     .map(|w| w.products.as_slice())
             })
+            .or_else(|| {
+                self.magento
+                    .iter()
+                    .find(|m| &m.name == store)
+                    .map(|m| m.products.as_slice())
+            })
             .unwrap_or(&[])
     }
 }

@@ -13,6 +13,7 @@ mod hostile_text;
 mod import;
 mod labels;
 mod line_cancels;
+mod magento2;
 pub mod monitoring;
 mod requests;
 mod resume;

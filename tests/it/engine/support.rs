@@ -84,6 +84,8 @@ pub struct Options {
     pub clock: Option<Arc<FixedClock>>,
     /// One more shop, after the others, linked to a simulated WooCommerce site.
     pub woocommerce: bool,
+    /// One more shop, after the others, linked to a simulated Magento store.
+    pub magento: bool,
 }
 
 pub struct Rig {
@@ -119,6 +121,11 @@ impl Rig {
         );
         let scenario = if options.woocommerce {
             scenario.with_woocommerce()
+        } else {
+            scenario
+        };
+        let scenario = if options.magento {
+            scenario.with_magento()
         } else {
             scenario
         };
