@@ -14,6 +14,7 @@
 
 pub mod cost;
 mod edits;
+mod hooks;
 mod http;
 mod mutations;
 mod reads;
@@ -167,6 +168,7 @@ impl ShopifySandbox {
             )
             .with_state(shared.clone());
         let server = serve(router, addr).await?;
+        hooks::deliver_changes(Arc::downgrade(&shared));
         Ok(ShopifySandbox { server, shared })
     }
 

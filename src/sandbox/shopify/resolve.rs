@@ -22,7 +22,13 @@ use super::reads;
 use super::state::World;
 
 /// The root fields the sandbox simulates, per root type.
-pub const SIMULATED_QUERIES: &[&str] = &["order", "orders", "productVariants", "job"];
+pub const SIMULATED_QUERIES: &[&str] = &[
+    "order",
+    "orders",
+    "productVariants",
+    "job",
+    "webhookSubscriptions",
+];
 pub const SIMULATED_MUTATIONS: &[&str] = &[
     "orderCreate",
     "orderCancel",
@@ -30,6 +36,8 @@ pub const SIMULATED_MUTATIONS: &[&str] = &[
     "orderEditBegin",
     "orderEditSetQuantity",
     "orderEditCommit",
+    "webhookSubscriptionCreate",
+    "webhookSubscriptionDelete",
 ];
 
 /// `QueryRoot` or `Mutation` of one request to one store.
@@ -69,6 +77,13 @@ impl ObjectValue for Root<'_> {
                 reads::product_variants(store, &args).map_err(field_error)?
             }
             ("QueryRoot", "job") => world.job_json(id).unwrap_or(Value::Null),
+            ("QueryRoot", "webhookSubscriptions") => world.webhook_subscriptions(self.store),
+            ("Mutation", "webhookSubscriptionCreate") => {
+                world.webhook_subscription_create(self.store, &args, self.wall)
+            }
+            ("Mutation", "webhookSubscriptionDelete") => {
+                world.webhook_subscription_delete(self.store, &args)
+            }
             ("Mutation", "orderCreate") => {
                 world.order_create(self.store, &args, self.now, self.wall)
             }

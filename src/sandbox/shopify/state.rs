@@ -329,6 +329,9 @@ pub struct Store {
     pub points_charged: f64,
     pub(crate) recent_creates: VecDeque<Instant>,
     pub(crate) next_number: u64,
+    /// Signs webhook deliveries (the app's client secret).
+    pub webhook_secret: String,
+    pub subscriptions: Vec<super::hooks::HookSubscription>,
 }
 
 impl Store {
@@ -356,6 +359,8 @@ impl Store {
             points_charged: 0.0,
             recent_creates: VecDeque::new(),
             next_number: 1001,
+            webhook_secret: spec.webhook_secret.clone(),
+            subscriptions: Vec::new(),
         }
     }
 
