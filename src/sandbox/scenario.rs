@@ -4,6 +4,7 @@
 //! deadlines. Plain wire-level values (strings, unix seconds): each simulated platform seeds
 //! its own state from this, and nothing here is a client or domain type.
 
+mod bigcommerce;
 mod woocommerce;
 
 use rand::seq::IndexedRandom;
@@ -19,6 +20,8 @@ pub struct Scenario {
     pub stores: Vec<StoreSpec>,
     /// WooCommerce sites; their shops follow the Shopify ones in `shops`.
     pub woocommerce: Vec<WooStoreSpec>,
+    /// BigCommerce stores; their shops follow the others in `shops`.
+    pub bigcommerce: Vec<BigStoreSpec>,
     pub orders: Vec<OrderSpec>,
 }
 
@@ -64,6 +67,20 @@ pub struct WooStoreSpec {
     pub consumer_secret: String,
     /// Simple products: `variant_id` is the product id.
     pub products: Vec<VariantSpec>,
+}
+
+/// A simulated BigCommerce store.
+#[derive(Debug, Clone)]
+pub struct BigStoreSpec {
+    pub name: String,
+    /// The store's API path segment (`/stores/{store_hash}/`).
+    pub store_hash: String,
+    pub access_token: String,
+    /// Catalog variants: `variant_id` is the variant's id; every other product has options.
+    pub products: Vec<VariantSpec>,
+    /// Requests per window (Standard plan: 150 per 30 s).
+    pub quota: u32,
+    pub window_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -277,6 +294,7 @@ impl Scenario {
             shops,
             stores,
             woocommerce: Vec::new(),
+            bigcommerce: Vec::new(),
             orders,
         }
     }

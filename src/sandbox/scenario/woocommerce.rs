@@ -77,6 +77,12 @@ impl Scenario {
                     .find(|w| &w.name == store)
                     .map(|w| w.products.as_slice())
             })
+            .or_else(|| {
+                self.bigcommerce
+                    .iter()
+                    .find(|b| &b.name == store)
+                    .map(|b| b.products.as_slice())
+            })
             .unwrap_or(&[])
     }
 }
