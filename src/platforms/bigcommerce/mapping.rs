@@ -108,12 +108,13 @@ pub fn amount(text: &str) -> Option<Value> {
         .map(Value::Number)
 }
 
-/// `billingAddress_Base` / `shippingAddress_Base` from TikTok's recipient; blanks left out.
-fn address(address: &DraftAddress) -> Value {
+/// `billingAddress_Base` / `shippingAddress_Base` from TikTok's recipient. Blanks are left out
+/// of a new order, and sent empty in a replacement (else the old line would stay).
+fn address(address: &DraftAddress, replace: bool) -> Value {
     let mut fields = Map::new();
     let mut put = |key: &str, value: &str| {
         let value = value.trim();
-        if !value.is_empty() {
+        if replace || !value.is_empty() {
             fields.insert(key.to_string(), json!(value));
         }
     };
@@ -160,7 +161,7 @@ pub fn order_create_body(draft: &StorefrontOrderDraft) -> Result<Value, DraftErr
         item.insert("price_ex_tax".into(), price);
         products.push(Value::Object(item));
     }
-    let to = address(&draft.address);
+    let to = address(&draft.address, false);
     let mut body = json!({
         "status_id": status::AWAITING_FULFILLMENT,
         "customer_id": 0,
@@ -179,7 +180,7 @@ pub fn order_create_body(draft: &StorefrontOrderDraft) -> Result<Value, DraftErr
 
 /// The `PUT /v2/orders/{id}/shipping_addresses/{address}` body for TikTok's new details.
 pub fn ship_to_body(to: &ShipTo) -> Value {
-    address(&to.address)
+    address(&to.address, true)
 }
 
 /// An order as read: the domain view and what the client needs besides.

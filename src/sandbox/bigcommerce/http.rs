@@ -158,7 +158,8 @@ fn take_quota(store: &mut BcStore, now: Instant) -> Result<Limits, Limits> {
     if allowed {
         rate.used += 1;
     }
-    let reset = paused.map_or(window_end, |p| p.max(window_end)) - now;
+    // A fault's pause is its own; otherwise the quota comes back when the window ends.
+    let reset = paused.unwrap_or(window_end) - now;
     let limits = [
         (
             "x-rate-limit-time-window-ms",
