@@ -1,4 +1,5 @@
-//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce when the scenario has sites)
+//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce and BigCommerce when the
+//! scenario has such stores)
 //! started together from one scenario, and the `orderdeck.toml` that points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo` and the end-to-end
 //! tests (which load the generated config like a user's, so config parsing is exercised too).
 
@@ -6,6 +7,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::bigcommerce::BigcommerceSandbox;
 use super::scenario::Scenario;
 use super::shopify::{SandboxError, ShopifySandbox};
 use super::tiktok::TiktokSandbox;
@@ -17,6 +19,8 @@ pub struct SandboxSet {
     pub shopify: ShopifySandbox,
     /// Serves the scenario's WooCommerce sites (none unless `Scenario::with_woocommerce`).
     pub woocommerce: WoocommerceSandbox,
+    /// Serves the scenario's BigCommerce stores (none unless `Scenario::with_bigcommerce`).
+    pub bigcommerce: BigcommerceSandbox,
 }
 
 impl SandboxSet {
@@ -31,11 +35,14 @@ impl SandboxSet {
         let shopify = ShopifySandbox::start(&scenario.stores, SocketAddr::new(ip, 0)).await?;
         let woocommerce =
             WoocommerceSandbox::start(&scenario.woocommerce, SocketAddr::new(ip, 0)).await?;
+        let bigcommerce =
+            BigcommerceSandbox::start(&scenario.bigcommerce, SocketAddr::new(ip, 0)).await?;
         Ok(SandboxSet {
             scenario,
             tiktok,
             shopify,
             woocommerce,
+            bigcommerce,
         })
     }
 
@@ -102,6 +109,19 @@ impl SandboxSet {
                 out,
                 "consumer_key = \"{}\"\nconsumer_secret = \"{}\"\n",
                 site.consumer_key, site.consumer_secret
+            );
+        }
+        for store in &self.scenario.bigcommerce {
+            let _ = writeln!(
+                out,
+                "[[stores]]\nname = \"{}\"\nplatform = \"bigcommerce\"\nstore_hash = \"{}\"",
+                store.name, store.store_hash
+            );
+            let _ = writeln!(
+                out,
+                "access_token = \"{}\"\napi_base = \"{}\"\n",
+                store.access_token,
+                self.bigcommerce.api_base()
             );
         }
         for shop in &self.scenario.shops {

@@ -84,6 +84,8 @@ pub struct Options {
     pub clock: Option<Arc<FixedClock>>,
     /// One more shop, after the others, linked to a simulated WooCommerce site.
     pub woocommerce: bool,
+    /// One more shop, after those, linked to a simulated BigCommerce store.
+    pub bigcommerce: bool,
 }
 
 pub struct Rig {
@@ -119,6 +121,11 @@ impl Rig {
         );
         let scenario = if options.woocommerce {
             scenario.with_woocommerce()
+        } else {
+            scenario
+        };
+        let scenario = if options.bigcommerce {
+            scenario.with_bigcommerce()
         } else {
             scenario
         };
