@@ -1,5 +1,5 @@
-//! `orderdeck sandbox`: the simulated TikTok Shop, Shopify and WooCommerce on loopback, seeded from a
-//! deterministic scenario, until Ctrl-C. Prints the `orderdeck.toml` that points orderdeck at
+//! `orderdeck sandbox`: the simulated TikTok Shop, Shopify, WooCommerce and BigCommerce on loopback,
+//! seeded from a deterministic scenario, until Ctrl-C. Prints the `orderdeck.toml` that points orderdeck at
 //! them (its credentials are the sandbox's own test values).
 
 use std::io::Write as _;
@@ -17,7 +17,8 @@ pub async fn run(seed: u64, orders_per_shop: usize) -> anyhow::Result<()> {
         },
         now,
     )
-    .with_woocommerce();
+    .with_woocommerce()
+    .with_bigcommerce();
     let set = SandboxSet::start(scenario, [127, 0, 0, 1].into()).await?;
     let data_dir = std::env::temp_dir().join("orderdeck-sandbox");
     let me = crate::service::identity::Account::current().name;
@@ -28,12 +29,13 @@ pub async fn run(seed: u64, orders_per_shop: usize) -> anyhow::Result<()> {
     )?;
     writeln!(super::output::stdout(), "{snippet}")?;
     super::output::warn(format_args!(
-        "orderdeck sandbox: TikTok Shop API {} (auth {}), Shopify {}, WooCommerce {}. Save the config above (chmod 600), \
+        "orderdeck sandbox: TikTok Shop API {} (auth {}), Shopify {}, WooCommerce {}, BigCommerce {}. Save the config above (chmod 600), \
          add yourself to [access], then run orderdeck with --config. Ctrl-C stops.",
         set.tiktok.api_base(),
         set.tiktok.auth_base(),
         set.shopify.addr(),
-        set.woocommerce.addr()
+        set.woocommerce.addr(),
+        set.bigcommerce.api_base()
     ));
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -27,10 +27,10 @@ struct Contract {
 fn rewrite(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref") {
-                if let Some(name) = r.strip_prefix("#/components/schemas/") {
-                    *r = format!("#/definitions/{name}");
-                }
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(name) = r.strip_prefix("#/components/schemas/")
+            {
+                *r = format!("#/definitions/{name}");
             }
             let loose_number = map
                 .get("description")
@@ -82,12 +82,12 @@ fn query_schema(doc: &Value, path: &str, method: &str) -> Value {
         .chain(path_item["parameters"].as_array())
         .flatten();
     for param in params.map(resolve) {
-        if param.get("in").and_then(Value::as_str) == Some("query") {
-            if let Some(name) = param.get("name").and_then(Value::as_str) {
-                let mut schema = param.get("schema").cloned().unwrap_or(json!({}));
-                rewrite(&mut schema);
-                properties.insert(name.to_string(), schema);
-            }
+        if param.get("in").and_then(Value::as_str) == Some("query")
+            && let Some(name) = param.get("name").and_then(Value::as_str)
+        {
+            let mut schema = param.get("schema").cloned().unwrap_or(json!({}));
+            rewrite(&mut schema);
+            properties.insert(name.to_string(), schema);
         }
     }
     json!({ "type": "object", "properties": properties })

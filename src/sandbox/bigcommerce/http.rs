@@ -144,9 +144,9 @@ fn reply((status, body): Answer, limits: Option<&Limits>) -> Response {
     response
 }
 
-/// Counts one request against the store's window; `Err` when the quota is spent (or a 429
-/// fault paused it), with the headers either way.
-fn take_quota(store: &mut BcStore, now: Instant) -> Result<Limits, Limits> {
+/// Counts one request against the store's window: whether it may go (not when the quota is
+/// spent or a 429 fault paused it), with the headers either way.
+fn take_quota(store: &mut BcStore, now: Instant) -> (bool, Limits) {
     let rate = &mut store.rate;
     if rate.started.is_none_or(|s| now >= s + rate.window) {
         rate.started = Some(now);
@@ -177,7 +177,7 @@ fn take_quota(store: &mut BcStore, now: Instant) -> Result<Limits, Limits> {
             .to_string(),
         ),
     ];
-    if allowed { Ok(limits) } else { Err(limits) }
+    (allowed, limits)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -229,8 +229,8 @@ pub async fn handle(
             );
         }
         let limits = match take_quota(store, Instant::now()) {
-            Ok(limits) => limits,
-            Err(limits) => {
+            (true, limits) => limits,
+            (false, limits) => {
                 store.throttled += 1;
                 return reply(
                     endpoint.error(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
@@ -277,7 +277,7 @@ pub async fn handle(
             };
             store.rate.paused_until = Some(Instant::now() + pause);
             store.throttled += 1;
-            let limits = take_quota(store, Instant::now()).err().unwrap_or(limits);
+            let (_, limits) = take_quota(store, Instant::now());
             return reply(
                 endpoint.error(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
                 Some(&limits),

@@ -246,10 +246,10 @@ impl BcStore {
                 self.adjust_stock(variant, -units);
             }
         }
-        if status_id == 4 {
-            if let Some(o) = self.order_mut(order) {
-                o.refunded_amount = format!("{:.4}", o.total());
-            }
+        if status_id == 4
+            && let Some(o) = self.order_mut(order)
+        {
+            o.refunded_amount = format!("{:.4}", o.total());
         }
     }
 
