@@ -405,3 +405,28 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so_and_a_refund_a
     assert_eq!(calls(&rig, "orders.update"), 0);
     assert_no_refusals(&rig);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyers_new_address_reaches_the_bigcommerce_order_once() {
+    let (mut rig, shop) = rig().await;
+    let mut spec = rig.new_order(shop);
+    set_lines(&mut spec, &[KNOWN_SKU]);
+    let id = rig.add(&spec);
+    rig.sync().await;
+    spec.buyer.address_line1 = "22 Acacia Avenue".into();
+    spec.buyer.address_line2 = String::new();
+    spec.buyer.postal_code = "95014".into();
+    spec.update_time = now();
+    rig.add(&spec);
+    rig.sync().await;
+    rig.sync().await;
+
+    let order = big_order(&rig, &id);
+    let to = &order.addresses[0].1;
+    assert_eq!(to["street_1"], "22 Acacia Avenue");
+    assert_eq!(to["street_2"], "", "a line the buyer removed goes");
+    assert_eq!(to["zip"], "95014");
+    assert_eq!(calls(&rig, "addresses.update"), 1);
+    assert!(is_done(&rig.order(&id).flows.address.status));
+    assert_no_refusals(&rig);
+}
