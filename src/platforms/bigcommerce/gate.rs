@@ -103,26 +103,21 @@ impl Gate {
                     state.reset_at = None;
                     state.left = state.quota;
                 }
-                match state.left {
+                let wait = match state.left {
                     None => None,
                     Some(left) if left > 0 => {
                         state.left = Some(left - 1);
                         None
                     }
-                    // Spent, and nothing out that will tell when the window ends: try one.
-                    Some(_) if state.reset_at.is_none() && state.in_flight == 0 => {
-                        state.left = None;
-                        None
-                    }
+                    // Spent, and nothing out that will tell when the window ends: one goes
+                    // (its answer says where the quota stands); the rest wait for that answer.
+                    Some(_) if state.reset_at.is_none() && state.in_flight == 0 => None,
                     Some(_) => Some(state.reset_at.map_or(POLL, |at| at - now)),
+                };
+                if wait.is_none() {
+                    state.in_flight += 1;
                 }
-                .map_or_else(
-                    || {
-                        state.in_flight += 1;
-                        None
-                    },
-                    Some,
-                )
+                wait
             };
             match wait {
                 None => {

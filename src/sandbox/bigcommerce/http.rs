@@ -384,7 +384,7 @@ fn execute(store: &mut BcStore, endpoint: Endpoint, input: &Input, base: &str) -
     let now = chrono::Utc::now();
     let (q, body) = (&input.query, &input.body);
     match endpoint {
-        Endpoint::ListVariants => ops::list_variants(store, q, base),
+        Endpoint::ListVariants => ops::list_variants(store, q),
         Endpoint::ListOrders => ops::list_orders(store, q, base),
         Endpoint::CreateOrder => ops::create_order(store, body, base, now),
         Endpoint::GetOrder(id) => ops::get_order(store, id, base),

@@ -72,7 +72,7 @@ fn render_variant(v: &BcVariant) -> Value {
 }
 
 /// `GET /v3/catalog/variants`: `sku` is an exact match.
-pub fn list_variants(store: &BcStore, q: &Value, base: &str) -> Answer {
+pub fn list_variants(store: &BcStore, q: &Value) -> Answer {
     let sku = q.get("sku").and_then(Value::as_str);
     let id = q.get("id").and_then(Value::as_u64);
     let products: Option<Vec<u64>> = q
@@ -112,7 +112,6 @@ pub fn list_variants(store: &BcStore, q: &Value, base: &str) -> Answer {
             json!(format!("?page={}&limit={limit}", page - 1)),
         );
     }
-    let _ = base;
     (
         StatusCode::OK,
         Some(json!({
@@ -526,19 +525,16 @@ pub fn update_address(
     let Some(o) = store.order_mut(id) else {
         return not_found();
     };
-    let Some((_, stored)) = o.addresses.iter_mut().find(|(a, _)| *a == address) else {
+    let Some(index) = o.addresses.iter().position(|(a, _)| *a == address) else {
         return not_found();
     };
-    if let (Value::Object(old), Value::Object(new)) = (stored, body) {
+    if let (Value::Object(old), Value::Object(new)) = (&mut o.addresses[index].1, body) {
         old.extend(new.clone());
     }
     o.modified = now;
     let o = &*o;
-    let (_, stored) = o
-        .addresses
-        .iter()
-        .find(|(a, _)| *a == address)
-        .cloned()
-        .unwrap_or((address, Value::Null));
-    (StatusCode::OK, Some(render_address(o, address, &stored)))
+    (
+        StatusCode::OK,
+        Some(render_address(o, address, &o.addresses[index].1)),
+    )
 }
