@@ -1,5 +1,6 @@
-//! `orderdeck sandbox`: the simulated TikTok Shop, Shopify, WooCommerce and Magento on loopback, seeded from a
-//! deterministic scenario, until Ctrl-C. Prints the `orderdeck.toml` that points orderdeck at
+//! `orderdeck sandbox`: the simulated TikTok Shop, Shopify, WooCommerce, Magento and BigCommerce
+//! on loopback, seeded from a deterministic scenario, until Ctrl-C. Prints the `orderdeck.toml`
+//! that points orderdeck at
 //! them (its credentials are the sandbox's own test values).
 
 use std::io::Write as _;
@@ -18,7 +19,8 @@ pub async fn run(seed: u64, orders_per_shop: usize) -> anyhow::Result<()> {
         now,
     )
     .with_woocommerce()
-    .with_magento();
+    .with_magento()
+    .with_bigcommerce();
     let set = SandboxSet::start(scenario, [127, 0, 0, 1].into()).await?;
     let data_dir = std::env::temp_dir().join("orderdeck-sandbox");
     let me = crate::service::identity::Account::current().name;
@@ -29,13 +31,14 @@ pub async fn run(seed: u64, orders_per_shop: usize) -> anyhow::Result<()> {
     )?;
     writeln!(super::output::stdout(), "{snippet}")?;
     super::output::warn(format_args!(
-        "orderdeck sandbox: TikTok Shop API {} (auth {}), Shopify {}, WooCommerce {}, Magento {}. Save the config above (chmod 600), \
+        "orderdeck sandbox: TikTok Shop API {} (auth {}), Shopify {}, WooCommerce {}, Magento {}, BigCommerce {}. Save the config above (chmod 600), \
          add yourself to [access], then run orderdeck with --config. Ctrl-C stops.",
         set.tiktok.api_base(),
         set.tiktok.auth_base(),
         set.shopify.addr(),
         set.woocommerce.addr(),
-        set.magento.addr()
+        set.magento.addr(),
+        set.bigcommerce.api_base()
     ));
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -139,12 +139,17 @@ impl Platform {
             Platform::Bigcommerce => Capabilities {
                 display_name: "BigCommerce",
                 is_store: true,
-                connector_available: false,
+                connector_available: true,
+                // `status_id` 5; a refund (4, 14) alone is not the trigger.
                 store_to_tiktok_trigger: Some(OrderCancelled),
+                // `refund_order_stock_adjustment` in the store's inventory settings decides.
                 restock: StoreSetting,
+                // TikTok's reason goes in `staff_notes`.
                 free_text_cancel_reason: true,
                 cancel_only_before_processing: false,
+                // `POST /v2/orders` needs product_id/variant_id from the V3 catalog.
                 needs_sku_lookup: true,
+                // bigcommerce.md documents no line edit: `remove_units` keeps the default.
                 edits_lines: false,
             },
             Platform::AmazonMcf => Capabilities {
@@ -275,6 +280,15 @@ mod tests {
             caps.store_to_tiktok_trigger,
             Some(StorefrontCancelTrigger::Refund)
         );
+    }
+
+    #[test]
+    fn bigcommerce_has_a_connector_that_resolves_skus_in_its_catalog() {
+        let caps = Platform::Bigcommerce.capabilities();
+        assert!(caps.connector_available);
+        assert!(caps.needs_sku_lookup);
+        assert_eq!(caps.restock, RestockControl::StoreSetting);
+        assert!(!caps.edits_lines);
     }
 
     #[test]

@@ -168,6 +168,15 @@ impl SettingKey {
                     super::rules::cancel::restock_explanation(platform, true, false)
                 ))
             }
+            // BigCommerce has no per-cancel choice: its inventory settings decide for the store.
+            SettingKey::RestockOnCancel
+                if platform.capabilities().restock == RestockControl::StoreSetting =>
+            {
+                Some(format!(
+                    "store-wide ({}: Settings → Inventory in BigCommerce)",
+                    super::rules::cancel::restock_explanation(platform, true, false)
+                ))
+            }
             _ => None,
         }
     }

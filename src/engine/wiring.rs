@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use crate::config::{Config, StorefrontConfig, StorefrontCredentials};
 use crate::domain::clock::Clock;
 use crate::domain::ids::{ShopId, StorefrontId};
+use crate::platforms::bigcommerce::{BigcommerceClient, BigcommerceConfig};
 use crate::platforms::http::Timeouts;
 use crate::platforms::magento2::{Magento2Client, Magento2Config};
 use crate::platforms::shopify::{ApiVersion, ShopifyClient, ShopifyConfig};
@@ -190,6 +191,16 @@ fn storefront(
             );
             config.timeouts = timeouts;
             let client = Magento2Client::new(&config).map_err(|e| err(e.to_string()))?;
+            Ok(Some(Arc::new(client)))
+        }
+        StorefrontCredentials::Bigcommerce(big) => {
+            let mut config = BigcommerceConfig::new(
+                store.api_base.as_str(),
+                big.store_hash.clone(),
+                big.access_token.expose(),
+            );
+            config.timeouts = timeouts;
+            let client = BigcommerceClient::new(&config).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(client)))
         }
         _ => Ok(None),

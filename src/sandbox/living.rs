@@ -38,6 +38,16 @@ const MAGE_CARRIERS: [(&str, &str); 4] = [
     ("fedex", "Federal Express"),
     ("custom", "OnTrac"),
 ];
+/// How a BigCommerce warehouse names the carrier of a shipment: (`shipping_provider`,
+/// `tracking_carrier`). The control panel sets BigCommerce's provider code (`upsready` is UPS),
+/// shipping apps an AfterShip slug; `carrier_7`, a third-party provider, is mapped nowhere
+/// (stuck until carrier_map names it).
+const BIG_CARRIERS: [(&str, &str); 4] = [
+    ("usps", ""),
+    ("upsready", ""),
+    ("", "fedex"),
+    ("carrier_7", ""),
+];
 const CANCEL_REASONS: [(&str, &str); 3] = [
     (
         "ecom_order_to_ship_canceled_reason_better_price",
@@ -177,11 +187,13 @@ impl Living {
     /// The warehouse ships a store order that has no fulfillment yet.
     fn fulfil(&mut self, set: &SandboxSet) -> Option<String> {
         let (shopify, sites) = (set.scenario.stores.len(), set.scenario.woocommerce.len());
-        let mages = set.scenario.magento.len();
-        // Only a world with WooCommerce or Magento stores draws here, so Shopify-only worlds
-        // move as before.
-        if sites + mages > 0 {
-            let pick = self.rng.random_range(0..shopify + sites + mages);
+        let (mages, bigs) = (set.scenario.magento.len(), set.scenario.bigcommerce.len());
+        // Only a world with other stores draws here, so Shopify-only worlds move as before.
+        if sites + mages + bigs > 0 {
+            let pick = self.rng.random_range(0..shopify + sites + mages + bigs);
+            if pick >= shopify + sites + mages {
+                return self.ship_bigcommerce(set);
+            }
             if pick >= shopify + sites {
                 return self.ship_magento(set);
             }
@@ -308,6 +320,35 @@ impl Living {
         ))
     }
 
+    /// A BigCommerce warehouse ships an imported order that has not fully left, in one parcel
+    /// with tracking (its shop is in the US, where TikTok's packages ship whole).
+    fn ship_bigcommerce(&mut self, set: &SandboxSet) -> Option<String> {
+        let store = set.scenario.bigcommerce.choose(&mut self.rng)?.name.clone();
+        let orders = set.bigcommerce.orders(&store).ok()?;
+        let waiting: Vec<_> = orders
+            .iter()
+            .filter(|o| matches!(o.status_id, 11 | 3) && !o.external_order_id.is_empty())
+            .collect();
+        let order = waiting.choose(&mut self.rng)?;
+        let (provider, carrier) = *BIG_CARRIERS.choose(&mut self.rng)?;
+        let parcel = crate::sandbox::bigcommerce::Parcel {
+            units: Vec::new(),
+            tracking_number: format!("1Z{:016}", self.rng.random_range(0..10u64.pow(16))),
+            shipping_provider: provider.to_string(),
+            tracking_carrier: carrier.to_string(),
+        };
+        set.bigcommerce.ship(&store, order.id, &parcel).ok()?;
+        Some(format!(
+            "warehouse shipped BigCommerce order #{} in {store} ({})",
+            order.id,
+            if carrier.is_empty() {
+                provider
+            } else {
+                carrier
+            }
+        ))
+    }
+
     fn buyer_cancel(&mut self, set: &SandboxSet, now: i64) -> Option<String> {
         let order = self.take_open(set)?;
         // Some buyers drop one item of several and keep the rest.
@@ -360,6 +401,14 @@ impl Living {
             1 => {
                 tiktok.inject("*", FaultKind::RateLimited, 2);
                 "TikTok answers 429 (2 calls)".into()
+            }
+            2 if !set.scenario.bigcommerce.is_empty() => {
+                shopify.inject("*", FaultKind::RateLimited, 2);
+                // A BigCommerce 429 pauses every request to that store until its reset.
+                set.bigcommerce
+                    .faults()
+                    .inject("*", FaultKind::RateLimited, 1);
+                "Shopify throttles (2 calls); BigCommerce answers 429 (1 call)".into()
             }
             2 => {
                 shopify.inject("*", FaultKind::RateLimited, 2);
@@ -444,5 +493,64 @@ mod tests {
         ] {
             assert!(said.iter().any(|s| s.contains(fault)), "{fault}: {said:#?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_bigcommerce_warehouse_ships_imported_orders_with_tracking() {
+        use crate::domain::rules::import::{DraftAddress, DraftLine, SkuMatch};
+        use crate::platforms::Storefront;
+        use crate::platforms::bigcommerce::{BigcommerceClient, BigcommerceConfig};
+        let now = chrono::Utc::now().timestamp();
+        let size = Size {
+            shops: 1,
+            orders_per_shop: 0,
+        };
+        let scenario = Scenario::generate(3, size, now).with_bigcommerce();
+        let spec = scenario.bigcommerce[0].clone();
+        let set = SandboxSet::start(scenario, [127, 0, 0, 1].into())
+            .await
+            .expect("sandboxes start");
+        let config = BigcommerceConfig::new(
+            set.bigcommerce.api_base(),
+            &spec.store_hash,
+            &spec.access_token,
+        );
+        let client = BigcommerceClient::new(&config).expect("client");
+        let sku = spec.products[1].sku.clone();
+        let found = client.lookup_skus(std::slice::from_ref(&sku)).await;
+        let Ok(Some(SkuMatch::One(item))) = found.map(|mut m| m.remove(&sku)) else {
+            panic!("{sku} is in the catalog");
+        };
+        let draft = crate::domain::rules::import::StorefrontOrderDraft {
+            tiktok_order_id: crate::domain::ids::TiktokOrderId::new("576400000000000901")
+                .expect("id"),
+            lines: vec![DraftLine {
+                seller_sku: sku,
+                store_item_id: Some(item),
+                title: "x".into(),
+                quantity: 2,
+                unit_price: "9.99".into(),
+            }],
+            currency: "USD".into(),
+            address: DraftAddress {
+                zip: "95113".into(),
+                country_code: "US".into(),
+                ..DraftAddress::default()
+            },
+            note: None,
+            tags: Vec::new(),
+            inventory: crate::domain::settings::InventoryBehaviour::Bypass,
+        };
+        client.create_order(&draft).await.expect("created");
+        let mut living = Living::new(&set, 3);
+        let said = living.ship_bigcommerce(&set).expect("something to ship");
+        assert!(
+            said.contains("warehouse shipped BigCommerce order"),
+            "{said}"
+        );
+        let orders = set.bigcommerce.orders(&spec.name).expect("store");
+        assert_eq!(orders[0].status_id, 2, "shipped whole");
+        assert!(orders[0].shipments[0].tracking_number.starts_with("1Z"));
+        assert_eq!(living.ship_bigcommerce(&set), None, "nothing left to ship");
     }
 }

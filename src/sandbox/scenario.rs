@@ -4,6 +4,7 @@
 //! deadlines. Plain wire-level values (strings, unix seconds): each simulated platform seeds
 //! its own state from this, and nothing here is a client or domain type.
 
+mod bigcommerce;
 mod magento2;
 mod woocommerce;
 
@@ -22,6 +23,8 @@ pub struct Scenario {
     pub woocommerce: Vec<WooStoreSpec>,
     /// Magento stores; their shops follow the WooCommerce ones in `shops`.
     pub magento: Vec<MageStoreSpec>,
+    /// BigCommerce stores; their shops follow the others in `shops`.
+    pub bigcommerce: Vec<BigStoreSpec>,
     pub orders: Vec<OrderSpec>,
 }
 
@@ -79,6 +82,20 @@ pub struct MageStoreSpec {
     pub access_token: String,
     /// Simple products: `variant_id` is the product's entity id.
     pub products: Vec<VariantSpec>,
+}
+
+/// A simulated BigCommerce store.
+#[derive(Debug, Clone)]
+pub struct BigStoreSpec {
+    pub name: String,
+    /// The store's API path segment (`/stores/{store_hash}/`).
+    pub store_hash: String,
+    pub access_token: String,
+    /// Catalog variants: `variant_id` is the variant's id; every other product has options.
+    pub products: Vec<VariantSpec>,
+    /// Requests per window (Standard plan: 150 per 30 s).
+    pub quota: u32,
+    pub window_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -293,6 +310,7 @@ impl Scenario {
             stores,
             woocommerce: Vec::new(),
             magento: Vec::new(),
+            bigcommerce: Vec::new(),
             orders,
         }
     }

@@ -1,4 +1,5 @@
-//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce / Magento when the scenario has sites)
+//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce, Magento and BigCommerce when
+//! the scenario has such stores)
 //! started together from one scenario, and the `orderdeck.toml` that points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo` and the end-to-end
 //! tests (which load the generated config like a user's, so config parsing is exercised too).
 
@@ -6,6 +7,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::bigcommerce::BigcommerceSandbox;
 use super::magento2::Magento2Sandbox;
 use super::scenario::Scenario;
 use super::shopify::{SandboxError, ShopifySandbox};
@@ -20,6 +22,8 @@ pub struct SandboxSet {
     pub woocommerce: WoocommerceSandbox,
     /// Serves the scenario's Magento stores (none unless `Scenario::with_magento`).
     pub magento: Magento2Sandbox,
+    /// Serves the scenario's BigCommerce stores (none unless `Scenario::with_bigcommerce`).
+    pub bigcommerce: BigcommerceSandbox,
 }
 
 impl SandboxSet {
@@ -35,12 +39,15 @@ impl SandboxSet {
         let woocommerce =
             WoocommerceSandbox::start(&scenario.woocommerce, SocketAddr::new(ip, 0)).await?;
         let magento = Magento2Sandbox::start(&scenario.magento, SocketAddr::new(ip, 0)).await?;
+        let bigcommerce =
+            BigcommerceSandbox::start(&scenario.bigcommerce, SocketAddr::new(ip, 0)).await?;
         Ok(SandboxSet {
             scenario,
             tiktok,
             shopify,
             woocommerce,
             magento,
+            bigcommerce,
         })
     }
 
@@ -118,6 +125,19 @@ impl SandboxSet {
                 site.name,
                 self.magento.site_url(&site.name)?,
                 site.access_token
+            );
+        }
+        for store in &self.scenario.bigcommerce {
+            let _ = writeln!(
+                out,
+                "[[stores]]\nname = \"{}\"\nplatform = \"bigcommerce\"\nstore_hash = \"{}\"",
+                store.name, store.store_hash
+            );
+            let _ = writeln!(
+                out,
+                "access_token = \"{}\"\napi_base = \"{}\"\n",
+                store.access_token,
+                self.bigcommerce.api_base()
             );
         }
         for shop in &self.scenario.shops {

@@ -135,18 +135,37 @@ fn normalise(name: &str) -> String {
 /// Store carrier spellings that name a carrier differently from TikTok, with TikTok's names for
 /// it, tried in order. WooCommerce Shipment Tracking's predefined US providers are `UPS`, `USPS`,
 /// `Fedex`, `FedEx Sameday`, `OnTrac` and `DHL US`: four match a TikTok provider once case is
-/// ignored; these two do not. The link's `carrier_map` is consulted before this table.
+/// ignored; these two do not.
 ///
 /// Magento's tracks carry a carrier code (`ups`, `usps`, `fedex`, `dhl`; the first three match
 /// once case is ignored) or, for `custom`, the company typed into the title; its core carriers'
 /// titles are spelt out ("United Parcel Service"…), and its `dhl` carrier is DHL Express.
+///
+/// BigCommerce shipments name the carrier by an AfterShip slug in `tracking_carrier`
+/// (`royal-mail`, `dhl-global-mail`…) or by its own provider code in `shipping_provider`
+/// (`upsready`, `endicia` for USPS labels, `royalmail`…); `ups`, `usps`, `fedex` and `ontrac`
+/// match once case is ignored, the rest are here.
+///
+/// The link's `carrier_map` is consulted before this table.
 const STORE_SPELLINGS: &[(&str, &[&str])] = &[
     ("fedex sameday", &["FedEx"]),
     ("dhl us", &["DHL eCommerce", "DHL Express", "DHL"]),
-    ("dhl", &["DHL Express", "DHL eCommerce"]),
+    ("dhl", &["DHL Express", "DHL", "DHL eCommerce"]),
     ("united parcel service", &["UPS"]),
     ("united states postal service", &["USPS"]),
     ("federal express", &["FedEx"]),
+    ("upsready", &["UPS"]),
+    ("upsonline", &["UPS"]),
+    ("endicia", &["USPS"]),
+    ("royalmail", &["Royal Mail"]),
+    ("royal-mail", &["Royal Mail"]),
+    ("auspost", &["Australia Post"]),
+    ("australia-post", &["Australia Post"]),
+    ("canadapost", &["Canada Post"]),
+    ("canada-post", &["Canada Post"]),
+    ("dhl-global-mail", &["DHL eCommerce"]),
+    ("dpd-uk", &["DPD UK"]),
+    ("hermes", &["Evri"]),
 ];
 
 /// TikTok's names for a store's spelling of a carrier, if it is a known one.
@@ -424,6 +443,66 @@ mod tests {
         settings.carrier_map.insert("ups".into(), "USPS".into());
         assert_eq!(resolve("UPS", &settings).ok().as_deref(), Some("USPS"));
         assert!(resolve("Parcelforce", &settings).is_err());
+    }
+
+    #[test]
+    fn bigcommerce_carrier_codes_resolve_case_insensitively() {
+        let names = [
+            "USPS",
+            "UPS",
+            "FedEx",
+            "Royal Mail",
+            "DHL eCommerce",
+            "DHL Express",
+        ];
+        let providers: Vec<ShippingProvider> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ShippingProvider {
+                id: format!("p{i}"),
+                name: name.to_string(),
+            })
+            .collect();
+        let mut settings = LinkSettings::default();
+        let resolve = |carrier: &str, settings: &LinkSettings| {
+            resolve_provider(Some(carrier), settings, &providers).map(|p| p.name.clone())
+        };
+        for (store, tiktok) in [
+            ("ups", "UPS"),
+            ("usps", "USPS"),
+            ("fedex", "FedEx"),
+            ("UPSReady", "UPS"),
+            ("upsonline", "UPS"),
+            ("endicia", "USPS"),
+            ("royalmail", "Royal Mail"),
+            ("royal-mail", "Royal Mail"),
+            ("dhl", "DHL Express"),
+            ("dhl-global-mail", "DHL eCommerce"),
+        ] {
+            assert_eq!(
+                resolve(store, &settings).ok().as_deref(),
+                Some(tiktok),
+                "{store}"
+            );
+        }
+        // A third-party provider's code, or an app BigCommerce cannot name: never a guess.
+        assert!(resolve("carrier_12", &settings).is_err());
+        assert!(resolve("shipperhq", &settings).is_err());
+        // The link's map wins over the built-in spelling.
+        settings
+            .carrier_map
+            .insert("upsready".into(), "FedEx".into());
+        assert_eq!(
+            resolve("UPSREADY", &settings).ok().as_deref(),
+            Some("FedEx")
+        );
+        settings
+            .carrier_map
+            .insert("carrier_12".into(), "USPS".into());
+        assert_eq!(
+            resolve("carrier_12", &settings).ok().as_deref(),
+            Some("USPS")
+        );
     }
 
     #[test]

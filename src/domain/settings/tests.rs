@@ -292,3 +292,20 @@ fn a_restock_setting_woocommerce_cannot_honour_says_what_it_does() {
         None
     );
 }
+
+#[test]
+fn a_restock_setting_bigcommerce_keeps_store_wide_says_where_it_is() {
+    assert_eq!(
+        SettingKey::RestockOnCancel
+            .fixed_on(Platform::Bigcommerce)
+            .as_deref(),
+        Some(
+            "store-wide (restocking follows the BigCommerce store's own setting: \
+             Settings → Inventory in BigCommerce)"
+        )
+    );
+    assert_eq!(
+        SettingKey::CancelStoreToTiktok.fixed_on(Platform::Bigcommerce),
+        None
+    );
+}

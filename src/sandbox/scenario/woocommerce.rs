@@ -83,6 +83,12 @@ impl Scenario {
                     .find(|m| &m.name == store)
                     .map(|m| m.products.as_slice())
             })
+            .or_else(|| {
+                self.bigcommerce
+                    .iter()
+                    .find(|b| &b.name == store)
+                    .map(|b| b.products.as_slice())
+            })
             .unwrap_or(&[])
     }
 }

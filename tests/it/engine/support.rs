@@ -86,6 +86,8 @@ pub struct Options {
     pub woocommerce: bool,
     /// One more shop, after the others, linked to a simulated Magento store.
     pub magento: bool,
+    /// One more shop, after those, linked to a simulated BigCommerce store.
+    pub bigcommerce: bool,
 }
 
 pub struct Rig {
@@ -126,6 +128,11 @@ impl Rig {
         };
         let scenario = if options.magento {
             scenario.with_magento()
+        } else {
+            scenario
+        };
+        let scenario = if options.bigcommerce {
+            scenario.with_bigcommerce()
         } else {
             scenario
         };
