@@ -35,7 +35,7 @@ use crate::service::Service;
 use crate::service::api::{OrderQuery, Request, RequestQuery, Response};
 use crate::service::identity::Account;
 use crate::service::inproc::InProcessClient;
-use crate::service::socket;
+use crate::service::{http, socket, webhooks};
 
 use super::console::{ConsoleArgs, log_quietly};
 use super::orders::check_link;
@@ -76,6 +76,8 @@ fn parse_every(text: &str) -> Result<Duration, String> {
 
 /// How often the simulated platforms are polled: short, so changes show within seconds.
 const POLL_INTERVAL: &str = "2s";
+/// While webhooks arrive, a link is polled this often instead: the demo runs on webhooks.
+const POLL_WHILE_WEBHOOKS: &str = "30s";
 /// The role of everyone who attaches through the demo's socket.
 const SOCKET_ROLE: Role = Role::Operator;
 /// The simulated colleague asks for a resync on every this many beats, while fewer than two
@@ -162,7 +164,28 @@ impl Demo {
         let (listener, instance) =
             socket::bind(&config.paths.socket, config.paths.socket_group.as_deref()).await?;
         let stop = CancellationToken::new();
+        let listen = config
+            .webhooks
+            .listen
+            .context("the demo's config listens for webhooks")?;
+        let inbox = webhooks::Inbox::new(local.engine.clone(), &config);
+        let (_, hooks) = http::serve(
+            listen,
+            local.service.clone(),
+            inbox,
+            CancellationToken::new(),
+            stop.clone(),
+        )
+        .await
+        .with_context(|| format!("cannot listen for webhooks on {listen}"))?;
+        let subscribed = super::webhooks::apply(&config, super::webhooks::Action::Register, None)
+            .await?
+            .iter()
+            .filter(|row| row.state == "created")
+            .count();
+        tracing::info!(target: "orderdeck::demo", subscribed, "webhooks registered with the simulated platforms");
         let tasks = vec![
+            hooks,
             tokio::spawn(local.engine.clone().run(stop.clone())),
             tokio::spawn(socket::serve(listener, local.service.clone(), stop.clone())),
             tokio::spawn(live(
@@ -240,6 +263,15 @@ fn write_config(set: &SandboxSet, dir: &Path, user: &str) -> anyhow::Result<Path
             link["poll_interval"] = toml_edit::value(POLL_INTERVAL);
         }
     }
+    // The simulated platforms deliver webhooks to the demo's listener, on a free local port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut webhooks = toml_edit::Table::new();
+    webhooks["listen"] = toml_edit::value(format!("127.0.0.1:{port}"));
+    webhooks["public_url"] = toml_edit::value(format!("http://127.0.0.1:{port}"));
+    webhooks["poll_interval_while_healthy"] = toml_edit::value(POLL_WHILE_WEBHOOKS);
+    doc["webhooks"] = toml_edit::Item::Table(webhooks);
     let path = dir.join("orderdeck.toml");
     let mut file = std::fs::OpenOptions::new()
         .write(true)

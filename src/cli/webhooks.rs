@@ -40,13 +40,14 @@ pub struct Scope {
 
 /// One subscription and what the command did about it.
 #[derive(Debug, Serialize)]
-struct Row {
-    link: String,
-    platform: &'static str,
-    topic: String,
-    address: String,
-    /// `kept`, `created`, `removed`, `listed`, `polled` (no webhooks), or `failed: why`.
-    state: String,
+pub struct Row {
+    pub link: String,
+    pub platform: &'static str,
+    pub topic: String,
+    pub address: String,
+    /// `kept`, `created`, `removed`, `orderdeck` / `other` (listed: whose it is), `polled` (no
+    /// webhooks to register), or `failed: why`.
+    pub state: String,
 }
 
 /// One side of a link that may hold subscriptions (a shop or a store shared by links is
@@ -58,54 +59,12 @@ struct Target<'a> {
 }
 
 pub async fn run(config: &Config, command: &WebhooksCommand) -> anyhow::Result<()> {
-    let scope = match command {
-        WebhooksCommand::Register(s) | WebhooksCommand::List(s) | WebhooksCommand::Remove(s) => s,
+    let (action, scope) = match command {
+        WebhooksCommand::Register(s) => (Action::Register, s),
+        WebhooksCommand::List(s) => (Action::List, s),
+        WebhooksCommand::Remove(s) => (Action::Remove, s),
     };
-    if let Some(link) = &scope.link
-        && !config.links.iter().any(|l| &l.name == link)
-    {
-        anyhow::bail!("there is no link {link} in {}", config.source.display());
-    }
-    let public_url = config
-        .webhooks
-        .public_url
-        .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/').to_string());
-    if public_url.is_none() && !matches!(command, WebhooksCommand::List(_)) {
-        anyhow::bail!(
-            "set [webhooks] public_url in {} first: it is the address the platforms are told to call",
-            config.source.display()
-        );
-    }
-    let token_dir = config.paths.data_dir.join("tokens");
-    let wired = build_links(config, Arc::new(SystemClock), &token_dir)?;
-    let mut rows = Vec::new();
-    let (mut shops, mut stores) = (Vec::new(), Vec::new());
-    for link in &wired.links {
-        if scope.link.as_ref().is_some_and(|l| l != &link.id) {
-            continue;
-        }
-        if !shops.contains(&link.shop) {
-            shops.push(link.shop.clone());
-            let target = Target {
-                link: &link.id,
-                platform: Platform::TiktokShop,
-                store: "",
-            };
-            let side = Side::Shop(link.marketplace.as_ref());
-            act(command, &target, &side, public_url.as_deref(), &mut rows).await;
-        }
-        if !stores.contains(&link.storefront_name) {
-            stores.push(link.storefront_name.clone());
-            let target = Target {
-                link: &link.id,
-                platform: link.platform,
-                store: link.storefront_name.as_str(),
-            };
-            let side = Side::Store(link.storefront.as_ref());
-            act(command, &target, &side, public_url.as_deref(), &mut rows).await;
-        }
-    }
+    let rows = apply(config, action, scope.link.as_ref()).await?;
     let failed = rows
         .iter()
         .filter(|r| r.state.starts_with("failed"))
@@ -125,13 +84,76 @@ pub async fn run(config: &Config, command: &WebhooksCommand) -> anyhow::Result<(
         }
         table.print(&format!("{} subscriptions, {failed} failed", rows.len()))?;
     }
-    for skipped in &wired.skipped {
-        super::output::warn(format_args!("orderdeck: {skipped}"));
-    }
     if failed > 0 {
         anyhow::bail!("{failed} webhook operations failed (see the State column)");
     }
     Ok(())
+}
+
+/// What to do with the subscriptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Register,
+    List,
+    Remove,
+}
+
+/// Does `action` on every link's shop and store (or `link`'s only): a row per subscription.
+pub async fn apply(
+    config: &Config,
+    action: Action,
+    link: Option<&LinkId>,
+) -> anyhow::Result<Vec<Row>> {
+    if let Some(link) = link
+        && !config.links.iter().any(|l| &l.name == link)
+    {
+        anyhow::bail!("there is no link {link} in {}", config.source.display());
+    }
+    let public_url = config
+        .webhooks
+        .public_url
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_string());
+    if public_url.is_none() && action != Action::List {
+        anyhow::bail!(
+            "set [webhooks] public_url in {} first: it is the address the platforms are told to call",
+            config.source.display()
+        );
+    }
+    let token_dir = config.paths.data_dir.join("tokens");
+    let wired = build_links(config, Arc::new(SystemClock), &token_dir)?;
+    for skipped in &wired.skipped {
+        super::output::warn(format_args!("orderdeck: {skipped}"));
+    }
+    let mut rows = Vec::new();
+    let (mut shops, mut stores) = (Vec::new(), Vec::new());
+    for runtime in wired
+        .links
+        .iter()
+        .filter(|l| link.is_none_or(|id| id == &l.id))
+    {
+        if !shops.contains(&runtime.shop) {
+            shops.push(runtime.shop.clone());
+            let target = Target {
+                link: &runtime.id,
+                platform: Platform::TiktokShop,
+                store: "",
+            };
+            let side = Side::Shop(runtime.marketplace.as_ref());
+            act(action, &target, &side, public_url.as_deref(), &mut rows).await;
+        }
+        if !stores.contains(&runtime.storefront_name) {
+            stores.push(runtime.storefront_name.clone());
+            let target = Target {
+                link: &runtime.id,
+                platform: runtime.platform,
+                store: runtime.storefront_name.as_str(),
+            };
+            let side = Side::Store(runtime.storefront.as_ref());
+            act(action, &target, &side, public_url.as_deref(), &mut rows).await;
+        }
+    }
+    Ok(rows)
 }
 
 /// The platform API of one side of a link.
@@ -164,7 +186,7 @@ impl Side<'_> {
 }
 
 async fn act(
-    command: &WebhooksCommand,
+    action: Action,
     target: &Target<'_>,
     side: &Side<'_>,
     public_url: Option<&str>,
@@ -188,8 +210,8 @@ async fn act(
         Ok(existing) => existing,
         Err(e) => return rows.push(row("-", "-", format!("failed: {e}"))),
     };
-    match command {
-        WebhooksCommand::List(_) => rows.extend(existing.iter().map(|s| {
+    match action {
+        Action::List => rows.extend(existing.iter().map(|s| {
             let state = if Some(&s.address) == ours.as_ref() {
                 "orderdeck"
             } else {
@@ -197,7 +219,7 @@ async fn act(
             };
             row(&s.topic, &s.address, state.into())
         })),
-        WebhooksCommand::Register(_) => {
+        Action::Register => {
             let Some(ours) = ours else { return };
             let held: Vec<(String, String)> = existing
                 .iter()
@@ -214,7 +236,7 @@ async fn act(
                 rows.push(row(topic, &ours, state));
             }
         }
-        WebhooksCommand::Remove(_) => {
+        Action::Remove => {
             for s in existing
                 .iter()
                 .filter(|s| Some(&s.address) == ours.as_ref())

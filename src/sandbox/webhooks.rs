@@ -127,15 +127,14 @@ const ATTEMPTS: u32 = 5;
 /// Sends `delivery` to `url` in the background as the platforms do: retried one, two, four…
 /// seconds apart until the receiver answers 2xx.
 pub fn deliver(delivery: Delivery, url: String) {
-    static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .unwrap_or_default()
-    });
+    // A client per delivery: a pooled one would be tied to the runtime that first used it.
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
     tokio::spawn(async move {
         for attempt in 0..ATTEMPTS {
-            if let Ok(200..=299) = delivery.send_to(&HTTP, &url).await {
+            if let Ok(200..=299) = delivery.send_to(&http, &url).await {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;

@@ -4,7 +4,7 @@
 //! Shopify names it (`orders/cancelled`, `fulfillments/create`, `fulfillments/update`,
 //! `orders/updated`) with a REST-shaped snake_case payload, signed with the store's secret.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Weak;
 
 use chrono::{DateTime, Utc};
@@ -142,31 +142,24 @@ fn legacy(gid: &str) -> u64 {
         .unwrap_or_default()
 }
 
-/// Delivers the stores' changes to their subscribers until the sandbox is dropped. A store's
-/// first look after it gains a subscription only notes what is there.
+/// Delivers the stores' changes to their subscribers until the sandbox is dropped. Changes are
+/// tracked from the start, subscribed or not, so an order changed just after a subscription is
+/// news.
 pub(super) fn deliver_changes(shared: Weak<Shared>) {
     let mut seen: HashMap<(usize, String), Seen> = HashMap::new();
-    let mut primed: HashSet<usize> = HashSet::new();
     let mut serial = 0u64;
     webhooks::watch(move || {
         let shared = shared.upgrade()?;
         let world = shared.world();
         let mut found = Vec::new();
         for (index, store) in world.stores.iter().enumerate() {
-            if store.subscriptions.is_empty() {
-                seen.retain(|(s, _), _| *s != index);
-                primed.remove(&index);
-                continue;
-            }
-            let send = primed.contains(&index);
             for order in &store.orders {
                 let now = Seen::of(order);
                 let before = seen.insert((index, order.id.clone()), now.clone());
-                if send && before.as_ref() != Some(&now) {
+                if before.as_ref() != Some(&now) && !store.subscriptions.is_empty() {
                     found.extend(changes(store, order, before.as_ref(), &now, &mut serial));
                 }
             }
-            primed.insert(index);
         }
         Some(found)
     })

@@ -74,24 +74,20 @@ pub(super) fn delete(world: &mut World, request: &Request) -> Result<Value, ApiE
 struct Seen {
     orders: HashMap<String, (String, i64)>,
     cancellations: HashMap<String, (String, i64)>,
-    primed: bool,
 }
 
-/// Delivers the world's changes to its subscribers until the sandbox is dropped.
+/// Delivers the world's changes to its subscribers until the sandbox is dropped. Changes are
+/// tracked from the start, subscribed or not, so an order that arrives just after a
+/// subscription is news, as it is on TikTok.
 pub(super) fn deliver_changes(shared: Weak<Shared>) {
     let mut seen = Seen::default();
     webhooks::watch(move || {
         let shared = shared.upgrade()?;
         let world = shared.world();
-        if world.shops.iter().all(|s| s.webhooks.is_empty()) {
-            seen = Seen::default();
-            return Some(Vec::new());
-        }
         let mut found = Vec::new();
-        let send = seen.primed;
         for order in world.orders.values() {
             let now = (order.status.clone(), order.update_time);
-            if seen.orders.insert(order.id.clone(), now.clone()).as_ref() == Some(&now) || !send {
+            if seen.orders.insert(order.id.clone(), now.clone()).as_ref() == Some(&now) {
                 continue;
             }
             let data = json!({"order_id": order.id, "order_status": order.status, "update_time": order.update_time});
@@ -99,7 +95,7 @@ pub(super) fn deliver_changes(shared: Weak<Shared>) {
         }
         for (id, cancel) in &world.cancellations {
             let now = (cancel.spec.cancel_status.clone(), cancel.update_time);
-            if seen.cancellations.insert(id.clone(), now.clone()).as_ref() == Some(&now) || !send {
+            if seen.cancellations.insert(id.clone(), now.clone()).as_ref() == Some(&now) {
                 continue;
             }
             let data = json!({
@@ -114,7 +110,6 @@ pub(super) fn deliver_changes(shared: Weak<Shared>) {
                 data,
             ));
         }
-        seen.primed = true;
         Some(found)
     });
 }

@@ -17,6 +17,7 @@ struct Listener {
     base: String,
     stop: CancellationToken,
     http: reqwest::Client,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Listener {
@@ -27,10 +28,14 @@ impl Drop for Listener {
 
 impl Listener {
     async fn start(rig: &Rig) -> Listener {
+        Listener::start_at(rig, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    async fn start_at(rig: &Rig, listen: SocketAddr) -> Listener {
         let stop = CancellationToken::new();
         let inbox = Inbox::new(rig.engine().clone(), &rig.config);
-        let (bound, _task): (SocketAddr, _) = orderdeck::service::http::serve(
-            "127.0.0.1:0".parse().unwrap(),
+        let (bound, task): (SocketAddr, _) = orderdeck::service::http::serve(
+            listen,
             rig.service().clone(),
             inbox,
             CancellationToken::new(),
@@ -42,6 +47,15 @@ impl Listener {
             base: format!("http://{bound}"),
             stop,
             http: reqwest::Client::new(),
+            task: Some(task),
+        }
+    }
+
+    /// Stops listening and lets go of the engine (and so of the store).
+    async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
         }
     }
 
@@ -339,4 +353,90 @@ async fn while_webhooks_arrive_the_poll_slows_to_the_configured_interval() {
         200
     );
     assert_eq!(rig.engine().poll_wait(&link), Duration::from_secs(600));
+}
+
+/// `orderdeck webhooks ACTION --json` with the rig's config (the engine closed meanwhile), as
+/// (topic, state) pairs.
+async fn webhooks_cli(rig: &mut Rig, action: &str) -> Vec<(String, String)> {
+    rig.close();
+    let config = rig.config_path.clone();
+    let out = rig.cli_ok(&config, &["webhooks", action, "--json"]).await;
+    rig.reopen();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON rows");
+    rows.iter()
+        .map(|r| {
+            (
+                r["topic"].as_str().unwrap().to_string(),
+                r["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the link has counted `n` verified webhooks (the platforms deliver on their own).
+async fn verified(rig: &Rig, n: u64) {
+    let link = rig.link(GB);
+    for _ in 0..200 {
+        if rig.engine().hints().counts(&link).verified >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{n} webhooks were not delivered within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_webhooks_are_delivered_by_the_platforms_and_removed_again() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut rig = Rig::with(Options {
+        paths: format!(
+            "[webhooks]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""
+        ),
+        ..Options::default()
+    })
+    .await;
+    let registered = webhooks_cli(&mut rig, "register").await;
+    let created = |state: &str| registered.iter().filter(|(_, s)| s == state).count();
+    assert_eq!(
+        (created("created"), registered.len()),
+        (6, 6),
+        "{registered:?}"
+    );
+    let again = webhooks_cli(&mut rig, "register").await;
+    assert!(
+        again.iter().all(|(_, s)| s == "kept"),
+        "registering twice changes nothing: {again:?}"
+    );
+
+    let listener = Listener::start_at(&rig, format!("127.0.0.1:{port}").parse().unwrap()).await;
+    let link = rig.engine().links()[0].clone();
+    // TikTok tells of a new paid order; the daemon reads it and makes the store order.
+    let id = rig.paid_order(GB);
+    verified(&rig, 1).await;
+    rig.engine().follow_hints_now(&link).await;
+    run_jobs(&rig).await;
+    assert_eq!(rig.store_orders(GB, &id).len(), 1);
+    // The warehouse ships: Shopify tells, the tracking goes to TikTok without a poll.
+    let before = rig.engine().hints().counts(&rig.link(GB)).verified;
+    rig.fulfil(GB, &id, "RM123456785GB", "Royal Mail Tracked 24");
+    verified(&rig, before + 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.engine().follow_hints_now(&link).await;
+    run_jobs(&rig).await;
+    assert_eq!(rig.set.tiktok.tracking_writes(id.as_str()), 1);
+    assert_eq!(rig.set.tiktok.calls("search_orders"), 0, "no poll ran");
+
+    listener.stop().await;
+    let removed = webhooks_cli(&mut rig, "remove").await;
+    assert_eq!(
+        removed.iter().filter(|(_, s)| s == "removed").count(),
+        6,
+        "{removed:?}"
+    );
+    let left = webhooks_cli(&mut rig, "list").await;
+    assert!(left.iter().all(|(_, s)| s != "orderdeck"), "{left:?}");
 }
