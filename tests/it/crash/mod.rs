@@ -327,8 +327,11 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
     set.woocommerce.faults().clear();
     set.magento.faults().clear();
     set.bigcommerce.faults().clear();
+    let killed_by = started.elapsed();
     let mut last = (0, 0, 0);
+    let mut runs = 0;
     for _ in 0..20 {
+        runs += 1;
         last = sync_once(&config).await;
         match last {
             (0, 0, 0) => break,
@@ -338,7 +341,11 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
         }
     }
     // The checks name what is wrong more precisely than "not settled", so they go first.
-    eprintln!("crash test: {overlapping_syncs} sync --once ran inside a live daemon");
+    eprintln!(
+        "crash test: {overlapping_syncs} sync --once ran inside a live daemon; kills over after \
+         {killed_by:.0?}, then {runs} sync --once in {:.0?}",
+        started.elapsed() - killed_by
+    );
     check::check(&set, &data_dir, &log, &known, KILLS, started.elapsed());
     let (run, waiting, failed) = last;
     assert_eq!(
