@@ -73,7 +73,7 @@ impl Driver {
                 self.ship(platform, &order);
             }
             let untouched: Vec<Open> = open.into_iter().filter(|o| !self.busy(&o.id)).collect();
-            if self.rng.random_bool(0.06)
+            if self.rng.random_bool(0.1)
                 && let Some(order) = self.pick(&untouched)
             {
                 self.cancel_in_admin(platform, &order);
@@ -316,7 +316,7 @@ impl Driver {
                 .woocommerce
                 .cancel_in_admin(store, order)
                 .map(|()| true),
-            Platform::Magento if self.rng.random_bool(0.3) => self
+            Platform::Magento if self.rng.random_bool(0.4) => self
                 .set
                 .magento
                 .cancel_in_admin(store, order)
@@ -349,7 +349,7 @@ impl Driver {
             })
             .map(|o| o.id.clone())
             .collect();
-        if self.rng.random_bool(0.1)
+        if self.rng.random_bool(0.2)
             && let Some(id) = self.pick(&candidates)
         {
             let last = vec![self.known[&id].lines.last().expect("lines").clone()];
