@@ -120,6 +120,16 @@ pub(super) async fn cancel_order(
         });
     }
     let shipped = before.shipped_units();
+    // Closed with nothing shipped: the merchant's credit memos already took every unit back
+    // (a refund this link relays to TikTok, whose cancel then comes back here): nothing is
+    // left to cancel, and nothing to put back.
+    if shipped.is_empty() && before.state == "closed" {
+        return Ok(StorefrontCancelled {
+            store: before.store,
+            put_back: Vec::new(),
+            shipped: Vec::new(),
+        });
+    }
     if !shipped.is_empty() || matches!(before.state.as_str(), "complete" | "closed") {
         return Err(CANCEL.refuse(format!(
             "Magento order {} has shipped ({}): it cannot be cancelled and a credit memo would not \

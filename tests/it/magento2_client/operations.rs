@@ -261,6 +261,29 @@ async fn shipped_orders_are_refused_with_why_and_uninvoiced_ones_are_cancelled()
 }
 
 #[tokio::test]
+async fn an_order_the_merchant_refunded_in_full_is_already_cancelled() {
+    // The link relays the refund to TikTok, whose cancel then comes back to the store.
+    let h = harness().await;
+    let client = h.client();
+    let draft = h.draft(&client, "576400000000000131", &[(SKU_A, 2)]).await;
+    let created = client.create_order(&draft).await.unwrap();
+    let id = h.only_order("576400000000000131");
+    h.sandbox.refund_in_admin(STORE, id, &[]).unwrap();
+    assert_eq!(h.sandbox.order(STORE, id).unwrap().unwrap().state, "closed");
+    let done = client
+        .cancel_order(&created.order_id, &cancel(true))
+        .await
+        .unwrap();
+    assert!(done.put_back.is_empty() && done.shipped.is_empty());
+    assert_eq!(
+        h.sandbox.credit_memos(STORE, id).unwrap().len(),
+        1,
+        "no credit memo of orderdeck's beside the merchant's"
+    );
+    h.assert_no_refusals();
+}
+
+#[tokio::test]
 async fn units_come_off_with_an_offline_credit_memo_once() {
     let h = harness().await;
     let client = h.client();
