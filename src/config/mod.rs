@@ -39,8 +39,7 @@ pub use secret::Secret;
 pub use shops::{DEFAULT_TIKTOK_API_BASE, DEFAULT_TIKTOK_AUTH_BASE, ShopConfig};
 pub use stores::{
     AmazonMcfStore, BigcommerceStore, DEFAULT_LWA_AUTH_BASE, DEFAULT_SHOPIFY_API_VERSION,
-    Magento2Store, ShopifyStore,
-    StorefrontConfig, StorefrontCredentials, WoocommerceStore,
+    Magento2Store, ShopifyStore, StorefrontConfig, StorefrontCredentials, WoocommerceStore,
 };
 pub use webhooks::WebhooksConfig;
 

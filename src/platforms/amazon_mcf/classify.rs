@@ -189,9 +189,30 @@ mod tests {
                 Some("QuotaExceeded"),
                 "429",
             ),
-            (503, READ, "<html>", RetryLater { after: None }, None, "no detail"),
-            (500, WRITE, r#"{"errors":[{"code":"InternalFailure","message":"We encountered an internal error."}]}"#, Ambiguous, Some("InternalFailure"), "internal error"),
-            (404, READ, r#"{"errors":[{"code":"NotFound","message":"Requested order not found"}]}"#, Permanent, Some("NotFound"), "not found"),
+            (
+                503,
+                READ,
+                "<html>",
+                RetryLater { after: None },
+                None,
+                "no detail",
+            ),
+            (
+                500,
+                WRITE,
+                r#"{"errors":[{"code":"InternalFailure","message":"We encountered an internal error."}]}"#,
+                Ambiguous,
+                Some("InternalFailure"),
+                "internal error",
+            ),
+            (
+                404,
+                READ,
+                r#"{"errors":[{"code":"NotFound","message":"Requested order not found"}]}"#,
+                Permanent,
+                Some("NotFound"),
+                "not found",
+            ),
         ];
         for (status, call, body, class, code, words) in table {
             let err = classify(&raw(status, body), call, "us-amazon", HALF).unwrap_err();

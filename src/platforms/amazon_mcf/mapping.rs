@@ -45,8 +45,7 @@ pub fn create_request(
     ordered_at: Timestamp,
 ) -> Result<CreateRequest, String> {
     let id = draft.tiktok_order_id.as_str();
-    if id.is_empty() || id.len() > ORDER_ID_MAX || !id.chars().all(|c| c.is_ascii_alphanumeric())
-    {
+    if id.is_empty() || id.len() > ORDER_ID_MAX || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(format!(
             "TikTok order id {} cannot be an Amazon displayableOrderId (1-40 letters and digits)",
             text::sanitize(id)
@@ -189,18 +188,24 @@ pub fn read_order(payload: &Value) -> Result<ReadOrder, String> {
     let order = payload.get("fulfillmentOrder").unwrap_or(payload);
     let id = string(order, "sellerFulfillmentOrderId")
         .ok_or("the fulfillment order has no sellerFulfillmentOrderId")?;
-    let order_id = StorefrontOrderId::new(id).map_err(|e| {
-        format!(
-            "sellerFulfillmentOrderId {}: {e}",
-            text::sanitize(id)
-        )
-    })?;
+    let order_id = StorefrontOrderId::new(id)
+        .map_err(|e| format!("sellerFulfillmentOrderId {}: {e}", text::sanitize(id)))?;
     let wire_status = string(order, "fulfillmentOrderStatus")
-        .ok_or_else(|| format!("fulfillment order {} has no fulfillmentOrderStatus", text::sanitize(id)))?
+        .ok_or_else(|| {
+            format!(
+                "fulfillment order {} has no fulfillmentOrderStatus",
+                text::sanitize(id)
+            )
+        })?
         .to_string();
     let updated_at = time(order, "statusUpdatedDate")
         .or_else(|| time(order, "receivedDate"))
-        .ok_or_else(|| format!("fulfillment order {} has no readable statusUpdatedDate", text::sanitize(id)))?;
+        .ok_or_else(|| {
+            format!(
+                "fulfillment order {} has no readable statusUpdatedDate",
+                text::sanitize(id)
+            )
+        })?;
     let status = match wire_status.as_str() {
         "Cancelled" => StorefrontOrderStatus::Cancelled,
         "Complete" | "CompletePartialled" => StorefrontOrderStatus::Closed,
@@ -273,7 +278,10 @@ fn parcels(shipment: &Value) -> Vec<Fulfillment> {
         for item in &items {
             let in_package = item.get("packageNumber").and_then(Value::as_u64);
             // An item without a package number is in the shipment's only package.
-            if number.is_none() || in_package == number || (in_package.is_none() && packages.len() == 1) {
+            if number.is_none()
+                || in_package == number
+                || (in_package.is_none() && packages.len() == 1)
+            {
                 Units::add(
                     &mut tally,
                     string(item, "sellerSku").unwrap_or_default(),

@@ -6,8 +6,9 @@ use crate::domain::ids::TiktokOrderId;
 use crate::domain::rules::import::{DraftAddress, DraftLine, STORE_ORDER_TAG};
 use crate::domain::settings::InventoryBehaviour;
 
-const CONTRACT: &str =
-    include_str!("../../../tests/fixtures/platforms/amazon-mcf-fulfillment-outbound-2020-07-01.json");
+const CONTRACT: &str = include_str!(
+    "../../../tests/fixtures/platforms/amazon-mcf-fulfillment-outbound-2020-07-01.json"
+);
 
 /// Checks `instance` against `#/definitions/{name}` of the Swagger file, as draft-4 JSON Schema.
 fn check(name: &str, instance: &Value) -> Result<(), String> {
@@ -143,15 +144,21 @@ fn drafts_amazon_cannot_take_are_refused_with_why() {
 
 #[test]
 fn an_unknown_sku_is_named_from_the_item_id_amazon_gives() {
-    let skus: HashMap<String, String> = [("1".to_string(), "CRO-00".to_string()), ("2".into(), "HAT-1".into())]
-        .into_iter()
-        .collect();
+    let skus: HashMap<String, String> = [
+        ("1".to_string(), "CRO-00".to_string()),
+        ("2".into(), "HAT-1".into()),
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(
         refused_sku("the SellerSKU for Item Id: 2 is invalid.", &skus).as_deref(),
         Some("HAT-1")
     );
     assert_eq!(refused_sku("Invalid postal code", &skus), None);
-    assert_eq!(refused_sku("the SellerSKU for Item Id: 9 is invalid.", &skus), None);
+    assert_eq!(
+        refused_sku("the SellerSKU for Item Id: 9 is invalid.", &skus),
+        None
+    );
 }
 
 fn payload(status: &str, shipments: Value) -> Value {
@@ -220,8 +227,22 @@ fn a_split_shipment_gives_one_fulfillment_per_package_with_its_exact_units() {
     assert_eq!(
         got,
         vec![
-            ("1Z999".into(), Some("UPS".into()), vec![Units { sku: "CRO-00".into(), quantity: 2 }]),
-            ("9400\u{FFFD}[2J1".into(), Some("USPS".into()), vec![Units { sku: "HAT-1".into(), quantity: 1 }]),
+            (
+                "1Z999".into(),
+                Some("UPS".into()),
+                vec![Units {
+                    sku: "CRO-00".into(),
+                    quantity: 2
+                }]
+            ),
+            (
+                "9400\u{FFFD}[2J1".into(),
+                Some("USPS".into()),
+                vec![Units {
+                    sku: "HAT-1".into(),
+                    quantity: 1
+                }]
+            ),
         ]
     );
     // Lines count what is still on the order: a cancelled unit is not.
@@ -242,7 +263,11 @@ fn statuses_say_open_cancelled_or_closed_and_when_a_cancel_is_possible() {
         let read = read_order(&payload(status, json!([]))).unwrap();
         assert_eq!(read.store.status, expected, "{status}");
         assert_eq!(read.cancellable(), cancellable, "{status}");
-        assert_eq!(read.store.cancelled_at.is_some(), status == "Cancelled", "{status}");
+        assert_eq!(
+            read.store.cancelled_at.is_some(),
+            status == "Cancelled",
+            "{status}"
+        );
         assert!(read.store.fulfillments.is_empty());
     }
     let mut broken = payload("Received", json!([]));
@@ -250,5 +275,9 @@ fn statuses_say_open_cancelled_or_closed_and_when_a_cancel_is_possible() {
         .as_object_mut()
         .unwrap()
         .remove("fulfillmentOrderStatus");
-    assert!(read_order(&broken).unwrap_err().contains("fulfillmentOrderStatus"));
+    assert!(
+        read_order(&broken)
+            .unwrap_err()
+            .contains("fulfillmentOrderStatus")
+    );
 }

@@ -183,11 +183,17 @@ impl Storefront for AmazonMcfClient {
         draft: &StorefrontOrderDraft,
     ) -> Result<StorefrontOrder, PlatformError> {
         let id = draft.tiktok_order_id.as_str();
-        let permanent =
-            |why: String| PlatformError::new(Platform::AmazonMcf, CREATE.operation, ErrorClass::Permanent, why);
+        let permanent = |why: String| {
+            PlatformError::new(
+                Platform::AmazonMcf,
+                CREATE.operation,
+                ErrorClass::Permanent,
+                why,
+            )
+        };
         // The draft carries no TikTok create time; the packing slip shows when orderdeck sent it.
-        let request = mapping::create_request(draft, &self.inner.config, Utc::now())
-            .map_err(permanent)?;
+        let request =
+            mapping::create_request(draft, &self.inner.config, Utc::now()).map_err(permanent)?;
         let sent = self
             .transport()
             .call(CREATE, Method::POST, ORDERS, &[], Some(&request.body))
@@ -267,7 +273,9 @@ impl Storefront for AmazonMcfClient {
                 ErrorClass::RetryLater {
                     after: Some(NEW_ORDER_WAIT),
                 },
-                format!("Amazon has not validated fulfillment order {id} yet (New); a cancel waits for that"),
+                format!(
+                    "Amazon has not validated fulfillment order {id} yet (New); a cancel waits for that"
+                ),
             ));
         }
         if !before.cancellable() {

@@ -104,7 +104,8 @@ impl Transport {
             )
             .await?;
             if (200..300).contains(&raw.status) {
-                self.pacer.announced(call.operation, raw.header(RATE_HEADER));
+                self.pacer
+                    .announced(call.operation, raw.header(RATE_HEADER));
             }
             match classify::classify(&raw, call, &self.store, || {
                 self.pacer.throttled(call.operation)
@@ -224,7 +225,10 @@ impl Transport {
 
 /// Login with Amazon's answer: the access token as a sensitive header value and its lifetime,
 /// or why there is none, worded for the person who fixes it.
-pub fn read_token(raw: &RawResponse, store: &str) -> Result<(HeaderValue, Duration), PlatformError> {
+pub fn read_token(
+    raw: &RawResponse,
+    store: &str,
+) -> Result<(HeaderValue, Duration), PlatformError> {
     let body: Option<Value> = serde_json::from_slice(&raw.body).ok();
     let field = |name: &str| {
         body.as_ref()
@@ -245,7 +249,10 @@ pub fn read_token(raw: &RawResponse, store: &str) -> Result<(HeaderValue, Durati
                 "check lwa_client_id and lwa_client_secret in orderdeck.toml",
             ),
             (429 | 500..=599, _) => (ErrorClass::RetryLater { after: None }, "will try again"),
-            _ => (ErrorClass::Permanent, "check the store's auth_base and credentials in orderdeck.toml"),
+            _ => (
+                ErrorClass::Permanent,
+                "check the store's auth_base and credentials in orderdeck.toml",
+            ),
         };
         let error = TOKEN.error(
             class,
@@ -324,9 +331,16 @@ mod tests {
         assert_eq!(err.class, ErrorClass::RefreshCredentials);
         assert_eq!(err.code.as_deref(), Some("invalid_grant"));
         assert!(err.message.contains("us-amazon"), "{}", err.message);
-        assert!(err.message.contains("authorize the app again"), "{}", err.message);
+        assert!(
+            err.message.contains("authorize the app again"),
+            "{}",
+            err.message
+        );
         let err = read_token(
-            &raw(401, r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#),
+            &raw(
+                401,
+                r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+            ),
             "us-amazon",
         )
         .unwrap_err();
