@@ -25,7 +25,7 @@ use axum::Router;
 use axum::routing::{any, post};
 
 pub use http::Credentials;
-pub use state::{McfItem, McfOrder, McfPackage, McfShipment};
+pub use state::{McfItem, McfOrder, McfPackage, McfShipment, PackageSpec};
 
 use self::http::Shared;
 use self::state::Seller;
@@ -141,11 +141,7 @@ impl AmazonMcfSandbox {
     }
 
     /// The warehouse ships one shipment of `packages` (carrier code, tracking, units per SKU).
-    pub fn ship(
-        &self,
-        id: &str,
-        packages: &[(&str, &str, &[(&str, u32)])],
-    ) -> Result<String, SandboxError> {
+    pub fn ship(&self, id: &str, packages: &[PackageSpec<'_>]) -> Result<String, SandboxError> {
         self.shared
             .world()
             .seller

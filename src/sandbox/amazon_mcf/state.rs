@@ -48,6 +48,9 @@ pub struct McfOrder {
     pub cancelled_by_api: bool,
 }
 
+/// One package as the warehouse packs it: carrier code, tracking number, units per SKU.
+pub type PackageSpec<'a> = (&'a str, &'a str, &'a [(&'a str, u32)]);
+
 /// An Amazon error answer: status, `code`, `message`.
 pub type Refusal = (u16, &'static str, String);
 
@@ -165,7 +168,7 @@ impl Seller {
     pub fn ship(
         &mut self,
         id: &str,
-        packages: &[(&str, &str, &[(&str, u32)])],
+        packages: &[PackageSpec<'_>],
         now: DateTime<Utc>,
     ) -> Result<String, String> {
         self.next_shipment += 1;
