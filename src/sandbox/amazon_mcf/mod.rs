@@ -149,6 +149,24 @@ impl AmazonMcfSandbox {
             .map_err(SandboxError::Refused)
     }
 
+    /// The seller creates a fulfillment order of another channel in Seller Central (one unit of
+    /// `sku`, a packing-slip comment of its own): not orderdeck's.
+    pub fn create_in_seller_central(&self, id: &str, sku: &str) -> Result<(), SandboxError> {
+        let body = serde_json::json!({
+            "sellerFulfillmentOrderId": id, "displayableOrderId": id,
+            "displayableOrderDate": state::stamp(chrono::Utc::now()),
+            "displayableOrderComment": "Thanks for shopping with us",
+            "shippingSpeedCategory": "Standard",
+            "destinationAddress": {"name": "B", "addressLine1": "2 Elm St", "city": "Austin", "postalCode": "78701", "countryCode": "US"},
+            "items": [{"sellerSku": sku, "sellerFulfillmentOrderItemId": "1", "quantity": 1}],
+        });
+        self.shared
+            .world()
+            .seller
+            .create(&body, chrono::Utc::now())
+            .map_err(|(_, _, why)| SandboxError::Refused(why))
+    }
+
     /// The seller cancels in Seller Central (not through the API).
     pub fn cancel_in_seller_central(&self, id: &str) -> Result<(), SandboxError> {
         let mut world = self.shared.world();

@@ -236,7 +236,7 @@ async fn changes_are_paged_with_next_token_and_other_channels_orders_left_out() 
             break;
         }
     }
-    assert_eq!(pages, 3, "page size 2");
+    assert_eq!(pages, 3, "6 listed, page size 2");
     seen.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(seen.len(), 5);
     assert_eq!(
