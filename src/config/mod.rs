@@ -38,8 +38,8 @@ pub use problem::{LineIndex, Position, Problem, Problems, Severity, did_you_mean
 pub use secret::Secret;
 pub use shops::{DEFAULT_TIKTOK_API_BASE, DEFAULT_TIKTOK_AUTH_BASE, ShopConfig};
 pub use stores::{
-    AmazonMcfStore, BigcommerceStore, DEFAULT_SHOPIFY_API_VERSION, Magento2Store, ShopifyStore,
-    StorefrontConfig, StorefrontCredentials, WoocommerceStore,
+    AmazonMcfStore, BigcommerceStore, DEFAULT_LWA_AUTH_BASE, DEFAULT_SHOPIFY_API_VERSION,
+    Magento2Store, ShopifyStore, StorefrontConfig, StorefrontCredentials, WoocommerceStore,
 };
 pub use webhooks::WebhooksConfig;
 

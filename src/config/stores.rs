@@ -80,7 +80,12 @@ pub struct AmazonMcfStore {
     pub marketplace_id: String,
     /// Selling Partner API region: `na`, `eu` or `fe`.
     pub region: String,
+    /// The Login with Amazon host (`https://api.amazon.com`); a sandbox stands in for it in tests.
+    pub auth_base: Url,
 }
+
+/// Where Login with Amazon exchanges the refresh token for an access token.
+pub const DEFAULT_LWA_AUTH_BASE: &str = "https://api.amazon.com";
 
 pub const DEFAULT_SHOPIFY_API_VERSION: &str = "2025-10";
 
@@ -102,6 +107,7 @@ fn platform_keys(platform: Platform) -> &'static [&'static str] {
             "refresh_token",
             "marketplace_id",
             "region",
+            "auth_base",
         ],
         Platform::TiktokShop => &[],
     }
@@ -285,12 +291,14 @@ fn read_credentials(
                     "{t:?} is not a Selling Partner API region; use na, eu or fe"
                 )),
             });
+            let auth_base = s.url(ld, "auth_base", DEFAULT_LWA_AUTH_BASE);
             StorefrontCredentials::AmazonMcf(AmazonMcfStore {
                 lwa_client_id: lwa_client_id?,
                 lwa_client_secret: lwa_client_secret?,
                 refresh_token: refresh_token?,
                 marketplace_id: marketplace_id?,
                 region: region?,
+                auth_base: auth_base?,
             })
         }
         Platform::TiktokShop => return None,

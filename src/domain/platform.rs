@@ -158,7 +158,8 @@ impl Platform {
                 connector_available: false,
                 store_to_tiktok_trigger: None,
                 restock: NotApplicable,
-                free_text_cancel_reason: true,
+                // amazon-mcf.md: `cancelFulfillmentOrder` takes no body, so no reason at all.
+                free_text_cancel_reason: false,
                 cancel_only_before_processing: true,
                 needs_sku_lookup: false,
                 edits_lines: false,
@@ -242,7 +243,7 @@ mod tests {
                 true,
                 None,
                 RestockControl::NotApplicable,
-                true,
+                false,
             ),
         ];
         for (platform, is_store, trigger, restock, free_text) in table {

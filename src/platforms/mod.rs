@@ -8,6 +8,7 @@
 //! ignore and never a refund, and change detection is a cursor-paged "changed since" poll that
 //! reports fulfillments with tracking, cancels and refunds (Magento's store → TikTok trigger).
 
+pub mod amazon_mcf;
 pub mod bigcommerce;
 pub mod error;
 pub mod http;

@@ -7,6 +7,7 @@
 //! that met it at once, so it may unwrap and its request handlers may be long.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+pub mod amazon_mcf;
 pub mod bigcommerce;
 pub mod faults;
 pub mod living;

@@ -4,6 +4,7 @@
 // Test code: a panic is a failed test (the crate's lints deny these outside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+mod amazon_mcf_client;
 mod bigcommerce_client;
 mod cli_check_config;
 mod cli_first_contact;
