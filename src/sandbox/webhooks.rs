@@ -59,31 +59,17 @@ pub fn tiktok(
     }
 }
 
-/// Shopify: `X-Shopify-Hmac-Sha256` = base64 HMAC-SHA256(secret, body), with topic and id.
-pub fn shopify(
-    store: &str,
-    secret: &str,
-    webhook_id: &str,
-    topic: &str,
-    payload: &Value,
-) -> Delivery {
-    let body = payload.to_string().into_bytes();
-    let signature =
-        base64::engine::general_purpose::STANDARD.encode(mac(secret.as_bytes(), &[&body]));
-    Delivery {
-        path: format!("/webhooks/shopify/{store}"),
-        headers: vec![
-            ("X-Shopify-Hmac-Sha256".into(), signature),
-            ("X-Shopify-Topic".into(), topic.into()),
-            ("X-Shopify-Webhook-Id".into(), webhook_id.into()),
-            ("Content-Type".into(), "application/json".into()),
-        ],
-        body,
-    }
+/// Header names of a store whose deliveries carry base64 HMAC-SHA256(secret, body): the
+/// signature, the topic and the delivery id.
+struct BodySigned {
+    platform: &'static str,
+    signature: &'static str,
+    topic: &'static str,
+    delivery: &'static str,
 }
 
-/// WooCommerce: `X-WC-Webhook-Signature` = base64 HMAC-SHA256(secret, body).
-pub fn woocommerce(
+fn body_signed(
+    names: &BodySigned,
     store: &str,
     secret: &str,
     delivery_id: &str,
@@ -94,15 +80,49 @@ pub fn woocommerce(
     let signature =
         base64::engine::general_purpose::STANDARD.encode(mac(secret.as_bytes(), &[&body]));
     Delivery {
-        path: format!("/webhooks/woocommerce/{store}"),
+        path: format!("/webhooks/{}/{store}", names.platform),
         headers: vec![
-            ("X-WC-Webhook-Signature".into(), signature),
-            ("X-WC-Webhook-Topic".into(), topic.into()),
-            ("X-WC-Webhook-Delivery-ID".into(), delivery_id.into()),
+            (names.signature.into(), signature),
+            (names.topic.into(), topic.into()),
+            (names.delivery.into(), delivery_id.into()),
             ("Content-Type".into(), "application/json".into()),
         ],
         body,
     }
+}
+
+/// Shopify: `X-Shopify-Hmac-Sha256` = base64 HMAC-SHA256(secret, body), with topic and id.
+pub fn shopify(
+    store: &str,
+    secret: &str,
+    webhook_id: &str,
+    topic: &str,
+    payload: &Value,
+) -> Delivery {
+    let names = BodySigned {
+        platform: "shopify",
+        signature: "X-Shopify-Hmac-Sha256",
+        topic: "X-Shopify-Topic",
+        delivery: "X-Shopify-Webhook-Id",
+    };
+    body_signed(&names, store, secret, webhook_id, topic, payload)
+}
+
+/// WooCommerce: `X-WC-Webhook-Signature` = base64 HMAC-SHA256(secret, body).
+pub fn woocommerce(
+    store: &str,
+    secret: &str,
+    delivery_id: &str,
+    topic: &str,
+    payload: &Value,
+) -> Delivery {
+    let names = BodySigned {
+        platform: "woocommerce",
+        signature: "X-WC-Webhook-Signature",
+        topic: "X-WC-Webhook-Topic",
+        delivery: "X-WC-Webhook-Delivery-ID",
+    };
+    body_signed(&names, store, secret, delivery_id, topic, payload)
 }
 
 impl Delivery {

@@ -223,10 +223,13 @@ impl Inbox {
         );
     }
 
-    fn tally(&self, platform: Platform, verdict: Verdict, links: &[LinkId]) -> StatusCode {
+    /// Counts a delivery to `platform` (`None`: a route naming no platform orderdeck knows).
+    fn tally(&self, platform: Option<Platform>, verdict: Verdict, links: &[LinkId]) -> StatusCode {
         self.deliveries
             .get_or_create(&DeliveryLabels {
-                platform: platform.config_name().to_string(),
+                platform: platform
+                    .map_or("unknown", Platform::config_name)
+                    .to_string(),
                 verdict: verdict.label().to_string(),
             })
             .inc();
@@ -258,18 +261,18 @@ impl Inbox {
             .iter()
             .find(|a| verify_webhook(&a.app_key, &a.app_secret, body, authorization))
         else {
-            return self.tally(platform, Verdict::BadSignature, &[]);
+            return self.tally(Some(platform), Verdict::BadSignature, &[]);
         };
         let Ok(event) = serde_json::from_slice::<TiktokEvent>(body) else {
-            return self.tally(platform, Verdict::Malformed, &app.links);
+            return self.tally(Some(platform), Verdict::Malformed, &app.links);
         };
         let link = match self.link_of_shop(&event.shop_id).await {
             Some(link) if app.links.contains(&link) => link,
-            _ => return self.tally(platform, Verdict::UnknownTarget, &[]),
+            _ => return self.tally(Some(platform), Verdict::UnknownTarget, &[]),
         };
         let links = std::slice::from_ref(&link);
         if !self.first_delivery(platform, event.tts_notification_id.as_deref()) {
-            return self.tally(platform, Verdict::Duplicate, links);
+            return self.tally(Some(platform), Verdict::Duplicate, links);
         }
         let order = event
             .data
@@ -278,7 +281,7 @@ impl Inbox {
         let hint = match (event.kind, order) {
             (1 | 4, Some(order)) => Some(Hint::TiktokOrder(order)),
             (11, Some(order)) => Some(Hint::TiktokCancellation(order)),
-            (1 | 4 | 11, None) => return self.tally(platform, Verdict::Malformed, links),
+            (1 | 4 | 11, None) => return self.tally(Some(platform), Verdict::Malformed, links),
             (6 | 7, _) => {
                 self.engine.activity().record(
                     self.engine.now(),
@@ -298,7 +301,7 @@ impl Inbox {
         if let Some(hint) = hint {
             self.engine.hints().file(&link, hint);
         }
-        self.tally(platform, Verdict::Verified, links)
+        self.tally(Some(platform), Verdict::Verified, links)
     }
 
     /// `POST /webhooks/{platform}/{store}`.
@@ -315,13 +318,12 @@ impl Inbox {
             .get(store)
             .filter(|s| Some(s.platform) == platform);
         let (Some(platform), Some(target)) = (platform, target) else {
-            let counted = platform.unwrap_or(Platform::TiktokShop);
-            return self.tally(counted, Verdict::UnknownTarget, &[]);
+            return self.tally(platform, Verdict::UnknownTarget, &[]);
         };
         let scheme: Scheme = match platform {
             Platform::Shopify => webhook::SHOPIFY,
             Platform::Woocommerce => webhook::WOOCOMMERCE,
-            _ => return self.tally(platform, Verdict::UnknownTarget, &[]),
+            _ => return self.tally(Some(platform), Verdict::UnknownTarget, &[]),
         };
         if platform == Platform::Woocommerce && is_creation_ping(headers, body) {
             // woocommerce.md: creating a webhook sends an unsigned `webhook_id=N` form, which
@@ -330,15 +332,15 @@ impl Inbox {
         }
         let secret = target.secret.as_deref().unwrap_or_default();
         let Ok(verified) = webhook::verify(scheme, secret.as_bytes(), headers, body) else {
-            return self.tally(platform, Verdict::BadSignature, &target.links);
+            return self.tally(Some(platform), Verdict::BadSignature, &target.links);
         };
         if !self.first_delivery(platform, verified.delivery_id.as_deref()) {
-            return self.tally(platform, Verdict::Duplicate, &target.links);
+            return self.tally(Some(platform), Verdict::Duplicate, &target.links);
         }
         for link in &target.links {
             self.engine.hints().file(link, Hint::StoreChanged);
         }
-        self.tally(platform, Verdict::Verified, &target.links)
+        self.tally(Some(platform), Verdict::Verified, &target.links)
     }
 }
 
@@ -382,7 +384,7 @@ pub(crate) async fn tiktok_route(
 ) -> StatusCode {
     match read_body(&headers, body).await {
         Some(body) => inbox.tiktok(&headers, &body).await,
-        None => inbox.tally(Platform::TiktokShop, Verdict::TooLarge, &[]),
+        None => inbox.tally(Some(Platform::TiktokShop), Verdict::TooLarge, &[]),
     }
 }
 
@@ -394,10 +396,11 @@ pub(crate) async fn store_route(
 ) -> StatusCode {
     match read_body(&headers, body).await {
         Some(body) => inbox.store(&platform, &store, &headers, &body).await,
-        None => {
-            let platform = Platform::from_config_name(&platform).unwrap_or(Platform::TiktokShop);
-            inbox.tally(platform, Verdict::TooLarge, &[])
-        }
+        None => inbox.tally(
+            Platform::from_config_name(&platform),
+            Verdict::TooLarge,
+            &[],
+        ),
     }
 }
 

@@ -197,9 +197,8 @@ fn changes(
         for subscription in store.subscriptions.iter().filter(|s| s.topic == topic) {
             *serial += 1;
             let id = format!("{}-{serial}", Utc::now().timestamp_micros());
-            let mut delivery =
+            let delivery =
                 webhooks::shopify(&store.name, &store.webhook_secret, &id, header, &payload);
-            delivery.path.clear();
             out.push((delivery, subscription.uri.clone()));
         }
     }
