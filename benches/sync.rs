@@ -1,9 +1,13 @@
 //! Sync throughput against the simulated platforms, with realistic latency on every call.
-//! Imports N orders (Shopify-bound: the store's cost bucket), then pushes their tracking once the
-//! warehouses fulfil them (TikTok-bound: 50 requests per second per API per shop), and prints
-//! orders per second and the achieved request rate as a share of each platform's limit.
+//! Imports N orders into the stores of the chosen platforms, then pushes their tracking once the
+//! warehouses ship them (TikTok-bound: 50 requests per second per API per shop), and prints
+//! orders per second and, per platform, the achieved request rate as a share of its limit
+//! (Shopify's cost bucket, BigCommerce's request quota; WooCommerce and Magento sites publish
+//! none, so their figure is requests per second).
 //!
-//! `cargo bench --bench sync` (ORDERS=10000 SHOPS=4 LATENCY_MS=60 to change the defaults).
+//! `cargo bench --bench sync` (ORDERS=10000 SHOPS=4 LATENCY_MS=60
+//! PLATFORMS=shopify,woocommerce,magento2,bigcommerce to change the defaults; SHOPS counts the
+//! shop/store pairs of each platform).
 
 // Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
@@ -14,7 +18,9 @@ use std::time::{Duration, Instant};
 use orderdeck::cli::runtime::open_local;
 use orderdeck::config::Config;
 use orderdeck::domain::clock::SystemClock;
+use orderdeck::sandbox::bigcommerce::Parcel;
 use orderdeck::sandbox::faults::FaultKind;
+use orderdeck::sandbox::magento2::TrackSpec;
 use orderdeck::sandbox::scenario::{Scenario, Size};
 use orderdeck::sandbox::set::SandboxSet;
 use orderdeck::sandbox::shopify::{BucketLimits, SandboxTracking};
@@ -33,35 +39,257 @@ const BUCKET: BucketLimits = BucketLimits {
     restore_rate: 1000.0,
 };
 const TIKTOK_LIMIT: f64 = 50.0;
+/// A BigCommerce Pro store's quota (bigcommerce.md: 450 requests per 30 s, every app's together).
+const BIGCOMMERCE_PRO: (u32, Duration) = (450, Duration::from_secs(30));
+
+/// A store platform the bench drives: its shop/store pairs, what it made, how it ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StorePlatform {
+    Shopify,
+    Woocommerce,
+    Magento2,
+    Bigcommerce,
+}
+
+impl StorePlatform {
+    const ALL: [StorePlatform; 4] = [
+        StorePlatform::Shopify,
+        StorePlatform::Woocommerce,
+        StorePlatform::Magento2,
+        StorePlatform::Bigcommerce,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            StorePlatform::Shopify => "shopify",
+            StorePlatform::Woocommerce => "woocommerce",
+            StorePlatform::Magento2 => "magento2",
+            StorePlatform::Bigcommerce => "bigcommerce",
+        }
+    }
+
+    /// `PLATFORMS`, a comma-separated list of names (default: Shopify alone).
+    fn chosen() -> anyhow::Result<Vec<StorePlatform>> {
+        let list = std::env::var("PLATFORMS").unwrap_or_else(|_| "shopify".into());
+        list.split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                StorePlatform::ALL
+                    .into_iter()
+                    .find(|p| p.name() == name)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "PLATFORMS: unknown platform {name:?}; known: shopify, woocommerce, magento2, bigcommerce"
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// The names of this platform's stores in the scenario.
+    fn stores(self, scenario: &Scenario) -> Vec<String> {
+        match self {
+            StorePlatform::Shopify => scenario.stores.iter().map(|s| s.name.clone()).collect(),
+            StorePlatform::Woocommerce => scenario
+                .woocommerce
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+            StorePlatform::Magento2 => scenario.magento.iter().map(|s| s.name.clone()).collect(),
+            StorePlatform::Bigcommerce => scenario
+                .bigcommerce
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+        }
+    }
+
+    /// Store orders made, create calls, and requests the store throttled.
+    fn import_counts(self, set: &SandboxSet) -> anyhow::Result<(usize, u32, u32)> {
+        let (mut made, mut creates, mut throttled) = (0, 0, 0);
+        for store in self.stores(&set.scenario) {
+            let store = store.as_str();
+            match self {
+                StorePlatform::Shopify => {
+                    made += set.shopify.orders(store)?.len();
+                    creates += set.shopify.calls(store, "orderCreate")?;
+                    throttled += set.shopify.throttled(store)?;
+                }
+                StorePlatform::Woocommerce => {
+                    made += set.woocommerce.orders(store)?.len();
+                    creates += set.woocommerce.calls(store, "orders.create")?;
+                }
+                StorePlatform::Magento2 => {
+                    made += set.magento.orders(store)?.len();
+                    creates += set.magento.calls(store, "orders.create")?;
+                }
+                StorePlatform::Bigcommerce => {
+                    made += set.bigcommerce.orders(store)?.len();
+                    creates += set.bigcommerce.calls(store, "orders.create")?;
+                    throttled += set.bigcommerce.throttled(store)?;
+                }
+            }
+        }
+        Ok((made, creates, throttled))
+    }
+
+    /// Every request its stores served so far and, where the platform publishes one, the most
+    /// it allows over `elapsed` (BigCommerce: the quota per window; Shopify: points, not requests).
+    fn load(self, set: &SandboxSet, elapsed: Duration) -> anyhow::Result<String> {
+        let stores = self.stores(&set.scenario);
+        Ok(match self {
+            StorePlatform::Shopify => {
+                let points: f64 = stores
+                    .iter()
+                    .map(|s| set.shopify.points_charged(s).unwrap_or(0.0))
+                    .sum();
+                // The most a store allows over the phase: its full bucket, then the restore rate.
+                let allowed = stores.len() as f64
+                    * (BUCKET.maximum_available + BUCKET.restore_rate * elapsed.as_secs_f64());
+                format!(
+                    "cost {points:.0} points = {:.0} points/s = {:.2} of the limit ({} stores × a {} point bucket, then {} points/s)",
+                    points / elapsed.as_secs_f64(),
+                    points / allowed,
+                    stores.len(),
+                    BUCKET.maximum_available,
+                    BUCKET.restore_rate
+                )
+            }
+            StorePlatform::Bigcommerce => {
+                let mut requests = 0;
+                for store in &stores {
+                    requests += set.bigcommerce.requests(store)?;
+                }
+                // Every window the phase touched, each with the full quota.
+                let (quota, window) = BIGCOMMERCE_PRO;
+                let windows = (elapsed.as_secs_f64() / window.as_secs_f64()).floor() + 1.0;
+                let allowed = stores.len() as f64 * f64::from(quota) * windows;
+                format!(
+                    "{requests} requests = {:.1} req/s = {:.2} of the quota ({} stores × {quota} per {} s)",
+                    f64::from(requests) / elapsed.as_secs_f64(),
+                    f64::from(requests) / allowed,
+                    stores.len(),
+                    window.as_secs()
+                )
+            }
+            StorePlatform::Woocommerce | StorePlatform::Magento2 => {
+                let creates = self.import_counts(set)?.1;
+                format!(
+                    "{:.1} creates/s (a self-hosted site publishes no rate limit)",
+                    f64::from(creates) / elapsed.as_secs_f64()
+                )
+            }
+        })
+    }
+
+    /// The warehouses ship every order of this platform's stores, each with its tracking number.
+    fn ship_all(self, set: &SandboxSet) -> anyhow::Result<()> {
+        for store in self.stores(&set.scenario) {
+            let store = store.as_str();
+            match self {
+                StorePlatform::Shopify => {
+                    for order in set.shopify.orders(store)? {
+                        let tracking = SandboxTracking {
+                            company: Some("Royal Mail".into()),
+                            number: Some(format!("RM{}GB", order.number)),
+                            url: None,
+                        };
+                        set.shopify.fulfil(store, &order.id, tracking)?;
+                    }
+                }
+                StorePlatform::Woocommerce => {
+                    for order in set.woocommerce.orders(store)? {
+                        let number = format!("1Z{:016}", order.id);
+                        set.woocommerce
+                            .ship(store, order.id, "UPS", &number, false)?;
+                    }
+                }
+                StorePlatform::Magento2 => {
+                    for order in set.magento.orders(store)? {
+                        let number = format!("1Z{:016}", order.entity_id);
+                        let track = TrackSpec::new("ups", "United Parcel Service", &number);
+                        set.magento.ship(store, order.entity_id, &[], &[track])?;
+                    }
+                }
+                StorePlatform::Bigcommerce => {
+                    for order in set.bigcommerce.orders(store)? {
+                        let parcel = Parcel {
+                            units: Vec::new(),
+                            tracking_number: format!("1Z{:016}", order.id),
+                            shipping_provider: "ups".into(),
+                            tracking_carrier: String::new(),
+                        };
+                        set.bigcommerce.ship(store, order.id, &parcel)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
 fn main() -> anyhow::Result<()> {
     let orders = env("ORDERS", 10_000) as usize;
     let shops = env("SHOPS", 4) as usize;
     let latency = Duration::from_millis(env("LATENCY_MS", 60));
+    let platforms = StorePlatform::chosen()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(orders, shops, latency))
+    runtime.block_on(run(orders, shops, latency, &platforms))
 }
 
-async fn run(orders: usize, shops: usize, latency: Duration) -> anyhow::Result<()> {
-    let now = chrono::Utc::now().timestamp();
-    let scenario = Scenario::generate(
+/// `shops` shop/store pairs of each platform (the scenario always has a first Shopify pair; it
+/// gets no orders unless Shopify is chosen).
+fn scenario(shops: usize, platforms: &[StorePlatform], now: i64) -> Scenario {
+    let shopify = if platforms.contains(&StorePlatform::Shopify) {
+        shops
+    } else {
+        1
+    };
+    let mut scenario = Scenario::generate(
         7,
         Size {
-            shops,
+            shops: shopify,
             orders_per_shop: 0,
         },
         now,
     );
+    for platform in platforms {
+        for _ in 0..shops {
+            scenario = match platform {
+                StorePlatform::Shopify => scenario,
+                StorePlatform::Woocommerce => scenario.with_woocommerce(),
+                StorePlatform::Magento2 => scenario.with_magento(),
+                StorePlatform::Bigcommerce => scenario.with_bigcommerce(),
+            };
+        }
+    }
+    scenario
+}
+
+async fn run(
+    orders: usize,
+    shops: usize,
+    latency: Duration,
+    platforms: &[StorePlatform],
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let scenario = scenario(shops, platforms, now);
+    let loaded: Vec<usize> = platforms
+        .iter()
+        .flat_map(|p| p.stores(&scenario))
+        .filter_map(|store| scenario.shops.iter().position(|s| s.store == store))
+        .collect();
     let set = SandboxSet::start(scenario.clone(), [127, 0, 0, 1].into()).await?;
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
     for serial in 0..orders {
-        let shop = serial % shops;
+        let shop = loaded[serial % loaded.len()];
         let mut spec = scenario.new_order(&mut rng, shop, serial, now - 120);
         spec.shipping_type = "SELLER".into();
         // Only SKUs the store has: this measures throughput, not stuck orders.
-        let known = &scenario.stores[shop].variants[0];
+        let known = &scenario.catalog_of(shop)[0];
         for line in &mut spec.lines {
             if line.seller_sku.starts_with("GHOST") || line.seller_sku.starts_with("DUP") {
                 line.seller_sku = known.sku.clone();
@@ -72,12 +300,16 @@ async fn run(orders: usize, shops: usize, latency: Duration) -> anyhow::Result<(
     for store in &scenario.stores {
         set.shopify.set_bucket(&store.name, BUCKET)?;
     }
-    set.tiktok
-        .faults()
-        .sometimes("*", FaultKind::Latency(latency), 1.0);
-    set.shopify
-        .faults()
-        .sometimes("*", FaultKind::Latency(latency), 1.0);
+    for store in &scenario.bigcommerce {
+        set.bigcommerce
+            .set_quota(&store.name, BIGCOMMERCE_PRO.0, BIGCOMMERCE_PRO.1)?;
+    }
+    let slow = FaultKind::Latency(latency);
+    set.tiktok.faults().sometimes("*", slow, 1.0);
+    set.shopify.faults().sometimes("*", slow, 1.0);
+    set.woocommerce.faults().sometimes("*", slow, 1.0);
+    set.magento.faults().sometimes("*", slow, 1.0);
+    set.bigcommerce.faults().sometimes("*", slow, 1.0);
 
     let dir = tempfile::tempdir()?;
     let me = orderdeck::service::identity::Account::current().name;
@@ -86,11 +318,25 @@ async fn run(orders: usize, shops: usize, latency: Duration) -> anyhow::Result<(
         &dir.path().join("od.sock"),
         &format!("admin = [\"{me}\"]"),
     )?;
-    // Throughput, not stock: the simulated stores would run out of stock long before 10,000.
-    let toml = toml.replace(
-        "[links.settings]\n",
-        "[links.settings]\ninventory_behaviour = \"BYPASS\"\n",
-    );
+    // Throughput, not stock: the simulated Shopify stores would run out of stock long before
+    // 10,000 (the other platforms' order APIs do not check stock, so have no such setting).
+    let shopify_stores = StorePlatform::Shopify.stores(&scenario);
+    let toml = toml
+        .split_inclusive("[[links]]\n")
+        .map(|section| {
+            let shopify = shopify_stores
+                .iter()
+                .any(|store| section.contains(&format!("store = \"{store}\"\n")));
+            if shopify {
+                section.replace(
+                    "[links.settings]\n",
+                    "[links.settings]\ninventory_behaviour = \"BYPASS\"\n",
+                )
+            } else {
+                section.to_string()
+            }
+        })
+        .collect::<String>();
     let toml = format!("{toml}\n[engine]\nconcurrency_per_account = 16\n");
     let path = dir.path().join("orderdeck.toml");
     std::fs::write(&path, toml)?;
@@ -99,61 +345,36 @@ async fn run(orders: usize, shops: usize, latency: Duration) -> anyhow::Result<(
     let local = open_local(&config, Arc::new(SystemClock), false)?;
     let engine = local.engine.clone();
 
+    let names: Vec<&str> = platforms.iter().map(|p| p.name()).collect();
     println!(
-        "sync bench: {orders} orders over {shops} shop/store pairs, {} ms latency per call",
+        "sync bench: {orders} orders over {} shop/store pairs ({shops} per platform: {}), {} ms latency per call",
+        loaded.len(),
+        names.join(", "),
         latency.as_millis()
     );
     let (poll_time, import_time, imported) = phase(&engine).await;
-    let created: usize = scenario
-        .stores
-        .iter()
-        .map(|s| set.shopify.orders(&s.name).map(|o| o.len()).unwrap_or(0))
-        .sum();
-    let create_calls: u32 = scenario
-        .stores
-        .iter()
-        .map(|s| set.shopify.calls(&s.name, "orderCreate").unwrap_or(0))
-        .sum();
-    let throttled: u32 = scenario
-        .stores
-        .iter()
-        .map(|s| set.shopify.throttled(&s.name).unwrap_or(0))
-        .sum();
+    let mut created = 0;
+    for platform in platforms {
+        let (made, creates, throttled) = platform.import_counts(&set)?;
+        created += made;
+        println!(
+            "import {}: {made} store orders, {creates} create calls, {throttled} throttled; {}",
+            platform.name(),
+            platform.load(&set, import_time)?
+        );
+    }
     println!(
-        "import: poll {:.1} s, then {created} store orders in {:.1} s = {:.0} orders/s ({} jobs, {} stuck); orderCreate calls {create_calls}, THROTTLED {throttled}",
+        "import: poll {:.1} s, then {created} store orders in {:.1} s = {:.0} orders/s ({} jobs, {} stuck)",
         poll_time.as_secs_f64(),
         import_time.as_secs_f64(),
         created as f64 / import_time.as_secs_f64(),
         imported.ran,
         imported.stuck
     );
-
-    let points: f64 = scenario
-        .stores
-        .iter()
-        .map(|s| set.shopify.points_charged(&s.name).unwrap_or(0.0))
-        .sum();
-    // The most a store allows over the phase: its full bucket, then the restore rate.
-    let allowed =
-        shops as f64 * (BUCKET.maximum_available + BUCKET.restore_rate * import_time.as_secs_f64());
-    println!(
-        "import: Shopify cost {points:.0} points = {:.0} points/s = {:.2} of the limit ({shops} stores × a {} point bucket, then {} points/s)",
-        points / import_time.as_secs_f64(),
-        points / allowed,
-        BUCKET.maximum_available,
-        BUCKET.restore_rate
-    );
     report_stuck(&engine)?;
 
-    for store in &scenario.stores {
-        for order in set.shopify.orders(&store.name)? {
-            let tracking = SandboxTracking {
-                company: Some("Royal Mail".into()),
-                number: Some(format!("RM{}GB", order.number)),
-                url: None,
-            };
-            set.shopify.fulfil(&store.name, &order.id, tracking)?;
-        }
+    for platform in platforms {
+        platform.ship_all(&set)?;
     }
     let (push_poll_time, push_time, pushed) = phase(&engine).await;
     // US/UK/EU shops mark packages shipped, SEA/LATAM shops ship them: one API per shop.
@@ -162,18 +383,20 @@ async fn run(orders: usize, shops: usize, latency: Duration) -> anyhow::Result<(
     let providers = set.tiktok.rate_report("get_shipping_providers");
     let rate = (mark.calls + ship.calls) as f64 / push_time.as_secs_f64();
     println!(
-        "tracking: poll {:.1} s, then {} pushed in {:.1} s = {:.0} orders/s; shipping APIs {:.1} req/s = {:.2} of the limit ({shops} shops × {TIKTOK_LIMIT}/s); busiest second {} calls to one endpoint (its shops together); 429s {} (providers API: {} calls, {} 429s)",
+        "tracking: poll {:.1} s, then {} pushed in {:.1} s = {:.0} orders/s; shipping APIs {:.1} req/s = {:.2} of the limit ({} shops × {TIKTOK_LIMIT}/s); busiest second {} calls to one endpoint (its shops together); 429s {} (providers API: {} calls, {} 429s)",
         push_poll_time.as_secs_f64(),
         pushed.done,
         push_time.as_secs_f64(),
         pushed.done as f64 / push_time.as_secs_f64(),
         rate,
-        rate / (TIKTOK_LIMIT * shops as f64),
+        rate / (TIKTOK_LIMIT * loaded.len() as f64),
+        loaded.len(),
         mark.max_in_any_second.max(ship.max_in_any_second),
         mark.answered_429 + ship.answered_429,
         providers.calls,
         providers.answered_429
     );
+    report_stuck(&engine)?;
     let total = poll_time + import_time + push_poll_time + push_time;
     println!(
         "end to end: {orders} orders imported and tracked in {:.1} s = {:.0} orders/s",

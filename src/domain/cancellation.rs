@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::clock::Timestamp;
-use super::ids::{CancelId, LinkId, StorefrontOrderId, TiktokOrderId};
+use super::ids::{CancelId, LinkId, TiktokOrderId};
 use super::order::{FlowState, Initiator};
 use crate::open_enum;
 
@@ -62,11 +62,13 @@ pub enum CancellationKey {
     /// TikTok cancelled the order and orderdeck saw it on the order itself, without a
     /// cancellation record (e.g. an auto-cancel).
     TiktokOrder(TiktokOrderId),
-    /// The store cancelled (or refunded) its order; relayed store → TikTok.
-    Store(StorefrontOrderId),
-    /// Units taken off a store order (the order goes on): one per count of units left, so
-    /// polls seeing the same removal again find the same record.
-    StoreUnits(StorefrontOrderId, u32),
+    /// The store cancelled (or refunded) the store order of this TikTok order; relayed
+    /// store → TikTok. Named by the TikTok order, not the store's id: WooCommerce, Magento and
+    /// BigCommerce number orders from 1 in every store, so store ids repeat across links.
+    Store(TiktokOrderId),
+    /// Units taken off the store order of this TikTok order (the order goes on): one per count
+    /// of units left, so polls seeing the same removal again find the same record.
+    StoreUnits(TiktokOrderId, u32),
 }
 
 impl std::fmt::Display for CancellationKey {

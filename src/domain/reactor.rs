@@ -396,7 +396,7 @@ pub fn react_store_event(
         }
     }
     let mut c = Cancellation {
-        key: event.key(&store.order_id),
+        key: event.key(&order.id),
         order_id: order.id.clone(),
         link: order.link.clone(),
         direction: Direction::StoreToTiktok,

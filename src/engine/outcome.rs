@@ -253,8 +253,10 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let now = self.now();
         for event in events {
-            let Some(store) = &order.store else { break };
-            let key = event.key(&store.order_id);
+            if order.store.is_none() {
+                break;
+            }
+            let key = event.key(&order.id);
             let recorded = change.cancellations.iter().any(|c| c.key == key)
                 || self
                     .store

@@ -18,9 +18,9 @@ const GLOBAL: u8 = 0x00;
 const PER_LINK: u8 = 0x01;
 /// Tags of a cancellation key; Tiktok < Store, as `CancellationKey`'s derived `Ord`.
 const TAG_TIKTOK: u8 = 0x01;
-const TAG_STORE: u8 = 0x02;
+pub(super) const TAG_STORE: u8 = 0x02;
 const TAG_TIKTOK_ORDER: u8 = 0x03;
-const TAG_STORE_UNITS: u8 = 0x04;
+pub(super) const TAG_STORE_UNITS: u8 = 0x04;
 
 /// Fixed on-disk code of a view (never reorder: keys are stored with it).
 pub fn view_code(view: OrderView) -> u8 {
@@ -300,7 +300,7 @@ pub fn show(key: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::domain::clock::from_unix;
-    use crate::domain::ids::{CancelId, StorefrontOrderId};
+    use crate::domain::ids::CancelId;
 
     fn order(id: &str) -> TiktokOrderId {
         TiktokOrderId::new(id).unwrap()
@@ -341,8 +341,7 @@ mod tests {
     #[test]
     fn cancellation_keys_round_trip_in_domain_order() {
         let tiktok = CancellationKey::Tiktok(CancelId::new("c-9").unwrap());
-        let store =
-            CancellationKey::Store(StorefrontOrderId::new("gid://shopify/Order/1").unwrap());
+        let store = CancellationKey::Store(TiktokOrderId::new("576461413038785752").unwrap());
         assert_eq!(cancellation_key(&tiktok), b"\x01c-9");
         assert_eq!(
             tiktok < store,

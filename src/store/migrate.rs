@@ -7,8 +7,9 @@
 //! A step must be idempotent: the version is bumped after it succeeds, so a crash mid-step runs
 //! it again. Indexes are rebuilt after any step ran, since derived keys may have changed.
 
-use super::codec;
-use super::{Result, Store, StoreError, TreeId, meta};
+use super::{Result, Store, StoreError, TreeId, codec, keys, meta};
+use crate::domain::cancellation::Cancellation;
+use crate::domain::job::Job;
 
 /// One migration: from schema version `from` to `from + 1`.
 #[derive(Clone, Copy)]
@@ -36,11 +37,105 @@ pub const STEPS: &[Step] = &[
         what: "list parcels shipped before TikTok cancelled (the parcels view)",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 4,
+        what: "name store-side cancellations by their TikTok order, not the store's order id (store ids repeat across stores)",
+        run: store_cancellations_by_tiktok_order,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
 fn nothing_but_the_rebuild(_: &mut Store) -> Result<()> {
     Ok(())
+}
+
+/// Version 4 keyed a store-side cancellation (`{"kind":"store"|"store_units","id":...}`) by the
+/// store's order id. WooCommerce, Magento and BigCommerce number orders from 1 in every store,
+/// so order #136 of one link and #136 of another shared a record: the second cancel was taken
+/// for already recorded and never relayed. Re-keys each such record, and every cancel job
+/// naming one, by the record's TikTok order. Works on JSON, since the old ids are not TikTok
+/// order ids; idempotent, as a re-keyed record re-keys to itself.
+fn store_cancellations_by_tiktok_order(store: &mut Store) -> Result<()> {
+    let tree = TreeId::Cancellations;
+    let mut moves = Vec::new();
+    for item in store.tree(tree).iter() {
+        let (old_key, bytes) = item.map_err(StoreError::sled("reading cancellations"))?;
+        let mut record: serde_json::Value = codec::decode(tree.name(), &old_key, &bytes)?;
+        let order = record.get("order_id").cloned();
+        if let (Some(order), Some(key)) = (order, record.get_mut("key"))
+            && rekey_by_order(key, order)
+        {
+            let record: Cancellation = typed(tree, &old_key, record)?;
+            moves.push((old_key, record));
+        }
+    }
+    for (old_key, record) in moves {
+        let new_key = keys::cancellation_key(&record.key);
+        let value = codec::encode(tree.name(), &new_key, &record)?;
+        let cancellations = store.tree(tree);
+        cancellations
+            .insert(&new_key, value)
+            .map_err(StoreError::sled("re-keying a cancellation"))?;
+        if new_key[..] != old_key[..] {
+            cancellations
+                .remove(&old_key)
+                .map_err(StoreError::sled("re-keying a cancellation"))?;
+        }
+    }
+
+    let tree = TreeId::Jobs;
+    let mut rewritten = Vec::new();
+    for item in store.tree(tree).iter() {
+        let (key, bytes) = item.map_err(StoreError::sled("reading jobs"))?;
+        let mut job: serde_json::Value = codec::decode(tree.name(), &key, &bytes)?;
+        let order = job.get("order").cloned();
+        let named = job
+            .get_mut("kind")
+            .and_then(|kind| kind.get_mut("cancellation"));
+        if let (Some(order), Some(cancellation)) = (order, named)
+            && rekey_by_order(cancellation, order)
+        {
+            let job: Job = typed(tree, &key, job)?;
+            let value = codec::encode(tree.name(), &key, &job)?;
+            rewritten.push((key, value));
+        }
+    }
+    for (key, value) in rewritten {
+        store
+            .tree(tree)
+            .insert(key, value)
+            .map_err(StoreError::sled("re-keying a cancel job"))?;
+    }
+    Ok(())
+}
+
+/// Points a stored store-side cancellation key at `order`; false for any other key.
+fn rekey_by_order(key: &mut serde_json::Value, order: serde_json::Value) -> bool {
+    let units = match key.get("kind").and_then(|k| k.as_str()) {
+        Some("store") => false,
+        Some("store_units") => true,
+        _ => return false,
+    };
+    let id = key.get_mut("id");
+    let id = if units {
+        id.and_then(|id| id.get_mut(0))
+    } else {
+        id
+    };
+    id.map(|id| *id = order).is_some()
+}
+
+/// Reads a rewritten record as today's type, failing with the tree and key at fault.
+fn typed<T: serde::de::DeserializeOwned>(
+    tree: TreeId,
+    key: &[u8],
+    value: serde_json::Value,
+) -> Result<T> {
+    serde_json::from_value(value).map_err(|source| StoreError::Decode {
+        tree: tree.name(),
+        key: keys::show(key),
+        source,
+    })
 }
 
 /// The schema this build writes: one past the last step.
@@ -121,6 +216,8 @@ pub(super) fn write_version(store: &Store, version: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::cancellation::CancellationKey;
+    use crate::domain::job::JobKind;
     use crate::domain::order::{FlowStatus, Order};
     use crate::domain::rules::fixtures::t;
     use crate::domain::settings::LinkSettings;
@@ -306,5 +403,87 @@ mod tests {
         assert!(migrated.open_report().integrity.is_clean());
         let due = migrated.due_jobs_of_link(&uk.link, t(1), 10).unwrap();
         assert_eq!(due.len(), 1);
+    }
+
+    /// Moves a record written today back to how version 4 stored it: under the store's order
+    /// id `store_id` (with `#left` for units) instead of its TikTok order.
+    fn as_version_4_wrote_it(store: &Store, record: &Cancellation, store_id: &str) {
+        let tree = store.tree(TreeId::Cancellations);
+        let key = keys::cancellation_key(&record.key);
+        let mut value: serde_json::Value =
+            codec::decode("cancellations", &key, &tree.remove(&key).unwrap().unwrap()).unwrap();
+        let (tag, old_key) = match &record.key {
+            CancellationKey::Store(_) => {
+                value["key"]["id"] = store_id.into();
+                (keys::TAG_STORE, store_id.to_string())
+            }
+            CancellationKey::StoreUnits(_, left) => {
+                value["key"]["id"][0] = store_id.into();
+                (keys::TAG_STORE_UNITS, format!("{store_id}#{left}"))
+            }
+            other => panic!("not a store-side key: {other}"),
+        };
+        let old_key = [&[tag][..], old_key.as_bytes()].concat();
+        tree.insert(
+            old_key,
+            codec::encode("cancellations", &key, &value).unwrap(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_version_4_store_names_store_cancellations_by_their_tiktok_order() {
+        let dir = tempdir();
+        let store = open(dir.path());
+        let woo = order("7", "us-woo");
+        let mage = order("8", "us-mage");
+        let cancelled = store_side(&woo, CancellationKey::Store(woo.id.clone()));
+        let trimmed = store_side(&mage, CancellationKey::StoreUnits(mage.id.clone(), 2));
+        let mut relay = job(1, &woo, t(0));
+        relay.kind = JobKind::CancelOnTiktok {
+            cancellation: cancelled.key.clone(),
+        };
+        store
+            .apply(&Change {
+                orders: vec![woo.clone(), mage.clone()],
+                cancellations: vec![cancelled.clone(), trimmed.clone()],
+                jobs: vec![relay.clone()],
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 4 wrote: WooCommerce order #136 and a Shopify order's units.
+        as_version_4_wrote_it(&store, &cancelled, "136");
+        as_version_4_wrote_it(&store, &trimmed, "gid://shopify/Order/136");
+        let jobs = store.tree(TreeId::Jobs);
+        let job_key = keys::job_key(relay.id);
+        let mut old_job: serde_json::Value =
+            codec::decode("jobs", &job_key, &jobs.get(job_key).unwrap().unwrap()).unwrap();
+        old_job["kind"]["cancellation"]["id"] = "136".into();
+        jobs.insert(job_key, codec::encode("jobs", &job_key, &old_job).unwrap())
+            .unwrap();
+        write_version(&store, 4).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(4));
+        assert!(migrated.open_report().integrity.is_clean());
+        assert_eq!(
+            migrated.cancellation(&cancelled.key).unwrap(),
+            Some(cancelled)
+        );
+        assert_eq!(
+            migrated.cancellation(&trimmed.key).unwrap(),
+            Some(trimmed.clone())
+        );
+        assert_eq!(migrated.cancellations_of(&mage.id).unwrap(), vec![trimmed]);
+        assert_eq!(migrated.job(relay.id).unwrap(), Some(relay));
+        assert_eq!(migrated.tree(TreeId::Cancellations).len(), 2);
+    }
+
+    fn store_side(order: &Order, key: CancellationKey) -> Cancellation {
+        let mut c = crate::store::tests::buyer_request("1", order, None);
+        c.key = key;
+        c.direction = crate::domain::cancellation::Direction::StoreToTiktok;
+        c
     }
 }

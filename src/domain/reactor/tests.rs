@@ -2,7 +2,7 @@
 //! when a rule says wait, skip or nothing.
 
 use super::*;
-use crate::domain::ids::CancelId;
+use crate::domain::ids::{CancelId, StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::ShippingType;
 use crate::domain::rules::fixtures::*;
 
@@ -255,4 +255,35 @@ fn a_store_cancel_caused_by_tiktok_does_not_echo_back() {
     assert!(
         react_store_event(events[0], &mut order, &enabled, Platform::Shopify, t(999)).is_none()
     );
+}
+
+#[test]
+fn store_cancels_in_two_stores_numbering_orders_alike_stay_apart() {
+    // WooCommerce, Magento and BigCommerce number orders per store: each has an order 1001.
+    let enabled = LinkSettings {
+        cancel_store_to_tiktok: true,
+        default_cancel_reason: Some("seller_cancel_reason_out_of_stock".into()),
+        ..LinkSettings::default()
+    };
+    let keys = ["576461413038785752", "576461413038785753"].map(|id| {
+        let mut order = in_store(paid(), vec![]);
+        order.id = TiktokOrderId::new(id).unwrap();
+        order.store.as_mut().unwrap().order_id = StorefrontOrderId::new("1001").unwrap();
+        let (c, job) = react_store_event(
+            StorefrontEvent::OrderCancelled,
+            &mut order,
+            &enabled,
+            Platform::Bigcommerce,
+            t(9),
+        )
+        .expect("the cancel is recorded");
+        assert_eq!(
+            job,
+            Some(JobKind::CancelOnTiktok {
+                cancellation: c.key.clone()
+            })
+        );
+        c.key
+    });
+    assert_ne!(keys[0], keys[1], "one record would hide the other's cancel");
 }

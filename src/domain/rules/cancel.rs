@@ -224,15 +224,15 @@ pub enum StorefrontEvent {
 }
 
 impl StorefrontEvent {
-    /// The record a store-side event is kept under: one per store order for a cancel or a
-    /// refund, one per removal for units taken off.
-    pub fn key(self, store: &crate::domain::ids::StorefrontOrderId) -> CancellationKey {
+    /// The record a store-side event on `order`'s store order is kept under: one per order for
+    /// a cancel or a refund, one per removal for units taken off.
+    pub fn key(self, order: &crate::domain::ids::TiktokOrderId) -> CancellationKey {
         match self {
             StorefrontEvent::UnitsRemoved { left } => {
-                CancellationKey::StoreUnits(store.clone(), left)
+                CancellationKey::StoreUnits(order.clone(), left)
             }
             StorefrontEvent::OrderCancelled | StorefrontEvent::Refunded => {
-                CancellationKey::Store(store.clone())
+                CancellationKey::Store(order.clone())
             }
         }
     }

@@ -242,6 +242,11 @@ impl BigcommerceSandbox {
         self.with_store(store, |s| s.calls.get(endpoint).copied().unwrap_or(0))
     }
 
+    /// Authenticated requests the quota let through, to every endpoint.
+    pub fn requests(&self, store: &str) -> Result<u32, SandboxError> {
+        self.with_store(store, |s| s.calls.values().sum())
+    }
+
     /// 429s the store answered.
     pub fn throttled(&self, store: &str) -> Result<u32, SandboxError> {
         self.with_store(store, |s| s.throttled)

@@ -22,12 +22,7 @@ pub const ORDER_IDS: [&str; 7] = [
     "576461413038785752",
     "576461413038785753",
 ];
-pub const CANCEL_IDS: [&str; 4] = [
-    "c1",
-    "c10",
-    "gid://shopify/Order/1",
-    "gid://shopify/Order/10",
-];
+pub const CANCEL_IDS: [&str; 4] = ["c1", "c10", "store-side", "c100"];
 pub const STREAMS: [&str; 2] = ["tiktok.orders", "store.orders"];
 
 /// Hours from the fixtures' payment time, as a timestamp (whole seconds, like the platforms').
@@ -175,9 +170,7 @@ impl CancelSpec {
         o.link = link(LINKS[self.link]);
         let mut c = buyer_request("c1", &o, self.deadline.map(hours));
         c.key = match CANCEL_IDS[self.key] {
-            id if id.starts_with("gid:") => {
-                CancellationKey::Store(crate::domain::ids::StorefrontOrderId::new(id).unwrap())
-            }
+            "store-side" => CancellationKey::Store(o.id.clone()),
             id => CancellationKey::Tiktok(CancelId::new(id).unwrap()),
         };
         if !self.buyer_request {

@@ -13,9 +13,7 @@ use orderdeck::domain::audit::Actor;
 use orderdeck::domain::cancellation::CancellationKey;
 use orderdeck::domain::cause::StuckCause;
 use orderdeck::domain::clock::{Timestamp, from_unix};
-use orderdeck::domain::ids::{
-    CancelId, LinkId, RequestId, StorefrontId, StorefrontOrderId, TiktokOrderId,
-};
+use orderdeck::domain::ids::{CancelId, LinkId, RequestId, StorefrontId, TiktokOrderId};
 use orderdeck::domain::platform::Platform;
 use orderdeck::domain::request::{RequestStatus, ResyncFlow, ResyncRequest};
 use orderdeck::domain::triage::{StorefrontKnowledge, urgency};
@@ -325,9 +323,7 @@ pub fn cancellations() -> Vec<CancellationRow> {
                sync: &str| {
         let deadline = deadline.map(at);
         let key = if direction.starts_with("store") {
-            CancellationKey::Store(
-                StorefrontOrderId::new(format!("gid://shopify/Order/55{i:02}")).expect("id"),
-            )
+            CancellationKey::Store(order_id(CANCELLED_BASE + i))
         } else {
             CancellationKey::Tiktok(CancelId::new(format!("40355{i:04}")).expect("id"))
         };

@@ -25,6 +25,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::crash::{RELAYING_SHOP, SHOPS};
 
+mod stores;
+
+pub use stores::{Platform, platform_of};
+
 /// The driver's pace.
 pub const TICK: Duration = Duration::from_millis(120);
 /// Carriers the warehouse writes (the config maps the first to TikTok's "Royal Mail").
@@ -42,7 +46,8 @@ pub struct Log {
     pub fulfilled: BTreeMap<String, (String, bool)>,
     /// Cancelled on TikTok (by TikTok, the seller, the buyer, or an approved buyer request).
     pub tiktok_cancelled: BTreeSet<String>,
-    /// Cancelled in the Shopify admin, with whether that link relays it to TikTok.
+    /// Cancelled in the store's admin, with whether it must reach TikTok (the link relays it;
+    /// a bare Magento cancel never does, a Magento credit memo does).
     pub admin_cancelled: BTreeMap<String, bool>,
     /// TikTok-shipped orders whose shipment was arranged: their label must be saved.
     pub arranged: BTreeSet<String>,
@@ -202,7 +207,7 @@ impl Driver {
         let now = chrono::Utc::now().timestamp();
         if self.rng.random_bool(0.35) {
             self.serial += 1;
-            let shop = self.rng.random_range(0..SHOPS);
+            let shop = self.rng.random_range(0..self.set.scenario.shops.len());
             let spec = self
                 .set
                 .scenario
@@ -320,8 +325,10 @@ impl Driver {
                 self.log.admin_cancelled.insert(id, shop == RELAYING_SHOP);
             }
         }
+        self.tick_stores();
         if self.rng.random_bool(0.02) {
-            let shop = &self.set.scenario.shops[self.rng.random_range(0..SHOPS)].name;
+            let shops = self.set.scenario.shops.len();
+            let shop = &self.set.scenario.shops[self.rng.random_range(0..shops)].name;
             if self.set.tiktok.expire_access_token(shop) {
                 self.log.expired_tokens += 1;
             }
@@ -386,6 +393,8 @@ impl Driver {
             .iter()
             .filter(|(_, (numbers, _))| numbers.len() == 1)
             .map(|(id, _)| (id.clone(), self.known[id].shop))
+            // The other stores' second parcels leave in `stores::second_parcels`.
+            .filter(|(_, shop)| platform_of(&self.set, *shop) == Platform::Shopify)
             .collect();
         if self.rng.random_bool(0.3)
             && let Some((id, shop)) = self.pick(&second)

@@ -21,7 +21,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderdeck::sandbox::faults::{FaultKind, Faults};
+use orderdeck::sandbox::faults::FaultKind;
 use orderdeck::sandbox::scenario::{Scenario, Size};
 use orderdeck::sandbox::set::SandboxSet;
 use orderdeck::sandbox::shopify::BucketLimits;
@@ -41,9 +41,20 @@ const LIFETIME_MS: std::ops::Range<u64> = 300..2200;
 /// The shop whose link relays store cancels to TikTok (the others keep the default: off).
 pub const RELAYING_SHOP: usize = 0;
 const RELAY_REASON: &str = "seller_cancel_reason_out_of_stock_uk";
+/// The US reason the WooCommerce, Magento and BigCommerce links relay store cancels with.
+const US_RELAY_REASON: &str = "seller_cancel_reason_out_of_stock";
+/// Seed orders kept for each WooCommerce, Magento and BigCommerce shop (the runtime stays
+/// within a minute; the driver adds new orders to every shop).
+const OTHER_ORDERS_PER_SHOP: usize = 30;
 
 /// Faults on every write and, more rarely, on the polls, label downloads and token refreshes.
-fn arm_faults(tiktok: &Faults, shopify: &Faults) {
+fn arm_faults(set: &SandboxSet) {
+    let (tiktok, shopify) = (set.tiktok.faults(), set.shopify.faults());
+    let (woo, mage, big) = (
+        set.woocommerce.faults(),
+        set.magento.faults(),
+        set.bigcommerce.faults(),
+    );
     let writes: [(FaultKind, f64); 5] = [
         (FaultKind::ServerError, 0.06),
         (FaultKind::Timeout, 0.03),
@@ -64,12 +75,35 @@ fn arm_faults(tiktok: &Faults, shopify: &Faults) {
         ] {
             tiktok.sometimes(endpoint, kind, p);
         }
+        // The other stores' writes, by the endpoint names their simulations count.
+        for endpoint in ["orders.create", "orders.update", "notes.create"] {
+            woo.sometimes(endpoint, kind, p);
+        }
+        for endpoint in [
+            "orders.create",
+            "orders.invoice",
+            "orders.cancel",
+            "orders.refund",
+            "comments.create",
+        ] {
+            mage.sometimes(endpoint, kind, p);
+        }
+        for endpoint in ["orders.create", "orders.update"] {
+            big.sometimes(endpoint, kind, p);
+        }
     }
     for kind in [FaultKind::ServerError, FaultKind::RateLimited] {
         shopify.sometimes("orders", kind, 0.03);
         tiktok.sometimes("search_orders", kind, 0.03);
         tiktok.sometimes("search_cancellations", kind, 0.03);
         tiktok.sometimes("get_package_shipping_document", kind, 0.05);
+        for store in [woo, mage, big] {
+            store.sometimes("orders.list", kind, 0.03);
+        }
+        woo.sometimes("trackings.list", kind, 0.03);
+        mage.sometimes("shipments.list", kind, 0.03);
+        mage.sometimes("creditmemos.list", kind, 0.03);
+        big.sometimes("shipments.list", kind, 0.03);
     }
     // A refresh whose answer is lost has already replaced the access token.
     for kind in [FaultKind::ServerError, FaultKind::DropAfterWrite] {
@@ -82,20 +116,46 @@ fn config_text(set: &SandboxSet, data_dir: &Path, socket: &Path) -> String {
     let text = set
         .config_toml(data_dir, socket, &format!("admin = [\"{me}\"]"))
         .expect("config");
-    // Poll every second; relay store cancels to TikTok on one link.
-    let text = text.replace("poll_interval = \"5s\"", "poll_interval = \"1s\"");
-    let relaying = format!("shop = \"{}\"", set.scenario.shops[RELAYING_SHOP].name);
-    let at = text.find(&relaying).expect("the relaying link");
-    let settings = at + text[at..].find("[links.settings]\n").expect("its settings") + 17;
-    let text = format!(
-        "{}cancel_store_to_tiktok = true\ndefault_cancel_reason = \"{RELAY_REASON}\"\n{}",
-        &text[..settings],
-        &text[settings..]
-    );
+    // Poll every second; relay store cancels to TikTok on one Shopify link and on every other
+    // platform's link (each is the only one of its platform).
+    let mut text = text.replace("poll_interval = \"5s\"", "poll_interval = \"1s\"");
+    for (shop, spec) in set.scenario.shops.iter().enumerate() {
+        let reason = match shop {
+            RELAYING_SHOP => RELAY_REASON,
+            shop if shop >= SHOPS => US_RELAY_REASON,
+            _ => continue,
+        };
+        let relaying = format!("shop = \"{}\"", spec.name);
+        let at = text.find(&relaying).expect("the relaying link");
+        let settings = at + text[at..].find("[links.settings]\n").expect("its settings") + 17;
+        text = format!(
+            "{}cancel_store_to_tiktok = true\ndefault_cancel_reason = \"{reason}\"\n{}",
+            &text[..settings],
+            &text[settings..]
+        );
+    }
     format!(
         "{text}\n[engine]\nrequest_timeout = \"1s\"\nconnect_timeout = \"1s\"\n\
          retry_initial = \"50ms\"\nretry_max = \"1s\"\n"
     )
+}
+
+/// Keeps the first [`OTHER_ORDERS_PER_SHOP`] seed orders of each shop past the Shopify ones.
+fn fewer_orders_on_other_platforms(mut scenario: Scenario) -> Scenario {
+    let others: Vec<String> = scenario.shops[SHOPS..]
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let mut kept: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    scenario.orders.retain(|o| {
+        if !others.contains(&o.shop) {
+            return true;
+        }
+        let n = kept.entry(o.shop.clone()).or_default();
+        *n += 1;
+        *n <= OTHER_ORDERS_PER_SHOP
+    });
+    scenario
 }
 
 /// The real binary with the test's config.
@@ -170,7 +230,11 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
             orders_per_shop: ORDERS_PER_SHOP,
         },
         now,
-    );
+    )
+    .with_woocommerce()
+    .with_magento()
+    .with_bigcommerce();
+    let scenario = fewer_orders_on_other_platforms(scenario);
     let set = Arc::new(
         SandboxSet::start(scenario, [127, 0, 0, 1].into())
             .await
@@ -182,7 +246,7 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
     let config = dir.path().join("orderdeck.toml");
     std::fs::write(&config, config_text(&set, &data_dir, &socket)).unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-    arm_faults(set.tiktok.faults(), set.shopify.faults());
+    arm_faults(&set);
     // Shopify Plus buckets: every link's store poll runs each second here, where a standard
     // store (1000 points, 50 a second) would answer most of them THROTTLED.
     for store in &set.scenario.stores {
@@ -260,8 +324,14 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
 
     set.tiktok.faults().clear();
     set.shopify.faults().clear();
+    set.woocommerce.faults().clear();
+    set.magento.faults().clear();
+    set.bigcommerce.faults().clear();
+    let killed_by = started.elapsed();
     let mut last = (0, 0, 0);
+    let mut runs = 0;
     for _ in 0..20 {
+        runs += 1;
         last = sync_once(&config).await;
         match last {
             (0, 0, 0) => break,
@@ -271,7 +341,11 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
         }
     }
     // The checks name what is wrong more precisely than "not settled", so they go first.
-    eprintln!("crash test: {overlapping_syncs} sync --once ran inside a live daemon");
+    eprintln!(
+        "crash test: {overlapping_syncs} sync --once ran inside a live daemon; kills over after \
+         {killed_by:.0?}, then {runs} sync --once in {:.0?}",
+        started.elapsed() - killed_by
+    );
     check::check(&set, &data_dir, &log, &known, KILLS, started.elapsed());
     let (run, waiting, failed) = last;
     assert_eq!(
