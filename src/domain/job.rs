@@ -110,6 +110,11 @@ pub struct Job {
     pub maybe_applied: bool,
     /// The resync request that caused this job, if any.
     pub request: Option<RequestId>,
+    /// When the last attempt that went back to `Ready` began: its claim, committed before any
+    /// platform call, so it survives a crash. A store that finds orders only by listing them
+    /// (WooCommerce) reads back from shortly before it instead of its whole look-back window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<Timestamp>,
 }
 
 impl Job {
@@ -132,7 +137,17 @@ impl Job {
             last_error: None,
             maybe_applied: false,
             request: None,
+            last_attempt_at: None,
         }
+    }
+
+    /// Back to `Ready` after an attempt (a retry, or a process that died mid-run), keeping
+    /// when the attempt began.
+    pub fn requeue(&mut self) {
+        if let JobState::Running { since } = self.state {
+            self.last_attempt_at = Some(since);
+        }
+        self.state = JobState::Ready;
     }
 
     pub fn is_live(&self) -> bool {

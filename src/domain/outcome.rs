@@ -369,7 +369,7 @@ pub fn apply_failure(
                 let delay =
                     chrono::Duration::from_std(backoff.delay(job.attempts - 1, jitter, after))
                         .unwrap_or_default();
-                job.state = JobState::Ready;
+                job.requeue();
                 job.run_after = now + delay;
                 (
                     JobEnd::Retrying,

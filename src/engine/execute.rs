@@ -125,6 +125,9 @@ impl Engine {
         // idempotent create. One TikTok order → at most one store order.
         {
             let _slot = link.storefront_slots.acquire().await;
+            if let Some(at) = job.last_attempt_at {
+                link.storefront.recall_create_attempt(&order.id, at);
+            }
             if let Some(store) = link.storefront.find_order(&order.id).await? {
                 return Ok(JobEffect::InStore {
                     store,

@@ -287,6 +287,11 @@ pub trait Storefront: Send + Sync {
         &self,
         tiktok_order_id: &TiktokOrderId,
     ) -> Result<Option<StorefrontOrder>, PlatformError>;
+    /// A create for this TikTok order may have been sent from `at` on, as the engine's durable
+    /// job record says (also after a restart, when the client remembers nothing). Stores that
+    /// find orders only by listing them start the next `find_order` from shortly before it;
+    /// the others look the order up by its id and need nothing.
+    fn recall_create_attempt(&self, _tiktok_order_id: &TiktokOrderId, _at: Timestamp) {}
     async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError>;
     /// Cancels without refunding and returns the store's state once the cancel is confirmed,
     /// with what became of the stock: unshipped units go back per `instruction.restock`,

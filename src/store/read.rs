@@ -12,7 +12,7 @@ use super::{Change, Result, Store, StoreError, TreeId, meta};
 use crate::domain::cancellation::{Cancellation, CancellationKey};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{JobId, LinkId, RequestId, TiktokOrderId};
-use crate::domain::job::{Job, JobState};
+use crate::domain::job::Job;
 use crate::domain::order::Order;
 use crate::domain::request::ResyncRequest;
 
@@ -333,7 +333,7 @@ impl Store {
         let ids = Store::index_keys(running, 8, "scanning running jobs")?;
         let mut released: Vec<Job> = self.listed(TreeId::Jobs, ids)?;
         for job in &mut released {
-            job.state = JobState::Ready;
+            job.requeue();
             job.maybe_applied = true;
         }
         let ids = released.iter().map(|j| j.id).collect();

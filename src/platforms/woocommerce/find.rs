@@ -2,8 +2,9 @@
 //! meta, so orders are listed by creation time (`after`, oldest first) and matched on the
 //! TikTok id in their `meta_data`.
 //!
-//! The window: from shortly before this process's last create attempt for that TikTok order
-//! when there was one (the read-back after a lost answer); otherwise [`super::FIND_LOOKBACK`]
+//! The window: from shortly before the last create attempt for that TikTok order when there
+//! was one (the read-back after a lost answer; known to this process, or recalled from the
+//! engine's job record after a restart); otherwise [`super::FIND_LOOKBACK`]
 //! back, once, after which an index of the TikTok ids seen is kept and only orders created
 //! since the newest one listed are read — so the read-back before every first import costs one
 //! short list, not a week of orders. An indexed order is read again before it is answered (it
@@ -36,6 +37,12 @@ pub(super) struct Finder {
 impl Finder {
     pub(super) fn attempted(&mut self, tiktok: &str, at: DateTime<Utc>) {
         self.attempts.insert(tiktok.to_string(), at);
+    }
+
+    /// An attempt known from the engine's records: what this process saw itself (an attempt at
+    /// least as late, whose own read-back covered the earlier ones) wins.
+    pub(super) fn recalled(&mut self, tiktok: &str, at: DateTime<Utc>) {
+        self.attempts.entry(tiktok.to_string()).or_insert(at);
     }
 
     /// Where to start listing, and whether the listing extends the index.

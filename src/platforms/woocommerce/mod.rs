@@ -360,6 +360,10 @@ impl Storefront for WoocommerceClient {
         Ok(read.store)
     }
 
+    fn recall_create_attempt(&self, tiktok_order_id: &TiktokOrderId, at: Timestamp) {
+        self.finder().recalled(tiktok_order_id.as_str(), at);
+    }
+
     async fn find_order(
         &self,
         tiktok_order_id: &TiktokOrderId,

@@ -228,8 +228,9 @@ fn step(
             let reopened = store.insert(open(dir));
             let mut released = Vec::new();
             for job in model.jobs.values_mut() {
-                if matches!(job.state, JobState::Running { .. }) {
+                if let JobState::Running { since } = job.state {
                     job.state = JobState::Ready;
+                    job.last_attempt_at = Some(since);
                     job.maybe_applied = true;
                     released.push(job.id);
                 }

@@ -73,6 +73,11 @@ fn clean_close_gets_a_quick_check_and_a_crash_a_full_one() {
         released.maybe_applied,
         "the call may have reached the platform"
     );
+    assert_eq!(
+        released.last_attempt_at,
+        Some(t(5)),
+        "a read-back after it knows when the attempt began"
+    );
     assert_eq!(store.due_jobs(t(100), 10).unwrap(), vec![released]);
     store.close().unwrap();
 

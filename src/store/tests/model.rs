@@ -50,8 +50,9 @@ impl Model {
     fn release_running(&mut self) -> Vec<JobId> {
         let mut released = Vec::new();
         for job in self.jobs.values_mut() {
-            if matches!(job.state, JobState::Running { .. }) {
+            if let JobState::Running { since } = job.state {
                 job.state = JobState::Ready;
+                job.last_attempt_at = Some(since);
                 job.maybe_applied = true;
                 released.push(job.id);
             }

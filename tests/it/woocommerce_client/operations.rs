@@ -165,6 +165,41 @@ async fn after_a_restart_one_week_is_listed_once_then_only_newer_orders() {
 }
 
 #[tokio::test]
+async fn after_a_restart_a_recalled_attempt_lists_only_from_shortly_before_it() {
+    let h = harness().await;
+    let client = h.client();
+    for n in 0..5 {
+        let tiktok = format!("5764000000000004{n:02}");
+        let draft = h.draft(&client, &tiktok, &[(SKU_A, 1)]).await;
+        let made = client.create_order(&draft).await.unwrap();
+        let id = made.order_id.as_str().parse().unwrap();
+        h.sandbox
+            .backdate(STORE, id, chrono::Duration::days(2))
+            .unwrap();
+    }
+    let tiktok = TiktokOrderId::new("576400000000000499").unwrap();
+    let draft = h.draft(&client, tiktok.as_str(), &[(SKU_A, 2)]).await;
+    let attempt = chrono::Utc::now();
+    h.sandbox
+        .faults()
+        .inject("orders.create", FaultKind::DropAfterWrite, 1);
+    let lost = client.create_order(&draft).await.unwrap_err();
+    assert_eq!(lost.class, ErrorClass::Ambiguous, "{lost}");
+
+    // The daemon restarted: its new client knows only what the job record says.
+    let restarted = h.client_with_page_size(2);
+    restarted.recall_create_attempt(&tiktok, attempt);
+    let lists = || h.sandbox.calls(STORE, "orders.list").unwrap();
+    let before = lists();
+    let found = restarted.find_order(&tiktok).await.unwrap().expect("found");
+    let in_store = h.sandbox.orders_for(STORE, tiktok.as_str()).unwrap();
+    assert_eq!(found.order_id.as_str(), in_store[0].id.to_string());
+    assert_eq!(lists() - before, 1, "one page, not the week's three");
+    assert_eq!(h.sandbox.calls(STORE, "orders.create").unwrap(), 6);
+    h.assert_no_refusals();
+}
+
+#[tokio::test]
 async fn two_tracking_items_are_two_fulfillments_of_the_whole_order() {
     let h = harness().await;
     let client = h.client();
