@@ -17,5 +17,6 @@ mod engine;
 mod magento2_client;
 mod shopify_client;
 mod shopify_documents;
+pub mod store_client;
 mod tiktok_client;
 mod woocommerce_client;

@@ -2,19 +2,14 @@
 //! from the deterministic scenario, clients pointed at it, and drafts of the kind the engine
 //! builds.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use orderdeck::domain::ids::{StorefrontOrderId, TiktokOrderId};
-use orderdeck::domain::rules::import::{
-    DraftAddress, DraftLine, STORE_ORDER_TAG, SkuMatch, StorefrontOrderDraft,
-};
-use orderdeck::domain::settings::InventoryBehaviour;
+use orderdeck::domain::ids::StorefrontOrderId;
+use orderdeck::domain::rules::import::StorefrontOrderDraft;
 use orderdeck::platforms::Storefront;
 use orderdeck::platforms::bigcommerce::{BigcommerceClient, BigcommerceConfig};
-use orderdeck::platforms::http::Timeouts;
 use orderdeck::sandbox::bigcommerce::{BcOrder, BigcommerceSandbox, Parcel};
-use orderdeck::sandbox::scenario::{BigStoreSpec, Scenario, Size};
+use orderdeck::sandbox::scenario::BigStoreSpec;
+
+pub use crate::store_client::{self, loopback};
 
 pub const STORE: &str = "us-bigcommerce1";
 /// A simple product (its base variant) and a product with an option, in the seeded catalogue.
@@ -26,20 +21,8 @@ pub struct Harness {
     pub spec: BigStoreSpec,
 }
 
-pub fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("a socket address")
-}
-
 pub async fn harness() -> Harness {
-    let scenario = Scenario::generate(
-        7,
-        Size {
-            shops: 1,
-            orders_per_shop: 0,
-        },
-        1_760_000_000,
-    )
-    .with_bigcommerce();
+    let scenario = store_client::scenario().with_bigcommerce();
     let spec = scenario.bigcommerce[0].clone();
     let sandbox = BigcommerceSandbox::start(std::slice::from_ref(&spec), loopback())
         .await
@@ -54,10 +37,7 @@ impl Harness {
             &self.spec.store_hash,
             &self.spec.access_token,
         );
-        config.timeouts = Timeouts {
-            connect: Duration::from_secs(2),
-            request: Duration::from_secs(2),
-        };
+        config.timeouts = store_client::TIMEOUTS;
         config
     }
 
@@ -73,15 +53,7 @@ impl Harness {
 
     /// The store item id of a seeded SKU, as `lookup_skus` answers it.
     pub async fn item(&self, client: &BigcommerceClient, sku: &str) -> String {
-        match client
-            .lookup_skus(&[sku.to_string()])
-            .await
-            .expect("lookup")
-            .remove(sku)
-        {
-            Some(SkuMatch::One(id)) => id,
-            other => panic!("{sku}: {other:?}"),
-        }
+        store_client::item(client, sku).await
     }
 
     /// A draft for `lines` of `(sku, quantity)`, each SKU resolved in the store.
@@ -91,35 +63,7 @@ impl Harness {
         tiktok_id: &str,
         lines: &[(&str, u32)],
     ) -> StorefrontOrderDraft {
-        let mut draft_lines = Vec::new();
-        for (sku, quantity) in lines {
-            draft_lines.push(DraftLine {
-                seller_sku: sku.to_string(),
-                store_item_id: Some(self.item(client, sku).await),
-                title: format!("{sku} title"),
-                quantity: *quantity,
-                unit_price: "12.50".into(),
-            });
-        }
-        StorefrontOrderDraft {
-            tiktok_order_id: TiktokOrderId::new(tiktok_id).expect("id"),
-            lines: draft_lines,
-            currency: "USD".into(),
-            address: DraftAddress {
-                first_name: "Amara".into(),
-                last_name: "Okafor".into(),
-                address1: "100 Market St".into(),
-                address2: "Apt 4".into(),
-                city: "San Jose".into(),
-                province: "California".into(),
-                country_code: "US".into(),
-                zip: "95113".into(),
-                phone: "(+1)408-***-555".into(),
-            },
-            note: Some("Please ship asap!".into()),
-            tags: vec![STORE_ORDER_TAG.into()],
-            inventory: InventoryBehaviour::Bypass,
-        }
+        store_client::draft(client, tiktok_id, lines, "California").await
     }
 
     /// Creates the order of `tiktok_id` and answers the simulated store's record of it.
