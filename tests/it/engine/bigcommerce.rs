@@ -93,21 +93,13 @@ async fn stuck_reason(rig: &Rig, id: &TiktokOrderId) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paid_orders_become_one_bigcommerce_order_each_and_a_quiet_rerun_writes_nothing() {
     let (mut rig, shop) = rig().await;
-    let mut spec = rig.new_order(shop);
-    set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
-    let id = rig.add(&spec);
-    let ghost = {
-        let mut spec = rig.new_order(shop);
-        set_lines(&mut spec, &[GHOST_SKU]);
-        rig.add(&spec)
-    };
-    let mut unpaid = rig.new_order(shop);
-    unpaid.status = "UNPAID".into();
-    unpaid.paid_time = None;
-    let unpaid = rig.add(&unpaid);
-    let mut on_hold = rig.new_order(shop);
-    on_hold.status = "ON_HOLD".into();
-    let on_hold = rig.add(&on_hold);
+    let ImportMix {
+        paid: id,
+        paid_spec: spec,
+        ghost,
+        unpaid,
+        on_hold,
+    } = rig.add_import_mix(shop);
     // The first create's answer is lost after BigCommerce made the order.
     rig.set
         .bigcommerce

@@ -80,21 +80,13 @@ fn writes(rig: &Rig) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paid_order_becomes_one_invoiced_magento_order_and_its_parcels_become_packages() {
     let (mut rig, shop) = rig().await;
-    let mut spec = rig.new_order(shop);
-    set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
-    let id = rig.add(&spec);
-    let ghost = {
-        let mut spec = rig.new_order(shop);
-        set_lines(&mut spec, &[GHOST_SKU]);
-        rig.add(&spec)
-    };
-    let mut unpaid = rig.new_order(shop);
-    unpaid.status = "UNPAID".into();
-    unpaid.paid_time = None;
-    let unpaid = rig.add(&unpaid);
-    let mut on_hold = rig.new_order(shop);
-    on_hold.status = "ON_HOLD".into();
-    let on_hold = rig.add(&on_hold);
+    let ImportMix {
+        paid: id,
+        paid_spec: spec,
+        ghost,
+        unpaid,
+        on_hold,
+    } = rig.add_import_mix(shop);
     // The first save's answer is lost after Magento stored the order.
     rig.set
         .magento

@@ -221,6 +221,26 @@ impl Rig {
         self.add(&spec)
     }
 
+    /// The TikTok orders each store's import test starts from, added.
+    pub fn add_import_mix(&mut self, shop: usize) -> ImportMix {
+        let mut paid = self.new_order(shop);
+        set_lines(&mut paid, &[KNOWN_SKU, OTHER_SKU, KNOWN_SKU]);
+        let mut ghost = self.new_order(shop);
+        set_lines(&mut ghost, &[GHOST_SKU]);
+        let mut unpaid = self.new_order(shop);
+        unpaid.status = "UNPAID".into();
+        unpaid.paid_time = None;
+        let mut on_hold = self.new_order(shop);
+        on_hold.status = "ON_HOLD".into();
+        ImportMix {
+            paid: self.add(&paid),
+            ghost: self.add(&ghost),
+            unpaid: self.add(&unpaid),
+            on_hold: self.add(&on_hold),
+            paid_spec: paid,
+        }
+    }
+
     /// Polls every link once and runs the jobs due within a few seconds.
     /// One `sync_once`. A hang fails the test here rather than stalling CI.
     pub async fn sync(&self) -> SyncSummary {
@@ -446,6 +466,17 @@ pub async fn two_skus_imported(
     rig.sync().await;
     rig.store_order(shop, &id);
     (id, known, other)
+}
+
+/// See [`Rig::add_import_mix`].
+pub struct ImportMix {
+    /// Paid, of three lines: [`KNOWN_SKU`], [`OTHER_SKU`], [`KNOWN_SKU`] (two units of one SKU).
+    pub paid: TiktokOrderId,
+    pub paid_spec: OrderSpec,
+    /// Paid, of a SKU sold on TikTok only.
+    pub ghost: TiktokOrderId,
+    pub unpaid: TiktokOrderId,
+    pub on_hold: TiktokOrderId,
 }
 
 /// Replaces an order's lines: one unit per SKU listed (repeat a SKU for more units).
