@@ -42,6 +42,18 @@ const TIKTOK_LIMIT: f64 = 50.0;
 /// A BigCommerce Pro store's quota (bigcommerce.md: 450 requests per 30 s, every app's together).
 const BIGCOMMERCE_PRO: (u32, Duration) = (450, Duration::from_secs(30));
 
+/// What the import phase did on one platform's stores.
+#[derive(Debug, Default)]
+struct Imported {
+    made: usize,
+    creates: u32,
+    throttled: u32,
+    /// Shopify: cost points charged; BigCommerce: requests served (both count against limits).
+    cost: f64,
+    /// When the last store order was made.
+    last: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A store platform the bench drives: its shop/store pairs, what it made, how it ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StorePlatform {
@@ -105,82 +117,96 @@ impl StorePlatform {
         }
     }
 
-    /// Store orders made, create calls, and requests the store throttled.
-    fn import_counts(self, set: &SandboxSet) -> anyhow::Result<(usize, u32, u32)> {
-        let (mut made, mut creates, mut throttled) = (0, 0, 0);
+    /// What the import phase did on this platform's stores.
+    fn imported(self, set: &SandboxSet) -> anyhow::Result<Imported> {
+        let mut out = Imported::default();
+        let mut note = |created: chrono::DateTime<chrono::Utc>| {
+            out.made += 1;
+            out.last = out.last.max(Some(created));
+        };
         for store in self.stores(&set.scenario) {
             let store = store.as_str();
             match self {
                 StorePlatform::Shopify => {
-                    made += set.shopify.orders(store)?.len();
-                    creates += set.shopify.calls(store, "orderCreate")?;
-                    throttled += set.shopify.throttled(store)?;
+                    set.shopify
+                        .orders(store)?
+                        .iter()
+                        .for_each(|o| note(o.created_at));
                 }
                 StorePlatform::Woocommerce => {
-                    made += set.woocommerce.orders(store)?.len();
-                    creates += set.woocommerce.calls(store, "orders.create")?;
+                    set.woocommerce
+                        .orders(store)?
+                        .iter()
+                        .for_each(|o| note(o.created));
                 }
                 StorePlatform::Magento2 => {
-                    made += set.magento.orders(store)?.len();
-                    creates += set.magento.calls(store, "orders.create")?;
+                    set.magento
+                        .orders(store)?
+                        .iter()
+                        .for_each(|o| note(o.created_at));
                 }
                 StorePlatform::Bigcommerce => {
-                    made += set.bigcommerce.orders(store)?.len();
-                    creates += set.bigcommerce.calls(store, "orders.create")?;
-                    throttled += set.bigcommerce.throttled(store)?;
+                    set.bigcommerce
+                        .orders(store)?
+                        .iter()
+                        .for_each(|o| note(o.created));
                 }
             }
         }
-        Ok((made, creates, throttled))
+        for store in self.stores(&set.scenario) {
+            let store = store.as_str();
+            match self {
+                StorePlatform::Shopify => {
+                    out.creates += set.shopify.calls(store, "orderCreate")?;
+                    out.throttled += set.shopify.throttled(store)?;
+                    out.cost += set.shopify.points_charged(store)?;
+                }
+                StorePlatform::Woocommerce => {
+                    out.creates += set.woocommerce.calls(store, "orders.create")?;
+                }
+                StorePlatform::Magento2 => {
+                    out.creates += set.magento.calls(store, "orders.create")?;
+                }
+                StorePlatform::Bigcommerce => {
+                    out.creates += set.bigcommerce.calls(store, "orders.create")?;
+                    out.throttled += set.bigcommerce.throttled(store)?;
+                    out.cost += f64::from(set.bigcommerce.requests(store)?);
+                }
+            }
+        }
+        Ok(out)
     }
 
-    /// Every request its stores served so far and, where the platform publishes one, the most
-    /// it allows over `elapsed` (BigCommerce: the quota per window; Shopify: points, not requests).
-    fn load(self, set: &SandboxSet, elapsed: Duration) -> anyhow::Result<String> {
-        let stores = self.stores(&set.scenario);
-        Ok(match self {
-            StorePlatform::Shopify => {
-                let points: f64 = stores
-                    .iter()
-                    .map(|s| set.shopify.points_charged(s).unwrap_or(0.0))
-                    .sum();
-                // The most a store allows over the phase: its full bucket, then the restore rate.
-                let allowed = stores.len() as f64
-                    * (BUCKET.maximum_available + BUCKET.restore_rate * elapsed.as_secs_f64());
-                format!(
-                    "cost {points:.0} points = {:.0} points/s = {:.2} of the limit ({} stores × a {} point bucket, then {} points/s)",
-                    points / elapsed.as_secs_f64(),
-                    points / allowed,
-                    stores.len(),
-                    BUCKET.maximum_available,
-                    BUCKET.restore_rate
-                )
-            }
+    /// The load over `busy` (from the first create to the platform's last) as a share of what
+    /// the platform allows, where it publishes a limit.
+    fn load(self, imported: &Imported, stores: usize, busy: Duration) -> String {
+        let seconds = busy.as_secs_f64();
+        let stores = stores as f64;
+        match self {
+            StorePlatform::Shopify => format!(
+                "cost {:.0} points/s = {:.2} of the limit (a {} point bucket, then {} points/s per store)",
+                imported.cost / seconds,
+                imported.cost
+                    / (stores * (BUCKET.maximum_available + BUCKET.restore_rate * seconds)),
+                BUCKET.maximum_available,
+                BUCKET.restore_rate
+            ),
             StorePlatform::Bigcommerce => {
-                let mut requests = 0;
-                for store in &stores {
-                    requests += set.bigcommerce.requests(store)?;
-                }
-                // Every window the phase touched, each with the full quota.
+                // The most a store serves in that time: a full window at once, then the quota
+                // every window.
                 let (quota, window) = BIGCOMMERCE_PRO;
-                let windows = (elapsed.as_secs_f64() / window.as_secs_f64()).floor() + 1.0;
-                let allowed = stores.len() as f64 * f64::from(quota) * windows;
+                let allowed = stores * f64::from(quota) * (1.0 + seconds / window.as_secs_f64());
                 format!(
-                    "{requests} requests = {:.1} req/s = {:.2} of the quota ({} stores × {quota} per {} s)",
-                    f64::from(requests) / elapsed.as_secs_f64(),
-                    f64::from(requests) / allowed,
-                    stores.len(),
+                    "{:.1} requests/s = {:.2} of the quota ({quota} per {} s per store)",
+                    imported.cost / seconds,
+                    imported.cost / allowed,
                     window.as_secs()
                 )
             }
             StorePlatform::Woocommerce | StorePlatform::Magento2 => {
-                let creates = self.import_counts(set)?.1;
-                format!(
-                    "{:.1} creates/s (a self-hosted site publishes no rate limit)",
-                    f64::from(creates) / elapsed.as_secs_f64()
-                )
+                "a self-hosted site publishes no rate limit".into()
             }
-        })
+        }
     }
 
     /// The warehouses ship every order of this platform's stores, each with its tracking number.
@@ -352,15 +378,27 @@ async fn run(
         names.join(", "),
         latency.as_millis()
     );
+    let started = chrono::Utc::now();
     let (poll_time, import_time, imported) = phase(&engine).await;
+    let creating_from = started + chrono::Duration::from_std(poll_time)?;
     let mut created = 0;
     for platform in platforms {
-        let (made, creates, throttled) = platform.import_counts(&set)?;
-        created += made;
+        let done = platform.imported(&set)?;
+        created += done.made;
+        let busy = done
+            .last
+            .and_then(|last| (last - creating_from).to_std().ok())
+            .unwrap_or(import_time)
+            .max(Duration::from_secs(1));
         println!(
-            "import {}: {made} store orders, {creates} create calls, {throttled} throttled; {}",
+            "import {}: {} store orders in {:.1} s = {:.0} orders/s, {} create calls, {} throttled; {}",
             platform.name(),
-            platform.load(&set, import_time)?
+            done.made,
+            busy.as_secs_f64(),
+            done.made as f64 / busy.as_secs_f64(),
+            done.creates,
+            done.throttled,
+            platform.load(&done, platform.stores(&set.scenario).len(), busy)
         );
     }
     println!(
