@@ -51,6 +51,26 @@ impl SandboxSet {
         })
     }
 
+    /// Every request a simulated store refused for breaking its platform's published contract,
+    /// as `store: endpoint: why` (orderdeck's clients should have sent none).
+    pub fn contract_refusals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |store: &str, refused: Result<Vec<String>, SandboxError>| match refused {
+            Ok(list) => out.extend(list.into_iter().map(|why| format!("{store}: {why}"))),
+            Err(e) => out.push(format!("{store}: {e}")),
+        };
+        for store in &self.scenario.woocommerce {
+            add(&store.name, self.woocommerce.refused(&store.name));
+        }
+        for store in &self.scenario.magento {
+            add(&store.name, self.magento.refused(&store.name));
+        }
+        for store in &self.scenario.bigcommerce {
+            add(&store.name, self.bigcommerce.refused(&store.name));
+        }
+        out
+    }
+
     /// An `orderdeck.toml` for these sandboxes. It holds the sandbox's (fake) credentials as
     /// literals, so write it with mode 0600.
     pub fn config_toml(

@@ -468,6 +468,20 @@ pub async fn two_skus_imported(
     (id, known, other)
 }
 
+/// Every engine test also checks that orderdeck sent the simulated stores no request their
+/// platform's contract refuses (a test that failed already says why).
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let refused = self.set.contract_refusals();
+            assert!(
+                refused.is_empty(),
+                "the simulated stores refused: {refused:#?}"
+            );
+        }
+    }
+}
+
 /// See [`Rig::add_import_mix`].
 pub struct ImportMix {
     /// Paid, of three lines: [`KNOWN_SKU`], [`OTHER_SKU`], [`KNOWN_SKU`] (two units of one SKU).

@@ -62,6 +62,11 @@ pub fn check(
             timeline.join("\n")
         )
     };
+    let refused = set.contract_refusals();
+    assert!(
+        refused.is_empty(),
+        "through the kills, orderdeck sent requests the stores' contracts refuse: {refused:#?}"
+    );
     // The store's own records, by the TikTok order each was made for.
     let mut by_source: HashMap<String, Vec<SandboxOrder>> = HashMap::new();
     let mut store_orders = 0;
