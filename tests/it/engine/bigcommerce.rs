@@ -13,8 +13,6 @@ use orderdeck::sandbox::faults::FaultKind;
 
 use crate::engine::support::*;
 
-const US_REASON: &str = "seller_cancel_reason_out_of_stock";
-
 async fn rig() -> (Rig, usize) {
     let rig = Rig::with(Options {
         shops: 1,
@@ -342,30 +340,9 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so_and_a_refund_a
         .cancel_in_admin(&store(&rig), store_id)
         .unwrap();
     rig.sync().await;
-    assert_eq!(
-        rig.set.tiktok.order_status(while_off.as_str()).as_deref(),
-        Some("AWAITING_SHIPMENT")
-    );
-    let record = rig
-        .cancellations(&while_off)
-        .into_iter()
-        .find(|c| c.direction == Direction::StoreToTiktok)
-        .expect("the store cancel is recorded");
-    assert_eq!(
-        record.sync.status,
-        FlowStatus::Skipped {
-            why: "cancel_store_to_tiktok is off for this link".into()
-        }
-    );
+    rig.assert_store_cancel_skipped(&while_off);
 
-    rig.settings(
-        shop,
-        &[
-            ("default_cancel_reason", US_REASON),
-            ("cancel_store_to_tiktok", "on"),
-        ],
-    )
-    .await;
+    rig.relay_store_cancels(shop).await;
     let (while_on, _) = imported(&mut rig, shop, &[KNOWN_SKU]).await;
     // A refund alone is not the trigger; the order reaching Cancelled (5) is.
     let store_id = big_order(&rig, &while_on).id;
@@ -385,14 +362,7 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so_and_a_refund_a
         .unwrap();
     rig.sync().await;
     rig.sync().await;
-    assert_eq!(
-        rig.set.tiktok.order_status(while_on.as_str()).as_deref(),
-        Some("CANCELLED")
-    );
-    let on_tiktok = rig.set.tiktok.cancellations_of(while_on.as_str());
-    assert_eq!(on_tiktok.len(), 1, "{on_tiktok:?}");
-    assert_eq!(on_tiktok[0].reason, US_REASON);
-    assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
+    rig.assert_cancelled_once_on_tiktok(&while_on);
     // TikTok's record of that cancel is not sent back to the store, cancelled there already.
     assert_eq!(calls(&rig, "orders.update"), 0);
     assert_no_refusals(&rig);

@@ -12,8 +12,6 @@ use orderdeck::sandbox::magento2::{MageOrder, TrackSpec};
 
 use crate::engine::support::*;
 
-const US_REASON: &str = "seller_cancel_reason_out_of_stock";
-
 async fn rig() -> (Rig, usize) {
     let rig = Rig::with(Options {
         shops: 1,
@@ -218,14 +216,7 @@ async fn a_paid_order_becomes_one_invoiced_magento_order_and_its_parcels_become_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tiktok_cancel_closes_the_order_with_an_offline_credit_memo_never_relayed_back() {
     let (mut rig, shop) = rig().await;
-    rig.settings(
-        shop,
-        &[
-            ("default_cancel_reason", US_REASON),
-            ("cancel_store_to_tiktok", "on"),
-        ],
-    )
-    .await;
+    rig.relay_store_cancels(shop).await;
     for restock in [true, false] {
         rig.settings(
             shop,
@@ -351,30 +342,9 @@ async fn only_a_merchants_credit_memo_reaches_tiktok_and_only_when_the_link_says
         .refund_in_admin(&site(&rig), entity, &[])
         .unwrap();
     rig.sync().await;
-    assert_eq!(
-        rig.set.tiktok.order_status(while_off.as_str()).as_deref(),
-        Some("AWAITING_SHIPMENT")
-    );
-    let record = rig
-        .cancellations(&while_off)
-        .into_iter()
-        .find(|c| c.direction == Direction::StoreToTiktok)
-        .expect("the refund is recorded");
-    assert_eq!(
-        record.sync.status,
-        FlowStatus::Skipped {
-            why: "cancel_store_to_tiktok is off for this link".into()
-        }
-    );
+    rig.assert_store_cancel_skipped(&while_off);
 
-    rig.settings(
-        shop,
-        &[
-            ("default_cancel_reason", US_REASON),
-            ("cancel_store_to_tiktok", "on"),
-        ],
-    )
-    .await;
+    rig.relay_store_cancels(shop).await;
     // A cancel alone (an extension setting `canceled`) is not the trigger on Magento.
     let cancelled = imported(&mut rig, shop).await;
     let entity = mage_order(&rig, &cancelled).entity_id;
@@ -398,14 +368,7 @@ async fn only_a_merchants_credit_memo_reaches_tiktok_and_only_when_the_link_says
         .unwrap();
     rig.sync().await;
     rig.sync().await;
-    assert_eq!(
-        rig.set.tiktok.order_status(refunded.as_str()).as_deref(),
-        Some("CANCELLED")
-    );
-    let on_tiktok = rig.set.tiktok.cancellations_of(refunded.as_str());
-    assert_eq!(on_tiktok.len(), 1, "{on_tiktok:?}");
-    assert_eq!(on_tiktok[0].reason, US_REASON);
-    assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
+    rig.assert_cancelled_once_on_tiktok(&refunded);
     // TikTok's record of that cancel does not come back to the store, refunded already.
     rig.sync().await;
     assert_eq!(
@@ -422,14 +385,7 @@ async fn only_a_merchants_credit_memo_reaches_tiktok_and_only_when_the_link_says
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_line_tiktok_cancel_takes_exactly_that_unit_off_with_a_credit_memo() {
     let (mut rig, shop) = rig().await;
-    rig.settings(
-        shop,
-        &[
-            ("default_cancel_reason", US_REASON),
-            ("cancel_store_to_tiktok", "on"),
-        ],
-    )
-    .await;
+    rig.relay_store_cancels(shop).await;
     let mut spec = rig.new_order(shop);
     set_lines(&mut spec, &[KNOWN_SKU, KNOWN_SKU, OTHER_SKU]);
     let cancelled = vec![spec.lines[2].line_item_id.clone()];

@@ -14,7 +14,7 @@ use orderdeck::cli::runtime::{Local, close, ensure_data_dir, open_local, store_p
 use orderdeck::config::Config;
 use orderdeck::domain::access::Role;
 use orderdeck::domain::audit::Actor;
-use orderdeck::domain::cancellation::Cancellation;
+use orderdeck::domain::cancellation::{Cancellation, Direction};
 use orderdeck::domain::ids::{LinkId, TiktokOrderId};
 use orderdeck::domain::order::{FlowStatus, Order};
 use orderdeck::domain::triage::OrderView;
@@ -43,6 +43,8 @@ pub const KNOWN_SKU: &str = "CRO-00";
 /// Another SKU the GB store has, for multi-item orders.
 pub const OTHER_SKU: &str = "CRO-01";
 pub const GHOST_SKU: &str = "GHOST-003";
+/// A US shop's seller cancel reason (the stores' shops are US ones).
+pub const US_REASON: &str = "seller_cancel_reason_out_of_stock";
 pub const DUP_SKU: &str = "DUP-001";
 
 /// Fast retries and a short client timeout, so `Timeout` faults cost a second, not thirty.
@@ -239,6 +241,50 @@ impl Rig {
             on_hold: self.add(&on_hold),
             paid_spec: paid,
         }
+    }
+
+    /// Turns store → TikTok cancels on for `shop`'s link, with a US shop's cancel reason.
+    pub async fn relay_store_cancels(&self, shop: usize) {
+        self.settings(
+            shop,
+            &[
+                ("default_cancel_reason", US_REASON),
+                ("cancel_store_to_tiktok", "on"),
+            ],
+        )
+        .await;
+    }
+
+    /// A store-side cancel of `id` seen while the link does not relay them: recorded as
+    /// skipped with why, and TikTok untouched.
+    pub fn assert_store_cancel_skipped(&self, id: &TiktokOrderId) {
+        assert_eq!(
+            self.set.tiktok.order_status(id.as_str()).as_deref(),
+            Some("AWAITING_SHIPMENT")
+        );
+        let record = self
+            .cancellations(id)
+            .into_iter()
+            .find(|c| c.direction == Direction::StoreToTiktok)
+            .expect("the store-side cancel is recorded");
+        assert_eq!(
+            record.sync.status,
+            FlowStatus::Skipped {
+                why: "cancel_store_to_tiktok is off for this link".into()
+            }
+        );
+    }
+
+    /// `id` cancelled on TikTok by one call, with the link's reason: the only cancel so far.
+    pub fn assert_cancelled_once_on_tiktok(&self, id: &TiktokOrderId) {
+        assert_eq!(
+            self.set.tiktok.order_status(id.as_str()).as_deref(),
+            Some("CANCELLED")
+        );
+        let on_tiktok = self.set.tiktok.cancellations_of(id.as_str());
+        assert_eq!(on_tiktok.len(), 1, "{on_tiktok:?}");
+        assert_eq!(on_tiktok[0].reason, US_REASON);
+        assert_eq!(self.set.tiktok.calls("cancel_order"), 1);
     }
 
     /// Polls every link once and runs the jobs due within a few seconds.

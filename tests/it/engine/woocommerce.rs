@@ -5,13 +5,10 @@
 
 use orderdeck::domain::cancellation::Direction;
 use orderdeck::domain::ids::TiktokOrderId;
-use orderdeck::domain::order::FlowStatus;
 use orderdeck::sandbox::faults::FaultKind;
 use orderdeck::sandbox::woocommerce::WooOrder;
 
 use crate::engine::support::*;
-
-const US_REASON: &str = "seller_cancel_reason_out_of_stock";
 
 async fn rig() -> (Rig, usize) {
     let rig = Rig::with(Options {
@@ -213,30 +210,9 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so() {
         .cancel_in_admin(&site(&rig), store_id)
         .unwrap();
     rig.sync().await;
-    assert_eq!(
-        rig.set.tiktok.order_status(while_off.as_str()).as_deref(),
-        Some("AWAITING_SHIPMENT")
-    );
-    let record = rig
-        .cancellations(&while_off)
-        .into_iter()
-        .find(|c| c.direction == Direction::StoreToTiktok)
-        .expect("the store cancel is recorded");
-    assert_eq!(
-        record.sync.status,
-        FlowStatus::Skipped {
-            why: "cancel_store_to_tiktok is off for this link".into()
-        }
-    );
+    rig.assert_store_cancel_skipped(&while_off);
 
-    rig.settings(
-        shop,
-        &[
-            ("default_cancel_reason", US_REASON),
-            ("cancel_store_to_tiktok", "on"),
-        ],
-    )
-    .await;
+    rig.relay_store_cancels(shop).await;
     let while_on = imported(&mut rig, shop).await;
     // A refund alone is not the trigger; the order becoming `cancelled` is.
     let store_id = woo_order(&rig, &while_on).id;
@@ -254,14 +230,7 @@ async fn a_store_cancel_reaches_tiktok_only_when_the_link_says_so() {
         .unwrap();
     rig.sync().await;
     rig.sync().await;
-    assert_eq!(
-        rig.set.tiktok.order_status(while_on.as_str()).as_deref(),
-        Some("CANCELLED")
-    );
-    let on_tiktok = rig.set.tiktok.cancellations_of(while_on.as_str());
-    assert_eq!(on_tiktok.len(), 1, "{on_tiktok:?}");
-    assert_eq!(on_tiktok[0].reason, US_REASON);
-    assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
+    rig.assert_cancelled_once_on_tiktok(&while_on);
     // TikTok's record of that cancel is not sent back to the store, cancelled there already.
     assert_eq!(
         rig.set
