@@ -178,6 +178,12 @@ fn describe_store(store: &StorefrontConfig) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // Optional on every store that has webhooks: shown (as a fingerprint) only when set.
+    let webhook_secret = |secret: Option<&Secret>| {
+        secret
+            .map(|w| format!(", webhook_secret {w}"))
+            .unwrap_or_default()
+    };
     let platform = store.platform();
     let connector = if platform.capabilities().connector_available {
         ""
@@ -190,20 +196,22 @@ fn describe_store(store: &StorefrontConfig) -> String {
             s.shop_domain,
             s.api_version,
             secrets(&[("access_token", &s.access_token)]),
-            s.webhook_secret
-                .as_ref()
-                .map(|w| format!(", webhook_secret {w}"))
-                .unwrap_or_default()
+            webhook_secret(s.webhook_secret.as_ref())
         ),
-        StorefrontCredentials::Woocommerce(w) => secrets(&[
-            ("consumer_key", &w.consumer_key),
-            ("consumer_secret", &w.consumer_secret),
-        ]),
+        StorefrontCredentials::Woocommerce(w) => format!(
+            "{}{}",
+            secrets(&[
+                ("consumer_key", &w.consumer_key),
+                ("consumer_secret", &w.consumer_secret),
+            ]),
+            webhook_secret(w.webhook_secret.as_ref())
+        ),
         StorefrontCredentials::Magento2(m) => secrets(&[("access_token", &m.access_token)]),
         StorefrontCredentials::Bigcommerce(b) => format!(
-            "store hash {}, {}",
+            "store hash {}, {}{}",
             b.store_hash,
-            secrets(&[("access_token", &b.access_token)])
+            secrets(&[("access_token", &b.access_token)]),
+            webhook_secret(b.webhook_secret.as_ref())
         ),
         StorefrontCredentials::AmazonMcf(a) => format!(
             "marketplace {} ({}), lwa_client_id {}, {}",

@@ -12,6 +12,7 @@
 //!   replaces, so the old notes are sent back with it); restocking is the store's own setting.
 //!   A shipped order (status 2, 3, 10, or with shipments) is not cancelled: BigCommerce would
 //!   accept it without stopping the parcel, so the cancel is refused naming the parcel.
+//! - Webhooks (`/v3/hooks`, [`hooks`]) only hint that an order changed; the poll's reads act.
 //! - Every request to the store passes its [`gate::Gate`]: a 429 pauses them all.
 //! - Every call is classified by [`classify`].
 
@@ -19,6 +20,7 @@ mod changes;
 pub mod classify;
 pub mod config;
 pub mod gate;
+mod hooks;
 pub mod mapping;
 mod transport;
 
@@ -35,7 +37,7 @@ use self::classify::Call;
 use self::mapping::{ReadOrder, status};
 use self::transport::{Answer, Transport};
 use super::http::{self, CallKind};
-use super::{Page, PlatformError, Storefront, StorefrontChange};
+use super::{Page, PlatformError, Storefront, StorefrontChange, Subscription};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::StorefrontOrder;
@@ -105,6 +107,8 @@ pub struct BigcommerceClient {
 struct Inner {
     transport: Transport,
     page_size: u32,
+    /// Secret; only whether it is set is used here (see [`hooks`]).
+    webhook_secret: Option<String>,
 }
 
 fn order_route(id: &StorefrontOrderId, call: Call) -> Result<String, PlatformError> {
@@ -140,6 +144,7 @@ impl BigcommerceClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(client, config)?,
                 page_size: config.page_size.clamp(1, config::MAX_PAGE_SIZE),
+                webhook_secret: config.webhook_secret.clone(),
             }),
         })
     }
@@ -496,6 +501,18 @@ impl Storefront for BigcommerceClient {
                 .await?;
         }
         self.get_order(id).await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Subscription>, PlatformError> {
+        self.list_hooks().await
+    }
+
+    async fn subscribe(&self, topic: &str, address: &str) -> Result<Subscription, PlatformError> {
+        self.create_hook(topic, address).await
+    }
+
+    async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), PlatformError> {
+        self.delete_hook(&subscription.id).await
     }
 
     async fn changed_orders(
