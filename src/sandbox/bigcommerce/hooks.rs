@@ -169,6 +169,8 @@ struct Seen {
     status_id: u64,
     modified: DateTime<Utc>,
     shipments: Vec<u64>,
+    /// Changed since it was made (an order first seen this way was also updated).
+    touched: bool,
 }
 
 impl Seen {
@@ -177,6 +179,7 @@ impl Seen {
             status_id: order.status_id,
             modified: order.modified,
             shipments: order.shipments.iter().map(|s| s.id).collect(),
+            touched: order.modified > order.created,
         }
     }
 }
@@ -209,7 +212,14 @@ pub(super) fn deliver_changes(shared: Weak<Shared>) {
 fn events(order: u64, before: Option<&Seen>, now: &Seen) -> Vec<(&'static str, Value)> {
     let mut events = Vec::new();
     match before {
-        None => events.push(("store/order/created", json!({"type": "order", "id": order}))),
+        None => {
+            events.push(("store/order/created", json!({"type": "order", "id": order})));
+            // Made and changed between two looks: the change is news too (its previous status
+            // is not known here, so it goes as an update).
+            if now.touched {
+                events.push(("store/order/updated", json!({"type": "order", "id": order})));
+            }
+        }
         Some(before) => {
             if before.status_id != now.status_id {
                 events.push((
@@ -298,11 +308,13 @@ mod tests {
             status_id: 11,
             modified: at,
             shipments: vec![],
+            touched: false,
         };
         let cancelled = Seen {
             status_id: 5,
             modified: at + chrono::Duration::seconds(1),
             shipments: vec![],
+            touched: true,
         };
         let scopes = |events: Vec<(&str, Value)>| -> Vec<String> {
             events.into_iter().map(|(s, _)| s.to_string()).collect()
@@ -326,5 +338,10 @@ mod tests {
             json!({"type": "shipment", "id": 7, "orderId": 250})
         );
         assert_eq!(scopes(events(250, None, &before)), ["store/order/created"]);
+        assert_eq!(
+            scopes(events(250, None, &cancelled)),
+            ["store/order/created", "store/order/updated"],
+            "made and cancelled between two looks"
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! (`order.created`, `order.updated`) with the order as `GET /orders/{id}` shows it, signed with
 //! the webhook's own secret.
 //!
-//! Only what moves `date_modified` is news, as only an order save fires WooCommerce's hooks:
+//! Only what moves `date_modified` is news, as only an order save fires WooCommerce's hooks
+//! (an order first seen with `date_modified` after `date_created` counts as created, then saved):
 //! a Shipment Tracking item added alone sends nothing (the poll finds it). WooCommerce does not
 //! retry a failed delivery; the sandbox does (`webhooks::deliver`), as the other simulated
 //! platforms do.
@@ -204,16 +205,20 @@ pub(super) fn deliver_changes(shared: Weak<Shared>) {
             let site = format!("{base}/{}", store.slug);
             for order in &store.orders {
                 let before = seen.insert((store.slug.clone(), order.id), order.modified);
-                let topic = match before {
-                    None => "order.created",
-                    Some(at) if at != order.modified => "order.updated",
+                // An order first seen already saved again (both within one scan) was also
+                // updated: WooCommerce would have fired both.
+                let topics: &[&str] = match before {
+                    None if order.modified > order.created => &["order.created", "order.updated"],
+                    None => &["order.created"],
+                    Some(at) if at != order.modified => &["order.updated"],
                     Some(_) => continue,
                 };
                 let active = store
                     .webhooks
                     .iter()
-                    .filter(|w| w.status == "active" && w.topic == topic);
+                    .filter(|w| w.status == "active" && topics.contains(&w.topic.as_str()));
                 for hook in active {
+                    let topic = hook.topic.as_str();
                     serial += 1;
                     let (_, payload, _) = ops::get_order(store, order.id, &site);
                     let sender = WooSender {
