@@ -250,6 +250,12 @@ platform = "shopify"
 shop_domain = "acme.myshopify.com"
 access_token = "SHOPIFY-VALUE"
 webhook_secret = "WEBHOOK-VALUE"
+[[stores]]
+name = "big"
+platform = "bigcommerce"
+store_hash = "abc123"
+access_token = "BC-TOKEN-VALUE"
+webhook_secret = "BC-CLIENT-SECRET-VALUE"
 [[links]]
 shop = "uk"
 store = "main"
@@ -268,11 +274,13 @@ admin = ["ann", "@ops"]
             "REFRESH-VALUE",
             "SHOPIFY-VALUE",
             "WEBHOOK-VALUE",
+            "BC-TOKEN-VALUE",
+            "BC-CLIENT-SECRET-VALUE",
         ] {
             assert!(!summary.contains(value), "{value} leaked:\n{summary}");
         }
         assert!(
-            summary.starts_with("od.toml: ok (1 shop, 1 store, 1 link)\n"),
+            summary.starts_with("od.toml: ok (1 shop, 2 stores, 1 link)\n"),
             "{summary}"
         );
         assert!(summary.contains(&format!(
@@ -288,5 +296,10 @@ admin = ["ann", "@ops"]
             "{summary}"
         );
         assert!(summary.contains("store main: Shopify at https://acme.myshopify.com/, acme.myshopify.com, API 2025-10"), "{summary}");
+        let bigcommerce_secret = Secret::new("BC-CLIENT-SECRET-VALUE").fingerprint();
+        assert!(
+            summary.contains(&format!("webhook_secret {bigcommerce_secret}")),
+            "the BigCommerce webhook secret is shown as set:\n{summary}"
+        );
     }
 }

@@ -686,3 +686,39 @@ async fn a_forged_or_stale_bigcommerce_delivery_is_refused_and_starts_no_call() 
         assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_platforms_all_take_their_subscriptions_and_magento_stays_polled() {
+    let (_, paths) = webhooks_section();
+    let mut rig = Rig::with(Options {
+        shops: 1,
+        paths,
+        woocommerce: true,
+        magento: true,
+        bigcommerce: true,
+        ..Options::default()
+    })
+    .await;
+    rig.close();
+    let config = rig.config_path.clone();
+    let out = rig
+        .cli_ok(&config, &["webhooks", "register", "--json"])
+        .await;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON rows");
+    let states = |platform: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r["platform"] == platform)
+            .map(|r| r["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Four shops (the GB one, and one per added store), two TikTok topics each.
+    assert_eq!(states("tiktok_shop"), vec!["created"; 8], "{out}");
+    assert_eq!(states("shopify"), vec!["created"; 4], "{out}");
+    assert_eq!(states("woocommerce"), vec!["created"; 1], "{out}");
+    assert_eq!(states("bigcommerce"), vec!["created"; 5], "{out}");
+    assert_eq!(
+        states("magento2"),
+        vec!["polled (no webhooks to register)"],
+        "{out}"
+    );
+}
