@@ -32,38 +32,20 @@ const ROUTE: &str = "v3/hooks";
 impl BigcommerceClient {
     /// Every hook of the API account on this store (every page).
     pub(super) async fn list_hooks(&self) -> Result<Vec<Subscription>, PlatformError> {
-        let mut hooks = Vec::new();
-        for page in 1u64.. {
-            let query = [
-                ("page", page.to_string()),
-                ("limit", self.inner.page_size.to_string()),
-            ];
-            let answer = self
-                .transport()
-                .call(LIST, Method::GET, ROUTE, &query, None)
-                .await?;
-            let body = answer.body.unwrap_or(Value::Null);
-            let Some(data) = body.get("data").and_then(Value::as_array) else {
-                return Err(classify::unreadable(
-                    LIST,
-                    &answer.raw,
-                    "the hooks answer has no data list",
-                ));
-            };
-            for hook in data {
-                hooks.push(read(hook).ok_or_else(|| {
-                    classify::unreadable(LIST, &answer.raw, "a hook without id or scope")
-                })?);
-            }
-            let pages = body
-                .pointer("/meta/pagination/total_pages")
-                .and_then(Value::as_u64)
-                .unwrap_or(1);
-            if page >= pages {
-                break;
-            }
-        }
-        Ok(hooks)
+        let hooks = self.all_v3_pages(LIST, ROUTE, &[], "hooks").await?;
+        hooks
+            .iter()
+            .map(|hook| {
+                read(hook).ok_or_else(|| {
+                    PlatformError::new(
+                        Platform::Bigcommerce,
+                        LIST.operation,
+                        ErrorClass::Permanent,
+                        "BigCommerce listed a hook without id or scope",
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Creates an active hook of `scope` delivering to `destination`.

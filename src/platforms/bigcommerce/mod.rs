@@ -248,26 +248,38 @@ impl BigcommerceClient {
 
     /// The catalog variants carrying `sku` (every page).
     async fn variants_with(&self, sku: &str) -> Result<Vec<Value>, PlatformError> {
-        let mut variants = Vec::new();
+        let filter = [("sku", sku.to_string())];
+        self.all_v3_pages(LOOKUP, "v3/catalog/variants", &filter, "variant")
+            .await
+    }
+
+    /// Every item of a V3 collection (`{"data": […], "meta": {"pagination"}}`) matching
+    /// `filter`, page by page until `total_pages`.
+    async fn all_v3_pages(
+        &self,
+        call: Call,
+        route: &str,
+        filter: &[(&str, String)],
+        what: &str,
+    ) -> Result<Vec<Value>, PlatformError> {
+        let mut items = Vec::new();
         for page in 1u64.. {
-            let query = [
-                ("sku", sku.to_string()),
-                ("limit", self.inner.page_size.to_string()),
-                ("page", page.to_string()),
-            ];
+            let mut query = filter.to_vec();
+            query.push(("limit", self.inner.page_size.to_string()));
+            query.push(("page", page.to_string()));
             let answer = self
                 .transport()
-                .call(LOOKUP, Method::GET, "v3/catalog/variants", &query, None)
+                .call(call, Method::GET, route, &query, None)
                 .await?;
             let body = answer.body.unwrap_or(Value::Null);
             let Some(found) = body.get("data").and_then(Value::as_array) else {
                 return Err(classify::unreadable(
-                    LOOKUP,
+                    call,
                     &answer.raw,
-                    "the variant answer has no data list",
+                    &format!("the {what} answer has no data list"),
                 ));
             };
-            variants.extend(found.iter().cloned());
+            items.extend(found.iter().cloned());
             let pages = body
                 .pointer("/meta/pagination/total_pages")
                 .and_then(Value::as_u64)
@@ -276,7 +288,7 @@ impl BigcommerceClient {
                 break;
             }
         }
-        Ok(variants)
+        Ok(items)
     }
 
     /// Refuses a cancel of an order that left the warehouse, naming the parcel to intercept.
