@@ -1,9 +1,9 @@
 //! The platforms' webhooks, as the daemon's HTTP face receives them: `POST /webhooks/tiktok`
 //! and `POST /webhooks/{shopify|woocommerce|bigcommerce}/{store}`. Each delivery is verified
-//! before anything else
-//! (nothing unverified starts a platform call), read no further than 1 MiB, deduplicated on
-//! its delivery id, and turned into a hint for the engine (`engine/hints.rs`): the answer goes
-//! back at once, the fetch runs after, so TikTok's 3 s limit always holds.
+//! before anything else (nothing unverified starts a platform call), read no further than
+//! 1 MiB, deduplicated on its delivery id, and turned into a hint for the engine
+//! (`engine/hints.rs`): the answer goes back at once, the fetch runs after, so TikTok's 3 s
+//! limit always holds.
 //!
 //! Refusals are counted (per link when the link is known, per platform always), never logged
 //! one line each: a flood of bad requests must not fill the log.
