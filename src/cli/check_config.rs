@@ -178,6 +178,12 @@ fn describe_store(store: &StorefrontConfig) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // Optional on every store that has webhooks: shown (as a fingerprint) only when set.
+    let webhook_secret = |secret: Option<&Secret>| {
+        secret
+            .map(|w| format!(", webhook_secret {w}"))
+            .unwrap_or_default()
+    };
     let platform = store.platform();
     let connector = if platform.capabilities().connector_available {
         ""
@@ -190,20 +196,22 @@ fn describe_store(store: &StorefrontConfig) -> String {
             s.shop_domain,
             s.api_version,
             secrets(&[("access_token", &s.access_token)]),
-            s.webhook_secret
-                .as_ref()
-                .map(|w| format!(", webhook_secret {w}"))
-                .unwrap_or_default()
+            webhook_secret(s.webhook_secret.as_ref())
         ),
-        StorefrontCredentials::Woocommerce(w) => secrets(&[
-            ("consumer_key", &w.consumer_key),
-            ("consumer_secret", &w.consumer_secret),
-        ]),
+        StorefrontCredentials::Woocommerce(w) => format!(
+            "{}{}",
+            secrets(&[
+                ("consumer_key", &w.consumer_key),
+                ("consumer_secret", &w.consumer_secret),
+            ]),
+            webhook_secret(w.webhook_secret.as_ref())
+        ),
         StorefrontCredentials::Magento2(m) => secrets(&[("access_token", &m.access_token)]),
         StorefrontCredentials::Bigcommerce(b) => format!(
-            "store hash {}, {}",
+            "store hash {}, {}{}",
             b.store_hash,
-            secrets(&[("access_token", &b.access_token)])
+            secrets(&[("access_token", &b.access_token)]),
+            webhook_secret(b.webhook_secret.as_ref())
         ),
         StorefrontCredentials::AmazonMcf(a) => format!(
             "marketplace {} ({}), lwa_client_id {}, {}",
@@ -242,6 +250,12 @@ platform = "shopify"
 shop_domain = "acme.myshopify.com"
 access_token = "SHOPIFY-VALUE"
 webhook_secret = "WEBHOOK-VALUE"
+[[stores]]
+name = "big"
+platform = "bigcommerce"
+store_hash = "abc123"
+access_token = "BC-TOKEN-VALUE"
+webhook_secret = "BC-CLIENT-SECRET-VALUE"
 [[links]]
 shop = "uk"
 store = "main"
@@ -260,11 +274,13 @@ admin = ["ann", "@ops"]
             "REFRESH-VALUE",
             "SHOPIFY-VALUE",
             "WEBHOOK-VALUE",
+            "BC-TOKEN-VALUE",
+            "BC-CLIENT-SECRET-VALUE",
         ] {
             assert!(!summary.contains(value), "{value} leaked:\n{summary}");
         }
         assert!(
-            summary.starts_with("od.toml: ok (1 shop, 1 store, 1 link)\n"),
+            summary.starts_with("od.toml: ok (1 shop, 2 stores, 1 link)\n"),
             "{summary}"
         );
         assert!(summary.contains(&format!(
@@ -280,5 +296,10 @@ admin = ["ann", "@ops"]
             "{summary}"
         );
         assert!(summary.contains("store main: Shopify at https://acme.myshopify.com/, acme.myshopify.com, API 2025-10"), "{summary}");
+        let bigcommerce_secret = Secret::new("BC-CLIENT-SECRET-VALUE").fingerprint();
+        assert!(
+            summary.contains(&format!("webhook_secret {bigcommerce_secret}")),
+            "the BigCommerce webhook secret is shown as set:\n{summary}"
+        );
     }
 }

@@ -70,6 +70,9 @@ pub struct Magento2Store {
 pub struct BigcommerceStore {
     pub store_hash: String,
     pub access_token: Secret,
+    /// The client secret of the API account (or app) the token belongs to: BigCommerce signs
+    /// every webhook delivery with it. Polling alone needs none.
+    pub webhook_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +103,7 @@ fn platform_keys(platform: Platform) -> &'static [&'static str] {
         ],
         Platform::Woocommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
         Platform::Magento2 => &["access_token"],
-        Platform::Bigcommerce => &["store_hash", "access_token"],
+        Platform::Bigcommerce => &["store_hash", "access_token", "webhook_secret"],
         Platform::AmazonMcf => &[
             "lwa_client_id",
             "lwa_client_secret",
@@ -271,9 +274,11 @@ fn read_credentials(
                 plain_text(t, "the store hash from the API path /stores/{hash}/")
             });
             let access_token = s.secret(ld, "access_token", true);
+            let webhook_secret = s.secret(ld, "webhook_secret", false);
             StorefrontCredentials::Bigcommerce(BigcommerceStore {
                 store_hash: store_hash?,
                 access_token: access_token?,
+                webhook_secret,
             })
         }
         Platform::AmazonMcf => {

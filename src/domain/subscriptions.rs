@@ -18,7 +18,15 @@ pub fn topics(platform: Platform) -> &'static [&'static str] {
         // woocommerce.md: no `order.cancelled`; a cancel, a refund and a status change all
         // come as `order.updated`.
         Platform::Woocommerce => &["order.updated"],
-        Platform::Magento2 | Platform::Bigcommerce | Platform::AmazonMcf => &[],
+        // bigcommerce.md: a cancel is `store/order/statusUpdated`, a parcel a shipment scope.
+        Platform::Bigcommerce => &[
+            "store/order/created",
+            "store/order/updated",
+            "store/order/statusUpdated",
+            "store/shipment/created",
+            "store/shipment/updated",
+        ],
+        Platform::Magento2 | Platform::AmazonMcf => &[],
     }
 }
 
@@ -78,6 +86,10 @@ mod tests {
             ]
         );
         assert!(topics(Platform::AmazonMcf).is_empty());
+        assert_eq!(
+            route(Platform::Bigcommerce, "us"),
+            "/webhooks/bigcommerce/us"
+        );
         assert_eq!(route(Platform::Shopify, "uk"), "/webhooks/shopify/uk");
         assert_eq!(
             route(Platform::Woocommerce, "us"),

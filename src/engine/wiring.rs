@@ -200,6 +200,7 @@ fn storefront(
                 big.access_token.expose(),
             );
             config.timeouts = timeouts;
+            config.webhook_secret = big.webhook_secret.as_ref().map(|s| s.expose().to_string());
             let client = BigcommerceClient::new(&config).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(client)))
         }

@@ -1,6 +1,9 @@
 //! Store webhook authentication. Shopify and WooCommerce sign a delivery the same way: a header
 //! holding base64(HMAC-SHA256(key = the webhook secret, message = the raw request body)); only
-//! the header names differ (`X-Shopify-Hmac-Sha256` / `X-WC-Webhook-Signature`).
+//! the header names differ (`X-Shopify-Hmac-Sha256` / `X-WC-Webhook-Signature`). BigCommerce
+//! follows the Standard Webhooks scheme instead ([`verify_standard`]): the MAC covers
+//! `{webhook-id}.{webhook-timestamp}.{body}`, so a delivery replayed later is refused by its
+//! timestamp even though its signature is genuine.
 //!
 //! Invariants: the MAC is computed over the bytes exactly as received (never re-serialized
 //! JSON); comparison is constant-time (`hmac`'s `verify_slice`); header names are matched
@@ -37,6 +40,13 @@ pub const WOOCOMMERCE: Scheme = Scheme {
     delivery: "X-WC-Webhook-Delivery-ID",
 };
 
+/// bigcommerce.md: the Standard Webhooks headers BigCommerce signs a delivery with.
+pub const STANDARD_ID: &str = "webhook-id";
+pub const STANDARD_TIMESTAMP: &str = "webhook-timestamp";
+pub const STANDARD_SIGNATURE: &str = "webhook-signature";
+/// How far a Standard Webhooks timestamp may be from now, either way (bigcommerce.md: 5 min).
+pub const STANDARD_TOLERANCE_SECONDS: i64 = 5 * 60;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
     #[error("the {0} header is missing")]
@@ -47,6 +57,10 @@ pub enum WebhookError {
     BadSignature,
     #[error("the webhook secret is empty")]
     EmptySecret,
+    #[error("the webhook-timestamp header is not unix seconds")]
+    MalformedTimestamp,
+    #[error("the webhook-timestamp is more than 5 minutes from now: a replay or a wrong clock")]
+    StaleTimestamp,
 }
 
 /// The headers of an authenticated webhook, sanitized.
@@ -89,6 +103,58 @@ pub fn verify(
     Ok(VerifiedWebhook {
         topic: shown(scheme.topic),
         delivery_id: shown(scheme.delivery),
+    })
+}
+
+/// Authenticates a Standard Webhooks delivery (BigCommerce): `webhook-signature` holds
+/// space-separated `v1,<base64>` entries, one of which must be base64(HMAC-SHA256(secret,
+/// "{webhook-id}.{webhook-timestamp}.{body}")); the timestamp must be within
+/// [`STANDARD_TOLERANCE_SECONDS`] of `now_unix`. The delivery id is `webhook-id`; the topic is
+/// in the body, not in a header, so the caller reads it there.
+pub fn verify_standard(
+    secret: &[u8],
+    headers: &HeaderMap,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<VerifiedWebhook, WebhookError> {
+    if secret.is_empty() {
+        return Err(WebhookError::EmptySecret);
+    }
+    let id = header(headers, STANDARD_ID).ok_or(WebhookError::MissingSignature(STANDARD_ID))?;
+    let timestamp = header(headers, STANDARD_TIMESTAMP)
+        .ok_or(WebhookError::MissingSignature(STANDARD_TIMESTAMP))?;
+    let signatures = header(headers, STANDARD_SIGNATURE)
+        .ok_or(WebhookError::MissingSignature(STANDARD_SIGNATURE))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| WebhookError::EmptySecret)?;
+    for part in [id.as_bytes(), b".", timestamp.as_bytes(), b".", body] {
+        mac.update(part);
+    }
+    // Entries of other versions (a future `v1a,…`) are skipped, as the scheme asks.
+    let candidates: Vec<Vec<u8>> = signatures
+        .split_whitespace()
+        .filter_map(|entry| entry.strip_prefix("v1,"))
+        .filter_map(|b64| BASE64.decode(b64).ok())
+        .collect();
+    if candidates.is_empty() {
+        return Err(WebhookError::MalformedSignature);
+    }
+    if !candidates
+        .iter()
+        .any(|candidate| mac.clone().verify_slice(candidate).is_ok())
+    {
+        return Err(WebhookError::BadSignature);
+    }
+    // Checked after the signature, so a forger cannot tell a good clock from a good MAC.
+    let sent: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| WebhookError::MalformedTimestamp)?;
+    if (now_unix - sent).abs() > STANDARD_TOLERANCE_SECONDS {
+        return Err(WebhookError::StaleTimestamp);
+    }
+    Ok(VerifiedWebhook {
+        topic: None,
+        delivery_id: Some(text::truncate(&text::sanitize(id), 255)),
     })
 }
 
@@ -156,6 +222,94 @@ mod tests {
                 Err(WebhookError::EmptySecret)
             );
         }
+    }
+
+    /// bigcommerce.md: the Standard Webhooks reference library's vector. Its secret is
+    /// `whsec_` + base64 of the key bytes.
+    fn standard_vector() -> (Vec<u8>, HeaderMap, &'static [u8], i64) {
+        let key = BASE64
+            .decode("C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+            .expect("the vector's secret is base64");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            STANDARD_ID,
+            HeaderValue::from_static("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"),
+        );
+        headers.insert(STANDARD_TIMESTAMP, HeaderValue::from_static("1649367553"));
+        headers.insert(
+            STANDARD_SIGNATURE,
+            HeaderValue::from_static("v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="),
+        );
+        let body: &[u8] = br#"{"email":"test@example.com","username":"test_user"}"#;
+        (key, headers, body, 1_649_367_553)
+    }
+
+    #[test]
+    fn the_standard_webhooks_vector_verifies_and_names_its_delivery() {
+        let (key, headers, body, sent) = standard_vector();
+        let verified = verify_standard(&key, &headers, body, sent + 60).unwrap();
+        assert_eq!(
+            verified.delivery_id.as_deref(),
+            Some("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk")
+        );
+        // A key rotation sends two signatures: either may match.
+        let mut rotated = headers.clone();
+        rotated.insert(
+            STANDARD_SIGNATURE,
+            HeaderValue::from_static(
+                "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
+            ),
+        );
+        assert!(verify_standard(&key, &rotated, body, sent).is_ok());
+    }
+
+    #[test]
+    fn a_standard_webhook_changed_replayed_or_unsigned_is_refused() {
+        let (key, headers, body, sent) = standard_vector();
+        let changed = br#"{"email":"test@example.com","username":"test_usr"}"#;
+        assert_eq!(
+            verify_standard(&key, &headers, changed, sent),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_standard(b"other", &headers, body, sent),
+            Err(WebhookError::BadSignature)
+        );
+        let mut other_id = headers.clone();
+        other_id.insert(STANDARD_ID, HeaderValue::from_static("msg_other"));
+        assert_eq!(
+            verify_standard(&key, &other_id, body, sent),
+            Err(WebhookError::BadSignature),
+            "the id is signed"
+        );
+        for late in [
+            sent + STANDARD_TOLERANCE_SECONDS + 1,
+            sent - STANDARD_TOLERANCE_SECONDS - 1,
+        ] {
+            assert_eq!(
+                verify_standard(&key, &headers, body, late),
+                Err(WebhookError::StaleTimestamp)
+            );
+        }
+        let mut unversioned = headers.clone();
+        unversioned.insert(
+            STANDARD_SIGNATURE,
+            HeaderValue::from_static("tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="),
+        );
+        assert_eq!(
+            verify_standard(&key, &unversioned, body, sent),
+            Err(WebhookError::MalformedSignature)
+        );
+        let mut unsigned = headers.clone();
+        unsigned.remove(STANDARD_SIGNATURE);
+        assert_eq!(
+            verify_standard(&key, &unsigned, body, sent),
+            Err(WebhookError::MissingSignature(STANDARD_SIGNATURE))
+        );
+        assert_eq!(
+            verify_standard(b"", &headers, body, sent),
+            Err(WebhookError::EmptySecret)
+        );
     }
 
     #[test]

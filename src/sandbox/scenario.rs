@@ -68,6 +68,8 @@ pub struct WooStoreSpec {
     pub slug: String,
     pub consumer_key: String,
     pub consumer_secret: String,
+    /// The `secret` orderdeck creates its webhooks with (its `webhook_secret`).
+    pub webhook_secret: String,
     /// Simple products: `variant_id` is the product id.
     pub products: Vec<VariantSpec>,
 }
@@ -91,6 +93,8 @@ pub struct BigStoreSpec {
     /// The store's API path segment (`/stores/{store_hash}/`).
     pub store_hash: String,
     pub access_token: String,
+    /// The API account's client secret: signs webhook deliveries (orderdeck's `webhook_secret`).
+    pub client_secret: String,
     /// Catalog variants: `variant_id` is the variant's id; every other product has options.
     pub products: Vec<VariantSpec>,
     /// Requests per window (Standard plan: 150 per 30 s).

@@ -133,8 +133,8 @@ impl SandboxSet {
             );
             let _ = writeln!(
                 out,
-                "consumer_key = \"{}\"\nconsumer_secret = \"{}\"\n",
-                site.consumer_key, site.consumer_secret
+                "consumer_key = \"{}\"\nconsumer_secret = \"{}\"\nwebhook_secret = \"{}\"\n",
+                site.consumer_key, site.consumer_secret, site.webhook_secret
             );
         }
         for site in &self.scenario.magento {
@@ -155,8 +155,9 @@ impl SandboxSet {
             );
             let _ = writeln!(
                 out,
-                "access_token = \"{}\"\napi_base = \"{}\"\n",
+                "access_token = \"{}\"\nwebhook_secret = \"{}\"\napi_base = \"{}\"\n",
                 store.access_token,
+                store.client_secret,
                 self.bigcommerce.api_base()
             );
         }

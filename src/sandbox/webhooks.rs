@@ -1,7 +1,10 @@
 //! Webhook deliveries as the simulated platforms send them: the body, and the headers each
-//! platform signs it with (tiktok-shop.md, shopify.md, woocommerce.md). Written from the
-//! platforms' descriptions, independently of orderdeck's verifiers, so a test that delivers
-//! through here checks orderdeck against the platforms' scheme, not against itself.
+//! platform signs it with (tiktok-shop.md, shopify.md, woocommerce.md, bigcommerce.md). Written
+//! from the platforms' descriptions, independently of orderdeck's verifiers, so a test that
+//! delivers through here checks orderdeck against the platforms' scheme, not against itself.
+//!
+//! Also what every simulated platform's subscription API shares: which addresses it takes
+//! ([`check_destination`]), and sending in the background with retries ([`deliver`], [`watch`]).
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -108,10 +111,22 @@ pub fn shopify(
     body_signed(&names, store, secret, webhook_id, topic, payload)
 }
 
-/// WooCommerce: `X-WC-Webhook-Signature` = base64 HMAC-SHA256(secret, body).
+/// Which WooCommerce webhook sends a delivery, and from which site.
+#[derive(Debug, Clone, Copy)]
+pub struct WooSender<'a> {
+    /// The `[[stores]]` name the delivery's path names.
+    pub store: &'a str,
+    /// The site's URL (`X-WC-Webhook-Source`).
+    pub site_url: &'a str,
+    pub webhook_id: u64,
+    /// The webhook's own `secret`.
+    pub secret: &'a str,
+}
+
+/// WooCommerce: `X-WC-Webhook-Signature` = base64 HMAC-SHA256(secret, body), with the topic
+/// (`order.updated`) and its resource and event, the webhook's id and the delivery's.
 pub fn woocommerce(
-    store: &str,
-    secret: &str,
+    sender: WooSender<'_>,
     delivery_id: &str,
     topic: &str,
     payload: &Value,
@@ -122,7 +137,103 @@ pub fn woocommerce(
         topic: "X-WC-Webhook-Topic",
         delivery: "X-WC-Webhook-Delivery-ID",
     };
-    body_signed(&names, store, secret, delivery_id, topic, payload)
+    let mut delivery = body_signed(
+        &names,
+        sender.store,
+        sender.secret,
+        delivery_id,
+        topic,
+        payload,
+    );
+    let (resource, event) = topic.split_once('.').unwrap_or((topic, ""));
+    delivery.headers.extend([
+        (
+            "X-WC-Webhook-Source".into(),
+            format!("{}/", sender.site_url.trim_end_matches('/')),
+        ),
+        ("X-WC-Webhook-Resource".into(), resource.into()),
+        ("X-WC-Webhook-Event".into(), event.into()),
+        ("X-WC-Webhook-ID".into(), sender.webhook_id.to_string()),
+        (
+            "User-Agent".into(),
+            "WooCommerce/10.3.0 Hookshot (WordPress/6.8.3)".into(),
+        ),
+    ]);
+    delivery
+}
+
+/// WooCommerce's creation ping: an unsigned form `webhook_id=N`, nothing else.
+pub fn woocommerce_ping(store: &str, webhook_id: u64) -> Delivery {
+    Delivery {
+        path: format!("/webhooks/woocommerce/{store}"),
+        headers: vec![
+            (
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+            (
+                "User-Agent".into(),
+                "WooCommerce/10.3.0 Hookshot (WordPress/6.8.3)".into(),
+            ),
+        ],
+        body: format!("webhook_id={webhook_id}").into_bytes(),
+    }
+}
+
+/// BigCommerce, by the Standard Webhooks scheme: `webhook-signature` = `v1,` + base64
+/// HMAC-SHA256(the API account's client secret, "{webhook-id}.{webhook-timestamp}.{body}").
+/// A retry of the same message keeps its id (and here its timestamp).
+pub fn bigcommerce(
+    store: &str,
+    client_secret: &str,
+    message_id: &str,
+    timestamp: i64,
+    payload: &Value,
+) -> Delivery {
+    let body = payload.to_string().into_bytes();
+    let stamp = timestamp.to_string();
+    let signed = mac(
+        client_secret.as_bytes(),
+        &[message_id.as_bytes(), b".", stamp.as_bytes(), b".", &body],
+    );
+    let signature = base64::engine::general_purpose::STANDARD.encode(signed);
+    Delivery {
+        path: format!("/webhooks/bigcommerce/{store}"),
+        headers: vec![
+            ("webhook-id".into(), message_id.into()),
+            ("webhook-timestamp".into(), stamp),
+            ("webhook-signature".into(), format!("v1,{signature}")),
+            ("Content-Type".into(), "application/json".into()),
+        ],
+        body,
+    }
+}
+
+/// Why a platform would not deliver to an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undeliverable {
+    NotUrl,
+    NotHttps,
+    /// BigCommerce: "Destination URL must be served on port 443".
+    NotPort443,
+}
+
+/// Whether a platform would deliver to `address`: the platforms call HTTPS only (BigCommerce
+/// on port 443 only); the sandbox also takes plain http on loopback, any port, where the demo's
+/// and the tests' listener runs without TLS.
+pub fn check_destination(address: &str, port_443_only: bool) -> Result<(), Undeliverable> {
+    let url = url::Url::parse(address).map_err(|_| Undeliverable::NotUrl)?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if loopback && matches!(url.scheme(), "http" | "https") {
+        return Ok(());
+    }
+    if url.scheme() != "https" {
+        return Err(Undeliverable::NotHttps);
+    }
+    if port_443_only && url.port_or_known_default() != Some(443) {
+        return Err(Undeliverable::NotPort443);
+    }
+    Ok(())
 }
 
 impl Delivery {
@@ -144,14 +255,18 @@ impl Delivery {
 /// hours; the poll catches up what is given up).
 const ATTEMPTS: u32 = 5;
 
+/// A client per delivery: a pooled one would be tied to the runtime that first used it.
+fn delivery_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
 /// Sends `delivery` to `url` in the background as the platforms do: retried one, two, four…
 /// seconds apart until the receiver answers 2xx.
 pub fn deliver(delivery: Delivery, url: String) {
-    // A client per delivery: a pooled one would be tied to the runtime that first used it.
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap_or_default();
+    let http = delivery_client();
     tokio::spawn(async move {
         for attempt in 0..ATTEMPTS {
             if let Ok(200..=299) = delivery.send_to(&http, &url).await {
@@ -159,6 +274,14 @@ pub fn deliver(delivery: Delivery, url: String) {
             }
             tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;
         }
+    });
+}
+
+/// Sends `delivery` to `url` once in the background, whatever the answer (a ping).
+pub fn deliver_once(delivery: Delivery, url: String) {
+    let http = delivery_client();
+    tokio::spawn(async move {
+        let _ = delivery.send_to(&http, &url).await;
     });
 }
 
@@ -192,6 +315,51 @@ mod tests {
         app_secret: String,
         body: String,
         authorization: String,
+    }
+
+    #[test]
+    fn bigcommerce_signs_as_the_standard_webhooks_vector() {
+        // bigcommerce.md: secret `whsec_` + base64 of the key bytes.
+        let key = base64::engine::general_purpose::STANDARD
+            .decode("C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+            .unwrap();
+        let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+        let id = b"msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
+        let signed = mac(&key, &[id, b".", b"1649367553", b".", body]);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(signed),
+            "tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+        );
+    }
+
+    #[test]
+    fn platforms_deliver_to_https_and_the_sandbox_also_to_loopback() {
+        assert_eq!(check_destination("https://od.example.com/h", true), Ok(()));
+        assert_eq!(
+            check_destination("https://od.example.com:443/h", true),
+            Ok(())
+        );
+        assert_eq!(
+            check_destination("https://od.example.com:8443/h", true),
+            Err(Undeliverable::NotPort443)
+        );
+        assert_eq!(
+            check_destination("https://od.example.com:8443/h", false),
+            Ok(())
+        );
+        assert_eq!(
+            check_destination("http://od.example.com/h", false),
+            Err(Undeliverable::NotHttps)
+        );
+        assert_eq!(check_destination("http://127.0.0.1:8787/h", true), Ok(()));
+        assert_eq!(
+            check_destination("not a url", false),
+            Err(Undeliverable::NotUrl)
+        );
+        assert_eq!(
+            check_destination("ftp://127.0.0.1/h", false),
+            Err(Undeliverable::NotHttps)
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The platforms' webhooks, as the daemon's HTTP face receives them: `POST /webhooks/tiktok`
-//! and `POST /webhooks/{platform}/{store}`. Each delivery is verified before anything else
-//! (nothing unverified starts a platform call), read no further than 1 MiB, deduplicated on
-//! its delivery id, and turned into a hint for the engine (`engine/hints.rs`): the answer goes
-//! back at once, the fetch runs after, so TikTok's 3 s limit always holds.
+//! and `POST /webhooks/{shopify|woocommerce|bigcommerce}/{store}`. Each delivery is verified
+//! before anything else (nothing unverified starts a platform call), read no further than
+//! 1 MiB, deduplicated on its delivery id, and turned into a hint for the engine
+//! (`engine/hints.rs`): the answer goes back at once, the fetch runs after, so TikTok's 3 s
+//! limit always holds.
 //!
 //! Refusals are counted (per link when the link is known, per platform always), never logged
 //! one line each: a flood of bad requests must not fill the log.
@@ -24,7 +25,7 @@ use crate::domain::ids::LinkId;
 use crate::domain::platform::Platform;
 use crate::engine::{Engine, Hint};
 use crate::platforms::tiktok::sign::verify_webhook;
-use crate::platforms::webhook::{self, Scheme};
+use crate::platforms::webhook;
 
 /// Bodies larger than this are refused (413) without being read whole.
 pub const MAX_BODY: usize = 1 << 20;
@@ -145,6 +146,7 @@ impl Inbox {
                 let secret = match &store.credentials {
                     StorefrontCredentials::Shopify(s) => s.webhook_secret.as_ref(),
                     StorefrontCredentials::Woocommerce(s) => s.webhook_secret.as_ref(),
+                    StorefrontCredentials::Bigcommerce(s) => s.webhook_secret.as_ref(),
                     _ => None,
                 };
                 stores
@@ -320,28 +322,59 @@ impl Inbox {
         let (Some(platform), Some(target)) = (platform, target) else {
             return self.tally(platform, Verdict::UnknownTarget, &[]);
         };
-        let scheme: Scheme = match platform {
-            Platform::Shopify => webhook::SHOPIFY,
-            Platform::Woocommerce => webhook::WOOCOMMERCE,
-            _ => return self.tally(Some(platform), Verdict::UnknownTarget, &[]),
-        };
         if platform == Platform::Woocommerce && is_creation_ping(headers, body) {
             // woocommerce.md: creating a webhook sends an unsigned `webhook_id=N` form, which
             // needs a 2xx or the webhook is not saved. It asks for nothing.
             return StatusCode::OK;
         }
-        let secret = target.secret.as_deref().unwrap_or_default();
-        let Ok(verified) = webhook::verify(scheme, secret.as_bytes(), headers, body) else {
+        let secret = target.secret.as_deref().unwrap_or_default().as_bytes();
+        let verified = match platform {
+            Platform::Shopify => webhook::verify(webhook::SHOPIFY, secret, headers, body),
+            Platform::Woocommerce => webhook::verify(webhook::WOOCOMMERCE, secret, headers, body),
+            Platform::Bigcommerce => {
+                webhook::verify_standard(secret, headers, body, self.engine.now().timestamp())
+            }
+            _ => return self.tally(Some(platform), Verdict::UnknownTarget, &[]),
+        };
+        let Ok(verified) = verified else {
             return self.tally(Some(platform), Verdict::BadSignature, &target.links);
+        };
+        let about_orders = match platform {
+            Platform::Bigcommerce => match bigcommerce_scope(body) {
+                Some(scope) => scope_is_about_orders(&scope),
+                None => return self.tally(Some(platform), Verdict::Malformed, &target.links),
+            },
+            // Shopify's and WooCommerce's topics are the order ones orderdeck subscribed to.
+            _ => true,
         };
         if !self.first_delivery(platform, verified.delivery_id.as_deref()) {
             return self.tally(Some(platform), Verdict::Duplicate, &target.links);
         }
-        for link in &target.links {
-            self.engine.hints().file(link, Hint::StoreChanged);
+        if about_orders {
+            for link in &target.links {
+                self.engine.hints().file(link, Hint::StoreChanged);
+            }
         }
         self.tally(Some(platform), Verdict::Verified, &target.links)
     }
+}
+
+/// The `scope` of a BigCommerce delivery (`{"scope", "store_id", "data", …}`): its topic is in
+/// the body, not in a header.
+fn bigcommerce_scope(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        scope: String,
+    }
+    serde_json::from_slice::<Payload>(body)
+        .ok()
+        .map(|p| p.scope)
+}
+
+/// Order and shipment scopes (`store/order/statusUpdated`, `store/shipment/created`…) are
+/// worth a look at the store; others (an app uninstalled, a product changed) are not.
+fn scope_is_about_orders(scope: &str) -> bool {
+    scope.starts_with("store/order/") || scope.starts_with("store/shipment/")
 }
 
 /// `{"type", "tts_notification_id", "shop_id", "timestamp", "data"}` (tiktok-shop.md).
@@ -418,6 +451,19 @@ mod tests {
         }
         assert!(seen.first("a".into()), "forgotten after {SEEN_KEPT} others");
         assert_eq!(seen.ids.len(), SEEN_KEPT);
+    }
+
+    #[test]
+    fn only_bigcommerce_order_and_shipment_scopes_send_the_engine_to_the_store() {
+        let scope = |body: &str| bigcommerce_scope(body.as_bytes());
+        let cancel = r#"{"scope":"store/order/statusUpdated","store_id":"1","data":{"type":"order","id":250,"status":{"previous_status_id":11,"new_status_id":5}}}"#;
+        assert_eq!(scope(cancel).as_deref(), Some("store/order/statusUpdated"));
+        assert!(scope_is_about_orders("store/order/statusUpdated"));
+        assert!(scope_is_about_orders("store/shipment/created"));
+        assert!(!scope_is_about_orders("store/app/uninstalled"));
+        assert!(!scope_is_about_orders("store/product/updated"));
+        assert_eq!(scope(r#"{"data":{}}"#), None);
+        assert_eq!(scope("webhook_id=1"), None);
     }
 
     #[test]

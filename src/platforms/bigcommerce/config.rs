@@ -40,6 +40,9 @@ pub struct BigcommerceConfig {
     pub timeouts: Timeouts,
     /// Orders and variants asked for per page: [`MAX_PAGE_SIZE`] unless a test wants paging.
     pub page_size: u32,
+    /// The client secret BigCommerce signs webhook deliveries with. Secret. Only its presence
+    /// matters here: webhooks are not registered for a listener that could verify none of them.
+    pub webhook_secret: Option<String>,
 }
 
 impl BigcommerceConfig {
@@ -54,6 +57,7 @@ impl BigcommerceConfig {
             access_token: access_token.into(),
             timeouts: Timeouts::default(),
             page_size: MAX_PAGE_SIZE,
+            webhook_secret: None,
         }
     }
 
@@ -101,6 +105,10 @@ impl fmt::Debug for BigcommerceConfig {
             )
             .field("timeouts", &self.timeouts)
             .field("page_size", &self.page_size)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<set>"),
+            )
             .finish()
     }
 }
@@ -147,9 +155,11 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_token() {
-        let config = BigcommerceConfig::new(DEFAULT_API_BASE, "s", "very_secret_token");
+        let mut config = BigcommerceConfig::new(DEFAULT_API_BASE, "s", "very_secret_token");
+        config.webhook_secret = Some("client_secret_value".into());
         let shown = format!("{config:?}");
         assert!(!shown.contains("very_secret"), "{shown}");
+        assert!(!shown.contains("client_secret_value"), "{shown}");
         assert!(shown.contains(&config.token_fingerprint()), "{shown}");
     }
 }

@@ -12,6 +12,7 @@
 //!   replaces, so the old notes are sent back with it); restocking is the store's own setting.
 //!   A shipped order (status 2, 3, 10, or with shipments) is not cancelled: BigCommerce would
 //!   accept it without stopping the parcel, so the cancel is refused naming the parcel.
+//! - Webhooks (`/v3/hooks`, [`hooks`]) only hint that an order changed; the poll's reads act.
 //! - Every request to the store passes its [`gate::Gate`]: a 429 pauses them all.
 //! - Every call is classified by [`classify`].
 
@@ -19,6 +20,7 @@ mod changes;
 pub mod classify;
 pub mod config;
 pub mod gate;
+mod hooks;
 pub mod mapping;
 mod transport;
 
@@ -35,7 +37,7 @@ use self::classify::Call;
 use self::mapping::{ReadOrder, status};
 use self::transport::{Answer, Transport};
 use super::http::{self, CallKind};
-use super::{Page, PlatformError, Storefront, StorefrontChange};
+use super::{Page, PlatformError, Storefront, StorefrontChange, Subscription};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
 use crate::domain::order::StorefrontOrder;
@@ -105,6 +107,8 @@ pub struct BigcommerceClient {
 struct Inner {
     transport: Transport,
     page_size: u32,
+    /// Secret; only whether it is set is used here (see [`hooks`]).
+    webhook_secret: Option<String>,
 }
 
 fn order_route(id: &StorefrontOrderId, call: Call) -> Result<String, PlatformError> {
@@ -140,6 +144,7 @@ impl BigcommerceClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(client, config)?,
                 page_size: config.page_size.clamp(1, config::MAX_PAGE_SIZE),
+                webhook_secret: config.webhook_secret.clone(),
             }),
         })
     }
@@ -243,26 +248,38 @@ impl BigcommerceClient {
 
     /// The catalog variants carrying `sku` (every page).
     async fn variants_with(&self, sku: &str) -> Result<Vec<Value>, PlatformError> {
-        let mut variants = Vec::new();
+        let filter = [("sku", sku.to_string())];
+        self.all_v3_pages(LOOKUP, "v3/catalog/variants", &filter, "variant")
+            .await
+    }
+
+    /// Every item of a V3 collection (`{"data": […], "meta": {"pagination"}}`) matching
+    /// `filter`, page by page until `total_pages`.
+    async fn all_v3_pages(
+        &self,
+        call: Call,
+        route: &str,
+        filter: &[(&str, String)],
+        what: &str,
+    ) -> Result<Vec<Value>, PlatformError> {
+        let mut items = Vec::new();
         for page in 1u64.. {
-            let query = [
-                ("sku", sku.to_string()),
-                ("limit", self.inner.page_size.to_string()),
-                ("page", page.to_string()),
-            ];
+            let mut query = filter.to_vec();
+            query.push(("limit", self.inner.page_size.to_string()));
+            query.push(("page", page.to_string()));
             let answer = self
                 .transport()
-                .call(LOOKUP, Method::GET, "v3/catalog/variants", &query, None)
+                .call(call, Method::GET, route, &query, None)
                 .await?;
             let body = answer.body.unwrap_or(Value::Null);
             let Some(found) = body.get("data").and_then(Value::as_array) else {
                 return Err(classify::unreadable(
-                    LOOKUP,
+                    call,
                     &answer.raw,
-                    "the variant answer has no data list",
+                    &format!("the {what} answer has no data list"),
                 ));
             };
-            variants.extend(found.iter().cloned());
+            items.extend(found.iter().cloned());
             let pages = body
                 .pointer("/meta/pagination/total_pages")
                 .and_then(Value::as_u64)
@@ -271,7 +288,7 @@ impl BigcommerceClient {
                 break;
             }
         }
-        Ok(variants)
+        Ok(items)
     }
 
     /// Refuses a cancel of an order that left the warehouse, naming the parcel to intercept.
@@ -496,6 +513,18 @@ impl Storefront for BigcommerceClient {
                 .await?;
         }
         self.get_order(id).await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Subscription>, PlatformError> {
+        self.list_hooks().await
+    }
+
+    async fn subscribe(&self, topic: &str, address: &str) -> Result<Subscription, PlatformError> {
+        self.create_hook(topic, address).await
+    }
+
+    async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), PlatformError> {
+        self.delete_hook(&subscription.id).await
     }
 
     async fn changed_orders(

@@ -1,5 +1,6 @@
 //! BigCommerce's published contract (`tests/fixtures/platforms/bigcommerce-orders-v2.json` and
-//! `bigcommerce-catalog-variants-v3.json`, OpenAPI 3.0) as JSON Schema validators, read the way
+//! `bigcommerce-catalog-variants-v3.json`, OpenAPI 3.0, and the part of the hooks API orderdeck
+//! uses, restated in [`hooks_contract`]) as JSON Schema validators, read the way
 //! bigcommerce.md says: `nullable: true` adds `null` to the type; fields described as
 //! "(Float, Float-As-String, Integer)" are typed `string` but take numbers; `readOnly` fields
 //! must not be sent; and only fields the files name may be sent (a misspelled field is a silent
@@ -93,22 +94,57 @@ fn query_schema(doc: &Value, path: &str, method: &str) -> Value {
     json!({ "type": "object", "properties": properties })
 }
 
-/// The operations whose query strings the simulation checks: (name, file, path, method).
-const QUERIES: &[(&str, bool, &str, &str)] = &[
-    ("getOrders", true, "/orders", "get"),
+/// The hooks API as `reference/webhooks.v3.yml` (one of bigcommerce.md's sources, not among the
+/// contract files) describes what orderdeck uses of it: the create body `webhook_Base` and the
+/// query parameters of `GET /hooks`, in the same OpenAPI form as the files.
+fn hooks_contract() -> Value {
+    json!({
+        "components": { "schemas": { "webhook_Base": {
+            "type": "object",
+            "required": ["scope", "destination"],
+            "properties": {
+                "scope": { "type": "string" },
+                "destination": { "type": "string" },
+                "is_active": { "type": "boolean" },
+                "headers": { "type": "object", "nullable": true,
+                    "additionalProperties": { "type": "string" } }
+            }
+        } } },
+        "paths": { "/hooks": { "get": { "parameters": [
+            { "name": "page", "in": "query", "schema": { "type": "integer" } },
+            { "name": "limit", "in": "query", "schema": { "type": "integer" } },
+            { "name": "is_active", "in": "query", "schema": { "type": "boolean" } },
+            { "name": "scope", "in": "query", "schema": { "type": "string" } },
+            { "name": "destination", "in": "query", "schema": { "type": "string" } }
+        ] } } }
+    })
+}
+
+/// Which document an operation is in.
+#[derive(Clone, Copy)]
+enum Doc {
+    Orders,
+    Catalog,
+    Hooks,
+}
+
+/// The operations whose query strings the simulation checks: (name, document, path, method).
+const QUERIES: &[(&str, Doc, &str, &str)] = &[
+    ("getOrders", Doc::Orders, "/orders", "get"),
     (
         "getOrderProducts",
-        true,
+        Doc::Orders,
         "/orders/{order_id}/products",
         "get",
     ),
     (
         "getOrderShipments",
-        true,
+        Doc::Orders,
         "/orders/{order_id}/shipments",
         "get",
     ),
-    ("getVariants", false, "/catalog/variants", "get"),
+    ("getVariants", Doc::Catalog, "/catalog/variants", "get"),
+    ("getWebhooks", Doc::Hooks, "/hooks", "get"),
 ];
 
 fn contract() -> &'static Contract {
@@ -116,8 +152,9 @@ fn contract() -> &'static Contract {
     CELL.get_or_init(|| {
         let orders: Value = serde_json::from_str(ORDERS).expect("the orders contract is JSON");
         let catalog: Value = serde_json::from_str(CATALOG).expect("the catalog contract is JSON");
+        let hooks = hooks_contract();
         let mut definitions = Map::new();
-        for doc in [&orders, &catalog] {
+        for doc in [&orders, &catalog, &hooks] {
             if let Some(schemas) = doc["components"]["schemas"].as_object() {
                 for (name, schema) in schemas {
                     let mut schema = schema.clone();
@@ -126,8 +163,12 @@ fn contract() -> &'static Contract {
                 }
             }
         }
-        for (name, in_orders, path, method) in QUERIES {
-            let doc = if *in_orders { &orders } else { &catalog };
+        for (name, doc, path, method) in QUERIES {
+            let doc = match doc {
+                Doc::Orders => &orders,
+                Doc::Catalog => &catalog,
+                Doc::Hooks => &hooks,
+            };
             definitions.insert(format!("query:{name}"), query_schema(doc, path, method));
         }
         let document = json!({ "definitions": definitions });

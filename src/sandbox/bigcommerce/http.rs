@@ -1,5 +1,5 @@
 //! The HTTP face of the simulated stores: `ANY /stores/{hash}/{v2|v3}/…` on one loopback port,
-//! one store per hash, as on `api.bigcommerce.com`.
+//! one store per hash, as on `api.bigcommerce.com`: V2 orders, V3 catalog variants and hooks.
 //!
 //! Order of checks, as BigCommerce answers them: unknown route → 404; `X-Auth-Token` (401;
 //! a write without the Orders modify scope → 403); the store's quota (429 with the
@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::contract;
 use super::ops::{self, Answer, v2_error, v3_error};
 use super::state::BcStore;
+use super::{contract, hooks};
 use crate::sandbox::faults::{FaultKind, Faults};
 use crate::sandbox::serve::ConnectionKiller;
 
@@ -48,6 +48,10 @@ enum Endpoint {
     ListShipments(u64),
     ListAddresses(u64),
     UpdateAddress(u64, u64),
+    ListHooks,
+    CreateHook,
+    GetHook(u64),
+    DeleteHook(u64),
 }
 
 impl Endpoint {
@@ -62,9 +66,14 @@ impl Endpoint {
             Endpoint::ListShipments(_) => "shipments.list",
             Endpoint::ListAddresses(_) => "addresses.list",
             Endpoint::UpdateAddress(..) => "addresses.update",
+            Endpoint::ListHooks => "hooks.list",
+            Endpoint::CreateHook => "hooks.create",
+            Endpoint::GetHook(_) => "hooks.get",
+            Endpoint::DeleteHook(_) => "hooks.delete",
         }
     }
 
+    /// Order writes, which need the Orders modify scope (hooks need no scope).
     fn writes(self) -> bool {
         matches!(
             self,
@@ -73,7 +82,14 @@ impl Endpoint {
     }
 
     fn v3(self) -> bool {
-        self == Endpoint::ListVariants
+        matches!(
+            self,
+            Endpoint::ListVariants
+                | Endpoint::ListHooks
+                | Endpoint::CreateHook
+                | Endpoint::GetHook(_)
+                | Endpoint::DeleteHook(_)
+        )
     }
 
     /// The contract's schema for the body, and the operation whose query it checks.
@@ -86,7 +102,28 @@ impl Endpoint {
             Endpoint::ListProducts(_) => (None, Some("getOrderProducts")),
             Endpoint::ListShipments(_) => (None, Some("getOrderShipments")),
             Endpoint::UpdateAddress(..) => (Some("shippingAddress_Put"), None),
-            Endpoint::GetOrder(_) | Endpoint::ListAddresses(_) => (None, None),
+            Endpoint::ListHooks => (None, Some("getWebhooks")),
+            Endpoint::CreateHook => (Some("webhook_Base"), None),
+            Endpoint::GetOrder(_)
+            | Endpoint::ListAddresses(_)
+            | Endpoint::GetHook(_)
+            | Endpoint::DeleteHook(_) => (None, None),
+        }
+    }
+
+    /// A body the contract refuses: V3 hooks answer 422 naming the fields, the rest 400.
+    fn refused_body(self, message: &str) -> Answer {
+        match self {
+            Endpoint::CreateHook => {
+                let (status, body) = v3_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "JSON data is missing or invalid",
+                );
+                let mut body = body.unwrap_or_default();
+                body["errors"] = json!({ "body": message });
+                (status, Some(body))
+            }
+            _ => self.error(StatusCode::BAD_REQUEST, message),
         }
     }
 
@@ -101,14 +138,19 @@ impl Endpoint {
 
 fn route(method: &Method, rest: &str) -> Option<Endpoint> {
     let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
-    let (get, post, put) = (
+    let (get, post, put, delete) = (
         *method == Method::GET,
         *method == Method::POST,
         *method == Method::PUT,
+        *method == Method::DELETE,
     );
     let id = |s: &str| s.parse::<u64>().ok();
     match parts.as_slice() {
         ["v3", "catalog", "variants"] if get => Some(Endpoint::ListVariants),
+        ["v3", "hooks"] if get => Some(Endpoint::ListHooks),
+        ["v3", "hooks"] if post => Some(Endpoint::CreateHook),
+        ["v3", "hooks", n] if get => id(n).map(Endpoint::GetHook),
+        ["v3", "hooks", n] if delete => id(n).map(Endpoint::DeleteHook),
         ["v2", "orders"] if get => Some(Endpoint::ListOrders),
         ["v2", "orders"] if post => Some(Endpoint::CreateOrder),
         ["v2", "orders", n] if get => id(n).map(Endpoint::GetOrder),
@@ -373,7 +415,7 @@ fn checked_input(
                 ));
             }
             contract::check(schema, &parsed)
-                .map_err(|invalid| endpoint.error(StatusCode::BAD_REQUEST, &invalid.message))?;
+                .map_err(|invalid| endpoint.refused_body(&invalid.message))?;
             parsed
         }
     };
@@ -393,5 +435,9 @@ fn execute(store: &mut BcStore, endpoint: Endpoint, input: &Input, base: &str) -
         Endpoint::ListShipments(id) => ops::list_shipments(store, id, q),
         Endpoint::ListAddresses(id) => ops::list_addresses(store, id),
         Endpoint::UpdateAddress(id, address) => ops::update_address(store, id, address, body, now),
+        Endpoint::ListHooks => hooks::list_hooks(store, q),
+        Endpoint::CreateHook => hooks::create_hook(store, body, now),
+        Endpoint::GetHook(id) => hooks::get_hook(store, id),
+        Endpoint::DeleteHook(id) => hooks::delete_hook(store, id),
     }
 }

@@ -9,14 +9,17 @@
 //! orders with products, addresses, shipments, status, staff notes and `date_modified`), and
 //! acts out [`Faults`] per endpoint (`variants.list`, `orders.list`, `orders.create`,
 //! `orders.get`, `orders.update`, `products.list`, `shipments.list`, `addresses.list`,
-//! `addresses.update`; a `RateLimited` fault closes the whole store's quota for a moment, as a
-//! real 429 does).
+//! `addresses.update`, `hooks.list`, `hooks.create`, `hooks.get`, `hooks.delete`; a
+//! `RateLimited` fault closes the whole store's quota for a moment, as a real 429 does).
+//! Hooks deliver the stores' order and shipment changes, signed as BigCommerce signs them
+//! ([`hooks`]).
 //!
 //! Control API (the warehouse, the merchant's staff, the test): ship a parcel with its items
 //! and tracking, cancel or refund in the control panel, set the store's restock setting,
 //! revoke the token, count calls and 429s, list what the contract refused.
 
 mod contract;
+mod hooks;
 mod http;
 mod ops;
 mod state;
@@ -29,6 +32,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::any;
 
+pub use hooks::BcHook;
 pub use state::{BcLine, BcOrder, BcShipment, BcVariant};
 
 use self::http::Shared;
@@ -86,6 +90,7 @@ impl BigcommerceSandbox {
             .route("/stores/{hash}/{*route}", any(http::handle))
             .with_state(shared.clone());
         let server = serve(router, addr).await?;
+        hooks::deliver_changes(Arc::downgrade(&shared));
         Ok(BigcommerceSandbox { server, shared })
     }
 
@@ -250,6 +255,11 @@ impl BigcommerceSandbox {
     /// 429s the store answered.
     pub fn throttled(&self, store: &str) -> Result<u32, SandboxError> {
         self.with_store(store, |s| s.throttled)
+    }
+
+    /// The hooks of the store's API account, as it holds them now.
+    pub fn hooks(&self, store: &str) -> Result<Vec<BcHook>, SandboxError> {
+        self.with_store(store, |s| s.hooks.clone())
     }
 
     /// Every request the contract refused, as `endpoint: why`.

@@ -86,14 +86,20 @@ pub fn list_variants(store: &BcStore, q: &Value) -> Answer {
         .filter(|v| id.is_none_or(|i| v.id == i))
         .filter(|v| products.as_ref().is_none_or(|p| p.contains(&v.product_id)))
         .collect();
-    let (page, limit) = page_and_limit(q, 50);
-    let total = found.len() as u64;
+    let rendered: Vec<Value> = found.iter().map(|v| render_variant(v)).collect();
+    (StatusCode::OK, Some(v3_page(&rendered, q, 50)))
+}
+
+/// One page of a V3 collection: `{"data": […], "meta": {"pagination": {…, "links"}}}`, paged by
+/// the query's `page` and `limit`.
+pub fn v3_page(all: &[Value], q: &Value, default_limit: u64) -> Value {
+    let (page, limit) = page_and_limit(q, default_limit);
+    let total = all.len() as u64;
     let pages = total.div_ceil(limit).max(1);
-    let data: Vec<Value> = found
+    let data: Vec<&Value> = all
         .iter()
         .skip(((page - 1) * limit) as usize)
         .take(limit as usize)
-        .map(|v| render_variant(v))
         .collect();
     let mut links = Map::new();
     links.insert(
@@ -112,14 +118,11 @@ pub fn list_variants(store: &BcStore, q: &Value) -> Answer {
             json!(format!("?page={}&limit={limit}", page - 1)),
         );
     }
-    (
-        StatusCode::OK,
-        Some(json!({
-            "data": data,
-            "meta": { "pagination": { "total": total, "count": data.len(), "per_page": limit,
-                "current_page": page, "total_pages": pages, "links": links } },
-        })),
-    )
+    json!({
+        "data": data,
+        "meta": { "pagination": { "total": total, "count": data.len(), "per_page": limit,
+            "current_page": page, "total_pages": pages, "links": links } },
+    })
 }
 
 pub fn render_order(o: &BcOrder, base: &str) -> Value {

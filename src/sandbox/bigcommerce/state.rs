@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sha2::Digest;
 
 use crate::sandbox::scenario::BigStoreSpec;
 
@@ -135,7 +136,14 @@ pub struct Quota {
 pub struct BcStore {
     pub name: String,
     pub hash: String,
+    /// The numeric id deliveries carry in `store_id`.
+    pub store_id: String,
     pub token: String,
+    /// The API account the token belongs to: its hooks are the ones listed, and its client
+    /// secret signs their deliveries.
+    pub client_id: String,
+    pub client_secret: String,
+    pub hooks: Vec<super::hooks::BcHook>,
     pub token_valid: bool,
     /// The API account lacks the Orders modify scope: writes answer 403.
     pub read_only: bool,
@@ -183,10 +191,17 @@ impl BcStore {
                 }
             })
             .collect();
+        let digest = sha2::Sha256::digest(spec.store_hash.as_bytes());
         BcStore {
             name: spec.name.clone(),
             hash: spec.store_hash.clone(),
+            store_id: (u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+                % 10_000_000)
+                .to_string(),
             token: spec.access_token.clone(),
+            client_id: format!("{:x}", digest).chars().take(31).collect(),
+            client_secret: spec.client_secret.clone(),
+            hooks: Vec::new(),
             token_valid: true,
             read_only: false,
             restock_on_cancel: true,

@@ -57,9 +57,12 @@ impl Scenario {
             self.orders.push(spec);
         }
         self.shops.push(shop);
+        let store_hash = format!("sbx{n}{:08x}", rng.random::<u32>());
         self.bigcommerce.push(BigStoreSpec {
             name: store_name,
-            store_hash: format!("sbx{n}{:08x}", rng.random::<u32>()),
+            // Derived, not drawn: the values drawn after it stay what they were.
+            client_secret: format!("sandbox-client-secret-{store_hash}"),
+            store_hash,
             access_token: format!("sandbox{n}{:031x}", rng.random::<u128>() >> 4),
             products,
             quota: STANDARD_QUOTA,

@@ -59,6 +59,7 @@ impl Scenario {
             slug: format!("sandbox-woo-{n}"),
             consumer_key: format!("ck_sandbox{n}{:032x}", rng.random::<u128>()),
             consumer_secret: format!("cs_sandbox{n}{:032x}", rng.random::<u128>()),
+            webhook_secret: format!("whsec-sandbox-woo-{n}"),
             products,
         });
         self

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::state::{SandboxOrder, World};
-use crate::sandbox::webhooks::{self, Delivery};
+use crate::sandbox::webhooks::{self, Delivery, Undeliverable};
 
 /// One subscription: `WebhookSubscriptionTopic` and where it delivers.
 #[derive(Debug, Clone)]
@@ -65,12 +65,10 @@ impl World {
             .unwrap_or_default()
             .to_string();
         let refuse = |message: &str| json!({"webhookSubscription": null, "userErrors": [{"field": ["webhookSubscription", "uri"], "message": message}]});
-        let Ok(url) = url::Url::parse(&uri) else {
-            return refuse("Address is invalid");
-        };
-        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost"));
-        if url.scheme() != "https" && !loopback {
-            return refuse("Address protocol http:// is not supported");
+        match webhooks::check_destination(&uri, false) {
+            Ok(()) => {}
+            Err(Undeliverable::NotUrl) => return refuse("Address is invalid"),
+            Err(_) => return refuse("Address protocol http:// is not supported"),
         }
         let subscriptions = &mut self.stores[store].subscriptions;
         if subscriptions

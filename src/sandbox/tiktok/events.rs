@@ -12,7 +12,7 @@ use super::Shared;
 use super::gate::ApiError;
 use super::routes::Request;
 use super::world::World;
-use crate::sandbox::webhooks::{self, Delivery};
+use crate::sandbox::webhooks::{self, Delivery, Undeliverable};
 
 pub const ORDER_STATUS_CHANGE: &str = "ORDER_STATUS_CHANGE";
 pub const CANCELLATION_STATUS_CHANGE: &str = "CANCELLATION_STATUS_CHANGE";
@@ -51,11 +51,14 @@ pub(super) fn update(world: &mut World, request: &Request) -> Result<Value, ApiE
         .get("address")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let url = url::Url::parse(address)
-        .map_err(|_| ApiError::invalid(format!("address '{address}' is not a URL.")))?;
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if url.scheme() != "https" && !loopback {
-        return Err(ApiError::invalid("The webhook address must use https."));
+    match webhooks::check_destination(address, false) {
+        Ok(()) => {}
+        Err(Undeliverable::NotUrl) => {
+            return Err(ApiError::invalid(format!(
+                "address '{address}' is not a URL."
+            )));
+        }
+        Err(_) => return Err(ApiError::invalid("The webhook address must use https.")),
     }
     world.shops[request.shop]
         .webhooks

@@ -21,9 +21,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::contract;
 use super::ops::{self, Answer, error};
 use super::state::WooStore;
+use super::{contract, hooks};
 use crate::sandbox::faults::{FaultKind, Faults};
 use crate::sandbox::serve::ConnectionKiller;
 
@@ -51,6 +51,10 @@ enum Endpoint {
     CreateNote(u64),
     ListTrackings(u64),
     CreateTracking(u64),
+    ListWebhooks,
+    CreateWebhook,
+    GetWebhook(u64),
+    DeleteWebhook(u64),
 }
 
 impl Endpoint {
@@ -65,6 +69,10 @@ impl Endpoint {
             Endpoint::CreateNote(_) => "notes.create",
             Endpoint::ListTrackings(_) => "trackings.list",
             Endpoint::CreateTracking(_) => "trackings.create",
+            Endpoint::ListWebhooks => "webhooks.list",
+            Endpoint::CreateWebhook => "webhooks.create",
+            Endpoint::GetWebhook(_) => "webhooks.get",
+            Endpoint::DeleteWebhook(_) => "webhooks.delete",
         }
     }
 
@@ -75,6 +83,8 @@ impl Endpoint {
                 | Endpoint::UpdateOrder(_)
                 | Endpoint::CreateNote(_)
                 | Endpoint::CreateTracking(_)
+                | Endpoint::CreateWebhook
+                | Endpoint::DeleteWebhook(_)
         )
     }
 
@@ -85,6 +95,7 @@ impl Endpoint {
             Endpoint::UpdateOrder(_) => Some("order_update"),
             Endpoint::CreateNote(_) => Some("order_note_create"),
             Endpoint::CreateTracking(_) => Some("shipment_tracking_create"),
+            Endpoint::CreateWebhook => Some("webhook_create"),
             _ => None,
         }
     }
@@ -95,21 +106,29 @@ impl Endpoint {
             Endpoint::ListProducts
             | Endpoint::ListOrders
             | Endpoint::ListNotes(_)
-            | Endpoint::ListTrackings(_) => (
+            | Endpoint::ListTrackings(_)
+            | Endpoint::ListWebhooks => (
                 "woocommerce_rest_cannot_view",
                 "Sorry, you cannot list resources.",
             ),
-            Endpoint::GetOrder(_) => (
+            Endpoint::GetOrder(_) | Endpoint::GetWebhook(_) => (
                 "woocommerce_rest_cannot_view",
                 "Sorry, you cannot view this resource.",
             ),
-            Endpoint::CreateOrder | Endpoint::CreateNote(_) | Endpoint::CreateTracking(_) => (
+            Endpoint::CreateOrder
+            | Endpoint::CreateNote(_)
+            | Endpoint::CreateTracking(_)
+            | Endpoint::CreateWebhook => (
                 "woocommerce_rest_cannot_create",
                 "Sorry, you are not allowed to create resources.",
             ),
             Endpoint::UpdateOrder(_) => (
                 "woocommerce_rest_cannot_edit",
                 "Sorry, you are not allowed to edit this resource.",
+            ),
+            Endpoint::DeleteWebhook(_) => (
+                "woocommerce_rest_cannot_delete",
+                "Sorry, you are not allowed to delete this resource.",
             ),
         }
     }
@@ -129,6 +148,12 @@ fn route(method: &Method, route: &str) -> Option<Endpoint> {
         ["wc", "v3", "orders", n] if edit => id(n).map(Endpoint::UpdateOrder),
         ["wc", "v3", "orders", n, "notes"] if get => id(n).map(Endpoint::ListNotes),
         ["wc", "v3", "orders", n, "notes"] if post => id(n).map(Endpoint::CreateNote),
+        ["wc", "v3", "webhooks"] if get => Some(Endpoint::ListWebhooks),
+        ["wc", "v3", "webhooks"] if post => Some(Endpoint::CreateWebhook),
+        ["wc", "v3", "webhooks", n] if get => id(n).map(Endpoint::GetWebhook),
+        ["wc", "v3", "webhooks", n] if *method == Method::DELETE => {
+            id(n).map(Endpoint::DeleteWebhook)
+        }
         [ns, v, "orders", n, "shipment-trackings"]
             if matches!(
                 (*ns, *v),
@@ -391,6 +416,10 @@ fn execute(
         Endpoint::CreateNote(id) => ops::create_note(store, id, body, now),
         Endpoint::ListTrackings(id) => ops::list_trackings(store, id, site),
         Endpoint::CreateTracking(id) => ops::create_tracking(store, id, body, site, now),
+        Endpoint::ListWebhooks => hooks::list_webhooks(store),
+        Endpoint::CreateWebhook => hooks::create_webhook(store, body, now),
+        Endpoint::GetWebhook(id) => hooks::get_webhook(store, id),
+        Endpoint::DeleteWebhook(id) => hooks::delete_webhook(store, id, raw_query),
     }
 }
 

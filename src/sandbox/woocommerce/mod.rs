@@ -8,13 +8,18 @@
 //! stock, orders with lines, meta, notes and tracking items, stock taken and given back as
 //! WooCommerce does), and acts out [`Faults`] per endpoint (`orders.create`, `orders.list`,
 //! `orders.get`, `orders.update`, `notes.list`, `notes.create`, `trackings.list`,
-//! `trackings.create`, `products.list`).
+//! `trackings.create`, `products.list`, `webhooks.list`, `webhooks.create`, `webhooks.get`,
+//! `webhooks.delete`).
+//!
+//! Webhooks (`/wc/v3/webhooks`) deliver the sites' order changes, signed as WooCommerce signs
+//! them ([`hooks`]).
 //!
 //! Control API (the warehouse, the merchant's staff, the test): ship an order with a tracking
 //! item, cancel it in the admin, add products, revoke the key, count calls, list what the
-//! contract refused.
+//! contract refused and the webhooks a site holds.
 
 mod contract;
+mod hooks;
 mod http;
 mod ops;
 mod render;
@@ -27,6 +32,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::routing::{any, get};
 
+pub use hooks::WooWebhook;
 pub use state::{WooLine, WooNote, WooOrder, WooProduct, WooTracking};
 
 use self::http::Shared;
@@ -75,6 +81,7 @@ impl WoocommerceSandbox {
             .with_state(shared.clone());
         let server = serve(router, addr).await?;
         *shared.base_url.lock().unwrap_or_else(|e| e.into_inner()) = server.base_url();
+        hooks::deliver_changes(Arc::downgrade(&shared));
         Ok(WoocommerceSandbox { server, shared })
     }
 
@@ -276,6 +283,11 @@ impl WoocommerceSandbox {
     /// Authenticated requests to `endpoint` (`orders.create`…).
     pub fn calls(&self, store: &str, endpoint: &str) -> Result<u32, SandboxError> {
         self.with_store(store, |s| s.calls.get(endpoint).copied().unwrap_or(0))
+    }
+
+    /// The webhooks of the site, as it holds them now.
+    pub fn webhooks(&self, store: &str) -> Result<Vec<WooWebhook>, SandboxError> {
+        self.with_store(store, |s| s.webhooks.clone())
     }
 
     /// Every request the contract refused, as `endpoint: why`.

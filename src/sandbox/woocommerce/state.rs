@@ -124,6 +124,7 @@ pub struct WooStore {
     pub refused: Vec<String>,
     /// OAuth nonces already used (WooCommerce keeps them 15 minutes).
     pub nonces: Vec<String>,
+    pub webhooks: Vec<super::hooks::WooWebhook>,
     next_id: u64,
 }
 
@@ -156,6 +157,7 @@ impl WooStore {
             calls: HashMap::new(),
             refused: Vec::new(),
             nonces: Vec::new(),
+            webhooks: Vec::new(),
             next_id: next_id.max(1000),
         }
     }

@@ -326,3 +326,56 @@ async fn a_new_shipping_address_replaces_the_old_one() {
     assert_eq!(record.customer_message, "Ring twice");
     h.assert_no_refusals();
 }
+
+#[tokio::test]
+async fn hooks_are_listed_made_and_deleted_and_never_made_without_the_secret_to_verify_them() {
+    let h = harness().await;
+    let without_secret = h.client();
+    let destination = "https://od.example.com/webhooks/bigcommerce/us";
+    let refused = without_secret
+        .subscribe("store/order/statusUpdated", destination)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.class, ErrorClass::Permanent);
+    assert!(refused.message.contains("webhook_secret"), "{refused}");
+    assert!(
+        h.sandbox.hooks(STORE).unwrap().is_empty(),
+        "nothing was sent"
+    );
+
+    let mut config = h.config();
+    config.webhook_secret = Some(h.spec.client_secret.clone());
+    config.page_size = 2; // the list pages
+    let client = orderdeck::platforms::bigcommerce::BigcommerceClient::new(&config).unwrap();
+    let scopes = [
+        "store/order/updated",
+        "store/order/statusUpdated",
+        "store/shipment/created",
+    ];
+    for scope in scopes {
+        let made = client.subscribe(scope, destination).await.unwrap();
+        assert_eq!(
+            (made.topic.as_str(), made.address.as_str()),
+            (scope, destination)
+        );
+    }
+    let listed = client.webhooks().await.unwrap();
+    let topics: Vec<&str> = listed.iter().map(|s| s.topic.as_str()).collect();
+    assert_eq!(topics, scopes, "every page");
+
+    // BigCommerce delivers to https on port 443 only.
+    let elsewhere = client
+        .subscribe("store/order/updated", "https://od.example.com:8443/hooks")
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.class, ErrorClass::Permanent);
+    assert!(elsewhere.message.contains("443"), "{elsewhere}");
+
+    client.unsubscribe(&listed[0]).await.unwrap();
+    let left = h.sandbox.hooks(STORE).unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|hook| hook.is_active));
+    let gone = client.unsubscribe(&listed[0]).await.unwrap_err();
+    assert!(gone.message.contains("not found"), "{gone}");
+    h.assert_no_refusals();
+}

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderdeck::domain::ids::{LinkId, TiktokOrderId};
+use orderdeck::engine::LinkRuntime;
 use orderdeck::sandbox::webhooks::{self, Delivery};
 use orderdeck::service::webhooks::Inbox;
 use serde_json::json;
@@ -355,12 +357,17 @@ async fn while_webhooks_arrive_the_poll_slows_to_the_configured_interval() {
     assert_eq!(rig.engine().poll_wait(&link), Duration::from_secs(600));
 }
 
-/// `orderdeck webhooks ACTION --json` with the rig's config (the engine closed meanwhile), as
-/// (topic, state) pairs.
-async fn webhooks_cli(rig: &mut Rig, action: &str) -> Vec<(String, String)> {
+/// `orderdeck webhooks ACTION --json [--link L]` with the rig's config (the engine closed
+/// meanwhile), as (topic, state) pairs.
+async fn webhooks_cli(rig: &mut Rig, action: &str, link: Option<&LinkId>) -> Vec<(String, String)> {
     rig.close();
     let config = rig.config_path.clone();
-    let out = rig.cli_ok(&config, &["webhooks", action, "--json"]).await;
+    let mut args = vec!["webhooks", action, "--json"];
+    let link = link.map(ToString::to_string);
+    if let Some(link) = &link {
+        args.extend(["--link", link.as_str()]);
+    }
+    let out = rig.cli_ok(&config, &args).await;
     rig.reopen();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON rows");
     rows.iter()
@@ -373,9 +380,10 @@ async fn webhooks_cli(rig: &mut Rig, action: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Waits until the link has counted `n` verified webhooks (the platforms deliver on their own).
-async fn verified(rig: &Rig, n: u64) {
-    let link = rig.link(GB);
+/// Waits until the link of `shop` has counted `n` verified webhooks (the platforms deliver on
+/// their own).
+async fn verified(rig: &Rig, shop: usize, n: u64) {
+    let link = rig.link(shop);
     for _ in 0..200 {
         if rig.engine().hints().counts(&link).verified >= n {
             return;
@@ -385,28 +393,36 @@ async fn verified(rig: &Rig, n: u64) {
     panic!("{n} webhooks were not delivered within 10 s");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registered_webhooks_are_delivered_by_the_platforms_and_removed_again() {
+/// A free loopback port, and the `[webhooks]` section that listens there and tells the
+/// platforms to call it.
+fn webhooks_section() -> (u16, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
+    let section = format!(
+        "[webhooks]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""
+    );
+    (port, section)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_webhooks_are_delivered_by_the_platforms_and_removed_again() {
+    let (port, paths) = webhooks_section();
     let mut rig = Rig::with(Options {
-        paths: format!(
-            "[webhooks]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""
-        ),
+        paths,
         ..Options::default()
     })
     .await;
-    let registered = webhooks_cli(&mut rig, "register").await;
+    let registered = webhooks_cli(&mut rig, "register", None).await;
     let created = |state: &str| registered.iter().filter(|(_, s)| s == state).count();
     assert_eq!(
         (created("created"), registered.len()),
         (6, 6),
         "{registered:?}"
     );
-    let again = webhooks_cli(&mut rig, "register").await;
+    let again = webhooks_cli(&mut rig, "register", None).await;
     assert!(
         again.iter().all(|(_, s)| s == "kept"),
         "registering twice changes nothing: {again:?}"
@@ -416,14 +432,14 @@ async fn registered_webhooks_are_delivered_by_the_platforms_and_removed_again() 
     let link = rig.engine().links()[0].clone();
     // TikTok tells of a new paid order; the daemon reads it and makes the store order.
     let id = rig.paid_order(GB);
-    verified(&rig, 1).await;
+    verified(&rig, GB, 1).await;
     rig.engine().follow_hints_now(&link).await;
     run_jobs(&rig).await;
     assert_eq!(rig.store_orders(GB, &id).len(), 1);
     // The warehouse ships: Shopify tells, the tracking goes to TikTok without a poll.
     let before = rig.engine().hints().counts(&rig.link(GB)).verified;
     rig.fulfil(GB, &id, "RM123456785GB", "Royal Mail Tracked 24");
-    verified(&rig, before + 1).await;
+    verified(&rig, GB, before + 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     rig.engine().follow_hints_now(&link).await;
     run_jobs(&rig).await;
@@ -431,12 +447,278 @@ async fn registered_webhooks_are_delivered_by_the_platforms_and_removed_again() 
     assert_eq!(rig.set.tiktok.calls("search_orders"), 0, "no poll ran");
 
     listener.stop().await;
-    let removed = webhooks_cli(&mut rig, "remove").await;
+    let removed = webhooks_cli(&mut rig, "remove", None).await;
     assert_eq!(
         removed.iter().filter(|(_, s)| s == "removed").count(),
         6,
         "{removed:?}"
     );
-    let left = webhooks_cli(&mut rig, "list").await;
+    let left = webhooks_cli(&mut rig, "list", None).await;
     assert!(left.iter().all(|(_, s)| s != "orderdeck"), "{left:?}");
+}
+
+/// A store platform whose simulated sites take webhook subscriptions and deliver, as these
+/// tests drive it: one more US shop, linked to one store of that platform.
+#[derive(Debug, Clone, Copy)]
+enum StoreKind {
+    Woocommerce,
+    Bigcommerce,
+}
+
+impl StoreKind {
+    async fn rig(self, paths: String) -> (Rig, usize) {
+        let rig = Rig::with(Options {
+            shops: 1,
+            paths,
+            woocommerce: matches!(self, StoreKind::Woocommerce),
+            bigcommerce: matches!(self, StoreKind::Bigcommerce),
+            ..Options::default()
+        })
+        .await;
+        let shop = rig.set.scenario.shops.len() - 1;
+        (rig, shop)
+    }
+
+    fn store(self, rig: &Rig) -> String {
+        match self {
+            StoreKind::Woocommerce => rig.set.scenario.woocommerce[0].name.clone(),
+            StoreKind::Bigcommerce => rig.set.scenario.bigcommerce[0].name.clone(),
+        }
+    }
+
+    /// The topics orderdeck subscribes the store to.
+    fn topics(self) -> usize {
+        match self {
+            StoreKind::Woocommerce => 1,
+            StoreKind::Bigcommerce => 5,
+        }
+    }
+
+    /// The subscriptions the store holds.
+    fn subscriptions(self, rig: &Rig) -> usize {
+        let store = self.store(rig);
+        match self {
+            StoreKind::Woocommerce => rig.set.woocommerce.webhooks(&store).unwrap().len(),
+            StoreKind::Bigcommerce => rig.set.bigcommerce.hooks(&store).unwrap().len(),
+        }
+    }
+
+    /// The id of the one store order made for `id`.
+    fn order_of(self, rig: &Rig, id: &TiktokOrderId) -> u64 {
+        let store = self.store(rig);
+        let ids: Vec<u64> = match self {
+            StoreKind::Woocommerce => {
+                let orders = rig.set.woocommerce.orders_for(&store, id.as_str()).unwrap();
+                orders.iter().map(|o| o.id).collect()
+            }
+            StoreKind::Bigcommerce => {
+                let orders = rig.set.bigcommerce.orders_for(&store, id.as_str()).unwrap();
+                orders.iter().map(|o| o.id).collect()
+            }
+        };
+        assert_eq!(ids.len(), 1, "store orders for {id}: {ids:?}");
+        ids[0]
+    }
+
+    /// Staff cancel the order in the store's admin.
+    fn cancel_in_admin(self, rig: &Rig, order: u64) {
+        let store = self.store(rig);
+        match self {
+            StoreKind::Woocommerce => rig.set.woocommerce.cancel_in_admin(&store, order),
+            StoreKind::Bigcommerce => rig.set.bigcommerce.cancel_in_admin(&store, order),
+        }
+        .expect("cancelled in the admin");
+    }
+
+    fn refused(self, rig: &Rig) -> Vec<String> {
+        let store = self.store(rig);
+        match self {
+            StoreKind::Woocommerce => rig.set.woocommerce.refused(&store),
+            StoreKind::Bigcommerce => rig.set.bigcommerce.refused(&store),
+        }
+        .unwrap()
+    }
+}
+
+fn runtime_of(rig: &Rig, shop: usize) -> Arc<LinkRuntime> {
+    let id = rig.link(shop);
+    let links = rig.engine().links();
+    links
+        .iter()
+        .find(|l| l.id == id)
+        .expect("the shop's link runs")
+        .clone()
+}
+
+const US_REASON: &str = "seller_cancel_reason_out_of_stock";
+
+/// Registers the store's webhooks twice (one subscription per topic stays), cancels an order in
+/// the store's admin, and follows only what the store's delivery hints: the cancel reaches
+/// TikTok with no poll. Removing takes the subscriptions away again.
+async fn a_store_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_poll(kind: StoreKind) {
+    let (port, paths) = webhooks_section();
+    let (mut rig, shop) = kind.rig(paths).await;
+    let link = rig.link(shop);
+    rig.settings(
+        shop,
+        &[
+            ("default_cancel_reason", US_REASON),
+            ("cancel_store_to_tiktok", "on"),
+        ],
+    )
+    .await;
+    let id = rig.paid_order(shop);
+    rig.sync().await;
+    let store_order = kind.order_of(&rig, &id);
+
+    let wanted = 2 + kind.topics(); // TikTok's two, and the store's
+    let registered = webhooks_cli(&mut rig, "register", Some(&link)).await;
+    let created = registered.iter().filter(|(_, s)| s == "created").count();
+    assert_eq!(
+        (created, registered.len()),
+        (wanted, wanted),
+        "{registered:?}"
+    );
+    let again = webhooks_cli(&mut rig, "register", Some(&link)).await;
+    assert!(
+        again.iter().all(|(_, s)| s == "kept"),
+        "registering twice changes nothing: {again:?}"
+    );
+    assert_eq!(kind.subscriptions(&rig), kind.topics(), "one per topic");
+
+    let listener = Listener::start_at(&rig, format!("127.0.0.1:{port}").parse().unwrap()).await;
+    let searches = rig.set.tiktok.calls("search_orders");
+    kind.cancel_in_admin(&rig, store_order);
+    // Only hints are followed here: the store's delivery is what sends the engine to the store.
+    let runtime = runtime_of(&rig, shop);
+    let cancelled_on_tiktok =
+        || rig.set.tiktok.order_status(id.as_str()).as_deref() == Some("CANCELLED");
+    for _ in 0..100 {
+        rig.engine().follow_hints_now(&runtime).await;
+        run_jobs(&rig).await;
+        if cancelled_on_tiktok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cancelled_on_tiktok(), "the store cancel reached TikTok");
+    assert_eq!(rig.set.tiktok.calls("cancel_order"), 1);
+    assert_eq!(
+        rig.set.tiktok.calls("search_orders"),
+        searches,
+        "no poll ran"
+    );
+    assert!(kind.refused(&rig).is_empty(), "{:?}", kind.refused(&rig));
+
+    listener.stop().await;
+    let removed = webhooks_cli(&mut rig, "remove", Some(&link)).await;
+    let gone = removed.iter().filter(|(_, s)| s == "removed").count();
+    assert_eq!(gone, wanted, "{removed:?}");
+    assert_eq!(kind.subscriptions(&rig), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bigcommerce_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_poll() {
+    a_store_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_poll(StoreKind::Bigcommerce)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_woocommerce_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_poll() {
+    a_store_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_poll(StoreKind::Woocommerce)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_or_stale_bigcommerce_delivery_is_refused_and_starts_no_call() {
+    let kind = StoreKind::Bigcommerce;
+    let (mut rig, shop) = kind.rig(String::new()).await;
+    let listener = Listener::start(&rig).await;
+    let id = rig.paid_order(shop);
+    rig.sync().await;
+    let store = kind.store(&rig);
+    let secret = rig.set.scenario.bigcommerce[0].client_secret.clone();
+    let order = kind.order_of(&rig, &id);
+    let payload = json!({
+        "scope": "store/order/statusUpdated", "store_id": "1001", "hash": "0f1e",
+        "data": {"type": "order", "id": order, "status": {"previous_status_id": 11, "new_status_id": 5}},
+        "created_at": now(), "producer": format!("stores/{store}"),
+    });
+    let runtime = runtime_of(&rig, shop);
+    let reads = || rig.set.bigcommerce.calls(&store, "orders.list").unwrap();
+    let before = reads();
+
+    let forged = webhooks::bigcommerce(&store, "not-the-client-secret", "msg_1", now(), &payload);
+    assert_eq!(listener.send(&forged).await, 401);
+    let stale = webhooks::bigcommerce(&store, &secret, "msg_2", now() - 600, &payload);
+    assert_eq!(
+        listener.send(&stale).await,
+        401,
+        "a replay from ten minutes ago"
+    );
+    let mut unsigned = webhooks::bigcommerce(&store, &secret, "msg_3", now(), &payload);
+    unsigned
+        .headers
+        .retain(|(name, _)| name != "webhook-signature");
+    assert_eq!(listener.send(&unsigned).await, 401);
+    rig.engine().follow_hints_now(&runtime).await;
+    assert_eq!(reads(), before, "nothing unverified reached the store");
+
+    let genuine = webhooks::bigcommerce(&store, &secret, "msg_4", now(), &payload);
+    assert_eq!(listener.send(&genuine).await, 200);
+    rig.engine().follow_hints_now(&runtime).await;
+    let after = reads();
+    assert!(
+        after > before,
+        "the genuine delivery sent the engine to the store"
+    );
+    assert_eq!(listener.send(&genuine).await, 200, "BigCommerce's retry");
+    rig.engine().follow_hints_now(&runtime).await;
+    assert_eq!(reads(), after, "a retried delivery changes nothing");
+
+    let health = rig.engine().hints().counts(&rig.link(shop));
+    assert_eq!((health.verified, health.refused), (2, 3));
+    let metrics = listener.metrics().await;
+    for (verdict, n) in [("bad_signature", 3), ("verified", 1), ("duplicate", 1)] {
+        let line = format!(
+            "orderdeck_webhook_deliveries_total{{platform=\"bigcommerce\",verdict=\"{verdict}\"}} {n}"
+        );
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_platforms_all_take_their_subscriptions_and_magento_stays_polled() {
+    let (_, paths) = webhooks_section();
+    let mut rig = Rig::with(Options {
+        shops: 1,
+        paths,
+        woocommerce: true,
+        magento: true,
+        bigcommerce: true,
+        ..Options::default()
+    })
+    .await;
+    rig.close();
+    let config = rig.config_path.clone();
+    let out = rig
+        .cli_ok(&config, &["webhooks", "register", "--json"])
+        .await;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON rows");
+    let states = |platform: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r["platform"] == platform)
+            .map(|r| r["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Four shops (the GB one, and one per added store), two TikTok topics each.
+    assert_eq!(states("tiktok_shop"), vec!["created"; 8], "{out}");
+    assert_eq!(states("shopify"), vec!["created"; 4], "{out}");
+    assert_eq!(states("woocommerce"), vec!["created"; 1], "{out}");
+    assert_eq!(states("bigcommerce"), vec!["created"; 5], "{out}");
+    assert_eq!(
+        states("magento2"),
+        vec!["polled (no webhooks to register)"],
+        "{out}"
+    );
 }
