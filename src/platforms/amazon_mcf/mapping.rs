@@ -307,9 +307,11 @@ fn parcels(shipment: &Value) -> Vec<Fulfillment> {
             let tracking = string(package, "trackingNumber")
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
+                // Kept as Amazon wrote them: a number with control characters is refused
+                // before it reaches TikTok (`check_pushable`), never repaired into another.
                 .map(|t| Tracking {
-                    number: text::sanitize(t),
-                    carrier: string(package, "carrierCode").map(text::sanitize),
+                    number: t.to_string(),
+                    carrier: string(package, "carrierCode").map(str::to_string),
                     url: None,
                 });
             Fulfillment {

@@ -142,8 +142,10 @@ impl AmazonMcfClient {
             .live_fulfillments()
             .filter_map(|f| f.tracking_number())
             .map(|t| match &t.carrier {
-                Some(carrier) => format!("{carrier} {}", t.number),
-                None => t.number.clone(),
+                Some(carrier) => {
+                    format!("{} {}", text::sanitize(carrier), text::sanitize(&t.number))
+                }
+                None => text::sanitize(&t.number),
             })
             .collect();
         let tracking = if tracking.is_empty() {
