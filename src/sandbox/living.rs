@@ -540,6 +540,7 @@ mod tests {
             note: None,
             tags: Vec::new(),
             inventory: crate::domain::settings::InventoryBehaviour::Bypass,
+            amazon: Default::default(),
         };
         client.create_order(&draft).await.expect("created");
         let mut living = Living::new(&set, 3);

@@ -29,7 +29,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde_json::Value;
 
-pub use config::{AmazonMcfConfig, ConfigError, FulfillmentPolicy, ShippingSpeed};
+pub use config::{AmazonMcfConfig, ConfigError};
 
 use self::classify::Call;
 use self::mapping::ReadOrder;
