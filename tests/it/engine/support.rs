@@ -90,6 +90,8 @@ pub struct Options {
     pub magento: bool,
     /// One more shop, after those, linked to a simulated BigCommerce store.
     pub bigcommerce: bool,
+    /// One more shop, after those, linked to a simulated Amazon MCF seller.
+    pub amazon: bool,
 }
 
 pub struct Rig {
@@ -135,6 +137,11 @@ impl Rig {
         };
         let scenario = if options.bigcommerce {
             scenario.with_bigcommerce()
+        } else {
+            scenario
+        };
+        let scenario = if options.amazon {
+            scenario.with_amazon()
         } else {
             scenario
         };
