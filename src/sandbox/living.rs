@@ -3,7 +3,8 @@
 //! and a flaky network would). Each beat may bring new paid orders (some with SKUs the store
 //! does not have, some held ON_HOLD first), release held orders, have the warehouse fulfil
 //! store orders (with a mapped carrier, an unmapped one, or no tracking at all; sometimes a
-//! multi-item order in two parcels), have a buyer drop one item of several, open buyer
+//! multi-item order in two parcels), have Amazon's network move fulfillment orders from
+//! Received to Complete, have a buyer drop one item of several, open buyer
 //! cancel requests with deadlines, cancel the odd order as TikTok's SYSTEM, and arm a few API
 //! faults (latency, rate limits, 5xx). Deterministic for a seed, apart from wall-clock time.
 
@@ -11,6 +12,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::amazon_mcf::{AmazonMcfSandbox, McfOrder, PackageSpec, is_amazon_logistics};
 use super::faults::FaultKind;
 use super::scenario::{BuyerSpec, OrderSpec};
 use super::set::SandboxSet;
@@ -383,10 +385,12 @@ impl Living {
         ))
     }
 
+    /// The warehouse ships every unit left: one package, or (now and then, for several SKUs)
+    /// the first SKU in one package and the rest in another, each with its own carrier.
     fn ship_amazon(
         &mut self,
-        amazon: &crate::sandbox::amazon_mcf::AmazonMcfSandbox,
-        order: &crate::sandbox::amazon_mcf::McfOrder,
+        amazon: &AmazonMcfSandbox,
+        order: &McfOrder,
         seller: &str,
     ) -> Option<String> {
         let units: Vec<(&str, u32)> = order
@@ -395,42 +399,38 @@ impl Living {
             .map(|i| (i.sku.as_str(), i.quantity - i.cancelled))
             .filter(|(_, q)| *q > 0)
             .collect();
-        let split = units.len() > 1 && self.rng.random_bool(0.3);
+        let contents: Vec<&[(&str, u32)]> = if units.len() > 1 && self.rng.random_bool(0.3) {
+            vec![&units[..1], &units[1..]]
+        } else {
+            vec![&units[..]]
+        };
         let carriers: Vec<&str> = AMAZON_CARRIERS
             .into_iter()
-            .filter(|c| {
-                !(order.blocks_amazon_logistics()
-                    && crate::sandbox::amazon_mcf::is_amazon_logistics(c))
+            .filter(|c| !(order.blocks_amazon_logistics() && is_amazon_logistics(c)))
+            .collect();
+        let labels: Vec<(&str, String)> = contents
+            .iter()
+            .map(|_| {
+                let carrier = *carriers.choose(&mut self.rng).expect("carriers");
+                let number = if is_amazon_logistics(carrier) {
+                    format!("TBA{:012}", self.rng.random_range(0..10u64.pow(12)))
+                } else {
+                    format!("1Z{:016}", self.rng.random_range(0..10u64.pow(16)))
+                };
+                (carrier, number)
             })
             .collect();
-        let mut carrier = || -> (&str, String) {
-            let carrier = *carriers.choose(&mut self.rng).expect("carriers");
-            let number = match carrier {
-                "AMZL_US" => format!("TBA{:012}", self.rng.random_range(0..10u64.pow(12))),
-                _ => format!("1Z{:016}", self.rng.random_range(0..10u64.pow(16))),
-            };
-            (carrier, number)
-        };
-        let parcels: Vec<(&str, String, &[(&str, u32)])> = if split {
-            let ((first_carrier, first), (second_carrier, second)) = (carrier(), carrier());
-            vec![
-                (first_carrier, first, &units[..1]),
-                (second_carrier, second, &units[1..]),
-            ]
-        } else {
-            let (code, number) = carrier();
-            vec![(code, number, &units[..])]
-        };
-        let packages: Vec<_> = parcels
+        let packages: Vec<PackageSpec<'_>> = labels
             .iter()
-            .map(|(code, number, units)| (*code, number.as_str(), *units))
+            .zip(&contents)
+            .map(|((carrier, number), units)| (*carrier, number.as_str(), *units))
             .collect();
         amazon.ship(&order.id, &packages).ok()?;
-        let codes: Vec<&str> = parcels.iter().map(|(code, _, _)| *code).collect();
+        let carriers: Vec<&str> = labels.iter().map(|(carrier, _)| *carrier).collect();
         Some(format!(
             "Amazon shipped fulfillment order {} of {seller} ({})",
             order.id,
-            codes.join(" + ")
+            carriers.join(" + ")
         ))
     }
 
