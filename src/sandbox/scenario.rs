@@ -299,11 +299,7 @@ impl Scenario {
                 refresh_expires_at: now + (20 + 40 * s as i64) * 86_400,
                 store: store_name.clone(),
                 delivery_option_id: format!("70911466632296{:05}", s + 1),
-                providers: PROVIDERS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (format!("66176750211194{:05}", i + 1), p.to_string()))
-                    .collect(),
+                providers: tiktok_providers(),
                 currency: currency.to_string(),
             });
             stores.push(StoreSpec {
@@ -385,11 +381,7 @@ impl Scenario {
             refresh_expires_at: self.now + 60 * 86_400,
             store: store.to_string(),
             delivery_option_id: format!("70911466632296{:05}", s + 1),
-            providers: PROVIDERS
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (format!("66176750211194{:05}", i + 1), p.to_string()))
-                .collect(),
+            providers: tiktok_providers(),
             currency: "USD".into(),
             name,
         }
@@ -402,6 +394,15 @@ impl Scenario {
             .filter(|o| o.shop == self.shops[0].name)
             .count()
     }
+}
+
+/// The shipping providers TikTok lists for every simulated shop's delivery option: (id, name).
+fn tiktok_providers() -> Vec<(String, String)> {
+    PROVIDERS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("66176750211194{:05}", i + 1), p.to_string()))
+        .collect()
 }
 
 /// About 40 variants; SKU `DUP-…` exists twice and `GHOST-…` SKUs are sold on TikTok only.

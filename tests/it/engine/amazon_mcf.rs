@@ -46,14 +46,6 @@ fn fulfillment_order(rig: &Rig, id: &TiktokOrderId) -> McfOrder {
         .unwrap_or_else(|| panic!("Amazon has no fulfillment order {id}"))
 }
 
-fn provider(rig: &Rig, shop: usize, name: &str) -> Option<String> {
-    rig.set.scenario.shops[shop]
-        .providers
-        .iter()
-        .find(|(_, n)| n == name)
-        .map(|(id, _)| id.clone())
-}
-
 async fn imported(rig: &mut Rig, shop: usize, skus: &[&str]) -> (TiktokOrderId, Vec<String>) {
     let mut spec = rig.new_order(shop);
     set_lines(&mut spec, skus);
@@ -272,7 +264,7 @@ async fn each_package_reaches_tiktok_once_with_its_provider_and_amazon_logistics
         .iter()
         .find(|s| s.tracking_number == "1Z999AA10000000001")
         .expect("the UPS package");
-    assert_eq!(ups.provider_id, provider(&rig, shop, "UPS"));
+    assert_eq!(ups.provider_id, rig.provider_id(shop, "UPS"));
     let mut in_ups = ups.line_ids.clone();
     in_ups.sort();
     let mut jumpers = lines[..2].to_vec();
@@ -282,7 +274,7 @@ async fn each_package_reaches_tiktok_once_with_its_provider_and_amazon_logistics
         .iter()
         .find(|s| s.tracking_number == "9400111202555842761234")
         .expect("the USPS package");
-    assert_eq!(usps.provider_id, provider(&rig, shop, "USPS"));
+    assert_eq!(usps.provider_id, rig.provider_id(shop, "USPS"));
     assert_eq!(usps.line_ids, vec![lines[2].clone()]);
     let pushed = rig.set.tiktok.tracking_writes(id.as_str());
     rig.sync().await;

@@ -218,6 +218,15 @@ impl Rig {
         spec
     }
 
+    /// The id of TikTok's shipping provider `name` for `shop`'s orders.
+    pub fn provider_id(&self, shop: usize, name: &str) -> Option<String> {
+        self.set.scenario.shops[shop]
+            .providers
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| id.clone())
+    }
+
     /// Adds `spec` to TikTok and answers its id.
     pub fn add(&self, spec: &OrderSpec) -> TiktokOrderId {
         assert!(self.set.tiktok.add_order(spec), "shop {} exists", spec.shop);
