@@ -90,6 +90,7 @@ async fn main() {
         note: None,
         tags: vec![STORE_ORDER_TAG.into()],
         inventory: InventoryBehaviour::Bypass,
+        amazon: Default::default(),
     };
     let order = client.create_order(&draft).await.expect("order").order_id;
     client

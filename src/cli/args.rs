@@ -109,7 +109,8 @@ pub enum SettingsCommand {
         link: LinkId,
         /// import_orders, sync_tracking, cancel_tiktok_to_store, restock_on_cancel,
         /// cancel_store_to_tiktok, default_cancel_reason, missing_tracking_after, carrier_map,
-        /// inventory_behaviour
+        /// inventory_behaviour (Shopify), shipping_speed, fulfillment_policy,
+        /// block_amazon_logistics (Amazon MCF)
         #[arg(value_name = "KEY", value_parser = SettingKey::parse)]
         key: SettingKey,
         #[arg(value_name = "VALUE")]

@@ -1,5 +1,5 @@
-//! `orderdeck demo`: the simulated TikTok Shop, Shopify, WooCommerce, Magento and BigCommerce,
-//! the daemon and the console in one process, in a temporary directory removed on exit. The
+//! `orderdeck demo`: the simulated TikTok Shop, Shopify, WooCommerce, Magento, BigCommerce and
+//! Amazon MCF, the daemon and the console in one process, in a temporary directory removed on exit. The
 //! world keeps moving (see `sandbox::living`) and a simulated support colleague files a resync
 //! request now and then, so every view fills within seconds.
 //!
@@ -96,7 +96,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .context("cannot create the demo's temporary directory")?;
     let demo = Demo::start(&args, dir.path()).await?;
     say(&format!(
-        "orderdeck demo: simulated TikTok Shop, Shopify, WooCommerce, Magento and BigCommerce (6 shops: 3 Shopify stores, 1 WooCommerce site, 1 Magento store, 1 BigCommerce store) on 127.0.0.1, the daemon, \
+        "orderdeck demo: simulated TikTok Shop, Shopify, WooCommerce, Magento, BigCommerce and Amazon MCF (7 shops: 3 Shopify stores, 1 WooCommerce site, 1 Magento store, 1 BigCommerce store, 1 Amazon seller) on 127.0.0.1, the daemon, \
          and this console as {role}.\n\
          A second console, as {SOCKET_ROLE}:  {exe} --config {config}\n\
          Or a command, e.g.:              {exe} --config {config} approve R1\n\
@@ -153,7 +153,8 @@ impl Demo {
         let scenario = Scenario::generate(args.seed, size, chrono::Utc::now().timestamp())
             .with_woocommerce()
             .with_magento()
-            .with_bigcommerce();
+            .with_bigcommerce()
+            .with_amazon();
         let set = Arc::new(SandboxSet::start(scenario, [127, 0, 0, 1].into()).await?);
         let config_path = write_config(&set, dir, &Account::current().name)?;
         let config = Config::open(&ConfigPath::Given(config_path.clone()))?;

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::domain::access::Role;
+use crate::domain::settings::{FulfillmentPolicy, ShippingSpeed};
 
 use super::*;
 
@@ -314,6 +315,9 @@ fn the_example_config_loads() {
     assert_eq!(uk.settings.carrier_map.len(), 2);
     assert_eq!(config.links[1].name.as_str(), "us-amazon");
     assert_eq!(config.links[1].poll_interval, Duration::from_secs(120));
+    let amazon = &config.links[1].settings;
+    assert_eq!(amazon.shipping_speed, ShippingSpeed::Expedited);
+    assert_eq!(amazon.fulfillment_policy, FulfillmentPolicy::FillAll);
     assert_eq!(
         config.access.role_for("alice", &["warehouse"]),
         Some(Role::Operator)
@@ -330,6 +334,6 @@ fn the_example_config_loads() {
         config.webhooks.poll_interval_while_healthy,
         Some(std::time::Duration::from_secs(600))
     );
-    // The only warning: Amazon MCF has no connector yet.
-    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+    // Every store in it has a connector: nothing to warn about.
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
 }

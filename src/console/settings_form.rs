@@ -8,7 +8,8 @@ use tui_input::Input;
 use crate::domain::ids::LinkId;
 use crate::domain::platform::Platform;
 use crate::domain::settings::{
-    InventoryBehaviour, KNOWN_SELLER_CANCEL_REASONS, LinkSettings, SettingKey,
+    FulfillmentPolicy, InventoryBehaviour, KNOWN_SELLER_CANCEL_REASONS, LinkSettings, SettingKey,
+    ShippingSpeed,
 };
 use crate::service::api::SettingsView;
 
@@ -28,6 +29,11 @@ impl FormRow {
     pub fn section(&self) -> &'static str {
         match self {
             FormRow::Field(SettingKey::ImportOrders | SettingKey::InventoryBehaviour) => "Import",
+            FormRow::Field(
+                SettingKey::ShippingSpeed
+                | SettingKey::FulfillmentPolicy
+                | SettingKey::BlockAmazonLogistics,
+            ) => "Amazon fulfillment orders",
             FormRow::Field(SettingKey::SyncTracking | SettingKey::MissingTrackingAfter) => {
                 "Tracking"
             }
@@ -50,6 +56,9 @@ pub fn rows(platform: Platform, settings: &LinkSettings) -> Vec<FormRow> {
     let mut rows: Vec<FormRow> = [
         ImportOrders,
         InventoryBehaviour,
+        ShippingSpeed,
+        FulfillmentPolicy,
+        BlockAmazonLogistics,
         SyncTracking,
         MissingTrackingAfter,
         CancelTiktokToStore,
@@ -91,14 +100,16 @@ pub fn kind(key: SettingKey, current: &LinkSettings) -> FieldKind {
             }
             FieldKind::Choice(options)
         }
-        SettingKey::InventoryBehaviour => FieldKind::Choice(
-            InventoryBehaviour::ALL
-                .iter()
-                .map(|b| b.as_wire().to_string())
-                .collect(),
-        ),
+        SettingKey::InventoryBehaviour => choices(&InventoryBehaviour::ALL, |b| b.as_wire()),
+        SettingKey::ShippingSpeed => choices(&ShippingSpeed::ALL, |s| s.as_wire()),
+        SettingKey::FulfillmentPolicy => choices(&FulfillmentPolicy::ALL, |p| p.as_wire()),
         _ => FieldKind::Toggle,
     }
+}
+
+/// A choice list of a setting's fixed values, as `with_value` takes them.
+fn choices<T: Copy>(all: &[T], spelling: impl Fn(T) -> &'static str) -> FieldKind {
+    FieldKind::Choice(all.iter().map(|c| spelling(*c).to_string()).collect())
 }
 
 /// An edit in progress.
@@ -302,6 +313,44 @@ mod tests {
         assert!(has(&shopify, SettingKey::CancelStoreToTiktok));
         assert!(has(&shopify, SettingKey::InventoryBehaviour));
         assert!(!has(&amazon, SettingKey::InventoryBehaviour));
+    }
+
+    #[test]
+    fn only_amazon_links_choose_shipping_speed_policy_and_amazon_logistics() {
+        let settings = LinkSettings::default();
+        let amazon_keys = [
+            SettingKey::ShippingSpeed,
+            SettingKey::FulfillmentPolicy,
+            SettingKey::BlockAmazonLogistics,
+        ];
+        let amazon = rows(Platform::AmazonMcf, &settings);
+        for key in amazon_keys {
+            assert!(amazon.contains(&FormRow::Field(key)), "{key}");
+            assert_eq!(FormRow::Field(key).section(), "Amazon fulfillment orders");
+            for other in [Platform::Shopify, Platform::Bigcommerce] {
+                assert!(!rows(other, &settings).contains(&FormRow::Field(key)));
+            }
+        }
+        assert_eq!(
+            kind(SettingKey::ShippingSpeed, &settings),
+            FieldKind::Choice(vec![
+                "Standard".into(),
+                "Expedited".into(),
+                "Priority".into()
+            ])
+        );
+        assert_eq!(
+            kind(SettingKey::FulfillmentPolicy, &settings),
+            FieldKind::Choice(vec![
+                "FillOrKill".into(),
+                "FillAll".into(),
+                "FillAllAvailable".into()
+            ])
+        );
+        assert_eq!(
+            kind(SettingKey::BlockAmazonLogistics, &settings),
+            FieldKind::Toggle
+        );
     }
 
     #[test]

@@ -155,13 +155,16 @@ impl Platform {
             Platform::AmazonMcf => Capabilities {
                 display_name: "Amazon MCF",
                 is_store: true,
-                connector_available: false,
+                connector_available: true,
+                // One way only: a Seller Central cancel is recorded, never relayed to TikTok.
                 store_to_tiktok_trigger: None,
                 restock: NotApplicable,
                 // amazon-mcf.md: `cancelFulfillmentOrder` takes no body, so no reason at all.
                 free_text_cancel_reason: false,
                 cancel_only_before_processing: true,
+                // Amazon takes seller SKUs as they are; an unknown one is refused by item index.
                 needs_sku_lookup: false,
+                // Item changes go through `updateFulfillmentOrder`, which orderdeck does not use.
                 edits_lines: false,
             },
         }
@@ -290,6 +293,24 @@ mod tests {
         assert!(caps.needs_sku_lookup);
         assert_eq!(caps.restock, RestockControl::StoreSetting);
         assert!(!caps.edits_lines);
+    }
+
+    #[test]
+    fn amazon_has_a_connector_that_takes_skus_as_they_are_and_cancels_only_early() {
+        let caps = Platform::AmazonMcf.capabilities();
+        assert!(caps.connector_available);
+        assert!(!caps.needs_sku_lookup);
+        assert!(caps.cancel_only_before_processing);
+        assert_eq!(caps.restock, RestockControl::NotApplicable);
+    }
+
+    #[test]
+    fn every_store_platform_has_a_connector() {
+        assert!(
+            Platform::STORES
+                .into_iter()
+                .all(|p| p.capabilities().connector_available)
+        );
     }
 
     #[test]

@@ -36,6 +36,72 @@ impl InventoryBehaviour {
     }
 }
 
+/// Amazon MCF `shippingSpeedCategory` of the fulfillment orders a link creates.
+/// `ScheduledDelivery` is Japan-only and never offered for TikTok orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ShippingSpeed {
+    #[default]
+    Standard,
+    Expedited,
+    Priority,
+}
+
+impl ShippingSpeed {
+    pub const ALL: [ShippingSpeed; 3] = [
+        ShippingSpeed::Standard,
+        ShippingSpeed::Expedited,
+        ShippingSpeed::Priority,
+    ];
+
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            ShippingSpeed::Standard => "Standard",
+            ShippingSpeed::Expedited => "Expedited",
+            ShippingSpeed::Priority => "Priority",
+        }
+    }
+}
+
+/// Amazon MCF `fulfillmentPolicy`: what Amazon does when some units cannot be fulfilled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum FulfillmentPolicy {
+    /// Amazon's default: nothing ships unless everything can.
+    #[default]
+    FillOrKill,
+    /// Ships what it can now and the rest when it can.
+    FillAll,
+    /// Ships what it can and cancels the rest.
+    FillAllAvailable,
+}
+
+impl FulfillmentPolicy {
+    pub const ALL: [FulfillmentPolicy; 3] = [
+        FulfillmentPolicy::FillOrKill,
+        FulfillmentPolicy::FillAll,
+        FulfillmentPolicy::FillAllAvailable,
+    ];
+
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            FulfillmentPolicy::FillOrKill => "FillOrKill",
+            FulfillmentPolicy::FillAll => "FillAll",
+            FulfillmentPolicy::FillAllAvailable => "FillAllAvailable",
+        }
+    }
+}
+
+/// What an Amazon MCF link asks of every fulfillment order it creates (its settings, carried
+/// by the draft so the connector needs no settings of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AmazonOrderOptions {
+    pub shipping_speed: ShippingSpeed,
+    pub fulfillment_policy: FulfillmentPolicy,
+    /// Ask Amazon not to deliver with Amazon Logistics (`BLOCK_AMZL`), whose tracking a
+    /// TikTok shop may not take.
+    pub block_amazon_logistics: bool,
+}
+
 /// TikTok seller cancel reason codes offered in the console's choice list. Others that follow
 /// TikTok's `seller_cancel_` naming are accepted too (codes differ by market).
 pub const KNOWN_SELLER_CANCEL_REASONS: &[&str] = &[
@@ -63,6 +129,10 @@ pub struct LinkSettings {
     /// Store carrier name → TikTok shipping provider (name or id), checked before TikTok's list.
     pub carrier_map: BTreeMap<String, String>,
     pub inventory_behaviour: InventoryBehaviour,
+    /// Amazon MCF links only; records stored before these existed read as the defaults.
+    pub shipping_speed: ShippingSpeed,
+    pub fulfillment_policy: FulfillmentPolicy,
+    pub block_amazon_logistics: bool,
 }
 
 impl Default for LinkSettings {
@@ -77,6 +147,9 @@ impl Default for LinkSettings {
             missing_tracking_after: Duration::from_secs(24 * 3600),
             carrier_map: BTreeMap::new(),
             inventory_behaviour: InventoryBehaviour::DecrementObeyingPolicy,
+            shipping_speed: ShippingSpeed::default(),
+            fulfillment_policy: FulfillmentPolicy::default(),
+            block_amazon_logistics: false,
         }
     }
 }
@@ -93,10 +166,13 @@ pub enum SettingKey {
     MissingTrackingAfter,
     CarrierMap,
     InventoryBehaviour,
+    ShippingSpeed,
+    FulfillmentPolicy,
+    BlockAmazonLogistics,
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 9] = [
+    pub const ALL: [SettingKey; 12] = [
         SettingKey::ImportOrders,
         SettingKey::SyncTracking,
         SettingKey::CancelTiktokToStore,
@@ -106,6 +182,9 @@ impl SettingKey {
         SettingKey::MissingTrackingAfter,
         SettingKey::CarrierMap,
         SettingKey::InventoryBehaviour,
+        SettingKey::ShippingSpeed,
+        SettingKey::FulfillmentPolicy,
+        SettingKey::BlockAmazonLogistics,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +198,9 @@ impl SettingKey {
             SettingKey::MissingTrackingAfter => "missing_tracking_after",
             SettingKey::CarrierMap => "carrier_map",
             SettingKey::InventoryBehaviour => "inventory_behaviour",
+            SettingKey::ShippingSpeed => "shipping_speed",
+            SettingKey::FulfillmentPolicy => "fulfillment_policy",
+            SettingKey::BlockAmazonLogistics => "block_amazon_logistics",
         }
     }
 
@@ -143,6 +225,15 @@ impl SettingKey {
                 "Store carrier name → TikTok shipping provider (NAME=PROVIDER)"
             }
             SettingKey::InventoryBehaviour => "Shopify stock handling for created orders",
+            SettingKey::ShippingSpeed => {
+                "Amazon shipping speed of created fulfillment orders (Standard, Expedited, Priority)"
+            }
+            SettingKey::FulfillmentPolicy => {
+                "What Amazon does when not every unit can ship (FillOrKill, FillAll, FillAllAvailable)"
+            }
+            SettingKey::BlockAmazonLogistics => {
+                "Ask Amazon not to deliver with Amazon Logistics (BLOCK_AMZL; Amazon charges extra)"
+            }
         }
     }
 
@@ -189,6 +280,9 @@ impl SettingKey {
                 platform.supports_store_to_tiktok()
             }
             SettingKey::InventoryBehaviour => platform == Platform::Shopify,
+            SettingKey::ShippingSpeed
+            | SettingKey::FulfillmentPolicy
+            | SettingKey::BlockAmazonLogistics => platform == Platform::AmazonMcf,
             _ => true,
         }
     }
@@ -202,12 +296,14 @@ impl fmt::Display for SettingKey {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
-    #[error(
-        "unknown setting {key:?}; known settings: import_orders, sync_tracking, cancel_tiktok_to_store, restock_on_cancel, cancel_store_to_tiktok, default_cancel_reason, missing_tracking_after, carrier_map, inventory_behaviour"
-    )]
+    #[error("unknown setting {key:?}; known settings: {}", known_key_names())]
     UnknownKey { key: String },
     #[error("{key}: {why}")]
     Refused { key: SettingKey, why: String },
+}
+
+fn known_key_names() -> String {
+    SettingKey::ALL.map(SettingKey::name).join(", ")
 }
 
 impl SettingsError {
@@ -276,13 +372,36 @@ impl LinkSettings {
                 problems.push(SettingsError::refused(CarrierMap, why));
             }
         }
-        if self.inventory_behaviour != LinkSettings::default().inventory_behaviour
-            && platform != Platform::Shopify
+        let defaults = LinkSettings::default();
+        if self.inventory_behaviour != defaults.inventory_behaviour && platform != Platform::Shopify
         {
             problems.push(SettingsError::refused(
                 InventoryBehaviour,
                 format!("applies to Shopify links only, not {platform}"),
             ));
+        }
+        if platform != Platform::AmazonMcf {
+            for (key, changed) in [
+                (
+                    ShippingSpeed,
+                    self.shipping_speed != defaults.shipping_speed,
+                ),
+                (
+                    FulfillmentPolicy,
+                    self.fulfillment_policy != defaults.fulfillment_policy,
+                ),
+                (
+                    BlockAmazonLogistics,
+                    self.block_amazon_logistics != defaults.block_amazon_logistics,
+                ),
+            ] {
+                if changed {
+                    problems.push(SettingsError::refused(
+                        key,
+                        format!("applies to Amazon MCF links only, not {platform}"),
+                    ));
+                }
+            }
         }
         problems
     }
@@ -360,15 +479,27 @@ impl LinkSettings {
                 }
             }
             SettingKey::InventoryBehaviour => {
-                next.inventory_behaviour = InventoryBehaviour::ALL
-                    .into_iter()
-                    .find(|b| b.as_wire().eq_ignore_ascii_case(value))
-                    .ok_or_else(|| {
-                        SettingsError::refused(
-                            key,
-                            "use BYPASS, DECREMENT_IGNORING_POLICY or DECREMENT_OBEYING_POLICY",
-                        )
-                    })?;
+                next.inventory_behaviour = parse_choice(
+                    key,
+                    value,
+                    &InventoryBehaviour::ALL,
+                    InventoryBehaviour::as_wire,
+                )?;
+            }
+            SettingKey::ShippingSpeed => {
+                next.shipping_speed =
+                    parse_choice(key, value, &ShippingSpeed::ALL, ShippingSpeed::as_wire)?;
+            }
+            SettingKey::FulfillmentPolicy => {
+                next.fulfillment_policy = parse_choice(
+                    key,
+                    value,
+                    &FulfillmentPolicy::ALL,
+                    FulfillmentPolicy::as_wire,
+                )?;
+            }
+            SettingKey::BlockAmazonLogistics => {
+                next.block_amazon_logistics = parse_bool(key, value)?;
             }
         }
         match next.validate(platform).into_iter().next() {
@@ -421,6 +552,18 @@ impl LinkSettings {
                 .collect::<Vec<_>>()
                 .join(", "),
             SettingKey::InventoryBehaviour => self.inventory_behaviour.as_wire().to_string(),
+            SettingKey::ShippingSpeed => self.shipping_speed.as_wire().to_string(),
+            SettingKey::FulfillmentPolicy => self.fulfillment_policy.as_wire().to_string(),
+            SettingKey::BlockAmazonLogistics => on_off(self.block_amazon_logistics),
+        }
+    }
+
+    /// What an Amazon link's fulfillment orders ask of Amazon.
+    pub fn amazon_order_options(&self) -> AmazonOrderOptions {
+        AmazonOrderOptions {
+            shipping_speed: self.shipping_speed,
+            fulfillment_policy: self.fulfillment_policy,
+            block_amazon_logistics: self.block_amazon_logistics,
         }
     }
 
@@ -446,6 +589,31 @@ fn parse_bool(key: SettingKey, value: &str) -> Result<bool, SettingsError> {
             ),
         )),
     }
+}
+
+/// One of a setting's fixed values, as its wire spelling says it (case ignored), or a refusal
+/// listing them all.
+fn parse_choice<T: Copy>(
+    key: SettingKey,
+    value: &str,
+    choices: &[T],
+    spelling: impl Fn(T) -> &'static str,
+) -> Result<T, SettingsError> {
+    choices
+        .iter()
+        .copied()
+        .find(|c| spelling(*c).eq_ignore_ascii_case(value))
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|c| spelling(*c)).collect();
+            SettingsError::refused(
+                key,
+                format!(
+                    "{:?} is not one of {}",
+                    text::sanitize(value),
+                    names.join(", ")
+                ),
+            )
+        })
 }
 
 /// TikTok seller cancel reasons are lower-case codes starting `seller_cancel_`.

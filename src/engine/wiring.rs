@@ -1,7 +1,8 @@
 //! From `orderdeck.toml` to running links: one TikTok client per shop and one store client per
 //! store (shared by links that use the same account, as are their concurrency limits). Tokens
 //! refreshed by an earlier run (kept in the data dir) win over the config's when they are newer.
-//! Links to a store platform without a connector yet are reported and left out.
+//! Every store platform the config accepts has a connector; a link whose shop or store is not
+//! configured is reported and left out.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,6 +13,7 @@ use tokio::sync::Semaphore;
 use crate::config::{Config, StorefrontConfig, StorefrontCredentials};
 use crate::domain::clock::Clock;
 use crate::domain::ids::{ShopId, StorefrontId};
+use crate::platforms::amazon_mcf::{AmazonMcfClient, AmazonMcfConfig};
 use crate::platforms::bigcommerce::{BigcommerceClient, BigcommerceConfig};
 use crate::platforms::http::Timeouts;
 use crate::platforms::magento2::{Magento2Client, Magento2Config};
@@ -75,19 +77,7 @@ pub fn build_links(
             continue;
         };
         if !storefronts.contains_key(&store.name) {
-            match storefront(store, timeouts)? {
-                Some(client) => {
-                    storefronts.insert(store.name.clone(), (client, slots()));
-                }
-                None => {
-                    wired.skipped.push(format!(
-                        "link {}: orderdeck has no {} connector yet",
-                        link.name,
-                        store.platform()
-                    ));
-                    continue;
-                }
-            }
+            storefronts.insert(store.name.clone(), (storefront(store, timeouts)?, slots()));
         }
         if !marketplaces.contains_key(&shop.name) {
             let mut tiktok = TiktokConfig::new(
@@ -154,7 +144,7 @@ fn shop_tokens(
 fn storefront(
     store: &StorefrontConfig,
     timeouts: Timeouts,
-) -> Result<Option<Arc<dyn Storefront>>, WiringError> {
+) -> Result<Arc<dyn Storefront>, WiringError> {
     let err = |message: String| WiringError::Store {
         store: store.name.clone(),
         message,
@@ -168,7 +158,7 @@ fn storefront(
             config.api_base = Some(store.api_base.as_str().trim_end_matches('/').to_string());
             config.timeouts = timeouts;
             let client = ShopifyClient::new(&config).map_err(|e| err(e.to_string()))?;
-            Ok(Some(Arc::new(client)))
+            Ok(Arc::new(client))
         }
         StorefrontCredentials::Woocommerce(woo) => {
             // `api_base` is the merchant's site URL (WooCommerce has no platform host).
@@ -180,7 +170,7 @@ fn storefront(
             config.timeouts = timeouts;
             config.webhook_secret = woo.webhook_secret.as_ref().map(|s| s.expose().to_string());
             let client = WoocommerceClient::new(&config).map_err(|e| err(e.to_string()))?;
-            Ok(Some(Arc::new(client)))
+            Ok(Arc::new(client))
         }
         StorefrontCredentials::Magento2(magento) => {
             // `api_base` is the merchant's site URL; the store view is the default one.
@@ -191,7 +181,7 @@ fn storefront(
             );
             config.timeouts = timeouts;
             let client = Magento2Client::new(&config).map_err(|e| err(e.to_string()))?;
-            Ok(Some(Arc::new(client)))
+            Ok(Arc::new(client))
         }
         StorefrontCredentials::Bigcommerce(big) => {
             let mut config = BigcommerceConfig::new(
@@ -202,8 +192,23 @@ fn storefront(
             config.timeouts = timeouts;
             config.webhook_secret = big.webhook_secret.as_ref().map(|s| s.expose().to_string());
             let client = BigcommerceClient::new(&config).map_err(|e| err(e.to_string()))?;
-            Ok(Some(Arc::new(client)))
+            Ok(Arc::new(client))
         }
-        _ => Ok(None),
+        StorefrontCredentials::AmazonMcf(amazon) => {
+            // `api_base` is the region's Selling Partner API host, `auth_base` Login with
+            // Amazon's: both a sandbox in tests, like a TikTok shop's.
+            let mut config = AmazonMcfConfig::new(
+                store.name.as_str(),
+                store.api_base.as_str(),
+                amazon.auth_base.as_str(),
+                amazon.lwa_client_id.as_str(),
+                amazon.lwa_client_secret.expose(),
+                amazon.refresh_token.expose(),
+                amazon.marketplace_id.as_str(),
+            );
+            config.timeouts = timeouts;
+            let client = AmazonMcfClient::new(&config).map_err(|e| err(e.to_string()))?;
+            Ok(Arc::new(client))
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! deadlines. Plain wire-level values (strings, unix seconds): each simulated platform seeds
 //! its own state from this, and nothing here is a client or domain type.
 
+mod amazon_mcf;
 mod bigcommerce;
 mod magento2;
 mod woocommerce;
@@ -25,6 +26,8 @@ pub struct Scenario {
     pub magento: Vec<MageStoreSpec>,
     /// BigCommerce stores; their shops follow the others in `shops`.
     pub bigcommerce: Vec<BigStoreSpec>,
+    /// Amazon MCF sellers; their shops follow the others in `shops`.
+    pub amazon: Vec<AmazonSellerSpec>,
     pub orders: Vec<OrderSpec>,
 }
 
@@ -100,6 +103,20 @@ pub struct BigStoreSpec {
     /// Requests per window (Standard plan: 150 per 30 s).
     pub quota: u32,
     pub window_ms: u64,
+}
+
+/// A simulated Amazon MCF seller (a Login with Amazon app and the seller's authorization).
+#[derive(Debug, Clone)]
+pub struct AmazonSellerSpec {
+    pub name: String,
+    pub lwa_client_id: String,
+    pub lwa_client_secret: String,
+    pub refresh_token: String,
+    pub marketplace_id: String,
+    /// Sellable units per SKU in Amazon's warehouses.
+    pub stock: Vec<(String, u32)>,
+    /// What the shop sells (`variant_id` unused: Amazon takes SKUs).
+    pub products: Vec<VariantSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -286,11 +303,7 @@ impl Scenario {
                 refresh_expires_at: now + (20 + 40 * s as i64) * 86_400,
                 store: store_name.clone(),
                 delivery_option_id: format!("70911466632296{:05}", s + 1),
-                providers: PROVIDERS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (format!("66176750211194{:05}", i + 1), p.to_string()))
-                    .collect(),
+                providers: tiktok_providers(),
                 currency: currency.to_string(),
             });
             stores.push(StoreSpec {
@@ -315,6 +328,7 @@ impl Scenario {
             woocommerce: Vec::new(),
             magento: Vec::new(),
             bigcommerce: Vec::new(),
+            amazon: Vec::new(),
             orders,
         }
     }
@@ -337,11 +351,62 @@ impl Scenario {
         spec.rts_sla_time = now + 2 * 86_400;
         spec.tracking_number = None;
         spec.cancel = None;
-        if self.magento.iter().any(|m| m.name == shop.store) {
+        // Magento's directory knows US states by name; Amazon needs a city on US addresses.
+        let mut needs_us_city =
+            (self.magento.iter().map(|m| &m.name)).chain(self.amazon.iter().map(|a| &a.name));
+        if needs_us_city.any(|store| *store == shop.store) {
             magento2::us_buyer(rng, &mut spec);
         }
         spec
     }
+}
+
+impl Scenario {
+    /// One more US shop (its ids follow the others'), linked to `store`, with TikTok's usual
+    /// shipping providers; `app` and `secret` tell its TikTok app credentials apart.
+    fn us_shop(
+        &self,
+        rng: &mut ChaCha8Rng,
+        (name, shop_name): (String, String),
+        (app, secret): (&str, &str),
+        store: &str,
+    ) -> ShopSpec {
+        let s = self.shops.len();
+        ShopSpec {
+            shop_id: format!("749554073536577{:04}", s + 1),
+            shop_name,
+            cipher: format!("GCP_sandbox{s}AAAAAh00qsWgtvOiGFNqyubMt{s}"),
+            region: "US".into(),
+            app_key: format!("sbx{s}{app}"),
+            app_secret: format!("sandbox-secret-{s}-{secret}"),
+            access_token: format!("TTP_sandbox_access_{s}_{:08x}", rng.random::<u32>()),
+            refresh_token: format!("TTP_sandbox_refresh_{s}_{:08x}", rng.random::<u32>()),
+            access_expires_at: self.now + 6 * 86_400,
+            refresh_expires_at: self.now + 60 * 86_400,
+            store: store.to_string(),
+            delivery_option_id: format!("70911466632296{:05}", s + 1),
+            providers: tiktok_providers(),
+            currency: "USD".into(),
+            name,
+        }
+    }
+
+    /// How many seed orders the first shop has: a store added later gets as many.
+    fn seeded_per_shop(&self) -> usize {
+        self.orders
+            .iter()
+            .filter(|o| o.shop == self.shops[0].name)
+            .count()
+    }
+}
+
+/// The shipping providers TikTok lists for every simulated shop's delivery option: (id, name).
+fn tiktok_providers() -> Vec<(String, String)> {
+    PROVIDERS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("66176750211194{:05}", i + 1), p.to_string()))
+        .collect()
 }
 
 /// About 40 variants; SKU `DUP-…` exists twice and `GHOST-…` SKUs are sold on TikTok only.

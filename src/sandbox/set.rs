@@ -1,12 +1,14 @@
-//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce, Magento and BigCommerce when
-//! the scenario has such stores)
-//! started together from one scenario, and the `orderdeck.toml` that points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo` and the end-to-end
-//! tests (which load the generated config like a user's, so config parsing is exercised too).
+//! The simulated platforms (TikTok Shop, Shopify, and WooCommerce, Magento, BigCommerce and
+//! Amazon MCF when the scenario has such stores) started together from one scenario, and the
+//! `orderdeck.toml` that points orderdeck at them. Used by `orderdeck sandbox`, `orderdeck demo`
+//! and the end-to-end tests (which load the generated config like a user's, so config parsing
+//! is exercised too).
 
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::amazon_mcf::{AmazonMcfSandbox, AmazonSpec, Credentials};
 use super::bigcommerce::BigcommerceSandbox;
 use super::magento2::Magento2Sandbox;
 use super::scenario::Scenario;
@@ -24,6 +26,9 @@ pub struct SandboxSet {
     pub magento: Magento2Sandbox,
     /// Serves the scenario's BigCommerce stores (none unless `Scenario::with_bigcommerce`).
     pub bigcommerce: BigcommerceSandbox,
+    /// One simulated Amazon per seller of the scenario, in its order (each serves both the
+    /// Selling Partner API and Login with Amazon on its own port).
+    pub amazon: Vec<AmazonMcfSandbox>,
 }
 
 impl SandboxSet {
@@ -41,6 +46,17 @@ impl SandboxSet {
         let magento = Magento2Sandbox::start(&scenario.magento, SocketAddr::new(ip, 0)).await?;
         let bigcommerce =
             BigcommerceSandbox::start(&scenario.bigcommerce, SocketAddr::new(ip, 0)).await?;
+        let mut amazon = Vec::with_capacity(scenario.amazon.len());
+        for seller in &scenario.amazon {
+            let mut spec = AmazonSpec::new(&[]);
+            spec.credentials = Credentials {
+                client_id: seller.lwa_client_id.clone(),
+                client_secret: seller.lwa_client_secret.clone(),
+                refresh_token: seller.refresh_token.clone(),
+            };
+            spec.stock.clone_from(&seller.stock);
+            amazon.push(AmazonMcfSandbox::start(&spec, SocketAddr::new(ip, 0)).await?);
+        }
         Ok(SandboxSet {
             scenario,
             tiktok,
@@ -48,6 +64,7 @@ impl SandboxSet {
             woocommerce,
             magento,
             bigcommerce,
+            amazon,
         })
     }
 
@@ -68,7 +85,16 @@ impl SandboxSet {
         for store in &self.scenario.bigcommerce {
             add(&store.name, self.bigcommerce.refused(&store.name));
         }
+        for (seller, amazon) in self.scenario.amazon.iter().zip(&self.amazon) {
+            add(&seller.name, Ok(amazon.invalid_requests()));
+        }
         out
+    }
+
+    /// The simulated Amazon of the scenario's seller `store`.
+    pub fn amazon_of(&self, store: &str) -> Option<&AmazonMcfSandbox> {
+        let index = self.scenario.amazon.iter().position(|a| a.name == store)?;
+        self.amazon.get(index)
     }
 
     /// An `orderdeck.toml` for these sandboxes. It holds the sandbox's (fake) credentials as
@@ -159,6 +185,24 @@ impl SandboxSet {
                 store.access_token,
                 store.client_secret,
                 self.bigcommerce.api_base()
+            );
+        }
+        for (seller, sandbox) in self.scenario.amazon.iter().zip(&self.amazon) {
+            // Both hosts are the simulated Amazon: the Selling Partner API and Login with Amazon.
+            let _ = writeln!(
+                out,
+                "[[stores]]\nname = \"{}\"\nplatform = \"amazon_mcf\"\nregion = \"na\"\nmarketplace_id = \"{}\"",
+                seller.name, seller.marketplace_id
+            );
+            let _ = writeln!(
+                out,
+                "lwa_client_id = \"{}\"\nlwa_client_secret = \"{}\"\nrefresh_token = \"{}\"",
+                seller.lwa_client_id, seller.lwa_client_secret, seller.refresh_token
+            );
+            let _ = writeln!(
+                out,
+                "api_base = \"{base}\"\nauth_base = \"{base}\"\n",
+                base = sandbox.base_url()
             );
         }
         for shop in &self.scenario.shops {

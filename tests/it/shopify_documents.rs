@@ -92,6 +92,7 @@ fn draft() -> StorefrontOrderDraft {
         note: Some("Please ship asap!".into()),
         tags: vec![STORE_ORDER_TAG.into(), "tiktok-us-shop2".into()],
         inventory: InventoryBehaviour::DecrementObeyingPolicy,
+        amazon: Default::default(),
     }
 }
 

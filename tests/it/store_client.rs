@@ -85,5 +85,6 @@ pub async fn draft(
         note: Some("Please ship asap!".into()),
         tags: vec![STORE_ORDER_TAG.into()],
         inventory: InventoryBehaviour::Bypass,
+        amazon: Default::default(),
     }
 }

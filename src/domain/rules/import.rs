@@ -10,7 +10,7 @@ use crate::domain::cause::{Blocked, StuckCause};
 use crate::domain::ids::{StorefrontId, TiktokOrderId};
 use crate::domain::order::{FlowStatus, FulfillmentType, Order, OrderStatus};
 use crate::domain::platform::Platform;
-use crate::domain::settings::{InventoryBehaviour, LinkSettings};
+use crate::domain::settings::{AmazonOrderOptions, InventoryBehaviour, LinkSettings};
 use crate::domain::text;
 
 use super::address::{ShipTo, ship_to};
@@ -131,6 +131,9 @@ pub struct StorefrontOrderDraft {
     pub note: Option<String>,
     pub tags: Vec<String>,
     pub inventory: InventoryBehaviour,
+    /// What an Amazon MCF fulfillment order asks for (other stores ignore it).
+    #[serde(default)]
+    pub amazon: AmazonOrderOptions,
 }
 
 /// The tag every order orderdeck creates carries; store pollers filter on it.
@@ -219,6 +222,7 @@ pub fn draft_store_order(
             format!("tiktok-{}", order.link),
         ],
         inventory: settings.inventory_behaviour,
+        amazon: settings.amazon_order_options(),
     })
 }
 

@@ -146,6 +146,11 @@ fn normalise(name: &str) -> String {
 /// (`upsready`, `endicia` for USPS labels, `royalmail`…); `ups`, `usps`, `fedex` and `ontrac`
 /// match once case is ignored, the rest are here.
 ///
+/// Amazon MCF packages carry a `carrierCode`: `UPS`, `USPS`, `FEDEX`, `ONTRAC` and
+/// `LASERSHIP` match once case is ignored; Amazon's own delivery network is written `AMZL`,
+/// `AMZL_US` or `AMZN_US` (public client reports; Amazon documents no list) and is TikTok's
+/// "Amazon Logistics" only where TikTok lists that provider (see [`AMAZON_LOGISTICS`]).
+///
 /// The link's `carrier_map` is consulted before this table.
 const STORE_SPELLINGS: &[(&str, &[&str])] = &[
     ("fedex sameday", &["FedEx"]),
@@ -166,7 +171,16 @@ const STORE_SPELLINGS: &[(&str, &[&str])] = &[
     ("dhl-global-mail", &["DHL eCommerce"]),
     ("dpd-uk", &["DPD UK"]),
     ("hermes", &["Evri"]),
+    ("amzl", &[AMAZON_LOGISTICS]),
+    ("amzl_us", &[AMAZON_LOGISTICS]),
+    ("amzn_us", &[AMAZON_LOGISTICS]),
 ];
+
+/// TikTok's name for Amazon's own delivery network. TikTok takes a shop's tracking only from a
+/// provider it lists for the order's delivery option; when it lists no Amazon Logistics, an
+/// AMZL parcel cannot be reported through the API, and the order is stuck saying so (the
+/// remedy for later orders is the link's `block_amazon_logistics`).
+pub const AMAZON_LOGISTICS: &str = "Amazon Logistics";
 
 /// TikTok's names for a store's spelling of a carrier, if it is a known one.
 fn known_spellings(carrier: &str) -> &'static [&'static str] {
@@ -223,8 +237,22 @@ pub fn resolve_provider<'a>(
         }),
         None => find(carrier)
             .or_else(|| known_spellings(carrier).iter().find_map(|name| find(name)))
-            .ok_or_else(|| unmapped(format!("carrier '{shown}' has no TikTok shipping provider: map it in settings (carrier_map)"))),
+            .ok_or_else(|| {
+                if is_amazon_logistics(carrier) {
+                    unmapped(format!(
+                        "Amazon delivers this parcel with Amazon Logistics ('{shown}'), and TikTok lists no {AMAZON_LOGISTICS} provider for this order, so it will not take that tracking: enter it in TikTok Seller Center by hand, map '{shown}' in carrier_map if TikTok lists Amazon under another name, and turn on block_amazon_logistics so Amazon uses other carriers for new orders"
+                    ))
+                } else {
+                    unmapped(format!("carrier '{shown}' has no TikTok shipping provider: map it in settings (carrier_map)"))
+                }
+            }),
     }
+}
+
+/// Whether a store's carrier name is Amazon's own delivery network.
+fn is_amazon_logistics(carrier: &str) -> bool {
+    normalise(carrier) == normalise(AMAZON_LOGISTICS)
+        || known_spellings(carrier) == [AMAZON_LOGISTICS]
 }
 
 /// How a seller-shipped package is marked shipped, chosen by the shop's region.
@@ -405,6 +433,75 @@ mod tests {
         settings.carrier_map.insert("DHL US".into(), "USPS".into());
         assert_eq!(resolve("DHL US", &settings).ok().as_deref(), Some("USPS"));
         assert!(resolve("Parcelforce", &settings).is_err());
+    }
+
+    #[test]
+    fn amazon_carrier_codes_resolve_and_amazon_logistics_only_where_tiktok_lists_it() {
+        let providers = |names: &[&str]| -> Vec<ShippingProvider> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| ShippingProvider {
+                    id: format!("p{i}"),
+                    name: name.to_string(),
+                })
+                .collect()
+        };
+        let without_amzl = providers(&["USPS", "UPS", "FedEx", "OnTrac", "LaserShip"]);
+        let settings = LinkSettings::default();
+        for (code, tiktok) in [
+            ("UPS", "UPS"),
+            ("USPS", "USPS"),
+            ("FEDEX", "FedEx"),
+            ("ONTRAC", "OnTrac"),
+            ("LASERSHIP", "LaserShip"),
+        ] {
+            assert_eq!(
+                resolve_provider(Some(code), &settings, &without_amzl)
+                    .ok()
+                    .map(|p| p.name.as_str()),
+                Some(tiktok),
+                "{code}"
+            );
+        }
+        // TikTok lists no Amazon Logistics: stuck, saying why and what can be done.
+        for code in ["AMZL_US", "amzn_us", "AMZL", "Amazon Logistics"] {
+            let blocked = resolve_provider(Some(code), &settings, &without_amzl).unwrap_err();
+            assert!(
+                blocked.reason.contains("Amazon Logistics")
+                    && blocked
+                        .reason
+                        .contains("TikTok lists no Amazon Logistics provider")
+                    && blocked.reason.contains("block_amazon_logistics"),
+                "{code}: {}",
+                blocked.reason
+            );
+            assert_eq!(
+                blocked.cause,
+                StuckCause::UnmappedCarrier {
+                    carrier: code.to_string()
+                },
+                "a carrier_map entry resumes it"
+            );
+        }
+        // Where TikTok lists it, AMZL tracking goes to that provider.
+        let with_amzl = providers(&["USPS", "Amazon Logistics"]);
+        for code in ["AMZL_US", "AMZN_US", "amzl"] {
+            assert_eq!(
+                resolve_provider(Some(code), &settings, &with_amzl)
+                    .ok()
+                    .map(|p| p.name.as_str()),
+                Some("Amazon Logistics"),
+                "{code}"
+            );
+        }
+        // An unknown code is not taken for Amazon Logistics.
+        let other = resolve_provider(Some("SWIPUS"), &settings, &without_amzl).unwrap_err();
+        assert!(
+            !other.reason.contains("Amazon Logistics"),
+            "{}",
+            other.reason
+        );
     }
 
     #[test]

@@ -19,6 +19,9 @@ fn defaults_are_the_seeds() {
         ("missing_tracking_after", "1day"),
         ("carrier_map", ""),
         ("inventory_behaviour", "DECREMENT_OBEYING_POLICY"),
+        ("shipping_speed", "Standard"),
+        ("fulfillment_policy", "FillOrKill"),
+        ("block_amazon_logistics", "off"),
     ];
     assert_eq!(shown, expected.map(|(k, v)| (k, v.to_string())).to_vec());
     for platform in Platform::STORES {
@@ -56,6 +59,25 @@ fn setting_values_from_text() {
             "Royal Mail Tracked=Royal Mail",
         ),
         (Platform::Shopify, "inventory_behaviour", "bypass", "BYPASS"),
+        (
+            Platform::AmazonMcf,
+            "shipping_speed",
+            "expedited",
+            "Expedited",
+        ),
+        (
+            Platform::AmazonMcf,
+            "shipping_speed",
+            " Priority ",
+            "Priority",
+        ),
+        (
+            Platform::AmazonMcf,
+            "fulfillment_policy",
+            "fillallavailable",
+            "FillAllAvailable",
+        ),
+        (Platform::AmazonMcf, "block_amazon_logistics", "on", "on"),
     ];
     for (platform, key, value, expected) in table {
         let key = SettingKey::parse(key).unwrap();
@@ -182,7 +204,56 @@ fn every_refusal_names_its_key_and_says_why() {
             Platform::Shopify,
             "inventory_behaviour",
             "SOMETIMES",
-            "use BYPASS",
+            "\"SOMETIMES\" is not one of BYPASS, DECREMENT_IGNORING_POLICY, DECREMENT_OBEYING_POLICY",
+        ),
+        (
+            LinkSettings::default(),
+            Platform::AmazonMcf,
+            "shipping_speed",
+            "Overnight",
+            "\"Overnight\" is not one of Standard, Expedited, Priority",
+        ),
+        (
+            LinkSettings::default(),
+            Platform::AmazonMcf,
+            "shipping_speed",
+            "ScheduledDelivery",
+            "is not one of Standard, Expedited, Priority",
+        ),
+        (
+            LinkSettings::default(),
+            Platform::AmazonMcf,
+            "fulfillment_policy",
+            "FillSome",
+            "\"FillSome\" is not one of FillOrKill, FillAll, FillAllAvailable",
+        ),
+        (
+            LinkSettings::default(),
+            Platform::AmazonMcf,
+            "block_amazon_logistics",
+            "please",
+            "not on/off",
+        ),
+        (
+            LinkSettings::default(),
+            Platform::Shopify,
+            "shipping_speed",
+            "Expedited",
+            "does not exist for Shopify",
+        ),
+        (
+            LinkSettings::default(),
+            Platform::Bigcommerce,
+            "fulfillment_policy",
+            "FillAll",
+            "does not exist for BigCommerce",
+        ),
+        (
+            LinkSettings::default(),
+            Platform::Woocommerce,
+            "block_amazon_logistics",
+            "on",
+            "does not exist for WooCommerce",
         ),
     ];
     for (start, platform, key_name, value, words) in table {
@@ -237,6 +308,82 @@ fn amazon_forms_have_no_store_to_tiktok_keys() {
     assert!(!amazon.contains(&"cancel_store_to_tiktok"));
     assert!(!amazon.contains(&"default_cancel_reason"));
     assert!(amazon.contains(&"cancel_tiktok_to_store"));
+    for key in [
+        "shipping_speed",
+        "fulfillment_policy",
+        "block_amazon_logistics",
+    ] {
+        assert!(amazon.contains(&key), "{key}");
+        for other in Platform::STORES
+            .into_iter()
+            .filter(|p| *p != Platform::AmazonMcf)
+        {
+            assert!(
+                !SettingKey::parse(key).unwrap().applies_to(other),
+                "{key} on {other}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_amazon_link_refuses_store_to_tiktok_naming_amazon_and_the_setting() {
+    let err = LinkSettings::default()
+        .with_value(SettingKey::CancelStoreToTiktok, "true", Platform::AmazonMcf)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "cancel_store_to_tiktok: this setting does not exist for Amazon MCF links"
+    );
+    // Even a record that somehow holds it (written by hand) is refused as a whole.
+    let forced = LinkSettings {
+        cancel_store_to_tiktok: true,
+        default_cancel_reason: Some("seller_cancel_reason_out_of_stock".into()),
+        ..LinkSettings::default()
+    };
+    let problems: Vec<String> = forced
+        .validate(Platform::AmazonMcf)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        problems.iter().any(|p| p.starts_with(
+            "cancel_store_to_tiktok: Amazon MCF links sync cancellations TikTok → store only"
+        )),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn amazon_order_options_come_from_the_links_settings() {
+    let s = LinkSettings::default()
+        .with_value(SettingKey::ShippingSpeed, "Priority", Platform::AmazonMcf)
+        .unwrap()
+        .with_value(
+            SettingKey::FulfillmentPolicy,
+            "FillAll",
+            Platform::AmazonMcf,
+        )
+        .unwrap()
+        .with_value(SettingKey::BlockAmazonLogistics, "yes", Platform::AmazonMcf)
+        .unwrap();
+    assert_eq!(
+        s.amazon_order_options(),
+        AmazonOrderOptions {
+            shipping_speed: ShippingSpeed::Priority,
+            fulfillment_policy: FulfillmentPolicy::FillAll,
+            block_amazon_logistics: true,
+        }
+    );
+    assert_eq!(
+        LinkSettings::default().amazon_order_options(),
+        AmazonOrderOptions {
+            shipping_speed: ShippingSpeed::Standard,
+            fulfillment_policy: FulfillmentPolicy::FillOrKill,
+            block_amazon_logistics: false,
+        }
+    );
 }
 
 #[test]
@@ -274,6 +421,30 @@ fn stored_json_round_trips_and_refuses_unknown_fields() {
         !partial.import_orders && partial.sync_tracking,
         "missing keys take defaults"
     );
+}
+
+#[test]
+fn records_stored_before_the_amazon_settings_read_with_their_defaults() {
+    // A whole record as orderdeck stored it before shipping_speed, fulfillment_policy and
+    // block_amazon_logistics existed.
+    let stored = r#"{"import_orders":true,"sync_tracking":false,"cancel_tiktok_to_store":true,
+        "restock_on_cancel":true,"cancel_store_to_tiktok":false,"default_cancel_reason":null,
+        "missing_tracking_after":"1day","carrier_map":{"AMZL_US":"Amazon Logistics"},
+        "inventory_behaviour":"DECREMENT_OBEYING_POLICY"}"#;
+    let read: LinkSettings = serde_json::from_str(stored).unwrap();
+    assert!(!read.sync_tracking);
+    assert_eq!(read.carrier_map.len(), 1);
+    assert_eq!(read.shipping_speed, ShippingSpeed::Standard);
+    assert_eq!(read.fulfillment_policy, FulfillmentPolicy::FillOrKill);
+    assert!(!read.block_amazon_logistics);
+    assert!(read.validate(Platform::AmazonMcf).is_empty());
+    // And the new shape round-trips with its values.
+    let set = read
+        .with_value(SettingKey::ShippingSpeed, "Expedited", Platform::AmazonMcf)
+        .unwrap();
+    let json = serde_json::to_string(&set).unwrap();
+    assert!(json.contains("\"shipping_speed\":\"Expedited\""), "{json}");
+    assert_eq!(serde_json::from_str::<LinkSettings>(&json).unwrap(), set);
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! How to reach one seller's Amazon Multi-Channel Fulfillment: the Selling Partner API host of
 //! the link's region, the Login with Amazon host, the LWA app credentials and refresh token, the
-//! marketplace, what every fulfillment order asks for (speed, policy) and the pacing Amazon
-//! publishes (2 requests/second, burst 30, per operation: `shared/platforms/amazon-mcf.md`).
+//! marketplace and the pacing Amazon publishes (2 requests/second, burst 30, per operation: `shared/platforms/amazon-mcf.md`).
 //!
 //! Invariants: the client secret and the refresh token never appear in `Debug` output or errors
 //! (only short SHA-256 fingerprints do); both hosts are http(s) URLs without query or fragment,
@@ -25,45 +24,6 @@ pub enum ConfigError {
     Pacing,
 }
 
-/// `shippingSpeedCategory`. `ScheduledDelivery` is Japan-only and never sent for TikTok orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ShippingSpeed {
-    #[default]
-    Standard,
-    Expedited,
-    Priority,
-}
-
-impl ShippingSpeed {
-    pub fn as_wire(self) -> &'static str {
-        match self {
-            ShippingSpeed::Standard => "Standard",
-            ShippingSpeed::Expedited => "Expedited",
-            ShippingSpeed::Priority => "Priority",
-        }
-    }
-}
-
-/// `fulfillmentPolicy`: what Amazon does when some units cannot be fulfilled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FulfillmentPolicy {
-    /// Amazon's default: nothing ships unless everything can.
-    #[default]
-    FillOrKill,
-    FillAll,
-    FillAllAvailable,
-}
-
-impl FulfillmentPolicy {
-    pub fn as_wire(self) -> &'static str {
-        match self {
-            FulfillmentPolicy::FillOrKill => "FillOrKill",
-            FulfillmentPolicy::FillAll => "FillAll",
-            FulfillmentPolicy::FillAllAvailable => "FillAllAvailable",
-        }
-    }
-}
-
 /// Amazon's published default for every operation orderdeck uses: 2 requests/second.
 pub const DEFAULT_RATE: f64 = 2.0;
 /// Amazon's published default burst for those operations.
@@ -85,8 +45,6 @@ pub struct AmazonMcfConfig {
     pub refresh_token: String,
     /// `marketplaceId` of every order (US: `ATVPDKIKX0DER`).
     pub marketplace_id: String,
-    pub shipping_speed: ShippingSpeed,
-    pub fulfillment_policy: FulfillmentPolicy,
     pub timeouts: Timeouts,
     /// Requests per second per operation, until Amazon's `x-amzn-RateLimit-Limit` says otherwise.
     pub rate: f64,
@@ -111,8 +69,6 @@ impl AmazonMcfConfig {
             client_secret: client_secret.into(),
             refresh_token: refresh_token.into(),
             marketplace_id: marketplace_id.into(),
-            shipping_speed: ShippingSpeed::default(),
-            fulfillment_policy: FulfillmentPolicy::default(),
             timeouts: Timeouts::default(),
             rate: DEFAULT_RATE,
             burst: DEFAULT_BURST,
@@ -179,8 +135,6 @@ impl fmt::Debug for AmazonMcfConfig {
                 &format_args!("<fingerprint {}>", self.secret_fingerprint()),
             )
             .field("marketplace_id", &self.marketplace_id)
-            .field("shipping_speed", &self.shipping_speed)
-            .field("fulfillment_policy", &self.fulfillment_policy)
             .field("rate", &self.rate)
             .field("burst", &self.burst)
             .finish_non_exhaustive()

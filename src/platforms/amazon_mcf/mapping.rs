@@ -22,6 +22,8 @@ use crate::domain::text;
 /// `displayableOrderComment` (required, printed on the packing slip). Also how a change poll
 /// tells orderdeck's fulfillment orders from the seller's other MCF orders.
 pub const ORDER_COMMENT: &str = "Thank you for your TikTok Shop order";
+/// The `featureConstraints` feature that keeps Amazon Logistics (AMZL) from delivering an order.
+pub const BLOCK_AMAZON_LOGISTICS: &str = "BLOCK_AMZL";
 /// `sellerFulfillmentOrderId` / `displayableOrderId` at most 40 characters.
 const ORDER_ID_MAX: usize = 40;
 /// `sellerSku` at most 50 characters.
@@ -84,17 +86,24 @@ pub fn create_request(
             })
         })
         .collect();
-    let body = json!({
+    let options = &draft.amazon;
+    let mut body = json!({
         "marketplaceId": config.marketplace_id.trim(),
         "sellerFulfillmentOrderId": id,
         "displayableOrderId": id,
         "displayableOrderDate": ordered_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         "displayableOrderComment": ORDER_COMMENT,
-        "shippingSpeedCategory": config.shipping_speed.as_wire(),
-        "fulfillmentPolicy": config.fulfillment_policy.as_wire(),
+        "shippingSpeedCategory": options.shipping_speed.as_wire(),
+        "fulfillmentPolicy": options.fulfillment_policy.as_wire(),
         "destinationAddress": address(draft)?,
         "items": items,
     });
+    if options.block_amazon_logistics {
+        // `Required`: Amazon refuses the order rather than deliver it with Amazon Logistics.
+        body["featureConstraints"] = json!([
+            {"featureName": BLOCK_AMAZON_LOGISTICS, "featureFulfillmentPolicy": "Required"},
+        ]);
+    }
     Ok(CreateRequest { body, item_skus })
 }
 
@@ -307,9 +316,11 @@ fn parcels(shipment: &Value) -> Vec<Fulfillment> {
             let tracking = string(package, "trackingNumber")
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
+                // Kept as Amazon wrote them: a number with control characters is refused
+                // before it reaches TikTok (`check_pushable`), never repaired into another.
                 .map(|t| Tracking {
-                    number: text::sanitize(t),
-                    carrier: string(package, "carrierCode").map(text::sanitize),
+                    number: t.to_string(),
+                    carrier: string(package, "carrierCode").map(str::to_string),
                     url: None,
                 });
             Fulfillment {

@@ -57,6 +57,7 @@ fn draft(lines: Vec<DraftLine>) -> StorefrontOrderDraft {
         note: Some("please gift wrap".into()),
         tags: vec![STORE_ORDER_TAG.into()],
         inventory: InventoryBehaviour::Bypass,
+        amazon: Default::default(),
     }
 }
 
@@ -111,10 +112,34 @@ fn the_create_body_is_valid_against_amazons_contract_and_counts_units_per_sku() 
         })
     );
     // Nothing the contract does not name, and no e-mail, price or note.
-    for absent in ["notificationEmails", "paymentInformation", "codSettings"] {
+    for absent in [
+        "notificationEmails",
+        "paymentInformation",
+        "codSettings",
+        "featureConstraints",
+    ] {
         assert!(body.get(absent).is_none(), "{absent}");
     }
     assert_eq!(request.item_skus["2"], "HAT-1");
+}
+
+#[test]
+fn the_links_speed_policy_and_amazon_logistics_block_reach_the_create_body() {
+    use crate::domain::settings::{AmazonOrderOptions, FulfillmentPolicy, ShippingSpeed};
+    let mut draft = draft(vec![line("CRO-00", 1)]);
+    draft.amazon = AmazonOrderOptions {
+        shipping_speed: ShippingSpeed::Expedited,
+        fulfillment_policy: FulfillmentPolicy::FillAllAvailable,
+        block_amazon_logistics: true,
+    };
+    let body = create_request(&draft, &config(), at()).unwrap().body;
+    check("CreateFulfillmentOrderRequest", &body).unwrap();
+    assert_eq!(body["shippingSpeedCategory"], "Expedited");
+    assert_eq!(body["fulfillmentPolicy"], "FillAllAvailable");
+    assert_eq!(
+        body["featureConstraints"],
+        json!([{"featureName": "BLOCK_AMZL", "featureFulfillmentPolicy": "Required"}])
+    );
 }
 
 #[test]
@@ -236,7 +261,8 @@ fn a_split_shipment_gives_one_fulfillment_per_package_with_its_exact_units() {
                 }]
             ),
             (
-                "9400\u{FFFD}[2J1".into(),
+                // As Amazon wrote it: the tracking rule refuses it, nothing repairs it.
+                "9400\u{1b}[2J1".into(),
                 Some("USPS".into()),
                 vec![Units {
                     sku: "HAT-1".into(),

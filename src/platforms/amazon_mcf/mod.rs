@@ -29,7 +29,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde_json::Value;
 
-pub use config::{AmazonMcfConfig, ConfigError, FulfillmentPolicy, ShippingSpeed};
+pub use config::{AmazonMcfConfig, ConfigError};
 
 use self::classify::Call;
 use self::mapping::ReadOrder;
@@ -142,8 +142,10 @@ impl AmazonMcfClient {
             .live_fulfillments()
             .filter_map(|f| f.tracking_number())
             .map(|t| match &t.carrier {
-                Some(carrier) => format!("{carrier} {}", t.number),
-                None => t.number.clone(),
+                Some(carrier) => {
+                    format!("{} {}", text::sanitize(carrier), text::sanitize(&t.number))
+                }
+                None => text::sanitize(&t.number),
             })
             .collect();
         let tracking = if tracking.is_empty() {

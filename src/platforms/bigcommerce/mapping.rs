@@ -400,6 +400,7 @@ mod tests {
             note: Some("Leave at the door".into()),
             tags: vec![STORE_ORDER_TAG.into()],
             inventory: InventoryBehaviour::Bypass,
+            amazon: Default::default(),
         }
     }
 

@@ -349,6 +349,7 @@ mod tests {
             note: Some("ring twice".into()),
             tags: vec![STORE_ORDER_TAG.into()],
             inventory: InventoryBehaviour::Bypass,
+            amazon: Default::default(),
         }
     }
 

@@ -329,6 +329,7 @@ mod tests {
             note: Some("Please ship asap!".into()),
             tags: vec![STORE_ORDER_TAG.into(), "tiktok-uk-shop1".into()],
             inventory: InventoryBehaviour::DecrementObeyingPolicy,
+            amazon: Default::default(),
         }
     }
 

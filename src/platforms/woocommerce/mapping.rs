@@ -394,6 +394,7 @@ mod tests {
             note: None,
             tags: vec![STORE_ORDER_TAG.into()],
             inventory: InventoryBehaviour::Bypass,
+            amazon: Default::default(),
         }
     }
 

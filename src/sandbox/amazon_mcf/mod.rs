@@ -25,7 +25,7 @@ use axum::Router;
 use axum::routing::{any, post};
 
 pub use http::Credentials;
-pub use state::{McfItem, McfOrder, McfPackage, McfShipment, PackageSpec};
+pub use state::{McfItem, McfOrder, McfPackage, McfShipment, PackageSpec, is_amazon_logistics};
 
 use self::http::Shared;
 use self::state::Seller;

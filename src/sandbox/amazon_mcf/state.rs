@@ -180,6 +180,13 @@ impl Seller {
         ) {
             return Err(format!("order {id} is {}: nothing ships", order.status));
         }
+        if order.blocks_amazon_logistics()
+            && let Some((carrier, _, _)) = packages.iter().find(|(c, _, _)| is_amazon_logistics(c))
+        {
+            return Err(format!(
+                "order {id} blocks Amazon Logistics (BLOCK_AMZL): it cannot leave with {carrier}"
+            ));
+        }
         let mut shipment = McfShipment {
             id: shipment_id.clone(),
             status: "SHIPPED".into(),
@@ -236,7 +243,25 @@ impl Seller {
     }
 }
 
+/// Amazon's own delivery network, as a package's `carrierCode` names it.
+pub fn is_amazon_logistics(carrier: &str) -> bool {
+    let carrier = carrier.to_ascii_uppercase();
+    carrier.starts_with("AMZL") || carrier.starts_with("AMZN")
+}
+
 impl McfOrder {
+    /// The seller asked that Amazon Logistics never deliver it (`featureConstraints`
+    /// `BLOCK_AMZL`, `Required`).
+    pub fn blocks_amazon_logistics(&self) -> bool {
+        self.request["featureConstraints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|f| {
+                f["featureName"] == "BLOCK_AMZL" && f["featureFulfillmentPolicy"] == "Required"
+            })
+    }
+
     /// `FulfillmentOrder`: the request's fields plus Amazon's.
     pub fn render_head(&self) -> Value {
         let r = &self.request;
@@ -286,5 +311,50 @@ impl McfOrder {
             "returnItems": [],
             "returnAuthorizations": [],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(features: Value) -> Value {
+        json!({
+            "sellerFulfillmentOrderId": "576400000000000903", "displayableOrderId": "576400000000000903",
+            "displayableOrderDate": "2026-11-21T10:00:00Z", "displayableOrderComment": "x",
+            "shippingSpeedCategory": "Standard", "featureConstraints": features,
+            "destinationAddress": {"name": "B", "addressLine1": "2 Elm St", "city": "Austin", "postalCode": "78701", "countryCode": "US"},
+            "items": [{"sellerSku": "CRO-00", "sellerFulfillmentOrderItemId": "1", "quantity": 1}],
+        })
+    }
+
+    #[test]
+    fn an_order_blocking_amazon_logistics_never_leaves_with_it() {
+        let now = Utc::now();
+        let units: &[(&str, u32)] = &[("CRO-00", 1)];
+        let mut seller = Seller::new(&[("CRO-00", 5)]);
+        let blocked =
+            json!([{"featureName": "BLOCK_AMZL", "featureFulfillmentPolicy": "Required"}]);
+        seller.create(&body(blocked), now).unwrap();
+        let refused = seller
+            .ship("576400000000000903", &[("AMZL_US", "TBA1", units)], now)
+            .unwrap_err();
+        assert!(refused.contains("BLOCK_AMZL"), "{refused}");
+        seller
+            .ship("576400000000000903", &[("UPS", "1Z1", units)], now)
+            .unwrap();
+        assert_eq!(
+            seller.order("576400000000000903").unwrap().status,
+            "Complete"
+        );
+
+        // Without the constraint (or with it not required) Amazon Logistics may deliver.
+        let mut seller = Seller::new(&[("CRO-00", 5)]);
+        let optional =
+            json!([{"featureName": "BLOCK_AMZL", "featureFulfillmentPolicy": "NotRequired"}]);
+        seller.create(&body(optional), now).unwrap();
+        seller
+            .ship("576400000000000903", &[("AMZL_US", "TBA1", units)], now)
+            .unwrap();
     }
 }

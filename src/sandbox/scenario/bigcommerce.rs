@@ -5,7 +5,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{BigStoreSpec, PROVIDERS, Scenario, ShopSpec, catalog, order};
+use super::{BigStoreSpec, Scenario, catalog, order};
 
 /// Standard and Plus plans: 150 requests per 30 s window.
 pub const STANDARD_QUOTA: u32 = 150;
@@ -24,33 +24,13 @@ impl Scenario {
         for (i, product) in products.iter_mut().enumerate() {
             product.variant_id = 300 + i as u64;
         }
-        let shop = ShopSpec {
-            name: name.clone(),
-            shop_id: format!("749554073536577{:04}", s + 1),
-            shop_name: format!("Sandbox US BigCommerce shop {n}"),
-            cipher: format!("GCP_sandbox{s}AAAAAh00qsWgtvOiGFNqyubMt{s}"),
-            region: "US".into(),
-            app_key: format!("sbx{s}b16c"),
-            app_secret: format!("sandbox-secret-{s}-b16c0mm3rc"),
-            access_token: format!("TTP_sandbox_access_{s}_{:08x}", rng.random::<u32>()),
-            refresh_token: format!("TTP_sandbox_refresh_{s}_{:08x}", rng.random::<u32>()),
-            access_expires_at: self.now + 6 * 86_400,
-            refresh_expires_at: self.now + 60 * 86_400,
-            store: store_name.clone(),
-            delivery_option_id: format!("70911466632296{:05}", s + 1),
-            providers: PROVIDERS
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (format!("66176750211194{:05}", i + 1), p.to_string()))
-                .collect(),
-            currency: "USD".into(),
-        };
-        let seeded = self
-            .orders
-            .iter()
-            .filter(|o| o.shop == self.shops[0].name)
-            .count();
-        for o in 0..seeded {
+        let shop = self.us_shop(
+            &mut rng,
+            (name, format!("Sandbox US BigCommerce shop {n}")),
+            ("b16c", "b16c0mm3rc"),
+            &store_name,
+        );
+        for o in 0..self.seeded_per_shop() {
             let mut spec = order(&mut rng, &shop, &products, s, o, self.now);
             spec.buyer.region_code = "US".into();
             spec.buyer.country = "United States".into();

@@ -4,7 +4,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{PROVIDERS, Scenario, ShopSpec, VariantSpec, WooStoreSpec, catalog, order};
+use super::{Scenario, VariantSpec, WooStoreSpec, catalog, order};
 
 impl Scenario {
     /// Adds one US shop linked to a WooCommerce site, with as many seed orders as the first
@@ -21,33 +21,13 @@ impl Scenario {
         for (i, product) in products.iter_mut().enumerate() {
             product.variant_id = 100 + i as u64;
         }
-        let shop = ShopSpec {
-            name: name.clone(),
-            shop_id: format!("749554073536577{:04}", s + 1),
-            shop_name: format!("Sandbox US WooCommerce shop {n}"),
-            cipher: format!("GCP_sandbox{s}AAAAAh00qsWgtvOiGFNqyubMt{s}"),
-            region: "US".into(),
-            app_key: format!("sbx{s}a39d"),
-            app_secret: format!("sandbox-secret-{s}-e59af819cc"),
-            access_token: format!("TTP_sandbox_access_{s}_{:08x}", rng.random::<u32>()),
-            refresh_token: format!("TTP_sandbox_refresh_{s}_{:08x}", rng.random::<u32>()),
-            access_expires_at: self.now + 6 * 86_400,
-            refresh_expires_at: self.now + 60 * 86_400,
-            store: store_name.clone(),
-            delivery_option_id: format!("70911466632296{:05}", s + 1),
-            providers: PROVIDERS
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (format!("66176750211194{:05}", i + 1), p.to_string()))
-                .collect(),
-            currency: "USD".into(),
-        };
-        let seeded = self
-            .orders
-            .iter()
-            .filter(|o| o.shop == self.shops[0].name)
-            .count();
-        for o in 0..seeded {
+        let shop = self.us_shop(
+            &mut rng,
+            (name, format!("Sandbox US WooCommerce shop {n}")),
+            ("a39d", "e59af819cc"),
+            &store_name,
+        );
+        for o in 0..self.seeded_per_shop() {
             let mut spec = order(&mut rng, &shop, &products, s, o, self.now);
             spec.buyer.region_code = "US".into();
             spec.buyer.country = "United States".into();
@@ -89,6 +69,12 @@ impl Scenario {
                     .iter()
                     .find(|b| &b.name == store)
                     .map(|b| b.products.as_slice())
+            })
+            .or_else(|| {
+                self.amazon
+                    .iter()
+                    .find(|a| &a.name == store)
+                    .map(|a| a.products.as_slice())
             })
             .unwrap_or(&[])
     }

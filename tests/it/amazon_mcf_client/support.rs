@@ -99,5 +99,6 @@ pub fn draft(id: &str, lines: &[(&str, u32)]) -> StorefrontOrderDraft {
         note: None,
         tags: vec![STORE_ORDER_TAG.into()],
         inventory: InventoryBehaviour::Bypass,
+        amazon: Default::default(),
     }
 }

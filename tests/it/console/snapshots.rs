@@ -110,6 +110,15 @@ async fn settings_amazon_has_no_store_to_tiktok_section() {
 }
 
 #[tokio::test]
+async fn settings_amazon_offers_its_shipping_speeds() {
+    // The second row of an Amazon link is shipping_speed: enter opens Amazon's three speeds.
+    scene("settings_amazon_speed", Role::Operator, async |c, s| {
+        press(c, s, "8 ] ] j enter").await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn settings_woocommerce_restocks_always_and_offers_no_toggle() {
     // The fifth row is restock_on_cancel; space on it only says why nothing changes.
     scene("settings_woocommerce", Role::Operator, async |c, s| {

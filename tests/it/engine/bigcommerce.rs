@@ -48,14 +48,6 @@ fn assert_no_refusals(rig: &Rig) {
     assert!(refused.is_empty(), "the store refused: {refused:#?}");
 }
 
-fn provider(rig: &Rig, shop: usize, name: &str) -> Option<String> {
-    rig.set.scenario.shops[shop]
-        .providers
-        .iter()
-        .find(|(_, n)| n == name)
-        .map(|(id, _)| id.clone())
-}
-
 fn ship(rig: &Rig, order: u64, units: &[(&str, u64)], number: &str, provider: &str, carrier: &str) {
     let parcel = Parcel {
         units: units.iter().map(|(s, q)| (s.to_string(), *q)).collect(),
@@ -208,7 +200,7 @@ async fn each_shipment_reaches_tiktok_once_as_its_own_package_with_its_provider(
     assert_eq!(shipments[0].tracking_number, "1Z999AA10000000001");
     assert_eq!(
         shipments[0].provider_id,
-        provider(&rig, shop, "UPS"),
+        rig.provider_id(shop, "UPS"),
         "upsready is UPS"
     );
     let mut first = shipments[0].line_ids.clone();
@@ -227,7 +219,7 @@ async fn each_shipment_reaches_tiktok_once_as_its_own_package_with_its_provider(
         .iter()
         .find(|s| s.tracking_number == "7489001234")
         .expect("pushed");
-    assert_eq!(second.provider_id, provider(&rig, shop, "FedEx"));
+    assert_eq!(second.provider_id, rig.provider_id(shop, "FedEx"));
     assert_eq!(second.line_ids, vec![lines[2].clone()]);
     let writes = rig.set.tiktok.tracking_writes(id.as_str());
     rig.sync().await;

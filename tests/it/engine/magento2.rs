@@ -42,14 +42,6 @@ fn no_refusals(rig: &Rig) {
     );
 }
 
-fn provider(rig: &Rig, shop: usize, name: &str) -> Option<String> {
-    rig.set.scenario.shops[shop]
-        .providers
-        .iter()
-        .find(|(_, n)| n == name)
-        .map(|(id, _)| id.clone())
-}
-
 async fn imported(rig: &mut Rig, shop: usize) -> TiktokOrderId {
     let id = rig.paid_order(shop);
     rig.sync().await;
@@ -194,12 +186,12 @@ async fn a_paid_order_becomes_one_invoiced_magento_order_and_its_parcels_become_
         vec![
             (
                 "1Z999AA10000000001".to_string(),
-                provider(&rig, shop, "UPS"),
+                rig.provider_id(shop, "UPS"),
                 2
             ),
             (
                 "9400100000000000000002".to_string(),
-                provider(&rig, shop, "USPS"),
+                rig.provider_id(shop, "USPS"),
                 1
             ),
         ]

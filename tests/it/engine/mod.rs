@@ -5,6 +5,7 @@
 
 mod address;
 mod after_shipping;
+mod amazon_mcf;
 mod bigcommerce;
 pub(super) mod cancel;
 mod cli;

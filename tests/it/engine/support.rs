@@ -90,6 +90,8 @@ pub struct Options {
     pub magento: bool,
     /// One more shop, after those, linked to a simulated BigCommerce store.
     pub bigcommerce: bool,
+    /// One more shop, after those, linked to a simulated Amazon MCF seller.
+    pub amazon: bool,
 }
 
 pub struct Rig {
@@ -135,6 +137,11 @@ impl Rig {
         };
         let scenario = if options.bigcommerce {
             scenario.with_bigcommerce()
+        } else {
+            scenario
+        };
+        let scenario = if options.amazon {
+            scenario.with_amazon()
         } else {
             scenario
         };
@@ -209,6 +216,15 @@ impl Rig {
         spec.buyer_message = None;
         set_lines(&mut spec, &[KNOWN_SKU]);
         spec
+    }
+
+    /// The id of TikTok's shipping provider `name` for `shop`'s orders.
+    pub fn provider_id(&self, shop: usize, name: &str) -> Option<String> {
+        self.set.scenario.shops[shop]
+            .providers
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| id.clone())
     }
 
     /// Adds `spec` to TikTok and answers its id.

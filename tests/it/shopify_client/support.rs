@@ -107,6 +107,7 @@ impl Harness {
             note: Some("Please ship asap!".into()),
             tags: vec![STORE_ORDER_TAG.into(), "tiktok-gb-shop1".into()],
             inventory: InventoryBehaviour::DecrementObeyingPolicy,
+            amazon: Default::default(),
         }
     }
 
