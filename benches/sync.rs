@@ -6,7 +6,7 @@
 //! none, so their figure is requests per second).
 //!
 //! `cargo bench --bench sync` (ORDERS=10000 SHOPS=4 LATENCY_MS=60
-//! PLATFORMS=shopify,woocommerce,magento2,bigcommerce to change the defaults; SHOPS counts the
+//! PLATFORMS=shopify,woocommerce,magento2,bigcommerce,amazon_mcf to change the defaults; SHOPS counts the
 //! shop/store pairs of each platform).
 
 // Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use orderdeck::cli::runtime::open_local;
 use orderdeck::config::Config;
 use orderdeck::domain::clock::SystemClock;
+use orderdeck::sandbox::amazon_mcf::AmazonMcfSandbox;
 use orderdeck::sandbox::bigcommerce::Parcel;
 use orderdeck::sandbox::faults::FaultKind;
 use orderdeck::sandbox::magento2::TrackSpec;
@@ -39,6 +40,8 @@ const BUCKET: BucketLimits = BucketLimits {
     restore_rate: 1000.0,
 };
 const TIKTOK_LIMIT: f64 = 50.0;
+/// Amazon's createFulfillmentOrder rate: per second, and the burst (amazon-mcf.md).
+const AMAZON_CREATE: (f64, f64) = (2.0, 30.0);
 /// A BigCommerce Pro store's quota (bigcommerce.md: 450 requests per 30 s, every app's together).
 const BIGCOMMERCE_PRO: (u32, Duration) = (450, Duration::from_secs(30));
 
@@ -54,6 +57,17 @@ struct Imported {
     last: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// The simulated Amazon seller of the scenario's Amazon store `name`.
+fn amazon<'a>(set: &'a SandboxSet, name: &str) -> &'a AmazonMcfSandbox {
+    let at = set
+        .scenario
+        .amazon
+        .iter()
+        .position(|a| a.name == name)
+        .expect("an Amazon store of the scenario");
+    &set.amazon[at]
+}
+
 /// A store platform the bench drives: its shop/store pairs, what it made, how it ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StorePlatform {
@@ -61,14 +75,16 @@ enum StorePlatform {
     Woocommerce,
     Magento2,
     Bigcommerce,
+    AmazonMcf,
 }
 
 impl StorePlatform {
-    const ALL: [StorePlatform; 4] = [
+    const ALL: [StorePlatform; 5] = [
         StorePlatform::Shopify,
         StorePlatform::Woocommerce,
         StorePlatform::Magento2,
         StorePlatform::Bigcommerce,
+        StorePlatform::AmazonMcf,
     ];
 
     fn name(self) -> &'static str {
@@ -77,6 +93,7 @@ impl StorePlatform {
             StorePlatform::Woocommerce => "woocommerce",
             StorePlatform::Magento2 => "magento2",
             StorePlatform::Bigcommerce => "bigcommerce",
+            StorePlatform::AmazonMcf => "amazon_mcf",
         }
     }
 
@@ -92,7 +109,7 @@ impl StorePlatform {
                     .find(|p| p.name() == name)
                     .ok_or_else(|| {
                         anyhow::anyhow!(
-                            "PLATFORMS: unknown platform {name:?}; known: shopify, woocommerce, magento2, bigcommerce"
+                            "PLATFORMS: unknown platform {name:?}; known: shopify, woocommerce, magento2, bigcommerce, amazon_mcf"
                         )
                     })
             })
@@ -114,6 +131,7 @@ impl StorePlatform {
                 .iter()
                 .map(|s| s.name.clone())
                 .collect(),
+            StorePlatform::AmazonMcf => scenario.amazon.iter().map(|s| s.name.clone()).collect(),
         }
     }
 
@@ -151,6 +169,12 @@ impl StorePlatform {
                         .iter()
                         .for_each(|o| note(o.created));
                 }
+                StorePlatform::AmazonMcf => {
+                    amazon(set, store)
+                        .orders()
+                        .iter()
+                        .for_each(|o| note(o.received));
+                }
             }
         }
         for store in self.stores(&set.scenario) {
@@ -171,6 +195,12 @@ impl StorePlatform {
                     out.creates += set.bigcommerce.calls(store, "orders.create")?;
                     out.throttled += set.bigcommerce.throttled(store)?;
                     out.cost += f64::from(set.bigcommerce.requests(store)?);
+                }
+                StorePlatform::AmazonMcf => {
+                    let seller = amazon(set, store);
+                    out.creates += seller.calls("createFulfillmentOrder");
+                    out.throttled += seller.throttled();
+                    out.cost += f64::from(seller.calls("createFulfillmentOrder"));
                 }
             }
         }
@@ -201,6 +231,17 @@ impl StorePlatform {
                     imported.cost / seconds,
                     imported.cost / allowed,
                     window.as_secs()
+                )
+            }
+            StorePlatform::AmazonMcf => {
+                // createFulfillmentOrder: a burst of 30, then 2 per second (amazon-mcf.md).
+                let allowed = stores * (AMAZON_CREATE.1 + AMAZON_CREATE.0 * seconds);
+                format!(
+                    "{:.1} creates/s = {:.2} of createFulfillmentOrder's rate ({} per s after a burst of {})",
+                    imported.cost / seconds,
+                    imported.cost / allowed,
+                    AMAZON_CREATE.0,
+                    AMAZON_CREATE.1
                 )
             }
             StorePlatform::Woocommerce | StorePlatform::Magento2 => {
@@ -249,6 +290,18 @@ impl StorePlatform {
                         set.bigcommerce.ship(store, order.id, &parcel)?;
                     }
                 }
+                StorePlatform::AmazonMcf => {
+                    let seller = amazon(set, store);
+                    for order in seller.orders() {
+                        let number = format!("1Z{}", order.id);
+                        let units: Vec<(&str, u32)> = order
+                            .items
+                            .iter()
+                            .map(|i| (i.sku.as_str(), i.quantity))
+                            .collect();
+                        seller.ship(&order.id, &[("UPS", &number, &units)])?;
+                    }
+                }
             }
         }
         Ok(())
@@ -289,6 +342,7 @@ fn scenario(shops: usize, platforms: &[StorePlatform], now: i64) -> Scenario {
                 StorePlatform::Woocommerce => scenario.with_woocommerce(),
                 StorePlatform::Magento2 => scenario.with_magento(),
                 StorePlatform::Bigcommerce => scenario.with_bigcommerce(),
+                StorePlatform::AmazonMcf => scenario.with_amazon(),
             };
         }
     }
@@ -336,6 +390,9 @@ async fn run(
     set.woocommerce.faults().sometimes("*", slow, 1.0);
     set.magento.faults().sometimes("*", slow, 1.0);
     set.bigcommerce.faults().sometimes("*", slow, 1.0);
+    for seller in &set.amazon {
+        seller.faults().sometimes("*", slow, 1.0);
+    }
 
     let dir = tempfile::tempdir()?;
     let me = orderdeck::service::identity::Account::current().name;
