@@ -396,6 +396,10 @@ pub struct OrderRow {
     pub skus: String,
     pub buyer: String,
     pub total: String,
+    /// Every tracking number the order carries, space-separated (empty in answers of
+    /// daemons from before it was sent).
+    #[serde(default)]
+    pub tracking: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

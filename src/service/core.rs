@@ -8,12 +8,13 @@ use crate::config::AccessConfig;
 use crate::domain::access::Permission;
 use crate::domain::audit::{Actor, AuditOutcome};
 use crate::domain::ids::{LinkId, TiktokOrderId};
+use crate::domain::order::Order;
 use crate::domain::settings::SettingKey;
 use crate::domain::text::{sanitize, truncate};
 use crate::domain::triage::OrderView;
 use crate::engine::Engine;
 use crate::engine::activity::Level;
-use crate::store::{CancellationScan, ViewQuery};
+use crate::store::{CancellationScan, ListOrder, OrderFilter, ViewQuery};
 
 use super::api::*;
 use super::rows::{Filter, cancellation_row, order_row};
@@ -283,68 +284,49 @@ impl Service {
         })
     }
 
+    /// A page of an order list, sorted by the store's indexes (never in memory). A filtered
+    /// page whose walk stopped when it was full is counted apart (see `store::lists`).
     fn orders(&self, q: OrderQuery) -> Result<Paged<OrderRow>, ServiceError> {
         let store = self.engine.store();
         let now = self.engine.now();
         let lookup = self.engine.settings_lookup();
-        let limit = clamp(q.limit);
-        let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
-        let plain = filter.is_empty() && q.sort == OrderColumn::Default && q.dir == SortDir::Asc;
-        if plain {
-            let query = ViewQuery {
-                view: q.view,
-                link: q.link.as_ref(),
-                offset: q.offset,
-                limit,
-                now,
-            };
-            let page = store
-                .page_view(&query, &lookup)
-                .map_err(ServiceError::internal)?;
-            let rows = page
-                .items
-                .iter()
-                .map(|o| order_row(o, q.view, now))
-                .collect();
-            return Ok(Paged {
-                total: page.total,
-                offset: q.offset,
-                rows,
-            });
-        }
-        // Filtered or re-sorted: walk the view's index range (never the whole orders tree),
-        // decoding only the orders the filter may match.
         let query = ViewQuery {
             view: q.view,
             link: q.link.as_ref(),
-            offset: 0,
-            limit: usize::MAX,
+            offset: q.offset,
+            limit: clamp(q.limit),
             now,
         };
-        let orders = if filter.is_empty() {
-            store.page_view(&query, &lookup).map(|page| page.items)
+        let order = ListOrder {
+            column: super::sorting::order_sort(q.sort),
+            descending: q.dir == SortDir::Desc,
+        };
+        let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
+        let (total, orders) = if filter.is_empty() {
+            let page = store.page_sorted(&query, order, &lookup);
+            page.map(|page| (page.total, page.items))
         } else {
-            store.view_matching(&query, &lookup, &filter.pre_check())
+            let text = filter.pre_check();
+            let matches = |o: &Order| filter.matches_order(&order_row(o, q.view, now));
+            let filter = OrderFilter {
+                text: &text,
+                order: &matches,
+            };
+            store
+                .page_matching(&query, order, &lookup, &filter)
+                .and_then(|page| {
+                    let total = match page.total {
+                        Some(total) => total,
+                        None => store.count_matching(&query, &lookup, &filter)?,
+                    };
+                    Ok((total, page.items))
+                })
         }
         .map_err(ServiceError::internal)?;
-        let mut rows: Vec<OrderRow> = orders
-            .iter()
-            .map(|o| order_row(o, q.view, now))
-            .filter(|r| filter.matches_order(r))
-            .collect();
-        super::sorting::sort(
-            &mut rows,
-            Sort {
-                column: q.sort,
-                dir: q.dir,
-            },
-        );
-        let total = rows.len();
-        let rows = rows.into_iter().skip(q.offset).take(limit).collect();
         Ok(Paged {
             total,
             offset: q.offset,
-            rows,
+            rows: orders.iter().map(|o| order_row(o, q.view, now)).collect(),
         })
     }
 

@@ -24,6 +24,7 @@ mod group_flush;
 mod index;
 mod integrity;
 mod keys;
+mod lists;
 mod migrate;
 mod read;
 mod records;
@@ -39,6 +40,7 @@ use crate::domain::ids::{JobId, LinkId};
 
 pub use change::{Change, SettingsWrite};
 pub use integrity::{CheckDepth, IntegrityReport, Problem, RebuildReport};
+pub use lists::{ListOrder, MatchedPage, OrderFilter};
 pub use migrate::SCHEMA_VERSION;
 pub use records::{AuditCursor, AuditRecord, LinkRecord, Page, SettingsRecord, Watermark};
 pub use views::{CancellationScan, ViewCounts, ViewQuery};
@@ -173,6 +175,7 @@ pub(crate) enum TreeId {
     IdxViews,
     IdxViewCounts,
     IdxOrderText,
+    IdxOrderSort,
     IdxCancellations,
     IdxCancellationsOrder,
     IdxJobsDue,
@@ -183,7 +186,7 @@ pub(crate) enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 19] = [
+    pub const ALL: [TreeId; 20] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -196,6 +199,7 @@ impl TreeId {
         TreeId::IdxViews,
         TreeId::IdxViewCounts,
         TreeId::IdxOrderText,
+        TreeId::IdxOrderSort,
         TreeId::IdxCancellations,
         TreeId::IdxCancellationsOrder,
         TreeId::IdxJobsDue,
@@ -220,6 +224,7 @@ impl TreeId {
             TreeId::IdxViews => "idx_views",
             TreeId::IdxViewCounts => "idx_view_counts",
             TreeId::IdxOrderText => "idx_order_text",
+            TreeId::IdxOrderSort => "idx_order_sort",
             TreeId::IdxCancellations => "idx_cancellations",
             TreeId::IdxCancellationsOrder => "idx_cancellations_order",
             TreeId::IdxJobsDue => "idx_jobs_due",

@@ -57,6 +57,7 @@ fn order_row(n: usize, text: usize) -> OrderRow {
         skus: "JMP-1".into(),
         buyer: "b".repeat(text),
         total: "19.99 GBP".into(),
+        tracking: String::new(),
     }
 }
 

@@ -181,6 +181,10 @@ fn damaged_indexes_are_named_and_rebuilt() {
         .tree(TreeId::IdxJobsDue)
         .insert(b"not a due key", &b"\x02"[..])
         .unwrap();
+    let sorted = store.tree(TreeId::IdxOrderSort);
+    let (sort_key, _) = sorted.first().unwrap().unwrap();
+    sorted.remove(&sort_key).unwrap();
+    let sorted_order = keys::order_of_sort_key(&sort_key).unwrap().to_vec();
 
     let report = store.check(CheckDepth::Full).unwrap();
     let mut found: Vec<_> = report
@@ -190,7 +194,15 @@ fn damaged_indexes_are_named_and_rebuilt() {
         .collect();
     found.sort();
     let show = keys::show;
-    assert_eq!(found.len(), 5, "{found:#?}");
+    assert_eq!(found.len(), 6, "{found:#?}");
+    assert!(
+        found.contains(&(
+            "idx_order_sort",
+            show(&sort_key),
+            format!("missing; orders record {} implies it", show(&sorted_order))
+        )),
+        "{found:#?}"
+    );
     let count_problem = (
         "idx_view_counts",
         show(&all_uk),
@@ -221,8 +233,9 @@ fn damaged_indexes_are_named_and_rebuilt() {
     assert!(rebuilt.skipped.is_empty());
     assert_eq!(
         rebuilt.entries,
-        6 + 6 + 3 + 2,
-        "two orders in three views, two scopes; one job, due (globally and for its link); two order texts"
+        6 + 6 + 3 + 2 + 2 * (10 + 10 + 11),
+        "two orders in three views, two scopes; one job, due (globally and for its link); two \
+         order texts; each order's three lists by their columns"
     );
     assert!(store.check(CheckDepth::Full).unwrap().is_clean());
     assert_eq!(store.due_jobs(t(0), 5).unwrap().len(), 1);

@@ -17,7 +17,7 @@ use orderdeck::service::client::{Client, ClientEvent};
 use orderdeck::service::sorting::{Sortable, sort};
 use tokio::sync::broadcast;
 
-use super::fake_query::{cancel_fields, detail_of, order_fields, page, passes};
+use super::fake_query::{cancel_fields, detail_of, order_fields, page, passes, sort_orders};
 use super::seed::{self, LINKS, now};
 
 pub struct FakeClient {
@@ -381,13 +381,7 @@ impl FakeClient {
             .filter(|r| passes(q.filter.as_deref(), &order_fields(r)))
             .cloned()
             .collect();
-        sort(
-            &mut rows,
-            Sort {
-                column: q.sort,
-                dir: q.dir,
-            },
-        );
+        sort_orders(&mut rows, q.sort, q.dir);
         page(rows, q.offset, q.limit)
     }
 
