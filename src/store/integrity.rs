@@ -45,6 +45,16 @@ pub struct Problem {
     pub what: String,
 }
 
+impl Problem {
+    /// Whether the problem is in derived data (an index or a view count), which a rebuild
+    /// regenerates from the primary trees.
+    pub fn is_in_an_index(&self) -> bool {
+        TreeId::ALL.iter().any(|t| {
+            t.name() == self.tree && (index::owner(*t).is_some() || *t == TreeId::IdxViewCounts)
+        })
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "tree {}, key {}: {}", self.tree, self.key, self.what)
@@ -332,6 +342,11 @@ impl Store {
     /// Regenerates every index from the primary trees, then flushes. Records that cannot be
     /// decoded are skipped and reported (they need a person, not a rebuild).
     pub fn rebuild_indexes(&mut self) -> Result<RebuildReport> {
+        self.rebuild_all()
+    }
+
+    /// `rebuild_indexes` for a caller that already keeps writes out (`Store::writes`).
+    pub(super) fn rebuild_all(&self) -> Result<RebuildReport> {
         let started = Instant::now();
         let mut report = RebuildReport::default();
         let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
