@@ -1,6 +1,6 @@
 //! The store at merchant scale, against the goals of issue #15: `ORDERS` orders (default
 //! 100,000; the issue's goals are for 1,000,000) over `LINKS` links (default 10), a year of
-//! made-up history (`cli::history`), bulk-loaded 2,000 orders to a change. Prints each goal
+//! made-up history (`cli::history`), bulk-loaded 2,000 orders to an import. Prints each goal
 //! with its measured value (the median of a few runs, and the slowest) and whether it is met.
 //! `ORDERS=1000000 cargo bench --bench store`; the store lives in the system temp dir, so
 //! flushes hit the disk.
@@ -113,7 +113,7 @@ fn main() {
         .expect("load");
     let loaded = started.elapsed();
     println!(
-        "bulk load: {orders} orders in {:.1?} ({:.0} orders/s, 2,000 to a change: {} flushes)",
+        "bulk load: {orders} orders in {:.1?} ({:.0} orders/s; 2,000 to an import: {} imports)",
         loaded,
         orders as f64 / loaded.as_secs_f64(),
         orders.div_ceil(2_000)

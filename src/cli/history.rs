@@ -4,8 +4,8 @@
 //! and the newest few are paid and waiting for tracking. Buyers, SKUs, store order numbers and
 //! tracking numbers vary, so filters and sorts have something to find.
 //!
-//! Loading goes in batches of [`BATCH`] orders, each one change (one transaction, one flush),
-//! never a flush per order.
+//! Loading goes in batches of [`BATCH`] orders through `Store::import_orders` (one sled batch
+//! per tree, one flush), never a flush per order.
 
 use chrono::Duration;
 
@@ -16,7 +16,7 @@ use crate::domain::order::{
     TiktokSnapshot, group_line_items,
 };
 use crate::domain::store_order::{Fulfillment, StorefrontOrder, StorefrontOrderStatus, Tracking};
-use crate::store::{Change, Store};
+use crate::store::Store;
 
 /// Orders per change while loading.
 pub const BATCH: usize = 2_000;
@@ -159,10 +159,7 @@ impl History {
             let orders = (n..end)
                 .map(|n| self.order(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            store.apply(&Change {
-                orders,
-                ..Change::default()
-            })?;
+            store.import_orders(&orders)?;
             n = end;
             progress(n);
         }

@@ -23,6 +23,7 @@
 //! across restarts. Damaged indexes found by either check are rebuilt from the primary trees,
 //! and the rebuild reported, never used as they are.
 
+mod bulk;
 mod change;
 mod codec;
 mod group_flush;
