@@ -68,6 +68,12 @@ impl Service {
             Request::Orders(q) => {
                 return self.read(caller, || self.orders(q).map(Response::Orders));
             }
+            Request::OrderCount(q) => {
+                return self.read(caller, || {
+                    self.order_count(&q)
+                        .map(|total| Response::OrderCount { total })
+                });
+            }
             Request::Cancellations(q) => {
                 return self.read(caller, || {
                     self.cancellations(q).map(Response::Cancellations)
@@ -148,6 +154,7 @@ impl Service {
                 total: page.total,
                 offset: q.offset,
                 rows: page.items,
+                counting: false,
             }));
         }
         let mut rows = store
@@ -159,6 +166,7 @@ impl Service {
             total: rows.len(),
             offset: q.offset,
             rows: rows.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         }))
     }
 
@@ -285,7 +293,8 @@ impl Service {
     }
 
     /// A page of an order list, sorted by the store's indexes (never in memory). A filtered
-    /// page whose walk stopped when it was full is counted apart (see `store::lists`).
+    /// page whose walk stopped when it was full comes back `counting`: its total follows from
+    /// [`Request::OrderCount`], so a client shows the page first.
     fn orders(&self, q: OrderQuery) -> Result<Paged<OrderRow>, ServiceError> {
         let store = self.engine.store();
         let now = self.engine.now();
@@ -304,30 +313,44 @@ impl Service {
         let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
         let (total, orders) = if filter.is_empty() {
             let page = store.page_sorted(&query, order, &lookup);
-            page.map(|page| (page.total, page.items))
+            page.map(|page| (Some(page.total), page.items))
         } else {
-            let text = filter.pre_check();
-            let matches = |o: &Order| filter.matches_order(&order_row(o, q.view, now));
-            let filter = OrderFilter {
-                text: &text,
-                order: &matches,
-            };
-            store
-                .page_matching(&query, order, &lookup, &filter)
-                .and_then(|page| {
-                    let total = match page.total {
-                        Some(total) => total,
-                        None => store.count_matching(&query, &lookup, &filter)?,
-                    };
-                    Ok((total, page.items))
-                })
+            with_order_filter(&filter, q.view, now, |filter| {
+                let page = store.page_matching(&query, order, &lookup, filter);
+                page.map(|page| (page.total, page.items))
+            })
         }
         .map_err(ServiceError::internal)?;
         Ok(Paged {
-            total,
+            total: total.unwrap_or(q.offset + orders.len()),
             offset: q.offset,
             rows: orders.iter().map(|o| order_row(o, q.view, now)).collect(),
+            counting: total.is_none(),
         })
+    }
+
+    /// How many orders `q`'s list holds with its filter (one read for an unfiltered list).
+    fn order_count(&self, q: &OrderQuery) -> Result<usize, ServiceError> {
+        let store = self.engine.store();
+        let now = self.engine.now();
+        let lookup = self.engine.settings_lookup();
+        let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
+        if filter.is_empty() {
+            return store
+                .count_view(q.view, q.link.as_ref(), now, &lookup)
+                .map_err(ServiceError::internal);
+        }
+        let query = ViewQuery {
+            view: q.view,
+            link: q.link.as_ref(),
+            offset: 0,
+            limit: 0,
+            now,
+        };
+        with_order_filter(&filter, q.view, now, |filter| {
+            store.count_matching(&query, &lookup, filter)
+        })
+        .map_err(ServiceError::internal)
     }
 
     fn cancellations(&self, q: CancellationQuery) -> Result<Paged<CancellationRow>, ServiceError> {
@@ -359,6 +382,7 @@ impl Service {
                 total: page.total,
                 offset: q.offset,
                 rows,
+                counting: false,
             });
         }
         let mut rows: Vec<CancellationRow> = rows
@@ -371,6 +395,7 @@ impl Service {
             total,
             offset: q.offset,
             rows: rows.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         })
     }
 
@@ -384,6 +409,7 @@ impl Service {
             total,
             offset: q.offset,
             rows: newest.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         })
     }
 
@@ -471,12 +497,14 @@ impl Service {
                 total: items.len(),
                 offset: q.offset,
                 rows: items.into_iter().skip(q.offset).take(limit).collect(),
+                counting: false,
             });
         }
         Ok(Paged {
             total: audit_total + engine_total,
             offset: q.offset,
             rows: items.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         })
     }
 
@@ -507,6 +535,22 @@ impl Service {
             providers: self.engine.provider_names(runtime),
         })
     }
+}
+
+/// `filter` as the store applies it to the orders of `view`'s list: its pre-check on each
+/// order's indexed text, then the filter itself on the order's row.
+fn with_order_filter<R>(
+    filter: &Filter,
+    view: OrderView,
+    now: crate::domain::clock::Timestamp,
+    read: impl FnOnce(&OrderFilter<'_>) -> R,
+) -> R {
+    let text = filter.pre_check();
+    let matches = |o: &Order| filter.matches_order(&order_row(o, view, now));
+    read(&OrderFilter {
+        text: &text,
+        order: &matches,
+    })
 }
 
 fn clamp(limit: usize) -> usize {

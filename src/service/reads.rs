@@ -89,7 +89,7 @@ fn scans(request: &Request) -> bool {
         |filter: &Option<String>| filter.as_deref().is_some_and(|f| !f.trim().is_empty());
     match request {
         // A sorted order list is a range of an index, as its own order is.
-        Request::Orders(q) => filtered(&q.filter),
+        Request::Orders(q) | Request::OrderCount(q) => filtered(&q.filter),
         Request::Cancellations(q) => filtered(&q.filter),
         Request::Audit(q) | Request::Activity(q) => filtered(&q.filter) || q.since.is_some(),
         _ => false,

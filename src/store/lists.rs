@@ -9,7 +9,8 @@
 //! (a cheap necessary condition) and decoding only the orders that pass it, and stops when the
 //! page is full: with 1% of orders matching, a page of 50 reads ~5,000 texts. When
 //! [`LOOKUP_BUDGET`] texts did not fill the page, matches are rare: one sequential read of
-//! `idx_order_text` finds every candidate, and the walk goes on checking ids against them.
+//! `idx_order_text` finds every candidate; a few are decoded and placed by their index keys,
+//! many are met by the walk going on and checking ids against them.
 //! When the page fills before the list's end, the total is left to [`Store::count_matching`],
 //! which a client runs after showing the page ("counting…").
 //!
@@ -25,7 +26,7 @@ use super::{Result, Store, StoreError, TreeId, ViewQuery};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::LinkId;
 use crate::domain::order::Order;
-use crate::domain::order_sort::OrderSort;
+use crate::domain::order_sort::{OrderSort, sort_value};
 use crate::domain::settings::LinkSettings;
 use crate::domain::triage::{OrderView, is_visible, is_visible_since, views_of};
 
@@ -33,6 +34,10 @@ use crate::domain::triage::{OrderView, is_visible, is_visible_since, views_of};
 /// at once to find the rare matches. Tests switch after a few, so that the few orders of the
 /// model test take both ways, which must agree.
 const LOOKUP_BUDGET: usize = if cfg!(test) { 3 } else { 10_000 };
+
+/// Candidates few enough to decode and sort in memory rather than finding them in a walk of
+/// the whole list (a tracking number, an order's id). Tests take both ways.
+const FEW_CANDIDATES: usize = if cfg!(test) { 2 } else { 5_000 };
 
 /// How a list's orders follow each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -151,6 +156,27 @@ impl Walk<'_> {
         }
         Ok(true)
     }
+}
+
+/// Where `order` sits in `q`'s list sorted by `column` (its key in the index walked), or `None`
+/// when the list does not show it now (another view or link, or not yet visible).
+fn list_position(
+    order: &Order,
+    q: &ViewQuery<'_>,
+    column: Option<OrderSort>,
+    settings: &dyn Fn(&LinkId) -> LinkSettings,
+) -> Option<Vec<u8>> {
+    let (_, sort) = views_of(order).into_iter().find(|(v, _)| *v == q.view)?;
+    let shown = q.link.is_none_or(|link| *link == order.link)
+        && is_visible(order, q.view, &settings(&order.link), q.now);
+    shown.then(|| match column {
+        None => keys::view_key(q.view, None, sort, &order.id),
+        Some(column) => {
+            let column = column.in_view(q.view);
+            let value = sort_value(order, column, q.view);
+            keys::sort_key((q.view, column), &value, order.tiktok.created_at, &order.id)
+        }
+    })
 }
 
 /// Counts a filtered list's matches and keeps those on the asked page.
@@ -304,6 +330,9 @@ impl Store {
             }
         }
         let mut candidates = self.text_candidates(filter)?;
+        if candidates.len() <= FEW_CANDIDATES {
+            return self.page_of_candidates(q, order, settings, filter, candidates);
+        }
         for id in &passed {
             candidates.remove(id.as_slice());
         }
@@ -338,14 +367,47 @@ impl Store {
             let Some(order) = self.get::<Order>(TreeId::Orders, &id)? else {
                 continue;
             };
-            let listed = views_of(&order).iter().any(|(view, _)| *view == q.view)
-                && q.link.is_none_or(|link| *link == order.link)
-                && is_visible(&order, q.view, &settings(&order.link), q.now);
-            if listed && (filter.order)(&order) {
+            if list_position(&order, q, None, settings).is_some() && (filter.order)(&order) {
                 count += 1;
             }
         }
         Ok(count)
+    }
+
+    /// A filtered page from few candidates: each decoded, kept if on the list and matched, and
+    /// put where the list's index would have it.
+    fn page_of_candidates(
+        &self,
+        q: &ViewQuery<'_>,
+        order: ListOrder,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+        filter: &OrderFilter<'_>,
+        candidates: HashSet<Vec<u8>>,
+    ) -> Result<MatchedPage> {
+        let mut listed = Vec::new();
+        for id in candidates {
+            let Some(found) = self.get::<Order>(TreeId::Orders, &id)? else {
+                continue;
+            };
+            if let Some(position) = list_position(&found, q, order.column, settings)
+                && (filter.order)(&found)
+            {
+                listed.push((position, found));
+            }
+        }
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        if order.descending {
+            listed.reverse();
+        }
+        Ok(MatchedPage {
+            total: Some(listed.len()),
+            items: listed
+                .into_iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .map(|(_, o)| o)
+                .collect(),
+        })
     }
 
     /// Decodes the order `id` and, if the filter matches it, counts it and keeps it when it

@@ -115,6 +115,7 @@ fn page_through<T: Row + Clone>(all: &[T], wrap: fn(Paged<T>) -> Response) -> (V
             total: all.len(),
             offset,
             rows,
+            counting: false,
         }));
         let line = ServerMessage::Ok { id: 1, ok: page }.to_line();
         assert!(line.len() <= MAX_LINE, "{} bytes", line.len());

@@ -187,6 +187,9 @@ impl FakeClient {
                 generation: 1,
             })),
             Request::Orders(q) => Ok(Response::Orders(self.orders(&q))),
+            Request::OrderCount(q) => Ok(Response::OrderCount {
+                total: self.orders(&q).total,
+            }),
             Request::Cancellations(q) => {
                 let rows: Vec<_> = self
                     .cancellations
@@ -373,6 +376,7 @@ impl FakeClient {
                 total: source.len(),
                 offset: q.offset,
                 rows,
+                counting: false,
             };
         }
         let mut rows: Vec<OrderRow> = source

@@ -26,6 +26,7 @@ pub fn page<T>(rows: Vec<T>, offset: usize, limit: usize) -> Paged<T> {
         total,
         offset,
         rows: rows.into_iter().skip(offset).take(limit).collect(),
+        counting: false,
     }
 }
 
