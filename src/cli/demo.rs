@@ -38,6 +38,7 @@ use crate::service::inproc::InProcessClient;
 use crate::service::{http, socket, webhooks};
 
 use super::console::{ConsoleArgs, log_quietly};
+use super::history::{self, History};
 use super::orders::check_link;
 use super::runtime::{Local, close, ensure_data_dir, open_local};
 
@@ -53,6 +54,10 @@ pub struct DemoArgs {
     /// Orders each simulated shop starts with
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=5000))]
     pub orders_per_shop: u64,
+    /// Past orders to load before the world starts moving, a year of them over the demo's
+    /// links (try 1000000 to feel the console at a million orders)
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=5_000_000))]
+    pub orders: u64,
     /// How often the simulated world moves on (new orders, shipments, cancels, faults)
     #[arg(long, default_value = "2s", value_parser = parse_every)]
     pub every: Duration,
@@ -162,6 +167,9 @@ impl Demo {
         ensure_data_dir(&config.paths.data_dir)?;
         let log = log_quietly(&config.paths.data_dir);
         let local = open_local(&config, Arc::new(SystemClock), true)?;
+        if args.orders > 0 {
+            preload(&local, args.orders).await?;
+        }
         let (listener, instance) =
             socket::bind(&config.paths.socket, config.paths.socket_group.as_deref()).await?;
         let stop = CancellationToken::new();
@@ -227,6 +235,34 @@ impl Demo {
 
 /// Prints a line for the person, sanitized (it may quote the simulated shops); after a hangup
 /// there is nobody to tell, and that is fine (`println!` would panic).
+/// Loads `count` past orders into the demo's store before anything polls it, saying how far
+/// it got every tenth.
+async fn preload(local: &Local, count: u64) -> anyhow::Result<()> {
+    let history = History {
+        links: local.engine.links().iter().map(|l| l.id.clone()).collect(),
+        count,
+        end: local.engine.now() - chrono::Duration::days(1),
+    };
+    let store = local.engine.store().clone();
+    let started = std::time::Instant::now();
+    say(&format!("orderdeck demo: loading {count} past orders…"));
+    tokio::task::spawn_blocking(move || {
+        let step = (count / 10).max(1);
+        history.load(&store, &mut |n| {
+            if n % step < history::BATCH as u64 || n == count {
+                say(&format!("  {n} of {count}"));
+            }
+        })
+    })
+    .await
+    .context("the preload stopped")??;
+    say(&format!(
+        "orderdeck demo: {count} past orders loaded in {:.1?}",
+        started.elapsed()
+    ));
+    Ok(())
+}
+
 fn say(text: &str) {
     let _ = writeln!(super::output::stdout(), "{text}");
 }

@@ -16,6 +16,7 @@ mod commands;
 pub mod console;
 pub mod demo;
 mod docs;
+pub mod history;
 mod init;
 pub mod orders;
 mod output;

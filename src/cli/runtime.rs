@@ -11,6 +11,7 @@ use anyhow::Context;
 use super::output::CleanLog;
 use crate::config::Config;
 use crate::domain::clock::{Clock, SystemClock};
+use crate::engine::activity::Level;
 use crate::engine::wiring::build_links;
 use crate::engine::{Engine, EngineOptions};
 use crate::service::Service;
@@ -18,7 +19,7 @@ use crate::service::client::Client;
 use crate::service::identity::Account;
 use crate::service::inproc::InProcessClient;
 use crate::service::remote::RemoteClient;
-use crate::store::{Store, StoreError};
+use crate::store::{IntegrityReport, RebuildReport, Store, StoreError};
 
 /// The store's directory inside the data dir.
 pub fn store_path(data_dir: &Path) -> PathBuf {
@@ -66,6 +67,40 @@ where
         .with_ansi(false)
 }
 
+/// Logs what an integrity check found and the index rebuild it caused; returns a line for
+/// people (the activity log), `None` when all was well.
+pub fn log_integrity(report: &IntegrityReport, rebuilt: Option<&RebuildReport>) -> Option<String> {
+    for problem in &report.problems {
+        tracing::warn!("store integrity: {problem}");
+    }
+    let rebuilt = rebuilt.map(|r| {
+        tracing::warn!(
+            entries = r.entries,
+            skipped = r.skipped.len(),
+            took = ?r.elapsed,
+            "store indexes rebuilt from the orders, jobs, cancellations and requests"
+        );
+        format!(
+            "; its indexes were rebuilt from the records ({} entries in {:.1?})",
+            r.entries, r.elapsed
+        )
+    });
+    (!report.is_clean()).then(|| {
+        format!(
+            "the store's integrity check ({:?}, {:.1?}) found {} problems, the first: {}{}",
+            report.depth,
+            report.elapsed,
+            report.problems.len(),
+            report
+                .problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            rebuilt.unwrap_or_default()
+        )
+    })
+}
+
 /// The engine and service over a store this process owns.
 pub struct Local {
     pub engine: Arc<Engine>,
@@ -77,15 +112,19 @@ pub struct Local {
 pub fn open_local(config: &Config, clock: Arc<dyn Clock>, daemon: bool) -> anyhow::Result<Local> {
     ensure_data_dir(&config.paths.data_dir)?;
     let store = Store::open(store_path(&config.paths.data_dir))?;
-    for problem in &store.open_report().integrity.problems {
-        tracing::warn!("store integrity: {problem:?}");
-    }
+    let opened = store.open_report();
+    let found = log_integrity(&opened.integrity, opened.rebuilt.as_ref());
     let options = EngineOptions::from_config(config);
     let wired = build_links(config, clock.clone(), &options.token_dir)?;
     for skipped in &wired.skipped {
         tracing::warn!("{skipped}");
     }
     let engine = Engine::new(Arc::new(store), clock, wired.links, options);
+    if let Some(found) = found {
+        engine
+            .activity()
+            .record(engine.now(), Level::Warn, None, None, found);
+    }
     for problem in &wired.problems {
         tracing::error!("{problem}");
         engine.activity().record(

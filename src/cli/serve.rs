@@ -11,9 +11,43 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::domain::clock::SystemClock;
+use crate::engine::activity::Level;
 use crate::service::{http, socket, webhooks};
 
 use super::runtime::{close, ensure_data_dir, log_to_file, open_local};
+
+/// The full integrity check a large store's open left for later (after a crash), on a thread of
+/// its own while the daemon serves: reads go on, writes wait for it, and what it finds (and the
+/// index rebuild it causes) goes to the log and the activity list.
+fn check_in_background(engine: Arc<crate::engine::Engine>) {
+    tracing::info!("store: full integrity check after a crash, in the background");
+    std::thread::spawn(move || {
+        let (line, level) = match engine.store().run_deferred_check() {
+            Ok(Some((report, rebuilt))) => {
+                match super::runtime::log_integrity(&report, rebuilt.as_ref()) {
+                    Some(found) => (found, Level::Error),
+                    None => (
+                        format!(
+                            "the store's full integrity check after a crash found nothing wrong \
+                             ({} values in {:.1?})",
+                            report.values, report.elapsed
+                        ),
+                        Level::Info,
+                    ),
+                }
+            }
+            Ok(None) => return,
+            Err(e) => (
+                format!("the store's integrity check failed: {e}"),
+                Level::Error,
+            ),
+        };
+        tracing::info!("{line}");
+        engine
+            .activity()
+            .record(engine.now(), level, None, None, line);
+    });
+}
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
     // Listen for signals before anything can connect: a SIGTERM must never meet the default
@@ -39,6 +73,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         integrity = ?local.engine.store().open_report().integrity.depth,
         "orderdeck serve started"
     );
+    if local.engine.store().open_report().deferred_check {
+        check_in_background(local.engine.clone());
+    }
     let engine_stopped = CancellationToken::new();
     let engine = tokio::spawn({
         let (engine, stop, stopped) = (local.engine.clone(), stop.clone(), engine_stopped.clone());

@@ -58,6 +58,8 @@ pub enum Purpose {
     Subscribe,
     Overview,
     Page(ListId),
+    /// The total of an order list whose page came back `counting`.
+    Count(ListId),
     Detail,
     Settings(LinkId),
     Mutation(Mutated),

@@ -48,6 +48,13 @@ pub struct List<T> {
     /// The request whose answer this list waits for; older answers are dropped.
     pub waiting_for: Option<u64>,
     pub error: Option<String>,
+    /// The service is still counting the list (a filtered order list): `total` counts the
+    /// rows read so far.
+    pub counting: bool,
+    /// The count this list waits for; older answers are dropped.
+    pub counting_for: Option<u64>,
+    /// The count of the list as filtered and sorted now, once the service gave it.
+    pub counted: Option<usize>,
 }
 
 impl<T> Default for List<T> {
@@ -66,6 +73,9 @@ impl<T> Default for List<T> {
             marks: BTreeMap::new(),
             waiting_for: None,
             error: None,
+            counting: false,
+            counting_for: None,
+            counted: None,
         }
     }
 }
@@ -122,6 +132,13 @@ impl<T: Row + Clone> List<T> {
         self.rows = paged.rows;
         self.offset = paged.offset;
         self.total = paged.total;
+        // Further pages of a list still being counted say only how far they read.
+        self.counting = paged.counting && self.counted.is_none();
+        if paged.counting
+            && let Some(counted) = self.counted
+        {
+            self.total = counted.max(paged.total);
+        }
         self.loaded = true;
         self.stale = false;
         self.waiting_for = None;
@@ -135,6 +152,17 @@ impl<T: Row + Clone> List<T> {
         self.selected = 0;
         self.top = 0;
         self.stale = true;
+        self.counted = None;
+        self.counting_for = None;
+    }
+
+    /// The service's count of the list, as filtered and sorted now.
+    pub fn install_count(&mut self, total: usize, page: usize) {
+        self.counted = Some(total);
+        self.counting = false;
+        self.counting_for = None;
+        self.total = total;
+        self.select(self.selected, page);
     }
 
     /// Marks or unmarks the selected row; returns whether it is now marked.

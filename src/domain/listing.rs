@@ -13,6 +13,7 @@ use super::triage::{OrderView, StorefrontKnowledge, pending_reason};
 const WHY_CHARS: usize = 200;
 const SKUS_CHARS: usize = 120;
 const BUYER_CHARS: usize = 60;
+const TRACKING_CHARS: usize = 120;
 
 /// The views whose rows differ in what they say (Stuck says what All says).
 const WORDINGS: [OrderView; 3] = [
@@ -70,6 +71,30 @@ pub fn buyer(order: &Order) -> String {
     truncate(&sanitize(&order.tiktok.recipient.name), BUYER_CHARS)
 }
 
+/// Every tracking number the order carries (pushed to TikTok, on TikTok's packages, on the
+/// store's fulfillments), each once, sanitized and cut to 120 characters.
+pub fn tracking(order: &Order) -> String {
+    let tiktok = order.tiktok.packages.iter().map(|p| &p.tracking_number);
+    let store = order
+        .store
+        .iter()
+        .flat_map(|s| &s.fulfillments)
+        .flat_map(|f| &f.tracking)
+        .map(|t| Some(&t.number));
+    let mut numbers: Vec<&str> = [&order.pushed_tracking, &order.tiktok.tracking_number]
+        .into_iter()
+        .chain(tiktok)
+        .map(Option::as_ref)
+        .chain(store)
+        .flatten()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    numbers.retain(|n| seen.insert(*n));
+    truncate(&sanitize(&numbers.join(" ")), TRACKING_CHARS)
+}
+
 /// The store's name for the order (`#1024`), else its id.
 pub fn store_order(order: &Order) -> Option<String> {
     order
@@ -89,6 +114,7 @@ pub fn search_text(order: &Order) -> String {
         store_order(order).unwrap_or_default(),
         skus(order),
         buyer(order),
+        tracking(order),
     ];
     parts.extend(
         [&f.import, &f.tracking, &f.cancellation, &f.label].map(|s| flow_word(s).to_string()),

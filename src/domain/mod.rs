@@ -10,6 +10,7 @@ pub mod ids;
 pub mod job;
 pub mod listing;
 pub mod order;
+pub mod order_sort;
 pub mod outcome;
 pub mod platform;
 pub mod reactor;

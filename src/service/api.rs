@@ -39,6 +39,9 @@ pub enum Request {
     },
     Overview,
     Orders(OrderQuery),
+    /// How many orders an order list holds, filter included (its paging ignored): what
+    /// follows an `Orders` page marked `counting`.
+    OrderCount(OrderQuery),
     Cancellations(CancellationQuery),
     Requests(RequestQuery),
     Order {
@@ -109,6 +112,7 @@ impl Request {
             Request::Hello { .. }
             | Request::Overview
             | Request::Orders(_)
+            | Request::OrderCount(_)
             | Request::Cancellations(_)
             | Request::Requests(_)
             | Request::Order { .. }
@@ -257,6 +261,10 @@ pub enum Response {
     Welcome(Welcome),
     Overview(Overview),
     Orders(Paged<OrderRow>),
+    /// The answer to [`Request::OrderCount`].
+    OrderCount {
+        total: usize,
+    },
     Cancellations(Paged<CancellationRow>),
     Requests(Paged<ResyncRequest>),
     Order(Box<OrderDetail>),
@@ -264,8 +272,13 @@ pub enum Response {
     Activity(Paged<ActivityItem>),
     Settings(SettingsView),
     Resync(ResyncOutcome),
-    Done { message: String },
-    Label { path: String, printed: bool },
+    Done {
+        message: String,
+    },
+    Label {
+        path: String,
+        printed: bool,
+    },
     Sync(SyncSummary),
     Subscribed,
 }
@@ -373,6 +386,10 @@ pub struct Paged<T> {
     pub total: usize,
     pub offset: usize,
     pub rows: Vec<T>,
+    /// The total is not known yet (a filtered order list whose page filled before its end):
+    /// `total` counts what was read so far, and [`Request::OrderCount`] gives the real one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub counting: bool,
 }
 
 /// One line of an order list: enough to draw it without loading the order.
@@ -396,6 +413,10 @@ pub struct OrderRow {
     pub skus: String,
     pub buyer: String,
     pub total: String,
+    /// Every tracking number the order carries, space-separated (empty in answers of
+    /// daemons from before it was sent).
+    #[serde(default)]
+    pub tracking: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,12 +8,13 @@ use crate::config::AccessConfig;
 use crate::domain::access::Permission;
 use crate::domain::audit::{Actor, AuditOutcome};
 use crate::domain::ids::{LinkId, TiktokOrderId};
+use crate::domain::order::Order;
 use crate::domain::settings::SettingKey;
 use crate::domain::text::{sanitize, truncate};
 use crate::domain::triage::OrderView;
 use crate::engine::Engine;
 use crate::engine::activity::Level;
-use crate::store::{CancellationScan, ViewQuery};
+use crate::store::{CancellationScan, ListOrder, OrderFilter, ViewQuery};
 
 use super::api::*;
 use super::rows::{Filter, cancellation_row, order_row};
@@ -66,6 +67,12 @@ impl Service {
             }
             Request::Orders(q) => {
                 return self.read(caller, || self.orders(q).map(Response::Orders));
+            }
+            Request::OrderCount(q) => {
+                return self.read(caller, || {
+                    self.order_count(&q)
+                        .map(|total| Response::OrderCount { total })
+                });
             }
             Request::Cancellations(q) => {
                 return self.read(caller, || {
@@ -147,6 +154,7 @@ impl Service {
                 total: page.total,
                 offset: q.offset,
                 rows: page.items,
+                counting: false,
             }));
         }
         let mut rows = store
@@ -158,6 +166,7 @@ impl Service {
             total: rows.len(),
             offset: q.offset,
             rows: rows.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         }))
     }
 
@@ -283,69 +292,65 @@ impl Service {
         })
     }
 
+    /// A page of an order list, sorted by the store's indexes (never in memory). A filtered
+    /// page whose walk stopped when it was full comes back `counting`: its total follows from
+    /// [`Request::OrderCount`], so a client shows the page first.
     fn orders(&self, q: OrderQuery) -> Result<Paged<OrderRow>, ServiceError> {
         let store = self.engine.store();
         let now = self.engine.now();
         let lookup = self.engine.settings_lookup();
-        let limit = clamp(q.limit);
+        let query = ViewQuery {
+            view: q.view,
+            link: q.link.as_ref(),
+            offset: q.offset,
+            limit: clamp(q.limit),
+            now,
+        };
+        let order = ListOrder {
+            column: super::sorting::order_sort(q.sort),
+            descending: q.dir == SortDir::Desc,
+        };
         let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
-        let plain = filter.is_empty() && q.sort == OrderColumn::Default && q.dir == SortDir::Asc;
-        if plain {
-            let query = ViewQuery {
-                view: q.view,
-                link: q.link.as_ref(),
-                offset: q.offset,
-                limit,
-                now,
-            };
-            let page = store
-                .page_view(&query, &lookup)
-                .map_err(ServiceError::internal)?;
-            let rows = page
-                .items
-                .iter()
-                .map(|o| order_row(o, q.view, now))
-                .collect();
-            return Ok(Paged {
-                total: page.total,
-                offset: q.offset,
-                rows,
-            });
+        let (total, orders) = if filter.is_empty() {
+            let page = store.page_sorted(&query, order, &lookup);
+            page.map(|page| (Some(page.total), page.items))
+        } else {
+            with_order_filter(&filter, q.view, now, |filter| {
+                let page = store.page_matching(&query, order, &lookup, filter);
+                page.map(|page| (page.total, page.items))
+            })
         }
-        // Filtered or re-sorted: walk the view's index range (never the whole orders tree),
-        // decoding only the orders the filter may match.
+        .map_err(ServiceError::internal)?;
+        Ok(Paged {
+            total: total.unwrap_or(q.offset + orders.len()),
+            offset: q.offset,
+            rows: orders.iter().map(|o| order_row(o, q.view, now)).collect(),
+            counting: total.is_none(),
+        })
+    }
+
+    /// How many orders `q`'s list holds with its filter (one read for an unfiltered list).
+    fn order_count(&self, q: &OrderQuery) -> Result<usize, ServiceError> {
+        let store = self.engine.store();
+        let now = self.engine.now();
+        let lookup = self.engine.settings_lookup();
+        let filter = Filter::parse(q.filter.as_deref().unwrap_or(""));
+        if filter.is_empty() {
+            return store
+                .count_view(q.view, q.link.as_ref(), now, &lookup)
+                .map_err(ServiceError::internal);
+        }
         let query = ViewQuery {
             view: q.view,
             link: q.link.as_ref(),
             offset: 0,
-            limit: usize::MAX,
+            limit: 0,
             now,
         };
-        let orders = if filter.is_empty() {
-            store.page_view(&query, &lookup).map(|page| page.items)
-        } else {
-            store.view_matching(&query, &lookup, &filter.pre_check())
-        }
-        .map_err(ServiceError::internal)?;
-        let mut rows: Vec<OrderRow> = orders
-            .iter()
-            .map(|o| order_row(o, q.view, now))
-            .filter(|r| filter.matches_order(r))
-            .collect();
-        super::sorting::sort(
-            &mut rows,
-            Sort {
-                column: q.sort,
-                dir: q.dir,
-            },
-        );
-        let total = rows.len();
-        let rows = rows.into_iter().skip(q.offset).take(limit).collect();
-        Ok(Paged {
-            total,
-            offset: q.offset,
-            rows,
+        with_order_filter(&filter, q.view, now, |filter| {
+            store.count_matching(&query, &lookup, filter)
         })
+        .map_err(ServiceError::internal)
     }
 
     fn cancellations(&self, q: CancellationQuery) -> Result<Paged<CancellationRow>, ServiceError> {
@@ -377,6 +382,7 @@ impl Service {
                 total: page.total,
                 offset: q.offset,
                 rows,
+                counting: false,
             });
         }
         let mut rows: Vec<CancellationRow> = rows
@@ -389,6 +395,7 @@ impl Service {
             total,
             offset: q.offset,
             rows: rows.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         })
     }
 
@@ -402,6 +409,7 @@ impl Service {
             total,
             offset: q.offset,
             rows: newest.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         })
     }
 
@@ -489,12 +497,14 @@ impl Service {
                 total: items.len(),
                 offset: q.offset,
                 rows: items.into_iter().skip(q.offset).take(limit).collect(),
+                counting: false,
             });
         }
         Ok(Paged {
             total: audit_total + engine_total,
             offset: q.offset,
             rows: items.into_iter().skip(q.offset).take(limit).collect(),
+            counting: false,
         })
     }
 
@@ -525,6 +535,22 @@ impl Service {
             providers: self.engine.provider_names(runtime),
         })
     }
+}
+
+/// `filter` as the store applies it to the orders of `view`'s list: its pre-check on each
+/// order's indexed text, then the filter itself on the order's row.
+fn with_order_filter<R>(
+    filter: &Filter,
+    view: OrderView,
+    now: crate::domain::clock::Timestamp,
+    read: impl FnOnce(&OrderFilter<'_>) -> R,
+) -> R {
+    let text = filter.pre_check();
+    let matches = |o: &Order| filter.matches_order(&order_row(o, view, now));
+    read(&OrderFilter {
+        text: &text,
+        order: &matches,
+    })
 }
 
 fn clamp(limit: usize) -> usize {

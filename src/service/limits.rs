@@ -66,7 +66,7 @@ impl Service {
 /// The first size of `request` over its limit, said so a person can fix it.
 pub fn oversize(request: &Request) -> Option<String> {
     match request {
-        Request::Orders(q) => filter(q.filter.as_deref()),
+        Request::Orders(q) | Request::OrderCount(q) => filter(q.filter.as_deref()),
         Request::Cancellations(q) => filter(q.filter.as_deref()),
         Request::Audit(q) | Request::Activity(q) => filter(q.filter.as_deref()),
         Request::Resync { orders, reason, .. } => {

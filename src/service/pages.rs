@@ -77,6 +77,7 @@ pub(crate) fn fit_page<T: Row>(page: Paged<T>) -> Paged<T> {
         total: page.total,
         offset: page.offset,
         rows,
+        counting: page.counting,
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::api::{OrderColumn, Request, Response, ServiceError, SortDir};
+use super::api::{Request, Response, ServiceError};
 use super::core::Service;
 use super::pages;
 use crate::domain::audit::Actor;
@@ -88,9 +88,8 @@ fn scans(request: &Request) -> bool {
     let filtered =
         |filter: &Option<String>| filter.as_deref().is_some_and(|f| !f.trim().is_empty());
     match request {
-        Request::Orders(q) => {
-            filtered(&q.filter) || q.sort != OrderColumn::Default || q.dir != SortDir::Asc
-        }
+        // A sorted order list is a range of an index, as its own order is.
+        Request::Orders(q) | Request::OrderCount(q) => filtered(&q.filter),
         Request::Cancellations(q) => filtered(&q.filter),
         Request::Audit(q) | Request::Activity(q) => filtered(&q.filter) || q.since.is_some(),
         _ => false,
@@ -101,10 +100,10 @@ fn scans(request: &Request) -> bool {
 mod tests {
     use super::*;
     use crate::domain::triage::OrderView;
-    use crate::service::api::OrderQuery;
+    use crate::service::api::{OrderColumn, OrderQuery, SortDir};
 
     #[test]
-    fn filtered_or_resorted_lists_scan_plain_pages_do_not() {
+    fn filtered_lists_scan_plain_and_sorted_pages_do_not() {
         let plain = OrderQuery::first_page(OrderView::Pending, 50);
         assert!(!scans(&Request::Orders(plain.clone())));
         assert!(!scans(&Request::Orders(OrderQuery {
@@ -115,7 +114,8 @@ mod tests {
             filter: Some("jumper".into()),
             ..plain.clone()
         })));
-        assert!(scans(&Request::Orders(OrderQuery {
+        assert!(!scans(&Request::Orders(OrderQuery {
+            sort: OrderColumn::Buyer,
             dir: SortDir::Desc,
             ..plain
         })));

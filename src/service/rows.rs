@@ -1,7 +1,7 @@
 //! List rows and the live filter. A row carries what a list draws, already sanitized, so a face
 //! never needs the whole order to show a line. The filter is case-smart (a term with a capital
 //! letter matches case-sensitively) and understands `field:value` terms:
-//! `link:` (or `store:`), `status:`, `sku:`, `buyer:`, `id:`, `ship:`, `flow:`.
+//! `link:` (or `store:`), `status:`, `sku:`, `buyer:`, `tracking:`, `id:`, `ship:`, `flow:`.
 
 use crate::domain::cancellation::Cancellation;
 use crate::domain::clock::Timestamp;
@@ -32,6 +32,7 @@ pub fn order_row(order: &Order, view: OrderView, now: Timestamp) -> OrderRow {
         knowledge,
         skus: listing::skus(order),
         buyer: listing::buyer(order),
+        tracking: listing::tracking(order),
         total: sanitize(&format!(
             "{} {}",
             order.tiktok.total_amount, order.tiktok.currency
@@ -123,6 +124,7 @@ impl Filter {
                 ],
                 Some("sku") => vec![&row.skus],
                 Some("buyer") => vec![&row.buyer],
+                Some("tracking") => vec![&row.tracking],
                 Some("id") => vec![row.id.as_str()],
                 Some("ship") => vec![&row.shipping_type],
                 Some("flow") => row.flows.iter().map(String::as_str).collect(),
@@ -134,6 +136,7 @@ impl Filter {
                     row.store_order.as_deref().unwrap_or(""),
                     &row.skus,
                     &row.buyer,
+                    &row.tracking,
                     &row.why,
                 ],
             };
@@ -210,6 +213,7 @@ mod tests {
             ("status:stuck link:us", false),
             ("sku:ABC", true),
             ("buyer:david", true),
+            ("tracking:RM", false),
             ("id:5764614", true),
             ("ship:tiktok", false),
             ("nonsense:x", false),
@@ -221,6 +225,19 @@ mod tests {
                 "{filter:?}"
             );
         }
+    }
+
+    #[test]
+    fn support_finds_an_order_by_its_tracking_number() {
+        let mut shipped = in_store(paid(), vec![fulfilled("RM123GB", Some("Royal Mail"))]);
+        shipped.pushed_tracking = Some("RM123GB".into());
+        let row = row_of(&shipped);
+        assert_eq!(row.tracking, "RM123GB", "each number once");
+        for filter in ["tracking:RM123", "rm123gb", "tracking:123"] {
+            assert!(Filter::parse(filter).matches_order(&row), "{filter}");
+        }
+        assert!(!Filter::parse("tracking:RM999").matches_order(&row));
+        assert!(!Filter::parse("tracking:RM").matches_order(&row_of(&paid())));
     }
 
     #[test]
@@ -257,7 +274,16 @@ mod tests {
         let unfulfilled = in_store(paid(), vec![]);
         let shipped = in_store(paid(), vec![fulfilled("RM1GB", Some("Royal Mail"))]);
         let fields = [
-            "", "link:", "store:", "status:", "sku:", "buyer:", "id:", "ship:", "flow:",
+            "",
+            "link:",
+            "store:",
+            "status:",
+            "sku:",
+            "buyer:",
+            "tracking:",
+            "id:",
+            "ship:",
+            "flow:",
         ];
         for o in [stuck, held, unfulfilled, shipped] {
             let text = listing::search_text(&o);
@@ -266,7 +292,7 @@ mod tests {
                 let shown = [
                     vec![row.id.as_str(), row.link.as_str(), &row.tiktok_status],
                     vec![&row.shipping_type, row.store_order.as_deref().unwrap_or("")],
-                    vec![&row.skus, &row.buyer, &row.why],
+                    vec![&row.skus, &row.buyer, &row.why, &row.tracking],
                     row.flows.iter().map(String::as_str).collect(),
                 ]
                 .concat();

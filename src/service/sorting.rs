@@ -1,8 +1,10 @@
 //! Sorting a list by one of its displayed columns: each kind of row says what a column holds
 //! as a comparable [`Key`]; a column the row does not have keeps the list's own order. Sorting
-//! is stable, so rows equal in the column stay in the list's own order.
+//! is stable, so rows equal in the column stay in the list's own order. Order lists, which may
+//! hold a million orders, are sorted by the store's indexes instead ([`order_sort`]).
 
-use super::api::{ActivityItem, CancellationRow, OrderColumn, OrderRow, Sort, SortDir};
+use super::api::{ActivityItem, CancellationRow, OrderColumn, Sort, SortDir};
+use crate::domain::order_sort::OrderSort;
 use crate::domain::request::ResyncRequest;
 
 /// What a cell is compared by.
@@ -38,29 +40,25 @@ pub fn sort<T: Sortable>(rows: &mut [T], sort: Sort) {
     }
 }
 
-impl Sortable for OrderRow {
-    fn key(&self, column: OrderColumn) -> Option<Key> {
-        use OrderColumn::*;
-        match column {
-            Id => text(&self.id),
-            Link => text(&self.link),
-            Status => text(&self.tiktok_status),
-            Created => time(Some(self.created_at)),
-            ShipBy => time(self.ship_by),
-            Paid => time(Some(self.paid_at.unwrap_or(self.created_at))),
-            StoreOrder => text(self.store_order.clone().unwrap_or_default()),
-            Why => text(&self.why),
-            StorefrontSide => text(format!(
-                "{}\u{0}{}",
-                self.knowledge.map(|k| k.describe()).unwrap_or_default(),
-                self.why
-            )),
-            Skus => text(&self.skus),
-            Buyer => text(&self.buyer),
-            Default | Direction | Initiator | Deadline | Sync | Reason | Request | Requester
-            | Asked | Flow | Targets | When | Who | Text => None,
-        }
-    }
+/// The store's sort column for an order list's `column`; `None` keeps the list's own order
+/// (the default, or a column order rows do not have).
+pub fn order_sort(column: OrderColumn) -> Option<OrderSort> {
+    use OrderColumn::*;
+    Some(match column {
+        Id => OrderSort::Id,
+        Link => OrderSort::Link,
+        Status => OrderSort::Status,
+        Created => OrderSort::Created,
+        ShipBy => OrderSort::ShipBy,
+        Paid => OrderSort::Paid,
+        StoreOrder => OrderSort::StoreOrder,
+        Why => OrderSort::Why,
+        StorefrontSide => OrderSort::StorefrontSide,
+        Skus => OrderSort::Skus,
+        Buyer => OrderSort::Buyer,
+        Default | Direction | Initiator | Deadline | Sync | Reason | Request | Requester
+        | Asked | Flow | Targets | When | Who | Text => return None,
+    })
 }
 
 impl Sortable for CancellationRow {

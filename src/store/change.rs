@@ -89,14 +89,24 @@ type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
 impl Store {
     /// Applies `change` atomically and flushes (blocking on the fsync) before returning Ok.
     pub fn apply(&self, change: &Change) -> Result<()> {
+        let shared = self.writes.read().unwrap_or_else(|e| e.into_inner());
         self.commit(change)?;
+        drop(shared);
         self.flush()
     }
 
     /// `apply` for async callers: the transaction itself is in-memory and short; the flush is
-    /// awaited, and shared with the other writers of the moment (group commit).
+    /// awaited, and shared with the other writers of the moment (group commit). While a check
+    /// keeps writes out, the wait is a sleep, not a blocked thread: the daemon's workers go on
+    /// answering reads.
     pub async fn apply_async(&self, change: &Change) -> Result<()> {
-        self.commit(change)?;
+        loop {
+            if let Some(_shared) = self.try_share_writes() {
+                self.commit(change)?;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         self.group_flush
             .wait(|| async {
                 self.db
@@ -140,6 +150,16 @@ impl Store {
         })
     }
 
+    /// `writes` shared, unless a check holds it.
+    fn try_share_writes(&self) -> Option<std::sync::RwLockReadGuard<'_, ()>> {
+        match self.writes.try_read() {
+            Ok(shared) => Some(shared),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The transaction; callers hold `writes` shared.
     fn commit(&self, change: &Change) -> Result<()> {
         let prepared = prepare(change)?;
         self.trees

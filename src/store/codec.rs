@@ -3,8 +3,9 @@
 //! refuses a value it cannot read instead of misreading it:
 //!
 //! - `FORMAT_JSON` (1): serde_json of a domain or store type. Primary records and `meta`.
-//! - `FORMAT_INDEX` (2): an index entry. Most carry nothing else; `idx_views` entries carry what
-//!   the read side filters on without decoding the order (paid-or-created time and link), and
+//! - `FORMAT_INDEX` (2): an index entry. Most carry nothing else; `idx_views` and
+//!   `idx_order_sort` entries carry what the read side filters on without decoding the order
+//!   (paid-or-created time and link), and
 //!   `idx_view_counts` values a u64 (big-endian).
 //!
 //! Decoding never panics on disk data: failures name the tree and key at fault.
@@ -84,8 +85,8 @@ pub fn index_marker() -> Vec<u8> {
     vec![FORMAT_INDEX]
 }
 
-/// The value of an `idx_views` entry: `FORMAT_INDEX | paid-or-created secs (i64 BE) | nanos
-/// (u32 BE) | link name`. The exact instant lets the missing-tracking filter give the same
+/// The value of an `idx_views` or `idx_order_sort` entry: `FORMAT_INDEX | paid-or-created
+/// secs (i64 BE) | nanos (u32 BE) | link name`. The exact instant lets the missing-tracking filter give the same
 /// answer as `triage::is_visible` on the decoded order; the link picks the settings to apply
 /// in global scans, whose keys do not name the link.
 pub fn view_value(paid_or_created: Timestamp, link: &str) -> Vec<u8> {
@@ -97,7 +98,7 @@ pub fn view_value(paid_or_created: Timestamp, link: &str) -> Vec<u8> {
     out
 }
 
-/// Reads an `idx_views` value back: (paid-or-created, link name bytes).
+/// Reads an `idx_views` or `idx_order_sort` value back: (paid-or-created, link name bytes).
 pub fn parse_view_value<'a>(
     tree: &'static str,
     key: &[u8],

@@ -6,6 +6,7 @@
 //! |------------------------|-----------------|--------------------------------------------|---------------|
 //! | `idx_views`            | orders          | view, scope, `views_of` sort key, order id | each view, global + per link |
 //! | `idx_order_text`       | orders          | order id (value: `listing::search_text`)   | always        |
+//! | `idx_order_sort`       | orders          | view, column, `sort_value`, newest first, order id | each view × `OrderSort::indexed_in` it |
 //! | `idx_cancellations`    | cancellations   | scope, `cancellation_sort_key`, cancel key | always, global + per link |
 //! | `idx_cancellations_order` | cancellations | order id, cancel key                  | always        |
 //! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id                   | `Ready` only  |
@@ -24,6 +25,7 @@ use crate::domain::cancellation::Cancellation;
 use crate::domain::job::{Job, JobState};
 use crate::domain::listing::search_text;
 use crate::domain::order::Order;
+use crate::domain::order_sort::{OrderSort, sort_value};
 use crate::domain::request::ResyncRequest;
 use crate::domain::triage::{cancellation_sort_key, views_of};
 
@@ -37,7 +39,10 @@ pub struct Entry {
 
 /// The primary trees that have indexes, each with the index trees derived from it.
 pub const INDEXED: [(TreeId, &[TreeId]); 4] = [
-    (TreeId::Orders, &[TreeId::IdxViews, TreeId::IdxOrderText]),
+    (
+        TreeId::Orders,
+        &[TreeId::IdxViews, TreeId::IdxOrderText, TreeId::IdxOrderSort],
+    ),
     (
         TreeId::Cancellations,
         &[TreeId::IdxCancellations, TreeId::IdxCancellationsOrder],
@@ -64,7 +69,9 @@ pub fn owner(index: TreeId) -> Option<TreeId> {
 
 pub fn order_entries(order: &Order) -> Vec<Entry> {
     let value = codec::view_value(order.paid_or_created(), order.link.as_str());
-    let mut entries: Vec<Entry> = views_of(order)
+    let views = views_of(order);
+    let lists: Vec<_> = views.iter().map(|(view, _)| *view).collect();
+    let mut entries: Vec<Entry> = views
         .into_iter()
         .flat_map(|(view, sort)| {
             [None, Some(&order.link)].map(|scope| Entry {
@@ -79,6 +86,18 @@ pub fn order_entries(order: &Order) -> Vec<Entry> {
         key: order.id.as_str().as_bytes().to_vec(),
         value: codec::text_value(&search_text(order)),
     });
+    for view in lists {
+        entries.extend(OrderSort::indexed_in(view).map(|column| Entry {
+            tree: TreeId::IdxOrderSort,
+            key: keys::sort_key(
+                (view, column),
+                &sort_value(order, column, view),
+                order.tiktok.created_at,
+                &order.id,
+            ),
+            value: value.clone(),
+        }));
+    }
     entries
 }
 
@@ -191,6 +210,7 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
     match index {
         TreeId::IdxViews => keys::parse_view_key(key).map(|k| k.order.to_vec()),
         TreeId::IdxOrderText if !key.is_empty() => Some(key.to_vec()),
+        TreeId::IdxOrderSort => keys::order_of_sort_key(key).map(<[u8]>::to_vec),
         TreeId::IdxCancellations => keys::cancellation_of_index_key(key).map(<[u8]>::to_vec),
         TreeId::IdxCancellationsOrder => keys::cancellation_of_order_key(key).map(<[u8]>::to_vec),
         TreeId::IdxJobsDue if key.len() == 16 => Some(key[8..].to_vec()),
@@ -204,8 +224,10 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
 /// Checks an index value's encoding (the cheap, per-entry part of the integrity check).
 pub fn check_value(index: TreeId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
     match index {
-        TreeId::IdxViews => codec::parse_view_value(index.name(), key, value).map(drop),
         TreeId::IdxOrderText => codec::parse_text_value(index.name(), key, value).map(drop),
+        TreeId::IdxViews | TreeId::IdxOrderSort => {
+            codec::parse_view_value(index.name(), key, value).map(drop)
+        }
         _ => codec::check_marker(index.name(), key, value),
     }
 }
@@ -232,8 +254,9 @@ mod tests {
         let bytes = codec::encode("orders", b"x", &order).unwrap();
         let derived = derive(TreeId::Orders, b"x", &bytes).unwrap();
         assert_eq!(derived.own_key, order.id.as_str().as_bytes());
-        // paid, not imported: All, Pending, MissingTracking, each global and per link; its text
-        assert_eq!(derived.entries.len(), 7);
+        // paid, not imported: All, Pending, MissingTracking, each global and per link; its
+        // text; each list by its columns (the store side on Missing tracking only)
+        assert_eq!(derived.entries.len(), 7 + 10 + 10 + 11);
         for tree_entries in [derived.entries, job_entries(&job)] {
             for e in tree_entries {
                 let owner = owner(e.tree).unwrap();

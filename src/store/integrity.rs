@@ -24,6 +24,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
+use super::bulk::Batches;
 use super::codec::{self, FORMAT_JSON};
 use super::index::{self, INDEXED};
 use super::keys;
@@ -43,6 +44,16 @@ pub struct Problem {
     pub tree: &'static str,
     pub key: String,
     pub what: String,
+}
+
+impl Problem {
+    /// Whether the problem is in derived data (an index or a view count), which a rebuild
+    /// regenerates from the primary trees.
+    pub fn is_in_an_index(&self) -> bool {
+        TreeId::ALL.iter().any(|t| {
+            t.name() == self.tree && (index::owner(*t).is_some() || *t == TreeId::IdxViewCounts)
+        })
+    }
 }
 
 impl fmt::Display for Problem {
@@ -332,9 +343,14 @@ impl Store {
     /// Regenerates every index from the primary trees, then flushes. Records that cannot be
     /// decoded are skipped and reported (they need a person, not a rebuild).
     pub fn rebuild_indexes(&mut self) -> Result<RebuildReport> {
+        self.rebuild_all()
+    }
+
+    /// `rebuild_indexes` for a caller that already keeps writes out (`Store::writes`).
+    pub(super) fn rebuild_all(&self) -> Result<RebuildReport> {
         let started = Instant::now();
         let mut report = RebuildReport::default();
-        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        let mut batches = Batches::default();
         self.tree(TreeId::IdxViewCounts)
             .clear()
             .map_err(StoreError::sled("clearing view counts"))?;
@@ -344,41 +360,21 @@ impl Store {
                     .clear()
                     .map_err(StoreError::sled("clearing an index"))?;
             }
-            let mut batches: HashMap<TreeId, sled::Batch> = HashMap::new();
             for item in self.tree(primary).iter() {
                 let (key, bytes) = item.map_err(StoreError::sled("rebuilding indexes"))?;
                 match index::derive(primary, &key, &bytes) {
-                    Ok(derived) => {
-                        for entry in derived.entries {
-                            report.entries += 1;
-                            if entry.tree == TreeId::IdxViews
-                                && let Some(prefix) = keys::view_prefix_of(&entry.key)
-                            {
-                                *counts.entry(prefix.to_vec()).or_default() += 1;
-                            }
-                            batches
-                                .entry(entry.tree)
-                                .or_default()
-                                .insert(entry.key, entry.value);
-                        }
-                    }
+                    Ok(derived) => derived.entries.into_iter().for_each(|e| batches.add(e)),
                     Err(e) => report.skipped.push(problem_of(primary, &key, e)),
                 }
-            }
-            for (tree, batch) in batches {
-                self.tree(tree)
-                    .apply_batch(batch)
-                    .map_err(StoreError::sled("writing an index"))?;
+                batches.write_when_full(self)?;
             }
         }
-        let mut batch = sled::Batch::default();
-        for (prefix, count) in counts {
-            batch.insert(prefix, codec::count_value(count));
+        for (prefix, count) in std::mem::take(&mut batches.counts) {
+            batches.put(TreeId::IdxViewCounts, prefix, codec::count_value(count));
         }
-        self.tree(TreeId::IdxViewCounts)
-            .apply_batch(batch)
-            .map_err(StoreError::sled("writing view counts"))?;
+        batches.write(self)?;
         self.flush()?;
+        report.entries = batches.entries;
         report.elapsed = started.elapsed();
         Ok(report)
     }

@@ -9,6 +9,7 @@
 use crate::domain::cancellation::CancellationKey;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{JobId, LinkId, RequestId, TiktokOrderId};
+use crate::domain::order_sort::{OrderSort, SortValue};
 use crate::domain::triage::OrderView;
 
 /// Ends a variable-length name inside a key.
@@ -133,6 +134,87 @@ pub fn parse_view_key(key: &[u8]) -> Option<ViewKey<'_>> {
         sort,
         order,
     })
+}
+
+/// Fixed on-disk code of a column (never reorder: keys are stored with it).
+fn column_code(column: OrderSort) -> u8 {
+    match column {
+        OrderSort::Id => 1,
+        OrderSort::Link => 2,
+        OrderSort::Status => 3,
+        OrderSort::Created => 4,
+        OrderSort::ShipBy => 5,
+        OrderSort::Paid => 6,
+        OrderSort::StoreOrder => 7,
+        OrderSort::Why => 8,
+        OrderSort::StorefrontSide => 9,
+        OrderSort::Skus => 10,
+        OrderSort::Buyer => 11,
+    }
+}
+
+/// The first byte of an `idx_order_sort` key: the list's view code (1..=5) in the high
+/// nibble, the column's code (1..=11) in the low one.
+pub fn sort_code(view: OrderView, column: OrderSort) -> u8 {
+    view_code(view) << 4 | column_code(column)
+}
+
+fn sort_range_of_code(code: u8) -> Option<(OrderView, OrderSort)> {
+    let view = view_of_code(code >> 4)?;
+    let column = OrderSort::ALL
+        .into_iter()
+        .find(|c| column_code(*c) == code & 0x0f)?;
+    Some((view, column))
+}
+
+/// A sorted text keeps at most this many bytes in its key: rows whose texts agree this far
+/// sort by creation (newest first), then by id.
+pub const SORT_TEXT_BYTES: usize = 64;
+
+/// `sort code | value | created (newest first) | order id`: one list's orders by one column.
+/// A time is 8 bytes; a text its
+/// first [`SORT_TEXT_BYTES`] bytes (cut at a character) and `SEP`, which sorts below every
+/// byte of a sanitized text, so a text sorts before its own continuations, as strings do.
+pub fn sort_key(
+    (view, column): (OrderView, OrderSort),
+    value: &SortValue,
+    created: Timestamp,
+    order: &TiktokOrderId,
+) -> Vec<u8> {
+    let mut key = vec![sort_code(view, column)];
+    match value {
+        SortValue::Time(secs) => key.extend_from_slice(&i64_key(*secs)),
+        SortValue::Text(text) => {
+            let mut end = text.len().min(SORT_TEXT_BYTES);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            // Sanitized texts hold no NUL; were one there, it must not end the text early.
+            key.extend(text.as_bytes()[..end].iter().map(|b| (*b).max(1)));
+            key.push(SEP);
+        }
+    }
+    key.extend_from_slice(&i64_key(created.timestamp().saturating_neg()));
+    key.extend_from_slice(order.as_str().as_bytes());
+    key
+}
+
+/// The range of one list by one column.
+pub fn sort_prefix(view: OrderView, column: OrderSort) -> [u8; 1] {
+    [sort_code(view, column)]
+}
+
+/// The order id an `idx_order_sort` key ends with.
+pub fn order_of_sort_key(key: &[u8]) -> Option<&[u8]> {
+    let (_, column) = sort_range_of_code(*key.first()?)?;
+    let rest = &key[1..];
+    let after_value = if column.compares_times() {
+        rest.get(8..)?
+    } else {
+        let end = rest.iter().position(|b| *b == SEP)?;
+        &rest[end + 1..]
+    };
+    after_value.get(8..).filter(|id| !id.is_empty())
 }
 
 /// The primary key of a cancellation: tag byte, then the id.
@@ -336,6 +418,57 @@ mod tests {
         assert_eq!(view_prefix_of(&key), Some(&prefix[..]));
         assert_eq!(view_prefix_of(&prefix), Some(&prefix[..]));
         assert_eq!(view_prefix_of(&[4, 7]), None);
+    }
+
+    #[test]
+    fn sort_keys_order_like_their_values_then_newest_first() {
+        let buyer = (OrderView::All, OrderSort::Buyer);
+        let key = |text: &str, created: i64, id: &str| {
+            sort_key(
+                buyer,
+                &SortValue::Text(text.into()),
+                from_unix(created),
+                &order(id),
+            )
+        };
+        assert!(
+            key("Ann", 5, "1") < key("Anna", 5, "1"),
+            "a prefix sorts first"
+        );
+        assert!(key("Anna", 5, "1") < key("Bob", 9, "0"));
+        assert!(
+            key("Ann", 9, "2") < key("Ann", 5, "1"),
+            "ties: newest first"
+        );
+        assert!(key("Ann", 5, "1") < key("Ann", 5, "2"), "then by id");
+        assert_eq!(order_of_sort_key(&key("Ann", 5, "77")), Some(&b"77"[..]));
+        let long = "é".repeat(100);
+        let cut = key(&long, 5, "77");
+        assert_eq!(order_of_sort_key(&cut), Some(&b"77"[..]));
+        assert!(cut.len() <= 1 + SORT_TEXT_BYTES + 1 + 8 + 2);
+        let ship_by = (OrderView::Stuck, OrderSort::ShipBy);
+        let time = |secs| sort_key(ship_by, &SortValue::Time(secs), from_unix(0), &order("9"));
+        assert!(time(-5) < time(3) && time(3) < time(i64::MAX));
+        assert_eq!(order_of_sort_key(&time(3)), Some(&b"9"[..]));
+        assert!(time(3).starts_with(&sort_prefix(OrderView::Stuck, OrderSort::ShipBy)));
+        assert!(!time(3).starts_with(&sort_prefix(OrderView::All, OrderSort::ShipBy)));
+        assert_eq!(order_of_sort_key(&[0xff, 1, 2]), None);
+    }
+
+    #[test]
+    fn every_list_and_column_has_its_own_code() {
+        let mut codes = Vec::new();
+        for view in OrderView::ALL {
+            for column in OrderSort::ALL {
+                let code = sort_code(view, column);
+                assert_eq!(sort_range_of_code(code), Some((view, column)));
+                codes.push(code);
+            }
+        }
+        let ranges = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ranges);
     }
 
     #[test]

@@ -42,6 +42,12 @@ pub const STEPS: &[Step] = &[
         what: "name store-side cancellations by their TikTok order, not the store's order id (store ids repeat across stores)",
         run: store_cancellations_by_tiktok_order,
     },
+    Step {
+        from: 5,
+        what: "index orders by every column a list sorts by (idx_order_sort), and let \
+               filters find tracking numbers (idx_order_text)",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -371,14 +377,22 @@ mod tests {
             limit: 50,
             now: t(0),
         };
-        let found = migrated
-            .view_matching(&query, &defaults, &|text| text.contains("uk"))
-            .unwrap();
-        assert_eq!(found.len(), 1);
-        let none = migrated
-            .view_matching(&query, &defaults, &|text| text.contains("no such buyer"))
-            .unwrap();
-        assert!(none.is_empty());
+        let filter = |needle: &'static str| {
+            let text = move |text: &str| text.contains(needle);
+            migrated
+                .page_matching(
+                    &query,
+                    crate::store::ListOrder::default(),
+                    &defaults,
+                    &crate::store::OrderFilter {
+                        text: &text,
+                        order: &|_| true,
+                    },
+                )
+                .unwrap()
+        };
+        assert_eq!(filter("uk").items.len(), 1);
+        assert!(filter("no such buyer").items.is_empty());
     }
 
     #[test]
@@ -485,5 +499,63 @@ mod tests {
         c.key = key;
         c.direction = crate::domain::cancellation::Direction::StoreToTiktok;
         c
+    }
+
+    #[test]
+    fn a_version_5_store_gains_the_sort_index_and_tracking_in_filters() {
+        use crate::domain::order_sort::OrderSort;
+        use crate::domain::rules::fixtures::{fulfilled, in_store};
+        use crate::store::{ListOrder, OrderFilter};
+
+        let dir = tempdir();
+        let store = open(dir.path());
+        let mut anna = order("7", "uk");
+        anna.tiktok.recipient.name = "Anna".into();
+        let mut zoe = in_store(order("8", "uk"), vec![fulfilled("RM77GB", None)]);
+        zoe.tiktok.recipient.name = "Zoe".into();
+        store
+            .apply(&Change {
+                orders: vec![zoe, anna],
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 5 wrote: no idx_order_sort, and texts without tracking numbers.
+        store.tree(TreeId::IdxOrderSort).clear().unwrap();
+        let texts = store.tree(TreeId::IdxOrderText);
+        texts.insert("8", codec::text_value("8\nuk\nzoe")).unwrap();
+        write_version(&store, 5).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(5));
+        assert!(migrated.open_report().integrity.is_clean());
+        let query = crate::store::ViewQuery {
+            view: OrderView::All,
+            link: None,
+            offset: 0,
+            limit: 50,
+            now: t(0),
+        };
+        let by_buyer = ListOrder {
+            column: Some(OrderSort::Buyer),
+            descending: true,
+        };
+        let page = migrated.page_sorted(&query, by_buyer, &defaults).unwrap();
+        let buyers: Vec<&str> = page
+            .items
+            .iter()
+            .map(|o| o.tiktok.recipient.name.as_str())
+            .collect();
+        assert_eq!(buyers, ["Zoe", "Anna"]);
+        let text = |text: &str| text.contains("rm77gb");
+        let filter = OrderFilter {
+            text: &text,
+            order: &|_| true,
+        };
+        let found = migrated
+            .page_matching(&query, ListOrder::default(), &defaults, &filter)
+            .unwrap();
+        assert_eq!(found.items.len(), 1);
+        assert_eq!(found.total, Some(1));
     }
 }

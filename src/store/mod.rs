@@ -16,14 +16,21 @@
 //!
 //! Opening: migrate, then check integrity (full after a crash, i.e. when the `clean_shutdown`
 //! marker left by [`Store::close`] is missing; quick otherwise), then release jobs a dead
-//! process left `Running`. [`Store::open_report`] says what happened.
+//! process left `Running`. [`Store::open_report`] says what happened. A full check takes about
+//! 30 µs per order, so above [`StoreConfig::full_check_at_open`] orders the open runs the quick
+//! one and leaves the full one to [`Store::run_deferred_check`], which the daemon runs in the
+//! background while it serves; until one completes, a `full_check_pending` marker keeps it due
+//! across restarts. Damaged indexes found by either check are rebuilt from the primary trees,
+//! and the rebuild reported, never used as they are.
 
+mod bulk;
 mod change;
 mod codec;
 mod group_flush;
 mod index;
 mod integrity;
 mod keys;
+mod lists;
 mod migrate;
 mod read;
 mod records;
@@ -39,6 +46,7 @@ use crate::domain::ids::{JobId, LinkId};
 
 pub use change::{Change, SettingsWrite};
 pub use integrity::{CheckDepth, IntegrityReport, Problem, RebuildReport};
+pub use lists::{ListOrder, MatchedPage, OrderFilter};
 pub use migrate::SCHEMA_VERSION;
 pub use records::{AuditCursor, AuditRecord, LinkRecord, Page, SettingsRecord, Watermark};
 pub use views::{CancellationScan, ViewCounts, ViewQuery};
@@ -173,6 +181,7 @@ pub(crate) enum TreeId {
     IdxViews,
     IdxViewCounts,
     IdxOrderText,
+    IdxOrderSort,
     IdxCancellations,
     IdxCancellationsOrder,
     IdxJobsDue,
@@ -183,7 +192,7 @@ pub(crate) enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 19] = [
+    pub const ALL: [TreeId; 20] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -196,6 +205,7 @@ impl TreeId {
         TreeId::IdxViews,
         TreeId::IdxViewCounts,
         TreeId::IdxOrderText,
+        TreeId::IdxOrderSort,
         TreeId::IdxCancellations,
         TreeId::IdxCancellationsOrder,
         TreeId::IdxJobsDue,
@@ -220,6 +230,7 @@ impl TreeId {
             TreeId::IdxViews => "idx_views",
             TreeId::IdxViewCounts => "idx_view_counts",
             TreeId::IdxOrderText => "idx_order_text",
+            TreeId::IdxOrderSort => "idx_order_sort",
             TreeId::IdxCancellations => "idx_cancellations",
             TreeId::IdxCancellationsOrder => "idx_cancellations_order",
             TreeId::IdxJobsDue => "idx_jobs_due",
@@ -241,6 +252,8 @@ pub(crate) mod meta {
     pub const REQUEST_ID_HIGH: &[u8] = b"request_id_high";
     /// Sequence of the last audit entry, ordering entries with equal timestamps.
     pub const AUDIT_SEQ: &[u8] = b"audit_seq";
+    /// Present from an open after a crash that left the full check for later, until one ran.
+    pub const FULL_CHECK_PENDING: &[u8] = b"full_check_pending";
 }
 
 /// How to open a store.
@@ -254,6 +267,9 @@ pub struct StoreConfig {
     /// [`StoreError::Locked`]: a store just closed (a daemon restarting, or a reopen in the same
     /// process) is released by sled's background threads a few milliseconds after the drop.
     pub lock_wait: Duration,
+    /// The most orders for which an open after a crash checks in full before returning; a
+    /// larger store opens after the quick check and owes [`Store::run_deferred_check`].
+    pub full_check_at_open: usize,
 }
 
 impl StoreConfig {
@@ -264,6 +280,8 @@ impl StoreConfig {
             // smaller and the daemon shares the host with the merchant's other tools.
             cache_capacity: 64 * 1024 * 1024,
             lock_wait: Duration::from_secs(1),
+            // ~1.5 s of checking: with the rest of a start, a daemon answers within 2 s.
+            full_check_at_open: 50_000,
         }
     }
 }
@@ -274,6 +292,10 @@ pub struct OpenReport {
     /// Schema version found on disk before migrating, when a migration ran.
     pub migrated_from: Option<u32>,
     pub integrity: IntegrityReport,
+    /// The indexes rebuilt because the check found them damaged.
+    pub rebuilt: Option<RebuildReport>,
+    /// The full check was due but left for [`Store::run_deferred_check`] (a large store).
+    pub deferred_check: bool,
     /// Jobs a previous process left `Running`, now `Ready` again (and `maybe_applied`).
     pub released_jobs: Vec<JobId>,
 }
@@ -284,6 +306,8 @@ pub struct Store {
     path: PathBuf,
     opened: OpenReport,
     group_flush: group_flush::GroupFlush,
+    /// Commits share it; a check or rebuild that must see the trees still holds it alone.
+    writes: std::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -322,6 +346,7 @@ impl Store {
             path: data_dir,
             opened: OpenReport::default(),
             group_flush: Default::default(),
+            writes: Default::default(),
         };
         store.opened.migrated_from = migrate::run(&mut store, steps)?;
         let meta = store.tree(TreeId::Meta);
@@ -329,12 +354,24 @@ impl Store {
             .remove(meta::CLEAN_SHUTDOWN)
             .map_err(StoreError::sled("reading the shutdown marker"))?
             .is_some();
-        let depth = if clean {
-            CheckDepth::Quick
+        let pending = meta
+            .contains_key(meta::FULL_CHECK_PENDING)
+            .map_err(StoreError::sled("reading the pending check marker"))?;
+        let due = !clean || pending;
+        let deferred = due && store.order_count()? > config.full_check_at_open;
+        let (integrity, rebuilt) = if deferred {
+            let marker = codec::encode(TreeId::Meta.name(), meta::FULL_CHECK_PENDING, &true)?;
+            meta.insert(meta::FULL_CHECK_PENDING, marker)
+                .map_err(StoreError::sled("writing the pending check marker"))?;
+            (store.check(CheckDepth::Quick)?, None)
+        } else if due {
+            store.check_and_repair()?
         } else {
-            CheckDepth::Full
+            (store.check(CheckDepth::Quick)?, None)
         };
-        store.opened.integrity = store.check(depth)?;
+        store.opened.integrity = integrity;
+        store.opened.rebuilt = rebuilt;
+        store.opened.deferred_check = deferred;
         store.opened.released_jobs = store.release_running_jobs()?;
         store.flush()?;
         Ok(store)
@@ -355,6 +392,45 @@ impl Store {
 
     pub fn open_report(&self) -> &OpenReport {
         &self.opened
+    }
+
+    /// Runs the full check an open left for later (see the module docs), if one is due: writes
+    /// wait meanwhile, reads do not. Damaged indexes are rebuilt. `None` when none was due.
+    pub fn run_deferred_check(&self) -> Result<Option<(IntegrityReport, Option<RebuildReport>)>> {
+        let meta = self.tree(TreeId::Meta);
+        if !meta
+            .contains_key(meta::FULL_CHECK_PENDING)
+            .map_err(StoreError::sled("reading the pending check marker"))?
+        {
+            return Ok(None);
+        }
+        let done = self.check_and_repair()?;
+        meta.remove(meta::FULL_CHECK_PENDING)
+            .map_err(StoreError::sled("clearing the pending check marker"))?;
+        self.flush()?;
+        Ok(Some(done))
+    }
+
+    /// The full check with writes held back; if it finds an index or view count wrong, every
+    /// index is rebuilt from the primary trees (before a write can use it).
+    fn check_and_repair(&self) -> Result<(IntegrityReport, Option<RebuildReport>)> {
+        let _alone = self.writes.write().unwrap_or_else(|e| e.into_inner());
+        let report = self.check(CheckDepth::Full)?;
+        let rebuilt = match report.problems.iter().any(Problem::is_in_an_index) {
+            true => Some(self.rebuild_all()?),
+            false => None,
+        };
+        Ok((report, rebuilt))
+    }
+
+    /// How many orders the store holds (the All view's kept count: one read).
+    fn order_count(&self) -> Result<usize> {
+        self.count_view(
+            crate::domain::triage::OrderView::All,
+            None,
+            chrono::DateTime::UNIX_EPOCH,
+            &|_| Default::default(),
+        )
     }
 
     fn tree(&self, id: TreeId) -> &sled::Tree {

@@ -1,13 +1,8 @@
-//! Triage views and the Cancellations list as range scans of their indexes, in sort-key order;
-//! an order is decoded only when it is on the requested page. A view's size is kept in
-//! `idx_view_counts` by every change, so counts and the first page of a view of 100k orders
-//! cost a few index reads. Missing tracking also depends on the time (`triage::is_visible`):
-//! its scan filters with the paid-or-created instant and link kept in each `idx_views` value,
-//! without decoding orders. A filtered list checks each order's `idx_order_text` first and
-//! decodes only the orders the filter may match.
-//!
-//! Reads are not snapshots: a page read while a change commits may show the count from before
-//! and the orders from after it. The service tells clients to re-read after each change.
+//! The sizes of the triage views, and the Cancellations list as a range scan of its index. A
+//! view's size is kept in `idx_view_counts` by every change, so a count costs one read.
+//! Missing tracking also depends on the time (`triage::is_visible`): its count walks its
+//! range, filtering with the paid-or-created instant and link kept in each `idx_views` value,
+//! without decoding orders. Pages of the views themselves are in `lists.rs`.
 
 use std::collections::BTreeMap;
 
@@ -18,17 +13,8 @@ use super::{Result, Store, StoreError, TreeId};
 use crate::domain::cancellation::Cancellation;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::LinkId;
-use crate::domain::order::Order;
 use crate::domain::settings::LinkSettings;
-use crate::domain::triage::{OrderView, is_visible_since};
-
-/// The order id in a view key: `prefix | sort key (8 bytes) | order id`.
-fn order_of(prefix: &[u8], key: &[u8]) -> Result<Vec<u8>> {
-    key.get(prefix.len() + 8..)
-        .filter(|id| !id.is_empty())
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| codec::corrupt(TreeId::IdxViews.name(), key, "view key has no order id"))
-}
+use crate::domain::triage::OrderView;
 
 /// One page of a triage view.
 #[derive(Debug, Clone, Copy)]
@@ -54,102 +40,7 @@ pub struct CancellationScan<'a> {
 /// Orders per view, as the dashboard shows them.
 pub type ViewCounts = BTreeMap<OrderView, usize>;
 
-/// Decides per index entry whether the order is listed now. Settings are looked up once per
-/// link seen, not per entry.
-struct Visibility<'a> {
-    view: OrderView,
-    now: Timestamp,
-    lookup: &'a dyn Fn(&LinkId) -> LinkSettings,
-    seen: Vec<(Vec<u8>, LinkSettings)>,
-}
-
-impl Visibility<'_> {
-    fn visible(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
-        if self.view != OrderView::MissingTracking {
-            return Ok(true);
-        }
-        let tree = TreeId::IdxViews.name();
-        let (paid_or_created, link) = codec::parse_view_value(tree, key, value)?;
-        let settings = match self.seen.iter().find(|(name, _)| name.as_slice() == link) {
-            Some((_, settings)) => settings,
-            None => {
-                let id = std::str::from_utf8(link)
-                    .ok()
-                    .and_then(|name| LinkId::new(name).ok())
-                    .ok_or_else(|| {
-                        codec::corrupt(tree, key, "index value names an invalid link")
-                    })?;
-                self.seen.push((link.to_vec(), (self.lookup)(&id)));
-                &self.seen[self.seen.len() - 1].1
-            }
-        };
-        Ok(is_visible_since(
-            self.view,
-            paid_or_created,
-            settings,
-            self.now,
-        ))
-    }
-}
-
 impl Store {
-    /// A page of a view, in its sort order, with the number of orders listed in the whole
-    /// view. `settings` gives a link's settings (the missing-tracking threshold).
-    pub fn page_view(
-        &self,
-        query: &ViewQuery<'_>,
-        settings: &dyn Fn(&LinkId) -> LinkSettings,
-    ) -> Result<Page<Order>> {
-        let (total, ids) = if query.view == OrderView::MissingTracking {
-            self.scan_visible(query, settings, true)?
-        } else {
-            (
-                self.stored_count(query.view, query.link)?,
-                self.page_keys(query)?,
-            )
-        };
-        let items = self.listed(TreeId::Orders, ids)?;
-        Ok(Page { total, items })
-    }
-
-    /// Every order of a view (offset and limit ignored) whose `idx_order_text` passes `may_match`,
-    /// in the view's order. Orders that fail are never decoded, so a selective filter over a
-    /// large view costs an index walk.
-    pub fn view_matching(
-        &self,
-        query: &ViewQuery<'_>,
-        settings: &dyn Fn(&LinkId) -> LinkSettings,
-        may_match: &dyn Fn(&str) -> bool,
-    ) -> Result<Vec<Order>> {
-        let whole = ViewQuery {
-            offset: 0,
-            limit: usize::MAX,
-            ..*query
-        };
-        let ids = if query.view == OrderView::MissingTracking {
-            self.scan_visible(&whole, settings, true)?.1
-        } else {
-            self.page_keys(&whole)?
-        };
-        let texts = self.tree(TreeId::IdxOrderText);
-        let name = TreeId::IdxOrderText.name();
-        let mut matching = Vec::new();
-        for id in ids {
-            let text = texts
-                .get(&id)
-                .map_err(StoreError::sled("reading an order's list text"))?;
-            // A missing entry is the integrity check's to report; the order is not skipped.
-            let keep = match &text {
-                Some(bytes) => may_match(codec::parse_text_value(name, &id, bytes)?),
-                None => true,
-            };
-            if keep {
-                matching.push(id);
-            }
-        }
-        self.listed(TreeId::Orders, matching)
-    }
-
     /// How many orders a view lists now: a stored count, except for missing tracking, whose
     /// membership depends on the time and walks its (short) index range.
     pub fn count_view(
@@ -169,8 +60,12 @@ impl Store {
             limit: 0,
             now,
         };
-        self.scan_visible(&query, settings, false)
-            .map(|(total, _)| total)
+        let mut walk = self.walk(&query, None, false, settings);
+        let mut total = 0;
+        while walk.next_id()?.is_some() {
+            total += 1;
+        }
+        Ok(total)
     }
 
     /// Orders of `link` awaiting tracking whose ship-by deadline is at or before `by` (passed
@@ -214,50 +109,6 @@ impl Store {
             Some(bytes) => codec::parse_count(tree.name(), &key, &bytes).map(|n| n as usize),
             None => Ok(0),
         }
-    }
-
-    /// The order keys on the requested page of a view every index entry of which is listed.
-    fn page_keys(&self, q: &ViewQuery<'_>) -> Result<Vec<Vec<u8>>> {
-        let prefix = keys::view_prefix(q.view, q.link);
-        self.tree(TreeId::IdxViews)
-            .scan_prefix(&prefix)
-            .skip(q.offset)
-            .take(q.limit)
-            .map(|item| {
-                let (key, _) = item.map_err(StoreError::sled("scanning a view"))?;
-                order_of(&prefix, &key)
-            })
-            .collect()
-    }
-
-    /// Walks a view's index range filtering by visibility: the count of visible entries and,
-    /// if `collect`, the order keys of those on the requested page.
-    fn scan_visible(
-        &self,
-        q: &ViewQuery<'_>,
-        settings: &dyn Fn(&LinkId) -> LinkSettings,
-        collect: bool,
-    ) -> Result<(usize, Vec<Vec<u8>>)> {
-        let prefix = keys::view_prefix(q.view, q.link);
-        let mut visibility = Visibility {
-            view: q.view,
-            now: q.now,
-            lookup: settings,
-            seen: Vec::new(),
-        };
-        let mut total = 0;
-        let mut ids = Vec::new();
-        for item in self.tree(TreeId::IdxViews).scan_prefix(&prefix) {
-            let (key, value) = item.map_err(StoreError::sled("scanning a view"))?;
-            if !visibility.visible(&key, &value)? {
-                continue;
-            }
-            if collect && total >= q.offset && ids.len() < q.limit {
-                ids.push(order_of(&prefix, &key)?);
-            }
-            total += 1;
-        }
-        Ok((total, ids))
     }
 
     /// A page of cancellations: buyer requests awaiting the seller first (by deadline), then

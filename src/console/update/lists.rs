@@ -110,56 +110,76 @@ pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
     let limit = limit.min(MAX_PAGE);
     let link = state.link.clone();
     let filter = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_string());
-    let request = match list {
-        ListId::Pending | ListId::Missing | ListId::Stuck => {
-            let (l, view) = match list {
-                ListId::Pending => (&state.pending, OrderView::Pending),
-                ListId::Missing => (&state.missing, OrderView::MissingTracking),
-                _ => (&state.stuck, OrderView::Stuck),
-            };
-            Request::Orders(OrderQuery {
-                view,
+    let request = match order_query(state, list, offset, limit) {
+        Some(query) => Request::Orders(query),
+        None => match list {
+            ListId::Cancellations => Request::Cancellations(CancellationQuery {
                 link,
-                filter: filter(&l.filter),
-                sort: l.sort,
-                dir: l.dir,
+                filter: filter(&state.cancellations.filter),
+                waiting_only: false,
                 offset,
                 limit,
-            })
-        }
-        ListId::Cancellations => Request::Cancellations(CancellationQuery {
-            link,
-            filter: filter(&state.cancellations.filter),
-            waiting_only: false,
-            offset,
-            limit,
-            sort: Sort {
-                column: state.cancellations.sort,
-                dir: state.cancellations.dir,
-            },
-        }),
-        ListId::Approvals => Request::Requests(RequestQuery {
-            pending_only: true,
-            offset,
-            limit,
-            sort: Sort {
-                column: state.approvals.sort,
-                dir: state.approvals.dir,
-            },
-        }),
-        ListId::Activity => Request::Activity(AuditQuery {
-            since: None,
-            filter: filter(&state.activity.filter),
-            offset,
-            limit,
-            sort: Sort {
-                column: state.activity.sort,
-                dir: state.activity.dir,
-            },
-        }),
+                sort: Sort {
+                    column: state.cancellations.sort,
+                    dir: state.cancellations.dir,
+                },
+            }),
+            ListId::Approvals => Request::Requests(RequestQuery {
+                pending_only: true,
+                offset,
+                limit,
+                sort: Sort {
+                    column: state.approvals.sort,
+                    dir: state.approvals.dir,
+                },
+            }),
+            ListId::Activity => Request::Activity(AuditQuery {
+                since: None,
+                filter: filter(&state.activity.filter),
+                offset,
+                limit,
+                sort: Sort {
+                    column: state.activity.sort,
+                    dir: state.activity.dir,
+                },
+            }),
+            ListId::Pending | ListId::Missing | ListId::Stuck => return Vec::new(),
+        },
     };
     let (id, effect) = call(state, Purpose::Page(list), request);
     with_list!(state, list, |l| l.waiting_for = Some(id));
+    vec![effect]
+}
+
+/// The query of an order list's rows `offset..offset + limit`, as the list is filtered and
+/// sorted now; `None` for the lists that are not of orders.
+fn order_query(state: &State, list: ListId, offset: usize, limit: usize) -> Option<OrderQuery> {
+    let (l, view) = match list {
+        ListId::Pending => (&state.pending, OrderView::Pending),
+        ListId::Missing => (&state.missing, OrderView::MissingTracking),
+        ListId::Stuck => (&state.stuck, OrderView::Stuck),
+        ListId::Cancellations | ListId::Approvals | ListId::Activity => return None,
+    };
+    let filter = l.filter.trim();
+    Some(OrderQuery {
+        view,
+        link: state.link.clone(),
+        filter: (!filter.is_empty()).then(|| filter.to_string()),
+        sort: l.sort,
+        dir: l.dir,
+        offset,
+        limit,
+    })
+}
+
+/// Asks how many orders a list holds, after a page came back `counting` (a filtered list whose
+/// page filled before its end): the list shows "counting…" until the answer.
+pub fn count_orders(state: &mut State, list: ListId) -> Vec<Effect> {
+    let Some(query) = order_query(state, list, 0, 0) else {
+        return Vec::new();
+    };
+    let (id, effect) = call(state, Purpose::Count(list), Request::OrderCount(query));
+    with_list!(state, list, |l| l.counting_for = Some(id));
     vec![effect]
 }
 

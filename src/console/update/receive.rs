@@ -101,6 +101,7 @@ fn reply(state: &mut State, ticket: Ticket, result: Result<Response, ServiceErro
             }
         }
         Purpose::Page(list) => page(state, list, ticket.id, result),
+        Purpose::Count(list) => count(state, list, ticket.id, result),
         Purpose::Detail => {
             let Some(detail) = &mut state.detail else {
                 return Vec::new();
@@ -178,8 +179,36 @@ fn page(
             return Vec::new();
         }
     }
+    let mut effects = Vec::new();
+    if with_list!(state, list, |l| l.counting && l.counting_for.is_none()) {
+        effects = super::lists::count_orders(state, list);
+    }
     // The selection may have moved on while the answer travelled.
-    load_page(state, list, false)
+    effects.extend(load_page(state, list, false));
+    effects
+}
+
+/// The total of a filtered order list, which followed its first page.
+fn count(
+    state: &mut State,
+    list: ListId,
+    id: u64,
+    result: Result<Response, ServiceError>,
+) -> Vec<Effect> {
+    let page = state.page_rows();
+    if !with_list!(state, list, |l| l.counting_for == Some(id)) {
+        return Vec::new();
+    }
+    match result {
+        Ok(Response::OrderCount { total }) => {
+            with_list!(state, list, |l| l.install_count(total, page));
+            load_page(state, list, false)
+        }
+        other => {
+            with_list!(state, list, |l| l.counting_for = None);
+            failed_load(state, "the list's count", other)
+        }
+    }
 }
 
 /// A background load failed: shown once as a toast, unless the daemon is away (the header

@@ -467,6 +467,9 @@ fn status<T: Row + Clone>(state: &State, list: &List<T>) -> Line<'static> {
         )
     };
     spans.push(Span::raw(range));
+    if list.counting {
+        spans.push(Span::styled(" · counting…", theme.muted));
+    }
     if list.stale {
         spans.push(Span::styled(" · loading…", theme.muted));
     }

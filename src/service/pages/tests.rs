@@ -57,6 +57,7 @@ fn order_row(n: usize, text: usize) -> OrderRow {
         skus: "JMP-1".into(),
         buyer: "b".repeat(text),
         total: "19.99 GBP".into(),
+        tracking: String::new(),
     }
 }
 
@@ -114,6 +115,7 @@ fn page_through<T: Row + Clone>(all: &[T], wrap: fn(Paged<T>) -> Response) -> (V
             total: all.len(),
             offset,
             rows,
+            counting: false,
         }));
         let line = ServerMessage::Ok { id: 1, ok: page }.to_line();
         assert!(line.len() <= MAX_LINE, "{} bytes", line.len());

@@ -1,6 +1,7 @@
 //! Open, close, crash and repair: the lock error, clean versus crashed shutdown (quick versus
 //! full check, `Running` jobs released), a real crash of a child process, index damage found
-//! and rebuilt, counters that fell behind, and the async apply.
+//! and rebuilt (at open, or by the check a large store defers), counters that fell behind, and
+//! the async apply.
 
 use std::process::Command;
 
@@ -186,6 +187,10 @@ fn damaged_indexes_are_named_and_rebuilt() {
         .tree(TreeId::IdxJobsDue)
         .insert(b"not a due key", &b"\x02"[..])
         .unwrap();
+    let sorted = store.tree(TreeId::IdxOrderSort);
+    let (sort_key, _) = sorted.first().unwrap().unwrap();
+    sorted.remove(&sort_key).unwrap();
+    let sorted_order = keys::order_of_sort_key(&sort_key).unwrap().to_vec();
 
     let report = store.check(CheckDepth::Full).unwrap();
     let mut found: Vec<_> = report
@@ -195,7 +200,15 @@ fn damaged_indexes_are_named_and_rebuilt() {
         .collect();
     found.sort();
     let show = keys::show;
-    assert_eq!(found.len(), 5, "{found:#?}");
+    assert_eq!(found.len(), 6, "{found:#?}");
+    assert!(
+        found.contains(&(
+            "idx_order_sort",
+            show(&sort_key),
+            format!("missing; orders record {} implies it", show(&sorted_order))
+        )),
+        "{found:#?}"
+    );
     let count_problem = (
         "idx_view_counts",
         show(&all_uk),
@@ -226,11 +239,82 @@ fn damaged_indexes_are_named_and_rebuilt() {
     assert!(rebuilt.skipped.is_empty());
     assert_eq!(
         rebuilt.entries,
-        6 + 6 + 3 + 2,
-        "two orders in three views, two scopes; one job, due (globally and for its link); two order texts"
+        6 + 6 + 3 + 2 + 2 * (10 + 10 + 11),
+        "two orders in three views, two scopes; one job, due (globally and for its link); two \
+         order texts; each order's three lists by their columns"
     );
     assert!(store.check(CheckDepth::Full).unwrap().is_clean());
     assert_eq!(store.due_jobs(t(0), 5).unwrap().len(), 1);
+}
+
+/// Two orders, one of their `idx_views` entries lost, then a crash (no close).
+fn crashed_with_a_damaged_index(dir: &std::path::Path) -> Vec<u8> {
+    let store = open(dir);
+    store
+        .apply(&Change {
+            orders: vec![order("1", "uk"), order("2", "de")],
+            ..Change::default()
+        })
+        .unwrap();
+    let views = store.tree(TreeId::IdxViews);
+    let (lost, _) = views.first().unwrap().unwrap();
+    views.remove(&lost).unwrap();
+    lost.to_vec()
+}
+
+#[test]
+fn a_damaged_index_found_at_open_is_rebuilt_before_use() {
+    let dir = tempdir();
+    let lost = crashed_with_a_damaged_index(dir.path());
+    let store = open(dir.path());
+    let report = store.open_report();
+    assert!(!report.deferred_check);
+    assert_eq!(report.integrity.depth, CheckDepth::Full);
+    assert!(
+        report
+            .integrity
+            .problems
+            .iter()
+            .any(|p| p.key == keys::show(&lost)),
+        "{:?}",
+        report.integrity.problems
+    );
+    assert!(report.rebuilt.as_ref().is_some_and(|r| r.entries > 0));
+    assert!(store.tree(TreeId::IdxViews).contains_key(&lost).unwrap());
+    assert!(store.check(CheckDepth::Full).unwrap().is_clean());
+}
+
+#[test]
+fn a_large_store_opens_at_once_and_owes_the_full_check_until_it_ran() {
+    let dir = tempdir();
+    let lost = crashed_with_a_damaged_index(dir.path());
+    let large = StoreConfig {
+        full_check_at_open: 1,
+        ..config(dir.path())
+    };
+    let store = Store::open_with(&large).unwrap();
+    let report = store.open_report();
+    assert!(report.deferred_check);
+    assert_eq!(report.integrity.depth, CheckDepth::Quick);
+    assert!(report.rebuilt.is_none());
+    // A clean close before the check ran does not forgive it.
+    store.close().unwrap();
+    let store = Store::open_with(&large).unwrap();
+    assert!(store.open_report().deferred_check);
+
+    let (report, rebuilt) = store
+        .run_deferred_check()
+        .unwrap()
+        .expect("a check was due");
+    assert_eq!(report.depth, CheckDepth::Full);
+    assert!(report.problems.iter().all(|p| p.is_in_an_index()));
+    assert!(!report.is_clean() && rebuilt.is_some());
+    assert!(store.tree(TreeId::IdxViews).contains_key(&lost).unwrap());
+    assert!(store.run_deferred_check().unwrap().is_none(), "done once");
+    store.close().unwrap();
+    let store = Store::open_with(&large).unwrap();
+    assert!(!store.open_report().deferred_check);
+    assert_eq!(store.open_report().integrity.depth, CheckDepth::Quick);
 }
 
 #[test]
@@ -288,5 +372,49 @@ fn apply_async_writes_and_flushes() {
             ..Change::default()
         }))
         .unwrap();
+    assert_eq!(store.order(&o.id).unwrap(), Some(o));
+}
+
+/// While a check keeps writes out, an engine write waits without holding its thread: on a
+/// one-thread runtime, a task beside it still runs (the daemon goes on answering).
+#[test]
+fn writes_wait_for_a_check_without_blocking_their_thread() {
+    let dir = tempdir();
+    let store = std::sync::Arc::new(open(dir.path()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let held = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let checker = {
+        let (store, held) = (store.clone(), held.clone());
+        std::thread::spawn(move || {
+            let _alone = store.writes.write().unwrap();
+            held.wait();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        })
+    };
+    held.wait();
+    let o = order("1", "uk");
+    let events = std::sync::Mutex::new(Vec::new());
+    runtime.block_on(async {
+        let write = async {
+            store
+                .apply_async(&Change {
+                    orders: vec![o.clone()],
+                    ..Change::default()
+                })
+                .await
+                .unwrap();
+            events.lock().unwrap().push("written");
+        };
+        let beside = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            events.lock().unwrap().push("answered");
+        };
+        tokio::join!(write, beside);
+    });
+    checker.join().unwrap();
+    assert_eq!(*events.lock().unwrap(), ["answered", "written"]);
     assert_eq!(store.order(&o.id).unwrap(), Some(o));
 }

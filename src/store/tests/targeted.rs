@@ -1,6 +1,6 @@
 //! Targeted tests of the store's promises: one transaction per change, stale settings refused,
 //! audit order under equal timestamps, decode errors that name tree and key, view and list
-//! ordering, and watermarks, links and payloads. (Schema refusal and the migration hook are
+//! ordering, bulk imports, and watermarks, links and payloads. (Schema refusal and the migration hook are
 //! tested in `migrate.rs`.)
 
 use super::*;
@@ -10,7 +10,9 @@ use crate::domain::order::FlowStatus;
 use crate::domain::rules::fixtures::t;
 use crate::domain::settings::LinkSettings;
 use crate::domain::triage::OrderView;
-use crate::store::{CancellationScan, Change, SettingsWrite, StoreError, TreeId, ViewQuery};
+use crate::store::{
+    CancellationScan, Change, CheckDepth, SettingsWrite, StoreError, TreeId, ViewQuery,
+};
 
 fn defaults(_: &LinkId) -> LinkSettings {
     LinkSettings::default()
@@ -526,5 +528,48 @@ fn each_links_due_jobs_are_read_apart_in_due_order() {
     assert_eq!(
         store.links_with_ready_jobs().unwrap(),
         [link("uk"), link("us")]
+    );
+}
+
+/// A bulk import leaves the store as changes would have: indexes, counts, pages, a clean full
+/// check; an order it already held is replaced, its old list entries gone.
+#[test]
+fn a_bulk_import_indexes_and_counts_like_changes() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let held = order("1", "uk");
+    store
+        .apply(&Change {
+            orders: vec![held.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    let mut shipped = held.clone();
+    shipped.pushed_tracking = Some("RM1GB".into());
+    shipped.flows.tracking.status = FlowStatus::Done { at: t(9) };
+    let imported = [shipped, order("2", "uk"), order("3", "de")];
+    store.import_orders(&imported).unwrap();
+
+    let report = store.check(CheckDepth::Full).unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    let count = |view| store.count_view(view, None, t(0), &defaults).unwrap();
+    assert_eq!(count(OrderView::All), 3);
+    assert_eq!(count(OrderView::Pending), 3);
+    let query = ViewQuery {
+        view: OrderView::All,
+        link: Some(&imported[1].link),
+        offset: 0,
+        limit: 10,
+        now: t(0),
+    };
+    let page = store.page_view(&query, &defaults).unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(store.order(&held.id).unwrap().as_ref(), Some(&imported[0]));
+    assert!(
+        !store
+            .tree(TreeId::Meta)
+            .contains_key(crate::store::meta::FULL_CHECK_PENDING)
+            .unwrap(),
+        "a finished import owes no check"
     );
 }

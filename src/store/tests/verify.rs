@@ -9,8 +9,9 @@ use super::model::Model;
 use super::ops::{LINKS, ORDER_IDS, STREAMS, hours};
 use super::*;
 use crate::domain::job::JobState;
+use crate::domain::order_sort::{OrderSort, sort_value};
 use crate::domain::triage::{OrderView, cancellation_sort_key, is_visible, views_of};
-use crate::store::{CancellationScan, CheckDepth, ViewQuery};
+use crate::store::{CancellationScan, CheckDepth, ListOrder, OrderFilter, ViewQuery};
 
 /// Every read API against the model, at time `now`.
 pub fn verify(store: &Store, model: &Model, now: Timestamp) {
@@ -70,6 +71,7 @@ pub fn verify(store: &Store, model: &Model, now: Timestamp) {
         model.settings.values().cloned().collect::<Vec<_>>()
     );
     verify_views(store, model, now);
+    verify_sorted(store, model, now);
     verify_lists(store, model, now);
     // The full check covers the quick one's checks; reopening runs the quick one.
     let report = store.check(CheckDepth::Full).unwrap();
@@ -150,6 +152,91 @@ fn verify_views(store: &Store, model: &Model, now: Timestamp) {
                 expected,
                 "{scope:?} {awaiting_seller_only}"
             );
+        }
+    }
+}
+
+/// The orders `view` lists in `scope` now, by the model.
+fn listed<'m>(
+    model: &'m Model,
+    view: OrderView,
+    scope: Option<&LinkId>,
+    now: Timestamp,
+) -> Vec<&'m Order> {
+    model
+        .orders
+        .values()
+        .filter(|o| scope.is_none_or(|l| *l == o.link))
+        .filter(|o| views_of(o).iter().any(|(v, _)| *v == view))
+        .filter(|o| is_visible(o, view, &model.settings_of(&o.link), now))
+        .collect()
+}
+
+/// Every list by one column (the next on each call, so a run goes round them all), both
+/// ways, as whole pages, windows near either end, and filtered: ordered by the column's
+/// `sort_value`, ties newest first, then by id.
+fn verify_sorted(store: &Store, model: &Model, now: Timestamp) {
+    static ROUND: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let round = ROUND.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let column = OrderSort::ALL[round % OrderSort::ALL.len()];
+    let lookup = |l: &LinkId| model.settings_of(l);
+    let uk2 = link(LINKS[1]);
+    for scope in [None, Some(link(LINKS[0]))] {
+        for view in OrderView::ALL {
+            let mut expected = listed(model, view, scope.as_ref(), now);
+            expected.sort_by_key(|o| {
+                let newest_first = std::cmp::Reverse(o.tiktok.created_at);
+                (sort_value(o, column, view), newest_first, o.id.clone())
+            });
+            for descending in [false, true] {
+                if descending {
+                    expected.reverse();
+                }
+                let order = ListOrder {
+                    column: Some(column),
+                    descending,
+                };
+                let what = format!("{view:?} {scope:?} by {column:?} desc {descending}");
+                let query = |offset, limit| ViewQuery {
+                    view,
+                    link: scope.as_ref(),
+                    offset,
+                    limit,
+                    now,
+                };
+                let total = expected.len();
+                for (offset, limit) in [(0, 100), (1, 2), (total.saturating_sub(2), 5)] {
+                    let page = store
+                        .page_sorted(&query(offset, limit), order, &lookup)
+                        .unwrap();
+                    let want: Vec<&Order> =
+                        expected.iter().skip(offset).take(limit).copied().collect();
+                    assert_eq!(page.total, total, "{what}");
+                    assert_eq!(page.items.iter().collect::<Vec<_>>(), want, "{what}");
+                }
+                // A filter whose text check lets more through than it matches.
+                let text = |text: &str| text.contains("uk");
+                let of_uk2 = |o: &Order| o.link == uk2;
+                let filter = OrderFilter {
+                    text: &text,
+                    order: &of_uk2,
+                };
+                let matching: Vec<&Order> =
+                    expected.iter().copied().filter(|o| of_uk2(o)).collect();
+                let page = store
+                    .page_matching(&query(0, 100), order, &lookup, &filter)
+                    .unwrap();
+                assert_eq!(page.items.iter().collect::<Vec<_>>(), matching, "{what}");
+                assert_eq!(page.total, Some(matching.len()), "{what}");
+                let first = store
+                    .page_matching(&query(1, 1), order, &lookup, &filter)
+                    .unwrap();
+                let want: Vec<&Order> = matching.iter().skip(1).take(1).copied().collect();
+                assert_eq!(first.items.iter().collect::<Vec<_>>(), want, "{what}");
+                assert!(first.total.is_none_or(|t| t == matching.len()), "{what}");
+                let counted = store.count_matching(&query(0, 0), &lookup, &filter);
+                assert_eq!(counted.unwrap(), matching.len(), "{what}");
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use orderdeck::service::client::{Client, ClientEvent};
 use orderdeck::service::sorting::{Sortable, sort};
 use tokio::sync::broadcast;
 
-use super::fake_query::{cancel_fields, detail_of, order_fields, page, passes};
+use super::fake_query::{cancel_fields, detail_of, order_fields, page, passes, sort_orders};
 use super::seed::{self, LINKS, now};
 
 pub struct FakeClient {
@@ -187,6 +187,9 @@ impl FakeClient {
                 generation: 1,
             })),
             Request::Orders(q) => Ok(Response::Orders(self.orders(&q))),
+            Request::OrderCount(q) => Ok(Response::OrderCount {
+                total: self.orders(&q).total,
+            }),
             Request::Cancellations(q) => {
                 let rows: Vec<_> = self
                     .cancellations
@@ -373,6 +376,7 @@ impl FakeClient {
                 total: source.len(),
                 offset: q.offset,
                 rows,
+                counting: false,
             };
         }
         let mut rows: Vec<OrderRow> = source
@@ -381,13 +385,7 @@ impl FakeClient {
             .filter(|r| passes(q.filter.as_deref(), &order_fields(r)))
             .cloned()
             .collect();
-        sort(
-            &mut rows,
-            Sort {
-                column: q.sort,
-                dir: q.dir,
-            },
-        );
+        sort_orders(&mut rows, q.sort, q.dir);
         page(rows, q.offset, q.limit)
     }
 

@@ -13,7 +13,10 @@ use orderdeck::domain::job::{Job, JobKind, JobState};
 use orderdeck::domain::order::*;
 use orderdeck::domain::platform::Platform;
 use orderdeck::domain::triage::StorefrontKnowledge;
-use orderdeck::service::api::{CancellationRow, OrderDetail, OrderRow, Paged};
+use orderdeck::service::api::{
+    CancellationRow, OrderColumn, OrderDetail, OrderRow, Paged, SortDir,
+};
+use orderdeck::service::sorting::Key;
 
 use super::seed::{LINKS, now};
 
@@ -23,6 +26,41 @@ pub fn page<T>(rows: Vec<T>, offset: usize, limit: usize) -> Paged<T> {
         total,
         offset,
         rows: rows.into_iter().skip(offset).take(limit).collect(),
+        counting: false,
+    }
+}
+
+/// Sorts order rows by a column as the service's store indexes do (ties keep the seeded
+/// order; a column rows do not have keeps it too).
+pub fn sort_orders(rows: &mut [OrderRow], column: OrderColumn, dir: SortDir) {
+    use OrderColumn::*;
+    let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        Key::Time(at.map_or(i64::MAX, |t| t.timestamp()))
+    };
+    let key = |r: &OrderRow| -> Option<Key> {
+        let text = |t: &str| Some(Key::Text(t.to_string()));
+        match column {
+            Id => text(r.id.as_str()),
+            Link => text(r.link.as_str()),
+            Status => text(&r.tiktok_status),
+            Created => Some(time(Some(r.created_at))),
+            ShipBy => Some(time(r.ship_by)),
+            Paid => Some(time(Some(r.paid_at.unwrap_or(r.created_at)))),
+            StoreOrder => text(r.store_order.as_deref().unwrap_or_default()),
+            Why => text(&r.why),
+            StorefrontSide => text(&format!(
+                "{}\u{1}{}",
+                r.knowledge.map(|k| k.describe()).unwrap_or_default(),
+                r.why
+            )),
+            Skus => text(&r.skus),
+            Buyer => text(&r.buyer),
+            _ => None,
+        }
+    };
+    rows.sort_by_cached_key(key);
+    if dir == SortDir::Desc {
+        rows.reverse();
     }
 }
 

@@ -6,7 +6,7 @@ use orderdeck::console::state::Overlay;
 use orderdeck::console::theme::Theme;
 use orderdeck::console::{Action, Effect, Event, View, receive, update};
 use orderdeck::domain::access::Role;
-use orderdeck::service::api::{Notification, OrderQuery, Request};
+use orderdeck::service::api::{Notification, OrderQuery, Request, Response};
 use orderdeck::service::client::ClientEvent;
 
 use super::fake_client::FakeClient;
@@ -168,6 +168,7 @@ async fn an_older_answer_never_replaces_a_newer_page() {
             total: rows,
             offset: 0,
             rows: seed::pending(rows),
+            counting: false,
         };
         page.rows.truncate(query.limit);
         receive(
@@ -181,6 +182,62 @@ async fn an_older_answer_never_replaces_a_newer_page() {
     answer(new_ticket, 3);
     answer(old_ticket, 9);
     assert_eq!(state.pending.total, 3);
+}
+
+/// A filtered list of a million orders answers its page before its count: the page shows at
+/// once with "counting…", the console asks for the count, and the total replaces it.
+#[tokio::test]
+async fn a_filtered_page_shows_first_and_its_count_follows() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    let asked = update(&mut state, Action::ViewPending);
+    let ticket = asked
+        .iter()
+        .find_map(|e| match e {
+            Effect::Call {
+                ticket,
+                request: Request::Orders(_),
+            } => Some(ticket.clone()),
+            _ => None,
+        })
+        .expect("a page is asked for");
+    let page = orderdeck::service::api::Paged {
+        total: 40,
+        offset: 0,
+        rows: seed::pending(40),
+        counting: true,
+    };
+    let effects = receive(
+        &mut state,
+        Event::Reply {
+            ticket,
+            result: Ok(Response::Orders(page)),
+        },
+    );
+    assert!(plain(&render(&state)).contains("counting…"));
+    let count = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Call {
+                ticket,
+                request: Request::OrderCount(q),
+            } => Some((ticket.clone(), q.clone())),
+            _ => None,
+        })
+        .expect("the count is asked for");
+    assert_eq!(count.1.view, orderdeck::domain::triage::OrderView::Pending);
+    receive(
+        &mut state,
+        Event::Reply {
+            ticket: count.0,
+            result: Ok(Response::OrderCount { total: 12_345 }),
+        },
+    );
+    let screen = plain(&render(&state));
+    assert!(
+        screen.contains("of 12,345") && !screen.contains("counting…"),
+        "{screen}"
+    );
 }
 
 #[tokio::test]

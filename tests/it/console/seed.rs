@@ -258,6 +258,7 @@ pub fn pending(count: usize) -> Vec<OrderRow> {
                 skus: SKUS[i % SKUS.len()].into(),
                 buyer: BUYERS[i % BUYERS.len()].into(),
                 total: format!("{}.99 GBP", 10 + i % 40),
+                tracking: String::new(),
             }
         })
         .collect()
@@ -306,6 +307,7 @@ fn missing_unsorted(count: usize) -> Vec<OrderRow> {
                 skus: format!("{} ×{}", SKUS[i % SKUS.len()], 1 + i % 3),
                 buyer: BUYERS[(i + 3) % BUYERS.len()].into(),
                 total: format!("{}.50 GBP", 12 + i % 30),
+                tracking: String::new(),
             }
         })
         .collect()

@@ -1,0 +1,441 @@
+//! Pages of an order list in the order a person asks for, plain or filtered, as walks of an
+//! index range: the view's own range of `idx_views`, or the view's range by one column in
+//! `idx_order_sort` (which holds every link: its values name the link, so other links' orders
+//! are skipped without decoding them). Descending is the same range read backwards, and a page
+//! past the middle of a list is read from its far end, so the last page costs what the first
+//! does.
+//!
+//! A filtered page first walks the list in order, checking each order's `idx_order_text`
+//! (a cheap necessary condition) and decoding only the orders that pass it, and stops when the
+//! page is full: with 1% of orders matching, a page of 50 reads ~5,000 texts. When
+//! [`LOOKUP_BUDGET`] texts did not fill the page, matches are rare: one sequential read of
+//! `idx_order_text` finds every candidate; a few are decoded and placed by their index keys,
+//! many are met by the walk going on and checking ids against them.
+//! When the page fills before the list's end, the total is left to [`Store::count_matching`],
+//! which a client runs after showing the page ("counting…").
+//!
+//! Reads are not snapshots: a page read while a change commits may show the count from before
+//! and the orders from after it. The service tells clients to re-read after each change.
+
+use std::collections::HashSet;
+
+use super::codec;
+use super::keys;
+use super::records::Page;
+use super::{Result, Store, StoreError, TreeId, ViewQuery};
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::LinkId;
+use crate::domain::order::Order;
+use crate::domain::order_sort::{OrderSort, sort_value};
+use crate::domain::settings::LinkSettings;
+use crate::domain::triage::{OrderView, is_visible, is_visible_since, views_of};
+
+/// Texts a filtered page checks one by one, in list order, before reading every order's text
+/// at once to find the rare matches. Tests switch after a few, so that the few orders of the
+/// model test take both ways, which must agree.
+const LOOKUP_BUDGET: usize = if cfg!(test) { 3 } else { 10_000 };
+
+/// Candidates few enough to decode and sort in memory rather than finding them in a walk of
+/// the whole list (a tracking number, an order's id). Tests take both ways.
+const FEW_CANDIDATES: usize = if cfg!(test) { 2 } else { 5_000 };
+
+/// How a list's orders follow each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListOrder {
+    /// A column, or the view's own order (`None`).
+    pub column: Option<OrderSort>,
+    pub descending: bool,
+}
+
+/// What a filter asks of an order.
+pub struct OrderFilter<'a> {
+    /// A necessary condition on the order's `listing::search_text` (checked without decoding).
+    pub text: &'a dyn Fn(&str) -> bool,
+    /// The filter itself, on the decoded order.
+    pub order: &'a dyn Fn(&Order) -> bool,
+}
+
+/// A page of a filtered list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchedPage {
+    pub items: Vec<Order>,
+    /// How many orders of the list match, when the walk reached the list's end; `None` when the
+    /// page filled first ([`Store::count_matching`] counts them).
+    pub total: Option<usize>,
+}
+
+/// Decides per index entry of a view's range whether its order is listed now, from the
+/// entry's value alone. Settings are looked up once per link seen, not per entry.
+struct Membership<'a> {
+    view: OrderView,
+    /// The link asked for, when the range holds every link's entries (`idx_order_sort`).
+    link: Option<&'a [u8]>,
+    now: Timestamp,
+    lookup: &'a dyn Fn(&LinkId) -> LinkSettings,
+    seen: Vec<(Vec<u8>, LinkSettings)>,
+}
+
+impl Membership<'_> {
+    fn settings(&mut self, key: &[u8], link: &[u8]) -> Result<&LinkSettings> {
+        let known = self
+            .seen
+            .iter()
+            .position(|(name, _)| name.as_slice() == link);
+        let at = match known {
+            Some(at) => at,
+            None => {
+                let id = std::str::from_utf8(link)
+                    .ok()
+                    .and_then(|name| LinkId::new(name).ok())
+                    .ok_or_else(|| {
+                        codec::corrupt(TreeId::IdxViews.name(), key, "index names an invalid link")
+                    })?;
+                self.seen.push((link.to_vec(), (self.lookup)(&id)));
+                self.seen.len() - 1
+            }
+        };
+        Ok(&self.seen[at].1)
+    }
+
+    /// Whether an entry of the view's range (in `tree`) is of the link asked, and visible now.
+    fn admits(&mut self, tree: TreeId, key: &[u8], value: &[u8]) -> Result<bool> {
+        if self.link.is_none() && self.view != OrderView::MissingTracking {
+            return Ok(true);
+        }
+        let (paid_or_created, link) = codec::parse_view_value(tree.name(), key, value)?;
+        if self.link.is_some_and(|l| l != link) {
+            return Ok(false);
+        }
+        let (view, now) = (self.view, self.now);
+        let settings = self.settings(key, link)?;
+        Ok(is_visible_since(view, paid_or_created, settings, now))
+    }
+}
+
+/// The order ids of one list, in the asked order.
+pub(super) struct Walk<'a> {
+    entries: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> + 'a>,
+    /// The view's own range (`Some(prefix length)`), or its range by a column in
+    /// `idx_order_sort`.
+    view_prefix: Option<usize>,
+    members: Membership<'a>,
+}
+
+impl Walk<'_> {
+    /// The next order id of the list, or `None` at its end.
+    pub(super) fn next_id(&mut self) -> Result<Option<Vec<u8>>> {
+        for item in self.entries.by_ref() {
+            let (key, value) = item.map_err(StoreError::sled("walking a list"))?;
+            let tree = self
+                .view_prefix
+                .map_or(TreeId::IdxOrderSort, |_| TreeId::IdxViews);
+            if !self.members.admits(tree, &key, &value)? {
+                continue;
+            }
+            let id = match self.view_prefix {
+                Some(prefix) => key.get(prefix + 8..).filter(|id| !id.is_empty()),
+                None => keys::order_of_sort_key(&key),
+            };
+            let id = id.ok_or_else(|| {
+                let tree = self
+                    .view_prefix
+                    .map_or(TreeId::IdxOrderSort, |_| TreeId::IdxViews);
+                codec::corrupt(tree.name(), &key, "index key names no order")
+            })?;
+            return Ok(Some(id.to_vec()));
+        }
+        Ok(None)
+    }
+
+    /// Skips `n` orders; false if the list ended first.
+    fn skip(&mut self, n: usize) -> Result<bool> {
+        for _ in 0..n {
+            if self.next_id()?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Where `order` sits in `q`'s list sorted by `column` (its key in the index walked), or `None`
+/// when the list does not show it now (another view or link, or not yet visible).
+fn list_position(
+    order: &Order,
+    q: &ViewQuery<'_>,
+    column: Option<OrderSort>,
+    settings: &dyn Fn(&LinkId) -> LinkSettings,
+) -> Option<Vec<u8>> {
+    let (_, sort) = views_of(order).into_iter().find(|(v, _)| *v == q.view)?;
+    let shown = q.link.is_none_or(|link| *link == order.link)
+        && is_visible(order, q.view, &settings(&order.link), q.now);
+    shown.then(|| match column {
+        None => keys::view_key(q.view, None, sort, &order.id),
+        Some(column) => {
+            let column = column.in_view(q.view);
+            let value = sort_value(order, column, q.view);
+            keys::sort_key((q.view, column), &value, order.tiktok.created_at, &order.id)
+        }
+    })
+}
+
+/// Counts a filtered list's matches and keeps those on the asked page.
+struct Collect {
+    offset: usize,
+    limit: usize,
+    matched: usize,
+    items: Vec<Order>,
+}
+
+impl Collect {
+    fn full(&self) -> bool {
+        self.items.len() >= self.limit
+    }
+}
+
+impl Store {
+    /// Walks `q`'s list (view and link) in `order`, read backwards when `backwards`.
+    pub(super) fn walk<'a>(
+        &'a self,
+        q: &ViewQuery<'a>,
+        column: Option<OrderSort>,
+        backwards: bool,
+        settings: &'a dyn Fn(&LinkId) -> LinkSettings,
+    ) -> Walk<'a> {
+        let (range, view_prefix, link) = match column {
+            None => {
+                let prefix = keys::view_prefix(q.view, q.link);
+                let len = prefix.len();
+                (
+                    self.tree(TreeId::IdxViews).scan_prefix(prefix),
+                    Some(len),
+                    None,
+                )
+            }
+            Some(column) => {
+                let prefix = keys::sort_prefix(q.view, column.in_view(q.view));
+                let link = q.link.map(|l| l.as_str().as_bytes());
+                (
+                    self.tree(TreeId::IdxOrderSort).scan_prefix(prefix),
+                    None,
+                    link,
+                )
+            }
+        };
+        let entries: Box<dyn Iterator<Item = _>> = if backwards {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        Walk {
+            entries,
+            view_prefix,
+            members: Membership {
+                view: q.view,
+                link,
+                now: q.now,
+                lookup: settings,
+                seen: Vec::new(),
+            },
+        }
+    }
+
+    /// A page of a view in its own order, with the number of orders the whole view lists.
+    /// `settings` gives a link's settings (the missing-tracking threshold).
+    pub fn page_view(
+        &self,
+        query: &ViewQuery<'_>,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+    ) -> Result<Page<Order>> {
+        self.page_sorted(query, ListOrder::default(), settings)
+    }
+
+    /// A page of a view in `order`, with the number of orders the whole view lists. A page in
+    /// the second half of the list is read from its end.
+    pub fn page_sorted(
+        &self,
+        q: &ViewQuery<'_>,
+        order: ListOrder,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+    ) -> Result<Page<Order>> {
+        let total = self.count_view(q.view, q.link, q.now, settings)?;
+        let end = q.offset.saturating_add(q.limit).min(total);
+        let from_end = q.offset > total / 2;
+        let (skip, backwards) = match from_end {
+            true => (total - end, !order.descending),
+            false => (q.offset, order.descending),
+        };
+        let mut walk = self.walk(q, order.column, backwards, settings);
+        let mut ids = Vec::new();
+        if walk.skip(skip)? {
+            while ids.len() < end.saturating_sub(q.offset)
+                && let Some(id) = walk.next_id()?
+            {
+                ids.push(id);
+            }
+        }
+        if from_end {
+            ids.reverse();
+        }
+        let items = self.listed(TreeId::Orders, ids)?;
+        Ok(Page { total, items })
+    }
+
+    /// A page of the orders of `q`'s list that `filter` matches, in `order` (see the module
+    /// docs for how it reads).
+    pub fn page_matching(
+        &self,
+        q: &ViewQuery<'_>,
+        order: ListOrder,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+        filter: &OrderFilter<'_>,
+    ) -> Result<MatchedPage> {
+        let mut walk = self.walk(q, order.column, order.descending, settings);
+        let mut page = Collect {
+            offset: q.offset,
+            limit: q.limit,
+            matched: 0,
+            items: Vec::new(),
+        };
+        let texts = self.tree(TreeId::IdxOrderText);
+        let mut passed = Vec::new();
+        for _ in 0..LOOKUP_BUDGET {
+            let Some(id) = walk.next_id()? else {
+                return Ok(MatchedPage {
+                    total: Some(page.matched),
+                    items: page.items,
+                });
+            };
+            let text = texts
+                .get(&id)
+                .map_err(StoreError::sled("reading an order's list text"))?;
+            // A missing entry is the integrity check's to report; the order is not skipped.
+            let may_match = match &text {
+                Some(bytes) => (filter.text)(codec::parse_text_value(
+                    TreeId::IdxOrderText.name(),
+                    &id,
+                    bytes,
+                )?),
+                None => true,
+            };
+            if may_match {
+                self.consider(&id, filter, &mut page)?;
+                passed.push(id);
+            }
+            if page.full() {
+                return Ok(MatchedPage {
+                    items: page.items,
+                    total: None,
+                });
+            }
+        }
+        let mut candidates = self.text_candidates(filter)?;
+        if candidates.len() <= FEW_CANDIDATES {
+            return self.page_of_candidates(q, order, settings, filter, candidates);
+        }
+        for id in &passed {
+            candidates.remove(id.as_slice());
+        }
+        // Past the last candidate nothing more can match: the count is known without walking on.
+        let mut ended = candidates.is_empty();
+        while !ended && !page.full() {
+            match walk.next_id()? {
+                Some(id) if candidates.remove(id.as_slice()) => {
+                    self.consider(&id, filter, &mut page)?;
+                    ended = candidates.is_empty();
+                }
+                Some(_) => {}
+                None => ended = true,
+            }
+        }
+        Ok(MatchedPage {
+            total: ended.then_some(page.matched),
+            items: page.items,
+        })
+    }
+
+    /// How many orders of `q`'s list (view, link, time; its paging ignored) `filter` matches:
+    /// one sequential read of every order's text, then each candidate decoded.
+    pub fn count_matching(
+        &self,
+        q: &ViewQuery<'_>,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+        filter: &OrderFilter<'_>,
+    ) -> Result<usize> {
+        let mut count = 0;
+        for id in self.text_candidates(filter)? {
+            let Some(order) = self.get::<Order>(TreeId::Orders, &id)? else {
+                continue;
+            };
+            if list_position(&order, q, None, settings).is_some() && (filter.order)(&order) {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// A filtered page from few candidates: each decoded, kept if on the list and matched, and
+    /// put where the list's index would have it.
+    fn page_of_candidates(
+        &self,
+        q: &ViewQuery<'_>,
+        order: ListOrder,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+        filter: &OrderFilter<'_>,
+        candidates: HashSet<Vec<u8>>,
+    ) -> Result<MatchedPage> {
+        let mut listed = Vec::new();
+        for id in candidates {
+            let Some(found) = self.get::<Order>(TreeId::Orders, &id)? else {
+                continue;
+            };
+            if let Some(position) = list_position(&found, q, order.column, settings)
+                && (filter.order)(&found)
+            {
+                listed.push((position, found));
+            }
+        }
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        if order.descending {
+            listed.reverse();
+        }
+        Ok(MatchedPage {
+            total: Some(listed.len()),
+            items: listed
+                .into_iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .map(|(_, o)| o)
+                .collect(),
+        })
+    }
+
+    /// Decodes the order `id` and, if the filter matches it, counts it and keeps it when it
+    /// falls on the page. An order removed since its index entry was read is passed over.
+    fn consider(&self, id: &[u8], filter: &OrderFilter<'_>, page: &mut Collect) -> Result<()> {
+        let Some(order) = self.get::<Order>(TreeId::Orders, id)? else {
+            return Ok(());
+        };
+        if (filter.order)(&order) {
+            page.matched += 1;
+            if page.matched > page.offset && !page.full() {
+                page.items.push(order);
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids of every order whose indexed text passes the filter's text check, in one
+    /// sequential read of `idx_order_text`.
+    fn text_candidates(&self, filter: &OrderFilter<'_>) -> Result<HashSet<Vec<u8>>> {
+        let name = TreeId::IdxOrderText.name();
+        let mut candidates = HashSet::new();
+        for item in self.tree(TreeId::IdxOrderText).iter() {
+            let (id, bytes) = item.map_err(StoreError::sled("reading the orders' list texts"))?;
+            if (filter.text)(codec::parse_text_value(name, &id, &bytes)?) {
+                candidates.insert(id.to_vec());
+            }
+        }
+        Ok(candidates)
+    }
+}
