@@ -483,6 +483,14 @@ impl Living {
                 tiktok.inject("*", FaultKind::Latency(delay), 3);
                 format!("TikTok slows down ({} ms, 3 calls)", delay.as_millis())
             }
+            1 if !set.amazon.is_empty() => {
+                tiktok.inject("*", FaultKind::RateLimited, 2);
+                // Amazon's 429 has no Retry-After: the client waits out the operation's rate.
+                for amazon in &set.amazon {
+                    amazon.faults().inject("*", FaultKind::RateLimited, 1);
+                }
+                "TikTok answers 429 (2 calls); Amazon answers 429 (1 call)".into()
+            }
             1 => {
                 tiktok.inject("*", FaultKind::RateLimited, 2);
                 "TikTok answers 429 (2 calls)".into()
