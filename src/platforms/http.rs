@@ -53,6 +53,17 @@ pub enum CallKind {
     Write,
 }
 
+impl CallKind {
+    /// What a lost, failed or unreadable answer means: a write may have run (read back before
+    /// trying again); a read is retried, after `after` when the platform said.
+    pub fn unknown_outcome(self, after: Option<Duration>) -> ErrorClass {
+        match self {
+            CallKind::Write => ErrorClass::Ambiguous,
+            CallKind::Read => ErrorClass::RetryLater { after },
+        }
+    }
+}
+
 /// A response whose body has been read completely.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -127,10 +138,7 @@ fn transport_class(err: &reqwest::Error, effect: CallKind) -> ErrorClass {
         // Nothing reached the platform.
         return ErrorClass::RetryLater { after: None };
     }
-    match effect {
-        CallKind::Write => ErrorClass::Ambiguous,
-        CallKind::Read => ErrorClass::RetryLater { after: None },
-    }
+    effect.unknown_outcome(None)
 }
 
 /// A message without the URL: query strings carry signatures and app keys.

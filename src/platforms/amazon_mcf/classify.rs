@@ -40,19 +40,11 @@ impl Call {
             .with_request_id(raw.header(REQUEST_ID))
             .with_status(raw.status)
     }
-
-    /// What a lost or unreadable answer means for this call.
-    pub fn unknown_outcome(&self) -> ErrorClass {
-        match self.effect {
-            CallKind::Write => ErrorClass::Ambiguous,
-            CallKind::Read => ErrorClass::RetryLater { after: None },
-        }
-    }
 }
 
 /// An answer that parsed but lacks what was asked for.
 pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.unknown_outcome(), what, raw)
+    call.error(call.effect.unknown_outcome(None), what, raw)
 }
 
 /// Amazon's first error, as (`code`, "message (details)").
@@ -84,7 +76,7 @@ pub fn classify(
     if (200..300).contains(&raw.status) {
         return body.ok_or_else(|| {
             call.error(
-                call.unknown_outcome(),
+                call.effect.unknown_outcome(None),
                 format!(
                     "Amazon answered HTTP {} with a body that is not JSON",
                     raw.status
@@ -104,7 +96,7 @@ pub fn classify(
         429 => ErrorClass::RetryLater {
             after: Some(throttle_wait()),
         },
-        500..=599 => call.unknown_outcome(),
+        500..=599 => call.effect.unknown_outcome(None),
         _ => ErrorClass::Permanent,
     };
     let message = match raw.status {

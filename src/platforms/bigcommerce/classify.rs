@@ -11,8 +11,6 @@
 //! - 204 is an empty success (`GET /v2/orders` with nothing matching, an order without
 //!   shipments), not an error.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::domain::platform::Platform;
@@ -38,19 +36,11 @@ impl Call {
             .with_request_id(raw.header("x-request-id"))
             .with_status(raw.status)
     }
-
-    /// What a lost or unreadable answer means for this call.
-    pub fn unknown_outcome(&self, after: Option<Duration>) -> ErrorClass {
-        match self.effect {
-            CallKind::Write => ErrorClass::Ambiguous,
-            CallKind::Read => ErrorClass::RetryLater { after },
-        }
-    }
 }
 
 /// An answer that parsed but lacks what was asked for.
 pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.unknown_outcome(None), what, raw)
+    call.error(call.effect.unknown_outcome(None), what, raw)
 }
 
 /// The answer's JSON body (`None` for 204 or an empty 2xx), or the classified failure.
@@ -62,7 +52,7 @@ pub fn classify(raw: &RawResponse, call: Call) -> Result<Option<Value>, Platform
         }
         return serde_json::from_slice(&raw.body).map(Some).map_err(|_| {
             call.error(
-                call.unknown_outcome(None),
+                call.effect.unknown_outcome(None),
                 format!(
                     "BigCommerce answered HTTP {} with a body that is not JSON",
                     raw.status
@@ -110,7 +100,7 @@ fn classify_status(raw: &RawResponse, body: Option<&Value>, call: Call) -> Platf
             raw,
         ),
         500 | 502..=504 => call.error(
-            call.unknown_outcome(None),
+            call.effect.unknown_outcome(None),
             format!(
                 "BigCommerce failed (HTTP {}): {}",
                 raw.status,

@@ -11,8 +11,6 @@
 //! - 5xx (`Internal Error. ... Report ID: webapi-...`, a maintenance page in HTML) and any answer
 //!   that is not JSON: a read is retried; after a write what happened is unknown → `Ambiguous`.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::domain::platform::Platform;
@@ -48,20 +46,12 @@ impl Call {
             message,
         )
     }
-
-    /// What a lost or unreadable answer means for this call.
-    pub fn unknown_outcome(&self, after: Option<Duration>) -> ErrorClass {
-        match self.effect {
-            CallKind::Write => ErrorClass::Ambiguous,
-            CallKind::Read => ErrorClass::RetryLater { after },
-        }
-    }
 }
 
 /// An answer that parsed but lacks what was asked for: for a write, whether it ran is unknown;
 /// a read is retried.
 pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.unknown_outcome(None), what, raw)
+    call.error(call.effect.unknown_outcome(None), what, raw)
 }
 
 /// The answer's JSON body (bare `true`, an integer id, or an object), or the classified failure.
@@ -70,7 +60,7 @@ pub fn classify(raw: &RawResponse, call: Call, store: &str) -> Result<Value, Pla
     if (200..300).contains(&raw.status) {
         return body.ok_or_else(|| {
             call.error(
-                call.unknown_outcome(None),
+                call.effect.unknown_outcome(None),
                 format!(
                     "Magento answered HTTP {} with a body that is not JSON (a PHP notice or a proxy page?)",
                     raw.status
@@ -114,7 +104,7 @@ fn classify_status(
             raw,
         ),
         500..=599 => call.error(
-            call.unknown_outcome(retry_after),
+            call.effect.unknown_outcome(retry_after),
             format!(
                 "Magento failed (HTTP {}): {}",
                 raw.status,

@@ -48,20 +48,12 @@ impl Call {
             .with_request_id(raw.header("x-request-id"))
             .with_status(raw.status)
     }
-
-    /// What a lost or unreadable answer means for this call.
-    fn unknown_outcome(&self, after: Option<Duration>) -> ErrorClass {
-        match self.effect {
-            CallKind::Write => ErrorClass::Ambiguous,
-            CallKind::Read => ErrorClass::RetryLater { after },
-        }
-    }
 }
 
 /// An answer that parsed but lacks what the document asked for: for a write, whether it ran
 /// is unknown; a read is retried.
 pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.unknown_outcome(None), what, raw)
+    call.error(call.effect.unknown_outcome(None), what, raw)
 }
 
 /// `extensions.cost`, when the answer has one.
@@ -101,7 +93,7 @@ pub fn classify(
     }
     let Some(body) = body else {
         return Err(call.error(
-            call.unknown_outcome(None),
+            call.effect.unknown_outcome(None),
             format!(
                 "Shopify answered HTTP {} with a body that is not JSON",
                 raw.status
@@ -116,7 +108,7 @@ pub fn classify(
     match body.get("data") {
         Some(data @ Value::Object(_)) => Ok(data.clone()),
         _ => Err(call.error(
-            call.unknown_outcome(None),
+            call.effect.unknown_outcome(None),
             "Shopify answered without data or errors",
             raw,
         )),
@@ -178,7 +170,7 @@ fn classify_status(raw: &RawResponse, body: Option<&Value>, call: Call) -> Platf
             )
             .with_code("THROTTLED"),
         500..=599 => call.error(
-            call.unknown_outcome(http::retry_after(&raw.headers)),
+            call.effect.unknown_outcome(http::retry_after(&raw.headers)),
             format!(
                 "Shopify failed (HTTP {}): {}",
                 raw.status,
@@ -214,7 +206,7 @@ fn classify_errors(raw: &RawResponse, body: &Value, errors: &[Value], call: Call
             after: throttle_wait(body),
         }
     } else if has("INTERNAL_SERVER_ERROR") {
-        call.unknown_outcome(None)
+        call.effect.unknown_outcome(None)
     } else if has("ACCESS_DENIED") {
         // A missing scope: nothing ran, and nothing will until the merchant grants it.
         ErrorClass::Permanent

@@ -36,10 +36,7 @@ pub mod codes {
 pub fn classify(http_status: u16, code: i64, effect: CallKind) -> Option<ErrorClass> {
     use codes::*;
     let retry = ErrorClass::RetryLater { after: None };
-    let server_trouble = match effect {
-        CallKind::Write => ErrorClass::Ambiguous,
-        CallKind::Read => retry.clone(),
-    };
+    let server_trouble = effect.unknown_outcome(None);
     let http_ok = (200..300).contains(&http_status);
     Some(match code {
         OK if http_ok => return None,

@@ -112,10 +112,7 @@ pub(super) fn decode<T: DeserializeOwned + Default>(
 }
 
 fn malformed_class(effect: CallKind) -> ErrorClass {
-    match effect {
-        CallKind::Write => ErrorClass::Ambiguous,
-        CallKind::Read => ErrorClass::RetryLater { after: None },
-    }
+    effect.unknown_outcome(None)
 }
 
 pub(super) fn error(

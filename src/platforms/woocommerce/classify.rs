@@ -13,8 +13,6 @@
 //! - 5xx, and any answer that is not JSON (a PHP fatal's HTML, a proxy page, PHP notices before
 //!   the JSON): a read is retried; after a write what happened is unknown → `Ambiguous`.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::domain::platform::Platform;
@@ -40,20 +38,12 @@ impl Call {
             .with_request_id(raw.header("x-request-id"))
             .with_status(raw.status)
     }
-
-    /// What a lost or unreadable answer means for this call.
-    pub fn unknown_outcome(&self, after: Option<Duration>) -> ErrorClass {
-        match self.effect {
-            CallKind::Write => ErrorClass::Ambiguous,
-            CallKind::Read => ErrorClass::RetryLater { after },
-        }
-    }
 }
 
 /// An answer that parsed but lacks what was asked for: for a write, whether it ran is unknown;
 /// a read is retried.
 pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.unknown_outcome(None), what, raw)
+    call.error(call.effect.unknown_outcome(None), what, raw)
 }
 
 /// The answer's JSON body, or the classified failure.
@@ -62,7 +52,7 @@ pub fn classify(raw: &RawResponse, call: Call) -> Result<Value, PlatformError> {
     if (200..300).contains(&raw.status) {
         return body.ok_or_else(|| {
             call.error(
-                call.unknown_outcome(None),
+                call.effect.unknown_outcome(None),
                 format!(
                     "WooCommerce answered HTTP {} with a body that is not JSON (a PHP notice or a proxy page?)",
                     raw.status
@@ -112,7 +102,7 @@ fn classify_status(raw: &RawResponse, body: Option<&Value>, call: Call) -> Platf
             raw,
         ),
         500..=599 => call.error(
-            call.unknown_outcome(retry_after),
+            call.effect.unknown_outcome(retry_after),
             format!(
                 "WooCommerce failed (HTTP {}): {}",
                 raw.status,
