@@ -138,71 +138,57 @@ impl StorePlatform {
     /// What the import phase did on this platform's stores.
     fn imported(self, set: &SandboxSet) -> anyhow::Result<Imported> {
         let mut out = Imported::default();
-        let mut note = |created: chrono::DateTime<chrono::Utc>| {
-            out.made += 1;
-            out.last = out.last.max(Some(created));
-        };
         for store in self.stores(&set.scenario) {
             let store = store.as_str();
-            match self {
-                StorePlatform::Shopify => {
-                    set.shopify
-                        .orders(store)?
-                        .iter()
-                        .for_each(|o| note(o.created_at));
-                }
-                StorePlatform::Woocommerce => {
-                    set.woocommerce
-                        .orders(store)?
-                        .iter()
-                        .for_each(|o| note(o.created));
-                }
-                StorePlatform::Magento2 => {
-                    set.magento
-                        .orders(store)?
-                        .iter()
-                        .for_each(|o| note(o.created_at));
-                }
-                StorePlatform::Bigcommerce => {
-                    set.bigcommerce
-                        .orders(store)?
-                        .iter()
-                        .for_each(|o| note(o.created));
-                }
-                StorePlatform::AmazonMcf => {
-                    amazon(set, store)
-                        .orders()
-                        .iter()
-                        .for_each(|o| note(o.received));
-                }
-            }
-        }
-        for store in self.stores(&set.scenario) {
-            let store = store.as_str();
-            match self {
+            // Each store's order creation times, with its calls counted on the way.
+            let created: Vec<chrono::DateTime<chrono::Utc>> = match self {
                 StorePlatform::Shopify => {
                     out.creates += set.shopify.calls(store, "orderCreate")?;
                     out.throttled += set.shopify.throttled(store)?;
                     out.cost += set.shopify.points_charged(store)?;
+                    set.shopify
+                        .orders(store)?
+                        .iter()
+                        .map(|o| o.created_at)
+                        .collect()
                 }
                 StorePlatform::Woocommerce => {
                     out.creates += set.woocommerce.calls(store, "orders.create")?;
+                    set.woocommerce
+                        .orders(store)?
+                        .iter()
+                        .map(|o| o.created)
+                        .collect()
                 }
                 StorePlatform::Magento2 => {
                     out.creates += set.magento.calls(store, "orders.create")?;
+                    set.magento
+                        .orders(store)?
+                        .iter()
+                        .map(|o| o.created_at)
+                        .collect()
                 }
                 StorePlatform::Bigcommerce => {
                     out.creates += set.bigcommerce.calls(store, "orders.create")?;
                     out.throttled += set.bigcommerce.throttled(store)?;
                     out.cost += f64::from(set.bigcommerce.requests(store)?);
+                    set.bigcommerce
+                        .orders(store)?
+                        .iter()
+                        .map(|o| o.created)
+                        .collect()
                 }
                 StorePlatform::AmazonMcf => {
                     let seller = amazon(set, store);
-                    out.creates += seller.calls("createFulfillmentOrder");
+                    let creates = seller.calls("createFulfillmentOrder");
+                    out.creates += creates;
                     out.throttled += seller.throttled();
-                    out.cost += f64::from(seller.calls("createFulfillmentOrder"));
+                    out.cost += f64::from(creates);
+                    seller.orders().iter().map(|o| o.received).collect()
                 }
-            }
+            };
+            out.made += created.len();
+            out.last = out.last.max(created.into_iter().max());
         }
         Ok(out)
     }
