@@ -399,8 +399,14 @@ impl Storefront for BigcommerceClient {
         }
     }
 
-    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
-        self.read_order(id).await.map(|read| read.store)
+    async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
+        let read = self.read_order(id).await?;
+        Ok(StorefrontChange {
+            tiktok_order_id: read
+                .tiktok_order_id
+                .and_then(|t| TiktokOrderId::new(t).ok()),
+            store: read.store,
+        })
     }
 
     async fn cancel_order(
