@@ -111,6 +111,8 @@ struct Inner {
     page_size: u32,
     /// Where a read-back looks for an order ([`find`]).
     finder: Mutex<find::Finder>,
+    /// Held while the finder's index is extended by a listing (one at a time).
+    index_listing: tokio::sync::Mutex<()>,
     webhook_secret: Option<String>,
 }
 
@@ -140,6 +142,7 @@ impl WoocommerceClient {
                 transport: Transport::new(client, config)?,
                 page_size: config.page_size.clamp(1, config::MAX_PAGE_SIZE),
                 finder: Mutex::new(find::Finder::default()),
+                index_listing: tokio::sync::Mutex::new(()),
                 webhook_secret: config.webhook_secret.clone(),
             }),
         })
