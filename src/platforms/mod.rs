@@ -269,6 +269,17 @@ pub struct StorefrontChange {
     pub store: StorefrontOrder,
 }
 
+impl StorefrontChange {
+    /// A store order with the TikTok id its store holds for it, when that is one (other apps
+    /// fill the same fields).
+    pub fn with_tiktok_id(store: StorefrontOrder, tiktok: Option<String>) -> StorefrontChange {
+        StorefrontChange {
+            tiktok_order_id: tiktok.and_then(|id| TiktokOrderId::new(id).ok()),
+            store,
+        }
+    }
+}
+
 /// The merchant's store.
 #[async_trait]
 pub trait Storefront: Send + Sync {

@@ -488,12 +488,10 @@ impl Storefront for Magento2Client {
 
     async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
         let read = self.read_order(entity(id, ORDER)?).await?;
-        Ok(StorefrontChange {
-            tiktok_order_id: read
-                .tiktok_order_id
-                .and_then(|t| TiktokOrderId::new(t).ok()),
-            store: read.store,
-        })
+        Ok(StorefrontChange::with_tiktok_id(
+            read.store,
+            read.tiktok_order_id,
+        ))
     }
 
     async fn cancel_order(

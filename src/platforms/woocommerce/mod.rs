@@ -376,12 +376,10 @@ impl Storefront for WoocommerceClient {
 
     async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
         let read = self.read_order(id).await?;
-        Ok(StorefrontChange {
-            tiktok_order_id: read
-                .tiktok_order_id
-                .and_then(|t| TiktokOrderId::new(t).ok()),
-            store: read.store,
-        })
+        Ok(StorefrontChange::with_tiktok_id(
+            read.store,
+            read.tiktok_order_id,
+        ))
     }
 
     async fn cancel_order(
