@@ -10,12 +10,17 @@
 //! Orders without orderdeck's TikTok id meta are left out; one that cannot be read is reported
 //! with why (and its TikTok id when that much could be read), never failing the page.
 
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::{WoocommerceClient, mapping, rfc3339};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::TiktokOrderId;
 use crate::platforms::{Page, PlatformError, StorefrontChange, Unreadable};
+
+/// Tracking reads of one page in flight at once: a poll of many open orders stays quick without
+/// crowding the site.
+const TRACKING_READS_AT_ONCE: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
@@ -63,17 +68,33 @@ pub(super) async fn changed_orders(
         }
     }
     let (orders, pages, _) = client.list_orders(&query).await?;
+    // Each order's tracking is a call of its own: a few at once, in page order.
+    let orders: Vec<(Value, String)> = orders
+        .into_iter()
+        .filter_map(|order| mapping::tiktok_id(&order).map(|tiktok| (order, tiktok)))
+        .collect();
+    let ids: Vec<Option<u64>> = orders
+        .iter()
+        .map(|(order, _)| order.get("id").and_then(Value::as_u64))
+        .collect();
+    let trackings: Vec<Option<Result<Vec<Value>, PlatformError>>> = futures::stream::iter(ids)
+        .map(|id| async move {
+            match id {
+                Some(id) => Some(client.trackings(id).await),
+                None => None,
+            }
+        })
+        .buffered(TRACKING_READS_AT_ONCE)
+        .collect()
+        .await;
     let mut out = Page {
         items: Vec::with_capacity(orders.len()),
         next_page_token: None,
         unreadable: Vec::new(),
     };
-    for order in orders {
-        let Some(tiktok) = mapping::tiktok_id(&order) else {
-            continue;
-        };
+    for ((order, tiktok), trackings) in orders.into_iter().zip(trackings) {
         let tiktok_order_id = TiktokOrderId::new(tiktok.clone()).ok();
-        let Some(id) = order.get("id").and_then(Value::as_u64) else {
+        let Some(trackings) = trackings else {
             out.unreadable.push(Unreadable::new(
                 tiktok_order_id,
                 format!(
@@ -84,8 +105,7 @@ pub(super) async fn changed_orders(
             continue;
         };
         // A failed tracking read fails the page (it is retried); an unreadable order does not.
-        let trackings = client.trackings(id).await?;
-        match mapping::read_order(&order, &trackings) {
+        match mapping::read_order(&order, &trackings?) {
             Ok(read) => out.items.push(StorefrontChange {
                 tiktok_order_id,
                 store: read.store,
