@@ -194,14 +194,19 @@ impl Storefront for AmazonMcfClient {
             )
         };
         // The draft carries no TikTok create time; the packing slip shows when orderdeck sent it.
+        let sent_at = Utc::now();
         let request =
-            mapping::create_request(draft, &self.inner.config, Utc::now()).map_err(permanent)?;
+            mapping::create_request(draft, &self.inner.config, sent_at).map_err(permanent)?;
         let sent = self
             .transport()
             .call(CREATE, Method::POST, ORDERS, &[], Some(&request.body))
             .await;
         match sent {
-            Ok(_) => {}
+            // Accepted: the order is what was sent. No read-back (see `accepted_order`); the
+            // change poll reads Amazon's own view as soon as its status moves.
+            Ok(answer) => mapping::accepted_order(&request, sent_at)
+                .map(|accepted| accepted.store)
+                .map_err(|why| classify::unreadable(CREATE, &answer.raw, &why)),
             Err(e) if e.http_status == Some(400) => {
                 if let Some(sku) = mapping::refused_sku(&e.message, &request.item_skus) {
                     let mut refusal = permanent(format!(
@@ -215,26 +220,12 @@ impl Storefront for AmazonMcfClient {
                     return Err(refusal);
                 }
                 // A duplicate is refused with 400 too: if the order exists, this is it.
-                return match self.find(id).await? {
+                match self.find(id).await? {
                     Some(existing) => Ok(existing.store),
                     None => Err(e),
-                };
+                }
             }
-            Err(e) => return Err(e),
-        }
-        match self.find(id).await {
-            Ok(Some(created)) => Ok(created.store),
-            // Accepted but not readable yet: whether it is there is for a read-back to tell.
-            Ok(None) => Err(PlatformError::new(
-                Platform::AmazonMcf,
-                GET.operation,
-                ErrorClass::Ambiguous,
-                format!("Amazon accepted fulfillment order {id} but does not show it yet"),
-            )),
-            Err(e) => Err(PlatformError {
-                class: ErrorClass::Ambiguous,
-                ..e
-            }),
+            Err(e) => Err(e),
         }
     }
 
