@@ -54,6 +54,9 @@ struct Imported {
     /// Shopify: cost points charged; BigCommerce: requests served (both count against limits);
     /// Amazon: fulfillment orders accepted (the creates its bucket let through).
     cost: f64,
+    /// BigCommerce: the requests its quota offered from the first window to the current one,
+    /// that one counted as far as it was used (the work, not the pace, ended there).
+    offered: f64,
     /// When the first and the last store orders were made.
     first: Option<chrono::DateTime<chrono::Utc>>,
     last: Option<chrono::DateTime<chrono::Utc>>,
@@ -173,7 +176,13 @@ impl StorePlatform {
                 StorePlatform::Bigcommerce => {
                     out.creates += set.bigcommerce.calls(store, "orders.create")?;
                     out.throttled += set.bigcommerce.throttled(store)?;
-                    out.cost += f64::from(set.bigcommerce.requests(store)?);
+                    if let Some(quota) = set.bigcommerce.quota_use(store)? {
+                        let windows = (quota.current_window - quota.first_window).as_secs_f64()
+                            / quota.window.as_secs_f64();
+                        out.cost += quota.served as f64;
+                        out.offered +=
+                            f64::from(quota.quota) * windows + f64::from(quota.used_in_current);
+                    }
                     set.bigcommerce
                         .orders(store)?
                         .iter()
@@ -211,15 +220,16 @@ impl StorePlatform {
                 BUCKET.restore_rate
             ),
             StorePlatform::Bigcommerce => {
-                // The most a store serves in that time: a full window at once, then the quota
-                // every window.
+                // Windows open at their first request: the store offered its quota each window
+                // from the run's first request on; the last window only held what work was left.
                 let (quota, window) = BIGCOMMERCE_PRO;
-                let allowed = stores * f64::from(quota) * (1.0 + seconds / window.as_secs_f64());
                 format!(
-                    "{:.1} requests/s = {:.2} of the quota ({quota} per {} s per store)",
+                    "{:.1} requests/s = {:.2} of what the quota offered ({quota} per {} s per store; {:.0} served of {:.0})",
                     imported.cost / seconds,
-                    imported.cost / allowed,
-                    window.as_secs()
+                    imported.cost / imported.offered,
+                    window.as_secs(),
+                    imported.cost,
+                    imported.offered
                 )
             }
             StorePlatform::AmazonMcf => {
