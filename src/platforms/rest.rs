@@ -3,10 +3,12 @@
 //! errors are built, with the request id the platform's answers carry, so that staff can quote
 //! it to the platform's support — and how a request is put together below the store's root:
 //! the route, the query, a JSON body. Each client adds its own authentication, and its
-//! `classify` decides an answer's class.
+//! `classify` decides an answer's class. Their configs share how the API root is checked and
+//! how a secret is shown.
 
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::error::{ErrorClass, PlatformError};
 use super::http::{CallKind, RawResponse};
@@ -111,6 +113,29 @@ pub fn append_query<K: AsRef<str>, V: AsRef<str>>(url: &mut reqwest::Url, query:
     }
 }
 
+/// `{base}/{below}` (`below` empty or ending in `/`), the root every route of a store joins:
+/// an http(s) URL with a host and no query or fragment, so nothing can be smuggled into the
+/// routes built on it. Otherwise the base as written, sanitized, for the config error.
+pub fn api_root(base: &str, below: &str) -> Result<reqwest::Url, String> {
+    let base = base.trim().trim_end_matches('/');
+    let bad = || crate::domain::text::sanitize(base);
+    let url = reqwest::Url::parse(&format!("{base}/{below}")).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.host_str().is_none()
+    {
+        return Err(bad());
+    }
+    Ok(url)
+}
+
+/// First 8 hex digits of SHA-256(secret): enough to tell secrets apart in `Debug` output and
+/// errors, useless to an attacker.
+pub fn fingerprint(secret: &str) -> String {
+    hex::encode(&Sha256::digest(secret.as_bytes())[..4])
+}
+
 /// The header a platform's answers name the request in.
 fn request_id_header(platform: Platform) -> &'static str {
     match platform {
@@ -157,6 +182,30 @@ mod tests {
         );
         assert_eq!(err.request_id.as_deref(), Some("req-7"));
         assert_eq!(err.operation, "list_orders");
+    }
+
+    #[test]
+    fn an_api_root_is_http_with_a_host_and_nothing_after_the_path() {
+        assert_eq!(
+            api_root(" https://shop.example.com/ ", "rest/default/V1/")
+                .unwrap()
+                .as_str(),
+            "https://shop.example.com/rest/default/V1/"
+        );
+        assert_eq!(
+            api_root("http://127.0.0.1:9/site", "").unwrap().as_str(),
+            "http://127.0.0.1:9/site/"
+        );
+        for bad in [
+            "ftp://shop.example.com",
+            "https://shop.example.com/?a=1",
+            "shop",
+            "https://x/#f",
+        ] {
+            assert!(api_root(bad, "wp-json/").is_err(), "{bad}");
+        }
+        assert_eq!(fingerprint("tok").len(), 8);
+        assert_ne!(fingerprint("tok"), fingerprint("tok2"));
     }
 
     #[test]
