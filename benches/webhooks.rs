@@ -390,6 +390,7 @@ async fn run(rate: u64, seconds: u64, shops: usize, latency: Duration) -> anyhow
     println!(
         "rate-limit answers: Shopify THROTTLED {throttled}, BigCommerce 429 {bigcommerce_429}, TikTok 429 {tiktok_429}"
     );
+    print_store_calls(&set, &scenario);
     Ok(())
 }
 
@@ -507,7 +508,13 @@ fn store_event(
                 set.shopify.fulfil(store, &store_order, tracking)?;
                 "fulfillments/create"
             };
-            let payload = json!({"id": n, "order_id": store_order});
+            // REST-shaped, as Shopify sends them: the order's legacy id, and its GID.
+            let legacy: u64 = store_order.rsplit('/').next().unwrap().parse()?;
+            let payload = if cancel {
+                json!({"id": legacy, "admin_graphql_api_id": store_order})
+            } else {
+                json!({"id": n, "order_id": legacy, "status": "success"})
+            };
             webhooks::shopify(store, secret, &format!("w{n}"), topic, &payload)
         }
         Side::Woocommerce => {
@@ -581,4 +588,41 @@ fn store_order_of(set: &SandboxSet, store: &str, tiktok_id: &str) -> Option<Stri
         .into_iter()
         .find(|o| o.source_identifier.as_deref() == Some(tiktok_id))
         .map(|o| o.id)
+}
+
+/// The calls each WooCommerce and BigCommerce store answered, by endpoint: what a flow's
+/// latency is spent on.
+fn print_store_calls(set: &SandboxSet, scenario: &Scenario) {
+    const WOOCOMMERCE: [&str; 7] = [
+        "products.list",
+        "orders.list",
+        "orders.create",
+        "orders.get",
+        "orders.update",
+        "notes.create",
+        "trackings.list",
+    ];
+    const BIGCOMMERCE: [&str; 7] = [
+        "variants.list",
+        "orders.list",
+        "orders.create",
+        "orders.get",
+        "orders.update",
+        "products.list",
+        "shipments.list",
+    ];
+    for store in &scenario.woocommerce {
+        let calls: Vec<String> = WOOCOMMERCE
+            .iter()
+            .map(|e| format!("{e} {}", set.woocommerce.calls(&store.name, e).unwrap_or(0)))
+            .collect();
+        println!("WooCommerce calls: {}", calls.join(", "));
+    }
+    for store in &scenario.bigcommerce {
+        let calls: Vec<String> = BIGCOMMERCE
+            .iter()
+            .map(|e| format!("{e} {}", set.bigcommerce.calls(&store.name, e).unwrap_or(0)))
+            .collect();
+        println!("BigCommerce calls: {}", calls.join(", "));
+    }
 }

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::domain::clock::SystemClock;
 use crate::domain::ids::LinkId;
 use crate::domain::platform::Platform;
-use crate::domain::subscriptions::{self, Step};
+use crate::domain::subscriptions::{self, Held, Step};
 use crate::engine::wiring::build_links;
 use crate::platforms::{PlatformError, Subscription};
 
@@ -45,7 +45,8 @@ pub struct Row {
     pub platform: &'static str,
     pub topic: String,
     pub address: String,
-    /// `kept`, `created`, `removed`, `orderdeck` / `other` (listed: whose it is), `polled` (no
+    /// `kept`, `created`, `renewed (it was switched off)`, `removed`, `orderdeck` / `other`
+    /// (listed: whose it is; `switched off` is added when the platform stopped it), `polled` (no
     /// webhooks to register), or `failed: why`.
     pub state: String,
 }
@@ -212,26 +213,48 @@ async fn act(
     };
     match action {
         Action::List => rows.extend(existing.iter().map(|s| {
-            let state = if Some(&s.address) == ours.as_ref() {
+            let whose = if Some(&s.address) == ours.as_ref() {
                 "orderdeck"
             } else {
                 "other"
             };
-            row(&s.topic, &s.address, state.into())
+            let state = if s.active {
+                whose.to_string()
+            } else {
+                format!("{whose}, switched off")
+            };
+            row(&s.topic, &s.address, state)
         })),
         Action::Register => {
             let Some(ours) = ours else { return };
-            let held: Vec<(String, String)> = existing
+            let held: Vec<Held> = existing
                 .iter()
-                .map(|s| (s.topic.clone(), s.address.clone()))
+                .map(|s| Held {
+                    topic: &s.topic,
+                    address: &s.address,
+                    active: s.active,
+                })
                 .collect();
             for (topic, step) in subscriptions::plan(wanted, &held, &ours) {
                 let state = match step {
                     Step::Keep => "kept".to_string(),
-                    Step::Create => match side.subscribe(topic, &ours).await {
-                        Ok(_) => "created".to_string(),
-                        Err(e) => format!("failed: {e}"),
-                    },
+                    Step::Create => created(side.subscribe(topic, &ours).await, "created"),
+                    Step::Renew => {
+                        let switched_off = existing
+                            .iter()
+                            .filter(|s| s.topic.eq_ignore_ascii_case(topic) && s.address == ours);
+                        let mut removed = Ok(());
+                        for old in switched_off {
+                            removed = removed.and(side.unsubscribe(old).await);
+                        }
+                        match removed {
+                            Ok(()) => created(
+                                side.subscribe(topic, &ours).await,
+                                "renewed (it was switched off)",
+                            ),
+                            Err(e) => format!("failed: {e}"),
+                        }
+                    }
                 };
                 rows.push(row(topic, &ours, state));
             }
@@ -248,5 +271,13 @@ async fn act(
                 rows.push(row(&s.topic, &s.address, state));
             }
         }
+    }
+}
+
+/// The State column of a subscribe: `done`, or why it failed.
+fn created(result: Result<Subscription, PlatformError>, done: &str) -> String {
+    match result {
+        Ok(_) => done.to_string(),
+        Err(e) => format!("failed: {e}"),
     }
 }

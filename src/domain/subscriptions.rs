@@ -1,6 +1,7 @@
 //! Which webhooks orderdeck wants from each platform, where they are delivered, and what
 //! `orderdeck webhooks register` must do given what a platform already holds. Registering is
-//! idempotent: a subscription already pointing at orderdeck is kept, never doubled.
+//! idempotent: a subscription already pointing at orderdeck is kept, never doubled; one the
+//! platform switched off after failed deliveries is replaced, since it would send nothing.
 
 use crate::domain::platform::Platform;
 
@@ -45,21 +46,42 @@ pub enum Step {
     Keep,
     /// Subscribe (on TikTok this replaces another address for the topic).
     Create,
+    /// The subscriptions of this topic to orderdeck are all switched off: remove them, then
+    /// subscribe again.
+    Renew,
 }
 
-/// For each wanted topic, whether a subscription delivering it to `address` exists.
+/// A subscription a platform holds, as the plan sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held<'a> {
+    pub topic: &'a str,
+    pub address: &'a str,
+    /// False when the platform switched it off.
+    pub active: bool,
+}
+
+/// For each wanted topic, whether a subscription delivering it to `address` exists, and
+/// whether it still delivers.
 pub fn plan<'a>(
     wanted: &'a [&'a str],
-    existing: &[(String, String)],
+    existing: &[Held<'_>],
     address: &str,
 ) -> Vec<(&'a str, Step)> {
     wanted
         .iter()
         .map(|topic| {
-            let held = existing
+            let ours: Vec<&Held> = existing
                 .iter()
-                .any(|(t, a)| t.eq_ignore_ascii_case(topic) && a == address);
-            (*topic, if held { Step::Keep } else { Step::Create })
+                .filter(|h| h.topic.eq_ignore_ascii_case(topic) && h.address == address)
+                .collect();
+            let step = if ours.is_empty() {
+                Step::Create
+            } else if ours.iter().any(|h| h.active) {
+                Step::Keep
+            } else {
+                Step::Renew
+            };
+            (*topic, step)
         })
         .collect()
 }
@@ -71,12 +93,14 @@ mod tests {
     #[test]
     fn a_subscription_already_delivering_to_orderdeck_is_kept_and_others_are_made() {
         let here = "https://od.example.com/webhooks/tiktok";
-        let existing = vec![
-            ("ORDER_STATUS_CHANGE".to_string(), here.to_string()),
-            (
-                "CANCELLATION_STATUS_CHANGE".to_string(),
-                "https://old.example.com/hook".to_string(),
-            ),
+        let held = |topic, address| Held {
+            topic,
+            address,
+            active: true,
+        };
+        let existing = [
+            held("ORDER_STATUS_CHANGE", here),
+            held("CANCELLATION_STATUS_CHANGE", "https://old.example.com/hook"),
         ];
         assert_eq!(
             plan(topics(Platform::TiktokShop), &existing, here),
@@ -86,6 +110,27 @@ mod tests {
             ]
         );
         assert!(topics(Platform::AmazonMcf).is_empty());
+
+        let woo = "https://od.example.com/webhooks/woocommerce/us";
+        let disabled = Held {
+            topic: "order.updated",
+            address: woo,
+            active: false,
+        };
+        let wanted = topics(Platform::Woocommerce);
+        assert_eq!(
+            plan(wanted, &[disabled], woo),
+            [("order.updated", Step::Renew)]
+        );
+        let active = Held {
+            active: true,
+            ..disabled
+        };
+        assert_eq!(
+            plan(wanted, &[disabled, active], woo),
+            [("order.updated", Step::Keep)],
+            "one that still delivers is enough"
+        );
         assert_eq!(
             route(Platform::Bigcommerce, "us"),
             "/webhooks/bigcommerce/us"

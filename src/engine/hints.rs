@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::{LinkId, TiktokOrderId};
+use crate::domain::ids::{LinkId, StorefrontOrderId, TiktokOrderId};
 
 use super::activity::Level;
 use super::{Engine, LinkRuntime};
@@ -30,7 +30,9 @@ pub enum Hint {
     TiktokOrder(TiktokOrderId),
     /// TikTok says a cancellation of this order changed: read its cancellations and the order.
     TiktokCancellation(TiktokOrderId),
-    /// The store says one of its orders changed: read the store's changed orders now.
+    /// The store says this order of its changed: read it now.
+    StoreOrder(StorefrontOrderId),
+    /// The store says orders changed without saying which: read the store's changed orders now.
     StoreChanged,
 }
 
@@ -39,6 +41,8 @@ pub enum Hint {
 struct Pending {
     orders: BTreeSet<TiktokOrderId>,
     cancellations: BTreeSet<TiktokOrderId>,
+    store_orders: BTreeSet<StorefrontOrderId>,
+    /// The store's changes are to be read (which covers `store_orders`).
     store: bool,
     /// When the oldest hint still waiting arrived (for the webhook → commit latency).
     oldest: Option<Instant>,
@@ -46,7 +50,10 @@ struct Pending {
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.orders.is_empty() && self.cancellations.is_empty() && !self.store
+        self.orders.is_empty()
+            && self.cancellations.is_empty()
+            && self.store_orders.is_empty()
+            && !self.store
     }
 }
 
@@ -94,6 +101,9 @@ impl Hints {
                 }
                 Hint::TiktokCancellation(id) => {
                     entry.cancellations.insert(id);
+                }
+                Hint::StoreOrder(id) => {
+                    entry.store_orders.insert(id);
                 }
                 Hint::StoreChanged => entry.store = true,
             }
@@ -220,7 +230,7 @@ impl Engine {
                 let read = self.poll_store(link, super::poll::Reach::Hint).await;
                 read.map(drop).map_err(|why| format!("store orders: {why}"))
             } else {
-                Ok(())
+                self.reread_store_orders(link, &pending.store_orders).await
             }
         };
         let (cancellations, orders, store) = tokio::join!(cancellations, orders, store);
@@ -266,6 +276,43 @@ impl Engine {
             Err(e) => Err(e.to_string()),
         };
         ingested.map_err(|why| format!("cancellations of order {order}: {why}"))
+    }
+
+    /// Reads each named store order (the store's slots bound the calls in flight) and runs on
+    /// them what the store poll runs on its changes. An order that cannot be read now is left
+    /// to the next poll; the others go on.
+    async fn reread_store_orders(
+        &self,
+        link: &LinkRuntime,
+        ids: &BTreeSet<StorefrontOrderId>,
+    ) -> Result<(), String> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let reads = join_all(ids.iter().map(|id| async move {
+            let _slot = link.storefront_slots.acquire().await;
+            link.storefront
+                .get_change(id)
+                .await
+                .map_err(|why| format!("store order {id}: {why}"))
+        }))
+        .await;
+        let (changes, failures): (Vec<_>, Vec<_>) = reads.into_iter().partition(Result::is_ok);
+        let changes = changes.into_iter().filter_map(Result::ok).collect();
+        let ingested = self
+            .ingest_store_changes(link, changes)
+            .await
+            .map_err(|why| format!("store orders: {why}"));
+        let failures: Vec<String> = failures
+            .into_iter()
+            .filter_map(Result::err)
+            .chain(ingested.err())
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
     }
 
     async fn reread_orders(&self, link: &LinkRuntime, ids: &[TiktokOrderId]) -> Result<(), String> {

@@ -357,7 +357,9 @@ impl Engine {
         .await
     }
 
-    async fn ingest_store_changes(
+    /// Runs on store orders read from the store (a page of its changes, or the orders a
+    /// webhook named) the decisions a poll makes: merge, react, queue the jobs.
+    pub(super) async fn ingest_store_changes(
         &self,
         link: &LinkRuntime,
         items: Vec<StorefrontChange>,

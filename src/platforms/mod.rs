@@ -151,6 +151,9 @@ pub struct Subscription {
     pub topic: String,
     /// Where deliveries go.
     pub address: String,
+    /// False when the platform switched it off: WooCommerce disables a webhook after 5 failed
+    /// deliveries in a row, BigCommerce deactivates a hook after about 48 h of failures.
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,6 +270,17 @@ pub struct StorefrontChange {
     pub store: StorefrontOrder,
 }
 
+impl StorefrontChange {
+    /// A store order with the TikTok id its store holds for it, when that is one (other apps
+    /// fill the same fields).
+    pub fn with_tiktok_id(store: StorefrontOrder, tiktok: Option<String>) -> StorefrontChange {
+        StorefrontChange {
+            tiktok_order_id: tiktok.and_then(|id| TiktokOrderId::new(id).ok()),
+            store,
+        }
+    }
+}
+
 /// The merchant's store.
 #[async_trait]
 pub trait Storefront: Send + Sync {
@@ -293,7 +307,13 @@ pub trait Storefront: Send + Sync {
     /// find orders only by listing them start the next `find_order` from shortly before it;
     /// the others look the order up by its id and need nothing.
     fn recall_create_attempt(&self, _tiktok_order_id: &TiktokOrderId, _at: Timestamp) {}
-    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError>;
+    /// The store order as it stands now, with the TikTok order it was created for: what a
+    /// store's webhook about one order asks the engine to read (the change poll reads the same
+    /// for many orders at once).
+    async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError>;
+    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
+        self.get_change(id).await.map(|change| change.store)
+    }
     /// Cancels without refunding and returns the store's state once the cancel is confirmed,
     /// with what became of the stock: unshipped units go back per `instruction.restock`,
     /// shipped ones never (read what shipped at the moment of the cancel, not before).

@@ -14,8 +14,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use reqwest::header::HeaderMap;
+use serde_json::Value;
 use sha2::Sha256;
 
+use crate::domain::ids::StorefrontOrderId;
+use crate::domain::platform::Platform;
 use crate::domain::text;
 
 /// Where one platform puts a delivery's signature, topic and id.
@@ -156,6 +159,59 @@ pub fn verify_standard(
         topic: None,
         delivery_id: Some(text::truncate(&text::sanitize(id), 255)),
     })
+}
+
+/// What a store's verified delivery asks orderdeck to read. A delivery is a hint, never the
+/// truth: only the order it names is taken from it, and that order is then read from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreNews {
+    /// This store order changed.
+    Order(StorefrontOrderId),
+    /// Orders changed, the delivery does not say which one: read the store's changes.
+    Orders,
+    /// Nothing about orders (a product changed, an app was uninstalled).
+    Nothing,
+}
+
+/// Reads which order a verified delivery of `platform`'s store is about (`topic` from its
+/// header, where the platform sends one). `None` when the body is not what the platform sends.
+/// - Shopify (REST-shaped payloads): `orders/*` carry the order as `id`; `fulfillments/*` and
+///   `refunds/*` carry it as `order_id`. orderdeck names Shopify orders by their GID.
+/// - WooCommerce: the order itself, `id` first (`order.deleted` sends `{id}` alone).
+/// - BigCommerce: `{scope, data: {type: "order", id} | {type: "shipment", id, orderId}}`.
+pub fn store_news(platform: Platform, topic: Option<&str>, body: &[u8]) -> Option<StoreNews> {
+    let body: Value = serde_json::from_slice(body).ok()?;
+    let number = |value: &Value, field: &str| value.get(field).and_then(Value::as_u64);
+    let news = |id: Option<String>| {
+        id.and_then(|id| StorefrontOrderId::new(id).ok())
+            .map_or(StoreNews::Orders, StoreNews::Order)
+    };
+    match platform {
+        Platform::Shopify => {
+            let field = if topic.is_some_and(|t| t.starts_with("orders/")) {
+                "id"
+            } else {
+                "order_id"
+            };
+            Some(news(
+                number(&body, field).map(|n| format!("gid://shopify/Order/{n}")),
+            ))
+        }
+        Platform::Woocommerce => Some(news(number(&body, "id").map(|n| n.to_string()))),
+        Platform::Bigcommerce => {
+            let scope = body.get("scope")?.as_str()?;
+            let data = body.get("data");
+            let order = if scope.starts_with("store/order/") {
+                data.and_then(|d| number(d, "id"))
+            } else if scope.starts_with("store/shipment/") {
+                data.and_then(|d| number(d, "orderId"))
+            } else {
+                return Some(StoreNews::Nothing);
+            };
+            Some(news(order.map(|n| n.to_string())))
+        }
+        _ => Some(StoreNews::Nothing),
+    }
 }
 
 /// `HeaderMap` lookups ignore case already; this also tolerates maps built from raw pairs.
@@ -349,5 +405,52 @@ mod tests {
             verify(SHOPIFY, b"s", &HeaderMap::new(), b"{}"),
             Err(WebhookError::MissingSignature("X-Shopify-Hmac-Sha256"))
         );
+    }
+
+    #[test]
+    fn a_delivery_names_the_store_order_it_is_about_as_each_platform_sends_it() {
+        let order = |id: &str| Some(StoreNews::Order(StorefrontOrderId::new(id).unwrap()));
+        let news = |platform, topic, body: &str| store_news(platform, topic, body.as_bytes());
+        let gid = "gid://shopify/Order/820982911946154508";
+        let cancelled = r#"{"id": 820982911946154508, "cancel_reason": "customer"}"#;
+        assert_eq!(
+            news(Platform::Shopify, Some("orders/cancelled"), cancelled),
+            order(gid)
+        );
+        let fulfilled = r#"{"id": 123456, "order_id": 820982911946154508, "status": "success"}"#;
+        assert_eq!(
+            news(Platform::Shopify, Some("fulfillments/create"), fulfilled),
+            order(gid),
+            "a fulfillment's own id is not the order's"
+        );
+        assert_eq!(
+            news(
+                Platform::Shopify,
+                Some("orders/updated"),
+                r##"{"name": "#1001"}"##
+            ),
+            Some(StoreNews::Orders)
+        );
+        assert_eq!(
+            news(
+                Platform::Woocommerce,
+                Some("order.updated"),
+                r#"{"id": 136, "status": "cancelled"}"#
+            ),
+            order("136")
+        );
+        let shipment = r#"{"scope": "store/shipment/created", "store_id": "1",
+            "data": {"type": "shipment", "id": 7, "orderId": 250}}"#;
+        assert_eq!(news(Platform::Bigcommerce, None, shipment), order("250"));
+        let status = r#"{"scope": "store/order/statusUpdated", "data": {"type": "order", "id": 251,
+            "status": {"previous_status_id": 11, "new_status_id": 5}}}"#;
+        assert_eq!(news(Platform::Bigcommerce, None, status), order("251"));
+        let product = r#"{"scope": "store/product/updated", "data": {"type": "product", "id": 9}}"#;
+        assert_eq!(
+            news(Platform::Bigcommerce, None, product),
+            Some(StoreNews::Nothing)
+        );
+        assert_eq!(news(Platform::Bigcommerce, None, r#"{"data": {}}"#), None);
+        assert_eq!(news(Platform::Woocommerce, None, "not json"), None);
     }
 }

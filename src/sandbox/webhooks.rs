@@ -279,23 +279,40 @@ pub fn deliver(delivery: Delivery, url: String) {
 
 /// Sends `delivery` to `url` once in the background, whatever the answer (a ping).
 pub fn deliver_once(delivery: Delivery, url: String) {
+    deliver_answered(delivery, url, |_| {});
+}
+
+/// Sends `delivery` once in the background and tells `answered` whether the receiver took it
+/// (2xx): for a platform that does not retry but counts failures (WooCommerce).
+pub fn deliver_answered(
+    delivery: Delivery,
+    url: String,
+    answered: impl FnOnce(bool) + Send + 'static,
+) {
     let http = delivery_client();
     tokio::spawn(async move {
-        let _ = delivery.send_to(&http, &url).await;
+        let taken = matches!(delivery.send_to(&http, &url).await, Ok(200..=299));
+        answered(taken);
     });
 }
 
-/// Runs `scan` every 200 ms and delivers what it finds, until it answers `None` (its sandbox
-/// is gone). A scan compares the world with what it saw last, as a platform's event bus
-/// reports each change once.
-pub fn watch(mut scan: impl FnMut() -> Option<Vec<(Delivery, String)>> + Send + 'static) {
+/// Runs `scan` every 200 ms and delivers what it finds with retries ([`deliver`]), until it
+/// answers `None` (its sandbox is gone). A scan compares the world with what it saw last, as a
+/// platform's event bus reports each change once.
+pub fn watch(scan: impl FnMut() -> Option<Vec<(Delivery, String)>> + Send + 'static) {
+    watch_with(scan, |(delivery, url)| deliver(delivery, url));
+}
+
+/// [`watch`], each find handed to `send`: for a platform that delivers its own way.
+pub fn watch_with<T: Send + 'static>(
+    mut scan: impl FnMut() -> Option<Vec<T>> + Send + 'static,
+    send: impl Fn(T) + Send + 'static,
+) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             let Some(found) = scan() else { return };
-            for (delivery, url) in found {
-                deliver(delivery, url);
-            }
+            found.into_iter().for_each(&send);
         }
     });
 }

@@ -25,7 +25,7 @@ use crate::domain::ids::LinkId;
 use crate::domain::platform::Platform;
 use crate::engine::{Engine, Hint};
 use crate::platforms::tiktok::sign::verify_webhook;
-use crate::platforms::webhook;
+use crate::platforms::webhook::{self, StoreNews};
 
 /// Bodies larger than this are refused (413) without being read whole.
 pub const MAX_BODY: usize = 1 << 20;
@@ -339,42 +339,24 @@ impl Inbox {
         let Ok(verified) = verified else {
             return self.tally(Some(platform), Verdict::BadSignature, &target.links);
         };
-        let about_orders = match platform {
-            Platform::Bigcommerce => match bigcommerce_scope(body) {
-                Some(scope) => scope_is_about_orders(&scope),
-                None => return self.tally(Some(platform), Verdict::Malformed, &target.links),
-            },
-            // Shopify's and WooCommerce's topics are the order ones orderdeck subscribed to.
-            _ => true,
+        let Some(news) = webhook::store_news(platform, verified.topic.as_deref(), body) else {
+            return self.tally(Some(platform), Verdict::Malformed, &target.links);
         };
         if !self.first_delivery(platform, verified.delivery_id.as_deref()) {
             return self.tally(Some(platform), Verdict::Duplicate, &target.links);
         }
-        if about_orders {
+        let hint = match news {
+            StoreNews::Order(order) => Some(Hint::StoreOrder(order)),
+            StoreNews::Orders => Some(Hint::StoreChanged),
+            StoreNews::Nothing => None,
+        };
+        if let Some(hint) = hint {
             for link in &target.links {
-                self.engine.hints().file(link, Hint::StoreChanged);
+                self.engine.hints().file(link, hint.clone());
             }
         }
         self.tally(Some(platform), Verdict::Verified, &target.links)
     }
-}
-
-/// The `scope` of a BigCommerce delivery (`{"scope", "store_id", "data", …}`): its topic is in
-/// the body, not in a header.
-fn bigcommerce_scope(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Payload {
-        scope: String,
-    }
-    serde_json::from_slice::<Payload>(body)
-        .ok()
-        .map(|p| p.scope)
-}
-
-/// Order and shipment scopes (`store/order/statusUpdated`, `store/shipment/created`…) are
-/// worth a look at the store; others (an app uninstalled, a product changed) are not.
-fn scope_is_about_orders(scope: &str) -> bool {
-    scope.starts_with("store/order/") || scope.starts_with("store/shipment/")
 }
 
 /// `{"type", "tts_notification_id", "shop_id", "timestamp", "data"}` (tiktok-shop.md).
@@ -451,19 +433,6 @@ mod tests {
         }
         assert!(seen.first("a".into()), "forgotten after {SEEN_KEPT} others");
         assert_eq!(seen.ids.len(), SEEN_KEPT);
-    }
-
-    #[test]
-    fn only_bigcommerce_order_and_shipment_scopes_send_the_engine_to_the_store() {
-        let scope = |body: &str| bigcommerce_scope(body.as_bytes());
-        let cancel = r#"{"scope":"store/order/statusUpdated","store_id":"1","data":{"type":"order","id":250,"status":{"previous_status_id":11,"new_status_id":5}}}"#;
-        assert_eq!(scope(cancel).as_deref(), Some("store/order/statusUpdated"));
-        assert!(scope_is_about_orders("store/order/statusUpdated"));
-        assert!(scope_is_about_orders("store/shipment/created"));
-        assert!(!scope_is_about_orders("store/app/uninstalled"));
-        assert!(!scope_is_about_orders("store/product/updated"));
-        assert_eq!(scope(r#"{"data":{}}"#), None);
-        assert_eq!(scope("webhook_id=1"), None);
     }
 
     #[test]

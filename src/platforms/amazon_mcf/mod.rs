@@ -228,8 +228,13 @@ impl Storefront for AmazonMcfClient {
             .map(|read| read.store))
     }
 
-    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
-        self.read(id.as_str()).await.map(|read| read.store)
+    /// The fulfillment order's id is the TikTok order's (`sellerFulfillmentOrderId`).
+    async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
+        let read = self.read(id.as_str()).await?;
+        Ok(StorefrontChange {
+            tiktok_order_id: TiktokOrderId::new(id.as_str()).ok(),
+            store: read.store,
+        })
     }
 
     /// Amazon's cancel takes no reason, restock or refund option: TikTok's reason stays in

@@ -95,5 +95,6 @@ fn read(hook: &Value) -> Option<Subscription> {
                 .and_then(Value::as_str)
                 .unwrap_or(""),
         ),
+        active: hook.get("is_active").and_then(Value::as_bool) == Some(true),
     })
 }

@@ -367,8 +367,12 @@ impl Storefront for BigcommerceClient {
         }
     }
 
-    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
-        self.read_order(id).await.map(|read| read.store)
+    async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
+        let read = self.read_order(id).await?;
+        Ok(StorefrontChange::with_tiktok_id(
+            read.store,
+            read.tiktok_order_id,
+        ))
     }
 
     async fn cancel_order(

@@ -475,9 +475,12 @@ impl Storefront for Magento2Client {
         }
     }
 
-    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
-        let entity_id = entity(id, ORDER)?;
-        Ok(self.read_order(entity_id).await?.store)
+    async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
+        let read = self.read_order(entity(id, ORDER)?).await?;
+        Ok(StorefrontChange::with_tiktok_id(
+            read.store,
+            read.tiktok_order_id,
+        ))
     }
 
     async fn cancel_order(

@@ -343,8 +343,12 @@ impl Storefront for ShopifyClient {
         }
     }
 
-    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
-        self.read_order(id).await.map(|read| read.store)
+    async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
+        let read = self.read_order(id).await?;
+        Ok(StorefrontChange {
+            tiktok_order_id: read.tiktok_order_id(),
+            store: read.store,
+        })
     }
 
     async fn order_detail(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {

@@ -99,5 +99,7 @@ fn read(node: &Value) -> Option<Subscription> {
         id: field("id")?,
         topic: field("topic")?,
         address: field("uri")?,
+        // Shopify subscriptions have no switched-off state.
+        active: true,
     })
 }

@@ -48,6 +48,8 @@ impl TiktokClient {
                 id: text::sanitize(&w.event_type),
                 topic: text::sanitize(&w.event_type),
                 address: text::sanitize(&w.address),
+                // TikTok lists only what it sends.
+                active: true,
             })
             .collect())
     }
@@ -67,6 +69,7 @@ impl TiktokClient {
             id: event_type.to_string(),
             topic: event_type.to_string(),
             address: address.to_string(),
+            active: true,
         })
     }
 

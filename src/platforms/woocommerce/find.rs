@@ -4,10 +4,11 @@
 //!
 //! The window: from shortly before the last create attempt for that TikTok order when there
 //! was one (the read-back after a lost answer; known to this process, or recalled from the
-//! engine's job record after a restart); otherwise [`super::FIND_LOOKBACK`]
-//! back, once, after which an index of the TikTok ids seen is kept and only orders created
-//! since the newest one listed are read — so the read-back before every first import costs one
-//! short list, not a week of orders. An indexed order is read again before it is answered (it
+//! engine's job record after a restart). Otherwise an index of the TikTok ids seen is kept:
+//! built once from [`super::FIND_LOOKBACK`] back, then extended by listing only orders created
+//! since the newest one listed, less [`INDEX_OVERLAP`]. One listing runs at a time: finds that
+//! arrive while one runs wait for the next, which covers them all, so a burst of imports costs
+//! two listings rather than one each. An indexed order is read again before it is answered (it
 //! may have been deleted since).
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use crate::domain::ids::TiktokOrderId;
 use crate::domain::order::StorefrontOrder;
 use crate::platforms::PlatformError;
 use crate::platforms::error::ErrorClass;
+use crate::platforms::http::RawResponse;
 
 /// What this process knows about where to look.
 #[derive(Debug, Default)]
@@ -32,7 +34,16 @@ pub(super) struct Finder {
     from: Option<DateTime<Utc>>,
     newest: Option<DateTime<Utc>>,
     seen: HashMap<String, Vec<u64>>,
+    /// Index listings started so far, and the number of the last one finished: a find that
+    /// arrived when `started` was N is covered once listing N + 1 has finished.
+    started: u64,
+    finished: u64,
 }
+
+/// How far before the newest order listed the index's next listing starts: an order is
+/// stamped `date_created` when its save begins and listed once the save ends, so one stamped
+/// a moment earlier than the newest seen may appear later. Saves take seconds, not a minute.
+const INDEX_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
 
 impl Finder {
     pub(super) fn attempted(&mut self, tiktok: &str, at: DateTime<Utc>) {
@@ -45,15 +56,12 @@ impl Finder {
         self.attempts.entry(tiktok.to_string()).or_insert(at);
     }
 
-    /// Where to start listing, and whether the listing extends the index.
-    fn window(&self, tiktok: &str, now: DateTime<Utc>) -> (DateTime<Utc>, bool) {
-        if let Some(at) = self.attempts.get(tiktok) {
-            return (*at - FIND_SLACK, false);
-        }
+    /// Where an index listing starts.
+    fn index_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         match (self.from, self.newest) {
-            (Some(_), Some(newest)) => (newest - FIND_SLACK, true),
-            (Some(from), None) => (from, true),
-            _ => (now - FIND_LOOKBACK, true),
+            (Some(_), Some(newest)) => newest - INDEX_OVERLAP,
+            (Some(from), None) => from,
+            _ => now - FIND_LOOKBACK,
         }
     }
 
@@ -89,10 +97,48 @@ pub(super) async fn find_order(
     client: &WoocommerceClient,
     tiktok: &TiktokOrderId,
 ) -> Result<Option<StorefrontOrder>, PlatformError> {
-    let (after, indexed) = client.finder().window(tiktok.as_str(), Utc::now());
+    let attempted = client.finder().attempts.get(tiktok.as_str()).copied();
+    let found = match attempted {
+        Some(at) => {
+            let (listed, raw) = list_created_after(client, at - FIND_SLACK).await?;
+            listed
+                .into_iter()
+                .filter(|o| mapping::tiktok_id(o).as_deref() == Some(tiktok.as_str()))
+                .map(|o| (o, raw.clone()))
+                .collect()
+        }
+        None => {
+            refresh_index(client).await?;
+            read_indexed(client, tiktok).await?
+        }
+    };
+    match found.as_slice() {
+        [] => Ok(None),
+        [(order, raw)] => Ok(Some(client.complete(order, LIST, raw).await?.store)),
+        several => Err(LIST.error(
+            ErrorClass::Permanent,
+            format!(
+                "TikTok order {tiktok} has several store orders ({}): cancel the duplicates in WooCommerce",
+                several
+                    .iter()
+                    .filter_map(|(o, _)| id_of(o))
+                    .map(|id| format!("#{id}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &several[0].1,
+        )),
+    }
+}
+
+/// Every order created after `after`, oldest first, page by page; with the last page's answer.
+async fn list_created_after(
+    client: &WoocommerceClient,
+    after: DateTime<Utc>,
+) -> Result<(Vec<Value>, RawResponse), PlatformError> {
     let mut listed = Vec::new();
     let mut page = 1u64;
-    let raw = loop {
+    loop {
         let query = [
             ("after", rfc3339(after)),
             ("orderby", "date".to_string()),
@@ -103,61 +149,60 @@ pub(super) async fn find_order(
         let (orders, pages, raw) = client.list_orders(&query).await?;
         listed.extend(orders);
         if page >= pages {
-            break raw;
+            return Ok((listed, raw));
         }
         page += 1;
+    }
+}
+
+/// Brings the index up to at least the moment of the call: waits for the listing under way
+/// (which may have started too early to cover this find), then lists unless another listing
+/// that started after the call has finished meanwhile.
+async fn refresh_index(client: &WoocommerceClient) -> Result<(), PlatformError> {
+    let arrived_at = client.finder().started;
+    let _one_at_a_time = client.inner.index_listing.lock().await;
+    let from = {
+        let mut finder = client.finder();
+        if finder.finished > arrived_at {
+            return Ok(());
+        }
+        finder.started += 1;
+        finder.index_from(Utc::now())
     };
-    let mut found: Vec<Value> = listed
-        .iter()
-        .filter(|o| mapping::tiktok_id(o).as_deref() == Some(tiktok.as_str()))
+    let (listed, _) = list_created_after(client, from).await?;
+    let mut finder = client.finder();
+    finder.index(from, &listed);
+    finder.finished = finder.started;
+    Ok(())
+}
+
+/// The indexed orders of `tiktok`, each read again (one deleted since is forgotten).
+async fn read_indexed(
+    client: &WoocommerceClient,
+    tiktok: &TiktokOrderId,
+) -> Result<Vec<(Value, RawResponse)>, PlatformError> {
+    let ids = client
+        .finder()
+        .seen
+        .get(tiktok.as_str())
         .cloned()
-        .collect();
-    if indexed {
-        let earlier: Vec<u64> = {
-            let mut finder = client.finder();
-            finder.index(after, &listed);
-            finder
-                .seen
-                .get(tiktok.as_str())
-                .cloned()
-                .unwrap_or_default()
-        };
-        for id in earlier {
-            if found.iter().any(|o| id_of(o) == Some(id)) {
-                continue;
-            }
-            let route = format!("wc/v3/orders/{id}");
-            match client
-                .transport()
-                .call(READ, Method::GET, &route, &[], None)
-                .await
-            {
-                Ok(answer) => found.push(answer.body),
-                // Deleted since it was listed: forget it.
-                Err(e) if e.http_status == Some(404) => {
-                    if let Some(ids) = client.finder().seen.get_mut(tiktok.as_str()) {
-                        ids.retain(|i| *i != id);
-                    }
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for id in ids {
+        let route = format!("wc/v3/orders/{id}");
+        match client
+            .transport()
+            .call(READ, Method::GET, &route, &[], None)
+            .await
+        {
+            Ok(answer) => found.push((answer.body, answer.raw)),
+            Err(e) if e.http_status == Some(404) => {
+                if let Some(ids) = client.finder().seen.get_mut(tiktok.as_str()) {
+                    ids.retain(|i| *i != id);
                 }
-                Err(e) => return Err(e),
             }
+            Err(e) => return Err(e),
         }
     }
-    match found.as_slice() {
-        [] => Ok(None),
-        [order] => Ok(Some(client.complete(order, LIST, &raw).await?.store)),
-        several => Err(LIST.error(
-            ErrorClass::Permanent,
-            format!(
-                "TikTok order {tiktok} has several store orders ({}): cancel the duplicates in WooCommerce",
-                several
-                    .iter()
-                    .filter_map(id_of)
-                    .map(|id| format!("#{id}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            &raw,
-        )),
-    }
+    Ok(found)
 }

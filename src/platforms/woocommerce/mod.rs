@@ -87,6 +87,8 @@ struct Inner {
     page_size: u32,
     /// Where a read-back looks for an order ([`find`]).
     finder: Mutex<find::Finder>,
+    /// Held while the finder's index is extended by a listing (one at a time).
+    index_listing: tokio::sync::Mutex<()>,
     webhook_secret: Option<String>,
 }
 
@@ -116,6 +118,7 @@ impl WoocommerceClient {
                 transport: Transport::new(client, config)?,
                 page_size: config.page_size.clamp(1, config::MAX_PAGE_SIZE),
                 finder: Mutex::new(find::Finder::default()),
+                index_listing: tokio::sync::Mutex::new(()),
                 webhook_secret: config.webhook_secret.clone(),
             }),
         })
@@ -338,8 +341,12 @@ impl Storefront for WoocommerceClient {
         find::find_order(self, tiktok_order_id).await
     }
 
-    async fn get_order(&self, id: &StorefrontOrderId) -> Result<StorefrontOrder, PlatformError> {
-        self.read_order(id).await.map(|read| read.store)
+    async fn get_change(&self, id: &StorefrontOrderId) -> Result<StorefrontChange, PlatformError> {
+        let read = self.read_order(id).await?;
+        Ok(StorefrontChange::with_tiktok_id(
+            read.store,
+            read.tiktok_order_id,
+        ))
     }
 
     async fn cancel_order(

@@ -82,6 +82,8 @@ fn read(hook: &Value) -> Option<Subscription> {
                 .and_then(Value::as_str)
                 .unwrap_or(""),
         ),
+        // `paused` or `disabled` (after 5 failed deliveries) send nothing.
+        active: hook.get("status").and_then(Value::as_str) == Some("active"),
     })
 }
 

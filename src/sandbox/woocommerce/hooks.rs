@@ -4,13 +4,13 @@
 //! delete (`force=true` only: webhooks have no trash). Every 200 ms each site's orders are
 //! compared with what was last seen, and each change goes to the active webhooks of its topic
 //! (`order.created`, `order.updated`) with the order as `GET /orders/{id}` shows it, signed with
-//! the webhook's own secret.
+//! the webhook's own secret. As WooCommerce does, a failed delivery is not retried; it is
+//! counted, and after 5 failures in a row the webhook is `disabled` (woocommerce.md), so it sends
+//! nothing more until someone makes it active again (`orderdeck webhooks register` replaces it).
 //!
 //! Only what moves `date_modified` is news, as only an order save fires WooCommerce's hooks
 //! (an order first seen with `date_modified` after `date_created` counts as created, then saved):
-//! a Shipment Tracking item added alone sends nothing (the poll finds it). WooCommerce does not
-//! retry a failed delivery; the sandbox does (`webhooks::deliver`), as the other simulated
-//! platforms do.
+//! a Shipment Tracking item added alone sends nothing (the poll finds it).
 
 use std::collections::HashMap;
 use std::sync::Weak;
@@ -37,6 +37,26 @@ pub struct WooWebhook {
     pub delivery_url: String,
     pub secret: String,
     pub created: DateTime<Utc>,
+    /// Deliveries failed in a row (`failure_count`).
+    pub failures: u32,
+}
+
+/// Failed deliveries in a row after which WooCommerce disables a webhook.
+const MAX_FAILURES: u32 = 5;
+
+impl WooWebhook {
+    /// Counts a delivery's fate as `WC_Webhook` does: a success clears the count, the fifth
+    /// failure in a row disables the webhook.
+    fn answered(&mut self, taken: bool) {
+        if taken {
+            self.failures = 0;
+        } else {
+            self.failures += 1;
+            if self.failures >= MAX_FAILURES {
+                self.status = "disabled".to_string();
+            }
+        }
+    }
 }
 
 impl WooWebhook {
@@ -151,6 +171,7 @@ pub fn create_webhook(store: &mut WooStore, body: &Value, now: DateTime<Utc>) ->
             _ => hex::encode(Sha256::digest(format!("{id}{now}").as_bytes()))[..50].to_string(),
         },
         created: now,
+        failures: 0,
     };
     let answer = (StatusCode::CREATED, hook.render(true), Vec::new());
     store.webhooks.push(hook);
@@ -192,7 +213,8 @@ pub fn delete_webhook(store: &mut WooStore, id: u64, raw_query: &[(String, Strin
 pub(super) fn deliver_changes(shared: Weak<Shared>) {
     let mut seen: HashMap<(String, u64), DateTime<Utc>> = HashMap::new();
     let mut serial = 0u64;
-    webhooks::watch(move || {
+    let counted = shared.clone();
+    let scan = move || {
         let shared = shared.upgrade()?;
         let base = shared
             .base_url
@@ -229,12 +251,31 @@ pub(super) fn deliver_changes(shared: Weak<Shared>) {
                     };
                     let delivery_id = format!("{:x}{serial:04x}", Utc::now().timestamp_micros());
                     let delivery = webhooks::woocommerce(sender, &delivery_id, topic, &payload);
-                    found.push((delivery, hook.delivery_url.clone()));
+                    let webhook = (store.slug.clone(), hook.id);
+                    found.push((delivery, hook.delivery_url.clone(), webhook));
                 }
             }
         }
         Some(found)
-    })
+    };
+    let send = move |(delivery, url, (slug, id)): (_, _, (String, u64))| {
+        let shared = counted.clone();
+        webhooks::deliver_answered(delivery, url, move |taken| {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            let mut stores = shared.stores();
+            let hook = stores
+                .iter_mut()
+                .filter(|s| s.slug == slug)
+                .flat_map(|s| s.webhooks.iter_mut())
+                .find(|w| w.id == id);
+            if let Some(hook) = hook {
+                hook.answered(taken);
+            }
+        });
+    };
+    webhooks::watch_with(scan, send);
 }
 
 #[cfg(test)]

@@ -530,6 +530,15 @@ impl StoreKind {
         .expect("cancelled in the admin");
     }
 
+    fn calls(self, rig: &Rig, endpoint: &str) -> u32 {
+        let store = self.store(rig);
+        match self {
+            StoreKind::Woocommerce => rig.set.woocommerce.calls(&store, endpoint),
+            StoreKind::Bigcommerce => rig.set.bigcommerce.calls(&store, endpoint),
+        }
+        .unwrap()
+    }
+
     fn refused(self, rig: &Rig) -> Vec<String> {
         let store = self.store(rig);
         match self {
@@ -588,6 +597,7 @@ async fn a_store_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_poll(kin
 
     let listener = Listener::start_at(&rig, format!("127.0.0.1:{port}").parse().unwrap()).await;
     let searches = rig.set.tiktok.calls("search_orders");
+    let listed = kind.calls(&rig, "orders.list");
     kind.cancel_in_admin(&rig, store_order);
     // Only hints are followed here: the store's delivery is what sends the engine to the store.
     let runtime = runtime_of(&rig, shop);
@@ -607,6 +617,11 @@ async fn a_store_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_poll(kin
         rig.set.tiktok.calls("search_orders"),
         searches,
         "no poll ran"
+    );
+    assert_eq!(
+        kind.calls(&rig, "orders.list"),
+        listed,
+        "the delivery named its order, which was read alone: the store's changes were not listed"
     );
     assert!(kind.refused(&rig).is_empty(), "{:?}", kind.refused(&rig));
 
@@ -629,6 +644,74 @@ async fn a_woocommerce_cancel_arrives_by_webhook_and_reaches_tiktok_without_a_po
         .await;
 }
 
+/// WooCommerce does not retry a delivery: after 5 failed in a row (the listener was down) it
+/// disables the webhook, which then sends nothing. `webhooks list` says so, and `register`
+/// replaces it rather than calling it kept; deliveries then flow again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_woocommerce_switched_off_is_listed_so_and_renewed_by_register() {
+    let kind = StoreKind::Woocommerce;
+    let (port, paths) = webhooks_section();
+    let (mut rig, shop) = kind.rig(paths).await;
+    let link = rig.link(shop);
+    let id = rig.paid_order(shop);
+    rig.sync().await;
+    let order = kind.order_of(&rig, &id);
+    let store = kind.store(&rig);
+    webhooks_cli(&mut rig, "register", Some(&link)).await;
+    let status = || {
+        rig.set.woocommerce.webhooks(&store).unwrap()[0]
+            .status
+            .clone()
+    };
+
+    // Nothing listens yet: each save's delivery fails.
+    for save in 0..60 {
+        if status() == "disabled" {
+            break;
+        }
+        let next = if save % 2 == 0 {
+            "on-hold"
+        } else {
+            "processing"
+        };
+        rig.set.woocommerce.set_status(&store, order, next).unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(status(), "disabled", "after 5 failed deliveries");
+    let listed = webhooks_cli(&mut rig, "list", Some(&link)).await;
+    assert!(
+        listed.contains(&(
+            "order.updated".to_string(),
+            "orderdeck, switched off".to_string()
+        )),
+        "{listed:?}"
+    );
+
+    let renewed = webhooks_cli(&mut rig, "register", Some(&link)).await;
+    assert!(
+        renewed.contains(&(
+            "order.updated".to_string(),
+            "renewed (it was switched off)".to_string()
+        )),
+        "{renewed:?}"
+    );
+    let hooks = rig.set.woocommerce.webhooks(&store).unwrap();
+    assert_eq!(
+        hooks.len(),
+        1,
+        "the switched-off webhook was replaced, not doubled"
+    );
+    assert_eq!(hooks[0].status, "active");
+
+    let _listener = Listener::start_at(&rig, format!("127.0.0.1:{port}").parse().unwrap()).await;
+    let before = rig.engine().hints().counts(&link).verified;
+    rig.set
+        .woocommerce
+        .set_status(&store, order, "on-hold")
+        .unwrap();
+    verified(&rig, shop, before + 1).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_or_stale_bigcommerce_delivery_is_refused_and_starts_no_call() {
     let kind = StoreKind::Bigcommerce;
@@ -645,7 +728,14 @@ async fn a_forged_or_stale_bigcommerce_delivery_is_refused_and_starts_no_call() 
         "created_at": now(), "producer": format!("stores/{store}"),
     });
     let runtime = runtime_of(&rig, shop);
-    let reads = || rig.set.bigcommerce.calls(&store, "orders.list").unwrap();
+    // The order the delivery names is read by itself (`orders.get`), or with the store's
+    // changes (`orders.list`).
+    let reads = || {
+        ["orders.get", "orders.list"]
+            .iter()
+            .map(|endpoint| rig.set.bigcommerce.calls(&store, endpoint).unwrap())
+            .sum::<u32>()
+    };
     let before = reads();
 
     let forged = webhooks::bigcommerce(&store, "not-the-client-secret", "msg_1", now(), &payload);

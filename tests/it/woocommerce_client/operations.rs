@@ -199,6 +199,33 @@ async fn after_a_restart_a_recalled_attempt_lists_only_from_shortly_before_it() 
     h.assert_no_refusals();
 }
 
+/// A burst of imports reads back before each create: twenty finds at once share the index's
+/// listings (one under way, one after it), instead of listing the store twenty times, and each
+/// still finds its own order.
+#[tokio::test]
+async fn concurrent_finds_share_one_listing_of_the_store() {
+    let h = harness().await;
+    let client = h.client();
+    let mut made = Vec::new();
+    for n in 0..20 {
+        let tiktok = format!("5764000000000005{n:02}");
+        let draft = h.draft(&client, &tiktok, &[(SKU_A, 1)]).await;
+        let order = client.create_order(&draft).await.unwrap();
+        made.push((TiktokOrderId::new(tiktok).unwrap(), order.order_id));
+    }
+    // A new process: it has made no attempt and keeps no index yet.
+    let restarted = h.client_with_page_size(100);
+    let lists = || h.sandbox.calls(STORE, "orders.list").unwrap();
+    let before = lists();
+    let found = futures::future::join_all(made.iter().map(|(t, _)| restarted.find_order(t))).await;
+    for ((tiktok, order), found) in made.iter().zip(found) {
+        let found = found.unwrap().unwrap_or_else(|| panic!("{tiktok} found"));
+        assert_eq!(&found.order_id, order, "{tiktok}");
+    }
+    assert!(lists() - before <= 2, "{} listings", lists() - before);
+    h.assert_no_refusals();
+}
+
 #[tokio::test]
 async fn two_tracking_items_are_two_fulfillments_of_the_whole_order() {
     let h = harness().await;
