@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod magento2;
 pub mod metrics;
+pub mod rest;
 pub mod shopify;
 pub mod tiktok;
 pub mod webhook;

@@ -13,39 +13,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{CallKind, RawResponse};
+use crate::platforms::http::RawResponse;
 
 /// The header every Selling Partner API answer carries.
 pub const REQUEST_ID: &str = "x-amzn-requestid";
 
-/// One API call, as classification needs to know it.
-#[derive(Debug, Clone, Copy)]
-pub struct Call {
-    /// Amazon's operation name (`createFulfillmentOrder`…): the `operation` of every error and
-    /// the key of its rate-limit bucket.
-    pub operation: &'static str,
-    pub effect: CallKind,
-}
-
-impl Call {
-    pub fn error(
-        &self,
-        class: ErrorClass,
-        message: impl AsRef<str>,
-        raw: &RawResponse,
-    ) -> PlatformError {
-        PlatformError::new(Platform::AmazonMcf, self.operation, class, message)
-            .with_request_id(raw.header(REQUEST_ID))
-            .with_status(raw.status)
-    }
-}
-
-/// An answer that parsed but lacks what was asked for.
-pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.effect.unknown_outcome(None), what, raw)
-}
+pub use crate::platforms::rest::Call;
 
 /// Amazon's first error, as (`code`, "message (details)").
 pub fn first_error(body: &Value) -> Option<(String, String)> {
@@ -129,6 +103,7 @@ pub fn is_not_found(error: &PlatformError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::platform::Platform;
     use reqwest::header::{HeaderMap, HeaderValue};
 
     fn raw(status: u16, body: &str) -> RawResponse {
@@ -141,14 +116,8 @@ mod tests {
         }
     }
 
-    const READ: Call = Call {
-        operation: "getFulfillmentOrder",
-        effect: CallKind::Read,
-    };
-    const WRITE: Call = Call {
-        operation: "createFulfillmentOrder",
-        effect: CallKind::Write,
-    };
+    const READ: Call = Call::read(Platform::AmazonMcf, "getFulfillmentOrder");
+    const WRITE: Call = Call::write(Platform::AmazonMcf, "createFulfillmentOrder");
     const HALF: fn() -> Duration = || Duration::from_millis(500);
 
     #[test]

@@ -8,9 +8,8 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use crate::platforms::http::Timeouts;
+use crate::platforms::rest;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -104,24 +103,13 @@ impl AmazonMcfConfig {
 
     /// First 8 hex digits of SHA-256(secret): tells credentials apart, useless to an attacker.
     pub fn secret_fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.client_secret.as_bytes());
-        hex::encode(&digest[..4])
+        rest::fingerprint(&self.client_secret)
     }
 }
 
 /// `base` with a trailing slash, so routes join below it (a sandbox serves under a path).
 fn base_url(what: &'static str, base: &str) -> Result<reqwest::Url, ConfigError> {
-    let trimmed = base.trim().trim_end_matches('/');
-    let bad = || ConfigError::Url(what, crate::domain::text::sanitize(trimmed));
-    let url = reqwest::Url::parse(&format!("{trimmed}/")).map_err(|_| bad())?;
-    if !matches!(url.scheme(), "http" | "https")
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || url.host_str().is_none()
-    {
-        return Err(bad());
-    }
-    Ok(url)
+    rest::api_root(base, "").map_err(|base| ConfigError::Url(what, base))
 }
 
 impl fmt::Debug for AmazonMcfConfig {

@@ -107,6 +107,22 @@ pub fn create_request(
     Ok(CreateRequest { body, item_skus })
 }
 
+/// The fulfillment order Amazon just accepted, as a read would show it: the request's fields
+/// and items, `New` since `at` (Amazon answers a create with `{}` alone). Reading it back
+/// instead would spend a getFulfillmentOrder token — that operation has the same 2/s as the
+/// creates, and the engine already spends one on the read before each create.
+pub fn accepted_order(request: &CreateRequest, at: Timestamp) -> Result<ReadOrder, String> {
+    let mut order = request.body.clone();
+    let at = at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    order["fulfillmentOrderStatus"] = json!("New");
+    order["receivedDate"] = json!(at);
+    order["statusUpdatedDate"] = json!(at);
+    read_order(&json!({
+        "fulfillmentOrder": order,
+        "fulfillmentOrderItems": request.body["items"],
+    }))
+}
+
 /// `destinationAddress` from the TikTok recipient. The buyer's masked TikTok e-mail is never
 /// sent (amazon-mcf.md: no `notificationEmails`).
 fn address(draft: &StorefrontOrderDraft) -> Result<Value, String> {

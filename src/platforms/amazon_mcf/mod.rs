@@ -34,7 +34,7 @@ pub use config::{AmazonMcfConfig, ConfigError};
 use self::classify::Call;
 use self::mapping::ReadOrder;
 use self::transport::Transport;
-use super::http::{self, CallKind};
+use super::http;
 use super::{Page, PlatformError, Storefront, StorefrontChange, Unreadable};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
@@ -46,22 +46,10 @@ use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::domain::text;
 use crate::platforms::error::ErrorClass;
 
-const CREATE: Call = Call {
-    operation: "createFulfillmentOrder",
-    effect: CallKind::Write,
-};
-const GET: Call = Call {
-    operation: "getFulfillmentOrder",
-    effect: CallKind::Read,
-};
-const LIST: Call = Call {
-    operation: "listAllFulfillmentOrders",
-    effect: CallKind::Read,
-};
-const CANCEL: Call = Call {
-    operation: "cancelFulfillmentOrder",
-    effect: CallKind::Write,
-};
+const CREATE: Call = Call::write(Platform::AmazonMcf, "createFulfillmentOrder");
+const GET: Call = Call::read(Platform::AmazonMcf, "getFulfillmentOrder");
+const LIST: Call = Call::read(Platform::AmazonMcf, "listAllFulfillmentOrders");
+const CANCEL: Call = Call::write(Platform::AmazonMcf, "cancelFulfillmentOrder");
 
 const ORDERS: &str = "fba/outbound/2020-07-01/fulfillmentOrders";
 /// A path segment: everything but `A-Z a-z 0-9 - _ . ~` is escaped (`+` and spaces are
@@ -120,10 +108,11 @@ impl AmazonMcfClient {
             .transport()
             .call(GET, Method::GET, &order_route(id), &[], None)
             .await?;
-        let payload = answer.body.get("payload").ok_or_else(|| {
-            classify::unreadable(GET, &answer.raw, "Amazon answered without a payload")
-        })?;
-        mapping::read_order(payload).map_err(|why| classify::unreadable(GET, &answer.raw, &why))
+        let payload = answer
+            .body
+            .get("payload")
+            .ok_or_else(|| GET.unreadable(&answer.raw, "Amazon answered without a payload"))?;
+        mapping::read_order(payload).map_err(|why| GET.unreadable(&answer.raw, &why))
     }
 
     /// The fulfillment order with this id, or none when Amazon says it has none (and only then).
@@ -194,14 +183,19 @@ impl Storefront for AmazonMcfClient {
             )
         };
         // The draft carries no TikTok create time; the packing slip shows when orderdeck sent it.
+        let sent_at = Utc::now();
         let request =
-            mapping::create_request(draft, &self.inner.config, Utc::now()).map_err(permanent)?;
+            mapping::create_request(draft, &self.inner.config, sent_at).map_err(permanent)?;
         let sent = self
             .transport()
             .call(CREATE, Method::POST, ORDERS, &[], Some(&request.body))
             .await;
         match sent {
-            Ok(_) => {}
+            // Accepted: the order is what was sent. No read-back (see `accepted_order`); the
+            // change poll reads Amazon's own view as soon as its status moves.
+            Ok(answer) => mapping::accepted_order(&request, sent_at)
+                .map(|accepted| accepted.store)
+                .map_err(|why| CREATE.unreadable(&answer.raw, &why)),
             Err(e) if e.http_status == Some(400) => {
                 if let Some(sku) = mapping::refused_sku(&e.message, &request.item_skus) {
                     let mut refusal = permanent(format!(
@@ -215,26 +209,12 @@ impl Storefront for AmazonMcfClient {
                     return Err(refusal);
                 }
                 // A duplicate is refused with 400 too: if the order exists, this is it.
-                return match self.find(id).await? {
+                match self.find(id).await? {
                     Some(existing) => Ok(existing.store),
                     None => Err(e),
-                };
+                }
             }
-            Err(e) => return Err(e),
-        }
-        match self.find(id).await {
-            Ok(Some(created)) => Ok(created.store),
-            // Accepted but not readable yet: whether it is there is for a read-back to tell.
-            Ok(None) => Err(PlatformError::new(
-                Platform::AmazonMcf,
-                GET.operation,
-                ErrorClass::Ambiguous,
-                format!("Amazon accepted fulfillment order {id} but does not show it yet"),
-            )),
-            Err(e) => Err(PlatformError {
-                class: ErrorClass::Ambiguous,
-                ..e
-            }),
+            Err(e) => Err(e),
         }
     }
 

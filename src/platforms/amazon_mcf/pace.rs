@@ -4,6 +4,11 @@
 //! collecting 429s. A 429 empties that bucket: the next call of the operation waits at least one
 //! refill interval (1/rate), as amazon-mcf.md asks ("never retry a 429 sooner than the rate
 //! allows"). A rate Amazon announces (`x-amzn-RateLimit-Limit`) replaces the configured one.
+//!
+//! The client's bucket keeps one token of the burst in reserve. Amazon's bucket starts when
+//! the first call arrives, a network delay after the client's: at full pace, a later call
+//! that travels faster than the first would reach an empty bucket (a 429). The reserve lets
+//! arrivals drift by up to one refill interval (500 ms at 2/s) for one call of the burst.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,11 +25,13 @@ pub struct Bucket {
 }
 
 impl Bucket {
+    /// Amazon's `rate` and `burst`, less the reserve token (a burst of 1 keeps its token).
     pub fn new(rate: f64, burst: u32, now: Instant) -> Bucket {
+        let usable = f64::from(burst.saturating_sub(1).max(1));
         Bucket {
             rate,
-            burst: f64::from(burst.max(1)),
-            tokens: f64::from(burst.max(1)),
+            burst: usable,
+            tokens: usable,
             at: now,
         }
     }
@@ -128,7 +135,8 @@ mod tests {
     #[test]
     fn a_burst_goes_at_once_then_calls_are_spaced_by_the_rate() {
         let start = Instant::now();
-        let mut bucket = Bucket::new(2.0, 3, start);
+        // Amazon's burst of 4, one kept in reserve against network jitter.
+        let mut bucket = Bucket::new(2.0, 4, start);
         for _ in 0..3 {
             assert_eq!(bucket.take(start), Duration::ZERO);
         }

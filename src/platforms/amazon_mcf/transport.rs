@@ -17,16 +17,13 @@ use super::config::{AmazonMcfConfig, ConfigError};
 use super::pace::Pacer;
 use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{self, CallKind, RawResponse};
+use crate::platforms::http::{self, RawResponse};
 
 /// Renew this long before Amazon's expiry, so no call leaves with a token about to lapse.
 const RENEW_AHEAD: Duration = Duration::from_secs(60);
 /// The header Amazon announces an operation's rate in.
 const RATE_HEADER: &str = "x-amzn-ratelimit-limit";
-const TOKEN: Call = Call {
-    operation: "lwaToken",
-    effect: CallKind::Read,
-};
+const TOKEN: Call = Call::read(Platform::AmazonMcf, "lwaToken");
 
 /// A classified successful answer: its JSON, and the raw response for headers.
 #[derive(Debug)]
@@ -130,35 +127,13 @@ impl Transport {
         body: Option<&Value>,
         token: HeaderValue,
     ) -> Result<reqwest::Request, PlatformError> {
-        let refuse = |why: String| {
-            PlatformError::new(
-                Platform::AmazonMcf,
-                call.operation,
-                ErrorClass::Permanent,
-                why,
-            )
-        };
-        let mut url = self
-            .root
-            .join(route)
-            .map_err(|e| refuse(format!("could not build the route {route}: {e}")))?;
-        if !query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
-        }
-        let mut builder = self
+        let url = call.url(&self.root, route, query)?;
+        let builder = self
             .http
             .request(method, url)
             .header("x-amz-access-token", token)
             .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-        }
-        builder
-            .build()
-            .map_err(|e| refuse(format!("could not build the request: {e}")))
+        call.request(builder, body)
     }
 
     /// The cached access token and its generation, or a new one when it is about to lapse or

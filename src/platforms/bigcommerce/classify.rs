@@ -13,35 +13,10 @@
 
 use serde_json::Value;
 
-use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{CallKind, RawResponse};
+use crate::platforms::http::RawResponse;
 
-/// One REST call, as classification needs to know it.
-#[derive(Debug, Clone, Copy)]
-pub struct Call {
-    /// What the call does (`list_orders`, `create_order`…), the `operation` of every error.
-    pub operation: &'static str,
-    pub effect: CallKind,
-}
-
-impl Call {
-    pub fn error(
-        &self,
-        class: ErrorClass,
-        message: impl AsRef<str>,
-        raw: &RawResponse,
-    ) -> PlatformError {
-        PlatformError::new(Platform::Bigcommerce, self.operation, class, message)
-            .with_request_id(raw.header("x-request-id"))
-            .with_status(raw.status)
-    }
-}
-
-/// An answer that parsed but lacks what was asked for.
-pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.effect.unknown_outcome(None), what, raw)
-}
+pub use crate::platforms::rest::Call;
 
 /// The answer's JSON body (`None` for 204 or an empty 2xx), or the classified failure.
 pub fn classify(raw: &RawResponse, call: Call) -> Result<Option<Value>, PlatformError> {
@@ -164,6 +139,7 @@ fn describe(body: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::platform::Platform;
     use reqwest::header::HeaderMap;
 
     fn raw(status: u16, body: &str) -> RawResponse {
@@ -174,14 +150,8 @@ mod tests {
         }
     }
 
-    const READ: Call = Call {
-        operation: "get_order",
-        effect: CallKind::Read,
-    };
-    const WRITE: Call = Call {
-        operation: "create_order",
-        effect: CallKind::Write,
-    };
+    const READ: Call = Call::read(Platform::Bigcommerce, "get_order");
+    const WRITE: Call = Call::write(Platform::Bigcommerce, "create_order");
 
     #[test]
     fn statuses_map_to_classes_with_the_message() {

@@ -8,9 +8,8 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use crate::platforms::http::Timeouts;
+use crate::platforms::rest;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -74,23 +73,12 @@ impl BigcommerceConfig {
         if hash.is_empty() || !hash.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(ConfigError::StoreHash(crate::domain::text::sanitize(hash)));
         }
-        let base = self.api_base.trim().trim_end_matches('/').to_string();
-        let bad = || ConfigError::ApiBase(crate::domain::text::sanitize(&base));
-        let url = reqwest::Url::parse(&format!("{base}/stores/{hash}/")).map_err(|_| bad())?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || url.host_str().is_none()
-        {
-            return Err(bad());
-        }
-        Ok(url)
+        rest::api_root(&self.api_base, &format!("stores/{hash}/")).map_err(ConfigError::ApiBase)
     }
 
     /// First 8 hex digits of SHA-256(token): enough to tell tokens apart, useless to an attacker.
     pub fn token_fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.access_token.trim().as_bytes());
-        hex::encode(&digest[..4])
+        rest::fingerprint(self.access_token.trim())
     }
 }
 

@@ -7,25 +7,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::BigcommerceClient;
-use super::classify::{self, Call};
+use super::classify::Call;
 use crate::domain::platform::Platform;
 use crate::domain::text;
 use crate::platforms::error::ErrorClass;
-use crate::platforms::http::CallKind;
 use crate::platforms::{PlatformError, Subscription};
 
-const LIST: Call = Call {
-    operation: "list_hooks",
-    effect: CallKind::Read,
-};
-const CREATE: Call = Call {
-    operation: "create_hook",
-    effect: CallKind::Write,
-};
-const DELETE: Call = Call {
-    operation: "delete_hook",
-    effect: CallKind::Write,
-};
+const LIST: Call = Call::read(Platform::Bigcommerce, "list_hooks");
+const CREATE: Call = Call::write(Platform::Bigcommerce, "create_hook");
+const DELETE: Call = Call::write(Platform::Bigcommerce, "delete_hook");
 
 const ROUTE: &str = "v3/hooks";
 
@@ -73,7 +63,7 @@ impl BigcommerceClient {
             .as_ref()
             .and_then(|b| b.get("data"))
             .and_then(read)
-            .ok_or_else(|| classify::unreadable(CREATE, &answer.raw, "the answer is not a hook"))
+            .ok_or_else(|| CREATE.unreadable(&answer.raw, "the answer is not a hook"))
     }
 
     pub(super) async fn delete_hook(&self, id: &str) -> Result<(), PlatformError> {

@@ -36,7 +36,7 @@ pub use config::{BigcommerceConfig, ConfigError};
 use self::classify::Call;
 use self::mapping::{ReadOrder, status};
 use self::transport::{Answer, Transport};
-use super::http::{self, CallKind};
+use super::http;
 use super::{Page, PlatformError, Storefront, StorefrontChange, Subscription};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
@@ -48,42 +48,15 @@ use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::domain::text;
 use crate::platforms::error::ErrorClass;
 
-const LOOKUP: Call = Call {
-    operation: "list_variants",
-    effect: CallKind::Read,
-};
-const CREATE: Call = Call {
-    operation: "create_order",
-    effect: CallKind::Write,
-};
-const LIST: Call = Call {
-    operation: "list_orders",
-    effect: CallKind::Read,
-};
-const READ: Call = Call {
-    operation: "get_order",
-    effect: CallKind::Read,
-};
-const PRODUCTS: Call = Call {
-    operation: "list_order_products",
-    effect: CallKind::Read,
-};
-const SHIPMENTS: Call = Call {
-    operation: "list_shipments",
-    effect: CallKind::Read,
-};
-const ADDRESSES: Call = Call {
-    operation: "list_shipping_addresses",
-    effect: CallKind::Read,
-};
-const UPDATE: Call = Call {
-    operation: "update_order",
-    effect: CallKind::Write,
-};
-const UPDATE_ADDRESS: Call = Call {
-    operation: "update_shipping_address",
-    effect: CallKind::Write,
-};
+const LOOKUP: Call = Call::read(Platform::Bigcommerce, "list_variants");
+const CREATE: Call = Call::write(Platform::Bigcommerce, "create_order");
+const LIST: Call = Call::read(Platform::Bigcommerce, "list_orders");
+const READ: Call = Call::read(Platform::Bigcommerce, "get_order");
+const PRODUCTS: Call = Call::read(Platform::Bigcommerce, "list_order_products");
+const SHIPMENTS: Call = Call::read(Platform::Bigcommerce, "list_shipments");
+const ADDRESSES: Call = Call::read(Platform::Bigcommerce, "list_shipping_addresses");
+const UPDATE: Call = Call::write(Platform::Bigcommerce, "update_order");
+const UPDATE_ADDRESS: Call = Call::write(Platform::Bigcommerce, "update_shipping_address");
 
 /// `staff_notes` orderdeck writes stay within this many characters (the field is a text
 /// column; the whole history is sent back on every PUT).
@@ -129,11 +102,7 @@ fn list_of(answer: &Answer, call: Call, what: &str) -> Result<Vec<Value>, Platfo
     match &answer.body {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => Ok(items.clone()),
-        Some(_) => Err(classify::unreadable(
-            call,
-            &answer.raw,
-            &format!("the {what} are not a list"),
-        )),
+        Some(_) => Err(call.unreadable(&answer.raw, &format!("the {what} are not a list"))),
     }
 }
 
@@ -217,7 +186,7 @@ impl BigcommerceClient {
     ) -> Result<ReadOrder, PlatformError> {
         let (products, shipments) = self.parts(order, full).await?;
         mapping::read_order(order, products.as_deref(), &shipments)
-            .map_err(|why| classify::unreadable(call, raw, &why))
+            .map_err(|why| call.unreadable(raw, &why))
     }
 
     async fn read_order(&self, id: &StorefrontOrderId) -> Result<ReadOrder, PlatformError> {
@@ -229,7 +198,7 @@ impl BigcommerceClient {
         let order = answer
             .body
             .as_ref()
-            .ok_or_else(|| classify::unreadable(READ, &answer.raw, "the order answer is empty"))?;
+            .ok_or_else(|| READ.unreadable(&answer.raw, "the order answer is empty"))?;
         self.complete(order, READ, &answer.raw, true).await
     }
 
@@ -273,11 +242,9 @@ impl BigcommerceClient {
                 .await?;
             let body = answer.body.unwrap_or(Value::Null);
             let Some(found) = body.get("data").and_then(Value::as_array) else {
-                return Err(classify::unreadable(
-                    call,
-                    &answer.raw,
-                    &format!("the {what} answer has no data list"),
-                ));
+                return Err(
+                    call.unreadable(&answer.raw, &format!("the {what} answer has no data list"))
+                );
             };
             items.extend(found.iter().cloned());
             let pages = body
@@ -361,11 +328,12 @@ impl Storefront for BigcommerceClient {
             .await?;
         // The answer links to the lines instead of holding them; reading them now could fail
         // after the order exists, so the count comes from `items_total`.
-        let order = answer.body.as_ref().ok_or_else(|| {
-            classify::unreadable(CREATE, &answer.raw, "the create answer is empty")
-        })?;
+        let order = answer
+            .body
+            .as_ref()
+            .ok_or_else(|| CREATE.unreadable(&answer.raw, "the create answer is empty"))?;
         let read = mapping::read_order(order, None, &[])
-            .map_err(|why| classify::unreadable(CREATE, &answer.raw, &why))?;
+            .map_err(|why| CREATE.unreadable(&answer.raw, &why))?;
         Ok(read.store)
     }
 
@@ -444,9 +412,10 @@ impl Storefront for BigcommerceClient {
             .transport()
             .call(UPDATE, Method::PUT, &route, &[], Some(&body))
             .await?;
-        let order = answer.body.as_ref().ok_or_else(|| {
-            classify::unreadable(UPDATE, &answer.raw, "the cancel answer is empty")
-        })?;
+        let order = answer
+            .body
+            .as_ref()
+            .ok_or_else(|| UPDATE.unreadable(&answer.raw, "the cancel answer is empty"))?;
         let after = self.complete(order, UPDATE, &answer.raw, true).await?;
         if after.status_id != status::CANCELLED {
             return Err(UPDATE.error(

@@ -11,14 +11,14 @@
 //! Invariant: the token never leaves this module except in the sensitive header.
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderValue};
 use serde_json::Value;
 
 use super::classify::{self, Call};
 use super::config::{BigcommerceConfig, ConfigError};
 use super::gate::{Gate, Limits};
 use crate::domain::platform::Platform;
-use crate::platforms::error::{ErrorClass, PlatformError};
+use crate::platforms::error::PlatformError;
 use crate::platforms::http::{self, RawResponse};
 
 /// 429s one request waits out before giving up (each is a full pause of the store).
@@ -119,51 +119,27 @@ impl Transport {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<reqwest::Request, PlatformError> {
-        let refuse = |why: String| {
-            PlatformError::new(
-                Platform::Bigcommerce,
-                call.operation,
-                ErrorClass::Permanent,
-                why,
-            )
-        };
-        let mut url = self
-            .root
-            .join(route)
-            .map_err(|e| refuse(format!("could not build the route {route}: {e}")))?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter());
-        }
-        let mut builder = self
+        let url = call.url(&self.root, route, query)?;
+        let builder = self
             .http
             .request(method, url)
             .header("X-Auth-Token", self.token.clone())
             .header(ACCEPT, "application/json");
-        if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-        }
-        builder
-            .build()
-            .map_err(|e| refuse(format!("could not build the request: {e}")))
+        call.request(builder, body)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::http::CallKind;
+    use reqwest::header::CONTENT_TYPE;
 
     #[test]
     fn requests_carry_the_token_and_the_json_headers() {
         crate::platforms::http::install_crypto_provider();
         let config = BigcommerceConfig::new("https://api.bigcommerce.com", "abc", "tok_1");
         let t = Transport::new(reqwest::Client::new(), &config).unwrap();
-        let call = Call {
-            operation: "list_orders",
-            effect: CallKind::Read,
-        };
+        let call = Call::read(Platform::Bigcommerce, "list_orders");
         let request = t
             .build(
                 call,

@@ -13,46 +13,10 @@
 
 use serde_json::Value;
 
-use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{self, CallKind, RawResponse};
+use crate::platforms::http::{self, RawResponse};
 
-/// One REST call, as classification needs to know it.
-#[derive(Debug, Clone, Copy)]
-pub struct Call {
-    /// What the call does (`search_orders`, `create_order`…), the `operation` of every error.
-    pub operation: &'static str,
-    pub effect: CallKind,
-}
-
-impl Call {
-    pub fn error(
-        &self,
-        class: ErrorClass,
-        message: impl AsRef<str>,
-        raw: &RawResponse,
-    ) -> PlatformError {
-        PlatformError::new(Platform::Magento2, self.operation, class, message)
-            .with_request_id(raw.header("x-request-id"))
-            .with_status(raw.status)
-    }
-
-    /// A refusal decided before anything was sent.
-    pub fn refuse(&self, message: impl AsRef<str>) -> PlatformError {
-        PlatformError::new(
-            Platform::Magento2,
-            self.operation,
-            ErrorClass::Permanent,
-            message,
-        )
-    }
-}
-
-/// An answer that parsed but lacks what was asked for: for a write, whether it ran is unknown;
-/// a read is retried.
-pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.effect.unknown_outcome(None), what, raw)
-}
+pub use crate::platforms::rest::Call;
 
 /// The answer's JSON body (bare `true`, an integer id, or an object), or the classified failure.
 pub fn classify(raw: &RawResponse, call: Call, store: &str) -> Result<Value, PlatformError> {
@@ -177,6 +141,7 @@ fn substitute(error: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::platform::Platform;
     use reqwest::header::HeaderMap;
     use serde_json::json;
 
@@ -188,14 +153,8 @@ mod tests {
         }
     }
 
-    const READ: Call = Call {
-        operation: "get_order",
-        effect: CallKind::Read,
-    };
-    const WRITE: Call = Call {
-        operation: "create_order",
-        effect: CallKind::Write,
-    };
+    const READ: Call = Call::read(Platform::Magento2, "get_order");
+    const WRITE: Call = Call::write(Platform::Magento2, "create_order");
 
     #[test]
     fn placeholders_are_substituted() {

@@ -7,9 +7,8 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use crate::platforms::http::Timeouts;
+use crate::platforms::rest;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -75,23 +74,12 @@ impl Magento2Config {
         if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(ConfigError::StoreCode(crate::domain::text::sanitize(code)));
         }
-        let base = self.site_url.trim().trim_end_matches('/').to_string();
-        let bad = || ConfigError::SiteUrl(crate::domain::text::sanitize(&base));
-        let url = reqwest::Url::parse(&format!("{base}/rest/{code}/V1/")).map_err(|_| bad())?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || url.host_str().is_none()
-        {
-            return Err(bad());
-        }
-        Ok(url)
+        rest::api_root(&self.site_url, &format!("rest/{code}/V1/")).map_err(ConfigError::SiteUrl)
     }
 
     /// First 8 hex digits of SHA-256(token): enough to tell tokens apart, useless to an attacker.
     pub fn token_fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.access_token.trim().as_bytes());
-        hex::encode(&digest[..4])
+        rest::fingerprint(self.access_token.trim())
     }
 }
 

@@ -34,7 +34,7 @@ pub use config::{ConfigError, Magento2Config};
 use self::classify::Call;
 use self::read::ReadOrder;
 use self::transport::{Search, Transport};
-use super::http::{self, CallKind};
+use super::http;
 use super::{Page, PlatformError, Storefront, StorefrontChange, UnitRemoval};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
@@ -46,16 +46,10 @@ use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::platforms::error::ErrorClass;
 
 const fn read(operation: &'static str) -> Call {
-    Call {
-        operation,
-        effect: CallKind::Read,
-    }
+    Call::read(Platform::Magento2, operation)
 }
 const fn write(operation: &'static str) -> Call {
-    Call {
-        operation,
-        effect: CallKind::Write,
-    }
+    Call::write(Platform::Magento2, operation)
 }
 
 const PRODUCTS: Call = read("search_products");
@@ -197,8 +191,7 @@ impl Magento2Client {
             (Some(Value::Array(items)), Some(total)) => Ok((items.clone(), total)),
             // An empty result may come with `items: null`.
             (Some(Value::Null) | None, Some(total)) => Ok((Vec::new(), total)),
-            _ => Err(classify::unreadable(
-                call,
+            _ => Err(call.unreadable(
                 &answer.raw,
                 &format!("the {route} list has no items and total_count"),
             )),
@@ -260,7 +253,7 @@ impl Magento2Client {
             .await?;
         let (shipments, memos) = self.documents(&[entity_id]).await?;
         read::read_order(&answer.body, &shipments, &memos)
-            .map_err(|why| classify::unreadable(ORDER, &answer.raw, &why))
+            .map_err(|why| ORDER.unreadable(&answer.raw, &why))
     }
 
     /// The store view's id for new orders (the repository does not fill it in).
@@ -438,11 +431,7 @@ impl Storefront for Magento2Client {
             Err(e) => return Err(e),
         };
         let entity_id = read::id(saved.body.get("entity_id")).ok_or_else(|| {
-            classify::unreadable(
-                CREATE,
-                &saved.raw,
-                "Magento answered the save without an entity_id",
-            )
+            CREATE.unreadable(&saved.raw, "Magento answered the save without an entity_id")
         })?;
         self.invoice(entity_id)
             .await

@@ -8,7 +8,7 @@
 //! no URL with a query is logged.
 
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::Value;
 
 use super::classify::{self, Call};
@@ -90,25 +90,12 @@ impl Transport {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<reqwest::Request, PlatformError> {
-        let mut url = self
-            .root
-            .join(route)
-            .map_err(|e| call.refuse(format!("could not build the route {route}: {e}")))?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter());
-        }
-        let mut builder = self
+        let url = call.url(&self.root, route, query)?;
+        let builder = self
             .http
             .request(method, url)
             .header(AUTHORIZATION, self.bearer.clone());
-        if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-        }
-        builder
-            .build()
-            .map_err(|e| call.refuse(format!("could not build the request: {e}")))
+        call.request(builder, body)
     }
 }
 
@@ -181,17 +168,14 @@ impl<'a> Search<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::http::CallKind;
+    use reqwest::header::CONTENT_TYPE;
 
     #[test]
     fn bearer_token_and_store_code_path() {
         crate::platforms::http::install_crypto_provider();
         let config = Magento2Config::new("m1", "https://shop.example.com", "tok123");
         let t = Transport::new(reqwest::Client::new(), &config).unwrap();
-        let call = Call {
-            operation: "search_orders",
-            effect: CallKind::Read,
-        };
+        let call = Call::read(Platform::Magento2, "search_orders");
         let query = Search::new(50)
             .and("ext_order_id", "5764", "eq")
             .sorted("updated_at", "ASC")

@@ -15,36 +15,10 @@
 
 use serde_json::Value;
 
-use crate::domain::platform::Platform;
 use crate::platforms::error::{ErrorClass, PlatformError};
-use crate::platforms::http::{self, CallKind, RawResponse};
+use crate::platforms::http::{self, RawResponse};
 
-/// One REST call, as classification needs to know it.
-#[derive(Debug, Clone, Copy)]
-pub struct Call {
-    /// What the call does (`list_orders`, `create_order`…), the `operation` of every error.
-    pub operation: &'static str,
-    pub effect: CallKind,
-}
-
-impl Call {
-    pub fn error(
-        &self,
-        class: ErrorClass,
-        message: impl AsRef<str>,
-        raw: &RawResponse,
-    ) -> PlatformError {
-        PlatformError::new(Platform::Woocommerce, self.operation, class, message)
-            .with_request_id(raw.header("x-request-id"))
-            .with_status(raw.status)
-    }
-}
-
-/// An answer that parsed but lacks what was asked for: for a write, whether it ran is unknown;
-/// a read is retried.
-pub fn unreadable(call: Call, raw: &RawResponse, what: &str) -> PlatformError {
-    call.error(call.effect.unknown_outcome(None), what, raw)
-}
+pub use crate::platforms::rest::Call;
 
 /// The answer's JSON body, or the classified failure.
 pub fn classify(raw: &RawResponse, call: Call) -> Result<Value, PlatformError> {
@@ -159,6 +133,7 @@ fn describe(body: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::platform::Platform;
     use reqwest::header::HeaderMap;
 
     fn raw(status: u16, body: &str) -> RawResponse {
@@ -169,14 +144,8 @@ mod tests {
         }
     }
 
-    const READ: Call = Call {
-        operation: "get_order",
-        effect: CallKind::Read,
-    };
-    const WRITE: Call = Call {
-        operation: "create_order",
-        effect: CallKind::Write,
-    };
+    const READ: Call = Call::read(Platform::Woocommerce, "get_order");
+    const WRITE: Call = Call::write(Platform::Woocommerce, "create_order");
 
     #[test]
     fn statuses_map_to_classes_with_the_code_and_message() {

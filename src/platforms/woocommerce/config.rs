@@ -9,9 +9,8 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use crate::platforms::http::Timeouts;
+use crate::platforms::rest;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -86,17 +85,7 @@ impl WoocommerceConfig {
         if !header_safe(secret) {
             return Err(ConfigError::NotHeaderSafe("consumer secret"));
         }
-        let base = self.site_url.trim().trim_end_matches('/').to_string();
-        let bad = || ConfigError::SiteUrl(crate::domain::text::sanitize(&base));
-        let url = reqwest::Url::parse(&format!("{base}/wp-json/")).map_err(|_| bad())?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || url.host_str().is_none()
-        {
-            return Err(bad());
-        }
-        Ok(url)
+        rest::api_root(&self.site_url, "wp-json/").map_err(ConfigError::SiteUrl)
     }
 
     pub fn scheme(&self) -> AuthScheme {
@@ -114,8 +103,7 @@ impl WoocommerceConfig {
 
     /// First 8 hex digits of SHA-256(secret): enough to tell keys apart, useless to an attacker.
     pub fn secret_fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.consumer_secret.as_bytes());
-        hex::encode(&digest[..4])
+        rest::fingerprint(&self.consumer_secret)
     }
 }
 

@@ -35,7 +35,7 @@ pub use config::{AuthScheme, ConfigError, WoocommerceConfig};
 use self::classify::Call;
 use self::mapping::ReadOrder;
 use self::transport::Transport;
-use super::http::{self, CallKind};
+use super::http;
 use super::{Page, PlatformError, Storefront, StorefrontChange, Subscription};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{StorefrontOrderId, TiktokOrderId};
@@ -49,38 +49,14 @@ use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::domain::text;
 use crate::platforms::error::ErrorClass;
 
-const LOOKUP: Call = Call {
-    operation: "list_products",
-    effect: CallKind::Read,
-};
-const CREATE: Call = Call {
-    operation: "create_order",
-    effect: CallKind::Write,
-};
-const LIST: Call = Call {
-    operation: "list_orders",
-    effect: CallKind::Read,
-};
-const READ: Call = Call {
-    operation: "get_order",
-    effect: CallKind::Read,
-};
-const TRACKINGS: Call = Call {
-    operation: "list_shipment_trackings",
-    effect: CallKind::Read,
-};
-const UPDATE: Call = Call {
-    operation: "update_order",
-    effect: CallKind::Write,
-};
-const NOTES: Call = Call {
-    operation: "list_order_notes",
-    effect: CallKind::Read,
-};
-const ADD_NOTE: Call = Call {
-    operation: "create_order_note",
-    effect: CallKind::Write,
-};
+const LOOKUP: Call = Call::read(Platform::Woocommerce, "list_products");
+const CREATE: Call = Call::write(Platform::Woocommerce, "create_order");
+const LIST: Call = Call::read(Platform::Woocommerce, "list_orders");
+const READ: Call = Call::read(Platform::Woocommerce, "get_order");
+const TRACKINGS: Call = Call::read(Platform::Woocommerce, "list_shipment_trackings");
+const UPDATE: Call = Call::write(Platform::Woocommerce, "update_order");
+const NOTES: Call = Call::read(Platform::Woocommerce, "list_order_notes");
+const ADD_NOTE: Call = Call::write(Platform::Woocommerce, "create_order_note");
 
 /// SKUs asked for in one product search (`sku=A,B,…`).
 const SKU_BATCH: usize = 20;
@@ -167,11 +143,9 @@ impl WoocommerceClient {
         {
             Ok(answer) => match answer.body {
                 Value::Array(items) => Ok(items),
-                _ => Err(classify::unreadable(
-                    TRACKINGS,
-                    &answer.raw,
-                    "the shipment trackings are not a list",
-                )),
+                _ => {
+                    Err(TRACKINGS.unreadable(&answer.raw, "the shipment trackings are not a list"))
+                }
             },
             Err(e) if e.http_status == Some(404) && e.code.as_deref() == Some("rest_no_route") => {
                 tracing::debug!(order, "no Shipment Tracking extension: no tracking");
@@ -188,11 +162,12 @@ impl WoocommerceClient {
         call: Call,
         raw: &http::RawResponse,
     ) -> Result<ReadOrder, PlatformError> {
-        let id = order.get("id").and_then(Value::as_u64).ok_or_else(|| {
-            classify::unreadable(call, raw, "WooCommerce answered an order without an id")
-        })?;
+        let id = order
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| call.unreadable(raw, "WooCommerce answered an order without an id"))?;
         let trackings = self.trackings(id).await?;
-        mapping::read_order(order, &trackings).map_err(|why| classify::unreadable(call, raw, &why))
+        mapping::read_order(order, &trackings).map_err(|why| call.unreadable(raw, &why))
     }
 
     async fn read_order(&self, id: &StorefrontOrderId) -> Result<ReadOrder, PlatformError> {
@@ -216,11 +191,7 @@ impl WoocommerceClient {
         let pages = answer.header_number("x-wp-totalpages").unwrap_or(1);
         match answer.body {
             Value::Array(orders) => Ok((orders, pages, answer.raw)),
-            _ => Err(classify::unreadable(
-                LIST,
-                &answer.raw,
-                "the order list is not a list",
-            )),
+            _ => Err(LIST.unreadable(&answer.raw, "the order list is not a list")),
         }
     }
 
@@ -279,11 +250,7 @@ impl WoocommerceClient {
             match answer.body {
                 Value::Array(found) => products.extend(found),
                 _ => {
-                    return Err(classify::unreadable(
-                        LOOKUP,
-                        &answer.raw,
-                        "the product list is not a list",
-                    ));
+                    return Err(LOOKUP.unreadable(&answer.raw, "the product list is not a list"));
                 }
             }
             if page >= pages {
@@ -359,7 +326,7 @@ impl Storefront for WoocommerceClient {
             .call(CREATE, Method::POST, "wc/v3/orders", &[], Some(&body))
             .await?;
         let read = mapping::read_order(&answer.body, &[])
-            .map_err(|why| classify::unreadable(CREATE, &answer.raw, &why))?;
+            .map_err(|why| CREATE.unreadable(&answer.raw, &why))?;
         Ok(read.store)
     }
 

@@ -13,15 +13,16 @@ use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::Rng;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::Value;
 use sha2::Sha256;
 
 use super::classify::{self, Call};
 use super::config::{AuthScheme, ConfigError, WoocommerceConfig};
 use crate::domain::platform::Platform;
-use crate::platforms::error::{ErrorClass, PlatformError};
+use crate::platforms::error::PlatformError;
 use crate::platforms::http::{self, RawResponse};
+use crate::platforms::rest;
 
 /// PHP's `rawurlencode` (RFC 3986): everything but `A-Z a-z 0-9 - _ . ~` is escaped.
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
@@ -115,40 +116,21 @@ impl Transport {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<reqwest::Request, PlatformError> {
-        let refuse = |why: String| {
-            PlatformError::new(
-                Platform::Woocommerce,
-                call.operation,
-                ErrorClass::Permanent,
-                why,
-            )
-        };
-        let mut url = self
-            .root
-            .join(route)
-            .map_err(|e| refuse(format!("could not build the route {route}: {e}")))?;
+        let mut url = call.route(&self.root, route)?;
         let mut pairs: Vec<(String, String)> = query
             .iter()
             .map(|(k, v)| ((*k).to_string(), v.clone()))
             .collect();
         if self.scheme == AuthScheme::OAuth1 {
+            // Signed over the URL without its query, the parameters with the signature after.
             self.sign(method.as_str(), &url, &mut pairs);
         }
-        if !pairs.is_empty() {
-            url.query_pairs_mut().extend_pairs(pairs.iter());
-        }
+        rest::append_query(&mut url, &pairs);
         let mut builder = self.http.request(method, url);
         if self.scheme == AuthScheme::Basic {
             builder = builder.header(AUTHORIZATION, self.basic.clone());
         }
-        if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-        }
-        builder
-            .build()
-            .map_err(|e| refuse(format!("could not build the request: {e}")))
+        call.request(builder, body)
     }
 
     /// Adds the OAuth 1.0a parameters and their HMAC-SHA256 signature to `pairs`, the way
@@ -241,10 +223,7 @@ mod tests {
     fn basic_over_https_and_oauth_over_http() {
         crate::platforms::http::install_crypto_provider();
         let http = reqwest::Client::new();
-        let call = Call {
-            operation: "list_orders",
-            effect: http::CallKind::Read,
-        };
+        let call = Call::read(Platform::Woocommerce, "list_orders");
         let secure = WoocommerceConfig::new("https://shop.example.com", "ck_a", "cs_b");
         let t = Transport::new(http.clone(), &secure).unwrap();
         let request = t

@@ -10,21 +10,11 @@ use super::classify::Call;
 use crate::domain::platform::Platform;
 use crate::domain::text;
 use crate::platforms::error::ErrorClass;
-use crate::platforms::http::CallKind;
 use crate::platforms::{PlatformError, Subscription};
 
-const LIST: Call = Call {
-    operation: "list_webhooks",
-    effect: CallKind::Read,
-};
-const CREATE: Call = Call {
-    operation: "create_webhook",
-    effect: CallKind::Write,
-};
-const DELETE: Call = Call {
-    operation: "delete_webhook",
-    effect: CallKind::Write,
-};
+const LIST: Call = Call::read(Platform::Woocommerce, "list_webhooks");
+const CREATE: Call = Call::write(Platform::Woocommerce, "create_webhook");
+const DELETE: Call = Call::write(Platform::Woocommerce, "delete_webhook");
 
 impl WoocommerceClient {
     pub(super) async fn list_webhooks(&self) -> Result<Vec<Subscription>, PlatformError> {

@@ -192,6 +192,7 @@ fn take_quota(store: &mut BcStore, now: Instant) -> (bool, Limits) {
     let rate = &mut store.rate;
     if rate.started.is_none_or(|s| now >= s + rate.window) {
         rate.started = Some(now);
+        rate.first_started.get_or_insert(now);
         rate.used = 0;
     }
     let window_end = rate.started.map_or(now, |s| s + rate.window);
@@ -199,6 +200,7 @@ fn take_quota(store: &mut BcStore, now: Instant) -> (bool, Limits) {
     let allowed = paused.is_none() && rate.used < rate.quota;
     if allowed {
         rate.used += 1;
+        rate.served += 1;
     }
     // A fault's pause is its own; otherwise the quota comes back when the window ends.
     let reset = paused.unwrap_or(window_end) - now;

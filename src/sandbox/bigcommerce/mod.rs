@@ -33,7 +33,7 @@ use axum::Router;
 use axum::routing::any;
 
 pub use hooks::BcHook;
-pub use state::{BcLine, BcOrder, BcShipment, BcVariant};
+pub use state::{BcLine, BcOrder, BcShipment, BcVariant, QuotaUse};
 
 use self::http::Shared;
 use self::state::BcStore;
@@ -239,7 +239,14 @@ impl BigcommerceSandbox {
             s.rate.window = window;
             s.rate.started = None;
             s.rate.used = 0;
+            s.rate.first_started = None;
+            s.rate.served = 0;
         })
+    }
+
+    /// How the store's quota was used since it was set (`None` before its first request).
+    pub fn quota_use(&self, store: &str) -> Result<Option<QuotaUse>, SandboxError> {
+        self.with_store(store, |s| s.rate.usage())
     }
 
     /// Authenticated requests to `endpoint` (`orders.create`…) that the quota let through.

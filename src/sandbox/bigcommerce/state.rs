@@ -131,6 +131,35 @@ pub struct Quota {
     pub started: Option<std::time::Instant>,
     pub used: u32,
     pub paused_until: Option<std::time::Instant>,
+    /// When the first window opened (since the quota was set) and requests served since.
+    pub first_started: Option<std::time::Instant>,
+    pub served: u64,
+}
+
+/// How a store's quota was used since it was set, for a measure of the share a client used:
+/// windows open at their first request, so the store offered `quota` per `window` from
+/// `first_window` to `current_window`, and the current window as far as it was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaUse {
+    pub quota: u32,
+    pub window: std::time::Duration,
+    pub first_window: std::time::Instant,
+    pub current_window: std::time::Instant,
+    pub used_in_current: u32,
+    pub served: u64,
+}
+
+impl Quota {
+    pub fn usage(&self) -> Option<QuotaUse> {
+        Some(QuotaUse {
+            quota: self.quota,
+            window: self.window,
+            first_window: self.first_started?,
+            current_window: self.started?,
+            used_in_current: self.used,
+            served: self.served,
+        })
+    }
 }
 
 pub struct BcStore {
@@ -216,6 +245,8 @@ impl BcStore {
                 started: None,
                 used: 0,
                 paused_until: None,
+                first_started: None,
+                served: 0,
             },
             next_id: 1000,
         }

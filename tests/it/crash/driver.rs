@@ -67,6 +67,9 @@ pub struct Log {
     pub split: BTreeMap<String, (Vec<String>, bool)>,
     /// Orders TikTok cancelled some line items of (the buyer keeps the rest): those items.
     pub part_cancelled: BTreeMap<String, Vec<String>>,
+    /// Amazon orders TikTok cancelled once Amazon had started picking them: too late to
+    /// cancel there, so they stay in Amazon and orderdeck lists them for a person.
+    pub too_late: BTreeSet<String>,
 }
 
 pub struct Known {
@@ -90,9 +93,11 @@ pub struct Driver {
     healthy: BTreeMap<String, OrderSpec>,
 }
 
-fn importable(skus: impl IntoIterator<Item = String>) -> bool {
+/// Whether the store can take every SKU: none sold on TikTok only, and (but on Amazon, which
+/// takes SKUs as they are) none the catalogue has twice.
+fn importable(skus: impl IntoIterator<Item = String>, platform: Platform) -> bool {
     skus.into_iter()
-        .all(|s| !s.starts_with("GHOST-") && s != "DUP-001")
+        .all(|s| !s.starts_with("GHOST-") && (s != "DUP-001" || platform == Platform::AmazonMcf))
 }
 
 impl Driver {
@@ -128,19 +133,21 @@ impl Driver {
     }
 
     fn learn(&mut self, spec: &OrderSpec) {
+        let shop = self
+            .set
+            .scenario
+            .shops
+            .iter()
+            .position(|s| s.name == spec.shop)
+            .expect("a scenario shop");
+        let skus = spec.lines.iter().map(|l| l.seller_sku.clone());
         self.known.insert(
             spec.id.clone(),
             Known {
                 seller_ships: spec.shipping_type == "SELLER",
-                importable: importable(spec.lines.iter().map(|l| l.seller_sku.clone())),
+                importable: importable(skus, platform_of(&self.set, shop)),
                 lines: spec.lines.iter().map(|l| l.line_item_id.clone()).collect(),
-                shop: self
-                    .set
-                    .scenario
-                    .shops
-                    .iter()
-                    .position(|s| s.name == spec.shop)
-                    .expect("a scenario shop"),
+                shop,
             },
         );
     }
@@ -174,6 +181,7 @@ impl Driver {
             || self.log.tiktok_cancelled.contains(id)
             || self.log.admin_cancelled.contains_key(id)
             || self.log.arranged.contains(id)
+            || self.log.too_late.contains(id)
             || self
                 .set
                 .tiktok

@@ -1,5 +1,6 @@
-//! The crash test. This process runs the simulated TikTok Shop and Shopify (their state outlives
-//! every restart of orderdeck), with faults armed at random on the writes and the polls, and a
+//! The crash test. This process runs the simulated TikTok Shop and the stores — Shopify,
+//! WooCommerce, Magento, BigCommerce and Amazon MCF — (their state outlives every restart of
+//! orderdeck), with faults armed at random on the writes and the polls, and a
 //! driver that keeps the world moving: orders arrive and get paid, the warehouse fulfils store
 //! orders with tracking, TikTok and buyers cancel, staff cancel in the Shopify admin, operators
 //! answer buyer requests over the daemon's socket. Meanwhile the real `orderdeck serve` runs as
@@ -30,7 +31,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio_util::sync::CancellationToken;
 
-use driver::{Driver, TICK};
+use driver::{Driver, Platform, TICK, platform_of};
 
 const DEFAULT_SEED: u64 = 20_251_121;
 const KILLS: usize = 24;
@@ -41,10 +42,11 @@ const LIFETIME_MS: std::ops::Range<u64> = 300..2200;
 /// The shop whose link relays store cancels to TikTok (the others keep the default: off).
 pub const RELAYING_SHOP: usize = 0;
 const RELAY_REASON: &str = "seller_cancel_reason_out_of_stock_uk";
-/// The US reason the WooCommerce, Magento and BigCommerce links relay store cancels with.
+/// The US reason the WooCommerce, Magento and BigCommerce links relay store cancels with
+/// (an Amazon link has no store → TikTok direction).
 const US_RELAY_REASON: &str = "seller_cancel_reason_out_of_stock";
-/// Seed orders kept for each WooCommerce, Magento and BigCommerce shop (the runtime stays
-/// within a minute; the driver adds new orders to every shop).
+/// Seed orders kept for each WooCommerce, Magento, BigCommerce and Amazon shop (the runtime
+/// stays within a minute; the driver adds new orders to every shop).
 const OTHER_ORDERS_PER_SHOP: usize = 30;
 
 /// Faults on every write and, more rarely, on the polls, label downloads and token refreshes.
@@ -55,6 +57,7 @@ fn arm_faults(set: &SandboxSet) {
         set.magento.faults(),
         set.bigcommerce.faults(),
     );
+    let amazon: Vec<_> = set.amazon.iter().map(|seller| seller.faults()).collect();
     let writes: [(FaultKind, f64); 5] = [
         (FaultKind::ServerError, 0.06),
         (FaultKind::Timeout, 0.03),
@@ -91,6 +94,11 @@ fn arm_faults(set: &SandboxSet) {
         for endpoint in ["orders.create", "orders.update"] {
             big.sometimes(endpoint, kind, p);
         }
+        for seller in &amazon {
+            for endpoint in ["createFulfillmentOrder", "cancelFulfillmentOrder"] {
+                seller.sometimes(endpoint, kind, p);
+            }
+        }
     }
     for kind in [FaultKind::ServerError, FaultKind::RateLimited] {
         shopify.sometimes("orders", kind, 0.03);
@@ -104,10 +112,18 @@ fn arm_faults(set: &SandboxSet) {
         mage.sometimes("shipments.list", kind, 0.03);
         mage.sometimes("creditmemos.list", kind, 0.03);
         big.sometimes("shipments.list", kind, 0.03);
+        for seller in &amazon {
+            seller.sometimes("listAllFulfillmentOrders", kind, 0.03);
+            seller.sometimes("getFulfillmentOrder", kind, 0.03);
+        }
     }
     // A refresh whose answer is lost has already replaced the access token.
     for kind in [FaultKind::ServerError, FaultKind::DropAfterWrite] {
         tiktok.sometimes("refresh_token", kind, 0.15);
+    }
+    // Login with Amazon failing: the calls waiting on a token are retried later.
+    for seller in &amazon {
+        seller.sometimes("token", FaultKind::ServerError, 0.15);
     }
 }
 
@@ -117,12 +133,14 @@ fn config_text(set: &SandboxSet, data_dir: &Path, socket: &Path) -> String {
         .config_toml(data_dir, socket, &format!("admin = [\"{me}\"]"))
         .expect("config");
     // Poll every second; relay store cancels to TikTok on one Shopify link and on every other
-    // platform's link (each is the only one of its platform).
+    // platform's link (each is the only one of its platform) but Amazon's, which cannot.
     let mut text = text.replace("poll_interval = \"5s\"", "poll_interval = \"1s\"");
     for (shop, spec) in set.scenario.shops.iter().enumerate() {
         let reason = match shop {
             RELAYING_SHOP => RELAY_REASON,
-            shop if shop >= SHOPS => US_RELAY_REASON,
+            shop if shop >= SHOPS && platform_of(set, shop) != Platform::AmazonMcf => {
+                US_RELAY_REASON
+            }
             _ => continue,
         };
         let relaying = format!("shop = \"{}\"", spec.name);
@@ -233,7 +251,8 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
     )
     .with_woocommerce()
     .with_magento()
-    .with_bigcommerce();
+    .with_bigcommerce()
+    .with_amazon();
     let scenario = fewer_orders_on_other_platforms(scenario);
     let set = Arc::new(
         SandboxSet::start(scenario, [127, 0, 0, 1].into())
@@ -327,6 +346,9 @@ async fn orderdeck_survives_being_killed_at_random_without_duplicates_or_lost_wo
     set.woocommerce.faults().clear();
     set.magento.faults().clear();
     set.bigcommerce.faults().clear();
+    for seller in &set.amazon {
+        seller.faults().clear();
+    }
     let killed_by = started.elapsed();
     let mut last = (0, 0, 0);
     let mut runs = 0;

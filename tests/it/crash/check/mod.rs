@@ -236,7 +236,7 @@ pub fn check(
         assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF"), "{path}");
         labels += 1;
     }
-    let (mut jobs, mut retries, mut stuck) = (0, 0, 0);
+    let (mut jobs, mut retries, mut stuck, mut listed_too_late) = (0, 0, 0, 0);
     for id in known.keys() {
         let id = TiktokOrderId::new(id.clone()).unwrap();
         for job in store.jobs_of(&id).unwrap() {
@@ -244,6 +244,13 @@ pub fn check(
             retries += job.attempts as usize;
             match &job.state {
                 JobState::Done { .. } => {}
+                // A TikTok cancel Amazon can no longer apply is listed for a person, with why.
+                JobState::Stuck { reason }
+                    if log.too_late.contains(id.as_str())
+                        && reason.contains("intercept the parcel") =>
+                {
+                    listed_too_late += 1;
+                }
                 JobState::Stuck { reason } => {
                     assert!(
                         reason.contains("SKU"),
@@ -262,6 +269,12 @@ pub fn check(
             }
         }
     }
+    assert_eq!(
+        listed_too_late,
+        log.too_late.len(),
+        "every TikTok cancel Amazon could no longer apply is listed with why: {:?}",
+        log.too_late
+    );
     // Each restart logs how many jobs the killed daemon left running.
     let released: usize = std::fs::read_to_string(data_dir.join("orderdeck.log"))
         .unwrap_or_default()

@@ -1,9 +1,12 @@
-//! The crash test's verdict on the WooCommerce, Magento and BigCommerce links, from each store's
-//! own records: one store order per TikTok order (WooCommerce by `_tiktok_order_id` meta,
-//! Magento by `ext_order_id`, BigCommerce by `external_order_id`), TikTok's cancels applied
-//! once (one status change to Cancelled, one closing credit memo, one note in `staff_notes`),
-//! staff cancels relayed once where they must be and never otherwise, orderdeck's own cancels
-//! and credit memos never relayed back, and the figures per platform.
+//! The crash test's verdict on the WooCommerce, Magento, BigCommerce and Amazon MCF links, from
+//! each store's own records: one store order per TikTok order (WooCommerce by
+//! `_tiktok_order_id` meta, Magento by `ext_order_id`, BigCommerce by `external_order_id`,
+//! Amazon by `sellerFulfillmentOrderId`), TikTok's cancels applied once (one status change to
+//! Cancelled, one closing credit memo, one note in `staff_notes`, one cancel through Amazon's
+//! API), staff cancels relayed once where they must be and never otherwise (never from Amazon's
+//! Seller Central), orderdeck's own cancels and credit memos never relayed back, TikTok cancels
+//! that came after Amazon started picking left in Amazon and listed with why, and the figures
+//! per platform.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -17,8 +20,8 @@ const OWN_MEMO_MARK: &str = "[orderdeck]";
 /// How orderdeck's store notes begin (`rules::cancel::store_note`).
 const TIKTOK_NOTE: &str = "Cancelled on TikTok";
 
-/// Every WooCommerce, Magento and BigCommerce order orderdeck made, by TikTok order; fails on
-/// any TikTok order with two.
+/// Every WooCommerce, Magento, BigCommerce and Amazon order orderdeck made, by TikTok order;
+/// fails on any TikTok order with two.
 pub fn orders_by_tiktok_id(set: &SandboxSet) -> BTreeSet<String> {
     let mut ids: Vec<String> = Vec::new();
     for site in &set.scenario.woocommerce {
@@ -42,11 +45,21 @@ pub fn orders_by_tiktok_id(set: &SandboxSet) -> BTreeSet<String> {
                 .filter(|id| !id.is_empty()),
         );
     }
+    // Amazon refuses a second `sellerFulfillmentOrderId`, so the packing slip's order id
+    // (`displayableOrderId`) is what would show a second fulfillment order for one TikTok order.
+    for seller in &set.amazon {
+        ids.extend(seller.orders().iter().map(|o| {
+            o.request["displayableOrderId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }));
+    }
     let mut seen = BTreeSet::new();
     let duplicates: Vec<&String> = ids.iter().filter(|id| !seen.insert(*id)).collect();
     assert!(
         duplicates.is_empty(),
-        "duplicated WooCommerce/Magento/BigCommerce orders: {duplicates:?}"
+        "duplicated WooCommerce/Magento/BigCommerce/Amazon orders: {duplicates:?}"
     );
     seen.into_iter().cloned().collect()
 }
@@ -60,13 +73,16 @@ struct Figures {
     admin_cancels: usize,
     relayed: usize,
     part_cancels: usize,
+    /// TikTok cancels Amazon could no longer apply (it had started picking).
+    too_late: usize,
 }
 
 /// What the store holds of one TikTok order, in the terms the checks need.
 struct Held {
     cancelled: bool,
-    /// Times the order entered its cancelled state (WooCommerce status notes) or orderdeck
-    /// wrote TikTok's reason on it (Magento comment, BigCommerce `staff_notes`).
+    /// Times the order entered its cancelled state (WooCommerce status notes), orderdeck
+    /// wrote TikTok's reason on it (Magento comment, BigCommerce `staff_notes`) or cancelled it
+    /// through Amazon's API.
     tiktok_cancels: usize,
     /// Magento credit memos: orderdeck's (closing or of units) and the merchant's.
     own_memos: usize,
@@ -122,6 +138,16 @@ fn held(set: &SandboxSet, platform: Platform, store: &str, id: &str) -> Option<H
                 units_refunded: 0,
             })
         }
+        Platform::AmazonMcf => {
+            let order = set.amazon_of(store)?.order(id)?;
+            Some(Held {
+                cancelled: order.status == "Cancelled",
+                tiktok_cancels: usize::from(order.cancelled_by_api),
+                own_memos: 0,
+                staff_memos: 0,
+                units_refunded: 0,
+            })
+        }
         Platform::Shopify => None,
     }
 }
@@ -138,6 +164,7 @@ pub fn check(
         Platform::Woocommerce => "WooCommerce",
         Platform::Magento => "Magento",
         Platform::Bigcommerce => "BigCommerce",
+        Platform::AmazonMcf => "Amazon MCF",
         Platform::Shopify => "Shopify",
     };
     let of = |id: &str| -> Option<(Platform, String)> {
@@ -263,13 +290,37 @@ pub fn check(
         }
         figures.entry(name(platform)).or_default().part_cancels += 1;
     }
+    for id in &log.too_late {
+        let Some((platform, store)) = of(id) else {
+            continue;
+        };
+        let order = held(set, platform, &store, id).expect("picked in Amazon, so there");
+        assert!(
+            !order.cancelled && order.tiktok_cancels == 0,
+            "{id}: Amazon had started picking it, yet it was cancelled in {store}\n{}",
+            explain(id)
+        );
+        let on_tiktok = set.tiktok.cancellations_of(id);
+        assert!(
+            on_tiktok.iter().all(|c| c.role != "SELLER"),
+            "{id}: TikTok's own cancel went back to TikTok: {on_tiktok:?}\n{}",
+            explain(id)
+        );
+        figures.entry(name(platform)).or_default().too_late += 1;
+    }
     let mut out = String::new();
     for (platform, f) in &figures {
         let _ = writeln!(
             out,
             "  {platform}: {} store orders, 0 duplicates; {} parcels; {} TikTok cancels applied; \
-             {} admin cancels, {} relayed; {} partial cancels",
-            f.orders, f.parcels, f.tiktok_cancels, f.admin_cancels, f.relayed, f.part_cancels
+             {} admin cancels, {} relayed; {} partial cancels; {} TikTok cancels too late to apply",
+            f.orders,
+            f.parcels,
+            f.tiktok_cancels,
+            f.admin_cancels,
+            f.relayed,
+            f.part_cancels,
+            f.too_late
         );
     }
     out

@@ -1,10 +1,13 @@
-//! The driver's WooCommerce, Magento and BigCommerce side: each store's warehouse ships the
-//! orders orderdeck imported (Magento and BigCommerce now and then in two parcels, by items or
-//! by units; a WooCommerce tracking item stands for the whole order), staff cancel in the admin
-//! (Magento: a credit memo, the store → TikTok trigger, or a bare cancel, which must not relay),
-//! TikTok cancels units of Magento orders (a credit memo orderdeck makes, never relayed back),
-//! and TikTok arranges the shipment of orders it ships itself.
+//! The driver's WooCommerce, Magento, BigCommerce and Amazon MCF side: each store's warehouse
+//! ships the orders orderdeck imported (Magento, BigCommerce and Amazon now and then in two
+//! parcels, by items or by units; a WooCommerce tracking item stands for the whole order), staff
+//! cancel in the admin (Magento: a credit memo, the store → TikTok trigger, or a bare cancel,
+//! which must not relay; Amazon: Seller Central, which never relays), TikTok cancels units of
+//! Magento orders (a credit memo orderdeck makes, never relayed back), TikTok cancels Amazon
+//! orders Amazon has started picking (too late: orderdeck must list them, not cancel), and
+//! TikTok arranges the shipment of orders it ships itself.
 
+use orderdeck::sandbox::amazon_mcf::{AmazonMcfSandbox, McfOrder};
 use orderdeck::sandbox::bigcommerce::Parcel;
 use orderdeck::sandbox::magento2::TrackSpec;
 use orderdeck::sandbox::set::SandboxSet;
@@ -21,6 +24,8 @@ const MAGE_CARRIERS: [(&str, &str); 3] = [
     ("fedex", "Federal Express"),
 ];
 const BIG_CARRIERS: [(&str, &str); 3] = [("usps", ""), ("upsready", ""), ("", "fedex")];
+/// Amazon's `carrierCode`s (Amazon Logistics left out: TikTok may not take its tracking).
+const AMAZON_CARRIERS: [&str; 2] = ["UPS", "USPS"];
 
 /// The platform of the store a shop is linked to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,7 @@ pub enum Platform {
     Woocommerce,
     Magento,
     Bigcommerce,
+    AmazonMcf,
 }
 
 pub fn platform_of(set: &SandboxSet, shop: usize) -> Platform {
@@ -39,13 +45,15 @@ pub fn platform_of(set: &SandboxSet, shop: usize) -> Platform {
         Platform::Magento
     } else if set.scenario.bigcommerce.iter().any(|s| &s.name == store) {
         Platform::Bigcommerce
+    } else if set.amazon_of(store).is_some() {
+        Platform::AmazonMcf
     } else {
         Platform::Shopify
     }
 }
 
 /// An imported store order the warehouse or staff may act on: its TikTok order, the
-/// store's order id, and its SKUs with the units left to ship.
+/// store's order id (Amazon's is the TikTok order id), and its SKUs with the units left to ship.
 #[derive(Debug, Clone)]
 struct Open {
     id: String,
@@ -60,12 +68,24 @@ impl Driver {
         let woo = self.open_woocommerce();
         let mage = self.open_magento();
         let big = self.open_bigcommerce();
+        let amazon = self.open_amazon();
         self.cancel_magento_units(&mage);
         let mage: Vec<Open> = mage.into_iter().filter(|o| self.ready(o)).collect();
+        self.amazon_moves_on(&amazon);
+        // Those just cancelled too late are not the warehouse's or staff's to touch.
+        let amazon: Vec<Open> = amazon.into_iter().filter(|o| self.ready(o)).collect();
+        // Amazon's access tokens lapse under orderdeck's feet now and then.
+        if self.rng.random_bool(0.02) {
+            for seller in &self.set.amazon {
+                seller.expire_tokens();
+                self.log.expired_tokens += 1;
+            }
+        }
         for (platform, open) in [
             (Platform::Woocommerce, woo),
             (Platform::Magento, mage),
             (Platform::Bigcommerce, big),
+            (Platform::AmazonMcf, amazon),
         ] {
             if self.rng.random_bool(0.5)
                 && let Some(order) = self.pick(&open)
@@ -192,8 +212,88 @@ impl Driver {
         open.into_iter().filter(|o| self.ready(o)).collect()
     }
 
-    /// The warehouse ships the order: whole, or (Magento, BigCommerce, more than one SKU) its
-    /// first SKU now and the rest later.
+    /// Amazon orders orderdeck made that Amazon could still cancel (`Received`, `Planning`).
+    fn open_amazon(&self) -> Vec<Open> {
+        let mut open = Vec::new();
+        for (_, store) in self.shops_on(Platform::AmazonMcf) {
+            let Some(seller) = self.set.amazon_of(&store) else {
+                continue;
+            };
+            for o in seller.orders() {
+                if matches!(o.status.as_str(), "Received" | "Planning") && o.shipments.is_empty() {
+                    open.push(Open {
+                        id: o.id.clone(),
+                        store: store.clone(),
+                        order: 0,
+                        units: o
+                            .items
+                            .iter()
+                            .map(|i| (i.sku.clone(), i.quantity))
+                            .collect(),
+                    });
+                }
+            }
+        }
+        open.into_iter().filter(|o| self.ready(o)).collect()
+    }
+
+    /// Amazon's network plans an order (still cancellable); TikTok cancels one Amazon can still
+    /// cancel, or one Amazon has just started picking: too late there, so orderdeck must list
+    /// it for a person.
+    fn amazon_moves_on(&mut self, open: &[Open]) {
+        let received: Vec<Open> = open
+            .iter()
+            .filter(|o| self.amazon_status(o).as_deref() == Some("Received"))
+            .cloned()
+            .collect();
+        if self.rng.random_bool(0.2)
+            && let Some(order) = self.pick(&received)
+        {
+            self.amazon_seller(&order)
+                .set_status(&order.id, "Planning")
+                .expect("an Amazon order");
+        }
+        for picking in [false, true] {
+            let untouched: Vec<Open> = open.iter().filter(|o| self.ready(o)).cloned().collect();
+            if !self.rng.random_bool(0.08) {
+                continue;
+            }
+            let Some(order) = self.pick(&untouched) else {
+                continue;
+            };
+            if picking {
+                self.amazon_seller(&order)
+                    .set_status(&order.id, "Processing")
+                    .expect("an Amazon order");
+            }
+            let role = *["SYSTEM", "BUYER"].choose(&mut self.rng).expect("roles");
+            if self
+                .set
+                .tiktok
+                .cancel_order_as(&order.id, role, "Cancelled by the crash test")
+                .is_some()
+            {
+                let log = if picking {
+                    &mut self.log.too_late
+                } else {
+                    &mut self.log.tiktok_cancelled
+                };
+                log.insert(order.id.clone());
+            }
+        }
+    }
+
+    fn amazon_seller(&self, open: &Open) -> &AmazonMcfSandbox {
+        self.set.amazon_of(&open.store).expect("an Amazon seller")
+    }
+
+    fn amazon_status(&self, open: &Open) -> Option<String> {
+        let order = self.set.amazon_of(&open.store)?.order(&open.id)?;
+        Some(order.status)
+    }
+
+    /// The warehouse ships the order: whole, or (Magento, BigCommerce, Amazon, more than one
+    /// SKU) its first SKU now and the rest later.
     fn ship(&mut self, platform: Platform, open: &Open) {
         let seller = self.known[&open.id].seller_ships;
         let split = platform != Platform::Woocommerce
@@ -254,11 +354,25 @@ impl Driver {
                 };
                 self.set.bigcommerce.ship(store, order, &parcel).is_ok()
             }
+            Platform::AmazonMcf => {
+                let carrier = *AMAZON_CARRIERS.choose(&mut self.rng).expect("carriers");
+                let seller = self.amazon_seller(open);
+                let left = match units {
+                    [] => seller
+                        .order(&open.id)
+                        .map(|o| units_left(&o))
+                        .unwrap_or_default(),
+                    some => some.to_vec(),
+                };
+                let units: Vec<(&str, u32)> =
+                    left.iter().map(|(sku, q)| (sku.as_str(), *q)).collect();
+                seller.ship(&open.id, &[(carrier, number, &units)]).is_ok()
+            }
             Platform::Shopify => unreachable!("Shopify ships in the driver's main beat"),
         }
     }
 
-    /// The second parcel of an order split on Magento or BigCommerce: everything left.
+    /// The second parcel of an order split on Magento, BigCommerce or Amazon: everything left.
     fn second_parcels(&mut self) {
         let second: Vec<String> = self
             .log
@@ -278,6 +392,8 @@ impl Driver {
         let platform = platform_of(&self.set, shop);
         let store = self.set.scenario.shops[shop].store.clone();
         let order = match platform {
+            // Amazon's fulfillment order is keyed by the TikTok order id.
+            Platform::AmazonMcf => Some(0),
             Platform::Magento => self
                 .set
                 .magento
@@ -331,6 +447,11 @@ impl Driver {
                 .bigcommerce
                 .cancel_in_admin(store, order)
                 .map(|()| true),
+            // Amazon has no store → TikTok direction: a Seller Central cancel stays there.
+            Platform::AmazonMcf => self
+                .amazon_seller(open)
+                .cancel_in_seller_central(&open.id)
+                .map(|()| false),
             Platform::Shopify => unreachable!("Shopify's staff cancel in the driver's main beat"),
         };
         if let Ok(relays) = relays {
@@ -363,4 +484,23 @@ impl Driver {
             }
         }
     }
+}
+
+/// The units of an Amazon order no shipment has taken yet.
+fn units_left(order: &McfOrder) -> Vec<(String, u32)> {
+    order
+        .items
+        .iter()
+        .map(|item| {
+            let shipped: u32 = order
+                .shipments
+                .iter()
+                .flat_map(|s| &s.items)
+                .filter(|(sku, ..)| *sku == item.sku)
+                .map(|(_, _, units, _)| units)
+                .sum();
+            (item.sku.clone(), item.quantity - item.cancelled - shipped)
+        })
+        .filter(|(_, units)| *units > 0)
+        .collect()
 }
