@@ -122,9 +122,7 @@ impl Console {
     }
 
     fn typed(&mut self, c: char) -> Duration {
-        self.key(|state| {
-            orderdeck::console::handle_key(state, &KeyEvent::from(KeyCode::Char(c)))
-        })
+        self.key(|state| orderdeck::console::handle_key(state, &KeyEvent::from(KeyCode::Char(c))))
     }
 
     /// Types `text` into the open line (untimed).
@@ -182,8 +180,12 @@ fn main() -> io::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let written = Arc::new(AtomicUsize::new(0));
     let writer = {
-        let (store, stop, written, history) =
-            (store.clone(), stop.clone(), written.clone(), history.clone());
+        let (store, stop, written, history) = (
+            store.clone(),
+            stop.clone(),
+            written.clone(),
+            history.clone(),
+        );
         std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -273,7 +275,13 @@ fn main() -> io::Result<()> {
     let mut counting = Vec::new();
     for round in 0..5 {
         console.press("/");
-        for c in ["hannah demir", "jmp-42", "rm000000777gb", "no-such-buyer", "#1777"][round]
+        for c in [
+            "hannah demir",
+            "jmp-42",
+            "rm000000777gb",
+            "no-such-buyer",
+            "#1777",
+        ][round]
             .chars()
         {
             filters.push(console.typed(c));
@@ -296,12 +304,21 @@ fn main() -> io::Result<()> {
     for n in [17, orders / 2 + 1, orders * 3 / 4 + 1] {
         console.press(":");
         console.type_text(&format!("order #{}", 1_000 + n));
-        finds.push(console.key(|state| {
-            orderdeck::console::handle_key(state, &KeyEvent::from(KeyCode::Enter))
-        }));
+        finds.push(
+            console.key(|state| {
+                orderdeck::console::handle_key(state, &KeyEvent::from(KeyCode::Enter))
+            }),
+        );
         console.press("esc");
     }
-    assert!(console.state.detail.is_none() && console.state.toasts.iter().all(|t| !t.text.contains("no order")));
+    assert!(
+        console.state.detail.is_none()
+            && console
+                .state
+                .toasts
+                .iter()
+                .all(|t| !t.text.contains("no order"))
+    );
     report(":order #NUMBER → its detail", finds);
 
     let elapsed = measuring.elapsed();
