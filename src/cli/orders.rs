@@ -83,7 +83,8 @@ mod tests {
             OrdersView::MissingTracking => Some(View::Missing),
             OrdersView::Cancellations => Some(View::Cancellations),
             OrdersView::Stuck => Some(View::Stuck),
-            OrdersView::Parcels | OrdersView::All => None,
+            OrdersView::All => Some(View::Orders),
+            OrdersView::Parcels => None,
         }
     }
 
@@ -98,6 +99,7 @@ mod tests {
             "cancels",
             "cancel",
             "stuck",
+            "all",
         ];
         for name in console_names {
             let console = crate::console::View::parse(name).expect("the console knows it");

@@ -18,7 +18,7 @@ pub enum Scope {
     /// Shared by every list view: moving, marking, filtering, opening.
     List,
     Stores,
-    /// The Pending and Missing tracking order lists.
+    /// The order lists: Pending, Missing tracking, Stuck and Orders (every order).
     Orders,
     Cancellations,
     Approvals,
@@ -59,7 +59,7 @@ impl Scope {
     pub fn chain_for(view: View) -> &'static [Scope] {
         match view {
             View::Stores => &[Scope::Stores, Scope::List, Scope::Global],
-            View::Pending | View::Missing | View::Stuck => {
+            View::Pending | View::Missing | View::Stuck | View::Orders => {
                 &[Scope::Orders, Scope::List, Scope::Global]
             }
             View::Cancellations => &[Scope::Cancellations, Scope::List, Scope::Global],
@@ -170,6 +170,7 @@ actions! {
     ViewApprovals = "view-approvals", "approvals", "Show resync requests waiting for an operator";
     ViewActivity = "view-activity", "activity", "Show what people and the engine did, newest first";
     ViewSettings = "view-settings", "settings", "Show the per-link settings forms";
+    ViewOrders = "view-orders", "orders", "Show every order, newest first, to find one by anything";
     NextView = "next-view", "next view", "Switch to the next view";
     PrevView = "prev-view", "prev view", "Switch to the previous view";
     Refresh = "refresh", "refresh", "Ask the service again for what is shown";
@@ -243,8 +244,8 @@ impl Action {
         match self {
             Back => true,
             Quit | Help | CommandMode | ViewStores | ViewPending | ViewMissing | ViewStuck
-            | ViewCancellations | ViewApprovals | ViewActivity | ViewSettings | NextView
-            | PrevView | Refresh | Redraw | DismissToasts | Messages | Suspend => {
+            | ViewCancellations | ViewApprovals | ViewActivity | ViewSettings | ViewOrders
+            | NextView | PrevView | Refresh | Redraw | DismissToasts | Messages | Suspend => {
                 !matches!(scope, Scope::Input | Scope::Confirm)
             }
             Up | Down => list || matches!(scope, Scope::Detail | Scope::Settings | Scope::Input),

@@ -2,7 +2,7 @@
 //! it reaches, so a test can check that every action has a key or a command. The typo finder
 //! used by command and keymap errors lives here too.
 
-use crate::domain::ids::{LinkId, TiktokOrderId};
+use crate::domain::ids::LinkId;
 use crate::domain::spelling::did_you_mean;
 use crate::service::api::{OrderColumn, SortDir};
 
@@ -13,7 +13,8 @@ use super::state::View;
 pub enum Command {
     Run(Action),
     View(View),
-    Order(TiktokOrderId),
+    /// Open the order named so: a TikTok order id or a store order number (`#1002`), as typed.
+    Order(String),
     /// Narrow the lists to one link, or widen them to all.
     Link(Option<LinkId>),
     Sort(OrderColumn, Option<SortDir>),
@@ -42,7 +43,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "view",
         aliases: &[],
         args: "NAME",
-        help: "switch view (stores pending missing stuck cancellations approvals activity settings)",
+        help: "switch view (stores pending missing stuck cancellations approvals activity settings orders)",
         reaches: &[
             Action::ViewStores,
             Action::ViewPending,
@@ -52,13 +53,14 @@ pub const COMMANDS: &[CommandSpec] = &[
             Action::ViewApprovals,
             Action::ViewActivity,
             Action::ViewSettings,
+            Action::ViewOrders,
         ],
     },
     CommandSpec {
         name: "order",
         aliases: &["o"],
-        args: "ID",
-        help: "open an order's detail",
+        args: "ID|#NUMBER",
+        help: "open an order's detail by its TikTok id or its store order number (#1002)",
         reaches: &[Action::Open],
     },
     CommandSpec {
@@ -223,8 +225,14 @@ pub fn parse(text: &str) -> Result<Command, String> {
             Command::View(View::parse(name).ok_or_else(|| format!("no view called {name:?}"))?)
         }
         "order" => {
-            let id = arg.ok_or("which order? :order 576461413038785752")?;
-            Command::Order(TiktokOrderId::new(id).map_err(|e| e.to_string())?)
+            let named = arg.ok_or("which order? :order 576461413038785752, or :order #1002")?;
+            if rest.len() > 1 {
+                return Err(format!(
+                    "one order at a time: {:?} is a TikTok id or a store order number",
+                    rest.join(" ")
+                ));
+            }
+            Command::Order(named.to_string())
         }
         "link" => Command::Link(link(arg)?),
         "settings" => Command::Settings(link(arg)?),
@@ -336,10 +344,11 @@ mod tests {
         assert_eq!(parse("missing"), Ok(Command::View(View::Missing)));
         assert_eq!(
             parse("order 576461413038785752"),
-            Ok(Command::Order(
-                TiktokOrderId::new("576461413038785752").unwrap()
-            ))
+            Ok(Command::Order("576461413038785752".into()))
         );
+        assert_eq!(parse("o #1002"), Ok(Command::Order("#1002".into())));
+        assert_eq!(parse("view orders"), Ok(Command::View(View::Orders)));
+        assert_eq!(parse("view all"), Ok(Command::View(View::Orders)));
         assert_eq!(parse("link all"), Ok(Command::Link(None)));
         assert_eq!(
             parse("sort ship-by desc"),
@@ -349,7 +358,8 @@ mod tests {
             parse("vew missing"),
             Err("unknown command \"vew\" (did you mean \"view\"?)".into())
         );
-        assert!(parse("order 12ab").is_err());
+        assert!(parse("order").is_err());
+        assert!(parse("order #1002 #1003").is_err());
     }
 
     #[test]

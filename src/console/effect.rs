@@ -61,6 +61,8 @@ pub enum Purpose {
     /// The total of an order list whose page came back `counting`.
     Count(ListId),
     Detail,
+    /// The orders named by what was typed after `:order` (kept, to word the answer).
+    FindOrder(String),
     Settings(LinkId),
     Mutation(Mutated),
     /// The requests this console asked for, read again to tell the asker their decision.
@@ -76,6 +78,8 @@ pub enum ListId {
     Cancellations,
     Approvals,
     Activity,
+    /// Every order (the Orders view).
+    Orders,
 }
 
 /// What a mutation was, to word its result.

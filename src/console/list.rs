@@ -12,8 +12,10 @@
 use std::collections::BTreeMap;
 
 use crate::domain::ids::LinkId;
+use crate::domain::listing;
 use crate::domain::request::ResyncRequest;
 use crate::service::api::{ActivityItem, CancellationRow, OrderColumn, OrderRow, Paged, SortDir};
+use crate::service::rows::ORDER_FIELD;
 
 /// Rows fetched beyond each edge of the screen, so a step or two of scrolling needs no request.
 pub const PREFETCH: usize = 10;
@@ -218,7 +220,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("sku:", "seller SKU"),
     ("buyer:", "buyer name"),
     ("why:", "why the row is listed"),
-    ("order:", "store order name (#1001)"),
+    (
+        "order:",
+        "the order named whole: TikTok id or store number (#1001)",
+    ),
 ];
 
 /// The fields of one row as the matcher sees them: `(field, text)`.
@@ -233,6 +238,16 @@ pub fn matches(filter: &str, fields: &[(&'static str, String)]) -> bool {
 
 fn term_matches(term: &str, fields: &[(&'static str, String)]) -> bool {
     if let Some((field, value)) = term.split_once(':') {
+        if field == ORDER_FIELD {
+            // Whole, as the service matches it (`listing::names_order`).
+            return fields
+                .iter()
+                .filter(|(name, _)| *name == "id" || *name == ORDER_FIELD)
+                .any(|(name, text)| match *name {
+                    "id" => text == value,
+                    _ => !value.is_empty() && listing::same_number(text, value),
+                });
+        }
         let field = if field == "store" { "link" } else { field };
         if FIELDS.iter().any(|(f, _)| f.trim_end_matches(':') == field) {
             return fields
@@ -391,6 +406,7 @@ mod tests {
                 "why",
                 "SKU GHOST-003 has no variant in store uk-shopify1".into(),
             ),
+            ("order", "#1001".into()),
         ]
     }
 
@@ -404,6 +420,11 @@ mod tests {
             ("status:stuck Ghost", false),
             ("GHOST", true),
             ("5764614", true),
+            ("order:576461413038785752", true),
+            ("order:5764614", false),
+            ("order:#1001", true),
+            ("order:1001", true),
+            ("order:#100", false),
             ("colour:red", false),
         ];
         for (filter, expected) in table {

@@ -31,10 +31,12 @@ pub enum View {
     Approvals,
     Activity,
     Settings,
+    /// Every order, newest first: where support finds the order a customer calls about.
+    Orders,
 }
 
 impl View {
-    pub const ALL: [View; 8] = [
+    pub const ALL: [View; 9] = [
         View::Stores,
         View::Pending,
         View::Missing,
@@ -43,6 +45,7 @@ impl View {
         View::Approvals,
         View::Activity,
         View::Settings,
+        View::Orders,
     ];
 
     /// Name in `:view NAME` and titles.
@@ -56,6 +59,7 @@ impl View {
             View::Approvals => "approvals",
             View::Activity => "activity",
             View::Settings => "settings",
+            View::Orders => "orders",
         }
     }
 
@@ -69,6 +73,7 @@ impl View {
             View::Approvals => "Approvals",
             View::Activity => "Activity",
             View::Settings => "Settings",
+            View::Orders => "Orders",
         }
     }
 
@@ -91,6 +96,7 @@ impl View {
             "requests" => "approvals",
             "audit" => "activity",
             "health" | "links" => "stores",
+            "all" | "every" => "orders",
             other => other,
         };
         View::ALL.into_iter().find(|v| v.name() == alias)
@@ -307,6 +313,8 @@ pub struct State {
     pub pending: List<OrderRow>,
     pub missing: List<OrderRow>,
     pub stuck: List<OrderRow>,
+    /// Every order (the Orders view).
+    pub orders: List<OrderRow>,
     pub cancellations: List<CancellationRow>,
     pub approvals: List<ResyncRequest>,
     /// People's actions (audit) and the engine's events, newest first.
@@ -367,6 +375,7 @@ impl State {
             pending: List::default(),
             missing: List::default(),
             stuck: List::default(),
+            orders: List::default(),
             cancellations: List::default(),
             approvals: List::default(),
             activity: List::default(),
@@ -398,6 +407,18 @@ impl State {
     /// Rows of a list that fit on screen (see `view::layout`).
     pub fn page_rows(&self) -> usize {
         super::view::list_rows(self.height)
+    }
+
+    /// The list of orders `view` shows, if it shows one (Pending, Missing tracking, Stuck,
+    /// Orders).
+    pub fn order_list(&self, view: View) -> Option<&List<OrderRow>> {
+        match view {
+            View::Pending => Some(&self.pending),
+            View::Missing => Some(&self.missing),
+            View::Stuck => Some(&self.stuck),
+            View::Orders => Some(&self.orders),
+            _ => None,
+        }
     }
 
     /// Link names known from the overview, for completion and the settings tabs.

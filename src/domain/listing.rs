@@ -103,6 +103,38 @@ pub fn store_order(order: &Order) -> Option<String> {
         .map(|s| sanitize(s.name.as_deref().unwrap_or(s.order_id.as_str())))
 }
 
+/// Whether `typed` names the order whole: its TikTok id, or its store order number with or
+/// without the `#` stores write before it (`#1002` and `1002` name the same store order).
+/// Exact, so `#1002` never names `#10020`: this is how support finds the one order a customer
+/// quotes (the `order:` filter term, `:order` in the console).
+pub fn names_order(id: &str, store_order: Option<&str>, typed: &str) -> bool {
+    let typed = typed.trim();
+    !typed.is_empty() && (id == typed || store_order.is_some_and(|name| same_number(name, typed)))
+}
+
+/// Whether two store order numbers are the same, `#` or not.
+pub fn same_number(a: &str, b: &str) -> bool {
+    without_hash(a.trim()) == without_hash(b.trim())
+}
+
+/// The spellings a store order number may be stored under when `typed` names it: as typed,
+/// and with the `#` added or taken away (see [`names_order`]).
+pub fn store_order_spellings(typed: &str) -> [String; 2] {
+    let bare = without_hash(typed.trim());
+    [format!("#{bare}"), bare.to_string()]
+}
+
+fn without_hash(name: &str) -> &str {
+    name.strip_prefix('#').unwrap_or(name)
+}
+
+/// A cheap necessary condition for [`names_order`] over the order's [`search_text`], whose
+/// lines are its fields: some line is `typed` (folded), with or without a `#`.
+pub fn may_name_order(search_text: &str, typed: &str) -> bool {
+    let typed = fold(without_hash(typed.trim()));
+    search_text.lines().any(|line| without_hash(line) == typed)
+}
+
 /// Every filterable string of the order's rows in any view, one per line, folded.
 pub fn search_text(order: &Order) -> String {
     let f = &order.flows;
@@ -131,4 +163,44 @@ pub fn fold(text: &str) -> String {
         .flat_map(char::to_lowercase)
         .map(|c| if c == 'ς' { 'σ' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::fixtures::{fulfilled, in_store, paid};
+
+    #[test]
+    fn an_order_is_named_by_its_tiktok_id_or_its_whole_store_number() {
+        let mut order = in_store(paid(), vec![fulfilled("RM1GB", None)]);
+        if let Some(store) = &mut order.store {
+            store.name = Some("#1002".into());
+        }
+        let id = order.id.to_string();
+        let name = store_order(&order);
+        let text = search_text(&order);
+        // (typed, names the order)
+        let table = [
+            ("#1002", true),
+            ("1002", true),
+            (" #1002 ", true),
+            (id.as_str(), true),
+            ("#100", false),
+            ("#10020", false),
+            ("", false),
+        ];
+        for (typed, expected) in table {
+            assert_eq!(
+                names_order(&id, name.as_deref(), typed),
+                expected,
+                "{typed:?}"
+            );
+            if expected {
+                assert!(may_name_order(&text, typed), "{typed:?} in {text:?}");
+            }
+        }
+        assert!(!names_order(&id, None, "1002"), "an order not in a store");
+        assert_eq!(store_order_spellings("1002"), ["#1002", "1002"]);
+        assert_eq!(store_order_spellings("#1002"), ["#1002", "1002"]);
+    }
 }

@@ -28,6 +28,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// The most rows one page may hold.
 pub const MAX_PAGE: usize = 500;
 
+/// The most orders [`Request::FindOrder`] lists: one number in this many stores is already
+/// more than a person reads through.
+pub const MAX_FOUND: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
@@ -46,6 +50,12 @@ pub enum Request {
     Requests(RequestQuery),
     Order {
         id: TiktokOrderId,
+    },
+    /// The orders `text` names whole: the order with that TikTok id, else every order whose
+    /// store order number it is (`#1002` or `1002`; one number may be in several stores).
+    /// Answered as rows of the every-order list, newest first, at most [`MAX_FOUND`].
+    FindOrder {
+        text: String,
     },
     Audit(AuditQuery),
     /// Audit entries and engine events together, newest first (the Activity view).
@@ -116,6 +126,7 @@ impl Request {
             | Request::Cancellations(_)
             | Request::Requests(_)
             | Request::Order { .. }
+            | Request::FindOrder { .. }
             | Request::Audit(_)
             | Request::Activity(_)
             | Request::Settings { .. }
@@ -139,6 +150,16 @@ pub enum SortDir {
     #[default]
     Asc,
     Desc,
+}
+
+impl SortDir {
+    /// The other direction.
+    pub fn reversed(self) -> SortDir {
+        match self {
+            SortDir::Asc => SortDir::Desc,
+            SortDir::Desc => SortDir::Asc,
+        }
+    }
 }
 
 /// A column a list can be sorted by. The order lists use the first group; Cancellations,

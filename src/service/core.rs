@@ -86,6 +86,9 @@ impl Service {
                         .map(|d| Response::Order(Box::new(d)))
                 });
             }
+            Request::FindOrder { text } => {
+                return self.read(caller, || self.find_order(&text).map(Response::Orders));
+            }
             Request::Audit(q) => return self.read(caller, || self.audit(&q).map(Response::Audit)),
             Request::Activity(q) => {
                 return self.read(caller, || self.activity(&q).map(Response::Activity));

@@ -25,6 +25,9 @@ pub const MAX_COMMENT: usize = 500;
 pub const MAX_FILTER_BYTES: usize = 512;
 /// Most terms in a live filter (each term is checked against every order the view holds).
 pub const MAX_FILTER_TERMS: usize = 16;
+/// Longest order id or store order number asked for (`FindOrder`), in characters: the longest
+/// identifier.
+pub const MAX_ORDER_NAME: usize = 128;
 /// Most keys one settings change may set.
 pub const MAX_SETTING_CHANGES: usize = 64;
 /// Longest setting key or value, in characters.
@@ -68,6 +71,7 @@ pub fn oversize(request: &Request) -> Option<String> {
     match request {
         Request::Orders(q) | Request::OrderCount(q) => filter(q.filter.as_deref()),
         Request::Cancellations(q) => filter(q.filter.as_deref()),
+        Request::FindOrder { text: typed } => text("order name", Some(typed), MAX_ORDER_NAME),
         Request::Audit(q) | Request::Activity(q) => filter(q.filter.as_deref()),
         Request::Resync { orders, reason, .. } => {
             targets(orders.len()).or_else(|| text("reason", Some(reason), MAX_REASON))

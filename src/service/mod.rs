@@ -8,6 +8,7 @@ pub mod client;
 mod connection;
 mod core;
 mod detail;
+mod find;
 pub mod http;
 pub mod identity;
 pub mod inproc;

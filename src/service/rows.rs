@@ -1,7 +1,9 @@
 //! List rows and the live filter. A row carries what a list draws, already sanitized, so a face
 //! never needs the whole order to show a line. The filter is case-smart (a term with a capital
 //! letter matches case-sensitively) and understands `field:value` terms:
-//! `link:` (or `store:`), `status:`, `sku:`, `buyer:`, `tracking:`, `id:`, `ship:`, `flow:`.
+//! `link:` (or `store:`), `status:`, `sku:`, `buyer:`, `tracking:`, `id:`, `ship:`, `flow:`, and
+//! `order:`, which unlike the others matches whole: the order's TikTok id or its store order
+//! number, `#` or not (`order:1002` is `#1002`, never `#10020`; see `listing::names_order`).
 
 use crate::domain::cancellation::Cancellation;
 use crate::domain::clock::Timestamp;
@@ -77,6 +79,9 @@ pub fn cancellation_row(c: &Cancellation, now: Timestamp) -> CancellationRow {
     }
 }
 
+/// The filter field naming one order whole (see the module docs).
+pub const ORDER_FIELD: &str = "order";
+
 /// A parsed live filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -103,13 +108,29 @@ impl Filter {
 
     /// A cheap necessary condition for [`Filter::matches_order`], over the order's stored
     /// `listing::search_text`: every term's folded value occurs in it.
+    /// An `order:` term asks for a field whole, so only a line of the text equal to it passes.
     pub fn pre_check(&self) -> impl Fn(&str) -> bool + use<> {
-        let needles: Vec<String> = self.terms.iter().map(|(_, v)| listing::fold(v)).collect();
-        move |text| needles.iter().all(|n| text.contains(n.as_str()))
+        let terms: Vec<(bool, String)> = self
+            .terms
+            .iter()
+            .map(|(field, value)| match field.as_deref() {
+                Some(ORDER_FIELD) => (true, value.clone()),
+                _ => (false, listing::fold(value)),
+            })
+            .collect();
+        move |text| {
+            terms.iter().all(|(whole, needle)| match whole {
+                true => listing::may_name_order(text, needle),
+                false => text.contains(needle.as_str()),
+            })
+        }
     }
 
     pub fn matches_order(&self, row: &OrderRow) -> bool {
         self.terms.iter().all(|(field, value)| {
+            if field.as_deref() == Some(ORDER_FIELD) {
+                return listing::names_order(row.id.as_str(), row.store_order.as_deref(), value);
+            }
             let fields: Vec<&str> = match field.as_deref() {
                 Some("link" | "store") => {
                     vec![row.link.as_str(), row.store_order.as_deref().unwrap_or("")]
@@ -240,6 +261,48 @@ mod tests {
         assert!(!Filter::parse("tracking:RM").matches_order(&row_of(&paid())));
     }
 
+    /// What a customer quotes on the phone finds their order in the Orders view (every order):
+    /// its TikTok id, its store number (`#1001`, or `order:1001` whole), their name, a SKU, the
+    /// tracking number; the pre-check on the stored text lets each through.
+    #[test]
+    fn support_finds_an_order_by_whatever_the_customer_quotes() {
+        let mut shipped = in_store(paid(), vec![fulfilled("RM123GB", Some("Royal Mail"))]);
+        shipped.pushed_tracking = Some("RM123GB".into());
+        let row = order_row(&shipped, OrderView::All, t(0));
+        let text = listing::search_text(&shipped);
+        let quoted = [
+            "576461413038785752",
+            "id:5764614130",
+            "#1001",
+            "order:#1001",
+            "order:1001",
+            "order:576461413038785752",
+            "buyer:david",
+            "David",
+            "sku:ABC-1",
+            "tracking:RM123GB",
+            "rm123",
+        ];
+        for filter in quoted {
+            let filter_of = Filter::parse(filter);
+            assert!(filter_of.matches_order(&row), "{filter} misses the row");
+            assert!(
+                filter_of.pre_check()(&text),
+                "{filter} skips the stored text"
+            );
+        }
+        for filter in [
+            "order:#100",
+            "order:10010",
+            "order:#1001 buyer:eve",
+            "#1002",
+        ] {
+            let filter_of = Filter::parse(filter);
+            assert!(!filter_of.matches_order(&row), "{filter} matches");
+        }
+        assert!(!Filter::parse("order:#10").pre_check()(&text));
+    }
+
     #[test]
     fn rows_say_why_and_never_carry_control_characters() {
         let mut o = paid();
@@ -284,6 +347,7 @@ mod tests {
             "id:",
             "ship:",
             "flow:",
+            "order:",
         ];
         for o in [stuck, held, unfulfilled, shipped] {
             let text = listing::search_text(&o);

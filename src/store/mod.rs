@@ -32,6 +32,7 @@ mod integrity;
 mod keys;
 mod lists;
 mod migrate;
+mod named;
 mod read;
 mod records;
 mod views;

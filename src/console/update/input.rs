@@ -8,7 +8,7 @@ use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
 use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
-use super::lists::{list_of, load_page, open_detail, with_list};
+use super::lists::{list_of, load_page, with_list};
 use super::navigate::{motion, narrowed, switch_view};
 use super::{settings, toast, update};
 use crate::console::action::Action;
@@ -429,7 +429,7 @@ pub fn run_command(state: &mut State, command: Command) -> Vec<Effect> {
     match command {
         Command::Run(action) => update(state, action),
         Command::View(view) => switch_view(state, view),
-        Command::Order(id) => open_detail(state, id),
+        Command::Order(named) => super::find::find_order(state, named),
         Command::Link(link) => {
             if let Some(name) = &link
                 && !state.link_names().contains(&name.to_string())

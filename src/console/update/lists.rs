@@ -38,6 +38,10 @@ macro_rules! with_list {
                 let $list = &mut $state.activity;
                 $body
             }
+            $crate::console::effect::ListId::Orders => {
+                let $list = &mut $state.orders;
+                $body
+            }
         }
     };
 }
@@ -52,11 +56,12 @@ pub fn list_of(view: View) -> Option<ListId> {
         View::Cancellations => Some(ListId::Cancellations),
         View::Approvals => Some(ListId::Approvals),
         View::Activity => Some(ListId::Activity),
+        View::Orders => Some(ListId::Orders),
         View::Stores | View::Settings => None,
     }
 }
 
-fn call(state: &mut State, purpose: Purpose, request: Request) -> (u64, Effect) {
+pub(super) fn call(state: &mut State, purpose: Purpose, request: Request) -> (u64, Effect) {
     let id = state.next_id();
     let ticket = Ticket { id, purpose };
     (id, Effect::Call { ticket, request })
@@ -143,7 +148,9 @@ pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
                     dir: state.activity.dir,
                 },
             }),
-            ListId::Pending | ListId::Missing | ListId::Stuck => return Vec::new(),
+            ListId::Pending | ListId::Missing | ListId::Stuck | ListId::Orders => {
+                return Vec::new();
+            }
         },
     };
     let (id, effect) = call(state, Purpose::Page(list), request);
@@ -158,6 +165,7 @@ fn order_query(state: &State, list: ListId, offset: usize, limit: usize) -> Opti
         ListId::Pending => (&state.pending, OrderView::Pending),
         ListId::Missing => (&state.missing, OrderView::MissingTracking),
         ListId::Stuck => (&state.stuck, OrderView::Stuck),
+        ListId::Orders => (&state.orders, OrderView::All),
         ListId::Cancellations | ListId::Approvals | ListId::Activity => return None,
     };
     let filter = l.filter.trim();

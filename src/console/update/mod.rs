@@ -4,6 +4,7 @@
 //! happens here, once, before any action runs: an action the role may not take does nothing
 //! but say why. Writes never leave without a confirmation (see `effect::Mutation`).
 
+mod find;
 mod input;
 mod lists;
 mod mouse;
@@ -154,6 +155,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         ViewApprovals => navigate::switch_view(state, View::Approvals),
         ViewActivity => navigate::switch_view(state, View::Activity),
         ViewSettings => navigate::switch_view(state, View::Settings),
+        ViewOrders => navigate::switch_view(state, View::Orders),
         NextView | PrevView => {
             let step = if action == NextView {
                 1
@@ -193,12 +195,9 @@ pub fn available(state: &State, action: Action) -> Result<(), String> {
     use Action::*;
     let view = state.view;
     let in_detail = state.detail.is_some();
-    let orders = matches!(view, View::Pending | View::Missing | View::Stuck);
+    let orders = state.order_list(view).is_some();
     let applies = match action {
-        Filter => matches!(
-            view,
-            View::Pending | View::Missing | View::Stuck | View::Cancellations | View::Activity
-        ),
+        Filter => orders || matches!(view, View::Cancellations | View::Activity),
         ToggleMark | ClearMarks => orders || matches!(view, View::Cancellations | View::Approvals),
         SortNext | SortReverse => lists::list_of(view).is_some(),
         Resync => in_detail || orders || view == View::Cancellations,
@@ -245,12 +244,12 @@ fn tiktok_ships(state: &State) -> bool {
             .as_ref()
             .is_some_and(|d| d.order.tiktok.shipping_type == ShippingType::Tiktok);
     }
-    let list = match state.view {
-        View::Pending => &state.pending,
-        View::Missing => &state.missing,
-        _ => return false,
-    };
-    list.selected_row()
+    if !matches!(state.view, View::Pending | View::Missing | View::Orders) {
+        return false;
+    }
+    state
+        .order_list(state.view)
+        .and_then(|list| list.selected_row())
         .is_some_and(|row| row.shipping_type == ShippingType::Tiktok.as_wire())
 }
 

@@ -143,6 +143,7 @@ pub fn run(state: &mut State, mutation: &Mutation, reason: Option<String>) -> Ve
         View::Pending => state.pending.marks.clear(),
         View::Missing => state.missing.marks.clear(),
         View::Stuck => state.stuck.marks.clear(),
+        View::Orders => state.orders.marks.clear(),
         View::Cancellations => state.cancellations.marks.clear(),
         View::Approvals => state.approvals.marks.clear(),
         _ => {}
@@ -205,23 +206,16 @@ fn orders(state: &State) -> Result<(Vec<TiktokOrderId>, usize), String> {
         (vec![detail.id.clone()], 0)
     } else {
         let link = state.link.as_ref();
-        match state.view {
-            View::Pending | View::Missing | View::Stuck => {
-                let list = match state.view {
-                    View::Pending => &state.pending,
-                    View::Missing => &state.missing,
-                    _ => &state.stuck,
-                };
-                let (rows, hidden) = list.chosen(link);
-                (rows.into_iter().map(|r| r.id).collect(), hidden)
-            }
-            View::Cancellations => {
-                let (rows, hidden) = state.cancellations.chosen(link);
-                let mut ids: Vec<_> = rows.into_iter().map(|r| r.order_id).collect();
-                ids.dedup();
-                (ids, hidden)
-            }
-            _ => (Vec::new(), 0),
+        if let Some(list) = state.order_list(state.view) {
+            let (rows, hidden) = list.chosen(link);
+            (rows.into_iter().map(|r| r.id).collect(), hidden)
+        } else if state.view == View::Cancellations {
+            let (rows, hidden) = state.cancellations.chosen(link);
+            let mut ids: Vec<_> = rows.into_iter().map(|r| r.order_id).collect();
+            ids.dedup();
+            (ids, hidden)
+        } else {
+            (Vec::new(), 0)
         }
     };
     if ids.is_empty() {

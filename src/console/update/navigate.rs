@@ -4,7 +4,7 @@
 //! quitting then) first asks whether to save, discard or stay.
 
 use crate::domain::ids::TiktokOrderId;
-use crate::service::api::{OrderColumn, SortDir};
+use crate::service::api::OrderColumn;
 
 use super::lists::{list_of, load_overview, load_page, load_view, open_detail, with_list};
 use super::{input, toast};
@@ -132,6 +132,7 @@ pub fn narrowed(state: &mut State) -> Vec<Effect> {
         ListId::Cancellations,
         ListId::Approvals,
         ListId::Activity,
+        ListId::Orders,
     ] {
         with_list!(state, list, |l| l.restart());
     }
@@ -307,10 +308,7 @@ pub fn on_list(state: &mut State, action: Action) -> Vec<Effect> {
                 if action == Action::SortNext {
                     l.sort = next_column(l.sort, &shown);
                 } else {
-                    l.dir = match l.dir {
-                        SortDir::Asc => SortDir::Desc,
-                        SortDir::Desc => SortDir::Asc,
-                    };
+                    l.dir = l.dir.reversed();
                 }
                 l.restart();
             });
@@ -365,9 +363,10 @@ fn open(state: &mut State) -> Vec<Effect> {
             state.view = View::Pending;
             return narrowed(state);
         }
-        View::Pending => state.pending.selected_row().map(|r| r.id.clone()),
-        View::Missing => state.missing.selected_row().map(|r| r.id.clone()),
-        View::Stuck => state.stuck.selected_row().map(|r| r.id.clone()),
+        View::Pending | View::Missing | View::Stuck | View::Orders => state
+            .order_list(state.view)
+            .and_then(|list| list.selected_row())
+            .map(|r| r.id.clone()),
         View::Cancellations => state
             .cancellations
             .selected_row()
@@ -409,6 +408,7 @@ fn copy_id(state: &mut State) -> Vec<Effect> {
             View::Pending => ids_of(&state.pending, |r| r.id.to_string()),
             View::Missing => ids_of(&state.missing, |r| r.id.to_string()),
             View::Stuck => ids_of(&state.stuck, |r| r.id.to_string()),
+            View::Orders => ids_of(&state.orders, |r| r.id.to_string()),
             View::Cancellations => ids_of(&state.cancellations, |r| r.order_id.to_string()),
             View::Approvals => ids_of(&state.approvals, |r| r.id.to_string()),
             View::Activity => ids_of(&state.activity, |r| {

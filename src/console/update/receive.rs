@@ -102,6 +102,7 @@ fn reply(state: &mut State, ticket: Ticket, result: Result<Response, ServiceErro
         }
         Purpose::Page(list) => page(state, list, ticket.id, result),
         Purpose::Count(list) => count(state, list, ticket.id, result),
+        Purpose::FindOrder(typed) => super::find::found(state, &typed, result),
         Purpose::Detail => {
             let Some(detail) = &mut state.detail else {
                 return Vec::new();
@@ -157,6 +158,7 @@ fn page(
         (ListId::Pending, Ok(Response::Orders(p))) => state.pending.install(p, page),
         (ListId::Missing, Ok(Response::Orders(p))) => state.missing.install(p, page),
         (ListId::Stuck, Ok(Response::Orders(p))) => state.stuck.install(p, page),
+        (ListId::Orders, Ok(Response::Orders(p))) => state.orders.install(p, page),
         (ListId::Cancellations, Ok(Response::Cancellations(p))) => {
             state.cancellations.install(p, page)
         }
@@ -411,7 +413,9 @@ fn refresh_changed(state: &mut State) -> Vec<Effect> {
         changed.orders
     } else {
         match state.view {
-            View::Pending | View::Missing | View::Stuck | View::Cancellations => changed.orders,
+            View::Pending | View::Missing | View::Stuck | View::Orders | View::Cancellations => {
+                changed.orders
+            }
             View::Approvals => changed.requests,
             // Engine events come with order and health changes, people's actions with audit.
             View::Activity if activity && !state.follow => {

@@ -22,9 +22,10 @@ pub fn lines(state: &State, width: u16) -> Vec<Line<'static>> {
             .as_ref()
             .and_then(|o| o.links.get(state.stores_selected))
             .map(|l| link_fields(state, l)),
-        View::Pending => state.pending.selected_row().map(|r| order_fields(state, r)),
-        View::Missing => state.missing.selected_row().map(|r| order_fields(state, r)),
-        View::Stuck => state.stuck.selected_row().map(|r| order_fields(state, r)),
+        View::Pending | View::Missing | View::Stuck | View::Orders => state
+            .order_list(state.view)
+            .and_then(|list| list.selected_row())
+            .map(|r| order_fields(state, r)),
         View::Cancellations => state
             .cancellations
             .selected_row()

@@ -193,6 +193,7 @@ pub fn row_at(state: &State, row: u16) -> Option<usize> {
         View::Cancellations => state.cancellations.top,
         View::Approvals => state.approvals.top,
         View::Activity => state.activity.top,
+        View::Orders => state.orders.top,
         View::Stores => 0,
         View::Settings => return None,
     };
@@ -268,36 +269,49 @@ fn tab_count(state: &State, view: View) -> Option<usize> {
         View::Missing => links.map(|l| l.counts.missing_tracking).sum(),
         View::Stuck => links.map(|l| l.counts.stuck).sum(),
         View::Cancellations => links.map(|l| l.counts.cancellations_waiting).sum(),
+        View::Orders => links.map(|l| l.counts.all).sum(),
         _ => return None,
     })
 }
 
 /// The tab bar's labels, as wide as fits: full titles, then short ones, then — right to left —
-/// three letters for tabs not shown. Numbers and counts always stay. Each with the gap before it.
+/// three letters, then one, for tabs not shown, and last their counts rounded (`1.2M`). Numbers
+/// stay, so each tab can still be told by its key. Each with the gap before it.
 fn tab_labels(state: &State, room: u16) -> Vec<(View, &'static str, String)> {
-    let label = |view: View, name: &str| {
-        let count = tab_count(state, view).map_or(String::new(), |n| format!(" {}", thousands(n)));
+    let label = |view: View, name: &str, count: &dyn Fn(usize) -> String| {
+        let count = tab_count(state, view).map_or(String::new(), |n| format!(" {}", count(n)));
         format!("{}:{name}{count}", view.index() + 1)
     };
     let width = |labels: &[String], gap: &str| -> usize {
         labels.iter().map(|l| l.width() + gap.len()).sum()
     };
     let room = usize::from(room);
-    let mut labels: Vec<String> = View::ALL.iter().map(|v| label(*v, v.title())).collect();
+    let exact = |n: usize| thousands(n);
+    let mut labels: Vec<String> = View::ALL
+        .iter()
+        .map(|v| label(*v, v.title(), &exact))
+        .collect();
     let mut gap = "  ";
     if width(&labels, gap) >= room {
-        labels = View::ALL.iter().map(|v| label(*v, v.short())).collect();
+        labels = View::ALL
+            .iter()
+            .map(|v| label(*v, v.short(), &exact))
+            .collect();
     }
     if width(&labels, gap) >= room {
         gap = " ";
     }
-    for view in View::ALL.into_iter().rev() {
-        if width(&labels, gap) < room {
-            break;
-        }
-        if view != state.view {
-            let short: String = view.short().chars().take(3).collect();
-            labels[view.index()] = label(view, &short);
+    let rounded = |n: usize| rounded_count(n);
+    let stages: [(usize, &dyn Fn(usize) -> String); 3] = [(3, &exact), (1, &exact), (1, &rounded)];
+    for (letters, count) in stages {
+        for view in View::ALL.into_iter().rev() {
+            if width(&labels, gap) < room {
+                break;
+            }
+            if view != state.view {
+                let short: String = view.short().chars().take(letters).collect();
+                labels[view.index()] = label(view, &short, count);
+            }
         }
     }
     View::ALL
@@ -305,6 +319,15 @@ fn tab_labels(state: &State, room: u16) -> Vec<(View, &'static str, String)> {
         .zip(labels)
         .map(|(view, text)| (view, if view == View::Stores { " " } else { gap }, text))
         .collect()
+}
+
+/// A count in four characters or so, for a crowded tab bar: `9,999`, `12k`, `1.2M`.
+fn rounded_count(n: usize) -> String {
+    match n {
+        0..10_000 => thousands(n),
+        10_000..1_000_000 => format!("{}k", n / 1_000),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
 }
 
 fn draw_tabs(frame: &mut Frame, state: &State, area: Rect) {
@@ -342,7 +365,7 @@ fn footer_actions(state: &State) -> &'static [Action] {
     }
     match state.view {
         View::Stores => &[Open, EditSettings, SyncNow, CopyId, CommandMode, Help, Quit],
-        View::Pending | View::Missing | View::Stuck => &[
+        View::Pending | View::Missing | View::Stuck | View::Orders => &[
             Resync,
             RetryStuck,
             ReprintLabel,

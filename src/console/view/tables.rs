@@ -1,4 +1,5 @@
-//! The paged list views: Pending orders, Missing tracking, Cancellations, Approvals, Activity.
+//! The paged list views: Pending orders, Missing tracking, Stuck, Orders (every order),
+//! Cancellations, Approvals, Activity.
 //! Each shows only the rows on screen (from the page the service sent), columns chosen by
 //! priority to fit the width, a ▲/▼ on the sorted column, and a status line saying which rows
 //! are shown of how many, the filter, and the marks (with how many the filter hides). In the
@@ -54,6 +55,10 @@ const fn sorted(mut c: Col, sort: OrderColumn) -> Col {
     c
 }
 
+/// A list's own order, as a column and the direction it runs in (a list asked for its own order
+/// "descending" runs the other way).
+type OwnOrder = (OrderColumn, SortDir);
+
 /// Which columns fit in `width`: the least important go first.
 pub fn fit(cols: &[Col], width: u16) -> Vec<bool> {
     let mut keep = vec![true; cols.len()];
@@ -94,6 +99,7 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
         View::Pending => orders(frame, state, area, &state.pending, View::Pending),
         View::Missing => orders(frame, state, area, &state.missing, View::Missing),
         View::Stuck => orders(frame, state, area, &state.stuck, View::Stuck),
+        View::Orders => every_order(frame, state, area),
         View::Cancellations => cancellations(frame, state, area),
         View::Approvals => approvals(frame, state, area),
         _ => activity(frame, state, area),
@@ -120,6 +126,26 @@ fn order_cols(why: &'static str) -> [Col; 7] {
         sorted(col("Paid", 11, 3), OrderColumn::Paid),
         sorted(col("Store", 8, 5), OrderColumn::StoreOrder),
         sorted(fill(why, 20, 0), OrderColumn::Why),
+    ]
+}
+
+/// The Orders view's own order: newest first.
+const EVERY_ORDER_DEFAULT: OwnOrder = (OrderColumn::Created, SortDir::Desc);
+
+/// The Orders view's columns: what support needs to find the order a customer calls about
+/// (TikTok id, store order number, buyer, when), then where it stands. Each is a column the
+/// store indexes the every-order list by, so each sorts a million orders as a range scan.
+fn every_order_cols() -> [Col; 9] {
+    [
+        col("", 1, 0),
+        sorted(col("Order", 18, 0), OrderColumn::Id),
+        sorted(col("Store", 8, 0), OrderColumn::StoreOrder),
+        sorted(col("Buyer", 16, 0), OrderColumn::Buyer),
+        sorted(col("Created", 11, 0), OrderColumn::Created),
+        sorted(col("TikTok status", 17, 1), OrderColumn::Status),
+        sorted(col("Link", 10, 2), OrderColumn::Link),
+        sorted(fill("Why", 20, 3), OrderColumn::Why),
+        sorted(col("SKUs", 16, 4), OrderColumn::Skus),
     ]
 }
 
@@ -184,6 +210,7 @@ pub fn sort_columns_shown(state: &State) -> Vec<OrderColumn> {
         View::Pending => (pending_cols().into(), Some(OrderColumn::Paid)),
         View::Missing => (missing_cols().into(), Some(OrderColumn::ShipBy)),
         View::Stuck => (stuck_cols().into(), None),
+        View::Orders => (every_order_cols().into(), Some(EVERY_ORDER_DEFAULT.0)),
         View::Cancellations => (cancellation_cols().into(), None),
         View::Approvals => (approval_cols().into(), None),
         View::Activity => (activity_cols().into(), None),
@@ -210,7 +237,7 @@ fn orders(
     let theme = &state.theme;
     if view != View::Missing {
         let (cols, default) = if view == View::Pending {
-            (pending_cols(), Some(OrderColumn::Paid))
+            (pending_cols(), Some((OrderColumn::Paid, SortDir::Asc)))
         } else {
             (stuck_cols(), None)
         };
@@ -231,7 +258,7 @@ fn orders(
             area,
             list,
             &missing_cols(),
-            Some(OrderColumn::ShipBy),
+            Some((OrderColumn::ShipBy, SortDir::Asc)),
             |row| {
                 let ship_by = row.ship_by.map_or("—".to_string(), |d| left(now, d));
                 let store_side = row
@@ -250,6 +277,24 @@ fn orders(
             },
         );
     }
+}
+
+/// The Orders view: every order, newest first.
+fn every_order(frame: &mut Frame, state: &State, area: Rect) {
+    let cols = every_order_cols();
+    let own = Some(EVERY_ORDER_DEFAULT);
+    draw_list(frame, state, area, &state.orders, &cols, own, |row| {
+        vec![
+            Cell::from(clean(row.id.as_str())),
+            Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
+            Cell::from(clean(&row.buyer)),
+            Cell::from(stamp(row.created_at)),
+            Cell::from(clean(&row.tiktok_status)),
+            Cell::from(clean(row.link.as_str())),
+            Cell::from(clean(&row.why)),
+            Cell::from(clean(&row.skus)),
+        ]
+    });
 }
 
 fn cancellations(frame: &mut Frame, state: &State, area: Rect) {
@@ -369,7 +414,7 @@ fn draw_list<T: Row + Clone>(
     area: Rect,
     list: &List<T>,
     cols: &[Col],
-    default_sort: Option<OrderColumn>,
+    own_order: Option<OwnOrder>,
     cells: impl Fn(&T) -> Vec<Cell<'static>>,
 ) {
     let theme = &state.theme;
@@ -384,12 +429,15 @@ fn draw_list<T: Row + Clone>(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let keep = fit(cols, inner.width);
-    let sort_here = if list.sort == OrderColumn::Default {
-        default_sort
-    } else {
-        Some(list.sort)
+    let (sort_here, dir) = match (list.sort, own_order) {
+        (OrderColumn::Default, Some((column, SortDir::Asc))) => (Some(column), list.dir),
+        (OrderColumn::Default, Some((column, SortDir::Desc))) => {
+            (Some(column), list.dir.reversed())
+        }
+        (OrderColumn::Default, None) => (None, list.dir),
+        (column, _) => (Some(column), list.dir),
     };
-    let arrow = match list.dir {
+    let arrow = match dir {
         SortDir::Asc => " ▲",
         SortDir::Desc => " ▼",
     };

@@ -12,11 +12,7 @@ use orderdeck::service::api::Notification;
 use orderdeck::service::client::ClientEvent;
 
 use super::fake_client::FakeClient;
-use super::{act, open, plain, press, render, seed, type_text};
-
-fn toasts(state: &State) -> Vec<String> {
-    state.toasts.iter().map(|t| t.text.clone()).collect()
-}
+use super::{act, open, plain, press, render, seed, toasts, type_text};
 
 /// The daemon says requests changed; the debounce fires; what the console asks is answered.
 async fn requests_changed(client: &FakeClient, state: &mut State) {

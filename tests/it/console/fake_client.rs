@@ -12,6 +12,7 @@ use orderdeck::domain::ids::{JobId, RequestId, TiktokOrderId};
 use orderdeck::domain::platform::Platform;
 use orderdeck::domain::rules::parcel::ParcelAfterCancel;
 use orderdeck::domain::settings::{LinkSettings, SettingKey};
+use orderdeck::domain::triage::OrderView;
 use orderdeck::service::api::*;
 use orderdeck::service::client::{Client, ClientEvent};
 use orderdeck::service::sorting::{Sortable, sort};
@@ -24,6 +25,8 @@ pub struct FakeClient {
     role: Option<Role>,
     pending: Vec<OrderRow>,
     missing: Vec<OrderRow>,
+    /// Past orders, listed only among every order.
+    history: Vec<OrderRow>,
     cancellations: Vec<CancellationRow>,
     requests: Mutex<Vec<orderdeck::domain::request::ResyncRequest>>,
     activity: Vec<ActivityItem>,
@@ -92,6 +95,7 @@ impl FakeClient {
             role,
             pending: seed::pending(pending),
             missing: seed::missing(missing),
+            history: seed::history(),
             cancellations: seed::cancellations(),
             requests: Mutex::new(seed::requests()),
             activity: seed::activity(),
@@ -182,14 +186,20 @@ impl FakeClient {
             Request::Subscribe => Ok(Response::Subscribed),
             Request::Overview => Ok(Response::Overview(Overview {
                 now: now(),
-                links: seed::links(&self.pending, &self.missing, &self.cancellations),
+                links: seed::links(
+                    &self.pending,
+                    &self.missing,
+                    &self.history,
+                    &self.cancellations,
+                ),
                 pending_requests: self.requests().iter().filter(|r| r.is_pending()).count(),
                 generation: 1,
             })),
             Request::Orders(q) => Ok(Response::Orders(self.orders(&q))),
             Request::OrderCount(q) => Ok(Response::OrderCount {
-                total: self.orders(&q).total,
+                total: self.matching(&q).len(),
             }),
+            Request::FindOrder { text } => Ok(Response::Orders(self.find(&text))),
             Request::Cancellations(q) => {
                 let rows: Vec<_> = self
                     .cancellations
@@ -355,9 +365,21 @@ impl FakeClient {
         }
     }
 
+    /// Every order, newest first (the Orders view's own order).
+    fn every_order(&self) -> Vec<OrderRow> {
+        let mut all: Vec<OrderRow> = [&self.pending, &self.missing, &self.history]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        all.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        all
+    }
+
     fn orders(&self, q: &OrderQuery) -> Paged<OrderRow> {
-        let source = match q.view {
-            orderdeck::domain::triage::OrderView::MissingTracking => &self.missing,
+        let own = match q.view {
+            OrderView::MissingTracking => &self.missing,
+            OrderView::All => &self.every_order(),
             _ => &self.pending,
         };
         // The seeded order is the view's own order; only other sorts need a copy sorted.
@@ -366,27 +388,61 @@ impl FakeClient {
             && q.sort == OrderColumn::Default
             && q.dir == SortDir::Asc;
         if unfiltered {
-            let rows = source
-                .iter()
-                .skip(q.offset)
-                .take(q.limit)
-                .cloned()
-                .collect();
+            let rows = own.iter().skip(q.offset).take(q.limit).cloned().collect();
             return Paged {
-                total: source.len(),
+                total: own.len(),
                 offset: q.offset,
                 rows,
                 counting: false,
             };
         }
-        let mut rows: Vec<OrderRow> = source
-            .iter()
+        let mut found = page(self.matching(q), q.offset, q.limit);
+        // As the store does: a filtered page that filled before the list's end leaves the
+        // total to `OrderCount`.
+        if q.filter.is_some() && q.offset + found.rows.len() < found.total {
+            found.total = q.offset + found.rows.len();
+            found.counting = true;
+        }
+        found
+    }
+
+    /// The rows of `q`'s list its link and filter keep, in its order (its paging ignored).
+    fn matching(&self, q: &OrderQuery) -> Vec<OrderRow> {
+        let own = match q.view {
+            OrderView::MissingTracking => self.missing.clone(),
+            OrderView::All => self.every_order(),
+            _ => self.pending.clone(),
+        };
+        let mut rows: Vec<OrderRow> = own
+            .into_iter()
             .filter(|r| q.link.as_ref().is_none_or(|l| *l == r.link))
             .filter(|r| passes(q.filter.as_deref(), &order_fields(r)))
-            .cloned()
             .collect();
         sort_orders(&mut rows, q.sort, q.dir);
-        page(rows, q.offset, q.limit)
+        rows
+    }
+
+    /// The order with TikTok id `text`, else those whose store number it is, `#` or not.
+    fn find(&self, text: &str) -> Paged<OrderRow> {
+        let all = self.every_order();
+        let by_id: Vec<OrderRow> = all
+            .iter()
+            .filter(|r| r.id.as_str() == text)
+            .cloned()
+            .collect();
+        let bare = text.trim_start_matches('#');
+        let rows = if by_id.is_empty() {
+            all.into_iter()
+                .filter(|r| {
+                    r.store_order
+                        .as_deref()
+                        .is_some_and(|n| n.trim_start_matches('#') == bare)
+                })
+                .collect()
+        } else {
+            by_id
+        };
+        page(rows, 0, usize::MAX)
     }
 
     fn detail(&self, id: &TiktokOrderId) -> Result<OrderDetail, ServiceError> {
@@ -394,6 +450,7 @@ impl FakeClient {
             .pending
             .iter()
             .chain(&self.missing)
+            .chain(&self.history)
             .find(|r| r.id == *id)
             .ok_or_else(|| ServiceError::not_found(format!("order {id}")))?;
         let mut detail = detail_of(row, self.role);

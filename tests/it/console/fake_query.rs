@@ -75,6 +75,9 @@ pub fn order_fields(r: &OrderRow) -> Vec<(&'static str, String)> {
         ("sku", r.skus.clone()),
         ("buyer", r.buyer.clone()),
         ("why", r.why.clone()),
+        ("tracking", r.tracking.clone()),
+        ("order", r.id.to_string()),
+        ("order", r.store_order.clone().unwrap_or_default()),
     ]
 }
 
@@ -89,6 +92,7 @@ pub fn cancel_fields(c: &CancellationRow) -> Vec<(&'static str, String)> {
 
 /// The documented filter: all terms must match; `field:value` looks at one field
 /// (`link:` is `store:`), anything else at every field; lower-case terms ignore case.
+/// `order:` is whole: the TikTok id or the store order number, `#` or not.
 pub fn passes(filter: Option<&str>, fields: &[(&'static str, String)]) -> bool {
     let Some(filter) = filter else { return true };
     filter.split_whitespace().all(|term| {
@@ -102,6 +106,12 @@ pub fn passes(filter: Option<&str>, fields: &[(&'static str, String)]) -> bool {
             }
             _ => (None, term),
         };
+        if field == Some("order") {
+            let bare = value.trim_start_matches('#');
+            return fields
+                .iter()
+                .any(|(name, text)| *name == "order" && text.trim_start_matches('#') == bare);
+        }
         let sensitive = value.chars().any(char::is_uppercase);
         fields
             .iter()

@@ -7,6 +7,7 @@ mod fake_client;
 mod fake_query;
 mod habits;
 mod navigation;
+mod orders_view;
 mod reducer;
 mod retry_cause;
 mod runtime;
@@ -69,7 +70,8 @@ pub async fn type_text(client: &FakeClient, state: &mut State, text: &str) {
     }
 }
 
-fn event(key: Key) -> KeyEvent {
+/// The terminal's event for `key`.
+pub fn event(key: Key) -> KeyEvent {
     let code = match key.name {
         KeyName::Char(c) => KeyCode::Char(c),
         KeyName::Space => KeyCode::Char(' '),
@@ -101,6 +103,11 @@ fn event(key: Key) -> KeyEvent {
         modifiers |= KeyModifiers::SHIFT;
     }
     KeyEvent::new(code, modifiers)
+}
+
+/// The messages on screen, newest last.
+pub fn toasts(state: &State) -> Vec<String> {
+    state.toasts.iter().map(|t| t.text.clone()).collect()
 }
 
 pub fn render(state: &State) -> Buffer {

@@ -10,11 +10,7 @@ use orderdeck::service::api::{Notification, OrderQuery, Request, Response};
 use orderdeck::service::client::ClientEvent;
 
 use super::fake_client::FakeClient;
-use super::{act, open, plain, press, render, seed, type_text};
-
-fn toasts(state: &orderdeck::console::State) -> Vec<String> {
-    state.toasts.iter().map(|t| t.text.clone()).collect()
-}
+use super::{act, open, plain, press, render, seed, toasts, type_text};
 
 #[tokio::test]
 async fn escape_backs_out_one_level_at_a_time() {

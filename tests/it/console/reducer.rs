@@ -14,7 +14,7 @@ use orderdeck::domain::rules::parcel::ParcelOutcome;
 use orderdeck::service::api::Request;
 
 use super::fake_client::FakeClient;
-use super::{act, open, plain, press, render, seed, type_text};
+use super::{act, open, plain, press, render, seed, toasts, type_text};
 
 fn question(state: &orderdeck::console::State) -> String {
     match &state.overlay {
@@ -22,10 +22,6 @@ fn question(state: &orderdeck::console::State) -> String {
         Some(Overlay::Confirm(c)) => c.question.clone(),
         other => panic!("no question open: {other:?}"),
     }
-}
-
-fn toasts(state: &orderdeck::console::State) -> Vec<String> {
-    state.toasts.iter().map(|t| t.text.clone()).collect()
 }
 
 #[tokio::test]
@@ -160,6 +156,7 @@ fn view_action(view: View) -> Action {
         View::Approvals => Action::ViewApprovals,
         View::Activity => Action::ViewActivity,
         View::Settings => Action::ViewSettings,
+        View::Orders => Action::ViewOrders,
     }
 }
 

@@ -40,6 +40,7 @@ pub fn link(name: &str) -> LinkId {
 /// apart that even 100,000 pending orders never share an id with them.
 pub const MISSING_BASE: usize = 10_000_000;
 pub const CANCELLED_BASE: usize = 20_000_000;
+pub const HISTORY_BASE: usize = 30_000_000;
 
 /// The i-th seeded TikTok order id (18 digits, like TikTok's).
 pub fn order_id(i: usize) -> TiktokOrderId {
@@ -74,6 +75,7 @@ pub const LINKS: [(&str, &str, &str, Platform, &str); 3] = [
 pub fn links(
     pending: &[OrderRow],
     missing: &[OrderRow],
+    history: &[OrderRow],
     cancels: &[CancellationRow],
 ) -> Vec<LinkHealth> {
     let count = |rows: &[OrderRow], l: &str| rows.iter().filter(|r| r.link.as_str() == l).count();
@@ -91,7 +93,7 @@ pub fn links(
                 stuck: count(pending, name) / 3,
                 parcels: usize::from(i == 0),
                 cancellations_waiting: waiting,
-                all: 1_204 + i * 3_117,
+                all: count(pending, name) + count(missing, name) + count(history, name),
             };
             let (poll_ok, error, errors, queue, stuck, access, auth) = match i {
                 0 => (
@@ -308,6 +310,37 @@ fn missing_unsorted(count: usize) -> Vec<OrderRow> {
                 buyer: BUYERS[(i + 3) % BUYERS.len()].into(),
                 total: format!("{}.50 GBP", 12 + i % 30),
                 tracking: String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Orders of the past weeks, delivered and tracked: listed only in the Orders view (every
+/// order), below the newer ones. The first is the UK shop's `#1002`, a number the US shop's
+/// store gave one of its own orders too (see [`missing`]).
+pub fn history() -> Vec<OrderRow> {
+    (0..8)
+        .map(|i| {
+            let link_name = LINKS[i % 3].0;
+            let created = at(-((i as i64 + 2) * 3 * 1440 + 95));
+            OrderRow {
+                id: order_id(HISTORY_BASE + i),
+                link: link(link_name),
+                tiktok_status: if i % 4 == 3 { "COMPLETED" } else { "DELIVERED" }.into(),
+                shipping_type: "SELLER".into(),
+                created_at: created,
+                paid_at: Some(created + Duration::minutes(1)),
+                ship_by: Some(created + Duration::days(3)),
+                urgency: orderdeck::domain::triage::Urgency::Later,
+                store_order: Some(format!("#{}", if i == 0 { 1002 } else { 990 - i })),
+                store_status: Some("closed".into()),
+                flows: ["done".into(), "done".into(), "-".into(), "n/a".into()],
+                why: String::new(),
+                knowledge: None,
+                skus: SKUS[(i + 1) % SKUS.len()].into(),
+                buyer: BUYERS[(i + 5) % BUYERS.len()].into(),
+                total: format!("{}.00 GBP", 20 + i),
+                tracking: format!("RM{:09}GB", 4_410 + i),
             }
         })
         .collect()

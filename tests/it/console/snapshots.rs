@@ -15,6 +15,7 @@ use orderdeck::domain::access::Role;
 use orderdeck::service::client::ClientEvent;
 
 use super::fake_client::FakeClient;
+use super::orders_view::{press_before_counts, type_before_counts};
 use super::{act, open, plain, press, render, seed, styled, type_text};
 
 const SIZES: [(u16, u16); 3] = [(120, 36), (80, 24), (64, 20)];
@@ -89,6 +90,60 @@ async fn approvals() {
 async fn activity_following() {
     scene("activity", Role::Operator, async |c, s| {
         press(c, s, "7 f").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_order() {
+    scene("orders", Role::Operator, async |c, s| {
+        press(c, s, "9 j").await;
+    })
+    .await;
+}
+
+/// A filter over many orders: its first page at once, its count still on its way.
+#[tokio::test]
+async fn every_order_filtered_while_counting() {
+    for (width, height) in SIZES {
+        let client = FakeClient::with_sizes(Some(Role::Operator), 300, 12);
+        let mut state = open(&client, (width, height), Theme::ansi16()).await;
+        press_before_counts(&client, &mut state, "9 /").await;
+        type_before_counts(&client, &mut state, "uk-shop1").await;
+        press_before_counts(&client, &mut state, "enter").await;
+        check(
+            &format!("console_orders_counting_{width}x{height}"),
+            plain(&render(&state)),
+        );
+    }
+}
+
+#[tokio::test]
+async fn order_by_its_store_number() {
+    scene("order_number", Role::Operator, async |c, s| {
+        press(c, s, ":").await;
+        type_text(c, s, "order #1003").await;
+        press(c, s, "enter").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn order_number_two_stores_gave() {
+    scene("order_number_ambiguous", Role::Operator, async |c, s| {
+        press(c, s, ":").await;
+        type_text(c, s, "order 1002").await;
+        press(c, s, "enter").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn order_number_nobody_gave() {
+    scene("order_number_not_found", Role::Operator, async |c, s| {
+        press(c, s, "9 :").await;
+        type_text(c, s, "order #4242").await;
+        press(c, s, "enter").await;
     })
     .await;
 }

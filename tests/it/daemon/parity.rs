@@ -83,6 +83,9 @@ async fn in_process_and_socket_clients_get_the_same_answers() {
             sort: Default::default(),
         }),
         Request::Order { id: order.clone() },
+        Request::FindOrder {
+            text: order.to_string(),
+        },
         Request::Settings { link },
         Request::Audit(AuditQuery {
             since: None,

@@ -1,0 +1,255 @@
+//! The Orders view (every order, newest first) and `:order` by what a customer quotes: the
+//! view asks the service for the every-order list, sorts and filters it there, shows a filtered
+//! page before its count and keeps answering keys while the count follows; `:order` opens the
+//! one order a TikTok id or store number names, lists several, and says so when none.
+
+use std::collections::VecDeque;
+
+use orderdeck::console::theme::Theme;
+use orderdeck::console::{Effect, Event, State, View, handle_key, receive};
+use orderdeck::domain::access::Role;
+use orderdeck::domain::triage::OrderView;
+use orderdeck::service::api::{OrderColumn, OrderQuery, Request, SortDir};
+
+use super::fake_client::FakeClient;
+use super::{event, open, plain, press, render, seed, toasts, type_text};
+
+/// The last order list query `client` received.
+fn last_query(client: &FakeClient) -> OrderQuery {
+    client
+        .calls()
+        .into_iter()
+        .rev()
+        .find_map(|r| match r {
+            Request::Orders(q) => Some(q),
+            _ => None,
+        })
+        .expect("an order list was asked for")
+}
+
+/// Runs what `effects` ask of `client`, except counts: those stay on their way (returned), as
+/// the count of a filter over a million orders does while its first page is already shown.
+async fn settle_before_counts(
+    client: &FakeClient,
+    state: &mut State,
+    effects: Vec<Effect>,
+) -> Vec<Effect> {
+    let mut queue: VecDeque<Effect> = effects.into();
+    let mut counts = Vec::new();
+    while let Some(effect) = queue.pop_front() {
+        match effect {
+            Effect::Call {
+                request: Request::OrderCount(_),
+                ..
+            } => counts.push(effect),
+            Effect::Call { ticket, request } => {
+                let result = orderdeck::service::client::Client::call(client, request).await;
+                queue.extend(receive(state, Event::Reply { ticket, result }));
+            }
+            _ => {}
+        }
+    }
+    counts
+}
+
+/// Presses `keys` (as in keymap.toml), answering everything but counts; returns the counts
+/// asked for.
+pub async fn press_before_counts(
+    client: &FakeClient,
+    state: &mut State,
+    keys: &str,
+) -> Vec<Effect> {
+    let mut counts = Vec::new();
+    for key in orderdeck::console::keys::parse_seq(keys).expect("test keys are valid") {
+        let effects = handle_key(state, &event(key));
+        counts.extend(settle_before_counts(client, state, effects).await);
+    }
+    counts
+}
+
+/// Types `text` into the open line, answering everything but counts; returns the counts asked
+/// for.
+pub async fn type_before_counts(client: &FakeClient, state: &mut State, text: &str) -> Vec<Effect> {
+    let mut counts = Vec::new();
+    for c in text.chars() {
+        let key =
+            ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c));
+        let effects = handle_key(state, &key);
+        counts.extend(settle_before_counts(client, state, effects).await);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn every_order_is_listed_newest_first_with_its_count_in_the_tab() {
+    let client = FakeClient::new(Role::Viewer);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "view orders").await;
+    press(&client, &mut state, "enter").await;
+    assert_eq!(state.view, View::Orders);
+    assert_eq!(last_query(&client).view, OrderView::All);
+    let rows = &state.orders.rows;
+    assert_eq!(
+        state.orders.total,
+        14 + 12 + 8,
+        "pending, missing tracking and past"
+    );
+    assert!(rows.windows(2).all(|w| w[0].created_at >= w[1].created_at));
+    let screen = plain(&render(&state));
+    assert!(screen.contains("9:Orders 34"), "{screen}");
+    assert!(
+        screen.contains("Created ▼"),
+        "its own order is marked: {screen}"
+    );
+    // The key reaches it too, from anywhere.
+    press(&client, &mut state, "2 9").await;
+    assert_eq!(state.view, View::Orders);
+}
+
+#[tokio::test]
+async fn each_column_shown_sorts_both_ways_by_the_service() {
+    let client = FakeClient::new(Role::Viewer);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, "9 :").await;
+    type_text(&client, &mut state, "sort buyer desc").await;
+    press(&client, &mut state, "enter").await;
+    let q = last_query(&client);
+    assert_eq!(
+        (q.view, q.sort, q.dir),
+        (OrderView::All, OrderColumn::Buyer, SortDir::Desc)
+    );
+    let buyers: Vec<&str> = state.orders.rows.iter().map(|r| r.buyer.as_str()).collect();
+    assert!(buyers.windows(2).all(|w| w[0] >= w[1]), "{buyers:?}");
+    assert!(plain(&render(&state)).contains("Buyer ▼"));
+    // `s` steps through the columns on screen, left to right, after the view's own order.
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "sort default asc").await;
+    press(&client, &mut state, "enter s").await;
+    assert_eq!(last_query(&client).sort, OrderColumn::Id);
+    press(&client, &mut state, "s S").await;
+    let q = last_query(&client);
+    assert_eq!((q.sort, q.dir), (OrderColumn::StoreOrder, SortDir::Desc));
+
+    // At 64 columns Why is not on screen, so it is not offered.
+    let mut narrow = open(&client, (64, 20), Theme::ansi16()).await;
+    press(&client, &mut narrow, "9 :").await;
+    type_text(&client, &mut narrow, "sort why").await;
+    press(&client, &mut narrow, "enter").await;
+    let said = toasts(&narrow).join("\n");
+    assert!(said.contains("why is not a column shown here"), "{said}");
+}
+
+/// Support types whatever the customer reads out: each reaches the order through the service's
+/// filter on the every-order list.
+#[tokio::test]
+async fn the_filter_finds_an_order_by_anything_a_customer_quotes() {
+    let client = FakeClient::new(Role::Viewer);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, "9").await;
+    let past = seed::history();
+    let quotes = [
+        past[1].id.to_string(),
+        "#989".to_string(),
+        "order:989".to_string(),
+        "tracking:RM000004411GB".to_string(),
+    ];
+    for quote in quotes {
+        press(&client, &mut state, "esc /").await;
+        type_text(&client, &mut state, &quote).await;
+        press(&client, &mut state, "enter").await;
+        assert_eq!(last_query(&client).filter.as_deref(), Some(quote.as_str()));
+        let ids: Vec<String> = state.orders.rows.iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(ids, [past[1].id.to_string()], "{quote}");
+    }
+    press(&client, &mut state, "esc /").await;
+    type_text(&client, &mut state, "buyer:jones sku:ghost").await;
+    press(&client, &mut state, "enter").await;
+    assert_eq!(
+        state.orders.rows.len(),
+        2,
+        "one pending, one missing tracking"
+    );
+    assert!(
+        state
+            .orders
+            .rows
+            .iter()
+            .all(|r| r.buyer == "Liam Jones" && r.skus.contains("GHOST"))
+    );
+}
+
+/// A filter over many orders shows its first page with "counting…"; keys are answered while the
+/// count is on its way, and the count replaces the guess when it comes.
+#[tokio::test]
+async fn a_filtered_page_shows_counting_and_keys_are_never_kept_waiting() {
+    let client = FakeClient::with_sizes(Some(Role::Viewer), 300, 12);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    let mut counts = press_before_counts(&client, &mut state, "9 /").await;
+    counts.extend(type_before_counts(&client, &mut state, "uk-shop1").await);
+    counts.extend(press_before_counts(&client, &mut state, "enter").await);
+    assert!(state.orders.counting && state.orders.counting_for.is_some());
+    assert!(plain(&render(&state)).contains("counting…"));
+    counts.extend(press_before_counts(&client, &mut state, "j j").await);
+    assert_eq!(
+        state.orders.selected, 2,
+        "moved while the count is on its way"
+    );
+    // The counts arrive (the older ones, for filters typed over since, are dropped).
+    orderdeck::console::settle(&client, &mut state, counts).await;
+    let screen = plain(&render(&state));
+    assert!(
+        !screen.contains("counting…") && screen.contains("of 109"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn order_opens_the_one_order_a_store_number_names() {
+    let client = FakeClient::new(Role::Viewer);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "order #1003").await;
+    press(&client, &mut state, "enter").await;
+    let asked = client.calls();
+    assert!(asked.contains(&Request::FindOrder {
+        text: "#1003".into()
+    }));
+    let detail = state.detail.as_ref().expect("the detail opens");
+    assert_eq!(detail.id, seed::order_id(seed::MISSING_BASE + 2));
+    assert!(detail.data.is_some());
+    // A TikTok id still opens its order.
+    press(&client, &mut state, "esc :").await;
+    type_text(&client, &mut state, &format!("o {}", seed::order_id(4))).await;
+    press(&client, &mut state, "enter").await;
+    assert_eq!(
+        state.detail.as_ref().map(|d| d.id.clone()),
+        Some(seed::order_id(4))
+    );
+}
+
+#[tokio::test]
+async fn a_number_two_stores_gave_lists_both_and_an_unknown_one_is_named() {
+    let client = FakeClient::new(Role::Viewer);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "order 1002").await;
+    press(&client, &mut state, "enter").await;
+    assert!(state.detail.is_none());
+    assert_eq!(state.view, View::Orders);
+    assert_eq!(state.orders.filter, "order:1002");
+    let links: Vec<&str> = state.orders.rows.iter().map(|r| r.link.as_str()).collect();
+    assert_eq!(links, ["us-shop2", "uk-shop1"], "newest first");
+    assert!(
+        toasts(&state)
+            .iter()
+            .any(|t| t.contains("\"1002\" names 2 orders"))
+    );
+
+    press(&client, &mut state, ":").await;
+    type_text(&client, &mut state, "order #4242").await;
+    press(&client, &mut state, "enter").await;
+    let said = toasts(&state).join("\n");
+    assert!(said.contains("no order is named \"#4242\""), "{said}");
+    assert_eq!(state.view, View::Orders, "nothing moved");
+}
