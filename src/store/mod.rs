@@ -32,6 +32,7 @@ mod integrity;
 mod keys;
 mod lists;
 mod migrate;
+mod rank;
 mod read;
 mod records;
 mod views;
@@ -180,6 +181,7 @@ pub(crate) enum TreeId {
     Meta,
     IdxViews,
     IdxViewCounts,
+    IdxRankCounts,
     IdxOrderText,
     IdxOrderSort,
     IdxCancellations,
@@ -192,7 +194,7 @@ pub(crate) enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 20] = [
+    pub const ALL: [TreeId; 21] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -204,6 +206,7 @@ impl TreeId {
         TreeId::Meta,
         TreeId::IdxViews,
         TreeId::IdxViewCounts,
+        TreeId::IdxRankCounts,
         TreeId::IdxOrderText,
         TreeId::IdxOrderSort,
         TreeId::IdxCancellations,
@@ -229,6 +232,7 @@ impl TreeId {
             TreeId::Meta => "meta",
             TreeId::IdxViews => "idx_views",
             TreeId::IdxViewCounts => "idx_view_counts",
+            TreeId::IdxRankCounts => "idx_rank_counts",
             TreeId::IdxOrderText => "idx_order_text",
             TreeId::IdxOrderSort => "idx_order_sort",
             TreeId::IdxCancellations => "idx_cancellations",
