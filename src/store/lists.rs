@@ -1,9 +1,10 @@
 //! Pages of an order list in the order a person asks for, plain or filtered, as walks of an
 //! index range: the view's own range of `idx_views`, or the view's range by one column in
 //! `idx_order_sort` (which holds every link: its values name the link, so other links' orders
-//! are skipped without decoding them). Descending is the same range read backwards, and a page
-//! past the middle of a list is read from its far end, so the last page costs what the first
-//! does.
+//! are skipped without decoding them). Descending is the same range read backwards. A page at
+//! an offset starts where the list's rank counts (`rank.rs`) put that offset, read from the
+//! list's nearer end, so any page costs about what the first does; missing tracking, which has
+//! no rank counts, steps over the orders before the page.
 //!
 //! A filtered page first walks the list in order, checking each order's `idx_order_text`
 //! (a cheap necessary condition) and decoding only the orders that pass it, and stops when the

@@ -6,8 +6,9 @@
 //! - Every write goes through one multi-tree transaction (`change.rs`) that writes records, the
 //!   jobs they cause (transactional outbox) and every secondary index (`index.rs`) together,
 //!   then flushes before returning, so "Ok" means on disk.
-//! - Index trees (`idx_*`, see `index.rs`) are derived data: `integrity.rs` checks them
-//!   against the primary trees and `rebuild_indexes` regenerates them.
+//! - Index trees (`idx_*`, see `index.rs`) and the counts kept of them (`idx_view_counts`,
+//!   `idx_rank_counts`) are derived data: `integrity.rs` checks them against the primary trees
+//!   and `rebuild_indexes` regenerates them.
 //! - Ids of jobs and requests come from counters in `meta` and are never reused, also across a
 //!   crash: a change that writes a job raises the counter in the same transaction.
 //! - The audit tree is append-only: there is no API to edit or remove an entry.
