@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::codec;
 use super::index::{self, Entry};
 use super::keys;
+use super::rank;
 use super::{Change, Result, Store, StoreError, TreeId, meta};
 use crate::domain::order::Order;
 
@@ -20,15 +21,17 @@ use crate::domain::order::Order;
 const BATCH_ENTRIES: usize = 200_000;
 
 /// Records and index entries written as one sled batch per tree (bulk imports and index
-/// rebuilds, while writes wait), and the view sizes the `idx_views` entries among them add.
+/// rebuilds, while writes wait), and what their index entries add to the kept counts.
 #[derive(Default)]
 pub(super) struct Batches {
     trees: HashMap<TreeId, sled::Batch>,
     held: usize,
     /// Entries added, over every write.
     pub entries: u64,
-    /// `idx_views` entries added per view prefix (the keys of `idx_view_counts`).
-    pub counts: BTreeMap<Vec<u8>, u64>,
+    /// `idx_views` entries added per view prefix (the keys of `idx_view_counts`), and rank
+    /// buckets' entries (`idx_rank_counts`), since the last write.
+    views: BTreeMap<Vec<u8>, u64>,
+    ranks: BTreeMap<Vec<u8>, u64>,
 }
 
 impl Batches {
@@ -37,26 +40,31 @@ impl Batches {
         self.held += 1;
     }
 
-    pub fn add(&mut self, entry: Entry) {
+    pub fn add(&mut self, entry: Entry) -> Result<()> {
         if entry.tree == TreeId::IdxViews
             && let Some(prefix) = keys::view_prefix_of(&entry.key)
         {
-            *self.counts.entry(prefix.to_vec()).or_default() += 1;
+            *self.views.entry(prefix.to_vec()).or_default() += 1;
+        }
+        for counter in rank::counters(entry.tree, &entry.key, &entry.value)? {
+            *self.ranks.entry(counter.key).or_default() += 1;
         }
         self.entries += 1;
         self.put(entry.tree, entry.key, entry.value);
+        Ok(())
     }
 
     /// Writes what is held once it is [`BATCH_ENTRIES`] or more.
     pub fn write_when_full(&mut self, store: &Store) -> Result<()> {
-        match self.held >= BATCH_ENTRIES {
+        match self.held + self.ranks.len() >= BATCH_ENTRIES {
             true => self.write(store),
             false => Ok(()),
         }
     }
 
     /// Writes every held batch, index trees before the primary ones (a crash between them
-    /// leaves entries without records, which the full check reports and a rebuild drops).
+    /// leaves entries without records, which the full check reports and a rebuild drops), then
+    /// adds the tallies to the stored counts.
     pub fn write(&mut self, store: &Store) -> Result<()> {
         let mut held: Vec<_> = self.trees.drain().collect();
         held.sort_by_key(|(tree, _)| index::owner(*tree).is_none());
@@ -67,8 +75,33 @@ impl Batches {
                 .map_err(StoreError::sled("writing a batch"))?;
         }
         self.held = 0;
+        for (tree, added) in [
+            (TreeId::IdxViewCounts, std::mem::take(&mut self.views)),
+            (TreeId::IdxRankCounts, std::mem::take(&mut self.ranks)),
+        ] {
+            add_to_counts(store, tree, added)?;
+        }
         Ok(())
     }
+}
+
+/// Adds `added` to the counts stored in `tree`, in one batch.
+fn add_to_counts(store: &Store, tree: TreeId, added: BTreeMap<Vec<u8>, u64>) -> Result<()> {
+    let stored = store.tree(tree);
+    let mut batch = sled::Batch::default();
+    for (key, added) in added {
+        let current = match stored
+            .get(&key)
+            .map_err(StoreError::sled("reading a kept count"))?
+        {
+            Some(bytes) => codec::parse_count(tree.name(), &key, &bytes)?,
+            None => 0,
+        };
+        batch.insert(key, codec::count_value(current + added));
+    }
+    stored
+        .apply_batch(batch)
+        .map_err(StoreError::sled("writing kept counts"))
 }
 
 impl Store {
@@ -108,7 +141,7 @@ impl Store {
             let value = codec::encode(TreeId::Orders.name(), key, order)?;
             batches.put(TreeId::Orders, key.to_vec(), value);
             for entry in index::order_entries(order) {
-                batches.add(entry);
+                batches.add(entry)?;
             }
         }
         let meta = self.tree(TreeId::Meta);
@@ -120,20 +153,6 @@ impl Store {
             .map_err(StoreError::sled("writing the pending check marker"))?;
         self.flush()?;
         batches.write(self)?;
-        let name = TreeId::IdxViewCounts.name();
-        let stored = self.tree(TreeId::IdxViewCounts);
-        for (prefix, added) in batches.counts {
-            let current = match stored
-                .get(&prefix)
-                .map_err(StoreError::sled("reading a view count"))?
-            {
-                Some(bytes) => codec::parse_count(name, &prefix, &bytes)?,
-                None => 0,
-            };
-            stored
-                .insert(prefix, codec::count_value(current + added))
-                .map_err(StoreError::sled("writing a view count"))?;
-        }
         if !owed {
             meta.remove(meta::FULL_CHECK_PENDING)
                 .map_err(StoreError::sled("clearing the pending check marker"))?;

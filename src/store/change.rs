@@ -19,6 +19,7 @@ use sled::transaction::{
 use super::codec;
 use super::index::{self, Entry};
 use super::keys;
+use super::rank;
 use super::records::{LinkRecord, SettingsRecord, Watermark};
 use super::{Result, Store, StoreError, TreeId, meta};
 use crate::domain::audit::{Actor, AuditEntry};
@@ -271,7 +272,7 @@ fn write(tx: &[TransactionalTree], p: &Prepared<'_>) -> TxResult<()> {
     for (tree, key, value) in &p.plain {
         t(*tree).insert(key.as_slice(), value.as_slice())?;
     }
-    let mut counts = CountDeltas::new();
+    let mut counts = CountDeltas::default();
     for put in &p.indexed {
         let old = t(put.tree).insert(put.key.as_slice(), put.value.as_slice())?;
         let old_entries = old_entries(put.tree, &put.key, old)?;
@@ -283,7 +284,12 @@ fn write(tx: &[TransactionalTree], p: &Prepared<'_>) -> TxResult<()> {
             sync_entries(tx, &old_entries(*tree, key, old)?, &[], &mut counts)?;
         }
     }
-    write_counts(t(TreeId::IdxViewCounts), &counts)?;
+    for (id, deltas) in [
+        (TreeId::IdxViewCounts, &counts.views),
+        (TreeId::IdxRankCounts, &counts.ranks),
+    ] {
+        write_counts(t(id), id, deltas)?;
+    }
     for w in p.settings {
         write_settings(t(TreeId::Settings), w)?;
     }
@@ -322,11 +328,17 @@ fn old_entries(tree: TreeId, key: &[u8], old: Option<sled::IVec>) -> TxResult<Ve
     }
 }
 
-/// Net change of each view's size in one transaction, by view prefix (`view | scope`).
-type CountDeltas = BTreeMap<Vec<u8>, i64>;
+/// Net changes of the kept counts in one transaction: each view's size (`idx_view_counts`, by
+/// view prefix) and each rank bucket's (`idx_rank_counts`, see `rank.rs`).
+#[derive(Default)]
+struct CountDeltas {
+    views: BTreeMap<Vec<u8>, i64>,
+    ranks: BTreeMap<Vec<u8>, i64>,
+}
 
 /// Removes entries the old record implied and the new one does not; writes new or changed ones;
-/// tallies view entries that appear or disappear.
+/// tallies the counts of entries that appear or disappear. An entry whose value changed under
+/// the same key (an order moved to another link) leaves one link's rank counts for another's.
 fn sync_entries(
     tx: &[TransactionalTree],
     old: &[Entry],
@@ -334,44 +346,56 @@ fn sync_entries(
     counts: &mut CountDeltas,
 ) -> TxResult<()> {
     let same_key = |a: &Entry, b: &Entry| a.tree == b.tree && a.key == b.key;
-    for stale in old {
+    for stale in old.iter().filter(|o| !new.contains(o)) {
         if !new.iter().any(|n| same_key(n, stale)) {
             tx[stale.tree as usize].remove(stale.key.as_slice())?;
-            tally(counts, stale, -1);
+            tally_view(counts, stale, -1);
         }
+        tally_ranks(counts, stale, -1)?;
     }
-    for entry in new {
+    for entry in new.iter().filter(|n| !old.contains(n)) {
         if !old.iter().any(|o| same_key(o, entry)) {
-            tally(counts, entry, 1);
+            tally_view(counts, entry, 1);
         }
-        if !old.contains(entry) {
-            tx[entry.tree as usize].insert(entry.key.as_slice(), entry.value.as_slice())?;
-        }
+        tally_ranks(counts, entry, 1)?;
+        tx[entry.tree as usize].insert(entry.key.as_slice(), entry.value.as_slice())?;
     }
     Ok(())
 }
 
-fn tally(counts: &mut CountDeltas, entry: &Entry, delta: i64) {
+fn tally_view(counts: &mut CountDeltas, entry: &Entry, delta: i64) {
     if entry.tree == TreeId::IdxViews
         && let Some(prefix) = keys::view_prefix_of(&entry.key)
     {
-        *counts.entry(prefix.to_vec()).or_default() += delta;
+        *counts.views.entry(prefix.to_vec()).or_default() += delta;
     }
 }
 
-/// Applies the tallies to `idx_view_counts`. A count that would go below zero was already wrong:
-/// it stops at zero and the integrity check reports it, rather than refusing every write.
-fn write_counts(tree: &TransactionalTree, counts: &CountDeltas) -> TxResult<()> {
-    let name = TreeId::IdxViewCounts.name();
-    for (prefix, delta) in counts.iter().filter(|(_, d)| **d != 0) {
-        let current = match tree.get(prefix.as_slice())? {
-            Some(bytes) => codec::parse_count(name, prefix, &bytes)
+fn tally_ranks(counts: &mut CountDeltas, entry: &Entry, delta: i64) -> TxResult<()> {
+    let ranked = rank::counters(entry.tree, &entry.key, &entry.value)
+        .map_err(ConflictableTransactionError::Abort)?;
+    for counter in ranked {
+        *counts.ranks.entry(counter.key).or_default() += delta;
+    }
+    Ok(())
+}
+
+/// Applies the tallies to a count tree. A count that would go below zero was already wrong: it
+/// stops at zero and the integrity check reports it, rather than refusing every write.
+fn write_counts(
+    tree: &TransactionalTree,
+    id: TreeId,
+    counts: &BTreeMap<Vec<u8>, i64>,
+) -> TxResult<()> {
+    for (key, delta) in counts.iter().filter(|(_, d)| **d != 0) {
+        let current = match tree.get(key.as_slice())? {
+            Some(bytes) => codec::parse_count(id.name(), key, &bytes)
                 .map_err(ConflictableTransactionError::Abort)?,
             None => 0,
         };
         match current.saturating_add_signed(*delta) {
-            0 => tree.remove(prefix.as_slice())?,
-            next => tree.insert(prefix.as_slice(), codec::count_value(next))?,
+            0 => tree.remove(key.as_slice())?,
+            next => tree.insert(key.as_slice(), codec::count_value(next))?,
         };
     }
     Ok(())

@@ -16,7 +16,8 @@
 //! | `idx_requests_pending` | requests        | request id                                 | `Pending` only|
 //!
 //! Beside them `idx_view_counts` keeps each view's number of `idx_views` entries (key: view and
-//! scope), adjusted by the same transaction, so counts and first pages do not walk the range.
+//! scope), adjusted by the same transaction, so counts and first pages do not walk the range;
+//! and `idx_rank_counts` the entries of each list's buckets (`rank.rs`), so deep pages do not.
 
 use super::codec::{self, index_marker};
 use super::keys;

@@ -28,6 +28,7 @@ use super::bulk::Batches;
 use super::codec::{self, FORMAT_JSON};
 use super::index::{self, INDEXED};
 use super::keys;
+use super::rank;
 use super::records::{LinkRecord, SettingsRecord};
 use super::{Result, Store, StoreError, TreeId, meta};
 
@@ -51,7 +52,9 @@ impl Problem {
     /// regenerates from the primary trees.
     pub fn is_in_an_index(&self) -> bool {
         TreeId::ALL.iter().any(|t| {
-            t.name() == self.tree && (index::owner(*t).is_some() || *t == TreeId::IdxViewCounts)
+            t.name() == self.tree
+                && (index::owner(*t).is_some()
+                    || matches!(t, TreeId::IdxViewCounts | TreeId::IdxRankCounts))
         })
     }
 }
@@ -131,6 +134,8 @@ struct Scan {
     actual_counts: BTreeMap<Vec<u8>, u64>,
     /// Highest job id, request id and audit sequence seen, to check the counters.
     highs: HashMap<&'static [u8], u64>,
+    /// Rank counts of the index entries met so far (their digest goes to `expected`).
+    ranks: rank::Streamed,
 }
 
 /// The id counter a key of `tree` must stay under, with the id the key holds.
@@ -160,6 +165,12 @@ fn check_header(tree: TreeId, key: &[u8], value: &[u8]) -> Result<(), Problem> {
         TreeId::IdxViewCounts => {
             if keys::view_prefix_of(key) != Some(key) {
                 return Err(problem(tree, key, "key is not a view prefix"));
+            }
+            codec::parse_count(tree.name(), key, value).map(drop)
+        }
+        TreeId::IdxRankCounts => {
+            if keys::parse_rank_key(key).is_none() {
+                return Err(problem(tree, key, "key is not a rank bucket"));
             }
             codec::parse_count(tree.name(), key, value).map(drop)
         }
@@ -229,6 +240,13 @@ impl Store {
                 report.values += 1;
                 scan.visit(tree, &key, &value, &mut report.problems);
             }
+        }
+        scan.finish_ranks();
+        let ranks = TreeId::IdxRankCounts;
+        if scan.expected.get(&ranks).copied().unwrap_or_default()
+            != scan.actual.get(&ranks).copied().unwrap_or_default()
+        {
+            self.explain_ranks(&mut report.problems)?;
         }
         let prefixes: std::collections::BTreeSet<&Vec<u8>> = scan
             .expected_counts
@@ -340,6 +358,45 @@ impl Store {
         Ok(())
     }
 
+    /// Second pass when the rank counts disagree with their indexes: counts every bucket from
+    /// the indexes (memory per bucket: only a damaged store pays it) and names each wrong count.
+    fn explain_ranks(&self, problems: &mut Vec<Problem>) -> Result<()> {
+        let mut expected = BTreeMap::new();
+        for index in [TreeId::IdxViews, TreeId::IdxOrderSort] {
+            for item in self.tree(index).iter() {
+                let (key, value) = item.map_err(StoreError::sled("explaining rank counts"))?;
+                // An entry that does not parse was reported by the first pass.
+                for counter in rank::counters(index, &key, &value).unwrap_or_default() {
+                    *expected.entry(counter.key).or_insert(0u64) += 1;
+                }
+            }
+        }
+        let tree = TreeId::IdxRankCounts;
+        for item in self.tree(tree).iter() {
+            let (key, value) = item.map_err(StoreError::sled("explaining rank counts"))?;
+            let Ok(stored) = codec::parse_count(tree.name(), &key, &value) else {
+                continue; // reported by the first pass
+            };
+            match expected.remove(key.as_ref()) {
+                Some(want) if want == stored => {}
+                Some(want) => problems.push(problem(
+                    tree,
+                    &key,
+                    format!("count is {stored}, but its bucket holds {want} index entries"),
+                )),
+                None => problems.push(problem(tree, &key, "counts a bucket with no entries")),
+            }
+        }
+        for (key, want) in expected {
+            problems.push(problem(
+                tree,
+                &key,
+                format!("missing; its bucket holds {want} index entries"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Regenerates every index from the primary trees, then flushes. Records that cannot be
     /// decoded are skipped and reported (they need a person, not a rebuild).
     pub fn rebuild_indexes(&mut self) -> Result<RebuildReport> {
@@ -351,9 +408,11 @@ impl Store {
         let started = Instant::now();
         let mut report = RebuildReport::default();
         let mut batches = Batches::default();
-        self.tree(TreeId::IdxViewCounts)
-            .clear()
-            .map_err(StoreError::sled("clearing view counts"))?;
+        for counts in [TreeId::IdxViewCounts, TreeId::IdxRankCounts] {
+            self.tree(counts)
+                .clear()
+                .map_err(StoreError::sled("clearing kept counts"))?;
+        }
         for (primary, indexes) in INDEXED {
             for index in indexes {
                 self.tree(*index)
@@ -363,14 +422,15 @@ impl Store {
             for item in self.tree(primary).iter() {
                 let (key, bytes) = item.map_err(StoreError::sled("rebuilding indexes"))?;
                 match index::derive(primary, &key, &bytes) {
-                    Ok(derived) => derived.entries.into_iter().for_each(|e| batches.add(e)),
+                    Ok(derived) => {
+                        for entry in derived.entries {
+                            batches.add(entry)?;
+                        }
+                    }
                     Err(e) => report.skipped.push(problem_of(primary, &key, e)),
                 }
                 batches.write_when_full(self)?;
             }
-        }
-        for (prefix, count) in std::mem::take(&mut batches.counts) {
-            batches.put(TreeId::IdxViewCounts, prefix, codec::count_value(count));
         }
         batches.write(self)?;
         self.flush()?;
@@ -392,6 +452,7 @@ impl Scan {
         }
         if index::owner(tree).is_some() {
             self.actual.entry(tree).or_default().add(key, value);
+            self.stream_ranks(tree, key, value, problems);
             return;
         }
         let name = tree.name();
@@ -400,6 +461,10 @@ impl Scan {
                 // check_header parsed it already
                 let count = codec::parse_count(name, key, value).unwrap_or_default();
                 self.actual_counts.insert(key.to_vec(), count);
+                Ok(None)
+            }
+            TreeId::IdxRankCounts => {
+                self.actual.entry(tree).or_default().add(key, value);
                 Ok(None)
             }
             TreeId::Orders | TreeId::Cancellations | TreeId::Jobs | TreeId::Requests => {
@@ -439,5 +504,30 @@ impl Scan {
             Ok(_) => {}
             Err(e) => problems.push(problem_of(tree, key, e)),
         }
+    }
+
+    /// Feeds an index entry to the rank counts its index implies (entries arrive in key order).
+    fn stream_ranks(
+        &mut self,
+        tree: TreeId,
+        key: &[u8],
+        value: &[u8],
+        problems: &mut Vec<Problem>,
+    ) {
+        let expected = self.expected.entry(TreeId::IdxRankCounts).or_default();
+        match rank::counters(tree, key, value) {
+            Ok(counters) => self.ranks.add(counters, &mut |bucket, count| {
+                expected.add(bucket, &codec::count_value(count));
+            }),
+            Err(e) => problems.push(problem_of(tree, key, e)),
+        }
+    }
+
+    /// The rank counts of the last buckets, once every index entry was met.
+    fn finish_ranks(&mut self) {
+        let expected = self.expected.entry(TreeId::IdxRankCounts).or_default();
+        std::mem::take(&mut self.ranks).finish(&mut |bucket, count| {
+            expected.add(bucket, &codec::count_value(count));
+        });
     }
 }

@@ -34,7 +34,7 @@ pub fn view_code(view: OrderView) -> u8 {
     }
 }
 
-fn view_of_code(code: u8) -> Option<OrderView> {
+pub fn view_of_code(code: u8) -> Option<OrderView> {
     OrderView::ALL.into_iter().find(|v| view_code(*v) == code)
 }
 
@@ -63,11 +63,16 @@ fn array8(bytes: &[u8]) -> Option<[u8; 8]> {
 
 /// Appends the scope of an index key: `GLOBAL`, or `PER_LINK | name | SEP`.
 fn push_scope(out: &mut Vec<u8>, link: Option<&LinkId>) {
+    push_scope_name(out, link.map(|l| l.as_str().as_bytes()));
+}
+
+/// [`push_scope`] for a link name read from an index value.
+fn push_scope_name(out: &mut Vec<u8>, link: Option<&[u8]>) {
     match link {
         None => out.push(GLOBAL),
-        Some(link) => {
+        Some(name) => {
             out.push(PER_LINK);
-            out.extend_from_slice(link.as_str().as_bytes());
+            out.extend_from_slice(name);
             out.push(SEP);
         }
     }
@@ -84,6 +89,15 @@ fn split_scope(key: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
         }
         _ => None,
     }
+}
+
+/// The first key after every key starting with `prefix`, or `None` when no key is (an empty
+/// prefix or all 0xff): the exclusive end of the prefix's range.
+pub fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+    let last = prefix.iter().rposition(|b| *b != 0xff)?;
+    let mut end = prefix[..=last].to_vec();
+    end[last] += 1;
+    Some(end)
 }
 
 /// `view code | scope` — the range of one view, globally or for one link.
@@ -159,7 +173,7 @@ pub fn sort_code(view: OrderView, column: OrderSort) -> u8 {
     view_code(view) << 4 | column_code(column)
 }
 
-fn sort_range_of_code(code: u8) -> Option<(OrderView, OrderSort)> {
+pub fn sort_range_of_code(code: u8) -> Option<(OrderView, OrderSort)> {
     let view = view_of_code(code >> 4)?;
     let column = OrderSort::ALL
         .into_iter()
@@ -215,6 +229,64 @@ pub fn order_of_sort_key(key: &[u8]) -> Option<&[u8]> {
         &rest[end + 1..]
     };
     after_value.get(8..).filter(|id| !id.is_empty())
+}
+
+/// First byte of an `idx_rank_counts` list: a view's own range of `idx_views`, or a list by one
+/// column in `idx_order_sort`.
+const RANK_OF_VIEW: u8 = b'v';
+const RANK_OF_SORT: u8 = b's';
+
+/// The `idx_rank_counts` list of a view's own range (`view_prefix` is `view code | scope`).
+pub fn rank_list_of_view(view_prefix: &[u8]) -> Vec<u8> {
+    [&[RANK_OF_VIEW][..], view_prefix].concat()
+}
+
+/// The `idx_rank_counts` list of one list by one column (`sort code`), globally or for one
+/// link: `'s' | sort code | scope`.
+pub fn rank_list_of_sort(sort_code: u8, link: Option<&[u8]>) -> Vec<u8> {
+    let mut key = vec![RANK_OF_SORT, sort_code];
+    push_scope_name(&mut key, link);
+    key
+}
+
+/// `list | level | bucket`: how many entries of `list` have the index-key tail `bucket` at
+/// `level` (see `rank.rs`). The children of a bucket are the keys starting with
+/// `list | level + 1 | bucket`.
+pub fn rank_key(list: &[u8], level: u8, bucket: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(list.len() + 1 + bucket.len());
+    key.extend_from_slice(list);
+    key.push(level);
+    key.extend_from_slice(bucket);
+    key
+}
+
+/// A parsed `idx_rank_counts` key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankKey<'a> {
+    /// `'v' | view code | scope` or `'s' | sort code | scope`.
+    pub list: &'a [u8],
+    pub view: OrderView,
+    pub level: u8,
+    pub bucket: &'a [u8],
+}
+
+pub fn parse_rank_key(key: &[u8]) -> Option<RankKey<'_>> {
+    let (tag, rest) = key.split_first()?;
+    let (code, rest) = rest.split_first()?;
+    let view = match *tag {
+        RANK_OF_VIEW => view_of_code(*code)?,
+        RANK_OF_SORT => sort_range_of_code(*code)?.0,
+        _ => return None,
+    };
+    let (_, rest) = split_scope(rest)?;
+    let (level, bucket) = rest.split_first()?;
+    let list = &key[..key.len() - rest.len()];
+    (*level >= 1 && !bucket.is_empty()).then_some(RankKey {
+        list,
+        view,
+        level: *level,
+        bucket,
+    })
 }
 
 /// The primary key of a cancellation: tag byte, then the id.
@@ -504,6 +576,33 @@ mod tests {
         assert!(audit_key(a, 5) < audit_key(a, 6));
         assert!(audit_key(a, 9) < audit_key(b, 1));
         assert!(audit_lower_bound(b) <= audit_key(b, 0));
+    }
+
+    #[test]
+    fn a_prefix_range_ends_before_the_next_prefix() {
+        assert_eq!(after_prefix(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(after_prefix(b"a\xff\xff"), Some(b"b".to_vec()));
+        assert_eq!(after_prefix(b"\xff"), None);
+        assert_eq!(after_prefix(b""), None);
+    }
+
+    #[test]
+    fn rank_keys_name_their_list_level_and_bucket() {
+        let uk = LinkId::new("uk").unwrap();
+        let view = rank_list_of_view(&view_prefix(OrderView::Stuck, Some(&uk)));
+        let key = rank_key(&view, 2, b"\x80\x01");
+        let parsed = parse_rank_key(&key).unwrap();
+        assert_eq!((parsed.list, parsed.view), (&view[..], OrderView::Stuck));
+        assert_eq!((parsed.level, parsed.bucket), (2, &b"\x80\x01"[..]));
+        let code = sort_code(OrderView::All, OrderSort::Buyer);
+        let sorted = rank_list_of_sort(code, Some(b"uk"));
+        assert_eq!(
+            parse_rank_key(&rank_key(&sorted, 1, b"An")).unwrap().list,
+            sorted
+        );
+        assert!(parse_rank_key(&rank_key(&sorted, 0, b"An")).is_none());
+        assert!(parse_rank_key(&rank_key(&sorted, 1, b"")).is_none());
+        assert!(parse_rank_key(b"x\x04\x00\x01a").is_none());
     }
 
     #[test]

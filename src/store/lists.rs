@@ -1,9 +1,10 @@
 //! Pages of an order list in the order a person asks for, plain or filtered, as walks of an
 //! index range: the view's own range of `idx_views`, or the view's range by one column in
 //! `idx_order_sort` (which holds every link: its values name the link, so other links' orders
-//! are skipped without decoding them). Descending is the same range read backwards, and a page
-//! past the middle of a list is read from its far end, so the last page costs what the first
-//! does.
+//! are skipped without decoding them). Descending is the same range read backwards. A page at
+//! an offset starts where the list's rank counts (`rank.rs`) put that offset, read from the
+//! list's nearer end, so any page costs about what the first does; missing tracking, which has
+//! no rank counts, steps over the orders before the page.
 //!
 //! A filtered page first walks the list in order, checking each order's `idx_order_text`
 //! (a cheap necessary condition) and decoding only the orders that pass it, and stops when the
@@ -18,9 +19,11 @@
 //! and the orders from after it. The service tells clients to re-read after each change.
 
 use std::collections::HashSet;
+use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use super::codec;
 use super::keys;
+use super::rank;
 use super::records::Page;
 use super::{Result, Store, StoreError, TreeId, ViewQuery};
 use crate::domain::clock::Timestamp;
@@ -194,38 +197,35 @@ impl Collect {
 }
 
 impl Store {
-    /// Walks `q`'s list (view and link) in `order`, read backwards when `backwards`.
+    /// Walks `q`'s list (view and link) by `column`, read backwards when `backwards`, from the
+    /// first (backwards: last) entry whose key tail starts with `from` (empty: the list's end).
     pub(super) fn walk<'a>(
         &'a self,
         q: &ViewQuery<'a>,
         column: Option<OrderSort>,
         backwards: bool,
+        from: &[u8],
         settings: &'a dyn Fn(&LinkId) -> LinkSettings,
     ) -> Walk<'a> {
-        let (range, view_prefix, link) = match column {
+        let (tree, prefix, view_prefix, link) = match column {
             None => {
                 let prefix = keys::view_prefix(q.view, q.link);
                 let len = prefix.len();
-                (
-                    self.tree(TreeId::IdxViews).scan_prefix(prefix),
-                    Some(len),
-                    None,
-                )
+                (TreeId::IdxViews, prefix, Some(len), None)
             }
             Some(column) => {
-                let prefix = keys::sort_prefix(q.view, column.in_view(q.view));
+                let prefix = keys::sort_prefix(q.view, column.in_view(q.view)).to_vec();
                 let link = q.link.map(|l| l.as_str().as_bytes());
-                (
-                    self.tree(TreeId::IdxOrderSort).scan_prefix(prefix),
-                    None,
-                    link,
-                )
+                (TreeId::IdxOrderSort, prefix, None, link)
             }
         };
+        let bucket = [&prefix[..], from].concat();
+        let end = |bound: &[u8]| keys::after_prefix(bound).map_or(Unbounded, Excluded);
+        let tree = self.tree(tree);
         let entries: Box<dyn Iterator<Item = _>> = if backwards {
-            Box::new(range.rev())
+            Box::new(tree.range((Included(prefix), end(&bucket))).rev())
         } else {
-            Box::new(range)
+            Box::new(tree.range((Included(bucket), end(&prefix))))
         };
         Walk {
             entries,
@@ -238,6 +238,31 @@ impl Store {
                 seen: Vec::new(),
             },
         }
+    }
+
+    /// Where `q`'s list by `column` reaches its `offset`-th entry (read `backwards` or not):
+    /// by the list's rank counts, or from its end for missing tracking, which has none.
+    fn seek_in_list(
+        &self,
+        q: &ViewQuery<'_>,
+        column: Option<OrderSort>,
+        offset: usize,
+        backwards: bool,
+    ) -> Result<rank::Seek> {
+        if q.view == OrderView::MissingTracking {
+            return Ok(rank::Seek {
+                bucket: Vec::new(),
+                skip: offset,
+            });
+        }
+        let list = match column {
+            None => keys::rank_list_of_view(&keys::view_prefix(q.view, q.link)),
+            Some(column) => keys::rank_list_of_sort(
+                keys::sort_code(q.view, column.in_view(q.view)),
+                q.link.map(|l| l.as_str().as_bytes()),
+            ),
+        };
+        self.seek(&list, offset, backwards)
     }
 
     /// A page of a view in its own order, with the number of orders the whole view lists.
@@ -265,9 +290,10 @@ impl Store {
             true => (total - end, !order.descending),
             false => (q.offset, order.descending),
         };
-        let mut walk = self.walk(q, order.column, backwards, settings);
+        let seek = self.seek_in_list(q, order.column, skip, backwards)?;
+        let mut walk = self.walk(q, order.column, backwards, &seek.bucket, settings);
         let mut ids = Vec::new();
-        if walk.skip(skip)? {
+        if walk.skip(seek.skip)? {
             while ids.len() < end.saturating_sub(q.offset)
                 && let Some(id) = walk.next_id()?
             {
@@ -290,7 +316,7 @@ impl Store {
         settings: &dyn Fn(&LinkId) -> LinkSettings,
         filter: &OrderFilter<'_>,
     ) -> Result<MatchedPage> {
-        let mut walk = self.walk(q, order.column, order.descending, settings);
+        let mut walk = self.walk(q, order.column, order.descending, &[], settings);
         let mut page = Collect {
             offset: q.offset,
             limit: q.limit,

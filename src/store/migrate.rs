@@ -48,6 +48,12 @@ pub const STEPS: &[Step] = &[
                filters find tracking numbers (idx_order_text)",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 6,
+        what: "count each list's orders by buckets of its sort keys (idx_rank_counts), so a \
+               page at any offset skips whole buckets",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -557,5 +563,56 @@ mod tests {
             .unwrap();
         assert_eq!(found.items.len(), 1);
         assert_eq!(found.total, Some(1));
+    }
+
+    #[test]
+    fn a_version_6_store_gains_rank_counts_and_pages_deep_in_a_list() {
+        use crate::domain::order_sort::OrderSort;
+        use crate::store::ListOrder;
+
+        let dir = tempdir();
+        let store = open(dir.path());
+        let orders: Vec<Order> = (0..40)
+            .map(|n| {
+                let mut o = order(
+                    &format!("{}", 100 + n),
+                    if n % 2 == 0 { "uk" } else { "de" },
+                );
+                o.tiktok.created_at = t(n * 3600);
+                o
+            })
+            .collect();
+        store
+            .apply(&Change {
+                orders: orders.clone(),
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 6 wrote: no idx_rank_counts.
+        store.tree(TreeId::IdxRankCounts).clear().unwrap();
+        write_version(&store, 6).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(6));
+        assert!(migrated.open_report().integrity.is_clean());
+        assert!(!migrated.tree(TreeId::IdxRankCounts).is_empty());
+        let query = crate::store::ViewQuery {
+            view: OrderView::All,
+            link: None,
+            offset: 17,
+            limit: 3,
+            now: t(0),
+        };
+        let by_id = ListOrder {
+            column: Some(OrderSort::Id),
+            descending: false,
+        };
+        let page = migrated.page_sorted(&query, by_id, &defaults).unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["117", "118", "119"]);
+        let newest_first = migrated.page_view(&query, &defaults).unwrap();
+        let ids: Vec<&str> = newest_first.items.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["122", "121", "120"]);
     }
 }

@@ -6,8 +6,9 @@
 //! - Every write goes through one multi-tree transaction (`change.rs`) that writes records, the
 //!   jobs they cause (transactional outbox) and every secondary index (`index.rs`) together,
 //!   then flushes before returning, so "Ok" means on disk.
-//! - Index trees (`idx_*`, see `index.rs`) are derived data: `integrity.rs` checks them
-//!   against the primary trees and `rebuild_indexes` regenerates them.
+//! - Index trees (`idx_*`, see `index.rs`) and the counts kept of them (`idx_view_counts`,
+//!   `idx_rank_counts`) are derived data: `integrity.rs` checks them against the primary trees
+//!   and `rebuild_indexes` regenerates them.
 //! - Ids of jobs and requests come from counters in `meta` and are never reused, also across a
 //!   crash: a change that writes a job raises the counter in the same transaction.
 //! - The audit tree is append-only: there is no API to edit or remove an entry.
@@ -33,6 +34,7 @@ mod keys;
 mod lists;
 mod migrate;
 mod named;
+mod rank;
 mod read;
 mod records;
 mod views;
@@ -181,6 +183,7 @@ pub(crate) enum TreeId {
     Meta,
     IdxViews,
     IdxViewCounts,
+    IdxRankCounts,
     IdxOrderText,
     IdxOrderSort,
     IdxCancellations,
@@ -193,7 +196,7 @@ pub(crate) enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 20] = [
+    pub const ALL: [TreeId; 21] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -205,6 +208,7 @@ impl TreeId {
         TreeId::Meta,
         TreeId::IdxViews,
         TreeId::IdxViewCounts,
+        TreeId::IdxRankCounts,
         TreeId::IdxOrderText,
         TreeId::IdxOrderSort,
         TreeId::IdxCancellations,
@@ -230,6 +234,7 @@ impl TreeId {
             TreeId::Meta => "meta",
             TreeId::IdxViews => "idx_views",
             TreeId::IdxViewCounts => "idx_view_counts",
+            TreeId::IdxRankCounts => "idx_rank_counts",
             TreeId::IdxOrderText => "idx_order_text",
             TreeId::IdxOrderSort => "idx_order_sort",
             TreeId::IdxCancellations => "idx_cancellations",

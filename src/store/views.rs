@@ -60,7 +60,7 @@ impl Store {
             limit: 0,
             now,
         };
-        let mut walk = self.walk(&query, None, false, settings);
+        let mut walk = self.walk(&query, None, false, &[], settings);
         let mut total = 0;
         while walk.next_id()?.is_some() {
             total += 1;
