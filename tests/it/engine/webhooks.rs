@@ -394,13 +394,14 @@ async fn verified(rig: &Rig, shop: usize, n: u64) {
 }
 
 /// A free loopback port, and the `[webhooks]` section that listens there and tells the
-/// platforms to call it.
+/// platforms to call it. The port is found below Linux's ephemeral range (32768–60999): the
+/// suite's own outgoing connections take their local ports there, and one could take this port
+/// between the check and the listener's start.
 fn webhooks_section() -> (u16, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::iter::repeat_with(|| 20_000 + rand::random::<u16>() % 12_000)
+        .take(1_000)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free loopback port below the ephemeral range");
     let section = format!(
         "[webhooks]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""
     );
