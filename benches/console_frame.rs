@@ -13,13 +13,15 @@
 // Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+mod common;
+
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use orderdeck::cli::history::History;
+use common::made_up_history;
 use orderdeck::config::AccessConfig;
 use orderdeck::console::keymap::Keymap;
 use orderdeck::console::keys::parse_seq;
@@ -27,8 +29,7 @@ use orderdeck::console::theme::Theme;
 use orderdeck::console::{Action, Effect, Event, Screen, State, receive, start, update};
 use orderdeck::domain::access::Role;
 use orderdeck::domain::audit::Actor;
-use orderdeck::domain::clock::{FixedClock, from_unix};
-use orderdeck::domain::ids::LinkId;
+use orderdeck::domain::clock::FixedClock;
 use orderdeck::engine::{Engine, EngineOptions};
 use orderdeck::service::Service;
 use orderdeck::service::api::{PROTOCOL_VERSION, Request, Response};
@@ -52,13 +53,6 @@ impl Write for Counter {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
 }
 
 fn ms(d: Duration) -> String {
@@ -158,15 +152,8 @@ impl Console {
 }
 
 fn main() -> io::Result<()> {
-    let orders = env_count("ORDERS", 20_000);
-    let links = env_count("LINKS", 10).max(1);
-    let history = History {
-        links: (0..links)
-            .map(|n| LinkId::new(format!("shop{n}")).unwrap())
-            .collect(),
-        count: orders,
-        end: from_unix(1_790_000_000),
-    };
+    let history = made_up_history(20_000);
+    let (orders, links) = (history.count, history.links.len());
     let now = history.end + chrono::Duration::days(1);
     let dir = tempfile::tempdir()?;
     let store = Store::open_with(&StoreConfig::new(dir.path().join("store"))).expect("open");

@@ -8,11 +8,14 @@
 // Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use orderdeck::cli::history::{BATCH, History};
-use orderdeck::domain::clock::{Timestamp, from_unix};
+use common::made_up_history;
+use orderdeck::cli::history::BATCH;
+use orderdeck::domain::clock::Timestamp;
 use orderdeck::domain::ids::LinkId;
 use orderdeck::domain::job::{Job, JobKind};
 use orderdeck::domain::order::{FlowStatus, Order};
@@ -23,13 +26,6 @@ use orderdeck::store::{Change, CheckDepth, ListOrder, OrderFilter, Store, StoreC
 
 const PAGE: usize = 50;
 const RUNS: usize = 7;
-
-fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 /// Runs `f` a few times; (median, slowest).
 fn time<T>(mut f: impl FnMut() -> T) -> (Duration, Duration) {
@@ -85,15 +81,8 @@ fn resident_mb() -> f64 {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
-    let orders = env_count("ORDERS", 100_000);
-    let links = env_count("LINKS", 10).max(1);
-    let history = History {
-        links: (0..links)
-            .map(|n| LinkId::new(format!("shop{n}")).unwrap())
-            .collect(),
-        count: orders,
-        end: from_unix(1_790_000_000),
-    };
+    let history = made_up_history(100_000);
+    let (orders, links) = (history.count, history.links.len());
     let now = history.end + chrono::Duration::days(1);
     let settings = |_: &LinkId| LinkSettings::default();
     let dir = tempfile::tempdir().expect("temp dir");

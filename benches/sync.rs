@@ -12,9 +12,12 @@
 // Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::env_count;
 use orderdeck::cli::runtime::open_local;
 use orderdeck::config::Config;
 use orderdeck::domain::clock::SystemClock;
@@ -25,13 +28,6 @@ use orderdeck::sandbox::magento2::TrackSpec;
 use orderdeck::sandbox::scenario::{Scenario, Size};
 use orderdeck::sandbox::set::SandboxSet;
 use orderdeck::sandbox::shopify::{BucketLimits, SandboxTracking};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Shopify Plus-sized buckets (a standard plan restores 100 points/s; 10,000 orders there take
 /// half an hour whatever the client does).
@@ -309,9 +305,9 @@ impl StorePlatform {
 }
 
 fn main() -> anyhow::Result<()> {
-    let orders = env("ORDERS", 10_000) as usize;
-    let shops = env("SHOPS", 4) as usize;
-    let latency = Duration::from_millis(env("LATENCY_MS", 60));
+    let orders = env_count("ORDERS", 10_000) as usize;
+    let shops = env_count("SHOPS", 4) as usize;
+    let latency = Duration::from_millis(env_count("LATENCY_MS", 60));
     let platforms = StorePlatform::chosen()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

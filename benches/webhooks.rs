@@ -18,11 +18,14 @@
 // Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+mod common;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use common::env_count;
 use orderdeck::cli::runtime::open_local;
 use orderdeck::config::Config;
 use orderdeck::domain::clock::SystemClock;
@@ -34,13 +37,6 @@ use orderdeck::sandbox::shopify::{BucketLimits, SandboxTracking};
 use orderdeck::sandbox::webhooks::{self, Delivery, WooSender};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Shopify Plus-sized buckets, as in the sync bench.
 const BUCKET: BucketLimits = BucketLimits {
@@ -107,10 +103,10 @@ struct Sent {
 }
 
 fn main() -> anyhow::Result<()> {
-    let rate = env("RATE", 100);
-    let seconds = env("SECONDS", 20);
-    let shops = env("SHOPS", 4) as usize;
-    let latency = Duration::from_millis(env("LATENCY_MS", 60));
+    let rate = env_count("RATE", 100);
+    let seconds = env_count("SECONDS", 20);
+    let shops = env_count("SHOPS", 4) as usize;
+    let latency = Duration::from_millis(env_count("LATENCY_MS", 60));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
