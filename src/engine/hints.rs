@@ -297,17 +297,16 @@ impl Engine {
                 .map_err(|why| format!("store order {id}: {why}"))
         }))
         .await;
-        let (changes, failures): (Vec<_>, Vec<_>) = reads.into_iter().partition(Result::is_ok);
-        let changes = changes.into_iter().filter_map(Result::ok).collect();
-        let ingested = self
-            .ingest_store_changes(link, changes)
-            .await
-            .map_err(|why| format!("store orders: {why}"));
-        let failures: Vec<String> = failures
-            .into_iter()
-            .filter_map(Result::err)
-            .chain(ingested.err())
-            .collect();
+        let (mut changes, mut failures) = (Vec::new(), Vec::new());
+        for read in reads {
+            match read {
+                Ok(change) => changes.push(change),
+                Err(why) => failures.push(why),
+            }
+        }
+        if let Err(why) = self.ingest_store_changes(link, changes).await {
+            failures.push(format!("store orders: {why}"));
+        }
         if failures.is_empty() {
             Ok(())
         } else {
