@@ -426,6 +426,19 @@ impl Driver {
         }
     }
 
+    /// TikTok cancels the last line item of `id`; the buyer keeps the rest.
+    fn cancel_last_line(&mut self, id: String) {
+        let last = vec![self.known[&id].lines.last().expect("lines").clone()];
+        if self
+            .set
+            .tiktok
+            .cancel_lines_as(&id, &last, "BUYER", "One was enough")
+            .is_ok()
+        {
+            self.log.part_cancelled.insert(id, last);
+        }
+    }
+
     /// TikTok cancels the last line item of a multi-unit order; the buyer keeps the rest.
     fn cancel_some_lines(&mut self, open: &[(String, usize, SandboxOrder)]) {
         let candidates: Vec<String> = open
@@ -436,15 +449,7 @@ impl Driver {
         if self.rng.random_bool(0.12)
             && let Some(id) = self.pick(&candidates)
         {
-            let last = vec![self.known[&id].lines.last().expect("lines").clone()];
-            if self
-                .set
-                .tiktok
-                .cancel_lines_as(&id, &last, "BUYER", "One was enough")
-                .is_ok()
-            {
-                self.log.part_cancelled.insert(id, last);
-            }
+            self.cancel_last_line(id);
         }
     }
 

@@ -24,14 +24,11 @@ const CREATE: &str = "createFulfillmentOrder";
 const CANCEL: &str = "cancelFulfillmentOrder";
 
 async fn rig() -> (Rig, usize) {
-    let rig = Rig::with(Options {
-        shops: 1,
+    Rig::with_store(Options {
         amazon: true,
         ..Options::default()
     })
-    .await;
-    let shop = rig.set.scenario.shops.len() - 1;
-    (rig, shop)
+    .await
 }
 
 fn amazon(rig: &Rig) -> &AmazonMcfSandbox {

@@ -14,14 +14,11 @@ use orderdeck::sandbox::faults::FaultKind;
 use crate::engine::support::*;
 
 async fn rig() -> (Rig, usize) {
-    let rig = Rig::with(Options {
-        shops: 1,
+    Rig::with_store(Options {
         bigcommerce: true,
         ..Options::default()
     })
-    .await;
-    let shop = rig.set.scenario.shops.len() - 1;
-    (rig, shop)
+    .await
 }
 
 fn store(rig: &Rig) -> String {

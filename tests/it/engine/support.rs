@@ -116,6 +116,18 @@ impl Rig {
         .await
     }
 
+    /// A rig of one Shopify shop and the one store `options` adds (WooCommerce, Magento,
+    /// BigCommerce or Amazon) with its own shop, which is answered: the last.
+    pub async fn with_store(options: Options) -> (Rig, usize) {
+        let rig = Rig::with(Options {
+            shops: 1,
+            ..options
+        })
+        .await;
+        let shop = rig.set.scenario.shops.len() - 1;
+        (rig, shop)
+    }
+
     pub async fn with(options: Options) -> Rig {
         let scenario = Scenario::generate(
             7,

@@ -468,16 +468,13 @@ enum StoreKind {
 
 impl StoreKind {
     async fn rig(self, paths: String) -> (Rig, usize) {
-        let rig = Rig::with(Options {
-            shops: 1,
+        Rig::with_store(Options {
             paths,
             woocommerce: matches!(self, StoreKind::Woocommerce),
             bigcommerce: matches!(self, StoreKind::Bigcommerce),
             ..Options::default()
         })
-        .await;
-        let shop = rig.set.scenario.shops.len() - 1;
-        (rig, shop)
+        .await
     }
 
     fn store(self, rig: &Rig) -> String {

@@ -11,14 +11,11 @@ use orderdeck::sandbox::woocommerce::WooOrder;
 use crate::engine::support::*;
 
 async fn rig() -> (Rig, usize) {
-    let rig = Rig::with(Options {
-        shops: 1,
+    Rig::with_store(Options {
         woocommerce: true,
         ..Options::default()
     })
-    .await;
-    let shop = rig.set.scenario.shops.len() - 1;
-    (rig, shop)
+    .await
 }
 
 fn site(rig: &Rig) -> String {

@@ -473,15 +473,7 @@ impl Driver {
         if self.rng.random_bool(0.2)
             && let Some(id) = self.pick(&candidates)
         {
-            let last = vec![self.known[&id].lines.last().expect("lines").clone()];
-            if self
-                .set
-                .tiktok
-                .cancel_lines_as(&id, &last, "BUYER", "One was enough")
-                .is_ok()
-            {
-                self.log.part_cancelled.insert(id, last);
-            }
+            self.cancel_last_line(id);
         }
     }
 }
