@@ -5,9 +5,11 @@
 //! to the real service in-process: each sample is the reducer, the service's read of the store
 //! and the frame drawn through the real `Screen` (render, diff, write). Counts that follow a
 //! filtered page are not waited for, as the console does not wait for them; their time is
-//! printed apart. Prints median and p99 of moving the selection, paging down, changing the sort
-//! column and typing a filter, each against the goal (p99 ≤ 16 ms), then the bytes an idle
-//! screen writes (goal: 0).
+//! printed apart. A typed filter key is drawn before its filtered page is asked for (as the
+//! console draws before any answer), so it prints both: key → frame and key → its page.
+//! Prints median and p99 of moving the selection, paging down, changing the sort column and
+//! typing a filter, each against the goal (p99 ≤ 16 ms; a filtered page ≤ 1 s), then the bytes
+//! an idle screen writes (goal: 0).
 //! `ORDERS=1000000 cargo bench --bench console_frame`; the store lives in the system temp dir.
 
 // Benchmark code: a panic is a failed run (the crate's lints deny these outside tests).
@@ -59,17 +61,22 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
+/// One line: what, median and p99 of the samples, the frame goal, met or not (by the p99).
+fn report(what: &str, samples: Vec<Duration>) {
+    report_against(what, samples, GOAL);
+}
+
 /// One line: what, median and p99 of the samples, the goal, met or not (by the p99).
-fn report(what: &str, mut samples: Vec<Duration>) {
+fn report_against(what: &str, mut samples: Vec<Duration>, goal: Duration) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-    let verdict = if at(0.99) <= GOAL { "ok" } else { "NOT MET" };
+    let verdict = if at(0.99) <= goal { "ok" } else { "NOT MET" };
     println!(
         "{what:<44} median {:>9}  p99 {:>9}  ({:>4} keys)  goal p99 ≤ {}  {verdict}",
         ms(at(0.5)),
         ms(at(0.99)),
         samples.len(),
-        ms(GOAL)
+        ms(goal)
     );
 }
 
@@ -104,19 +111,32 @@ impl Console {
 
     /// A key pressed, its answers read and the frame drawn: how long until the person sees it.
     fn key(&mut self, effects: impl FnOnce(&mut State) -> Vec<Effect>) -> Duration {
+        self.key_then_answer(effects).1
+    }
+
+    /// A key pressed: how long until its frame (the console draws before any answer comes),
+    /// and until the frame with its answers.
+    fn key_then_answer(
+        &mut self,
+        effects: impl FnOnce(&mut State) -> Vec<Effect>,
+    ) -> (Duration, Duration) {
         let started = Instant::now();
         let effects = effects(&mut self.state);
+        self.screen.draw(&self.state).expect("draw");
+        let frame = started.elapsed();
         self.settle(effects);
         self.screen.draw(&self.state).expect("draw");
-        started.elapsed()
+        (frame, started.elapsed())
     }
 
     fn action(&mut self, action: Action) -> Duration {
         self.key(|state| update(state, action))
     }
 
-    fn typed(&mut self, c: char) -> Duration {
-        self.key(|state| orderdeck::console::handle_key(state, &KeyEvent::from(KeyCode::Char(c))))
+    fn typed(&mut self, c: char) -> (Duration, Duration) {
+        self.key_then_answer(|state| {
+            orderdeck::console::handle_key(state, &KeyEvent::from(KeyCode::Char(c)))
+        })
     }
 
     /// Types `text` into the open line (untimed).
@@ -138,16 +158,21 @@ impl Console {
         }
     }
 
-    /// Answers the newest count still on its way (the console drops the older ones' answers);
-    /// returns how long it took.
-    fn counts(&mut self) -> Duration {
+    /// Answers the count of the filter as typed, if the list waits for one (the console drops
+    /// older counts' answers, and the service stops them when the filter changes); returns how
+    /// long it took.
+    fn counts(&mut self) -> Option<Duration> {
         let started = Instant::now();
-        if let Some(Effect::Call { ticket, request }) = std::mem::take(&mut self.counts).pop() {
-            let result = self.runtime.block_on(self.client.call(request));
-            let effects = receive(&mut self.state, Event::Reply { ticket, result });
-            self.settle(effects);
+        let Some(Effect::Call { ticket, request }) = std::mem::take(&mut self.counts).pop() else {
+            return None;
+        };
+        if self.state.orders.counting_for != Some(ticket.id) {
+            return None;
         }
-        started.elapsed()
+        let result = self.runtime.block_on(self.client.call(request));
+        let effects = receive(&mut self.state, Event::Reply { ticket, result });
+        self.settle(effects);
+        Some(started.elapsed())
     }
 }
 
@@ -262,7 +287,8 @@ fn main() -> io::Result<()> {
     console.type_text("sort default");
     console.press("enter");
 
-    let mut filters = Vec::new();
+    let (mut filter_frames, mut filter_pages) = (Vec::new(), Vec::new());
+    let mut slowest_page = (Duration::ZERO, String::new());
     let mut counting = Vec::new();
     for round in 0..5 {
         console.press("/");
@@ -275,20 +301,44 @@ fn main() -> io::Result<()> {
         ][round]
             .chars()
         {
-            filters.push(console.typed(c));
+            let (frame, page) = console.typed(c);
+            filter_frames.push(frame);
+            filter_pages.push(page);
+            if page > slowest_page.0 {
+                slowest_page = (page, console.state.orders.filter.clone());
+            }
         }
         console.press("enter");
-        counting.push(console.counts());
+        if let Some(took) = console.counts() {
+            counting.push((took, console.state.orders.filter.clone()));
+        }
         console.press("esc");
     }
-    report("type a filter (each key)", filters);
-    counting.sort();
-    println!(
-        "{:<44} median {:>9}  slowest {:>9}  no goal: the page shows first, with counting…",
-        "  …the count that follows a filter",
-        ms(counting[counting.len() / 2]),
-        ms(counting[counting.len() - 1])
+    report("type a filter (each key)", filter_frames);
+    // The store's goal for a filter's first page: ≤ 100 ms when ≥ 1% match, ≤ 1 s when none
+    // do; most keys' filters here match a few orders or none, so the 1 s applies.
+    report_against(
+        "  …each key's filtered page shown",
+        filter_pages,
+        Duration::from_secs(1),
     );
+    println!(
+        "{:<44} {:?} at {}",
+        "  …the slowest",
+        slowest_page.1,
+        ms(slowest_page.0)
+    );
+    counting.sort();
+    if let (Some(median), Some(slowest)) = (counting.get(counting.len() / 2), counting.last()) {
+        println!(
+            "{:<44} median {:>9}  slowest {:>9} ({:?}; {} of 5 filters counted)  no goal: the page shows first, with counting…",
+            "  …the count that follows a filter",
+            ms(median.0),
+            ms(slowest.0),
+            slowest.1,
+            counting.len()
+        );
+    }
 
     let mut finds = Vec::new();
     // Orders in the store (not the newest, not the stuck one in fifty), at both ends and between.

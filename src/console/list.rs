@@ -49,11 +49,16 @@ pub struct List<T> {
     pub marks: BTreeMap<String, T>,
     /// The request whose answer this list waits for; older answers are dropped.
     pub waiting_for: Option<u64>,
+    /// A scanning request (a filtered page) was wanted while `waiting_for` was on its way: it
+    /// is asked when that answer comes, so typing a filter keeps one scan in flight, not one
+    /// per key queued behind each other at the service.
+    pub owed: bool,
     pub error: Option<String>,
     /// The service is still counting the list (a filtered order list): `total` counts the
     /// rows read so far.
     pub counting: bool,
-    /// The count this list waits for; older answers are dropped.
+    /// The count this list waits for; older answers are dropped (and the service stops an
+    /// older count once the filter changed).
     pub counting_for: Option<u64>,
     /// The count of the list as filtered and sorted now, once the service gave it.
     pub counted: Option<usize>,
@@ -74,6 +79,7 @@ impl<T> Default for List<T> {
             dir: SortDir::Asc,
             marks: BTreeMap::new(),
             waiting_for: None,
+            owed: false,
             error: None,
             counting: false,
             counting_for: None,

@@ -142,6 +142,21 @@ impl Request {
             | Request::SyncNow { .. } => true,
         }
     }
+
+    /// Whether the request walks a whole view or log rather than reading one page of an index:
+    /// a filter, or `since`. The service caps how many run at once; a console keeps one of
+    /// them in flight per list.
+    pub fn scans(&self) -> bool {
+        let filtered =
+            |filter: &Option<String>| filter.as_deref().is_some_and(|f| !f.trim().is_empty());
+        match self {
+            // A sorted order list is a range of an index, as its own order is.
+            Request::Orders(q) | Request::OrderCount(q) => filtered(&q.filter),
+            Request::Cancellations(q) => filtered(&q.filter),
+            Request::Audit(q) | Request::Activity(q) => filtered(&q.filter) || q.since.is_some(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -58,6 +58,17 @@ impl Service {
     /// Answers one request. One exhaustive match: a new request must say here whether it
     /// reads (and how) or which plan it runs (see `mutations`).
     pub async fn handle(&self, caller: &Actor, request: Request) -> Result<Response, ServiceError> {
+        self.handle_while(caller, request, &|| true).await
+    }
+
+    /// [`Service::handle`], where a filtered count stops (and says it was replaced) as soon as
+    /// `count_wanted` says a newer count took its place (`reads.rs`).
+    pub(crate) async fn handle_while(
+        &self,
+        caller: &Actor,
+        request: Request,
+        count_wanted: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Response, ServiceError> {
         self.admit(caller, &request).await?;
         let plan = match request {
             Request::Hello { .. } => return Ok(Response::Welcome(self.welcome(caller))),
@@ -70,7 +81,7 @@ impl Service {
             }
             Request::OrderCount(q) => {
                 return self.read(caller, || {
-                    self.order_count(&q)
+                    self.order_count(&q, count_wanted)
                         .map(|total| Response::OrderCount { total })
                 });
             }
@@ -333,7 +344,11 @@ impl Service {
     }
 
     /// How many orders `q`'s list holds with its filter (one read for an unfiltered list).
-    fn order_count(&self, q: &OrderQuery) -> Result<usize, ServiceError> {
+    fn order_count(
+        &self,
+        q: &OrderQuery,
+        wanted: &dyn Fn() -> bool,
+    ) -> Result<usize, ServiceError> {
         let store = self.engine.store();
         let now = self.engine.now();
         let lookup = self.engine.settings_lookup();
@@ -351,9 +366,10 @@ impl Service {
             now,
         };
         with_order_filter(&filter, q.view, now, |filter| {
-            store.count_matching(&query, &lookup, filter)
+            store.count_matching_while(&query, &lookup, filter, wanted)
         })
-        .map_err(ServiceError::internal)
+        .map_err(ServiceError::internal)?
+        .ok_or_else(|| ServiceError::invalid(REPLACED_COUNT))
     }
 
     fn cancellations(&self, q: CancellationQuery) -> Result<Paged<CancellationRow>, ServiceError> {
@@ -539,6 +555,9 @@ impl Service {
         })
     }
 }
+
+/// Why a count stopped: the same user asked for a newer one (their console's filter changed).
+pub(crate) const REPLACED_COUNT: &str = "this count was replaced by a newer one from the same user";
 
 /// `filter` as the store applies it to the orders of `view`'s list: its pre-check on each
 /// order's indexed text, then the filter itself on the order's row.

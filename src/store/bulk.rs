@@ -13,6 +13,7 @@ use super::codec;
 use super::index::{self, Entry};
 use super::keys;
 use super::rank;
+use super::text_blocks::TextChanges;
 use super::{Change, Result, Store, StoreError, TreeId, meta};
 use crate::domain::order::Order;
 
@@ -32,6 +33,8 @@ pub(super) struct Batches {
     /// buckets' entries (`idx_rank_counts`), since the last write.
     views: BTreeMap<Vec<u8>, u64>,
     ranks: BTreeMap<Vec<u8>, u64>,
+    /// Order texts, written into their blocks (`text_blocks.rs`) with the rest.
+    texts: TextChanges,
 }
 
 impl Batches {
@@ -50,7 +53,13 @@ impl Batches {
             *self.ranks.entry(counter.key).or_default() += 1;
         }
         self.entries += 1;
-        self.put(entry.tree, entry.key, entry.value);
+        match entry.tree {
+            TreeId::IdxOrderText => {
+                self.texts.set(&entry.key, Some(&entry.value));
+                self.held += 1;
+            }
+            tree => self.put(tree, entry.key, entry.value),
+        }
         Ok(())
     }
 
@@ -68,6 +77,7 @@ impl Batches {
     pub fn write(&mut self, store: &Store) -> Result<()> {
         let mut held: Vec<_> = self.trees.drain().collect();
         held.sort_by_key(|(tree, _)| index::owner(*tree).is_none());
+        self.texts.write_batch(store.tree(TreeId::IdxOrderText))?;
         for (tree, batch) in held {
             store
                 .tree(tree)

@@ -21,6 +21,7 @@ use super::index::{self, Entry};
 use super::keys;
 use super::rank;
 use super::records::{LinkRecord, SettingsRecord, Watermark};
+use super::text_blocks::{Starts, TextChanges};
 use super::{Result, Store, StoreError, TreeId, meta};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::cancellation::Cancellation;
@@ -163,9 +164,18 @@ impl Store {
     /// The transaction; callers hold `writes` shared.
     fn commit(&self, change: &Change) -> Result<()> {
         let prepared = prepare(change)?;
+        let ids = change
+            .orders
+            .iter()
+            .map(|o| &o.id)
+            .chain(&change.remove_orders);
+        let starts = TextChanges::starts(
+            ids.map(|id| id.as_str().as_bytes().to_vec()),
+            self.tree(TreeId::IdxOrderText),
+        )?;
         self.trees
             .as_slice()
-            .transaction(|tx| write(tx, &prepared))
+            .transaction(|tx| write(tx, &prepared, &starts))
             .map_err(|e| match e {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(source) => StoreError::Sled {
@@ -267,12 +277,12 @@ fn prepare(change: &Change) -> Result<Prepared<'_>> {
 }
 
 /// The transaction body: sled operations and pure computation only.
-fn write(tx: &[TransactionalTree], p: &Prepared<'_>) -> TxResult<()> {
+fn write(tx: &[TransactionalTree], p: &Prepared<'_>, text_starts: &Starts) -> TxResult<()> {
     let t = |id: TreeId| &tx[id as usize];
     for (tree, key, value) in &p.plain {
         t(*tree).insert(key.as_slice(), value.as_slice())?;
     }
-    let mut counts = CountDeltas::default();
+    let mut counts = IndexDeltas::default();
     for put in &p.indexed {
         let old = t(put.tree).insert(put.key.as_slice(), put.value.as_slice())?;
         let old_entries = old_entries(put.tree, &put.key, old)?;
@@ -290,6 +300,9 @@ fn write(tx: &[TransactionalTree], p: &Prepared<'_>) -> TxResult<()> {
     ] {
         write_counts(t(id), id, deltas)?;
     }
+    counts
+        .texts
+        .write_in(t(TreeId::IdxOrderText), text_starts)?;
     for w in p.settings {
         write_settings(t(TreeId::Settings), w)?;
     }
@@ -328,12 +341,14 @@ fn old_entries(tree: TreeId, key: &[u8], old: Option<sled::IVec>) -> TxResult<Ve
     }
 }
 
-/// Net changes of the kept counts in one transaction: each view's size (`idx_view_counts`, by
-/// view prefix) and each rank bucket's (`idx_rank_counts`, see `rank.rs`).
+/// What one transaction's index entries add up to: the net change of each view's size
+/// (`idx_view_counts`, by view prefix) and of each rank bucket's (`idx_rank_counts`, see
+/// `rank.rs`), and the order texts to write, which live in shared blocks (`text_blocks.rs`).
 #[derive(Default)]
-struct CountDeltas {
+struct IndexDeltas {
     views: BTreeMap<Vec<u8>, i64>,
     ranks: BTreeMap<Vec<u8>, i64>,
+    texts: TextChanges,
 }
 
 /// Removes entries the old record implied and the new one does not; writes new or changed ones;
@@ -343,12 +358,15 @@ fn sync_entries(
     tx: &[TransactionalTree],
     old: &[Entry],
     new: &[Entry],
-    counts: &mut CountDeltas,
+    counts: &mut IndexDeltas,
 ) -> TxResult<()> {
     let same_key = |a: &Entry, b: &Entry| a.tree == b.tree && a.key == b.key;
     for stale in old.iter().filter(|o| !new.contains(o)) {
         if !new.iter().any(|n| same_key(n, stale)) {
-            tx[stale.tree as usize].remove(stale.key.as_slice())?;
+            match stale.tree {
+                TreeId::IdxOrderText => counts.texts.set(&stale.key, None),
+                tree => drop(tx[tree as usize].remove(stale.key.as_slice())?),
+            }
             tally_view(counts, stale, -1);
         }
         tally_ranks(counts, stale, -1)?;
@@ -358,12 +376,15 @@ fn sync_entries(
             tally_view(counts, entry, 1);
         }
         tally_ranks(counts, entry, 1)?;
-        tx[entry.tree as usize].insert(entry.key.as_slice(), entry.value.as_slice())?;
+        match entry.tree {
+            TreeId::IdxOrderText => counts.texts.set(&entry.key, Some(&entry.value)),
+            tree => drop(tx[tree as usize].insert(entry.key.as_slice(), entry.value.as_slice())?),
+        }
     }
     Ok(())
 }
 
-fn tally_view(counts: &mut CountDeltas, entry: &Entry, delta: i64) {
+fn tally_view(counts: &mut IndexDeltas, entry: &Entry, delta: i64) {
     if entry.tree == TreeId::IdxViews
         && let Some(prefix) = keys::view_prefix_of(&entry.key)
     {
@@ -371,7 +392,7 @@ fn tally_view(counts: &mut CountDeltas, entry: &Entry, delta: i64) {
     }
 }
 
-fn tally_ranks(counts: &mut CountDeltas, entry: &Entry, delta: i64) -> TxResult<()> {
+fn tally_ranks(counts: &mut IndexDeltas, entry: &Entry, delta: i64) -> TxResult<()> {
     let ranked = rank::counters(entry.tree, &entry.key, &entry.value)
         .map_err(ConflictableTransactionError::Abort)?;
     for counter in ranked {

@@ -30,6 +30,7 @@ use super::index::{self, INDEXED};
 use super::keys;
 use super::rank;
 use super::records::{LinkRecord, SettingsRecord};
+use super::text_blocks;
 use super::{Result, Store, StoreError, TreeId, meta};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -136,6 +137,8 @@ struct Scan {
     highs: HashMap<&'static [u8], u64>,
     /// Rank counts of the index entries met so far (their digest goes to `expected`).
     ranks: rank::Streamed,
+    /// The blocks of order texts met so far, which must follow each other (`text_blocks.rs`).
+    text_chain: text_blocks::Chain,
 }
 
 /// The id counter a key of `tree` must stay under, with the id the key holds.
@@ -151,6 +154,12 @@ fn counted_id(tree: TreeId, key: &[u8]) -> Option<(&'static [u8], u64)> {
 
 /// The format and shape checks every value gets, by tree.
 fn check_header(tree: TreeId, key: &[u8], value: &[u8]) -> Result<(), Problem> {
+    if tree == TreeId::IdxOrderText {
+        // A block of entries (`text_blocks.rs`), each checked as it is read.
+        return text_blocks::parse(key, value)
+            .map(drop)
+            .map_err(|e| problem_of(tree, key, e));
+    }
     if index::owner(tree).is_some() {
         if index::primary_key_of(tree, key).is_none() {
             return Err(problem(
@@ -242,6 +251,11 @@ impl Store {
             }
         }
         scan.finish_ranks();
+        if let Some((key, what)) = scan.text_chain.end() {
+            report
+                .problems
+                .push(problem(TreeId::IdxOrderText, &key, what));
+        }
         let ranks = TreeId::IdxRankCounts;
         if scan.expected.get(&ranks).copied().unwrap_or_default()
             != scan.actual.get(&ranks).copied().unwrap_or_default()
@@ -316,10 +330,17 @@ impl Store {
             };
             for entry in derived.entries.iter().filter(|e| e.tree == index) {
                 let record = format!("{} record {}", primary.name(), keys::show(&key));
-                match index_tree
-                    .get(&entry.key)
-                    .map_err(StoreError::sled("reading an index"))?
-                {
+                let stored = match index {
+                    TreeId::IdxOrderText => match text_blocks::get(index_tree, &entry.key) {
+                        Ok(text) => text,
+                        Err(_) => continue, // its block's damage was reported by the first pass
+                    },
+                    _ => index_tree
+                        .get(&entry.key)
+                        .map_err(StoreError::sled("reading an index"))?
+                        .map(|v| v.to_vec()),
+                };
+                match stored {
                     None => problems.push(problem(
                         index,
                         &entry.key,
@@ -334,10 +355,9 @@ impl Store {
                 }
             }
         }
-        for item in index_tree.iter() {
-            let (key, _) = item.map_err(StoreError::sled("explaining an index problem"))?;
-            let Some(pk) = index::primary_key_of(index, &key) else {
-                continue; // reported by the first pass
+        let mut explain_stored = |key: &[u8]| -> Result<()> {
+            let Some(pk) = index::primary_key_of(index, key) else {
+                return Ok(()); // reported by the first pass
             };
             let record = format!("{} record {}", primary.name(), keys::show(&pk));
             let what = match primary_tree
@@ -347,13 +367,30 @@ impl Store {
                 None => Some(format!("points to {record}, which does not exist")),
                 Some(bytes) => match index::derive(primary, &pk, &bytes) {
                     Err(_) => Some(format!("points to {record}, which cannot be decoded")),
-                    Ok(d) if !d.entries.iter().any(|e| e.tree == index && e.key == *key) => {
+                    Ok(d) if !d.entries.iter().any(|e| e.tree == index && e.key == key) => {
                         Some(format!("stale; {record} no longer implies it"))
                     }
                     Ok(_) => None,
                 },
             };
-            problems.extend(what.map(|what| problem(index, &key, what)));
+            problems.extend(what.map(|what| problem(index, key, what)));
+            Ok(())
+        };
+        if index == TreeId::IdxOrderText {
+            // A damaged block was reported by the first pass; its entries cannot be named.
+            for item in index_tree.iter() {
+                let (block, value) =
+                    item.map_err(StoreError::sled("explaining an index problem"))?;
+                let entries = text_blocks::parse(&block, &value).map(|b| b.entries);
+                for (id, _) in entries.unwrap_or_default() {
+                    explain_stored(id)?;
+                }
+            }
+            return Ok(());
+        }
+        for item in index_tree.iter() {
+            let (key, _) = item.map_err(StoreError::sled("explaining an index problem"))?;
+            explain_stored(&key)?;
         }
         Ok(())
     }
@@ -448,6 +485,19 @@ impl Scan {
         }
         if let Err(p) = check_header(tree, key, value) {
             problems.push(p);
+            return;
+        }
+        if tree == TreeId::IdxOrderText {
+            // check_header parsed the block already; its entries are the index's.
+            if let Ok(block) = text_blocks::parse(key, value) {
+                if let Some(what) = self.text_chain.follow(key, &block) {
+                    problems.push(problem(tree, key, what));
+                }
+                let actual = self.actual.entry(tree).or_default();
+                for (id, text) in block.entries {
+                    actual.add(id, text);
+                }
+            }
             return;
         }
         if index::owner(tree).is_some() {

@@ -54,6 +54,13 @@ pub const STEPS: &[Step] = &[
                page at any offset skips whole buckets",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 7,
+        what: "keep the orders' list texts in blocks of neighbouring order ids \
+               (idx_order_text), so a filter's pass over every order reads a value per 16 \
+               orders",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -614,5 +621,63 @@ mod tests {
         let newest_first = migrated.page_view(&query, &defaults).unwrap();
         let ids: Vec<&str> = newest_first.items.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids, ["122", "121", "120"]);
+    }
+
+    #[test]
+    fn a_version_7_store_keeps_its_order_texts_in_blocks_and_filters_find_them() {
+        use crate::domain::listing::search_text;
+        use crate::store::{ListOrder, OrderFilter};
+
+        let dir = tempdir();
+        let store = open(dir.path());
+        let orders: Vec<Order> = (0..30)
+            .map(|n| {
+                let mut o = order(&format!("{}", 500 + n), "uk");
+                o.tiktok.recipient.name = format!("Buyer {n}");
+                o
+            })
+            .collect();
+        store
+            .apply(&Change {
+                orders: orders.clone(),
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 7 wrote: one entry per order, keyed by its id.
+        let texts = store.tree(TreeId::IdxOrderText);
+        texts.clear().unwrap();
+        for o in &orders {
+            texts
+                .insert(o.id.as_str(), codec::text_value(&search_text(o)))
+                .unwrap();
+        }
+        write_version(&store, 7).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(7));
+        assert!(migrated.open_report().integrity.is_clean());
+        let blocks = migrated.tree(TreeId::IdxOrderText);
+        assert_eq!(blocks.len(), 1, "30 texts fit one block");
+        assert_eq!(blocks.first().unwrap().unwrap().0, b"");
+        let query = crate::store::ViewQuery {
+            view: OrderView::All,
+            link: None,
+            offset: 0,
+            limit: 50,
+            now: t(0),
+        };
+        for (wanted, expected) in [("buyer 17", vec!["517"]), ("nobody", vec![])] {
+            let text = |text: &str| text.contains(wanted);
+            let filter = OrderFilter {
+                text: &text,
+                order: &|o: &Order| search_text(o).contains(wanted),
+            };
+            let found = migrated
+                .page_matching(&query, ListOrder::default(), &defaults, &filter)
+                .unwrap();
+            let ids: Vec<&str> = found.items.iter().map(|o| o.id.as_str()).collect();
+            assert_eq!((ids, found.total), (expected.clone(), Some(expected.len())));
+        }
     }
 }

@@ -37,6 +37,7 @@ mod named;
 mod rank;
 mod read;
 mod records;
+mod text_blocks;
 mod views;
 
 #[cfg(test)]

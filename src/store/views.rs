@@ -98,7 +98,7 @@ impl Store {
     }
 
     /// The size of a view's index range, kept by every change in `idx_view_counts`.
-    fn stored_count(&self, view: OrderView, link: Option<&LinkId>) -> Result<usize> {
+    pub(super) fn stored_count(&self, view: OrderView, link: Option<&LinkId>) -> Result<usize> {
         let tree = TreeId::IdxViewCounts;
         let key = keys::view_prefix(view, link);
         match self

@@ -101,7 +101,7 @@ pub fn load_view(state: &mut State) -> Vec<Effect> {
 }
 
 /// Asks for the rows around the screen: always when `again`, else only when the screen shows
-/// rows that are not loaded.
+/// rows that are not loaded. A filtered page waits while an answer is on its way (`List::owed`).
 pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
     let page = state.page_rows();
     let window = with_list!(state, list, |l| if again {
@@ -153,8 +153,15 @@ pub fn load_page(state: &mut State, list: ListId, again: bool) -> Vec<Effect> {
             }
         },
     };
+    if request.scans() && with_list!(state, list, |l| l.waiting_for.is_some()) {
+        with_list!(state, list, |l| l.owed = true);
+        return Vec::new();
+    }
     let (id, effect) = call(state, Purpose::Page(list), request);
-    with_list!(state, list, |l| l.waiting_for = Some(id));
+    with_list!(state, list, |l| {
+        l.waiting_for = Some(id);
+        l.owed = false;
+    });
     vec![effect]
 }
 

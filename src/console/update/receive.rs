@@ -154,6 +154,11 @@ fn page(
     if !waited {
         return Vec::new();
     }
+    // A newer filter was typed while this answer travelled: ask for it instead.
+    if with_list!(state, list, |l| std::mem::take(&mut l.owed)) {
+        with_list!(state, list, |l| l.waiting_for = None);
+        return load_page(state, list, true);
+    }
     match (list, result) {
         (ListId::Pending, Ok(Response::Orders(p))) => state.pending.install(p, page),
         (ListId::Missing, Ok(Response::Orders(p))) => state.missing.install(p, page),

@@ -254,6 +254,96 @@ fn damaged_indexes_are_named_and_rebuilt() {
     assert_eq!(store.due_jobs(t(0), 5).unwrap().len(), 1);
 }
 
+/// Order texts live in shared blocks: a block cut short and a text that disagrees with its
+/// order are each named (the block by its key, the text by its order), a filter reading the
+/// damaged block fails naming it, and the rebuild restores both.
+#[test]
+fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
+    let dir = tempdir();
+    let mut store = open(dir.path());
+    let orders: Vec<_> = (0..40)
+        .map(|n| order(&format!("{}", 700 + n), "uk"))
+        .collect();
+    store
+        .apply(&Change {
+            orders: orders.clone(),
+            ..Change::default()
+        })
+        .unwrap();
+    let blocks = store.tree(TreeId::IdxOrderText);
+    assert_eq!(blocks.len(), 3, "40 texts in blocks of 16, 16 and 8");
+    // A stale text: the first block rewritten with its first order's text changed.
+    let stale_id = "700";
+    let stale_block: &[u8] = b"";
+    let bytes = blocks.get(stale_block).unwrap().unwrap().to_vec();
+    let at = bytes
+        .windows(3)
+        .position(|w| w == b"700")
+        .expect("the id is in its block");
+    let mut edited = bytes.clone();
+    let text_start = at + 3 + 4 + 1;
+    edited[text_start] = b'9'; // its text begins with its id: "700…" becomes "900…"
+    blocks.insert(stale_block, edited).unwrap();
+    // The last block cut short.
+    let (cut_block, bytes) = blocks.last().unwrap().unwrap();
+    blocks
+        .insert(&cut_block, &bytes[..bytes.len() - 2])
+        .unwrap();
+
+    let report = store.check(CheckDepth::Full).unwrap();
+    let found: Vec<_> = report
+        .problems
+        .iter()
+        .map(|p| (p.tree, p.key.clone(), p.what.clone()))
+        .collect();
+    assert!(
+        found.iter().any(|(t, k, w)| *t == "idx_order_text"
+            && *k == keys::show(&cut_block)
+            && w.contains("cut short")),
+        "{found:#?}"
+    );
+    assert!(
+        found.contains(&(
+            "idx_order_text",
+            stale_id.to_string(),
+            format!("value disagrees with orders record {stale_id}")
+        )),
+        "{found:#?}"
+    );
+    let query = crate::store::ViewQuery {
+        view: crate::domain::triage::OrderView::All,
+        link: None,
+        offset: 0,
+        limit: 50,
+        now: t(0),
+    };
+    let nothing = |_: &str| false;
+    let filter = crate::store::OrderFilter {
+        text: &nothing,
+        order: &|_| false,
+    };
+    let refused = store
+        .count_matching(&query, &|_| Default::default(), &filter)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("idx_order_text") && refused.contains("cut short"),
+        "{refused}"
+    );
+
+    store.rebuild_indexes().unwrap();
+    assert!(store.check(CheckDepth::Full).unwrap().is_clean());
+    let wanted = |text: &str| text.starts_with("700") || text.starts_with("739");
+    let filter = crate::store::OrderFilter {
+        text: &wanted,
+        order: &|_| true,
+    };
+    let count = store
+        .count_matching(&query, &|_| Default::default(), &filter)
+        .unwrap();
+    assert_eq!(count, 2);
+}
+
 /// Two orders, one of their `idx_views` entries lost, then a crash (no close).
 fn crashed_with_a_damaged_index(dir: &std::path::Path) -> Vec<u8> {
     let store = open(dir);

@@ -573,3 +573,44 @@ fn a_bulk_import_indexes_and_counts_like_changes() {
         "a finished import owes no check"
     );
 }
+
+/// A console's filter changed while its count ran: the count stops part way (reading no more
+/// orders) and says it was given up rather than answering a wrong total.
+#[test]
+fn a_count_no_longer_wanted_stops_and_says_so() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let orders: Vec<_> = (0..10)
+        .map(|n| order(&format!("{}", 900 + n), "uk"))
+        .collect();
+    store
+        .apply(&Change {
+            orders,
+            ..Change::default()
+        })
+        .unwrap();
+    let query = ViewQuery {
+        view: OrderView::All,
+        link: None,
+        offset: 0,
+        limit: 0,
+        now: t(0),
+    };
+    let any = |_: &str| true;
+    let filter = crate::store::OrderFilter {
+        text: &any,
+        order: &|_| true,
+    };
+    let whole = store.count_matching_while(&query, &defaults, &filter, &|| true);
+    assert_eq!(whole.unwrap(), Some(10));
+    for asked_until in [1, 3, 8] {
+        let asked = std::cell::Cell::new(0);
+        let wanted = || {
+            asked.set(asked.get() + 1);
+            asked.get() < asked_until
+        };
+        let stopped = store.count_matching_while(&query, &defaults, &filter, &wanted);
+        assert_eq!(stopped.unwrap(), None, "stopped at the {asked_until}th ask");
+        assert_eq!(asked.get(), asked_until, "no ask after it said no");
+    }
+}

@@ -204,6 +204,104 @@ async fn a_filtered_page_shows_counting_and_keys_are_never_kept_waiting() {
     );
 }
 
+/// Typing a filter over a million orders: each key's filtered page is a scan at the service, so
+/// keys typed while one is on its way ask nothing; its answer asks for the filter as typed by
+/// then. One scan in flight, and the last key's page comes after at most two, not one per key.
+#[tokio::test]
+async fn typing_a_filter_keeps_one_scan_in_flight_and_asks_for_the_last_one_typed() {
+    let client = FakeClient::with_sizes(Some(Role::Viewer), 300, 12);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    press(&client, &mut state, "9 /").await;
+    let filtered_pages = |effects: &[Effect]| -> Vec<(u64, Option<String>)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Call {
+                    ticket,
+                    request: Request::Orders(q),
+                } => Some((ticket.id, q.filter.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut asked = Vec::new();
+    for c in "uk-shop1".chars() {
+        let key =
+            ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c));
+        asked.extend(handle_key(&mut state, &key));
+    }
+    let first = filtered_pages(&asked);
+    assert_eq!(
+        first.iter().map(|(_, f)| f.as_deref()).collect::<Vec<_>>(),
+        [Some("u")],
+        "only the first key's page is asked while it is on its way"
+    );
+    assert!(state.orders.owed);
+    // Its answer is of a filter typed over since: not shown; the filter as typed now is asked.
+    let Some(Effect::Call { ticket, request }) = asked.into_iter().find(|e| {
+        matches!(
+            e,
+            Effect::Call {
+                request: Request::Orders(_),
+                ..
+            }
+        )
+    }) else {
+        unreachable!("asked above")
+    };
+    let result = orderdeck::service::client::Client::call(&client, request).await;
+    let next = receive(&mut state, Event::Reply { ticket, result });
+    let second = filtered_pages(&next);
+    assert_eq!(
+        second.iter().map(|(_, f)| f.as_deref()).collect::<Vec<_>>(),
+        [Some("uk-shop1")]
+    );
+    assert!(
+        state.orders.stale,
+        "the old filter's rows were not installed"
+    );
+    let mut counts = settle_before_counts(&client, &mut state, next).await;
+    assert!(
+        state
+            .orders
+            .rows
+            .iter()
+            .all(|r| r.link.as_str() == "uk-shop1"),
+        "the last filter's page is shown"
+    );
+    assert_eq!(counts.len(), 1, "one count, of the last filter");
+
+    // The filter changes while that count is on its way: the new filter is counted at once
+    // (the service stops the older count), and the older answer, coming last, is dropped.
+    let erase = vec!["backspace"; "uk-shop1".len()].join(" ");
+    counts.extend(press_before_counts(&client, &mut state, &erase).await);
+    counts.extend(type_before_counts(&client, &mut state, "shop").await);
+    assert_eq!(state.orders.filter, "shop");
+    assert!(state.orders.counting, "shop fills a page: it is counted");
+    let counted = |e: &Effect| match e {
+        Effect::Call {
+            request: Request::OrderCount(q),
+            ..
+        } => q.clone(),
+        _ => unreachable!("only counts are kept"),
+    };
+    let newest = counted(counts.last().unwrap());
+    assert_eq!(newest.filter.as_deref(), Some("shop"));
+    let Ok(orderdeck::service::api::Response::OrderCount { total: expected }) =
+        orderdeck::service::client::Client::call(&client, Request::OrderCount(newest)).await
+    else {
+        unreachable!("the fake service counts")
+    };
+    counts.reverse();
+    orderdeck::console::settle(&client, &mut state, counts).await;
+    assert!(!state.orders.counting && state.orders.counting_for.is_none());
+    assert_eq!(
+        state.orders.total, expected,
+        "the newest filter's count, not uk-shop1's (109)"
+    );
+    assert_ne!(expected, 109);
+}
+
 #[tokio::test]
 async fn order_opens_the_one_order_a_store_number_names() {
     let client = FakeClient::new(Role::Viewer);
