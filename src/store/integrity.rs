@@ -483,21 +483,24 @@ impl Scan {
             let high = self.highs.entry(counter).or_default();
             *high = (*high).max(id);
         }
-        if let Err(p) = check_header(tree, key, value) {
-            problems.push(p);
+        if tree == TreeId::IdxOrderText {
+            // A block parsed once here (its check is `check_header`'s); its entries are the index's.
+            match text_blocks::parse(key, value) {
+                Ok(block) => {
+                    if let Some(what) = self.text_chain.follow(key, &block) {
+                        problems.push(problem(tree, key, what));
+                    }
+                    let actual = self.actual.entry(tree).or_default();
+                    for (id, text) in block.entries {
+                        actual.add(id, text);
+                    }
+                }
+                Err(e) => problems.push(problem_of(tree, key, e)),
+            }
             return;
         }
-        if tree == TreeId::IdxOrderText {
-            // check_header parsed the block already; its entries are the index's.
-            if let Ok(block) = text_blocks::parse(key, value) {
-                if let Some(what) = self.text_chain.follow(key, &block) {
-                    problems.push(problem(tree, key, what));
-                }
-                let actual = self.actual.entry(tree).or_default();
-                for (id, text) in block.entries {
-                    actual.add(id, text);
-                }
-            }
+        if let Err(p) = check_header(tree, key, value) {
+            problems.push(p);
             return;
         }
         if index::owner(tree).is_some() {

@@ -660,13 +660,7 @@ mod tests {
         let blocks = migrated.tree(TreeId::IdxOrderText);
         assert_eq!(blocks.len(), 1, "30 texts fit one block");
         assert_eq!(blocks.first().unwrap().unwrap().0, b"");
-        let query = crate::store::ViewQuery {
-            view: OrderView::All,
-            link: None,
-            offset: 0,
-            limit: 50,
-            now: t(0),
-        };
+        let query = crate::store::tests::every_order(0, 50);
         for (wanted, expected) in [("buyer 17", vec!["517"]), ("nobody", vec![])] {
             let text = |text: &str| text.contains(wanted);
             let filter = OrderFilter {

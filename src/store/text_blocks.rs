@@ -33,9 +33,9 @@ use super::codec::{self, FORMAT_INDEX};
 use super::{Result, StoreError, TreeId};
 
 /// The most entries a block keeps before it is split.
-pub const MOST: usize = 32;
+const MOST: usize = 32;
 /// The entries of each block a split makes (the last may hold fewer).
-pub const SPLIT_TO: usize = 16;
+const SPLIT_TO: usize = 16;
 
 const TREE: TreeId = TreeId::IdxOrderText;
 
@@ -69,7 +69,8 @@ pub fn parse<'a>(key: &[u8], value: &'a [u8]) -> Result<Block<'a>> {
     while !rest.is_empty() {
         let (id, after) =
             take(rest, 2).ok_or_else(|| bad("a text block ends inside an entry".into()))?;
-        let order = String::from_utf8_lossy(id);
+        // A damaged block may hold any bytes: shown escaped, never raw.
+        let order = super::keys::show(id);
         let (value, after) =
             take(after, 4).ok_or_else(|| bad(format!("the text of order {order} is cut short")))?;
         if id < key || upper.is_some_and(|upper| id >= upper) {

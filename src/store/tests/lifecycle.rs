@@ -310,13 +310,7 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
         )),
         "{found:#?}"
     );
-    let query = crate::store::ViewQuery {
-        view: crate::domain::triage::OrderView::All,
-        link: None,
-        offset: 0,
-        limit: 50,
-        now: t(0),
-    };
+    let query = every_order(0, 50);
     let nothing = |_: &str| false;
     let filter = crate::store::OrderFilter {
         text: &nothing,

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use tempfile::TempDir;
 
-use super::{LinkRecord, Store, StoreConfig};
+use super::{LinkRecord, Store, StoreConfig, ViewQuery};
 use crate::domain::audit::{Actor, AuditEntry, AuditOutcome};
 use crate::domain::cancellation::{
     CancelStatus, CancelType, Cancellation, CancellationKey, Direction,
@@ -34,6 +34,17 @@ pub fn tempdir() -> TempDir {
     match builder {
         Ok(dir) if shm.is_dir() => dir,
         _ => tempfile::tempdir().expect("a temporary directory"),
+    }
+}
+
+/// The Orders view's list (every order, every link) at time 0.
+pub fn every_order(offset: usize, limit: usize) -> ViewQuery<'static> {
+    ViewQuery {
+        view: crate::domain::triage::OrderView::All,
+        link: None,
+        offset,
+        limit,
+        now: fixtures::t(0),
     }
 }
 

@@ -589,13 +589,7 @@ fn a_count_no_longer_wanted_stops_and_says_so() {
             ..Change::default()
         })
         .unwrap();
-    let query = ViewQuery {
-        view: OrderView::All,
-        link: None,
-        offset: 0,
-        limit: 0,
-        now: t(0),
-    };
+    let query = every_order(0, 0);
     let any = |_: &str| true;
     let filter = crate::store::OrderFilter {
         text: &any,
