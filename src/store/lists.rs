@@ -50,6 +50,10 @@ const FEW_CANDIDATES: usize = if cfg!(test) { 2 } else { 5_000 };
 /// tracking number matching 20,000 old orders is not found by walking a million newer ones.
 const DECODE_COST: usize = 20;
 
+/// How many entries the two walks of a filtered page with many candidates take in turn (tests:
+/// a few, so that both walks meet candidates and each other).
+const STRETCH: usize = if cfg!(test) { 2 } else { 1_024 };
+
 /// How many orders a count reads between asking whether it is still wanted (tests: a few, so
 /// a handful of orders ask several times).
 const WANTED_EVERY: usize = if cfg!(test) { 2 } else { 1_024 };
@@ -134,6 +138,8 @@ pub(super) struct Walk<'a> {
     /// `idx_order_sort`.
     view_prefix: Option<usize>,
     members: Membership<'a>,
+    /// The key of the last entry read, listed or not: where the walk has got to.
+    reached: Option<sled::IVec>,
 }
 
 impl Walk<'_> {
@@ -141,6 +147,7 @@ impl Walk<'_> {
     pub(super) fn next_id(&mut self) -> Result<Option<Vec<u8>>> {
         for item in self.entries.by_ref() {
             let (key, value) = item.map_err(StoreError::sled("walking a list"))?;
+            self.reached = Some(key.clone());
             let tree = self
                 .view_prefix
                 .map_or(TreeId::IdxOrderSort, |_| TreeId::IdxViews);
@@ -249,6 +256,7 @@ impl Store {
                 lookup: settings,
                 seen: Vec::new(),
             },
+            reached: None,
         }
     }
 
@@ -379,20 +387,66 @@ impl Store {
         for id in &passed {
             candidates.remove(id.as_slice());
         }
-        // Past the last candidate nothing more can match: the count is known without walking on.
-        let mut ended = candidates.is_empty();
-        while !ended && !page.full() {
-            match walk.next_id()? {
-                Some(id) if candidates.remove(id.as_slice()) => {
-                    self.consider(&id, filter, &mut page)?;
-                    ended = candidates.is_empty();
+        self.finish_from_both_ends(q, order, settings, filter, (walk, candidates), page)
+    }
+
+    /// The rest of a filtered page whose many candidates were not met early: the walk goes on
+    /// from the front while a second one comes from the list's back, [`STRETCH`] entries each in
+    /// turn, until every candidate was met or the two walks meet. Matches cluster (a tracking
+    /// prefix of the oldest orders sits at the back of newest first), and this way the page costs
+    /// at most twice the walk from the nearer end. Candidates met from the back follow every
+    /// one met from the front; they are decoded only as far as the page needs them.
+    fn finish_from_both_ends(
+        &self,
+        q: &ViewQuery<'_>,
+        order: ListOrder,
+        settings: &dyn Fn(&LinkId) -> LinkSettings,
+        filter: &OrderFilter<'_>,
+        (mut front, mut candidates): (Walk<'_>, HashSet<Vec<u8>>),
+        mut page: Collect,
+    ) -> Result<MatchedPage> {
+        let mut back = self.walk(q, order.column, !order.descending, &[], settings);
+        // Candidates met from the back, the list's last first.
+        let mut met_from_back = Vec::new();
+        // Every candidate on the list has been met by one walk or the other.
+        let mut all_met = candidates.is_empty();
+        while !all_met && !page.full() {
+            for _ in 0..STRETCH {
+                match front.next_id()? {
+                    Some(id) if candidates.remove(id.as_slice()) => {
+                        self.consider(&id, filter, &mut page)?
+                    }
+                    Some(_) => {}
+                    None => all_met = true,
                 }
-                Some(_) => {}
-                None => ended = true,
+                if all_met || page.full() || candidates.is_empty() {
+                    break;
+                }
             }
+            for _ in 0..STRETCH {
+                if all_met || page.full() || candidates.is_empty() {
+                    break;
+                }
+                match back.next_id()? {
+                    Some(id) if candidates.remove(id.as_slice()) => met_from_back.push(id),
+                    Some(_) => {}
+                    None => all_met = true,
+                }
+            }
+            let met = match (&front.reached, &back.reached) {
+                (Some(front), Some(back)) if order.descending => front <= back,
+                (Some(front), Some(back)) => front >= back,
+                _ => false,
+            };
+            all_met |= met || candidates.is_empty();
+        }
+        while !page.full()
+            && let Some(id) = met_from_back.pop()
+        {
+            self.consider(&id, filter, &mut page)?;
         }
         Ok(MatchedPage {
-            total: ended.then_some(page.matched),
+            total: (all_met && met_from_back.is_empty()).then_some(page.matched),
             items: page.items,
         })
     }

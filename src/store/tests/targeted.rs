@@ -608,3 +608,68 @@ fn a_count_no_longer_wanted_stops_and_says_so() {
         assert_eq!(asked.get(), asked_until, "no ask after it said no");
     }
 }
+
+/// Matches that cluster at either end of a list, or sit alone in its middle, are paged in the
+/// list's order whichever way it is read: a walk from the front meets the first ones and a walk
+/// from the back the last, and no match between them is lost.
+#[test]
+fn a_filtered_page_finds_matches_clustered_at_either_end_in_list_order() {
+    use crate::domain::order_sort::OrderSort;
+    use crate::store::{ListOrder, OrderFilter};
+    let dir = tempdir();
+    let store = open(dir.path());
+    let orders: Vec<_> = (0..40)
+        .map(|n| {
+            let mut o = order(&format!("{}", 7000 + n), if n % 3 == 0 { "uk" } else { "de" });
+            o.tiktok.created_at = t(n * 60);
+            o
+        })
+        .collect();
+    store
+        .apply(&Change {
+            orders,
+            ..Change::default()
+        })
+        .unwrap();
+    // The oldest ten, one in the middle, and the newest three.
+    let chosen: Vec<String> = (0..10)
+        .chain([21])
+        .chain(37..40)
+        .map(|n| format!("{}", 7000 + n))
+        .collect();
+    let text = |text: &str| chosen.iter().any(|id| text.contains(id.as_str()));
+    let chosen_order = |o: &Order| chosen.iter().any(|id| id == o.id.as_str());
+    let filter = OrderFilter {
+        text: &text,
+        order: &chosen_order,
+    };
+    for column in [None, Some(OrderSort::Created), Some(OrderSort::Link)] {
+        for descending in [false, true] {
+            let order = ListOrder { column, descending };
+            let listed = store.page_sorted(&every_order(0, 100), order, &defaults);
+            let expected: Vec<Order> = listed
+                .unwrap()
+                .items
+                .into_iter()
+                .filter(|o| chosen_order(o))
+                .collect();
+            assert_eq!(expected.len(), chosen.len());
+            let what = format!("by {column:?}, descending {descending}");
+            let whole = store.page_matching(&every_order(0, 100), order, &defaults, &filter);
+            let whole = whole.unwrap();
+            assert_eq!(whole.items, expected, "{what}");
+            assert_eq!(whole.total, Some(chosen.len()), "{what}");
+            for offset in 0..=expected.len() {
+                let page = store.page_matching(&every_order(offset, 3), order, &defaults, &filter);
+                let page = page.unwrap();
+                let want: Vec<Order> = expected.iter().skip(offset).take(3).cloned().collect();
+                assert_eq!(page.items, want, "{what} at {offset}");
+                assert!(
+                    page.total.is_none_or(|t| t == chosen.len()),
+                    "{what} at {offset}: {:?}",
+                    page.total
+                );
+            }
+        }
+    }
+}
