@@ -176,10 +176,21 @@ pub fn decide_tiktok_to_store(
     })
 }
 
+/// How every store note of a TikTok cancel begins.
+const STORE_NOTE_HEAD: &str = "Cancelled on TikTok";
+
+/// Whether `text` (an order's note or comment) is a TikTok cancel's note. A store takes one
+/// whole-order cancel, so a connector that writes the note apart from the cancel itself writes
+/// it only when no such note is there: a retry's note can differ from the first attempt's when
+/// TikTok's record of who cancelled and why arrived in between.
+pub fn is_store_note(text: &str) -> bool {
+    text.trim_start().starts_with(STORE_NOTE_HEAD)
+}
+
 /// "Cancelled on TikTok (buyer): Order created by mistake [ecom_…]", at most 255 characters.
 pub fn store_note(c: &Cancellation) -> String {
     let who = c.initiator.as_wire().to_lowercase();
-    let mut note = format!("Cancelled on TikTok ({})", text::sanitize(&who));
+    let mut note = format!("{STORE_NOTE_HEAD} ({})", text::sanitize(&who));
     if let Some(reason) = c.reason_text.as_deref().filter(|r| !r.trim().is_empty()) {
         note.push_str(": ");
         note.push_str(&text::sanitize(reason));

@@ -20,7 +20,7 @@ use super::read::{CLOSING_MEMO, Item, OWN_MEMO_MARK, ReadOrder, UNITS_MEMO};
 use super::{CANCEL, COMMENT, Magento2Client, REFUND, UnitRemoval};
 use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
 use crate::domain::rules::cancel::{
-    STORE_NOTE_MAX, StorefrontCancelInstruction, StorefrontCancelled,
+    self, STORE_NOTE_MAX, StorefrontCancelInstruction, StorefrontCancelled,
 };
 use crate::domain::text;
 use crate::platforms::PlatformError;
@@ -33,7 +33,8 @@ fn label(read: &ReadOrder) -> String {
         .unwrap_or_else(|| format!("{}", read.entity_id))
 }
 
-/// Adds TikTok's reason as an order comment unless an earlier attempt already did.
+/// Adds TikTok's reason as an order comment unless an earlier attempt already added one (its
+/// wording may differ: see [`cancel::is_store_note`]).
 async fn comment_once(
     client: &Magento2Client,
     entity_id: u64,
@@ -53,7 +54,8 @@ async fn comment_once(
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .any(|c| c.get("comment").and_then(Value::as_str).map(str::trim) == Some(note.as_str()));
+        .filter_map(|c| c.get("comment").and_then(Value::as_str))
+        .any(|c| c.trim() == note || cancel::is_store_note(c));
     if already {
         return Ok(());
     }

@@ -43,7 +43,7 @@ use crate::domain::order::{StorefrontOrder, StorefrontOrderStatus};
 use crate::domain::platform::Platform;
 use crate::domain::rules::address::ShipTo;
 use crate::domain::rules::cancel::{
-    STORE_NOTE_MAX, StorefrontCancelInstruction, StorefrontCancelled,
+    self, STORE_NOTE_MAX, StorefrontCancelInstruction, StorefrontCancelled,
 };
 use crate::domain::rules::import::{SkuMatch, StorefrontOrderDraft};
 use crate::domain::text;
@@ -195,7 +195,8 @@ impl WoocommerceClient {
         }
     }
 
-    /// Adds TikTok's reason as a private note, unless an earlier attempt already did.
+    /// Adds TikTok's reason as a private note, unless an earlier attempt already added one (its
+    /// wording may differ: see [`cancel::is_store_note`]).
     async fn add_private_note(&self, route: &str, note: &str) -> Result<(), PlatformError> {
         let note = text::truncate(note.trim(), STORE_NOTE_MAX);
         if note.is_empty() {
@@ -213,9 +214,10 @@ impl WoocommerceClient {
             )
             .await?;
         let already = existing.body.as_array().is_some_and(|notes| {
-            notes.iter().any(|n| {
-                n.get("note").and_then(Value::as_str).map(str::trim) == Some(note.as_str())
-            })
+            notes
+                .iter()
+                .filter_map(|n| n.get("note").and_then(Value::as_str))
+                .any(|n| n.trim() == note || cancel::is_store_note(n))
         });
         if already {
             return Ok(());

@@ -620,7 +620,10 @@ fn a_filtered_page_finds_matches_clustered_at_either_end_in_list_order() {
     let store = open(dir.path());
     let orders: Vec<_> = (0..40)
         .map(|n| {
-            let mut o = order(&format!("{}", 7000 + n), if n % 3 == 0 { "uk" } else { "de" });
+            let mut o = order(
+                &format!("{}", 7000 + n),
+                if n % 3 == 0 { "uk" } else { "de" },
+            );
             o.tiktok.created_at = t(n * 60);
             o
         })

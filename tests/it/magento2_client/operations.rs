@@ -489,3 +489,47 @@ async fn the_ship_to_cannot_change_through_the_api() {
     assert_eq!(e.class, ErrorClass::Permanent);
     assert!(e.message.contains("edit it in the admin"), "{e}");
 }
+
+/// The first attempt commented and then failed; before the retry TikTok's record said who
+/// cancelled, so the retry's note reads differently. The order still gets one TikTok comment and
+/// one credit memo.
+#[tokio::test]
+async fn a_retried_cancel_whose_note_changed_comments_once() {
+    let h = harness().await;
+    let client = h.client();
+    let draft = h
+        .draft(&client, "576400000000000141", &[(SKU_A, 1), (SKU_B, 2)])
+        .await;
+    let created = client.create_order(&draft).await.unwrap();
+    let id = h.only_order("576400000000000141");
+    let first = StorefrontCancelInstruction {
+        restock: true,
+        note: "Cancelled on TikTok (system): Out of stock".into(),
+    };
+    h.sandbox
+        .faults()
+        .inject("orders.refund", FaultKind::ServerError, 1);
+    client
+        .cancel_order(&created.order_id, &first)
+        .await
+        .unwrap_err();
+    let explained = StorefrontCancelInstruction {
+        restock: true,
+        note: "Cancelled on TikTok (buyer): Out of stock [seller_out_of_stock]".into(),
+    };
+    let done = client
+        .cancel_order(&created.order_id, &explained)
+        .await
+        .unwrap();
+    assert_eq!(done.store.status, StorefrontOrderStatus::Cancelled);
+    let order = h.sandbox.order(STORE, id).unwrap().unwrap();
+    let noted: Vec<&str> = order
+        .comments
+        .iter()
+        .map(|c| c.comment.as_str())
+        .filter(|c| c.contains("Cancelled on TikTok"))
+        .collect();
+    assert_eq!(noted, [first.note.as_str()]);
+    assert_eq!(h.sandbox.credit_memos(STORE, id).unwrap().len(), 1);
+    assert_eq!(order.state, "closed");
+}

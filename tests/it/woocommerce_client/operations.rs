@@ -404,3 +404,44 @@ async fn ship_to_updates_replace_the_shipping_address() {
     );
     h.assert_no_refusals();
 }
+
+/// The first attempt left its note and then failed; before the retry TikTok's record said who
+/// cancelled, so the retry's note reads differently. The order still gets one TikTok note.
+#[tokio::test]
+async fn a_retried_cancel_whose_note_changed_leaves_one_note() {
+    let h = harness().await;
+    let client = h.client();
+    let draft = h
+        .draft(&client, "576400000000000014", &[(SKU_A, 1), (SKU_B, 1)])
+        .await;
+    let created = client.create_order(&draft).await.unwrap();
+    let first = StorefrontCancelInstruction {
+        restock: true,
+        note: "Cancelled on TikTok (system): Out of stock".into(),
+    };
+    h.sandbox
+        .faults()
+        .inject("orders.update", FaultKind::ServerError, 1);
+    client
+        .cancel_order(&created.order_id, &first)
+        .await
+        .unwrap_err();
+    let explained = StorefrontCancelInstruction {
+        restock: true,
+        note: "Cancelled on TikTok (buyer): Out of stock [seller_out_of_stock]".into(),
+    };
+    let done = client
+        .cancel_order(&created.order_id, &explained)
+        .await
+        .unwrap();
+    assert_eq!(done.store.status, StorefrontOrderStatus::Cancelled);
+    let id: u64 = created.order_id.as_str().parse().unwrap();
+    let order = h.sandbox.order(STORE, id).unwrap().unwrap();
+    let noted: Vec<&str> = order
+        .notes
+        .iter()
+        .map(|n| n.note.as_str())
+        .filter(|n| n.contains("Cancelled on TikTok"))
+        .collect();
+    assert_eq!(noted, [first.note.as_str()]);
+}
