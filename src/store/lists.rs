@@ -11,7 +11,9 @@
 //! page is full: with 1% of orders matching, a page of 50 reads ~5,000 texts. When
 //! [`LOOKUP_BUDGET`] texts did not fill the page, matches are rare: one sequential read of
 //! `idx_order_text` finds every candidate; a few are decoded and placed by their index keys,
-//! many are met by the walk going on and checking ids against them.
+//! many are met by the walk going on, checking ids against them, while a second walk comes
+//! from the list's back (matches often cluster at one end: a tracking prefix of the oldest
+//! orders).
 //! When the page fills before the list's end, the total is left to [`Store::count_matching`],
 //! which a client runs after showing the page ("counting…").
 //!

@@ -61,6 +61,12 @@ pub const STEPS: &[Step] = &[
                orders",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 8,
+        what: "count each list's times by 18-hour buckets, no finer (idx_rank_counts): a \
+               256-second bucket held one order per link, a count per order for nothing",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -673,5 +679,55 @@ mod tests {
             let ids: Vec<&str> = found.items.iter().map(|o| o.id.as_str()).collect();
             assert_eq!((ids, found.total), (expected.clone(), Some(expected.len())));
         }
+    }
+    #[test]
+    fn a_version_8_store_drops_its_finest_time_counts_and_still_pages_deep() {
+        use std::collections::BTreeMap;
+
+        let dir = tempdir();
+        let store = open(dir.path());
+        let orders: Vec<Order> = (0..40)
+            .map(|n| {
+                let mut o = order(&format!("{}", 300 + n), "uk");
+                o.tiktok.created_at = t(n * 300);
+                o
+            })
+            .collect();
+        store
+            .apply(&Change {
+                orders,
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 8 wrote besides: each list's times counted by 256-second buckets too
+        // (the 7-byte cut of a view key's time, a third level).
+        let prefix = keys::view_prefix(OrderView::All, None);
+        let list = keys::rank_list_of_view(&prefix);
+        let mut finest: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for entry in store.tree(TreeId::IdxViews).scan_prefix(&prefix) {
+            let (key, _) = entry.unwrap();
+            let tail = &key[prefix.len()..];
+            *finest
+                .entry(keys::rank_key(&list, 3, &tail[..7]))
+                .or_default() += 1;
+        }
+        assert!(finest.len() > 1);
+        let counts = store.tree(TreeId::IdxRankCounts);
+        for (key, count) in &finest {
+            counts.insert(key, codec::count_value(*count)).unwrap();
+        }
+        write_version(&store, 8).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(8));
+        assert!(migrated.open_report().integrity.is_clean());
+        let counts = migrated.tree(TreeId::IdxRankCounts);
+        assert!(finest.keys().all(|key| !counts.contains_key(key).unwrap()));
+        let page = migrated
+            .page_view(&crate::store::tests::every_order(25, 3), &defaults)
+            .unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!((page.total, ids), (40, vec!["314", "313", "312"]));
     }
 }
