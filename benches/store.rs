@@ -106,15 +106,11 @@ fn fresh_open(path: &str) {
             .page_view(&page_query(view, None, 0, now), &settings)
             .unwrap();
     }
+    let (took, memory) = (started.elapsed(), resident_mb());
+    let verdict = if memory <= 300.0 { "ok" } else { "NOT MET" };
     println!(
-        "a fresh process opens the store and reads every view's first page: {:.1?}; resident memory then: {:.0} MB  goal ≤ 300 MB {}",
-        started.elapsed(),
-        resident_mb(),
-        if resident_mb() <= 300.0 {
-            "ok"
-        } else {
-            "NOT MET"
-        }
+        "a fresh process opens the store and reads every view's first page: {took:.1?}; \
+         resident memory then: {memory:.0} MB  goal ≤ 300 MB {verdict}"
     );
     store.close().expect("close");
 }

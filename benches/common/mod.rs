@@ -5,6 +5,10 @@
 #![allow(dead_code)]
 
 use orderdeck::cli::history::History;
+
+/// The daemon's allocator (see `src/main.rs`), so the figures are the daemon's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use orderdeck::domain::clock::from_unix;
 use orderdeck::domain::ids::LinkId;
 
