@@ -248,7 +248,7 @@ mod tests {
     use crate::domain::settings::LinkSettings;
     use crate::domain::triage::OrderView;
     use crate::store::Change;
-    use crate::store::tests::{config, job, open, order, tempdir};
+    use crate::store::tests::{config, every_order, job, open, order, store_of_orders, tempdir};
 
     fn defaults(_: &crate::domain::ids::LinkId) -> LinkSettings {
         LinkSettings::default()
@@ -584,23 +584,7 @@ mod tests {
         use crate::store::ListOrder;
 
         let dir = tempdir();
-        let store = open(dir.path());
-        let orders: Vec<Order> = (0..40)
-            .map(|n| {
-                let mut o = order(
-                    &format!("{}", 100 + n),
-                    if n % 2 == 0 { "uk" } else { "de" },
-                );
-                o.tiktok.created_at = t(n * 3600);
-                o
-            })
-            .collect();
-        store
-            .apply(&Change {
-                orders: orders.clone(),
-                ..Change::default()
-            })
-            .unwrap();
+        let (store, _) = store_of_orders(dir.path(), (100, 40), 3600, &["uk", "de"]);
         // What version 6 wrote: no idx_rank_counts.
         store.tree(TreeId::IdxRankCounts).clear().unwrap();
         write_version(&store, 6).unwrap();
@@ -666,7 +650,7 @@ mod tests {
         let blocks = migrated.tree(TreeId::IdxOrderText);
         assert_eq!(blocks.len(), 1, "30 texts fit one block");
         assert_eq!(blocks.first().unwrap().unwrap().0, b"");
-        let query = crate::store::tests::every_order(0, 50);
+        let query = every_order(0, 50);
         for (wanted, expected) in [("buyer 17", vec!["517"]), ("nobody", vec![])] {
             let text = |text: &str| text.contains(wanted);
             let filter = OrderFilter {
@@ -685,20 +669,7 @@ mod tests {
         use std::collections::BTreeMap;
 
         let dir = tempdir();
-        let store = open(dir.path());
-        let orders: Vec<Order> = (0..40)
-            .map(|n| {
-                let mut o = order(&format!("{}", 300 + n), "uk");
-                o.tiktok.created_at = t(n * 300);
-                o
-            })
-            .collect();
-        store
-            .apply(&Change {
-                orders,
-                ..Change::default()
-            })
-            .unwrap();
+        let (store, _) = store_of_orders(dir.path(), (300, 40), 300, &["uk"]);
         // What version 8 wrote besides: each list's times counted by 256-second buckets too
         // (the 7-byte cut of a view key's time, a third level).
         let prefix = keys::view_prefix(OrderView::All, None);
@@ -724,9 +695,7 @@ mod tests {
         assert!(migrated.open_report().integrity.is_clean());
         let counts = migrated.tree(TreeId::IdxRankCounts);
         assert!(finest.keys().all(|key| !counts.contains_key(key).unwrap()));
-        let page = migrated
-            .page_view(&crate::store::tests::every_order(25, 3), &defaults)
-            .unwrap();
+        let page = migrated.page_view(&every_order(25, 3), &defaults).unwrap();
         let ids: Vec<&str> = page.items.iter().map(|o| o.id.as_str()).collect();
         assert_eq!((page.total, ids), (40, vec!["314", "313", "312"]));
     }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use orderdeck::domain::ids::TiktokOrderId;
+use orderdeck::domain::rules::cancel::StorefrontCancelInstruction;
 use orderdeck::domain::rules::import::{
     DraftAddress, DraftLine, STORE_ORDER_TAG, SkuMatch, StorefrontOrderDraft,
 };
@@ -87,4 +88,25 @@ pub async fn draft(
         inventory: InventoryBehaviour::Bypass,
         amazon: Default::default(),
     }
+}
+
+/// A TikTok cancel's store note as a first attempt wrote it (TikTok showed the order cancelled
+/// before its record said by whom), and as a retry writes it once the record arrived.
+pub fn cancel_notes_before_and_after_the_record() -> [StorefrontCancelInstruction; 2] {
+    [
+        "Cancelled on TikTok (system): Out of stock",
+        "Cancelled on TikTok (buyer): Out of stock [seller_out_of_stock]",
+    ]
+    .map(|note| StorefrontCancelInstruction {
+        restock: true,
+        note: note.into(),
+    })
+}
+
+/// The notes among `notes` that a TikTok cancel wrote.
+pub fn tiktok_cancel_notes<'a>(notes: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    notes
+        .into_iter()
+        .filter(|n| n.starts_with("Cancelled on TikTok"))
+        .collect()
 }

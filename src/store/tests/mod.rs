@@ -76,6 +76,32 @@ pub fn order(id: &str, link_name: &str) -> Order {
     order
 }
 
+/// A store at `dir` holding `count` orders, ids from `first_id` up, created `apart` seconds
+/// after one another, of `links` in turn; and those orders.
+pub fn store_of_orders(
+    dir: &Path,
+    (first_id, count): (i64, i64),
+    apart: i64,
+    links: &[&str],
+) -> (Store, Vec<Order>) {
+    let store = open(dir);
+    let orders: Vec<Order> = (0..count)
+        .map(|n| {
+            let link = links[n as usize % links.len()];
+            let mut o = order(&format!("{}", first_id + n), link);
+            o.tiktok.created_at = fixtures::t(n * apart);
+            o
+        })
+        .collect();
+    store
+        .apply(&super::Change {
+            orders: orders.clone(),
+            ..super::Change::default()
+        })
+        .expect("orders stored");
+    (store, orders)
+}
+
 /// An order TikTok ships, already in the store: listed only in the All view.
 pub fn shipped_by_tiktok(id: &str, link_name: &str) -> Order {
     let mut order = fixtures::in_store(

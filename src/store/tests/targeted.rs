@@ -617,23 +617,7 @@ fn a_filtered_page_finds_matches_clustered_at_either_end_in_list_order() {
     use crate::domain::order_sort::OrderSort;
     use crate::store::{ListOrder, OrderFilter};
     let dir = tempdir();
-    let store = open(dir.path());
-    let orders: Vec<_> = (0..40)
-        .map(|n| {
-            let mut o = order(
-                &format!("{}", 7000 + n),
-                if n % 3 == 0 { "uk" } else { "de" },
-            );
-            o.tiktok.created_at = t(n * 60);
-            o
-        })
-        .collect();
-    store
-        .apply(&Change {
-            orders,
-            ..Change::default()
-        })
-        .unwrap();
+    let (store, _) = store_of_orders(dir.path(), (7000, 40), 60, &["uk", "de", "de"]);
     // The oldest ten, one in the middle, and the newest three.
     let chosen: Vec<String> = (0..10)
         .chain([21])

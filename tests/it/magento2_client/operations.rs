@@ -13,6 +13,7 @@ use orderdeck::sandbox::faults::FaultKind;
 use orderdeck::sandbox::magento2::TrackSpec;
 
 use super::support::*;
+use crate::store_client::{cancel_notes_before_and_after_the_record, tiktok_cancel_notes};
 
 fn store_id(id: u64) -> StorefrontOrderId {
     StorefrontOrderId::new(id.to_string()).unwrap()
@@ -502,10 +503,7 @@ async fn a_retried_cancel_whose_note_changed_comments_once() {
         .await;
     let created = client.create_order(&draft).await.unwrap();
     let id = h.only_order("576400000000000141");
-    let first = StorefrontCancelInstruction {
-        restock: true,
-        note: "Cancelled on TikTok (system): Out of stock".into(),
-    };
+    let [first, explained] = cancel_notes_before_and_after_the_record();
     h.sandbox
         .faults()
         .inject("orders.refund", FaultKind::ServerError, 1);
@@ -513,23 +511,14 @@ async fn a_retried_cancel_whose_note_changed_comments_once() {
         .cancel_order(&created.order_id, &first)
         .await
         .unwrap_err();
-    let explained = StorefrontCancelInstruction {
-        restock: true,
-        note: "Cancelled on TikTok (buyer): Out of stock [seller_out_of_stock]".into(),
-    };
     let done = client
         .cancel_order(&created.order_id, &explained)
         .await
         .unwrap();
     assert_eq!(done.store.status, StorefrontOrderStatus::Cancelled);
     let order = h.sandbox.order(STORE, id).unwrap().unwrap();
-    let noted: Vec<&str> = order
-        .comments
-        .iter()
-        .map(|c| c.comment.as_str())
-        .filter(|c| c.contains("Cancelled on TikTok"))
-        .collect();
-    assert_eq!(noted, [first.note.as_str()]);
+    let comments = order.comments.iter().map(|c| c.comment.as_str());
+    assert_eq!(tiktok_cancel_notes(comments), [first.note.as_str()]);
     assert_eq!(h.sandbox.credit_memos(STORE, id).unwrap().len(), 1);
     assert_eq!(order.state, "closed");
 }

@@ -11,6 +11,7 @@ use orderdeck::platforms::error::ErrorClass;
 use orderdeck::sandbox::faults::FaultKind;
 
 use super::support::*;
+use crate::store_client::{cancel_notes_before_and_after_the_record, tiktok_cancel_notes};
 
 fn units(list: &[(&str, u32)]) -> Vec<Units> {
     list.iter()
@@ -415,10 +416,7 @@ async fn a_retried_cancel_whose_note_changed_leaves_one_note() {
         .draft(&client, "576400000000000014", &[(SKU_A, 1), (SKU_B, 1)])
         .await;
     let created = client.create_order(&draft).await.unwrap();
-    let first = StorefrontCancelInstruction {
-        restock: true,
-        note: "Cancelled on TikTok (system): Out of stock".into(),
-    };
+    let [first, explained] = cancel_notes_before_and_after_the_record();
     h.sandbox
         .faults()
         .inject("orders.update", FaultKind::ServerError, 1);
@@ -426,10 +424,6 @@ async fn a_retried_cancel_whose_note_changed_leaves_one_note() {
         .cancel_order(&created.order_id, &first)
         .await
         .unwrap_err();
-    let explained = StorefrontCancelInstruction {
-        restock: true,
-        note: "Cancelled on TikTok (buyer): Out of stock [seller_out_of_stock]".into(),
-    };
     let done = client
         .cancel_order(&created.order_id, &explained)
         .await
@@ -437,11 +431,6 @@ async fn a_retried_cancel_whose_note_changed_leaves_one_note() {
     assert_eq!(done.store.status, StorefrontOrderStatus::Cancelled);
     let id: u64 = created.order_id.as_str().parse().unwrap();
     let order = h.sandbox.order(STORE, id).unwrap().unwrap();
-    let noted: Vec<&str> = order
-        .notes
-        .iter()
-        .map(|n| n.note.as_str())
-        .filter(|n| n.contains("Cancelled on TikTok"))
-        .collect();
-    assert_eq!(noted, [first.note.as_str()]);
+    let notes = order.notes.iter().map(|n| n.note.as_str());
+    assert_eq!(tiktok_cancel_notes(notes), [first.note.as_str()]);
 }
