@@ -233,8 +233,6 @@ impl Demo {
     }
 }
 
-/// Prints a line for the person, sanitized (it may quote the simulated shops); after a hangup
-/// there is nobody to tell, and that is fine (`println!` would panic).
 /// Loads `count` past orders into the demo's store before anything polls it, saying how far
 /// it got every tenth.
 async fn preload(local: &Local, count: u64) -> anyhow::Result<()> {
@@ -263,6 +261,8 @@ async fn preload(local: &Local, count: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a line for the person, sanitized (it may quote the simulated shops); after a hangup
+/// there is nobody to tell, and that is fine (`println!` would panic).
 fn say(text: &str) {
     let _ = writeln!(super::output::stdout(), "{text}");
 }

@@ -114,7 +114,8 @@ impl History {
             currency: "GBP".into(),
             total_amount: "19.99".into(),
         };
-        let id = TiktokOrderId::new(format!("1{n:019}"))?;
+        // 18 digits, as TikTok's are; a leading 1 keeps them apart from the demo's live ones.
+        let id = TiktokOrderId::new(format!("1{n:017}"))?;
         let link = self.links[n as usize % self.links.len()].clone();
         let mut order = Order::new(id, link, snapshot, created);
         if n.is_multiple_of(50) {

@@ -67,6 +67,12 @@ pub const STEPS: &[Step] = &[
                256-second bucket held one order per link, a count per order for nothing",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 9,
+        what: "count order ids by their first 15 digits, no further (idx_rank_counts): \
+               TikTok's ids have 18, so the 18-digit bucket held one order",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -664,39 +670,78 @@ mod tests {
             assert_eq!((ids, found.total), (expected.clone(), Some(expected.len())));
         }
     }
-    #[test]
-    fn a_version_8_store_drops_its_finest_time_counts_and_still_pages_deep() {
+    /// What versions 8 and 9 wrote besides today's counts: the entries of `list` (an index
+    /// range of `tree` from `prefix`, its tail after `prefix_len` bytes) counted at `level` by
+    /// their tails' first `cut` bytes. Those counts go with the migration, and a page deep in the
+    /// list in `order` (newest or highest id first), read by today's counts, is still right.
+    fn finer_counts_go(
+        version: u32,
+        (tree, prefix, prefix_len): (TreeId, Vec<u8>, usize),
+        (list, level, cut): (Vec<u8>, u8, usize),
+        (first_id, order): (i64, crate::store::ListOrder),
+    ) {
         use std::collections::BTreeMap;
 
         let dir = tempdir();
-        let (store, _) = store_of_orders(dir.path(), (300, 40), 300, &["uk"]);
-        // What version 8 wrote besides: each list's times counted by 256-second buckets too
-        // (the 7-byte cut of a view key's time, a third level).
-        let prefix = keys::view_prefix(OrderView::All, None);
-        let list = keys::rank_list_of_view(&prefix);
-        let mut finest: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for entry in store.tree(TreeId::IdxViews).scan_prefix(&prefix) {
+        let (store, _) = store_of_orders(dir.path(), (first_id, 40), 300, &["uk"]);
+        let mut finer: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for entry in store.tree(tree).scan_prefix(&prefix) {
             let (key, _) = entry.unwrap();
-            let tail = &key[prefix.len()..];
-            *finest
-                .entry(keys::rank_key(&list, 3, &tail[..7]))
+            let tail = &key[prefix_len..];
+            *finer
+                .entry(keys::rank_key(&list, level, &tail[..cut]))
                 .or_default() += 1;
         }
-        assert!(finest.len() > 1);
+        assert!(finer.len() > 1);
         let counts = store.tree(TreeId::IdxRankCounts);
-        for (key, count) in &finest {
+        for (key, count) in &finer {
             counts.insert(key, codec::count_value(*count)).unwrap();
         }
-        write_version(&store, 8).unwrap();
+        write_version(&store, version).unwrap();
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();
-        assert_eq!(migrated.open_report().migrated_from, Some(8));
+        assert_eq!(migrated.open_report().migrated_from, Some(version));
         assert!(migrated.open_report().integrity.is_clean());
         let counts = migrated.tree(TreeId::IdxRankCounts);
-        assert!(finest.keys().all(|key| !counts.contains_key(key).unwrap()));
-        let page = migrated.page_view(&every_order(25, 3), &defaults).unwrap();
-        let ids: Vec<&str> = page.items.iter().map(|o| o.id.as_str()).collect();
-        assert_eq!((page.total, ids), (40, vec!["314", "313", "312"]));
+        assert!(finer.keys().all(|key| !counts.contains_key(key).unwrap()));
+        let page = migrated.page_sorted(&every_order(25, 3), order, &defaults);
+        let page = page.unwrap();
+        let ids: Vec<String> = page.items.iter().map(|o| o.id.to_string()).collect();
+        let expected: Vec<String> = (12..15).rev().map(|n| (first_id + n).to_string()).collect();
+        assert_eq!((page.total, ids), (40, expected));
+    }
+
+    #[test]
+    fn a_version_8_store_drops_its_256_second_counts_and_still_pages_deep() {
+        // The All view's own list by 256-second buckets: a time's first 7 bytes, level 3.
+        let prefix = keys::view_prefix(OrderView::All, None);
+        let list = keys::rank_list_of_view(&prefix);
+        let len = prefix.len();
+        finer_counts_go(
+            8,
+            (TreeId::IdxViews, prefix, len),
+            (list, 3, 7),
+            (300, crate::store::ListOrder::default()),
+        );
+    }
+
+    #[test]
+    fn a_version_9_store_drops_its_18_digit_counts_and_still_pages_deep() {
+        // The All view by order id, by whole 18-digit ids: level 6.
+        use crate::domain::order_sort::OrderSort;
+        let code = keys::sort_code(OrderView::All, OrderSort::Id);
+        let list = keys::rank_list_of_sort(code, None);
+        let highest_first = crate::store::ListOrder {
+            column: Some(OrderSort::Id),
+            descending: true,
+        };
+        let by_id = (576_400_000_000_000_300, highest_first);
+        finer_counts_go(
+            9,
+            (TreeId::IdxOrderSort, vec![code], 1),
+            (list, 6, 18),
+            by_id,
+        );
     }
 }
