@@ -421,12 +421,13 @@ impl Store {
                     Some(_) => {}
                     None => all_met = true,
                 }
-                if all_met || page.full() || candidates.is_empty() {
+                all_met |= candidates.is_empty();
+                if all_met || page.full() {
                     break;
                 }
             }
             for _ in 0..STRETCH {
-                if all_met || page.full() || candidates.is_empty() {
+                if all_met || page.full() {
                     break;
                 }
                 match back.next_id()? {
@@ -434,13 +435,13 @@ impl Store {
                     Some(_) => {}
                     None => all_met = true,
                 }
+                all_met |= candidates.is_empty();
             }
-            let met = match (&front.reached, &back.reached) {
+            all_met |= match (&front.reached, &back.reached) {
                 (Some(front), Some(back)) if order.descending => front <= back,
                 (Some(front), Some(back)) => front >= back,
                 _ => false,
             };
-            all_met |= met || candidates.is_empty();
         }
         while !page.full()
             && let Some(id) = met_from_back.pop()

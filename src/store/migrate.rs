@@ -590,7 +590,7 @@ mod tests {
         use crate::store::ListOrder;
 
         let dir = tempdir();
-        let (store, _) = store_of_orders(dir.path(), (100, 40), 3600, &["uk", "de"]);
+        let store = store_of_orders(dir.path(), (100, 40), 3600, &["uk", "de"]);
         // What version 6 wrote: no idx_rank_counts.
         store.tree(TreeId::IdxRankCounts).clear().unwrap();
         write_version(&store, 6).unwrap();
@@ -670,6 +670,7 @@ mod tests {
             assert_eq!((ids, found.total), (expected.clone(), Some(expected.len())));
         }
     }
+
     /// What versions 8 and 9 wrote besides today's counts: the entries of `list` (an index
     /// range of `tree` from `prefix`, its tail after `prefix_len` bytes) counted at `level` by
     /// their tails' first `cut` bytes. Those counts go with the migration, and a page deep in the
@@ -683,7 +684,7 @@ mod tests {
         use std::collections::BTreeMap;
 
         let dir = tempdir();
-        let (store, _) = store_of_orders(dir.path(), (first_id, 40), 300, &["uk"]);
+        let store = store_of_orders(dir.path(), (first_id, 40), 300, &["uk"]);
         let mut finer: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         for entry in store.tree(tree).scan_prefix(&prefix) {
             let (key, _) = entry.unwrap();

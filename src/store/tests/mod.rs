@@ -77,13 +77,13 @@ pub fn order(id: &str, link_name: &str) -> Order {
 }
 
 /// A store at `dir` holding `count` orders, ids from `first_id` up, created `apart` seconds
-/// after one another, of `links` in turn; and those orders.
+/// after one another, of `links` in turn.
 pub fn store_of_orders(
     dir: &Path,
     (first_id, count): (i64, i64),
     apart: i64,
     links: &[&str],
-) -> (Store, Vec<Order>) {
+) -> Store {
     let store = open(dir);
     let orders: Vec<Order> = (0..count)
         .map(|n| {
@@ -95,11 +95,11 @@ pub fn store_of_orders(
         .collect();
     store
         .apply(&super::Change {
-            orders: orders.clone(),
+            orders,
             ..super::Change::default()
         })
         .expect("orders stored");
-    (store, orders)
+    store
 }
 
 /// An order TikTok ships, already in the store: listed only in the All view.

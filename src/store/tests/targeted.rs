@@ -617,7 +617,7 @@ fn a_filtered_page_finds_matches_clustered_at_either_end_in_list_order() {
     use crate::domain::order_sort::OrderSort;
     use crate::store::{ListOrder, OrderFilter};
     let dir = tempdir();
-    let (store, _) = store_of_orders(dir.path(), (7000, 40), 60, &["uk", "de", "de"]);
+    let store = store_of_orders(dir.path(), (7000, 40), 60, &["uk", "de", "de"]);
     // The oldest ten, one in the middle, and the newest three.
     let chosen: Vec<String> = (0..10)
         .chain([21])
