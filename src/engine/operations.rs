@@ -80,6 +80,51 @@ impl Engine {
             .collect()
     }
 
+    /// Applies the order rules ([`react_order`]) and answers the jobs they ask for, ending the
+    /// stuck jobs of any flow the rules settled so the job list agrees with the order: a stuck
+    /// import or tracking push whose cause went away (TikTok cancelled the order, TikTok has the
+    /// number) is done. Except a create whose lost answer may have made the store order: that
+    /// job runs again, as a person's retry would, and reads the store back — an order TikTok
+    /// cancelled must not ship from a store order nobody knows of.
+    pub(crate) fn react(
+        &self,
+        order: &mut Order,
+        settings: &LinkSettings,
+        change: &mut Change,
+    ) -> Result<Vec<JobKind>, StoreError> {
+        let now = self.now();
+        let stuck_before: Vec<Flow> = [Flow::Import, Flow::Tracking]
+            .into_iter()
+            .filter(|flow| order.flows.get(*flow).stuck_reason().is_some())
+            .collect();
+        let jobs = react_order(order, settings, now);
+        let settled: Vec<Flow> = stuck_before
+            .into_iter()
+            .filter(|flow| order.flows.get(*flow).stuck_reason().is_none())
+            .collect();
+        if settled.is_empty() {
+            return Ok(jobs);
+        }
+        let read_back = |job: &Job| job.kind == JobKind::Import && job.maybe_applied;
+        if settled.contains(&Flow::Import) && self.reopen_stuck(order, change, read_back)? > 0 {
+            order.note(
+                now,
+                Some(Flow::Import),
+                "but the last create may have reached the store: reading it back first",
+            );
+        }
+        for mut job in self.store.jobs_of(&order.id)? {
+            if matches!(job.state, JobState::Stuck { .. })
+                && settled.contains(&job.kind.flow())
+                && !read_back(&job)
+            {
+                job.state = JobState::Done { at: now };
+                change.jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
     /// Applies a change (group-flushed: acknowledged only once on disk), then wakes the runner
     /// for the jobs it made ready and tells subscribers what it touched. Every engine write
     /// ends here.
@@ -551,7 +596,7 @@ impl Engine {
                         continue;
                     };
                     let before = order.clone();
-                    let jobs = react_order(&mut order, &settings, now);
+                    let jobs = self.react(&mut order, &settings, &mut change)?;
                     self.queue(&mut change, &order, jobs, None)?;
                     if order != before {
                         change.orders.push(order);

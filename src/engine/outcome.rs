@@ -9,7 +9,7 @@ use crate::domain::order::{FlowStatus, Order};
 use crate::domain::outcome::{
     JobEffect, JobEnd, JobFailure, apply_effect, apply_failure, settle_answered_request,
 };
-use crate::domain::reactor::{self, react_order};
+use crate::domain::reactor;
 use crate::domain::request::TargetOutcome;
 use crate::domain::rules::cancel::StorefrontEvent;
 use crate::domain::settings::LinkSettings;
@@ -149,7 +149,7 @@ impl Engine {
         self.react_store_events(link, order, ran.store_events, settings, change)?;
         if ran.end == JobEnd::Done {
             order.note(now, Some(job.kind.flow()), ran.detail.to_string());
-            let mut follow_ups = react_order(order, settings, now);
+            let mut follow_ups = self.react(order, settings, change)?;
             if ran.settled {
                 // The job just found nothing to do: queueing its kind again would loop.
                 follow_ups.retain(|k| *k != job.kind);

@@ -14,7 +14,7 @@ use crate::store::{Change, LinkRecord, StoreError, Watermark};
 
 use super::activity::Level;
 use super::{Engine, LinkRuntime};
-use crate::domain::reactor::{self, merge_snapshot, merge_store, react_order};
+use crate::domain::reactor::{self, merge_snapshot, merge_store};
 
 pub const TIKTOK_ORDERS: &str = "tiktok_orders";
 pub const TIKTOK_CANCELLATIONS: &str = "tiktok_cancellations";
@@ -282,7 +282,7 @@ impl Engine {
                     order
                 }
             };
-            let jobs = react_order(&mut order, &settings, now);
+            let jobs = self.react(&mut order, &settings, &mut change)?;
             self.queue(&mut change, &order, jobs, None)?;
             if reactor::tiktok_cancelled(&order) {
                 self.cancellation_seen_on_order(link, &mut order, &settings, &mut change)?;
@@ -393,7 +393,7 @@ impl Engine {
                 // job (which may be stuck after losing its answers): cancel it now.
                 self.react_pending_cancellations(link, &mut order, &settings, &mut change)?;
             }
-            let jobs = react_order(&mut order, &settings, now);
+            let jobs = self.react(&mut order, &settings, &mut change)?;
             self.queue(&mut change, &order, jobs, None)?;
             self.react_store_events(link, &mut order, events, &settings, &mut change)?;
             change.orders.push(order);
