@@ -168,6 +168,11 @@ impl TextChanges {
         self.0.insert(id.to_vec(), value.map(<[u8]>::to_vec));
     }
 
+    /// Takes `later`'s changes too; of two for one id, `later`'s wins.
+    pub fn absorb(&mut self, later: TextChanges) {
+        self.0.extend(later.0);
+    }
+
     /// Makes the changes through `read` (a block by its key), starting each id's search at
     /// `start(id)` (a block key at or below it) and following `upper`s; returns the blocks to
     /// write.
