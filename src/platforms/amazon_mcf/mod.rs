@@ -199,7 +199,7 @@ impl Storefront for AmazonMcfClient {
             Err(e) if e.http_status == Some(400) => {
                 if let Some(sku) = mapping::refused_sku(&e.message, &request.item_skus) {
                     let mut refusal = permanent(format!(
-                        "SKU {} is not in Amazon's fulfillment inventory (Amazon: {})",
+                        "SKU {} is not in Amazon's fulfillment inventory: {}",
                         text::sanitize(&sku),
                         e.message
                     ));
