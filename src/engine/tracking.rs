@@ -66,7 +66,16 @@ impl Engine {
                 pushed.package_id.clone()
             }
             PackageWork::Ship { line_item_ids, .. } => {
-                let package = tiktok_package(&order, line_item_ids, &link.region)?;
+                let package = match tiktok_package(&order.tiktok, line_item_ids, &link.region) {
+                    Ok(package) => package,
+                    // The packages kept may predate a partial cancel orderdeck learnt of from
+                    // its cancellation record: TikTok's order as it is now decides before a
+                    // person is asked to split a package.
+                    Err(kept) => match on_tiktok(link, &order.id).await? {
+                        Some(current) => tiktok_package(&current, line_item_ids, &link.region)?,
+                        None => return Err(kept),
+                    },
+                };
                 let number = work.number();
                 match link
                     .marketplace
@@ -172,15 +181,14 @@ fn resend(order: &Order) -> Option<PackageWork> {
 /// payment, which must hold exactly the parcel's units (TikTok cannot ship part of one there);
 /// elsewhere TikTok makes the package from the line items sent.
 fn tiktok_package(
-    order: &Order,
+    tiktok: &TiktokSnapshot,
     line_item_ids: &[String],
     region: &str,
 ) -> Result<Option<PackageId>, Failure> {
     if ship_method(region) == ShipMethod::MarkPackageShipped {
-        return Ok(order.tiktok.packages.first().map(|p| p.id.clone()));
+        return Ok(tiktok.packages.first().map(|p| p.id.clone()));
     }
-    let untracked: Vec<_> = order
-        .tiktok
+    let untracked: Vec<_> = tiktok
         .packages
         .iter()
         .filter(|p| p.tracking_number.is_none())
