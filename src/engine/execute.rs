@@ -87,29 +87,44 @@ pub(super) async fn on_tiktok(
 }
 
 impl Engine {
-    pub(crate) async fn execute_job(&self, link: &LinkRuntime, job: &Job) -> JobResult {
-        let order = self.store.order(&job.order)?.ok_or_else(|| {
-            Failure::Stuck(format!("order {} is not in orderdeck's store", job.order))
-        })?;
+    /// Runs `job`; answers with the order as the run read it, by which `finish` knows whether
+    /// anything changed the order meanwhile.
+    pub(crate) async fn execute_job(
+        &self,
+        link: &LinkRuntime,
+        job: &Job,
+    ) -> (JobResult, Option<Order>) {
+        let order = match self.store.order(&job.order) {
+            Ok(Some(order)) => order,
+            Ok(None) => {
+                let missing = format!("order {} is not in orderdeck's store", job.order);
+                return (Err(Failure::Stuck(missing)), None);
+            }
+            Err(e) => return (Err(e.into()), None),
+        };
+        let result = self.run_job(link, job, &order).await;
+        (result, Some(order))
+    }
+
+    async fn run_job(&self, link: &LinkRuntime, job: &Job, order: &Order) -> JobResult {
         match &job.kind {
-            JobKind::Import => self.run_import(link, job, &order).await,
-            JobKind::PushTracking => self.run_tracking(link, job, &order).await,
+            JobKind::Import => self.run_import(link, job, order).await,
+            JobKind::PushTracking => self.run_tracking(link, job, order).await,
             JobKind::CancelInStore { cancellation } => {
-                self.run_store_cancel(link, job, &order, cancellation).await
+                self.run_store_cancel(link, job, order, cancellation).await
             }
             JobKind::CancelOnTiktok { cancellation } => {
-                self.run_tiktok_cancel(link, job, &order, cancellation)
-                    .await
+                self.run_tiktok_cancel(link, job, order, cancellation).await
             }
             JobKind::RespondBuyerCancel {
                 cancel_id,
                 response,
             } => self.run_response(link, job, cancel_id, response).await,
             JobKind::FetchLabel => self
-                .run_label(link, &order, job.request.is_some())
+                .run_label(link, order, job.request.is_some())
                 .await
                 .map(|path| JobEffect::LabelSaved { path }),
-            JobKind::UpdateAddress => self.run_address(link, job, &order).await,
+            JobKind::UpdateAddress => self.run_address(link, job, order).await,
         }
     }
 

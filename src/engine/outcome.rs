@@ -21,11 +21,13 @@ use super::execute::{Failure, JobResult};
 use super::{Engine, LinkRuntime};
 
 impl Engine {
+    /// Records how `job` ran on the order the run read (`seen`) and what follows from it.
     pub(super) async fn finish(
         &self,
         link: &LinkRuntime,
         job: Job,
         result: JobResult,
+        seen: Option<Order>,
     ) -> Result<JobEnd, StoreError> {
         let _guard = self.locks.lock(&job.order).await;
         let now = self.now();
@@ -42,6 +44,7 @@ impl Engine {
             .await?;
             return Ok(JobEnd::Stuck);
         };
+        let changed_meanwhile = seen.as_ref() != Some(&order);
         let mut change = Change::default();
         let mut cancellation = match cancellation_key(&job.kind) {
             Some(key) => self.store.cancellation(&key)?,
@@ -91,6 +94,7 @@ impl Engine {
         let ran = Ran {
             end,
             settled,
+            changed_meanwhile,
             detail: &detail,
             store_events,
         };
@@ -150,8 +154,9 @@ impl Engine {
         if ran.end == JobEnd::Done {
             order.note(now, Some(job.kind.flow()), ran.detail.to_string());
             let mut follow_ups = self.react(order, settings, change)?;
-            if ran.settled {
-                // The job just found nothing to do: queueing its kind again would loop.
+            if ran.settled && !ran.changed_meanwhile {
+                // The job just found nothing to do on this very order: queueing its kind
+                // again would loop. News that came meanwhile is another matter.
                 follow_ups.retain(|k| *k != job.kind);
             }
             self.queue(change, order, follow_ups, None)?;
@@ -295,6 +300,8 @@ struct Ran<'a> {
     end: JobEnd,
     /// The job found nothing to do.
     settled: bool,
+    /// Something else changed the order while the job ran (a poll brought a new parcel).
+    changed_meanwhile: bool,
     detail: &'a str,
     store_events: Vec<StorefrontEvent>,
 }

@@ -163,10 +163,10 @@ impl Engine {
     }
 
     async fn run_one(&self, link: &LinkRuntime, job: Job) -> JobEnd {
-        let outcome = self.execute_job(link, &job).await;
+        let (outcome, seen) = self.execute_job(link, &job).await;
         // The client may have refreshed the TikTok token on the way.
         self.save_tokens_if_changed(link);
-        match self.finish(link, job.clone(), outcome).await {
+        match self.finish(link, job.clone(), outcome, seen).await {
             Ok(end) => {
                 let outcome = match end {
                     JobEnd::Done => "done",
