@@ -281,87 +281,62 @@ async fn a_shop_that_ships_by_package_is_told_to_ship_tiktoks_packages_whole() {
 }
 
 /// A unit TikTok cancelled is no longer the package's to ship: the store's one parcel of
-/// everything left ships TikTok's package whole.
+/// everything left ships TikTok's package whole. Also when the partial cancel reached
+/// orderdeck only through TikTok's cancellation record (its order poll failing), so the
+/// packages kept still hold the cancelled unit: TikTok's current order decides before a person
+/// is asked to split a package.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shop_that_ships_by_package_ships_it_once_the_cancelled_unit_left_the_store() {
-    let mut rig = Rig::with(Options {
-        shops: 3,
-        ..Options::default()
-    })
-    .await;
-    let (id, _, other) = two_skus_imported(&mut rig, ID).await;
-    rig.set
-        .tiktok
-        .cancel_lines_as(id.as_str(), &other, "BUYER", "One was enough")
-        .expect("cancelled on TikTok");
-    rig.sync().await;
-    let (store, order) = (rig.store(ID), rig.store_order(ID, &id));
-    assert!(
-        order
-            .lines
+    for (polls_fail, number) in [(false, "SCP0012346"), (true, "SCP0012347")] {
+        let mut rig = Rig::with(Options {
+            shops: 3,
+            ..Options::default()
+        })
+        .await;
+        let (id, _, other) = two_skus_imported(&mut rig, ID).await;
+        if polls_fail {
+            let polls = rig.set.tiktok.faults();
+            polls.sometimes("search_orders", FaultKind::ServerError, 1.0);
+        }
+        rig.set
+            .tiktok
+            .cancel_lines_as(id.as_str(), &other, "BUYER", "One was enough")
+            .expect("cancelled on TikTok");
+        rig.sync().await;
+        let (store, order) = (rig.store(ID), rig.store_order(ID, &id));
+        assert!(
+            order
+                .lines
+                .iter()
+                .all(|l| l.sku != OTHER_SKU || l.current_quantity == 0),
+            "the cancelled unit left the store order: {:?}",
+            order.lines
+        );
+        let kept = rig.order(&id).tiktok.packages;
+        let stale = kept
             .iter()
-            .all(|l| l.sku != OTHER_SKU || l.current_quantity == 0),
-        "the cancelled unit left the store order: {:?}",
-        order.lines
-    );
-    rig.set
-        .shopify
-        .fulfil(&store, &order.id, tracking("SCP0012346", "SiCepat"))
-        .unwrap();
-    rig.sync().await;
+            .any(|p| other.iter().all(|unit| p.line_item_ids.contains(unit)));
+        assert_eq!(
+            stale, polls_fail,
+            "orderdeck's copy of the packages: {kept:?}"
+        );
+        rig.set
+            .shopify
+            .fulfil(&store, &order.id, tracking(number, "SiCepat"))
+            .unwrap();
+        rig.sync().await;
 
-    assert_eq!(rig.set.tiktok.calls("ship_package"), 1);
-    let shipped = rig.set.tiktok.shipments(id.as_str());
-    assert!(
-        shipped.iter().any(|s| s.tracking_number == "SCP0012346"),
-        "{shipped:?}"
-    );
-    assert!(is_done(&rig.order(&id).flows.tracking.status));
-}
-
-/// The partial cancel reached orderdeck through TikTok's cancellation record while its order
-/// poll failed: the packages kept still hold the cancelled unit. TikTok's current order
-/// decides before a person is asked to split a package.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_package_kept_from_before_a_partial_cancel_is_read_again_before_calling_it_split() {
-    let mut rig = Rig::with(Options {
-        shops: 3,
-        ..Options::default()
-    })
-    .await;
-    let (id, _, other) = two_skus_imported(&mut rig, ID).await;
-    let polls = rig.set.tiktok.faults();
-    polls.sometimes("search_orders", FaultKind::ServerError, 1.0);
-    rig.set
-        .tiktok
-        .cancel_lines_as(id.as_str(), &other, "BUYER", "One was enough")
-        .expect("cancelled on TikTok");
-    rig.sync().await;
-    let (store, order) = (rig.store(ID), rig.store_order(ID, &id));
-    assert!(
-        order
-            .lines
-            .iter()
-            .all(|l| l.sku != OTHER_SKU || l.current_quantity == 0),
-        "the cancelled unit left the store order: {:?}",
-        order.lines
-    );
-    let kept = rig.order(&id).tiktok.packages;
-    assert!(
-        kept.iter()
-            .any(|p| other.iter().all(|unit| p.line_item_ids.contains(unit))),
-        "orderdeck's copy still packs the cancelled unit: {kept:?}"
-    );
-    rig.set
-        .shopify
-        .fulfil(&store, &order.id, tracking("SCP0012347", "SiCepat"))
-        .unwrap();
-    rig.sync().await;
-
-    assert_eq!(rig.set.tiktok.calls("ship_package"), 1);
-    assert!(
-        is_done(&rig.order(&id).flows.tracking.status),
-        "{:?}",
-        rig.order(&id).flows.tracking
-    );
+        assert_eq!(
+            rig.set.tiktok.calls("ship_package"),
+            1,
+            "polls fail: {polls_fail}"
+        );
+        let shipped = rig.set.tiktok.shipments(id.as_str());
+        assert!(
+            shipped.iter().any(|s| s.tracking_number == number),
+            "{shipped:?}"
+        );
+        let tracking = rig.order(&id).flows.tracking;
+        assert!(is_done(&tracking.status), "{tracking:?}");
+    }
 }
