@@ -5,12 +5,12 @@
 #![allow(dead_code)]
 
 use orderdeck::cli::history::History;
+use orderdeck::domain::clock::from_unix;
+use orderdeck::domain::ids::LinkId;
 
 /// The daemon's allocator (see `src/main.rs`), so the figures are the daemon's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use orderdeck::domain::clock::from_unix;
-use orderdeck::domain::ids::LinkId;
 
 /// A count from the environment (`ORDERS=1_000_000` is read as a million), or `default`.
 pub fn env_count(name: &str, default: u64) -> u64 {
