@@ -293,12 +293,29 @@ fn support_asks_an_operator_approves_and_the_console_shows_it() {
             && !s.contains("loading…")
     });
 
-    // Open it and ask for a resync; support's resync becomes a request.
-    term.keys("\r");
-    let detail = term.wait_for("the order detail", |s| {
-        s.contains("Why it is stuck") && s.contains("Order 5764")
-    });
-    let order = word_after(&detail, "Order ").expect("the order id in the title");
+    // Open it and ask for a resync; support's resync becomes a request. The demo's simulated
+    // colleague asks for resyncs of stuck orders too, and a second request for an order is
+    // refused: one it already asked for is passed over for the next.
+    let mut passed_over = 0;
+    let order = loop {
+        term.keys("\r");
+        let detail = term.wait_for("the order detail", |s| {
+            s.contains("Why it is stuck") && s.contains("Order 5764")
+        });
+        if !detail.contains("Waiting for approval") {
+            break word_after(&detail, "Order ").expect("the order id in the title");
+        }
+        passed_over += 1;
+        assert!(
+            passed_over < 5,
+            "every order has a request waiting:\n{detail}"
+        );
+        term.keys("\x1b");
+        term.wait_for("the filtered list", |s| {
+            s.contains("filter status:stuck GHOST")
+        });
+        term.keys("j");
+    };
     term.keys("r");
     term.wait_for("the reason prompt", |s| s.contains("Request a resync"));
     term.keys("e2e: customer called");
