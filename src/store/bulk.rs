@@ -9,14 +9,13 @@
 //! after them: after such a crash the next open owes the full check, which finds the gap and
 //! rebuilds the indexes from the orders.
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
+use super::blocks::{self, BlockedWrites};
 use super::codec;
 use super::index::{self, Entry};
 use super::keys;
 use super::rank;
-use super::text_blocks::TextChanges;
 use super::{Change, Result, Store, StoreError, TreeId, meta};
 use crate::domain::order::Order;
 
@@ -39,8 +38,8 @@ pub(super) struct Batches {
     /// buckets' entries (`idx_rank_counts`), since the last write.
     views: BTreeMap<Vec<u8>, u64>,
     ranks: BTreeMap<Vec<u8>, u64>,
-    /// Order texts, written into their blocks (`text_blocks.rs`) with the rest.
-    texts: TextChanges,
+    /// Entries of the blocked indexes, written into their blocks (`blocks.rs`) with the rest.
+    blocked: BlockedWrites,
 }
 
 impl Batches {
@@ -60,8 +59,8 @@ impl Batches {
         }
         self.entries += 1;
         match entry.tree {
-            TreeId::IdxOrderText => {
-                self.texts.set(&entry.key, Some(&entry.value));
+            tree if blocks::is_blocked(tree) => {
+                self.blocked.set(tree, &entry.key, Some(&entry.value));
                 self.held += 1;
             }
             tree => self.put(tree, entry.key, entry.value),
@@ -98,7 +97,7 @@ impl Batches {
                 *mine.entry(key).or_default() += added;
             }
         }
-        self.texts.absorb(later.texts);
+        self.blocked.absorb(later.blocked);
     }
 
     /// Writes what is held once it is [`BATCH_ENTRIES`] or more.
@@ -111,22 +110,24 @@ impl Batches {
 
     /// Writes everything held, index trees before the primary ones (a crash between them
     /// leaves entries without records, which the full check reports and a rebuild drops), and
-    /// adds the tallies to the stored counts. The largest index (the sort entries) is written
-    /// on a thread of its own while this one writes the rest.
+    /// adds the tallies to the stored counts. The blocked indexes (the sort entries are the
+    /// most of all) are written on a thread of their own while this one writes the rest.
     pub fn write(&mut self, store: &Store) -> Result<()> {
-        self.texts.write_batch(store.tree(TreeId::IdxOrderText))?;
-        let (mut indexes, primary): (Vec<_>, Vec<_>) = self
+        let blocked: Vec<_> = self.blocked.drain().collect();
+        let (indexes, primary): (Vec<_>, Vec<_>) = self
             .trees
             .drain()
             .partition(|(tree, _)| index::owner(*tree).is_some());
-        indexes.sort_by_key(|(_, entries)| Reverse(entries.len()));
-        let largest: Vec<_> = indexes.drain(..indexes.len().min(1)).collect();
         let counts = [
             (TreeId::IdxViewCounts, std::mem::take(&mut self.views)),
             (TreeId::IdxRankCounts, std::mem::take(&mut self.ranks)),
         ];
         std::thread::scope(|scope| {
-            let beside = scope.spawn(|| insert_all(store, largest));
+            let beside = scope.spawn(|| {
+                blocked
+                    .into_iter()
+                    .try_for_each(|mut changes| changes.write_plainly(store.tree(changes.tree())))
+            });
             let here = insert_all(store, indexes).and_then(|()| {
                 counts
                     .into_iter()

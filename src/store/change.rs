@@ -16,12 +16,12 @@ use sled::transaction::{
     TransactionalTree,
 };
 
+use super::blocks::{self, BlockedWrites, Starts};
 use super::codec;
 use super::index::{self, Entry};
 use super::keys;
 use super::rank;
 use super::records::{LinkRecord, SettingsRecord, Watermark};
-use super::text_blocks::{Starts, TextChanges};
 use super::{Result, Store, StoreError, TreeId, meta};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::cancellation::Cancellation;
@@ -164,25 +164,61 @@ impl Store {
     /// The transaction; callers hold `writes` shared.
     fn commit(&self, change: &Change) -> Result<()> {
         let prepared = prepare(change)?;
-        let ids = change
-            .orders
-            .iter()
-            .map(|o| &o.id)
-            .chain(&change.remove_orders);
-        let starts = TextChanges::starts(
-            ids.map(|id| id.as_str().as_bytes().to_vec()),
-            self.tree(TreeId::IdxOrderText),
-        )?;
-        self.trees
-            .as_slice()
-            .transaction(|tx| write(tx, &prepared, &starts))
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(source) => StoreError::Sled {
+        loop {
+            let starts = self.block_starts(&prepared)?;
+            let done = self
+                .trees
+                .as_slice()
+                .transaction(|tx| write(tx, &prepared, &starts));
+            return match done {
+                Ok(()) => Ok(()),
+                // A record changed since `block_starts` read it: look the starts up again.
+                Err(TransactionError::Abort(StoreError::Replan)) => continue,
+                Err(TransactionError::Abort(e)) => Err(e),
+                Err(TransactionError::Storage(source)) => Err(StoreError::Sled {
                     op: "committing a change",
                     source,
-                },
-            })
+                }),
+            };
+        }
+    }
+
+    /// Where the transaction's writes into blocked indexes start (`blocks.rs`): the blocks
+    /// covering the entries `prepared` adds or drops against the records stored now.
+    fn block_starts(&self, prepared: &Prepared<'_>) -> Result<Starts> {
+        let mut starts = Starts::default();
+        let puts = prepared
+            .indexed
+            .iter()
+            .map(|put| (put.tree, &put.key, put.entries.as_slice()));
+        let removals = prepared
+            .removals
+            .iter()
+            .map(|(tree, key)| (*tree, key, &[][..]));
+        for (tree, key, new) in puts.chain(removals) {
+            let blocked = index::INDEXED.iter().any(|(primary, indexes)| {
+                *primary == tree && indexes.iter().any(|i| blocks::is_blocked(*i))
+            });
+            if !blocked {
+                continue;
+            }
+            let stored = self
+                .tree(tree)
+                .get(key)
+                .map_err(StoreError::sled("reading a record before changing it"))?;
+            // One that does not decode fails the transaction itself, naming the record.
+            let old = stored
+                .and_then(|bytes| index::derive(tree, key, &bytes).ok())
+                .map(|derived| derived.entries)
+                .unwrap_or_default();
+            let added = new.iter().filter(|n| !old.contains(n));
+            for entry in old.iter().filter(|o| !new.contains(o)).chain(added) {
+                if blocks::is_blocked(entry.tree) {
+                    starts.look_up(entry.tree, self.tree(entry.tree), &entry.key)?;
+                }
+            }
+        }
+        Ok(starts)
     }
 }
 
@@ -277,7 +313,7 @@ fn prepare(change: &Change) -> Result<Prepared<'_>> {
 }
 
 /// The transaction body: sled operations and pure computation only.
-fn write(tx: &[TransactionalTree], p: &Prepared<'_>, text_starts: &Starts) -> TxResult<()> {
+fn write(tx: &[TransactionalTree], p: &Prepared<'_>, starts: &Starts) -> TxResult<()> {
     let t = |id: TreeId| &tx[id as usize];
     for (tree, key, value) in &p.plain {
         t(*tree).insert(key.as_slice(), value.as_slice())?;
@@ -300,9 +336,7 @@ fn write(tx: &[TransactionalTree], p: &Prepared<'_>, text_starts: &Starts) -> Tx
     ] {
         write_counts(t(id), id, deltas)?;
     }
-    counts
-        .texts
-        .write_in(t(TreeId::IdxOrderText), text_starts)?;
+    counts.blocked.write_in(t, starts)?;
     for w in p.settings {
         write_settings(t(TreeId::Settings), w)?;
     }
@@ -343,12 +377,13 @@ fn old_entries(tree: TreeId, key: &[u8], old: Option<sled::IVec>) -> TxResult<Ve
 
 /// What one transaction's index entries add up to: the net change of each view's size
 /// (`idx_view_counts`, by view prefix) and of each rank bucket's (`idx_rank_counts`, see
-/// `rank.rs`), and the order texts to write, which live in shared blocks (`text_blocks.rs`).
+/// `rank.rs`), and the entries to write into blocked indexes, whose entries share values
+/// (`blocks.rs`).
 #[derive(Default)]
 struct IndexDeltas {
     views: BTreeMap<Vec<u8>, i64>,
     ranks: BTreeMap<Vec<u8>, i64>,
-    texts: TextChanges,
+    blocked: BlockedWrites,
 }
 
 /// Removes entries the old record implied and the new one does not; writes new or changed ones;
@@ -364,7 +399,7 @@ fn sync_entries(
     for stale in old.iter().filter(|o| !new.contains(o)) {
         if !new.iter().any(|n| same_key(n, stale)) {
             match stale.tree {
-                TreeId::IdxOrderText => counts.texts.set(&stale.key, None),
+                tree if blocks::is_blocked(tree) => counts.blocked.set(tree, &stale.key, None),
                 tree => drop(tx[tree as usize].remove(stale.key.as_slice())?),
             }
             tally_view(counts, stale, -1);
@@ -377,7 +412,9 @@ fn sync_entries(
         }
         tally_ranks(counts, entry, 1)?;
         match entry.tree {
-            TreeId::IdxOrderText => counts.texts.set(&entry.key, Some(&entry.value)),
+            tree if blocks::is_blocked(tree) => {
+                counts.blocked.set(tree, &entry.key, Some(&entry.value));
+            }
             tree => drop(tx[tree as usize].insert(entry.key.as_slice(), entry.value.as_slice())?),
         }
     }

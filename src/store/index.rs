@@ -5,8 +5,8 @@
 //! | index                  | of              | key                                        | when          |
 //! |------------------------|-----------------|--------------------------------------------|---------------|
 //! | `idx_views`            | orders          | view, scope, `views_of` sort key, order id | each view, global + per link |
-//! | `idx_order_text`       | orders          | order id (value: `listing::search_text`), stored in blocks (`text_blocks.rs`) | always |
-//! | `idx_order_sort`       | orders          | view, column, `sort_value`, newest first, order id | each view × `OrderSort::indexed_in` it |
+//! | `idx_order_text`       | orders          | order id (value: `listing::search_text`), stored in blocks (`blocks.rs`) | always |
+//! | `idx_order_sort`       | orders          | view, column, `sort_value`, newest first, order id; stored in blocks (`blocks.rs`) | each view × `OrderSort::indexed_in` it |
 //! | `idx_cancellations`    | cancellations   | scope, `cancellation_sort_key`, cancel key | always, global + per link |
 //! | `idx_cancellations_order` | cancellations | order id, cancel key                  | always        |
 //! | `idx_jobs_due`         | jobs            | `run_after` (µs), job id                   | `Ready` only  |

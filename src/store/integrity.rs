@@ -24,13 +24,13 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
+use super::blocks;
 use super::bulk::Batches;
 use super::codec::{self, FORMAT_JSON};
 use super::index::{self, INDEXED};
 use super::keys;
 use super::rank;
 use super::records::{LinkRecord, SettingsRecord};
-use super::text_blocks;
 use super::{Result, Store, StoreError, TreeId, meta};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,8 +137,9 @@ struct Scan {
     highs: HashMap<&'static [u8], u64>,
     /// Rank counts of the index entries met so far (their digest goes to `expected`).
     ranks: rank::Streamed,
-    /// The blocks of order texts met so far, which must follow each other (`text_blocks.rs`).
-    text_chain: text_blocks::Chain,
+    /// The blocks of each blocked index met so far, which must follow each other
+    /// (`blocks.rs`).
+    chains: HashMap<TreeId, blocks::Chain>,
 }
 
 /// The id counter a key of `tree` must stay under, with the id the key holds.
@@ -154,9 +155,9 @@ fn counted_id(tree: TreeId, key: &[u8]) -> Option<(&'static [u8], u64)> {
 
 /// The format and shape checks every value gets, by tree.
 fn check_header(tree: TreeId, key: &[u8], value: &[u8]) -> Result<(), Problem> {
-    if tree == TreeId::IdxOrderText {
-        // A block of entries (`text_blocks.rs`), each checked as it is read.
-        return text_blocks::parse(key, value)
+    if blocks::is_blocked(tree) {
+        // A block of entries (`blocks.rs`), each checked as it is read.
+        return blocks::parse(tree, key, value)
             .map(drop)
             .map_err(|e| problem_of(tree, key, e));
     }
@@ -251,10 +252,10 @@ impl Store {
             }
         }
         scan.finish_ranks();
-        if let Some((key, what)) = scan.text_chain.end() {
-            report
-                .problems
-                .push(problem(TreeId::IdxOrderText, &key, what));
+        for (tree, chain) in &scan.chains {
+            if let Some((key, what)) = chain.end() {
+                report.problems.push(problem(*tree, &key, what));
+            }
         }
         let ranks = TreeId::IdxRankCounts;
         if scan.expected.get(&ranks).copied().unwrap_or_default()
@@ -331,10 +332,12 @@ impl Store {
             for entry in derived.entries.iter().filter(|e| e.tree == index) {
                 let record = format!("{} record {}", primary.name(), keys::show(&key));
                 let stored = match index {
-                    TreeId::IdxOrderText => match text_blocks::get(index_tree, &entry.key) {
-                        Ok(text) => text,
-                        Err(_) => continue, // its block's damage was reported by the first pass
-                    },
+                    index if blocks::is_blocked(index) => {
+                        match blocks::get(index, index_tree, &entry.key) {
+                            Ok(text) => text,
+                            Err(_) => continue, // its block's damage was reported by the first pass
+                        }
+                    }
                     _ => index_tree
                         .get(&entry.key)
                         .map_err(StoreError::sled("reading an index"))?
@@ -376,12 +379,12 @@ impl Store {
             problems.extend(what.map(|what| problem(index, key, what)));
             Ok(())
         };
-        if index == TreeId::IdxOrderText {
+        if blocks::is_blocked(index) {
             // A damaged block was reported by the first pass; its entries cannot be named.
             for item in index_tree.iter() {
                 let (block, value) =
                     item.map_err(StoreError::sled("explaining an index problem"))?;
-                let entries = text_blocks::parse(&block, &value).map(|b| b.entries);
+                let entries = blocks::parse(index, &block, &value).map(|b| b.entries);
                 for (id, _) in entries.unwrap_or_default() {
                     explain_stored(id)?;
                 }
@@ -401,10 +404,14 @@ impl Store {
         let mut expected = BTreeMap::new();
         for index in [TreeId::IdxViews, TreeId::IdxOrderSort] {
             for item in self.tree(index).iter() {
-                let (key, value) = item.map_err(StoreError::sled("explaining rank counts"))?;
-                // An entry that does not parse was reported by the first pass.
-                for counter in rank::counters(index, &key, &value).unwrap_or_default() {
-                    *expected.entry(counter.key).or_insert(0u64) += 1;
+                let (block, value) = item.map_err(StoreError::sled("explaining rank counts"))?;
+                // A damaged block, or an entry that does not parse, was reported by the first
+                // pass.
+                let entries = blocks::parse(index, &block, &value).map(|b| b.entries);
+                for (key, value) in entries.unwrap_or_default() {
+                    for counter in rank::counters(index, key, value).unwrap_or_default() {
+                        *expected.entry(counter.key).or_insert(0u64) += 1;
+                    }
                 }
             }
         }
@@ -483,16 +490,16 @@ impl Scan {
             let high = self.highs.entry(counter).or_default();
             *high = (*high).max(id);
         }
-        if tree == TreeId::IdxOrderText {
+        if blocks::is_blocked(tree) {
             // A block parsed once here (its check is `check_header`'s); its entries are the index's.
-            match text_blocks::parse(key, value) {
+            match blocks::parse(tree, key, value) {
                 Ok(block) => {
-                    if let Some(what) = self.text_chain.follow(key, &block) {
+                    if let Some(what) = self.chains.entry(tree).or_default().follow(key, &block) {
                         problems.push(problem(tree, key, what));
                     }
-                    let actual = self.actual.entry(tree).or_default();
-                    for (id, text) in block.entries {
-                        actual.add(id, text);
+                    for (key, value) in block.entries {
+                        self.actual.entry(tree).or_default().add(key, value);
+                        self.stream_ranks(tree, key, value, problems);
                     }
                 }
                 Err(e) => problems.push(problem_of(tree, key, e)),

@@ -24,11 +24,11 @@ use std::collections::HashSet;
 use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::ops::ControlFlow;
 
+use super::blocks;
 use super::codec;
 use super::keys;
 use super::rank;
 use super::records::Page;
-use super::text_blocks;
 use super::{Result, Store, StoreError, TreeId, ViewQuery};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::LinkId;
@@ -135,7 +135,7 @@ impl Membership<'_> {
 
 /// The order ids of one list, in the asked order.
 pub(super) struct Walk<'a> {
-    entries: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> + 'a>,
+    entries: Box<dyn Iterator<Item = Result<(sled::IVec, sled::IVec)>> + 'a>,
     /// The view's own range (`Some(prefix length)`), or its range by a column in
     /// `idx_order_sort`.
     view_prefix: Option<usize>,
@@ -148,7 +148,7 @@ impl Walk<'_> {
     /// The next order id of the list, or `None` at its end.
     pub(super) fn next_id(&mut self) -> Result<Option<Vec<u8>>> {
         for item in self.entries.by_ref() {
-            let (key, value) = item.map_err(StoreError::sled("walking a list"))?;
+            let (key, value) = item?;
             self.reached = Some(key.clone());
             let tree = self
                 .view_prefix
@@ -242,11 +242,26 @@ impl Store {
         };
         let bucket = [&prefix[..], from].concat();
         let end = |bound: &[u8]| keys::after_prefix(bound).map_or(Unbounded, Excluded);
-        let tree = self.tree(tree);
-        let entries: Box<dyn Iterator<Item = _>> = if backwards {
-            Box::new(tree.range((Included(prefix), end(&bucket))).rev())
-        } else {
-            Box::new(tree.range((Included(bucket), end(&prefix))))
+        let (lower, upper) = match backwards {
+            true => (Included(prefix), end(&bucket)),
+            false => (Included(bucket), end(&prefix)),
+        };
+        let entries: Box<dyn Iterator<Item = _>> = match tree {
+            tree if blocks::is_blocked(tree) => Box::new(blocks::range(
+                tree,
+                self.tree(tree),
+                lower,
+                upper,
+                backwards,
+            )),
+            _ => {
+                let range = self.tree(tree).range((lower, upper));
+                let range: Box<dyn Iterator<Item = _>> = match backwards {
+                    true => Box::new(range.rev()),
+                    false => Box::new(range),
+                };
+                Box::new(range.map(|item| item.map_err(StoreError::sled("walking a list"))))
+            }
         };
         Walk {
             entries,
@@ -354,7 +369,7 @@ impl Store {
                     items: page.items,
                 });
             };
-            let text = text_blocks::get(texts, &id)?;
+            let text = blocks::get(TreeId::IdxOrderText, texts, &id)?;
             // A missing entry is the integrity check's to report; the order is not skipped.
             let may_match = match &text {
                 Some(bytes) => (filter.text)(codec::parse_text_value(
@@ -570,16 +585,20 @@ impl Store {
         let name = TreeId::IdxOrderText.name();
         let mut candidates = HashSet::new();
         let mut read = 0usize;
-        let flow = text_blocks::for_each(self.tree(TreeId::IdxOrderText), |id, bytes| {
-            read += 1;
-            if read.is_multiple_of(WANTED_EVERY) && !wanted() {
-                return Ok(ControlFlow::Break(()));
-            }
-            if (filter.text)(codec::parse_text_value(name, id, bytes)?) {
-                candidates.insert(id.to_vec());
-            }
-            Ok(ControlFlow::Continue(()))
-        })?;
+        let flow = blocks::for_each(
+            TreeId::IdxOrderText,
+            self.tree(TreeId::IdxOrderText),
+            |id, bytes| {
+                read += 1;
+                if read.is_multiple_of(WANTED_EVERY) && !wanted() {
+                    return Ok(ControlFlow::Break(()));
+                }
+                if (filter.text)(codec::parse_text_value(name, id, bytes)?) {
+                    candidates.insert(id.to_vec());
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
         Ok(flow.is_continue().then_some(candidates))
     }
 }

@@ -73,6 +73,13 @@ pub const STEPS: &[Step] = &[
                TikTok's ids have 18, so the 18-digit bucket held one order",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 10,
+        what: "keep the entries of every list in blocks of neighbours (idx_views, \
+               idx_order_sort): sled holds ~45 bytes of memory per value from the moment it \
+               opens a store, and these were twelve values per order",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -253,8 +260,8 @@ mod tests {
     use crate::domain::rules::fixtures::t;
     use crate::domain::settings::LinkSettings;
     use crate::domain::triage::OrderView;
-    use crate::store::Change;
     use crate::store::tests::{config, every_order, job, open, order, store_of_orders, tempdir};
+    use crate::store::{Change, blocks};
 
     fn defaults(_: &crate::domain::ids::LinkId) -> LinkSettings {
         LinkSettings::default()
@@ -682,11 +689,28 @@ mod tests {
         (first_id, order): (i64, crate::store::ListOrder),
     ) {
         use std::collections::BTreeMap;
+        use std::ops::Bound::{Excluded, Included, Unbounded};
 
         let dir = tempdir();
         let store = store_of_orders(dir.path(), (first_id, 40), 300, &["uk"]);
         let mut finer: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for entry in store.tree(tree).scan_prefix(&prefix) {
+        let end = keys::after_prefix(&prefix).map_or(Unbounded, Excluded);
+        let entries: Box<dyn Iterator<Item = Result<_>>> = match blocks::is_blocked(tree) {
+            true => Box::new(blocks::range(
+                tree,
+                store.tree(tree),
+                Included(prefix.clone()),
+                end,
+                false,
+            )),
+            false => Box::new(
+                store
+                    .tree(tree)
+                    .scan_prefix(&prefix)
+                    .map(|e| Ok(e.unwrap())),
+            ),
+        };
+        for entry in entries {
             let (key, _) = entry.unwrap();
             let tail = &key[prefix_len..];
             *finer
@@ -744,5 +768,78 @@ mod tests {
             (list, 6, 18),
             by_id,
         );
+    }
+
+    #[test]
+    fn a_version_10_store_keeps_its_list_entries_in_blocks_and_sorts_as_before() {
+        use crate::domain::order_sort::OrderSort;
+        use crate::store::ListOrder;
+        use crate::store::index::order_entries;
+
+        let dir = tempdir();
+        let store = open(dir.path());
+        let orders: Vec<Order> = (0..40)
+            .map(|n| {
+                let mut o = order(&format!("{}", 700 + n), "uk");
+                // Buyers in another order than the ids: "Buyer 39" first, "Buyer 00" last.
+                o.tiktok.recipient.name = format!("Buyer {:02}", 39 - n);
+                o
+            })
+            .collect();
+        store
+            .apply(&Change {
+                orders: orders.clone(),
+                ..Change::default()
+            })
+            .unwrap();
+        // What version 10 wrote: one value per list entry, keyed by the entry's key.
+        let lists = [TreeId::IdxViews, TreeId::IdxOrderSort];
+        for tree in lists {
+            store.tree(tree).clear().unwrap();
+        }
+        let mut plain = 0;
+        for entry in orders.iter().flat_map(order_entries) {
+            if lists.contains(&entry.tree) {
+                store
+                    .tree(entry.tree)
+                    .insert(entry.key, entry.value)
+                    .unwrap();
+                plain += 1;
+            }
+        }
+        write_version(&store, 10).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(10));
+        assert!(migrated.open_report().integrity.is_clean());
+        let blocks: usize = lists.map(|tree| migrated.tree(tree).len()).iter().sum();
+        assert!(
+            blocks * 16 <= plain + 32,
+            "{plain} list entries in {blocks} blocks"
+        );
+        for (column, offset, expected) in [
+            (
+                Some(OrderSort::Buyer),
+                5,
+                ["Buyer 05", "Buyer 06", "Buyer 07"],
+            ),
+            // Its own order: newest first, then by id (these share a creation time).
+            (None, 5, ["Buyer 34", "Buyer 33", "Buyer 32"]),
+        ] {
+            let order = ListOrder {
+                column,
+                descending: false,
+            };
+            let page = migrated
+                .page_sorted(&every_order(offset, 3), order, &defaults)
+                .unwrap();
+            let buyers: Vec<&str> = page
+                .items
+                .iter()
+                .map(|o| o.tiktok.recipient.name.as_str())
+                .collect();
+            assert_eq!((page.total, buyers), (40, expected.to_vec()), "{column:?}");
+        }
     }
 }

@@ -24,6 +24,7 @@
 //! across restarts. Damaged indexes found by either check are rebuilt from the primary trees,
 //! and the rebuild reported, never used as they are.
 
+mod blocks;
 mod bulk;
 mod change;
 mod codec;
@@ -37,7 +38,6 @@ mod named;
 mod rank;
 mod read;
 mod records;
-mod text_blocks;
 mod views;
 
 #[cfg(test)]
@@ -123,6 +123,10 @@ pub enum StoreError {
         data_dir.display()
     )]
     Damaged { data_dir: PathBuf, what: String },
+    /// A record changed between planning a write and its transaction, so the write must be
+    /// planned again (`change.rs` does, so callers never see it).
+    #[error("store: a record changed while a write was planned")]
+    Replan,
 }
 
 impl StoreError {
@@ -171,7 +175,7 @@ fn sled_text(error: &sled::Error) -> String {
 }
 
 /// Every tree. The discriminant indexes `Store::trees` and the transaction's view of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum TreeId {
     Links,
     Settings,

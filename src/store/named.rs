@@ -5,7 +5,9 @@
 //! texts. Both spellings of a number are looked up (`#1002` and `1002`, see
 //! `listing::names_order`): stores differ in whether they write the `#`.
 
-use super::{Result, Store, StoreError, TreeId, codec, keys};
+use std::ops::Bound::{Excluded, Included, Unbounded};
+
+use super::{Result, Store, TreeId, blocks, codec, keys};
 use crate::domain::clock::from_unix;
 use crate::domain::ids::TiktokOrderId;
 use crate::domain::listing;
@@ -22,11 +24,13 @@ impl Store {
             let Some(prefix) = number_prefix(&spelling) else {
                 continue;
             };
-            for item in self.tree(TreeId::IdxOrderSort).scan_prefix(prefix) {
+            let tree = TreeId::IdxOrderSort;
+            let end = keys::after_prefix(&prefix).map_or(Unbounded, Excluded);
+            for item in blocks::range(tree, self.tree(tree), Included(prefix), end, false) {
                 if found.len() >= limit {
                     break;
                 }
-                let (key, _) = item.map_err(StoreError::sled("reading store order numbers"))?;
+                let (key, _) = item?;
                 let id = keys::order_of_sort_key(&key).ok_or_else(|| {
                     codec::corrupt(
                         TreeId::IdxOrderSort.name(),

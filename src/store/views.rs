@@ -5,7 +5,9 @@
 //! without decoding orders. Pages of the views themselves are in `lists.rs`.
 
 use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Included};
 
+use super::blocks;
 use super::codec;
 use super::keys;
 use super::records::Page;
@@ -76,9 +78,9 @@ impl Store {
         let start = keys::view_prefix(OrderView::MissingTracking, Some(link));
         let mut end = start.clone();
         end.extend_from_slice(&keys::i64_key(by.timestamp().saturating_add(1)));
-        let mut due = 0;
-        for item in self.tree(TreeId::IdxViews).range(start..end) {
-            item.map_err(StoreError::sled("scanning a view"))?;
+        let (tree, mut due) = (TreeId::IdxViews, 0);
+        for item in blocks::range(tree, self.tree(tree), Included(start), Excluded(end), false) {
+            item?;
             due += 1;
         }
         Ok(due)

@@ -162,22 +162,20 @@ fn damaged_indexes_are_named_and_rebuilt() {
             ..Change::default()
         })
         .unwrap();
-    let views = store.tree(TreeId::IdxViews);
-    let (first_key, _) = views.first().unwrap().unwrap();
-    views.remove(&first_key).unwrap();
+    let views = TreeId::IdxViews;
+    let (first_key, _) = index_entries(&store, views).remove(0);
+    set_index_entry(&store, views, &first_key, None);
     let stray = keys::view_key(
         crate::domain::triage::OrderView::Stuck,
         None,
         5,
         &order_id("3"),
     );
-    views
-        .insert(stray.clone(), crate::store::codec::view_value(t(0), "uk"))
-        .unwrap();
-    let (last_key, _) = views.last().unwrap().unwrap();
-    views
-        .insert(&last_key, crate::store::codec::view_value(t(1), "uk"))
-        .unwrap();
+    let value = crate::store::codec::view_value(t(0), "uk");
+    set_index_entry(&store, views, &stray, Some(&value));
+    let (last_key, _) = index_entries(&store, views).pop().unwrap();
+    let value = crate::store::codec::view_value(t(1), "uk");
+    set_index_entry(&store, views, &last_key, Some(&value));
     let all_uk = keys::view_prefix(crate::domain::triage::OrderView::All, Some(&a.link));
     store
         .tree(TreeId::IdxViewCounts)
@@ -187,9 +185,8 @@ fn damaged_indexes_are_named_and_rebuilt() {
         .tree(TreeId::IdxJobsDue)
         .insert(b"not a due key", &b"\x02"[..])
         .unwrap();
-    let sorted = store.tree(TreeId::IdxOrderSort);
-    let (sort_key, _) = sorted.first().unwrap().unwrap();
-    sorted.remove(&sort_key).unwrap();
+    let (sort_key, _) = index_entries(&store, TreeId::IdxOrderSort).remove(0);
+    set_index_entry(&store, TreeId::IdxOrderSort, &sort_key, None);
     let sorted_order = keys::order_of_sort_key(&sort_key).unwrap().to_vec();
 
     let report = store.check(CheckDepth::Full).unwrap();
@@ -347,10 +344,9 @@ fn crashed_with_a_damaged_index(dir: &std::path::Path) -> Vec<u8> {
             ..Change::default()
         })
         .unwrap();
-    let views = store.tree(TreeId::IdxViews);
-    let (lost, _) = views.first().unwrap().unwrap();
-    views.remove(&lost).unwrap();
-    lost.to_vec()
+    let (lost, _) = index_entries(&store, TreeId::IdxViews).remove(0);
+    set_index_entry(&store, TreeId::IdxViews, &lost, None);
+    lost
 }
 
 #[test]
@@ -371,7 +367,8 @@ fn a_damaged_index_found_at_open_is_rebuilt_before_use() {
         report.integrity.problems
     );
     assert!(report.rebuilt.as_ref().is_some_and(|r| r.entries > 0));
-    assert!(store.tree(TreeId::IdxViews).contains_key(&lost).unwrap());
+    let views = index_entries(&store, TreeId::IdxViews);
+    assert!(views.iter().any(|(key, _)| *key == lost));
     assert!(store.check(CheckDepth::Full).unwrap().is_clean());
 }
 
@@ -400,7 +397,8 @@ fn a_large_store_opens_at_once_and_owes_the_full_check_until_it_ran() {
     assert_eq!(report.depth, CheckDepth::Full);
     assert!(report.problems.iter().all(|p| p.is_in_an_index()));
     assert!(!report.is_clean() && rebuilt.is_some());
-    assert!(store.tree(TreeId::IdxViews).contains_key(&lost).unwrap());
+    let views = index_entries(&store, TreeId::IdxViews);
+    assert!(views.iter().any(|(key, _)| *key == lost));
     assert!(store.run_deferred_check().unwrap().is_none(), "done once");
     store.close().unwrap();
     let store = Store::open_with(&large).unwrap();

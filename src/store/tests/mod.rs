@@ -8,11 +8,12 @@ mod ops;
 mod targeted;
 mod verify;
 
+use std::ops::Bound::Unbounded;
 use std::path::Path;
 
 use tempfile::TempDir;
 
-use super::{LinkRecord, Store, StoreConfig, ViewQuery};
+use super::{LinkRecord, Store, StoreConfig, TreeId, ViewQuery, blocks};
 use crate::domain::audit::{Actor, AuditEntry, AuditOutcome};
 use crate::domain::cancellation::{
     CancelStatus, CancelType, Cancellation, CancellationKey, Direction,
@@ -53,6 +54,43 @@ pub fn config(dir: &Path) -> StoreConfig {
         path: dir.join("store"),
         cache_capacity: 4 * 1024 * 1024,
         ..StoreConfig::new(dir.join("store"))
+    }
+}
+
+/// Every entry of `index` as `(key, value)`, in key order, however the tree stores them.
+pub fn index_entries(store: &Store, index: TreeId) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let entries: Box<dyn Iterator<Item = _>> = match blocks::is_blocked(index) {
+        true => Box::new(blocks::range(
+            index,
+            store.tree(index),
+            Unbounded,
+            Unbounded,
+            false,
+        )),
+        false => Box::new(
+            store
+                .tree(index)
+                .iter()
+                .map(|item| item.map_err(super::StoreError::sled("reading an index"))),
+        ),
+    };
+    entries
+        .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+        .collect()
+}
+
+/// Writes (or, with `None`, removes) one entry of `index` behind the store's back, as damage
+/// would.
+pub fn set_index_entry(store: &Store, index: TreeId, key: &[u8], value: Option<&[u8]>) {
+    let tree = store.tree(index);
+    if blocks::is_blocked(index) {
+        let mut changes = blocks::BlockChanges::new(index);
+        changes.set(key, value);
+        return changes.write_plainly(tree).unwrap();
+    }
+    match value {
+        Some(value) => drop(tree.insert(key, value).unwrap()),
+        None => drop(tree.remove(key).unwrap()),
     }
 }
 

@@ -660,3 +660,56 @@ fn a_filtered_page_finds_matches_clustered_at_either_end_in_list_order() {
         }
     }
 }
+
+#[test]
+fn writers_racing_on_one_order_leave_its_sorted_entries_exact() {
+    // Each change plans where its sorted entries go from the order as stored before its
+    // transaction; a change committed meanwhile moves them, and the plan is made again.
+    let dir = tempdir();
+    let store = open(dir.path());
+    let first = order("9", "uk");
+    let neighbours: Vec<Order> = (0..60)
+        .map(|n| order(&format!("{}", 100 + n), "uk"))
+        .collect();
+    store
+        .apply(&Change {
+            orders: neighbours,
+            ..Change::default()
+        })
+        .unwrap();
+    std::thread::scope(|scope| {
+        for writer in 0..2 {
+            let (store, first) = (&store, &first);
+            scope.spawn(move || {
+                for n in 0..40 {
+                    let mut renamed = first.clone();
+                    renamed.tiktok.recipient.name = format!("Buyer {n:02} of writer {writer}");
+                    let change = Change {
+                        orders: vec![renamed],
+                        ..Change::default()
+                    };
+                    store.apply(&change).unwrap();
+                }
+            });
+        }
+    });
+    let report = store.check(CheckDepth::Full).unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+    let by_buyer = crate::store::ListOrder {
+        column: Some(crate::domain::order_sort::OrderSort::Buyer),
+        descending: true,
+    };
+    let page = store
+        .page_sorted(&every_order(0, 100), by_buyer, &defaults)
+        .unwrap();
+    assert_eq!(page.total, 61);
+    let nines: Vec<&Order> = page.items.iter().filter(|o| o.id.as_str() == "9").collect();
+    assert_eq!(nines.len(), 1, "listed once");
+    assert!(
+        nines[0]
+            .tiktok
+            .recipient
+            .name
+            .starts_with("Buyer 39 of writer")
+    );
+}

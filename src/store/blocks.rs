@@ -1,0 +1,781 @@
+//! The index trees whose entries are stored in blocks, about 16 neighbouring entries to a
+//! value: `idx_views` (each list in its own order), `idx_order_sort` (each list by every
+//! column) and `idx_order_text` (the orders' list texts). sled's cost per value, not per byte,
+//! bounds both what a pass over a tree costs (over a million orders, 1.1 s for one text per
+//! value, 0.14 s for 16) and the memory an open store holds (sled keeps ~45 bytes per value
+//! from the moment it opens a store: the sort entries alone, ten per order, held 400 MB at a
+//! million orders). Neighbouring entries share a block, so a list read in index order, or the
+//! texts a filtered page checks in list order (ids follow creation), come from a few blocks
+//! read once.
+//!
+//! Logically each tree still holds one entry per key: `index::order_entries` derives those,
+//! and the write path, bulk batches, the integrity check and the rebuild hand them here, which
+//! stores them in their blocks; readers get them back one by one ([`get`], [`Range`]).
+//!
+//! The blocks cut the key space into ranges: the first block's key is empty, each block's
+//! `upper` is the next block's key, the last has none, and a block holds the keys in
+//! `key..upper`. A block that grows past [`MOST`] entries is split in the same write into
+//! blocks of [`SPLIT_TO`], each keyed by its first entry; blocks are never removed (one left
+//! empty still covers its range), so a block key read before a write still names a block
+//! whose chain of `upper`s leads to the one covering a key. Writes inside a transaction use
+//! that: sled transactions cannot read ranges, so the block to start from is looked up before
+//! the transaction ([`Starts`]), and the chain is followed inside it.
+//!
+//! A block's value: `FORMAT_INDEX`; `upper` (a byte 0 for none, or 1, its length as u16 BE and
+//! its bytes); then each entry in key order: key length (u16 BE), key, value length (u32 BE),
+//! value (the entry's value as `codec` encodes it).
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+use std::ops::ControlFlow;
+
+use sled::IVec;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use super::codec::{self, FORMAT_INDEX};
+use super::index;
+use super::{Result, StoreError, TreeId};
+
+/// The most entries a block keeps before it is split.
+const MOST: usize = 32;
+/// The entries of each block a split makes (the last may hold fewer).
+const SPLIT_TO: usize = 16;
+
+/// The trees stored in blocks.
+pub const BLOCKED: [TreeId; 3] = [TreeId::IdxViews, TreeId::IdxOrderText, TreeId::IdxOrderSort];
+
+pub fn is_blocked(tree: TreeId) -> bool {
+    BLOCKED.contains(&tree)
+}
+
+/// One block, read.
+#[derive(Debug, PartialEq)]
+pub struct Block<'a> {
+    /// The next block's key; `None` for the last block.
+    pub upper: Option<&'a [u8]>,
+    /// `(key, value)` of each entry, in key order.
+    pub entries: Vec<(&'a [u8], &'a [u8])>,
+}
+
+/// Reads the block of `tree` stored under `key`, checking its format, every length, that its
+/// entries are in order, within `key..upper`, and each a valid entry of `tree`.
+pub fn parse<'a>(tree: TreeId, key: &[u8], value: &'a [u8]) -> Result<Block<'a>> {
+    let bad = |what: String| codec::corrupt(tree.name(), key, what);
+    let rest = codec::body(tree.name(), key, value, FORMAT_INDEX)?;
+    let (upper, mut rest) = match rest.split_first() {
+        Some((0, rest)) => (None, rest),
+        Some((1, rest)) => {
+            let (upper, rest) =
+                take(rest, 2).ok_or_else(|| bad("a block's upper bound is cut short".into()))?;
+            if upper <= key {
+                return Err(bad("a block's upper bound is not above its key".into()));
+            }
+            (Some(upper), rest)
+        }
+        _ => return Err(bad("a block has no upper bound".into())),
+    };
+    let mut entries: Vec<(&[u8], &[u8])> = Vec::new();
+    while !rest.is_empty() {
+        let (entry, after) =
+            take(rest, 2).ok_or_else(|| bad("a block ends inside an entry".into()))?;
+        // A damaged block may hold any bytes: shown escaped, never raw.
+        let shown = super::keys::show(entry);
+        let (value, after) =
+            take(after, 4).ok_or_else(|| bad(format!("entry {shown} is cut short")))?;
+        if entry < key || upper.is_some_and(|upper| entry >= upper) {
+            return Err(bad(format!("entry {shown} is outside the block's range")));
+        }
+        if entries.last().is_some_and(|(last, _)| *last >= entry) {
+            return Err(bad(format!("entry {shown} is out of order")));
+        }
+        if index::primary_key_of(tree, entry).is_none() {
+            return Err(bad(format!(
+                "entry {shown} does not parse as a {} entry",
+                tree.name()
+            )));
+        }
+        index::check_value(tree, entry, value)?;
+        entries.push((entry, value));
+        rest = after;
+    }
+    Ok(Block { upper, entries })
+}
+
+/// Splits a length-prefixed field (`width` bytes of big-endian length) off the front of `bytes`.
+fn take(bytes: &[u8], width: usize) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_at_checked(width)?;
+    let len = len.iter().fold(0usize, |n, b| n << 8 | usize::from(*b));
+    rest.split_at_checked(len)
+}
+
+fn encode(tree: TreeId, upper: Option<&[u8]>, entries: &[(&[u8], &[u8])]) -> Result<Vec<u8>> {
+    let too_long = |key: &[u8]| codec::corrupt(tree.name(), key, "too long to index");
+    let mut out = vec![FORMAT_INDEX];
+    match upper {
+        None => out.push(0),
+        Some(upper) => {
+            let len = u16::try_from(upper.len()).map_err(|_| too_long(upper))?;
+            out.push(1);
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(upper);
+        }
+    }
+    for (key, value) in entries {
+        let key_len = u16::try_from(key.len()).map_err(|_| too_long(key))?;
+        let value_len = u32::try_from(value.len()).map_err(|_| too_long(key))?;
+        out.extend_from_slice(&key_len.to_be_bytes());
+        out.extend_from_slice(key);
+        out.extend_from_slice(&value_len.to_be_bytes());
+        out.extend_from_slice(value);
+    }
+    Ok(out)
+}
+
+/// A block to write: its key and value.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// A block being changed: its range's end and its entries.
+struct Changing {
+    upper: Option<Vec<u8>>,
+    entries: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl Changing {
+    /// The block as `(key, value)` pairs to write: itself, and the blocks split off it when it
+    /// grew past [`MOST`].
+    fn written(self, tree: TreeId, key: Vec<u8>) -> Result<Vec<KeyValue>> {
+        let entries: Vec<(&[u8], &[u8])> = self
+            .entries
+            .iter()
+            .map(|(key, value)| (key.as_slice(), value.as_slice()))
+            .collect();
+        if entries.len() <= MOST {
+            return Ok(vec![(key, encode(tree, self.upper.as_deref(), &entries)?)]);
+        }
+        let chunks: Vec<&[(&[u8], &[u8])]> = entries.chunks(SPLIT_TO).collect();
+        let mut keys = vec![key];
+        keys.extend(chunks[1..].iter().map(|chunk| chunk[0].0.to_vec()));
+        let mut uppers: Vec<Option<&[u8]>> = keys[1..].iter().map(|k| Some(k.as_slice())).collect();
+        uppers.push(self.upper.as_deref());
+        let values = chunks
+            .iter()
+            .zip(&uppers)
+            .map(|(chunk, upper)| encode(tree, *upper, chunk))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(keys.into_iter().zip(values).collect())
+    }
+}
+
+/// Entries to write into one blocked tree: a key to its new value, or `None` to remove it.
+#[derive(Debug)]
+pub struct BlockChanges {
+    tree: TreeId,
+    changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl BlockChanges {
+    pub fn new(tree: TreeId) -> BlockChanges {
+        debug_assert!(is_blocked(tree));
+        BlockChanges {
+            tree,
+            changes: BTreeMap::new(),
+        }
+    }
+
+    pub fn set(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.changes.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+    }
+
+    pub fn tree(&self) -> TreeId {
+        self.tree
+    }
+
+    /// Makes the changes through `read` (a block by its key); returns the blocks to write, in
+    /// key order. A key's search starts at the block the key before it went to when that one
+    /// covers it (keys come in order: a run of neighbours needs no lookup), else at `start(key)`
+    /// (a block key at or below it), and follows `upper`s.
+    fn rewrite<E>(
+        &self,
+        mut start: impl FnMut(&[u8]) -> std::result::Result<Vec<u8>, E>,
+        mut read: impl FnMut(&[u8]) -> std::result::Result<Option<IVec>, E>,
+        fail: impl Fn(StoreError) -> E,
+    ) -> std::result::Result<Vec<KeyValue>, E> {
+        let tree = self.tree;
+        let mut changing: BTreeMap<Vec<u8>, Changing> = BTreeMap::new();
+        let mut last: Option<Vec<u8>> = None;
+        for (key, value) in &self.changes {
+            let covers = |block: &Vec<u8>| {
+                changing[block]
+                    .upper
+                    .as_ref()
+                    .is_none_or(|upper| key < upper)
+            };
+            let mut at = match last.take() {
+                Some(block) if covers(&block) => block,
+                _ => start(key)?,
+            };
+            loop {
+                let block = match changing.entry(at.clone()) {
+                    Entry::Occupied(block) => block.into_mut(),
+                    Entry::Vacant(vacant) => vacant.insert(match read(&at)? {
+                        Some(bytes) => {
+                            let block = parse(tree, &at, &bytes).map_err(&fail)?;
+                            Changing {
+                                upper: block.upper.map(<[u8]>::to_vec),
+                                entries: block
+                                    .entries
+                                    .into_iter()
+                                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                                    .collect(),
+                            }
+                        }
+                        // The first block, in a tree that has none yet.
+                        None if at.is_empty() => Changing {
+                            upper: None,
+                            entries: BTreeMap::new(),
+                        },
+                        None => {
+                            return Err(fail(codec::corrupt(
+                                tree.name(),
+                                &at,
+                                "a block names this block as the next, but it is missing",
+                            )));
+                        }
+                    }),
+                };
+                match &block.upper {
+                    Some(upper) if key >= upper => at = upper.clone(),
+                    _ => {
+                        match value {
+                            Some(value) => block.entries.insert(key.clone(), value.clone()),
+                            None => block.entries.remove(key),
+                        };
+                        break;
+                    }
+                }
+            }
+            last = Some(at);
+        }
+        let mut written = Vec::new();
+        for (key, block) in changing {
+            written.extend(block.written(tree, key).map_err(&fail)?);
+        }
+        Ok(written)
+    }
+
+    /// Writes the changes inside a transaction (the write path), starting from `starts`. A key
+    /// `starts` does not name (a record changed between the lookup and the transaction) fails
+    /// with [`StoreError::Replan`]: the caller looks the starts up again.
+    pub fn write_in(
+        &self,
+        tree: &TransactionalTree,
+        starts: &Starts,
+    ) -> std::result::Result<(), ConflictableTransactionError<StoreError>> {
+        if self.changes.is_empty() {
+            return Ok(());
+        }
+        let start = |key: &[u8]| {
+            starts
+                .0
+                .get(&(self.tree, key.to_vec()))
+                .cloned()
+                .ok_or(ConflictableTransactionError::Abort(StoreError::Replan))
+        };
+        let read = |key: &[u8]| tree.get(key).map_err(ConflictableTransactionError::from);
+        for (key, value) in self.rewrite(start, read, ConflictableTransactionError::Abort)? {
+            tree.insert(key, value)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the changes plainly (bulk imports and rebuilds, while writes wait) and forgets
+    /// them. Blocks are written last first, so each is in place before the one that names it
+    /// as the next: a crash midway leaves no chain pointing at a missing block.
+    pub fn write_plainly(&mut self, tree: &sled::Tree) -> Result<()> {
+        let start = |key: &[u8]| {
+            Ok(covering(tree, key)?
+                .map(|(block, _)| block.to_vec())
+                .unwrap_or_default())
+        };
+        let read = |key: &[u8]| tree.get(key).map_err(StoreError::sled("reading a block"));
+        let written = self.rewrite(start, read, |e| e)?;
+        self.changes.clear();
+        for (key, value) in written.into_iter().rev() {
+            tree.insert(key, value)
+                .map_err(StoreError::sled("writing a block"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Changes to every blocked tree, each kept apart.
+#[derive(Debug, Default)]
+pub struct BlockedWrites(BTreeMap<TreeId, BlockChanges>);
+
+impl BlockedWrites {
+    pub fn set(&mut self, tree: TreeId, key: &[u8], value: Option<&[u8]>) {
+        self.0
+            .entry(tree)
+            .or_insert_with(|| BlockChanges::new(tree))
+            .set(key, value);
+    }
+
+    /// Takes `later`'s changes too; of two for one key, `later`'s wins.
+    pub fn absorb(&mut self, later: BlockedWrites) {
+        for (tree, changes) in later.0 {
+            match self.0.entry(tree) {
+                Entry::Occupied(mine) => mine.into_mut().changes.extend(changes.changes),
+                Entry::Vacant(vacant) => drop(vacant.insert(changes)),
+            }
+        }
+    }
+
+    /// Takes out each tree's changes.
+    pub fn drain(&mut self) -> impl Iterator<Item = BlockChanges> {
+        std::mem::take(&mut self.0).into_values()
+    }
+
+    /// Writes every tree's changes inside a transaction (see [`BlockChanges::write_in`]).
+    pub fn write_in<'t>(
+        &self,
+        tx: impl Fn(TreeId) -> &'t TransactionalTree,
+        starts: &Starts,
+    ) -> std::result::Result<(), ConflictableTransactionError<StoreError>> {
+        self.0
+            .values()
+            .try_for_each(|changes| changes.write_in(tx(changes.tree), starts))
+    }
+}
+
+/// Where the search for each key a transaction writes starts (see [`BlockChanges::write_in`]).
+#[derive(Debug, Default)]
+pub struct Starts(BTreeMap<(TreeId, Vec<u8>), Vec<u8>>);
+
+impl Starts {
+    /// Looks up the block covering `key` in `tree` as it is now.
+    pub fn look_up(&mut self, tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<()> {
+        if let std::collections::btree_map::Entry::Vacant(vacant) =
+            self.0.entry((tree_id, key.to_vec()))
+        {
+            let block = covering(tree, key)?.map(|(block, _)| block.to_vec());
+            vacant.insert(block.unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
+/// The block covering `key`: the one with the greatest key at or below it.
+fn covering(tree: &sled::Tree, key: &[u8]) -> Result<Option<(IVec, IVec)>> {
+    tree.range(..=key)
+        .next_back()
+        .transpose()
+        .map_err(StoreError::sled("finding a block"))
+}
+
+/// The value stored for `key` in the blocked `tree`, if any.
+pub fn get(tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let Some((block_key, bytes)) = covering(tree, key)? else {
+        return Ok(None);
+    };
+    let block = parse(tree_id, &block_key, &bytes)?;
+    Ok(block
+        .entries
+        .binary_search_by(|(found, _)| (*found).cmp(key))
+        .ok()
+        .map(|at| block.entries[at].1.to_vec()))
+}
+
+/// Calls `f` with every `(key, value)` of the blocked `tree`, in key order, until it says to
+/// stop.
+pub fn for_each(
+    tree_id: TreeId,
+    tree: &sled::Tree,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>>,
+) -> Result<ControlFlow<()>> {
+    for item in tree.iter() {
+        let (key, bytes) = item.map_err(StoreError::sled("reading blocks"))?;
+        for (key, value) in parse(tree_id, &key, &bytes)?.entries {
+            if f(key, value)?.is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// The entries of a blocked tree between two bounds, in key order or backwards: what a plain
+/// tree's `range` gives.
+pub struct Range<'a> {
+    tree_id: TreeId,
+    tree: &'a sled::Tree,
+    /// The blocks to read, once the first was looked up.
+    blocks: Option<Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + 'a>>,
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    backwards: bool,
+    /// The entries of the block read last, still to give, in the order given.
+    ready: VecDeque<(IVec, IVec)>,
+    done: bool,
+}
+
+/// [`Range`] over the blocked `tree` from `lower` to `upper`.
+pub fn range(
+    tree_id: TreeId,
+    tree: &sled::Tree,
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    backwards: bool,
+) -> Range<'_> {
+    Range {
+        tree_id,
+        tree,
+        blocks: None,
+        lower,
+        upper,
+        backwards,
+        ready: VecDeque::new(),
+        done: false,
+    }
+}
+
+impl<'a> Range<'a> {
+    /// Whether `key` lies past the end the range is read towards.
+    fn past_end(&self, key: &[u8]) -> bool {
+        let (bound, below) = match self.backwards {
+            true => (&self.lower, true),
+            false => (&self.upper, false),
+        };
+        match bound {
+            Bound::Unbounded => false,
+            Bound::Included(end) if below => key < end.as_slice(),
+            Bound::Excluded(end) if below => key <= end.as_slice(),
+            Bound::Included(end) => key > end.as_slice(),
+            Bound::Excluded(end) => key >= end.as_slice(),
+        }
+    }
+
+    /// Whether `key` lies before the start the range is read from.
+    fn before_start(&self, key: &[u8]) -> bool {
+        let (bound, below) = match self.backwards {
+            true => (&self.upper, false),
+            false => (&self.lower, true),
+        };
+        match bound {
+            Bound::Unbounded => false,
+            Bound::Included(start) if below => key < start.as_slice(),
+            Bound::Excluded(start) if below => key <= start.as_slice(),
+            Bound::Included(start) => key > start.as_slice(),
+            Bound::Excluded(start) => key >= start.as_slice(),
+        }
+    }
+
+    /// The blocks the range lies in, in the order read.
+    fn blocks(&self) -> Result<Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + 'a>> {
+        Ok(if self.backwards {
+            // Every block starting below the upper bound, the last first.
+            Box::new(
+                self.tree
+                    .range::<Vec<u8>, _>((Bound::Unbounded, self.upper.clone()))
+                    .rev(),
+            )
+        } else {
+            // From the block covering the lower bound on.
+            let first = match &self.lower {
+                Bound::Included(key) | Bound::Excluded(key) => covering(self.tree, key)?
+                    .map(|(block, _)| block.to_vec())
+                    .unwrap_or_default(),
+                Bound::Unbounded => Vec::new(),
+            };
+            Box::new(self.tree.range(first..))
+        })
+    }
+
+    /// Reads the next block's entries within the range into `ready`.
+    fn fill(&mut self) -> Result<()> {
+        while self.ready.is_empty() && !self.done {
+            if self.blocks.is_none() {
+                self.blocks = Some(self.blocks()?);
+            }
+            let Some(item) = self.blocks.as_mut().and_then(Iterator::next) else {
+                self.done = true;
+                break;
+            };
+            let (key, bytes) = item.map_err(StoreError::sled("reading blocks"))?;
+            let block = parse(self.tree_id, &key, &bytes)?;
+            let mut entries = block.entries;
+            if self.backwards {
+                entries.reverse();
+            }
+            for (key, value) in entries {
+                if self.before_start(key) {
+                    continue;
+                }
+                if self.past_end(key) {
+                    self.done = true;
+                    break;
+                }
+                self.ready.push_back((IVec::from(key), IVec::from(value)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Range<'_> {
+    type Item = Result<(IVec, IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Err(e) = self.fill() {
+            self.done = true;
+            self.ready.clear();
+            return Some(Err(e));
+        }
+        self.ready.pop_front().map(Ok)
+    }
+}
+
+/// The integrity check's view of the chain of blocks, fed each block in key order: the first
+/// block's key is empty and each next block's key is the `upper` of the one before.
+#[derive(Debug)]
+pub struct Chain {
+    /// The key the next block must have; `None` once the last block was seen.
+    next: Option<Vec<u8>>,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain {
+            next: Some(Vec::new()),
+        }
+    }
+}
+
+impl Chain {
+    /// Takes the next block; says what is wrong if it does not follow the one before.
+    pub fn follow(&mut self, key: &[u8], block: &Block<'_>) -> Option<String> {
+        let wrong = match &self.next {
+            Some(next) if next.as_slice() == key => None,
+            Some(next) => Some(format!(
+                "the block before ends at {}, not at this block",
+                super::keys::show(next)
+            )),
+            None => Some("a block after the last one".to_string()),
+        };
+        self.next = block.upper.map(<[u8]>::to_vec);
+        wrong
+    }
+
+    /// After the last block: what is wrong if the chain promised more.
+    pub fn end(&self) -> Option<(Vec<u8>, String)> {
+        match &self.next {
+            Some(next) if !next.is_empty() => Some((
+                next.clone(),
+                "missing; the block before names it as the next".to_string(),
+            )),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TREE: TreeId = TreeId::IdxOrderText;
+
+    fn text(t: &str) -> Vec<u8> {
+        codec::text_value(t)
+    }
+
+    /// Writes `changes` into the blocks `store` holds (as `(key, value)`), plainly.
+    fn apply(store: &mut BTreeMap<Vec<u8>, Vec<u8>>, changes: &[(&str, Option<&str>)]) {
+        let mut texts = BlockChanges::new(TREE);
+        for (id, t) in changes {
+            texts.set(id.as_bytes(), t.map(text).as_deref());
+        }
+        let start = |id: &[u8]| {
+            Ok(store
+                .range(..=id.to_vec())
+                .next_back()
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default())
+        };
+        let read =
+            |key: &[u8]| Ok::<_, StoreError>(store.get(key).map(|v| IVec::from(v.as_slice())));
+        let written = texts.rewrite(start, read, |e| e).unwrap();
+        store.extend(written);
+    }
+
+    /// Every `(id, text)` in the blocks, checking the chain.
+    fn read_all(store: &BTreeMap<Vec<u8>, Vec<u8>>) -> Vec<(String, String)> {
+        let mut chain = Chain::default();
+        let mut all = Vec::new();
+        for (key, value) in store {
+            let block = parse(TREE, key, value).unwrap();
+            assert_eq!(chain.follow(key, &block), None, "{key:?}");
+            assert!(block.entries.len() <= MOST);
+            for (id, v) in block.entries {
+                let t = codec::parse_text_value("t", id, v).unwrap();
+                all.push((String::from_utf8(id.to_vec()).unwrap(), t.to_string()));
+            }
+        }
+        assert_eq!(chain.end(), None);
+        all
+    }
+
+    #[test]
+    fn blocks_split_as_they_grow_and_keep_every_text_in_id_order() {
+        let mut store = BTreeMap::new();
+        // Ascending, as new orders come, then older ones among them, in two writes.
+        let ids: Vec<String> = (0..200).map(|n| format!("{:05}", 1_000 + n * 2)).collect();
+        let first: Vec<(&str, Option<&str>)> =
+            ids.iter().map(|id| (id.as_str(), Some("a"))).collect();
+        apply(&mut store, &first);
+        let odd: Vec<String> = (0..200).map(|n| format!("{:05}", 1_001 + n * 2)).collect();
+        let second: Vec<(&str, Option<&str>)> =
+            odd.iter().map(|id| (id.as_str(), Some("b"))).collect();
+        apply(&mut store, &second);
+        let all = read_all(&store);
+        assert_eq!(all.len(), 400);
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            store.len() >= 400 / MOST && store.len() <= 400 / SPLIT_TO + 2,
+            "{} blocks for 400 texts",
+            store.len()
+        );
+        assert!(
+            store.contains_key(&Vec::new()),
+            "the first block's key is empty"
+        );
+
+        // One changed, one removed, one smaller than every id: only they change.
+        apply(
+            &mut store,
+            &[
+                ("01000", Some("changed")),
+                ("01001", None),
+                ("00001", Some("c")),
+            ],
+        );
+        let all = read_all(&store);
+        assert_eq!(all.len(), 400);
+        assert_eq!(all[0], ("00001".to_string(), "c".to_string()));
+        assert_eq!(all[1], ("01000".to_string(), "changed".to_string()));
+        assert_eq!(all[2].0, "01002");
+    }
+
+    #[test]
+    fn a_write_planned_before_a_split_follows_the_chain_to_its_block() {
+        let mut store = BTreeMap::new();
+        let ids: Vec<String> = (0..MOST).map(|n| format!("{n:03}")).collect();
+        let all: Vec<(&str, Option<&str>)> =
+            ids.iter().map(|id| (id.as_str(), Some("a"))).collect();
+        apply(&mut store, &all);
+        assert_eq!(store.len(), 1);
+        // Planned against the one block; meanwhile it splits.
+        let mut late = BlockChanges::new(TREE);
+        late.set(b"030", Some(&text("late")));
+        apply(&mut store, &[("100", Some("x")), ("101", Some("x"))]);
+        assert!(store.len() > 1);
+        let read =
+            |key: &[u8]| Ok::<_, StoreError>(store.get(key).map(|v| IVec::from(v.as_slice())));
+        let written = late.rewrite(|_| Ok(Vec::new()), read, |e| e).unwrap();
+        store.extend(written);
+        assert!(read_all(&store).contains(&("030".to_string(), "late".to_string())));
+    }
+
+    #[test]
+    fn a_damaged_block_is_refused_naming_what_is_wrong() {
+        let mut store = BTreeMap::new();
+        apply(&mut store, &[("10", Some("ann")), ("20", Some("bob"))]);
+        let block = store[&Vec::new()].clone();
+        let why = |key: &[u8], bytes: &[u8]| parse(TREE, key, bytes).unwrap_err().to_string();
+        assert!(why(b"", &block[..block.len() - 1]).contains("cut short"));
+        assert!(why(b"", &block[..4]).contains("ends inside an entry"));
+        assert!(why(b"15", &block).contains("outside the block's range"));
+        // The two entries swapped.
+        let entry = 2 + 2 + 4 + text("ann").len();
+        let mut swapped = block[..2].to_vec();
+        swapped.extend_from_slice(&block[2 + entry..]);
+        swapped.extend_from_slice(&block[2..2 + entry]);
+        assert!(why(b"", &swapped).contains("out of order"));
+        // A chain with a gap.
+        let mut chain = Chain::default();
+        let gap = encode(TREE, Some(b"50"), &[]).unwrap();
+        assert_eq!(chain.follow(b"", &parse(TREE, b"", &gap).unwrap()), None);
+        assert!(chain.end().is_some_and(|(key, _)| key == b"50"));
+        let late = encode(TREE, None, &[]).unwrap();
+        assert!(
+            chain
+                .follow(b"60", &parse(TREE, b"60", &late).unwrap())
+                .is_some_and(|w| w.contains("ends at 50"))
+        );
+    }
+
+    proptest::proptest! {
+        /// A blocked tree read between any two bounds, either way, gives what one value per
+        /// entry would: written in two rounds (the second splitting and emptying blocks the
+        /// first made), read against a plain map of the same entries.
+        #[test]
+        fn a_range_of_blocks_reads_like_a_range_of_entries(
+            first in proptest::collection::btree_set(0u16..600, 0..150),
+            second in proptest::collection::vec((0u16..600, proptest::bool::ANY), 0..150),
+            bounds in proptest::collection::vec((0u8..3, 0u16..620, 0u8..3, 0u16..620), 8),
+        ) {
+            let db = sled::Config::new().temporary(true).open().unwrap();
+            let tree = db.open_tree("t").unwrap();
+            let key = |n: u16| format!("{n:04}").into_bytes();
+            let mut plain = BTreeMap::new();
+            let mut changes = BlockChanges::new(TREE);
+            for n in first {
+                changes.set(&key(n), Some(&text(&n.to_string())));
+                plain.insert(key(n), text(&n.to_string()));
+            }
+            changes.write_plainly(&tree).unwrap();
+            let mut changes = BlockChanges::new(TREE);
+            for (n, keep) in second {
+                let value = keep.then(|| text(&format!("{n} again")));
+                changes.set(&key(n), value.as_deref());
+                match value {
+                    Some(value) => plain.insert(key(n), value),
+                    None => plain.remove(&key(n)),
+                };
+            }
+            changes.write_plainly(&tree).unwrap();
+
+            let bound = |kind: u8, n: u16| match kind {
+                0 => Bound::Unbounded,
+                1 => Bound::Included(key(n)),
+                _ => Bound::Excluded(key(n)),
+            };
+            for (lower_kind, lower, upper_kind, upper) in bounds {
+                let (lower, upper) = (bound(lower_kind, lower), bound(upper_kind, upper));
+                let (from, to) = (lower.as_ref().map(|k| k.as_slice()), upper.as_ref().map(|k| k.as_slice()));
+                let valid = match (from, to) {
+                    (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => a < b,
+                    _ => true,
+                };
+                if !valid {
+                    continue; // a plain map refuses such a range
+                }
+                let expected: Vec<(Vec<u8>, Vec<u8>)> = plain
+                    .range::<[u8], _>((from, to))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for backwards in [false, true] {
+                    let read: Vec<(Vec<u8>, Vec<u8>)> =
+                        range(TREE, &tree, lower.clone(), upper.clone(), backwards)
+                            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                            .collect::<Result<_>>()
+                            .unwrap();
+                    let mut want = expected.clone();
+                    if backwards {
+                        want.reverse();
+                    }
+                    proptest::prop_assert_eq!(read, want, "{:?}..{:?} backwards {}", lower, upper, backwards);
+                }
+            }
+        }
+    }
+}
