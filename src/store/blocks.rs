@@ -1,16 +1,17 @@
-//! The index trees whose entries are stored in blocks, about 16 neighbouring entries to a
+//! The derived trees whose entries are stored in blocks, about 16 neighbouring entries to a
 //! value: `idx_views` (each list in its own order), `idx_order_sort` (each list by every
-//! column) and `idx_order_text` (the orders' list texts). sled's cost per value, not per byte,
-//! bounds both what a pass over a tree costs (over a million orders, 1.1 s for one text per
-//! value, 0.14 s for 16) and the memory an open store holds (sled keeps ~45 bytes per value
-//! from the moment it opens a store: the sort entries alone, ten per order, held 400 MB at a
-//! million orders). Neighbouring entries share a block, so a list read in index order, or the
-//! texts a filtered page checks in list order (ids follow creation), come from a few blocks
-//! read once.
+//! column), `idx_order_text` (the orders' list texts) and `idx_rank_counts` (each list's
+//! bucket counts). sled's cost per value, not per byte, bounds both what a pass over a tree
+//! costs (over a million orders, 1.1 s for one text per value, 0.14 s for 16) and the memory
+//! an open store holds: sled keeps ~45 bytes per value from the moment it opens a store, and
+//! these were 16 values per order (the sort entries alone held 400 MB at a million orders).
+//! Neighbouring entries share a block, so a list read in index order, or the texts a filtered
+//! page checks in list order (ids follow creation), come from a few blocks read once.
 //!
-//! Logically each tree still holds one entry per key: `index::order_entries` derives those,
-//! and the write path, bulk batches, the integrity check and the rebuild hand them here, which
-//! stores them in their blocks; readers get them back one by one ([`get`], [`Range`]).
+//! Logically each tree still holds one entry per key: `index::order_entries` and `rank.rs`
+//! derive those, and the write path, bulk batches, the integrity check and the rebuild hand
+//! them here (a value to set, or for counts an amount to add), which stores them in their
+//! blocks; readers get them back one by one ([`get`], [`Range`]).
 //!
 //! The blocks cut the key space into ranges: the first block's key is empty, each block's
 //! `upper` is the next block's key, the last has none, and a block holds the keys in
@@ -43,7 +44,12 @@ const MOST: usize = 32;
 const SPLIT_TO: usize = 16;
 
 /// The trees stored in blocks.
-pub const BLOCKED: [TreeId; 3] = [TreeId::IdxViews, TreeId::IdxOrderText, TreeId::IdxOrderSort];
+pub const BLOCKED: [TreeId; 4] = [
+    TreeId::IdxViews,
+    TreeId::IdxOrderText,
+    TreeId::IdxOrderSort,
+    TreeId::IdxRankCounts,
+];
 
 pub fn is_blocked(tree: TreeId) -> bool {
     BLOCKED.contains(&tree)
@@ -89,17 +95,30 @@ pub fn parse<'a>(tree: TreeId, key: &[u8], value: &'a [u8]) -> Result<Block<'a>>
         if entries.last().is_some_and(|(last, _)| *last >= entry) {
             return Err(bad(format!("entry {shown} is out of order")));
         }
-        if index::primary_key_of(tree, entry).is_none() {
-            return Err(bad(format!(
-                "entry {shown} does not parse as a {} entry",
-                tree.name()
-            )));
-        }
-        index::check_value(tree, entry, value)?;
+        check_entry(tree, entry, value).map_err(|what| bad(format!("entry {shown} {what}")))?;
         entries.push((entry, value));
         rest = after;
     }
     Ok(Block { upper, entries })
+}
+
+/// Checks one entry of a block of `tree`: its key's shape and its value's encoding.
+fn check_entry(tree: TreeId, key: &[u8], value: &[u8]) -> std::result::Result<(), String> {
+    let shaped = match tree {
+        TreeId::IdxRankCounts => super::keys::parse_rank_key(key).is_some(),
+        index => index::primary_key_of(index, key).is_some(),
+    };
+    if !shaped {
+        return Err(format!("does not parse as a {} entry", tree.name()));
+    }
+    let checked = match tree {
+        TreeId::IdxRankCounts => codec::parse_count(tree.name(), key, value).map(drop),
+        index => index::check_value(index, key, value),
+    };
+    checked.map_err(|e| match e {
+        StoreError::Corrupt { what, .. } => what,
+        other => other.to_string(),
+    })
 }
 
 /// Splits a length-prefixed field (`width` bytes of big-endian length) off the front of `bytes`.
@@ -167,11 +186,30 @@ impl Changing {
     }
 }
 
-/// Entries to write into one blocked tree: a key to its new value, or `None` to remove it.
+/// What becomes of one entry.
+#[derive(Debug, Clone, PartialEq)]
+enum Edit {
+    /// Its new value, or `None` to remove it.
+    Set(Option<Vec<u8>>),
+    /// An amount added to a count (`codec::count_value`); a count that reaches zero goes.
+    Add(i64),
+}
+
+impl Edit {
+    /// This edit followed by `later`.
+    fn then(&mut self, later: Edit) {
+        match (self, later) {
+            (Edit::Add(mine), Edit::Add(theirs)) => *mine += theirs,
+            (mine, later) => *mine = later,
+        }
+    }
+}
+
+/// Entries to write into one blocked tree.
 #[derive(Debug)]
 pub struct BlockChanges {
     tree: TreeId,
-    changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    changes: BTreeMap<Vec<u8>, Edit>,
 }
 
 impl BlockChanges {
@@ -184,7 +222,19 @@ impl BlockChanges {
     }
 
     pub fn set(&mut self, key: &[u8], value: Option<&[u8]>) {
-        self.changes.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        self.edit(key, Edit::Set(value.map(<[u8]>::to_vec)));
+    }
+
+    /// Adds `delta` to the count stored under `key`.
+    pub fn add(&mut self, key: &[u8], delta: i64) {
+        self.edit(key, Edit::Add(delta));
+    }
+
+    fn edit(&mut self, key: &[u8], edit: Edit) {
+        match self.changes.get_mut(key) {
+            Some(earlier) => earlier.then(edit),
+            None => drop(self.changes.insert(key.to_vec(), edit)),
+        }
     }
 
     pub fn tree(&self) -> TreeId {
@@ -204,7 +254,10 @@ impl BlockChanges {
         let tree = self.tree;
         let mut changing: BTreeMap<Vec<u8>, Changing> = BTreeMap::new();
         let mut last: Option<Vec<u8>> = None;
-        for (key, value) in &self.changes {
+        for (key, edit) in &self.changes {
+            if *edit == Edit::Add(0) {
+                continue;
+            }
             let covers = |block: &Vec<u8>| {
                 changing[block]
                     .upper
@@ -247,10 +300,7 @@ impl BlockChanges {
                 match &block.upper {
                     Some(upper) if key >= upper => at = upper.clone(),
                     _ => {
-                        match value {
-                            Some(value) => block.entries.insert(key.clone(), value.clone()),
-                            None => block.entries.remove(key),
-                        };
+                        apply(tree, &mut block.entries, key, edit).map_err(&fail)?;
                         break;
                     }
                 }
@@ -309,26 +359,62 @@ impl BlockChanges {
     }
 }
 
+/// Makes `edit` to the entry `key` of a block's `entries`.
+fn apply(
+    tree: TreeId,
+    entries: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+    key: &[u8],
+    edit: &Edit,
+) -> Result<()> {
+    let value = match edit {
+        Edit::Set(value) => value.clone(),
+        Edit::Add(delta) => {
+            let current = match entries.get(key) {
+                Some(bytes) => codec::parse_count(tree.name(), key, bytes)?,
+                None => 0,
+            };
+            match current.saturating_add_signed(*delta) {
+                0 => None,
+                next => Some(codec::count_value(next)),
+            }
+        }
+    };
+    match value {
+        Some(value) => entries.insert(key.to_vec(), value),
+        None => entries.remove(key),
+    };
+    Ok(())
+}
+
 /// Changes to every blocked tree, each kept apart.
 #[derive(Debug, Default)]
 pub struct BlockedWrites(BTreeMap<TreeId, BlockChanges>);
 
 impl BlockedWrites {
-    pub fn set(&mut self, tree: TreeId, key: &[u8], value: Option<&[u8]>) {
+    pub fn of(&mut self, tree: TreeId) -> &mut BlockChanges {
         self.0
             .entry(tree)
             .or_insert_with(|| BlockChanges::new(tree))
-            .set(key, value);
     }
 
-    /// Takes `later`'s changes too; of two for one key, `later`'s wins.
+    /// Edits held, over every tree.
+    pub fn len(&self) -> usize {
+        self.0.values().map(|changes| changes.changes.len()).sum()
+    }
+
+    /// Takes `later`'s changes too, as made after these.
     pub fn absorb(&mut self, later: BlockedWrites) {
         for (tree, changes) in later.0 {
-            match self.0.entry(tree) {
-                Entry::Occupied(mine) => mine.into_mut().changes.extend(changes.changes),
-                Entry::Vacant(vacant) => drop(vacant.insert(changes)),
+            let mine = self.of(tree);
+            for (key, edit) in changes.changes {
+                mine.edit(&key, edit);
             }
         }
+    }
+
+    /// Takes out one tree's changes.
+    pub fn take(&mut self, tree: TreeId) -> Option<BlockChanges> {
+        self.0.remove(&tree)
     }
 
     /// Takes out each tree's changes.
@@ -355,9 +441,7 @@ pub struct Starts(BTreeMap<(TreeId, Vec<u8>), Vec<u8>>);
 impl Starts {
     /// Looks up the block covering `key` in `tree` as it is now.
     pub fn look_up(&mut self, tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<()> {
-        if let std::collections::btree_map::Entry::Vacant(vacant) =
-            self.0.entry((tree_id, key.to_vec()))
-        {
+        if let Entry::Vacant(vacant) = self.0.entry((tree_id, key.to_vec())) {
             let block = covering(tree, key)?.map(|(block, _)| block.to_vec());
             vacant.insert(block.unwrap_or_default());
         }
@@ -410,7 +494,7 @@ pub struct Range<'a> {
     tree_id: TreeId,
     tree: &'a sled::Tree,
     /// The blocks to read, once the first was looked up.
-    blocks: Option<Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + 'a>>,
+    blocks: Option<Blocks<'a>>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
     backwards: bool,
@@ -418,6 +502,9 @@ pub struct Range<'a> {
     ready: VecDeque<(IVec, IVec)>,
     done: bool,
 }
+
+/// Blocks as sled reads them, `(key, value)`.
+type Blocks<'a> = Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + 'a>;
 
 /// [`Range`] over the blocked `tree` from `lower` to `upper`.
 pub fn range(
@@ -471,7 +558,7 @@ impl<'a> Range<'a> {
     }
 
     /// The blocks the range lies in, in the order read.
-    fn blocks(&self) -> Result<Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + 'a>> {
+    fn blocks(&self) -> Result<Blocks<'a>> {
         Ok(if self.backwards {
             // Every block starting below the upper bound, the last first.
             Box::new(

@@ -34,11 +34,11 @@ pub(super) struct Batches {
     held: usize,
     /// Entries added, over every write.
     pub entries: u64,
-    /// `idx_views` entries added per view prefix (the keys of `idx_view_counts`), and rank
-    /// buckets' entries (`idx_rank_counts`), since the last write.
+    /// `idx_views` entries added per view prefix (the keys of `idx_view_counts`) since the
+    /// last write.
     views: BTreeMap<Vec<u8>, u64>,
-    ranks: BTreeMap<Vec<u8>, u64>,
-    /// Entries of the blocked indexes, written into their blocks (`blocks.rs`) with the rest.
+    /// Edits of the blocked trees (`blocks.rs`): index entries, and what they add to their
+    /// rank buckets' counts (`idx_rank_counts`).
     blocked: BlockedWrites,
 }
 
@@ -54,14 +54,14 @@ impl Batches {
         {
             *self.views.entry(prefix.to_vec()).or_default() += 1;
         }
+        let ranks = self.blocked.of(TreeId::IdxRankCounts);
         for counter in rank::counters(entry.tree, &entry.key, &entry.value)? {
-            *self.ranks.entry(counter.key).or_default() += 1;
+            ranks.add(&counter.key, 1);
         }
         self.entries += 1;
         match entry.tree {
             tree if blocks::is_blocked(tree) => {
-                self.blocked.set(tree, &entry.key, Some(&entry.value));
-                self.held += 1;
+                self.blocked.of(tree).set(&entry.key, Some(&entry.value));
             }
             tree => self.put(tree, entry.key, entry.value),
         }
@@ -89,20 +89,15 @@ impl Batches {
         }
         self.held += later.held;
         self.entries += later.entries;
-        for (mine, theirs) in [
-            (&mut self.views, later.views),
-            (&mut self.ranks, later.ranks),
-        ] {
-            for (key, added) in theirs {
-                *mine.entry(key).or_default() += added;
-            }
+        for (key, added) in later.views {
+            *self.views.entry(key).or_default() += added;
         }
         self.blocked.absorb(later.blocked);
     }
 
     /// Writes what is held once it is [`BATCH_ENTRIES`] or more.
     pub fn write_when_full(&mut self, store: &Store) -> Result<()> {
-        match self.held + self.ranks.len() >= BATCH_ENTRIES {
+        match self.held + self.blocked.len() >= BATCH_ENTRIES {
             true => self.write(store),
             false => Ok(()),
         }
@@ -110,29 +105,26 @@ impl Batches {
 
     /// Writes everything held, index trees before the primary ones (a crash between them
     /// leaves entries without records, which the full check reports and a rebuild drops), and
-    /// adds the tallies to the stored counts. The blocked indexes (the sort entries are the
-    /// most of all) are written on a thread of their own while this one writes the rest.
+    /// adds the tallies to the stored counts. The sort entries (the most of all) are written
+    /// on a thread of their own while this one writes the rest.
     pub fn write(&mut self, store: &Store) -> Result<()> {
+        let sorted = self.blocked.take(TreeId::IdxOrderSort);
         let blocked: Vec<_> = self.blocked.drain().collect();
         let (indexes, primary): (Vec<_>, Vec<_>) = self
             .trees
             .drain()
             .partition(|(tree, _)| index::owner(*tree).is_some());
-        let counts = [
-            (TreeId::IdxViewCounts, std::mem::take(&mut self.views)),
-            (TreeId::IdxRankCounts, std::mem::take(&mut self.ranks)),
-        ];
+        let views = std::mem::take(&mut self.views);
         std::thread::scope(|scope| {
-            let beside = scope.spawn(|| {
-                blocked
-                    .into_iter()
-                    .try_for_each(|mut changes| changes.write_plainly(store.tree(changes.tree())))
+            let beside = scope.spawn(|| match sorted {
+                Some(mut sorted) => sorted.write_plainly(store.tree(TreeId::IdxOrderSort)),
+                None => Ok(()),
             });
-            let here = insert_all(store, indexes).and_then(|()| {
-                counts
-                    .into_iter()
-                    .try_for_each(|(tree, added)| add_to_counts(store, tree, added))
-            });
+            let here = blocked
+                .into_iter()
+                .try_for_each(|mut changes| changes.write_plainly(store.tree(changes.tree())))
+                .and_then(|()| insert_all(store, indexes))
+                .and_then(|()| add_to_view_counts(store, views));
             let beside = beside
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -159,8 +151,9 @@ fn insert_all(store: &Store, trees: Vec<(TreeId, Entries)>) -> Result<()> {
     Ok(())
 }
 
-/// Adds `added` to the counts stored in `tree`.
-fn add_to_counts(store: &Store, tree: TreeId, added: BTreeMap<Vec<u8>, u64>) -> Result<()> {
+/// Adds `added` to the views' counts (`idx_view_counts`).
+fn add_to_view_counts(store: &Store, added: BTreeMap<Vec<u8>, u64>) -> Result<()> {
+    let tree = TreeId::IdxViewCounts;
     let stored = store.tree(tree);
     for (key, added) in added {
         let current = match stored

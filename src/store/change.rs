@@ -216,6 +216,12 @@ impl Store {
                 if blocks::is_blocked(entry.tree) {
                     starts.look_up(entry.tree, self.tree(entry.tree), &entry.key)?;
                 }
+                // An entry that does not parse fails the transaction itself.
+                let ranks = TreeId::IdxRankCounts;
+                let counters = rank::counters(entry.tree, &entry.key, &entry.value);
+                for counter in counters.unwrap_or_default() {
+                    starts.look_up(ranks, self.tree(ranks), &counter.key)?;
+                }
             }
         }
         Ok(starts)
@@ -330,12 +336,11 @@ fn write(tx: &[TransactionalTree], p: &Prepared<'_>, starts: &Starts) -> TxResul
             sync_entries(tx, &old_entries(*tree, key, old)?, &[], &mut counts)?;
         }
     }
-    for (id, deltas) in [
-        (TreeId::IdxViewCounts, &counts.views),
-        (TreeId::IdxRankCounts, &counts.ranks),
-    ] {
-        write_counts(t(id), id, deltas)?;
-    }
+    write_counts(
+        t(TreeId::IdxViewCounts),
+        TreeId::IdxViewCounts,
+        &counts.views,
+    )?;
     counts.blocked.write_in(t, starts)?;
     for w in p.settings {
         write_settings(t(TreeId::Settings), w)?;
@@ -376,13 +381,11 @@ fn old_entries(tree: TreeId, key: &[u8], old: Option<sled::IVec>) -> TxResult<Ve
 }
 
 /// What one transaction's index entries add up to: the net change of each view's size
-/// (`idx_view_counts`, by view prefix) and of each rank bucket's (`idx_rank_counts`, see
-/// `rank.rs`), and the entries to write into blocked indexes, whose entries share values
-/// (`blocks.rs`).
+/// (`idx_view_counts`, by view prefix), and the edits of the blocked trees (`blocks.rs`): index
+/// entries, and the net change of each rank bucket's count (`idx_rank_counts`, see `rank.rs`).
 #[derive(Default)]
 struct IndexDeltas {
     views: BTreeMap<Vec<u8>, i64>,
-    ranks: BTreeMap<Vec<u8>, i64>,
     blocked: BlockedWrites,
 }
 
@@ -399,7 +402,7 @@ fn sync_entries(
     for stale in old.iter().filter(|o| !new.contains(o)) {
         if !new.iter().any(|n| same_key(n, stale)) {
             match stale.tree {
-                tree if blocks::is_blocked(tree) => counts.blocked.set(tree, &stale.key, None),
+                tree if blocks::is_blocked(tree) => counts.blocked.of(tree).set(&stale.key, None),
                 tree => drop(tx[tree as usize].remove(stale.key.as_slice())?),
             }
             tally_view(counts, stale, -1);
@@ -413,7 +416,7 @@ fn sync_entries(
         tally_ranks(counts, entry, 1)?;
         match entry.tree {
             tree if blocks::is_blocked(tree) => {
-                counts.blocked.set(tree, &entry.key, Some(&entry.value));
+                counts.blocked.of(tree).set(&entry.key, Some(&entry.value));
             }
             tree => drop(tx[tree as usize].insert(entry.key.as_slice(), entry.value.as_slice())?),
         }
@@ -432,8 +435,9 @@ fn tally_view(counts: &mut IndexDeltas, entry: &Entry, delta: i64) {
 fn tally_ranks(counts: &mut IndexDeltas, entry: &Entry, delta: i64) -> TxResult<()> {
     let ranked = rank::counters(entry.tree, &entry.key, &entry.value)
         .map_err(ConflictableTransactionError::Abort)?;
+    let ranks = counts.blocked.of(TreeId::IdxRankCounts);
     for counter in ranked {
-        *counts.ranks.entry(counter.key).or_default() += delta;
+        ranks.add(&counter.key, delta);
     }
     Ok(())
 }

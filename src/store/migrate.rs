@@ -260,8 +260,11 @@ mod tests {
     use crate::domain::rules::fixtures::t;
     use crate::domain::settings::LinkSettings;
     use crate::domain::triage::OrderView;
-    use crate::store::tests::{config, every_order, job, open, order, store_of_orders, tempdir};
-    use crate::store::{Change, blocks};
+    use crate::store::Change;
+    use crate::store::tests::{
+        config, every_order, index_entries, job, open, order, set_index_entry, store_of_orders,
+        tempdir,
+    };
 
     fn defaults(_: &crate::domain::ids::LinkId) -> LinkSettings {
         LinkSettings::default()
@@ -689,38 +692,23 @@ mod tests {
         (first_id, order): (i64, crate::store::ListOrder),
     ) {
         use std::collections::BTreeMap;
-        use std::ops::Bound::{Excluded, Included, Unbounded};
 
         let dir = tempdir();
         let store = store_of_orders(dir.path(), (first_id, 40), 300, &["uk"]);
         let mut finer: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        let end = keys::after_prefix(&prefix).map_or(Unbounded, Excluded);
-        let entries: Box<dyn Iterator<Item = Result<_>>> = match blocks::is_blocked(tree) {
-            true => Box::new(blocks::range(
-                tree,
-                store.tree(tree),
-                Included(prefix.clone()),
-                end,
-                false,
-            )),
-            false => Box::new(
-                store
-                    .tree(tree)
-                    .scan_prefix(&prefix)
-                    .map(|e| Ok(e.unwrap())),
-            ),
-        };
-        for entry in entries {
-            let (key, _) = entry.unwrap();
+        for (key, _) in index_entries(&store, tree) {
+            if !key.starts_with(&prefix) {
+                continue;
+            }
             let tail = &key[prefix_len..];
             *finer
                 .entry(keys::rank_key(&list, level, &tail[..cut]))
                 .or_default() += 1;
         }
         assert!(finer.len() > 1);
-        let counts = store.tree(TreeId::IdxRankCounts);
         for (key, count) in &finer {
-            counts.insert(key, codec::count_value(*count)).unwrap();
+            let value = codec::count_value(*count);
+            set_index_entry(&store, TreeId::IdxRankCounts, key, Some(&value));
         }
         write_version(&store, version).unwrap();
         store.close().unwrap();
@@ -728,8 +716,8 @@ mod tests {
         let migrated = Store::open_with(&config(dir.path())).unwrap();
         assert_eq!(migrated.open_report().migrated_from, Some(version));
         assert!(migrated.open_report().integrity.is_clean());
-        let counts = migrated.tree(TreeId::IdxRankCounts);
-        assert!(finer.keys().all(|key| !counts.contains_key(key).unwrap()));
+        let counts = index_entries(&migrated, TreeId::IdxRankCounts);
+        assert!(counts.iter().all(|(key, _)| !finer.contains_key(key)));
         let page = migrated.page_sorted(&every_order(25, 3), order, &defaults);
         let page = page.unwrap();
         let ids: Vec<String> = page.items.iter().map(|o| o.id.to_string()).collect();

@@ -25,10 +25,12 @@
 //! with counts streamed from the index itself, and a rebuild regenerates them.
 
 use std::collections::HashMap;
+use std::ops::Bound::{Excluded, Included, Unbounded};
 
+use super::blocks;
 use super::codec;
 use super::keys;
-use super::{Result, Store, StoreError, TreeId};
+use super::{Result, Store, TreeId};
 use crate::domain::order_sort::OrderSort;
 use crate::domain::triage::OrderView;
 
@@ -219,17 +221,13 @@ impl Store {
             skip: offset,
         };
         for level in 1..=u8::MAX {
-            let children = self
-                .tree(tree)
-                .scan_prefix(keys::rank_key(list, level, &at.bucket));
-            let children: Box<dyn Iterator<Item = _>> = match backwards {
-                true => Box::new(children.rev()),
-                false => Box::new(children),
-            };
+            let prefix = keys::rank_key(list, level, &at.bucket);
+            let end = keys::after_prefix(&prefix).map_or(Unbounded, Excluded);
+            let children = blocks::range(tree, self.tree(tree), Included(prefix), end, backwards);
             let mut any = false;
             let mut found = None;
             for item in children {
-                let (key, value) = item.map_err(StoreError::sled("reading rank counts"))?;
+                let (key, value) = item?;
                 any = true;
                 let count = codec::parse_count(tree.name(), &key, &value)? as usize;
                 if at.skip < count {
