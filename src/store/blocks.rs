@@ -86,16 +86,15 @@ pub fn parse<'a>(tree: TreeId, key: &[u8], value: &'a [u8]) -> Result<Block<'a>>
         let (entry, after) =
             take(rest, 2).ok_or_else(|| bad("a block ends inside an entry".into()))?;
         // A damaged block may hold any bytes: shown escaped, never raw.
-        let shown = super::keys::show(entry);
-        let (value, after) =
-            take(after, 4).ok_or_else(|| bad(format!("entry {shown} is cut short")))?;
+        let wrong = |what: &str| bad(format!("entry {} {what}", super::keys::show(entry)));
+        let (value, after) = take(after, 4).ok_or_else(|| wrong("is cut short"))?;
         if entry < key || upper.is_some_and(|upper| entry >= upper) {
-            return Err(bad(format!("entry {shown} is outside the block's range")));
+            return Err(wrong("is outside the block's range"));
         }
         if entries.last().is_some_and(|(last, _)| *last >= entry) {
-            return Err(bad(format!("entry {shown} is out of order")));
+            return Err(wrong("is out of order"));
         }
-        check_entry(tree, entry, value).map_err(|what| bad(format!("entry {shown} {what}")))?;
+        check_entry(tree, entry, value).map_err(|what| wrong(&what))?;
         entries.push((entry, value));
         rest = after;
     }
@@ -186,7 +185,8 @@ impl Changing {
     }
 }
 
-/// What becomes of one entry.
+/// What becomes of one entry. A tree takes one kind: counts are only added to, index entries
+/// only set.
 #[derive(Debug, Clone, PartialEq)]
 enum Edit {
     /// Its new value, or `None` to remove it.
