@@ -185,6 +185,40 @@ impl Changing {
     }
 }
 
+/// What a rewrite writes: blocks `(key, value)` in key order, and the keys of blocks removed.
+struct Rewritten {
+    written: Vec<KeyValue>,
+    removed: Vec<Vec<u8>>,
+}
+
+/// Reads the block `key` of `tree` to change it; `None` when there is none, except that the
+/// first block of a tree with none yet reads as empty.
+fn load<E>(
+    tree: TreeId,
+    key: &[u8],
+    read: &mut impl FnMut(&[u8]) -> std::result::Result<Option<IVec>, E>,
+    fail: &impl Fn(StoreError) -> E,
+) -> std::result::Result<Option<Changing>, E> {
+    Ok(match read(key)? {
+        Some(bytes) => {
+            let block = parse(tree, key, &bytes).map_err(fail)?;
+            Some(Changing {
+                upper: block.upper.map(<[u8]>::to_vec),
+                entries: block
+                    .entries
+                    .into_iter()
+                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .collect(),
+            })
+        }
+        None if key.is_empty() => Some(Changing {
+            upper: None,
+            entries: BTreeMap::new(),
+        }),
+        None => None,
+    })
+}
+
 /// What becomes of one entry. A tree takes one kind: counts are only added to, index entries
 /// only set.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,17 +276,26 @@ impl BlockChanges {
     }
 
     /// Makes the changes through `read` (a block by its key); returns the blocks to write, in
-    /// key order. A key's search starts at the block the key before it went to when that one
-    /// covers it (keys come in order: a run of neighbours needs no lookup), else at `start(key)`
-    /// (a block key at or below it), and follows `upper`s.
+    /// key order, and those to remove. A key's search starts at the block the key before it
+    /// went to when that one covers it (keys come in order: a run of neighbours needs no
+    /// lookup), else at `start(key)` (a block key at or below it), and follows `upper`s.
+    ///
+    /// A block left empty is removed when the block before it is known (`before(block)` for
+    /// one a search started at, else the block whose `upper` led to it) and still names it as
+    /// the next: that one takes over its range. Lists whose orders come and go (pending,
+    /// stuck, a status) would otherwise keep a trail of empty blocks that every walk from
+    /// their old end steps over.
     fn rewrite<E>(
         &self,
         mut start: impl FnMut(&[u8]) -> std::result::Result<Vec<u8>, E>,
+        mut before: impl FnMut(&[u8]) -> Option<Vec<u8>>,
         mut read: impl FnMut(&[u8]) -> std::result::Result<Option<IVec>, E>,
         fail: impl Fn(StoreError) -> E,
-    ) -> std::result::Result<Vec<KeyValue>, E> {
+    ) -> std::result::Result<Rewritten, E> {
         let tree = self.tree;
         let mut changing: BTreeMap<Vec<u8>, Changing> = BTreeMap::new();
+        // The block before each block reached, when known.
+        let mut previous: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut last: Option<Vec<u8>> = None;
         for (key, edit) in &self.changes {
             if *edit == Edit::Add(0) {
@@ -266,39 +309,41 @@ impl BlockChanges {
             };
             let mut at = match last.take() {
                 Some(block) if covers(&block) => block,
-                _ => start(key)?,
+                _ => {
+                    let at = start(key)?;
+                    if let Some(block_before) = before(&at) {
+                        previous.entry(at.clone()).or_insert(block_before);
+                    }
+                    if !changing.contains_key(&at) {
+                        // A start looked up before a transaction names a block another one
+                        // removed since: the caller plans again.
+                        let found = load(tree, &at, &mut read, &fail)?;
+                        let found = found.ok_or_else(|| fail(StoreError::Replan))?;
+                        changing.insert(at.clone(), found);
+                    }
+                    at
+                }
             };
             loop {
                 let block = match changing.entry(at.clone()) {
                     Entry::Occupied(block) => block.into_mut(),
-                    Entry::Vacant(vacant) => vacant.insert(match read(&at)? {
-                        Some(bytes) => {
-                            let block = parse(tree, &at, &bytes).map_err(&fail)?;
-                            Changing {
-                                upper: block.upper.map(<[u8]>::to_vec),
-                                entries: block
-                                    .entries
-                                    .into_iter()
-                                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
-                                    .collect(),
-                            }
-                        }
-                        // The first block, in a tree that has none yet.
-                        None if at.is_empty() => Changing {
-                            upper: None,
-                            entries: BTreeMap::new(),
-                        },
-                        None => {
-                            return Err(fail(codec::corrupt(
+                    Entry::Vacant(vacant) => {
+                        let found = load(tree, &at, &mut read, &fail)?.ok_or_else(|| {
+                            fail(codec::corrupt(
                                 tree.name(),
                                 &at,
                                 "a block names this block as the next, but it is missing",
-                            )));
-                        }
-                    }),
+                            ))
+                        })?;
+                        vacant.insert(found)
+                    }
                 };
                 match &block.upper {
-                    Some(upper) if key >= upper => at = upper.clone(),
+                    Some(upper) if key >= upper => {
+                        let next = upper.clone();
+                        previous.insert(next.clone(), at);
+                        at = next;
+                    }
                     _ => {
                         apply(tree, &mut block.entries, key, edit).map_err(&fail)?;
                         break;
@@ -307,16 +352,51 @@ impl BlockChanges {
             }
             last = Some(at);
         }
+        let mut removed = Vec::new();
+        let empty: Vec<Vec<u8>> = changing
+            .iter()
+            .filter(|(key, block)| !key.is_empty() && block.entries.is_empty())
+            .map(|(key, _)| key.clone())
+            .collect();
+        for gone in empty {
+            let Some(mut prior) = previous.get(&gone).cloned() else {
+                continue;
+            };
+            // The block before may have gone already: its own range went to the one before it.
+            while removed.contains(&prior) {
+                match previous.get(&prior) {
+                    Some(earlier) => prior = earlier.clone(),
+                    None => break,
+                }
+            }
+            if removed.contains(&prior) {
+                continue;
+            }
+            let upper = changing[&gone].upper.clone();
+            let prior_block = match changing.entry(prior.clone()) {
+                Entry::Occupied(block) => block.into_mut(),
+                Entry::Vacant(vacant) => match load(tree, &prior, &mut read, &fail)? {
+                    Some(found) => vacant.insert(found),
+                    None => continue,
+                },
+            };
+            if prior_block.upper.as_deref() == Some(gone.as_slice()) {
+                prior_block.upper = upper;
+                changing.remove(&gone);
+                removed.push(gone);
+            }
+        }
         let mut written = Vec::new();
         for (key, block) in changing {
             written.extend(block.written(tree, key).map_err(&fail)?);
         }
-        Ok(written)
+        Ok(Rewritten { written, removed })
     }
 
     /// Writes the changes inside a transaction (the write path), starting from `starts`. A key
-    /// `starts` does not name (a record changed between the lookup and the transaction) fails
-    /// with [`StoreError::Replan`]: the caller looks the starts up again.
+    /// `starts` does not name, or a start block gone since (a record changed between the
+    /// lookup and the transaction), fails with [`StoreError::Replan`]: the caller looks the
+    /// starts up again.
     pub fn write_in(
         &self,
         tree: &TransactionalTree,
@@ -327,14 +407,19 @@ impl BlockChanges {
         }
         let start = |key: &[u8]| {
             starts
-                .0
+                .blocks
                 .get(&(self.tree, key.to_vec()))
                 .cloned()
                 .ok_or(ConflictableTransactionError::Abort(StoreError::Replan))
         };
+        let before = |block: &[u8]| starts.before.get(&(self.tree, block.to_vec())).cloned();
         let read = |key: &[u8]| tree.get(key).map_err(ConflictableTransactionError::from);
-        for (key, value) in self.rewrite(start, read, ConflictableTransactionError::Abort)? {
+        let done = self.rewrite(start, before, read, ConflictableTransactionError::Abort)?;
+        for (key, value) in done.written {
             tree.insert(key, value)?;
+        }
+        for key in done.removed {
+            tree.remove(key)?;
         }
         Ok(())
     }
@@ -348,12 +433,17 @@ impl BlockChanges {
                 .map(|(block, _)| block.to_vec())
                 .unwrap_or_default())
         };
+        let before = |block: &[u8]| preceding(tree, block).ok().flatten();
         let read = |key: &[u8]| tree.get(key).map_err(StoreError::sled("reading a block"));
-        let written = self.rewrite(start, read, |e| e)?;
+        let done = self.rewrite(start, before, read, |e| e)?;
         self.changes.clear();
-        for (key, value) in written.into_iter().rev() {
+        for (key, value) in done.written.into_iter().rev() {
             tree.insert(key, value)
                 .map_err(StoreError::sled("writing a block"))?;
+        }
+        for key in done.removed {
+            tree.remove(key)
+                .map_err(StoreError::sled("removing an empty block"))?;
         }
         Ok(())
     }
@@ -434,16 +524,37 @@ impl BlockedWrites {
     }
 }
 
-/// Where the search for each key a transaction writes starts (see [`BlockChanges::write_in`]).
+/// Where the search for each key a transaction writes starts (see [`BlockChanges::write_in`]),
+/// and the block before each such start, so that a block the write leaves empty can go.
 #[derive(Debug, Default)]
-pub struct Starts(BTreeMap<(TreeId, Vec<u8>), Vec<u8>>);
+pub struct Starts {
+    blocks: BTreeMap<(TreeId, Vec<u8>), Vec<u8>>,
+    before: BTreeMap<(TreeId, Vec<u8>), Vec<u8>>,
+}
 
 impl Starts {
-    /// Looks up the block covering `key` in `tree` as it is now.
-    pub fn look_up(&mut self, tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<()> {
-        if let Entry::Vacant(vacant) = self.0.entry((tree_id, key.to_vec())) {
-            let block = covering(tree, key)?.map(|(block, _)| block.to_vec());
-            vacant.insert(block.unwrap_or_default());
+    /// Looks up the block covering `key` in `tree` as it is now, and when the write may leave
+    /// it empty (`removing`), the block before it.
+    pub fn look_up(
+        &mut self,
+        tree_id: TreeId,
+        tree: &sled::Tree,
+        key: &[u8],
+        removing: bool,
+    ) -> Result<()> {
+        let block = match self.blocks.entry((tree_id, key.to_vec())) {
+            Entry::Occupied(known) => known.get().clone(),
+            Entry::Vacant(vacant) => {
+                let block = covering(tree, key)?.map(|(block, _)| block.to_vec());
+                vacant.insert(block.unwrap_or_default()).clone()
+            }
+        };
+        if removing
+            && !block.is_empty()
+            && let Entry::Vacant(vacant) = self.before.entry((tree_id, block.clone()))
+            && let Some(prior) = preceding(tree, &block)?
+        {
+            vacant.insert(prior);
         }
         Ok(())
     }
@@ -455,6 +566,13 @@ fn covering(tree: &sled::Tree, key: &[u8]) -> Result<Option<(IVec, IVec)>> {
         .next_back()
         .transpose()
         .map_err(StoreError::sled("finding a block"))
+}
+
+/// The key of the block before the block `key`.
+fn preceding(tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let found = tree.range(..key).next_back().transpose();
+    let found = found.map_err(StoreError::sled("finding a block"))?;
+    Ok(found.map(|(block, _)| block.to_vec()))
 }
 
 /// The value stored for `key` in the blocked `tree`, if any.
@@ -688,10 +806,19 @@ mod tests {
                 .map(|(k, _)| k.clone())
                 .unwrap_or_default())
         };
+        let before = |block: &[u8]| {
+            store
+                .range(..block.to_vec())
+                .next_back()
+                .map(|(k, _)| k.clone())
+        };
         let read =
             |key: &[u8]| Ok::<_, StoreError>(store.get(key).map(|v| IVec::from(v.as_slice())));
-        let written = texts.rewrite(start, read, |e| e).unwrap();
-        store.extend(written);
+        let done = texts.rewrite(start, before, read, |e| e).unwrap();
+        store.extend(done.written);
+        for gone in done.removed {
+            store.remove(&gone);
+        }
     }
 
     /// Every `(id, text)` in the blocks, checking the chain.
@@ -767,9 +894,37 @@ mod tests {
         assert!(store.len() > 1);
         let read =
             |key: &[u8]| Ok::<_, StoreError>(store.get(key).map(|v| IVec::from(v.as_slice())));
-        let written = late.rewrite(|_| Ok(Vec::new()), read, |e| e).unwrap();
-        store.extend(written);
+        let done = late
+            .rewrite(|_| Ok(Vec::new()), |_| None, read, |e| e)
+            .unwrap();
+        store.extend(done.written);
         assert!(read_all(&store).contains(&("030".to_string(), "late".to_string())));
+    }
+
+    #[test]
+    fn blocks_left_empty_go_and_the_block_before_takes_their_range() {
+        let mut store = BTreeMap::new();
+        let ids: Vec<String> = (0..200).map(|n| format!("{n:03}")).collect();
+        let all: Vec<(&str, Option<&str>)> =
+            ids.iter().map(|id| (id.as_str(), Some("a"))).collect();
+        apply(&mut store, &all);
+        let blocks = store.len();
+        // The orders of a list leave it from its old end, as pending orders are imported.
+        let gone: Vec<(&str, Option<&str>)> =
+            ids[..120].iter().map(|id| (id.as_str(), None)).collect();
+        apply(&mut store, &gone);
+        assert!(
+            store.len() <= blocks - 120 / SPLIT_TO + 1,
+            "{} blocks of {blocks} left",
+            store.len()
+        );
+        assert!(store.contains_key(&Vec::new()), "the first block stays");
+        let left = read_all(&store);
+        assert_eq!(left.len(), 80);
+        assert_eq!(left[0].0, "120");
+        // The ranges are whole again: an id before every other goes to the first block.
+        apply(&mut store, &[("050", Some("back"))]);
+        assert_eq!(read_all(&store)[0], ("050".to_string(), "back".to_string()));
     }
 
     #[test]

@@ -211,16 +211,18 @@ impl Store {
                 .and_then(|bytes| index::derive(tree, key, &bytes).ok())
                 .map(|derived| derived.entries)
                 .unwrap_or_default();
-            let added = new.iter().filter(|n| !old.contains(n));
-            for entry in old.iter().filter(|o| !new.contains(o)).chain(added) {
+            let dropped = old.iter().filter(|o| !new.contains(o)).map(|e| (e, true));
+            let added = new.iter().filter(|n| !old.contains(n)).map(|e| (e, false));
+            for (entry, removing) in dropped.chain(added) {
                 if blocks::is_blocked(entry.tree) {
-                    starts.look_up(entry.tree, self.tree(entry.tree), &entry.key)?;
+                    let tree = self.tree(entry.tree);
+                    starts.look_up(entry.tree, tree, &entry.key, removing)?;
                 }
                 // An entry that does not parse fails the transaction itself.
                 let ranks = TreeId::IdxRankCounts;
                 let counters = rank::counters(entry.tree, &entry.key, &entry.value);
                 for counter in counters.unwrap_or_default() {
-                    starts.look_up(ranks, self.tree(ranks), &counter.key)?;
+                    starts.look_up(ranks, self.tree(ranks), &counter.key, removing)?;
                 }
             }
         }

@@ -713,3 +713,67 @@ fn writers_racing_on_one_order_leave_its_sorted_entries_exact() {
             .starts_with("Buyer 39 of writer")
     );
 }
+
+#[test]
+fn orders_leaving_a_list_leave_no_trail_of_empty_blocks() {
+    // Pending orders leave their list from its old end as they are imported: the blocks they
+    // leave empty go, so a walk from that end does not step over them (one change each, as the
+    // engine writes them).
+    let dir = tempdir();
+    let store = open(dir.path());
+    let orders: Vec<Order> = (0..200)
+        .map(|n| {
+            let mut o = order(&format!("{}", 1_000 + n), "uk");
+            o.tiktok.paid_at = Some(t(n));
+            o
+        })
+        .collect();
+    store
+        .apply(&Change {
+            orders: orders.clone(),
+            ..Change::default()
+        })
+        .unwrap();
+    let pending = |store: &Store| {
+        store
+            .count_view(OrderView::Pending, None, t(0), &defaults)
+            .unwrap()
+    };
+    assert_eq!(pending(&store), 200);
+    for o in &orders[..180] {
+        let imported = crate::domain::rules::fixtures::in_store(o.clone(), vec![]);
+        store
+            .apply(&Change {
+                orders: vec![imported],
+                ..Change::default()
+            })
+            .unwrap();
+    }
+    assert_eq!(pending(&store), 20);
+    assert!(store.check(CheckDepth::Full).unwrap().is_clean());
+    for tree in crate::store::blocks::BLOCKED {
+        for item in store.tree(tree).iter() {
+            let (key, value) = item.unwrap();
+            let block = crate::store::blocks::parse(tree, &key, &value).unwrap();
+            assert!(
+                key.is_empty() || !block.entries.is_empty(),
+                "{} keeps an empty block {}",
+                tree.name(),
+                crate::store::keys::show(&key)
+            );
+        }
+    }
+    let first = store
+        .page_view(
+            &ViewQuery {
+                view: OrderView::Pending,
+                link: None,
+                offset: 0,
+                limit: 1,
+                now: t(0),
+            },
+            &defaults,
+        )
+        .unwrap();
+    assert_eq!(first.items[0].id.as_str(), "1180");
+}
