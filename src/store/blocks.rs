@@ -67,6 +67,21 @@ pub struct Block<'a> {
 /// Reads the block of `tree` stored under `key`, checking its format, every length, that its
 /// entries are in order, within `key..upper`, and each a valid entry of `tree`.
 pub fn parse<'a>(tree: TreeId, key: &[u8], value: &'a [u8]) -> Result<Block<'a>> {
+    parse_with(tree, key, value, true)
+}
+
+/// [`parse`] for readers, which check each entry they use as they use it (a list's walk its
+/// value, a filter its text): the block's shape only, not every entry's value a second time.
+fn read<'a>(tree: TreeId, key: &[u8], value: &'a [u8]) -> Result<Block<'a>> {
+    parse_with(tree, key, value, false)
+}
+
+fn parse_with<'a>(
+    tree: TreeId,
+    key: &[u8],
+    value: &'a [u8],
+    check_entries: bool,
+) -> Result<Block<'a>> {
     let bad = |what: String| codec::corrupt(tree.name(), key, what);
     let rest = codec::body(tree.name(), key, value, FORMAT_INDEX)?;
     let (upper, mut rest) = match rest.split_first() {
@@ -94,7 +109,9 @@ pub fn parse<'a>(tree: TreeId, key: &[u8], value: &'a [u8]) -> Result<Block<'a>>
         if entries.last().is_some_and(|(last, _)| *last >= entry) {
             return Err(wrong("is out of order"));
         }
-        check_entry(tree, entry, value).map_err(|what| wrong(&what))?;
+        if check_entries {
+            check_entry(tree, entry, value).map_err(|what| wrong(&what))?;
+        }
         entries.push((entry, value));
         rest = after;
     }
@@ -580,12 +597,57 @@ pub fn get(tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<
     let Some((block_key, bytes)) = covering(tree, key)? else {
         return Ok(None);
     };
-    let block = parse(tree_id, &block_key, &bytes)?;
+    let block = read(tree_id, &block_key, &bytes)?;
     Ok(block
         .entries
         .binary_search_by(|(found, _)| (*found).cmp(key))
         .ok()
         .map(|at| block.entries[at].1.to_vec()))
+}
+
+/// Looks entries of a blocked tree up one by one, keeping the block read last: keys looked up
+/// in about their order (a list's orders, whose ids follow creation) mostly share it.
+pub struct Lookup<'a> {
+    tree_id: TreeId,
+    tree: &'a sled::Tree,
+    /// The block read last: its key, its `upper` and its entries.
+    last: Option<(IVec, Option<Vec<u8>>, Vec<KeyValue>)>,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(tree_id: TreeId, tree: &'a sled::Tree) -> Lookup<'a> {
+        Lookup {
+            tree_id,
+            tree,
+            last: None,
+        }
+    }
+
+    /// The value stored for `key`, if any.
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<&[u8]>> {
+        let covered = self.last.as_ref().is_some_and(|(block, upper, _)| {
+            block.as_ref() <= key && upper.as_ref().is_none_or(|upper| key < upper.as_slice())
+        });
+        if !covered {
+            self.last = match covering(self.tree, key)? {
+                Some((block, bytes)) => {
+                    let read = read(self.tree_id, &block, &bytes)?;
+                    let upper = read.upper.map(<[u8]>::to_vec);
+                    let entries = read.entries.iter();
+                    let entries = entries.map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+                    Some((block, upper, entries))
+                }
+                None => None,
+            };
+        }
+        let Some((_, _, entries)) = &self.last else {
+            return Ok(None);
+        };
+        Ok(entries
+            .binary_search_by(|(found, _)| found.as_slice().cmp(key))
+            .ok()
+            .map(|at| entries[at].1.as_slice()))
+    }
 }
 
 /// Calls `f` with every `(key, value)` of the blocked `tree`, in key order, until it says to
@@ -597,7 +659,7 @@ pub fn for_each(
 ) -> Result<ControlFlow<()>> {
     for item in tree.iter() {
         let (key, bytes) = item.map_err(StoreError::sled("reading blocks"))?;
-        for (key, value) in parse(tree_id, &key, &bytes)?.entries {
+        for (key, value) in read(tree_id, &key, &bytes)?.entries {
             if f(key, value)?.is_break() {
                 return Ok(ControlFlow::Break(()));
             }
@@ -644,34 +706,32 @@ pub fn range(
     }
 }
 
+/// Whether `key` lies outside `bound`: below it for a lower bound (`lower`), above it for an
+/// upper one.
+fn outside(bound: &Bound<Vec<u8>>, key: &[u8], lower: bool) -> bool {
+    match bound {
+        Bound::Unbounded => false,
+        Bound::Included(at) if lower => key < at.as_slice(),
+        Bound::Excluded(at) if lower => key <= at.as_slice(),
+        Bound::Included(at) => key > at.as_slice(),
+        Bound::Excluded(at) => key >= at.as_slice(),
+    }
+}
+
 impl<'a> Range<'a> {
     /// Whether `key` lies past the end the range is read towards.
     fn past_end(&self, key: &[u8]) -> bool {
-        let (bound, below) = match self.backwards {
-            true => (&self.lower, true),
-            false => (&self.upper, false),
-        };
-        match bound {
-            Bound::Unbounded => false,
-            Bound::Included(end) if below => key < end.as_slice(),
-            Bound::Excluded(end) if below => key <= end.as_slice(),
-            Bound::Included(end) => key > end.as_slice(),
-            Bound::Excluded(end) => key >= end.as_slice(),
+        match self.backwards {
+            true => outside(&self.lower, key, true),
+            false => outside(&self.upper, key, false),
         }
     }
 
     /// Whether `key` lies before the start the range is read from.
     fn before_start(&self, key: &[u8]) -> bool {
-        let (bound, below) = match self.backwards {
-            true => (&self.upper, false),
-            false => (&self.lower, true),
-        };
-        match bound {
-            Bound::Unbounded => false,
-            Bound::Included(start) if below => key < start.as_slice(),
-            Bound::Excluded(start) if below => key <= start.as_slice(),
-            Bound::Included(start) => key > start.as_slice(),
-            Bound::Excluded(start) => key >= start.as_slice(),
+        match self.backwards {
+            true => outside(&self.upper, key, false),
+            false => outside(&self.lower, key, true),
         }
     }
 
@@ -707,7 +767,7 @@ impl<'a> Range<'a> {
                 break;
             };
             let (key, bytes) = item.map_err(StoreError::sled("reading blocks"))?;
-            let block = parse(self.tree_id, &key, &bytes)?;
+            let block = read(self.tree_id, &key, &bytes)?;
             let mut entries = block.entries;
             if self.backwards {
                 entries.reverse();

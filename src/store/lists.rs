@@ -360,7 +360,7 @@ impl Store {
             matched: 0,
             items: Vec::new(),
         };
-        let texts = self.tree(TreeId::IdxOrderText);
+        let mut texts = blocks::Lookup::new(TreeId::IdxOrderText, self.tree(TreeId::IdxOrderText));
         let mut passed = Vec::new();
         for _ in 0..LOOKUP_BUDGET {
             let Some(id) = walk.next_id()? else {
@@ -369,9 +369,8 @@ impl Store {
                     items: page.items,
                 });
             };
-            let text = blocks::get(TreeId::IdxOrderText, texts, &id)?;
             // A missing entry is the integrity check's to report; the order is not skipped.
-            let may_match = match &text {
+            let may_match = match texts.get(&id)? {
                 Some(bytes) => (filter.text)(codec::parse_text_value(
                     TreeId::IdxOrderText.name(),
                     &id,

@@ -262,8 +262,8 @@ mod tests {
     use crate::domain::triage::OrderView;
     use crate::store::Change;
     use crate::store::tests::{
-        config, every_order, index_entries, job, open, order, set_index_entry, store_of_orders,
-        tempdir,
+        config, every_order, index_entries, job, open, order, put_orders, set_index_entry,
+        store_of_orders, tempdir,
     };
 
     fn defaults(_: &crate::domain::ids::LinkId) -> LinkSettings {
@@ -774,12 +774,7 @@ mod tests {
                 o
             })
             .collect();
-        store
-            .apply(&Change {
-                orders: orders.clone(),
-                ..Change::default()
-            })
-            .unwrap();
+        put_orders(&store, &orders);
         // What version 10 wrote: one value per list entry, keyed by the entry's key.
         let lists = [TreeId::IdxViews, TreeId::IdxOrderSort];
         for tree in lists {

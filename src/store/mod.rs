@@ -8,7 +8,8 @@
 //!   then flushes before returning, so "Ok" means on disk.
 //! - Index trees (`idx_*`, see `index.rs`) and the counts kept of them (`idx_view_counts`,
 //!   `idx_rank_counts`) are derived data: `integrity.rs` checks them against the primary trees
-//!   and `rebuild_indexes` regenerates them.
+//!   and `rebuild_indexes` regenerates them. The ones an order has many entries in are kept in
+//!   blocks of neighbouring entries (`blocks.rs`): sled holds memory for every value it stores.
 //! - Ids of jobs and requests come from counters in `meta` and are never reused, also across a
 //!   crash: a change that writes a job raises the counter in the same transaction.
 //! - The audit tree is append-only: there is no API to edit or remove an entry.

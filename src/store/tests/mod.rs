@@ -94,6 +94,15 @@ pub fn set_index_entry(store: &Store, index: TreeId, key: &[u8], value: Option<&
     }
 }
 
+/// Writes `orders` in one change.
+pub fn put_orders(store: &Store, orders: &[Order]) {
+    let change = super::Change {
+        orders: orders.to_vec(),
+        ..super::Change::default()
+    };
+    store.apply(&change).expect("orders written");
+}
+
 pub fn open(dir: &Path) -> Store {
     Store::open_with(&config(dir)).expect("store opens")
 }

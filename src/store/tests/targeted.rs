@@ -671,12 +671,7 @@ fn writers_racing_on_one_order_leave_its_sorted_entries_exact() {
     let neighbours: Vec<Order> = (0..60)
         .map(|n| order(&format!("{}", 100 + n), "uk"))
         .collect();
-    store
-        .apply(&Change {
-            orders: neighbours,
-            ..Change::default()
-        })
-        .unwrap();
+    put_orders(&store, &neighbours);
     std::thread::scope(|scope| {
         for writer in 0..2 {
             let (store, first) = (&store, &first);
@@ -684,11 +679,7 @@ fn writers_racing_on_one_order_leave_its_sorted_entries_exact() {
                 for n in 0..40 {
                     let mut renamed = first.clone();
                     renamed.tiktok.recipient.name = format!("Buyer {n:02} of writer {writer}");
-                    let change = Change {
-                        orders: vec![renamed],
-                        ..Change::default()
-                    };
-                    store.apply(&change).unwrap();
+                    put_orders(store, &[renamed]);
                 }
             });
         }
@@ -728,12 +719,7 @@ fn orders_leaving_a_list_leave_no_trail_of_empty_blocks() {
             o
         })
         .collect();
-    store
-        .apply(&Change {
-            orders: orders.clone(),
-            ..Change::default()
-        })
-        .unwrap();
+    put_orders(&store, &orders);
     let pending = |store: &Store| {
         store
             .count_view(OrderView::Pending, None, t(0), &defaults)
@@ -741,13 +727,10 @@ fn orders_leaving_a_list_leave_no_trail_of_empty_blocks() {
     };
     assert_eq!(pending(&store), 200);
     for o in &orders[..180] {
-        let imported = crate::domain::rules::fixtures::in_store(o.clone(), vec![]);
-        store
-            .apply(&Change {
-                orders: vec![imported],
-                ..Change::default()
-            })
-            .unwrap();
+        put_orders(
+            &store,
+            &[crate::domain::rules::fixtures::in_store(o.clone(), vec![])],
+        );
     }
     assert_eq!(pending(&store), 20);
     assert!(store.check(CheckDepth::Full).unwrap().is_clean());
