@@ -19,7 +19,7 @@
 //! Opening: migrate, then check integrity (full after a crash, i.e. when the `clean_shutdown`
 //! marker left by [`Store::close`] is missing; quick otherwise), then release jobs a dead
 //! process left `Running`. [`Store::open_report`] says what happened. A full check takes about
-//! 30 µs per order, so above [`StoreConfig::full_check_at_open`] orders the open runs the quick
+//! 20 µs per order, so above [`StoreConfig::full_check_at_open`] orders the open runs the quick
 //! one and leaves the full one to [`Store::run_deferred_check`], which the daemon runs in the
 //! background while it serves; until one completes, a `full_check_pending` marker keeps it due
 //! across restarts. Damaged indexes found by either check are rebuilt from the primary trees,
