@@ -31,6 +31,7 @@ type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 #[derive(Default)]
 pub(super) struct Batches {
     trees: HashMap<TreeId, Entries>,
+    /// Entries in `trees`.
     held: usize,
     /// Entries added, over every write.
     pub entries: u64,

@@ -170,16 +170,18 @@ impl Store {
                 .trees
                 .as_slice()
                 .transaction(|tx| write(tx, &prepared, &starts));
-            return match done {
-                Ok(()) => Ok(()),
+            match done {
                 // A record changed since `block_starts` read it: look the starts up again.
                 Err(TransactionError::Abort(StoreError::Replan)) => continue,
-                Err(TransactionError::Abort(e)) => Err(e),
-                Err(TransactionError::Storage(source)) => Err(StoreError::Sled {
-                    op: "committing a change",
-                    source,
-                }),
-            };
+                Err(TransactionError::Abort(e)) => return Err(e),
+                Err(TransactionError::Storage(source)) => {
+                    return Err(StoreError::Sled {
+                        op: "committing a change",
+                        source,
+                    });
+                }
+                Ok(()) => return Ok(()),
+            }
         }
     }
 
