@@ -241,7 +241,8 @@ fn main() {
     ];
     let anything = |_: &Order| true;
     for (what, needle, limit) in filters {
-        let text = |text: &str| text.contains(needle);
+        let needle = memchr::memmem::Finder::new(needle);
+        let text = |text: &[u8]| needle.find(text).is_some();
         let filter = OrderFilter {
             text: &text,
             order: &anything,

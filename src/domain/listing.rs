@@ -128,11 +128,18 @@ fn without_hash(name: &str) -> &str {
     name.strip_prefix('#').unwrap_or(name)
 }
 
+/// The line of an order's [`search_text`] that `typed` asks for when it names an order whole
+/// (see [`names_order`]): folded, without the `#`.
+pub fn naming_line(typed: &str) -> String {
+    fold(without_hash(typed.trim()))
+}
+
 /// A cheap necessary condition for [`names_order`] over the order's [`search_text`], whose
-/// lines are its fields: some line is `typed` (folded), with or without a `#`.
-pub fn may_name_order(search_text: &str, typed: &str) -> bool {
-    let typed = fold(without_hash(typed.trim()));
-    search_text.lines().any(|line| without_hash(line) == typed)
+/// lines are its fields: some line is `line` (a [`naming_line`]), with or without a `#`.
+pub fn may_name_order(search_text: &[u8], line: &str) -> bool {
+    search_text
+        .split(|b| *b == b'\n')
+        .any(|field| field.strip_prefix(b"#").unwrap_or(field) == line.as_bytes())
 }
 
 /// Every filterable string of the order's rows in any view, one per line, folded.
@@ -196,7 +203,11 @@ mod tests {
                 "{typed:?}"
             );
             if expected {
-                assert!(may_name_order(&text, typed), "{typed:?} in {text:?}");
+                let line = naming_line(typed);
+                assert!(
+                    may_name_order(text.as_bytes(), &line),
+                    "{typed:?} in {text:?}"
+                );
             }
         }
         assert!(!names_order(&id, None, "1002"), "an order not in a store");

@@ -347,7 +347,7 @@ impl Service {
     fn order_count(
         &self,
         q: &OrderQuery,
-        wanted: &dyn Fn() -> bool,
+        wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<usize, ServiceError> {
         let store = self.engine.store();
         let now = self.engine.now();

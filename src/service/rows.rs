@@ -5,6 +5,8 @@
 //! `order:`, which unlike the others matches whole: the order's TikTok id or its store order
 //! number, `#` or not (`order:1002` is `#1002`, never `#10020`; see `listing::names_order`).
 
+use memchr::memmem;
+
 use crate::domain::cancellation::Cancellation;
 use crate::domain::clock::Timestamp;
 use crate::domain::listing;
@@ -107,21 +109,28 @@ impl Filter {
     }
 
     /// A cheap necessary condition for [`Filter::matches_order`], over the order's stored
-    /// `listing::search_text`: every term's folded value occurs in it.
+    /// `listing::search_text` (its UTF-8 bytes): every term's folded value occurs in it.
     /// An `order:` term asks for a field whole, so only a line of the text equal to it passes.
-    pub fn pre_check(&self) -> impl Fn(&str) -> bool + use<> {
-        let terms: Vec<(bool, String)> = self
+    /// Each term's searcher is prepared once: the check runs over every order of a long list.
+    pub fn pre_check(&self) -> impl Fn(&[u8]) -> bool + Send + Sync + use<> {
+        enum Term {
+            Line(String),
+            Within(Box<memmem::Finder<'static>>),
+        }
+        let terms: Vec<Term> = self
             .terms
             .iter()
             .map(|(field, value)| match field.as_deref() {
-                Some(ORDER_FIELD) => (true, value.clone()),
-                _ => (false, listing::fold(value)),
+                Some(ORDER_FIELD) => Term::Line(listing::naming_line(value)),
+                _ => Term::Within(Box::new(
+                    memmem::Finder::new(&listing::fold(value)).into_owned(),
+                )),
             })
             .collect();
         move |text| {
-            terms.iter().all(|(whole, needle)| match whole {
-                true => listing::may_name_order(text, needle),
-                false => text.contains(needle.as_str()),
+            terms.iter().all(|term| match term {
+                Term::Line(line) => listing::may_name_order(text, line),
+                Term::Within(needle) => needle.find(text).is_some(),
             })
         }
     }
@@ -287,7 +296,7 @@ mod tests {
             let filter_of = Filter::parse(filter);
             assert!(filter_of.matches_order(&row), "{filter} misses the row");
             assert!(
-                filter_of.pre_check()(&text),
+                filter_of.pre_check()(text.as_bytes()),
                 "{filter} skips the stored text"
             );
         }
@@ -300,7 +309,7 @@ mod tests {
             let filter_of = Filter::parse(filter);
             assert!(!filter_of.matches_order(&row), "{filter} matches");
         }
-        assert!(!Filter::parse("order:#10").pre_check()(&text));
+        assert!(!Filter::parse("order:#10").pre_check()(text.as_bytes()));
     }
 
     #[test]
@@ -370,7 +379,7 @@ mod tests {
                             let filter = Filter::parse(&format!("{field}{form}"));
                             if filter.matches_order(&row) {
                                 assert!(
-                                    filter.pre_check()(&text),
+                                    filter.pre_check()(text.as_bytes()),
                                     "{field}{form} matches the {view:?} row but not {text:?}"
                                 );
                             }

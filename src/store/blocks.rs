@@ -605,13 +605,16 @@ pub fn get(tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<
         .map(|at| block.entries[at].1.to_vec()))
 }
 
+/// A block a [`Lookup`] read: its key, its `upper` and its entries (sharing the block's bytes).
+type LookedUp = (IVec, Option<Vec<u8>>, Vec<(IVec, IVec)>);
+
 /// Looks entries of a blocked tree up one by one, keeping the block read last: keys looked up
 /// in about their order (a list's orders, whose ids follow creation) mostly share it.
 pub struct Lookup<'a> {
     tree_id: TreeId,
     tree: &'a sled::Tree,
-    /// The block read last: its key, its `upper` and its entries.
-    last: Option<(IVec, Option<Vec<u8>>, Vec<KeyValue>)>,
+    /// The block read last.
+    last: Option<LookedUp>,
 }
 
 impl<'a> Lookup<'a> {
@@ -634,7 +637,9 @@ impl<'a> Lookup<'a> {
                     let read = read(self.tree_id, &block, &bytes)?;
                     let upper = read.upper.map(<[u8]>::to_vec);
                     let entries = read.entries.iter();
-                    let entries = entries.map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+                    let entries = entries
+                        .map(|(k, v)| (within(&bytes, k), within(&bytes, v)))
+                        .collect();
                     Some((block, upper, entries))
                 }
                 None => None,
@@ -644,20 +649,22 @@ impl<'a> Lookup<'a> {
             return Ok(None);
         };
         Ok(entries
-            .binary_search_by(|(found, _)| found.as_slice().cmp(key))
+            .binary_search_by(|(found, _)| found.as_ref().cmp(key))
             .ok()
-            .map(|at| entries[at].1.as_slice()))
+            .map(|at| entries[at].1.as_ref()))
     }
 }
 
-/// Calls `f` with every `(key, value)` of the blocked `tree`, in key order, until it says to
-/// stop.
+/// Calls `f` with every `(key, value)` of the blocks of `tree` whose keys lie in `blocks`, in
+/// key order, until it says to stop. Blocks split a tree's entries without overlap, so passes
+/// over neighbouring ranges of blocks meet every entry once.
 pub fn for_each(
     tree_id: TreeId,
     tree: &sled::Tree,
+    blocks: (Bound<&[u8]>, Bound<&[u8]>),
     mut f: impl FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>>,
 ) -> Result<ControlFlow<()>> {
-    for item in tree.iter() {
+    for item in tree.range::<&[u8], _>(blocks) {
         let (key, bytes) = item.map_err(StoreError::sled("reading blocks"))?;
         for (key, value) in read(tree_id, &key, &bytes)?.entries {
             if f(key, value)?.is_break() {
@@ -666,6 +673,56 @@ pub fn for_each(
         }
     }
     Ok(ControlFlow::Continue(()))
+}
+
+/// A block key about halfway through the blocked `tree`, to split a pass over it between two
+/// threads (see [`for_each`]): the byte-wise midpoint of its second block's key and its last
+/// one's. Halves as even as the keys are: order ids, digits of one length, spread evenly
+/// enough. `None` when the tree has fewer than two blocks.
+pub fn halfway(tree: &sled::Tree) -> Result<Option<Vec<u8>>> {
+    let read = StoreError::sled("finding the middle of a tree");
+    // The first block's key is empty, so the second is the first one after it.
+    let second = tree.get_gt([]).map_err(read)?;
+    let last = tree
+        .last()
+        .map_err(StoreError::sled("finding the middle of a tree"))?;
+    Ok(match (second, last) {
+        (Some((low, _)), Some((high, _))) if low < high => Some(midpoint(&low, &high)),
+        _ => None,
+    })
+}
+
+/// `(low + high) / 2`: as decimal numbers when both are digits of one length (TikTok's order
+/// ids), or else as big-endian numbers of the longer one's length (the shorter padded with
+/// zero bytes).
+fn midpoint(low: &[u8], high: &[u8]) -> Vec<u8> {
+    let width = low.len();
+    let decimal = |key: &[u8]| {
+        let digits = std::str::from_utf8(key).ok()?;
+        (key.len() == width && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse::<u128>().ok())?
+    };
+    if let (Some(low), Some(high)) = (decimal(low), decimal(high)) {
+        let middle = low / 2 + high / 2 + (low % 2 + high % 2) / 2;
+        return format!("{middle:0width$}").into_bytes();
+    }
+    let len = low.len().max(high.len());
+    let digit = |key: &[u8], at: usize| u16::from(key.get(at).copied().unwrap_or(0));
+    let mut sum = vec![0u16; len];
+    let mut carry = 0;
+    for at in (0..len).rev() {
+        let total = digit(low, at) + digit(high, at) + carry;
+        sum[at] = total & 0xff;
+        carry = total >> 8;
+    }
+    let mut half = Vec::with_capacity(len);
+    let mut rest = carry;
+    for digit in sum {
+        let value = rest << 8 | digit;
+        half.push(u8::try_from(value / 2).unwrap_or(u8::MAX));
+        rest = value % 2;
+    }
+    half
 }
 
 /// The entries of a blocked tree between two bounds, in key order or backwards: what a plain
@@ -780,11 +837,18 @@ impl<'a> Range<'a> {
                     self.done = true;
                     break;
                 }
-                self.ready.push_back((IVec::from(key), IVec::from(value)));
+                self.ready
+                    .push_back((within(&bytes, key), within(&bytes, value)));
             }
         }
         Ok(())
     }
+}
+
+/// `part` of `bytes`, sharing its memory (an entry or an id given costs no copy).
+pub(super) fn within(bytes: &IVec, part: &[u8]) -> IVec {
+    let offset = part.as_ptr() as usize - bytes.as_ptr() as usize;
+    bytes.subslice(offset, part.len())
 }
 
 impl Iterator for Range<'_> {
@@ -1015,6 +1079,43 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_pass_over_order_ids_splits_halfway_between_the_first_and_last_block() {
+        assert_eq!(midpoint(b"100", b"300"), b"200");
+        assert_eq!(midpoint(b"0099", b"0101"), b"0100");
+        assert_eq!(midpoint(b"a", b"c"), b"b");
+        // The shorter key is read as padded with zero bytes.
+        assert_eq!(midpoint(b"2", b"4\x02"), b"3\x01");
+        assert_eq!(midpoint(&[0xff], &[0xff]), [0xff]);
+
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        assert_eq!(halfway(&tree).unwrap(), None, "no blocks");
+        let ids: Vec<String> = (0..2_000u64)
+            .map(|n| (100_000_000_000_000_000 + n * 7_919).to_string())
+            .collect();
+        let mut changes = BlockChanges::new(TREE);
+        for id in &ids[..3] {
+            changes.set(id.as_bytes(), Some(&text(id)));
+        }
+        changes.write_plainly(&tree).unwrap();
+        assert_eq!(halfway(&tree).unwrap(), None, "one block");
+        let mut changes = BlockChanges::new(TREE);
+        for id in &ids {
+            changes.set(id.as_bytes(), Some(&text(id)));
+        }
+        changes.write_plainly(&tree).unwrap();
+        let half = halfway(&tree).unwrap().unwrap();
+        let before = ids
+            .iter()
+            .filter(|id| id.as_bytes() < half.as_slice())
+            .count();
+        assert!(
+            (800..1_200).contains(&before),
+            "{before} of 2000 ids before the middle"
+        );
+    }
+
     proptest::proptest! {
         /// A blocked tree read between any two bounds, either way, gives what one value per
         /// entry would: written in two rounds (the second splitting and emptying blocks the
@@ -1045,6 +1146,24 @@ mod tests {
                 };
             }
             changes.write_plainly(&tree).unwrap();
+
+            // A pass split at `halfway` meets every entry once, in order.
+            let mut met = Vec::new();
+            let mut meet = |k: &[u8], v: &[u8]| {
+                met.push((k.to_vec(), v.to_vec()));
+                Ok(ControlFlow::Continue(()))
+            };
+            match halfway(&tree).unwrap() {
+                Some(half) => {
+                    assert!(for_each(TREE, &tree, (Bound::Unbounded, Bound::Excluded(&half)), &mut meet).unwrap().is_continue());
+                    assert!(for_each(TREE, &tree, (Bound::Included(&half), Bound::Unbounded), &mut meet).unwrap().is_continue());
+                }
+                None => {
+                    assert!(for_each(TREE, &tree, (Bound::Unbounded, Bound::Unbounded), &mut meet).unwrap().is_continue());
+                }
+            }
+            let every: Vec<(Vec<u8>, Vec<u8>)> = plain.clone().into_iter().collect();
+            proptest::prop_assert_eq!(met, every);
 
             let bound = |kind: u8, n: u16| match kind {
                 0 => Bound::Unbounded,

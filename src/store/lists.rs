@@ -21,8 +21,12 @@
 //! and the orders from after it. The service tells clients to re-read after each change.
 
 use std::collections::HashSet;
-use std::ops::Bound::{Excluded, Included, Unbounded};
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
 use std::ops::ControlFlow;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
+
+use sled::IVec;
 
 use super::blocks;
 use super::codec;
@@ -60,6 +64,10 @@ const STRETCH: usize = if cfg!(test) { 2 } else { 1_024 };
 /// a handful of orders ask several times).
 const WANTED_EVERY: usize = if cfg!(test) { 2 } else { 1_024 };
 
+/// The ids of the orders whose text passed a filter's text check. Hashed with foldhash: a page
+/// may look up every id of a long list in it, and the ids come from the store, not an attacker.
+type Candidates = HashSet<Vec<u8>, foldhash::fast::RandomState>;
+
 /// How a list's orders follow each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ListOrder {
@@ -70,8 +78,10 @@ pub struct ListOrder {
 
 /// What a filter asks of an order.
 pub struct OrderFilter<'a> {
-    /// A necessary condition on the order's `listing::search_text` (checked without decoding).
-    pub text: &'a dyn Fn(&str) -> bool,
+    /// A necessary condition on the order's `listing::search_text`, given its UTF-8 bytes
+    /// (checked without decoding the order, nor the text: the integrity check does that). Sync:
+    /// a pass over every text runs on two threads.
+    pub text: &'a (dyn Fn(&[u8]) -> bool + Sync),
     /// The filter itself, on the decoded order.
     pub order: &'a dyn Fn(&Order) -> bool,
 }
@@ -146,7 +156,7 @@ pub(super) struct Walk<'a> {
 
 impl Walk<'_> {
     /// The next order id of the list, or `None` at its end.
-    pub(super) fn next_id(&mut self) -> Result<Option<Vec<u8>>> {
+    pub(super) fn next_id(&mut self) -> Result<Option<IVec>> {
         for item in self.entries.by_ref() {
             let (key, value) = item?;
             self.reached = Some(key.clone());
@@ -166,7 +176,7 @@ impl Walk<'_> {
                     .map_or(TreeId::IdxOrderSort, |_| TreeId::IdxViews);
                 codec::corrupt(tree.name(), &key, "index key names no order")
             })?;
-            return Ok(Some(id.to_vec()));
+            return Ok(Some(blocks::within(&key, id)));
         }
         Ok(None)
     }
@@ -371,11 +381,9 @@ impl Store {
             };
             // A missing entry is the integrity check's to report; the order is not skipped.
             let may_match = match texts.get(&id)? {
-                Some(bytes) => (filter.text)(codec::parse_text_value(
-                    TreeId::IdxOrderText.name(),
-                    &id,
-                    bytes,
-                )?),
+                Some(bytes) => {
+                    (filter.text)(codec::text_of(TreeId::IdxOrderText.name(), &id, bytes)?)
+                }
                 None => true,
             };
             if may_match {
@@ -401,7 +409,7 @@ impl Store {
             return self.page_of_candidates(q, order, settings, filter, candidates);
         }
         for id in &passed {
-            candidates.remove(id.as_slice());
+            candidates.remove(id.as_ref());
         }
         self.finish_from_both_ends(q, order, settings, filter, (walk, candidates), page)
     }
@@ -418,7 +426,7 @@ impl Store {
         order: ListOrder,
         settings: &dyn Fn(&LinkId) -> LinkSettings,
         filter: &OrderFilter<'_>,
-        (mut front, mut candidates): (Walk<'_>, HashSet<Vec<u8>>),
+        (mut front, mut candidates): (Walk<'_>, Candidates),
         mut page: Collect,
     ) -> Result<MatchedPage> {
         let mut back = self.walk(q, order.column, !order.descending, &[], settings);
@@ -429,7 +437,7 @@ impl Store {
         while !all_met && !page.full() {
             for _ in 0..STRETCH {
                 match front.next_id()? {
-                    Some(id) if candidates.remove(id.as_slice()) => {
+                    Some(id) if candidates.remove(id.as_ref()) => {
                         self.consider(&id, filter, &mut page)?
                     }
                     Some(_) => {}
@@ -445,7 +453,7 @@ impl Store {
                     break;
                 }
                 match back.next_id()? {
-                    Some(id) if candidates.remove(id.as_slice()) => met_from_back.push(id),
+                    Some(id) if candidates.remove(id.as_ref()) => met_from_back.push(id),
                     Some(_) => {}
                     None => all_met = true,
                 }
@@ -490,7 +498,7 @@ impl Store {
         q: &ViewQuery<'_>,
         settings: &dyn Fn(&LinkId) -> LinkSettings,
         filter: &OrderFilter<'_>,
-        wanted: &dyn Fn() -> bool,
+        wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<usize>> {
         let Some(candidates) = self.text_candidates_while(filter, wanted)? else {
             return Ok(None);
@@ -520,7 +528,7 @@ impl Store {
         order: ListOrder,
         settings: &dyn Fn(&LinkId) -> LinkSettings,
         filter: &OrderFilter<'_>,
-        candidates: HashSet<Vec<u8>>,
+        candidates: Candidates,
     ) -> Result<MatchedPage> {
         let mut ids: Vec<Vec<u8>> = candidates.into_iter().collect();
         // In id order, neighbours share the pages read.
@@ -569,30 +577,71 @@ impl Store {
 
     /// The ids of every order whose indexed text passes the filter's text check, in one
     /// sequential read of `idx_order_text`'s blocks.
-    fn text_candidates(&self, filter: &OrderFilter<'_>) -> Result<HashSet<Vec<u8>>> {
+    fn text_candidates(&self, filter: &OrderFilter<'_>) -> Result<Candidates> {
         Ok(self
             .text_candidates_while(filter, &|| true)?
             .unwrap_or_default())
     }
 
-    /// [`Store::text_candidates`], given up (`None`) once `wanted` says so.
+    /// [`Store::text_candidates`], given up (`None`) once `wanted` says so. The two halves of
+    /// the texts are read on two threads: most of a pass is sled reading its pages.
     fn text_candidates_while(
         &self,
         filter: &OrderFilter<'_>,
-        wanted: &dyn Fn() -> bool,
-    ) -> Result<Option<HashSet<Vec<u8>>>> {
+        wanted: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Option<Candidates>> {
+        let tree = self.tree(TreeId::IdxOrderText);
+        let text = filter.text;
+        // Once one half hears the count is not wanted, the other stops without asking again.
+        let given_up = AtomicBool::new(false);
+        let wanted = &|| {
+            let wanted = !given_up.load(Relaxed) && wanted();
+            if !wanted {
+                given_up.store(true, Relaxed);
+            }
+            wanted
+        };
+        let Some(half) = blocks::halfway(tree)? else {
+            return self.text_candidates_in((Unbounded, Unbounded), text, wanted);
+        };
+        let (front, back) = std::thread::scope(|scope| {
+            let back =
+                scope.spawn(|| self.text_candidates_in((Included(&half), Unbounded), text, wanted));
+            let front = self.text_candidates_in((Unbounded, Excluded(&half)), text, wanted);
+            let back = back
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (front, back)
+        });
+        Ok(match (front?, back?) {
+            (Some(mut front), Some(back)) => {
+                front.extend(back);
+                Some(front)
+            }
+            _ => None,
+        })
+    }
+
+    /// [`Store::text_candidates_while`] over the texts of the blocks whose keys lie in `blocks`.
+    fn text_candidates_in(
+        &self,
+        blocks: (Bound<&[u8]>, Bound<&[u8]>),
+        text: &(dyn Fn(&[u8]) -> bool + Sync),
+        wanted: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Option<Candidates>> {
         let name = TreeId::IdxOrderText.name();
-        let mut candidates = HashSet::new();
+        let mut candidates = Candidates::default();
         let mut read = 0usize;
         let flow = blocks::for_each(
             TreeId::IdxOrderText,
             self.tree(TreeId::IdxOrderText),
+            blocks,
             |id, bytes| {
                 read += 1;
                 if read.is_multiple_of(WANTED_EVERY) && !wanted() {
                     return Ok(ControlFlow::Break(()));
                 }
-                if (filter.text)(codec::parse_text_value(name, id, bytes)?) {
+                if text(codec::text_of(name, id, bytes)?) {
                     candidates.insert(id.to_vec());
                 }
                 Ok(ControlFlow::Continue(()))

@@ -308,7 +308,7 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
         "{found:#?}"
     );
     let query = every_order(0, 50);
-    let nothing = |_: &str| false;
+    let nothing = |_: &[u8]| false;
     let filter = crate::store::OrderFilter {
         text: &nothing,
         order: &|_| false,
@@ -324,7 +324,7 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
 
     store.rebuild_indexes().unwrap();
     assert!(store.check(CheckDepth::Full).unwrap().is_clean());
-    let wanted = |text: &str| text.starts_with("700") || text.starts_with("739");
+    let wanted = |text: &[u8]| text.starts_with(b"700") || text.starts_with(b"739");
     let filter = crate::store::OrderFilter {
         text: &wanted,
         order: &|_| true,
