@@ -914,7 +914,11 @@ mod tests {
     const TREE: TreeId = TreeId::IdxOrderText;
 
     fn text(t: &str) -> Vec<u8> {
-        codec::text_value(t)
+        codec::text_value(&codec::OrderText {
+            sort: 0,
+            link: b"uk",
+            text: t.as_bytes(),
+        })
     }
 
     /// Writes `changes` into the blocks `store` holds (as `(key, value)`), plainly.

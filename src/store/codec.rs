@@ -142,31 +142,58 @@ pub fn parse_count(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, 
 }
 
 /// Checks a marker-only index value.
-/// The value of an `idx_order_text` entry: `FORMAT_INDEX | listing::search_text` (UTF-8).
-pub fn text_value(text: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + text.len());
+/// An `idx_order_text` entry's value: the order's text and where the order sits in the Orders
+/// view (its sort key there and its link), so that a filter's candidates sort into that list
+/// without being decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderText<'a> {
+    /// The order's `views_of` sort key in the Orders view (`OrderView::All`).
+    pub sort: i64,
+    pub link: &'a [u8],
+    /// `listing::search_text`, UTF-8.
+    pub text: &'a [u8],
+}
+
+/// The value of an `idx_order_text` entry:
+/// `FORMAT_INDEX | sort (8 bytes, i64 big-endian) | link length (1 byte) | link | text`.
+pub fn text_value(text: &OrderText<'_>) -> Vec<u8> {
+    // A link name is at most 64 bytes (`LinkId`), so the cut never happens.
+    let len = u8::try_from(text.link.len()).unwrap_or(u8::MAX);
+    let mut out = Vec::with_capacity(10 + usize::from(len) + text.text.len());
     out.push(FORMAT_INDEX);
-    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&text.sort.to_be_bytes());
+    out.push(len);
+    out.extend_from_slice(&text.link[..usize::from(len)]);
+    out.extend_from_slice(text.text);
     out
 }
 
-/// The text of an `idx_order_text` value, as bytes: what a filter reads, without the UTF-8
-/// check of [`parse_text_value`] (the integrity check's), which would take a tenth of a pass.
+/// Reads an `idx_order_text` value back, its text unchecked: what a filter reads (the UTF-8
+/// check of [`parse_text_value`], the integrity check's, would take a tenth of a pass).
 pub fn text_of<'a>(
     tree: &'static str,
     key: &[u8],
     bytes: &'a [u8],
-) -> Result<&'a [u8], StoreError> {
-    body(tree, key, bytes, FORMAT_INDEX)
+) -> Result<OrderText<'a>, StoreError> {
+    let cut = || corrupt(tree, key, "an order text entry is cut short");
+    let body = body(tree, key, bytes, FORMAT_INDEX)?;
+    let (sort, rest) = body.split_first_chunk::<8>().ok_or_else(cut)?;
+    let (len, rest) = rest.split_first().ok_or_else(cut)?;
+    let (link, text) = rest.split_at_checked(usize::from(*len)).ok_or_else(cut)?;
+    Ok(OrderText {
+        sort: i64::from_be_bytes(*sort),
+        link,
+        text,
+    })
 }
 
-/// Reads an `idx_order_text` value back, checked.
+/// Reads an `idx_order_text` value back, checked; its text.
 pub fn parse_text_value<'a>(
     tree: &'static str,
     key: &[u8],
     bytes: &'a [u8],
 ) -> Result<&'a str, StoreError> {
-    std::str::from_utf8(body(tree, key, bytes, FORMAT_INDEX)?)
+    std::str::from_utf8(text_of(tree, key, bytes)?.text)
         .map_err(|e| corrupt(tree, key, format!("order text is not UTF-8: {e}")))
 }
 

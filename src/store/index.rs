@@ -5,7 +5,7 @@
 //! | index                  | of              | key                                        | when          |
 //! |------------------------|-----------------|--------------------------------------------|---------------|
 //! | `idx_views`            | orders          | view, scope, `views_of` sort key, order id | each view, global + per link |
-//! | `idx_order_text`       | orders          | order id (value: `listing::search_text`), stored in blocks (`blocks.rs`) | always |
+//! | `idx_order_text`       | orders          | order id (value: `listing::search_text`, with the order's Orders view sort key and link), stored in blocks (`blocks.rs`) | always |
 //! | `idx_order_sort`       | orders          | view, column, `sort_value`, newest first, order id; stored in blocks (`blocks.rs`) | each view × `OrderSort::indexed_in` it |
 //! | `idx_cancellations`    | cancellations   | scope, `cancellation_sort_key`, cancel key | always, global + per link |
 //! | `idx_cancellations_order` | cancellations | order id, cancel key                  | always        |
@@ -28,7 +28,7 @@ use crate::domain::listing::search_text;
 use crate::domain::order::Order;
 use crate::domain::order_sort::{OrderSort, sort_value};
 use crate::domain::request::ResyncRequest;
-use crate::domain::triage::{cancellation_sort_key, views_of};
+use crate::domain::triage::{OrderView, cancellation_sort_key, views_of};
 
 /// One index entry a record implies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -71,6 +71,9 @@ pub fn owner(index: TreeId) -> Option<TreeId> {
 pub fn order_entries(order: &Order) -> Vec<Entry> {
     let value = codec::view_value(order.paid_or_created(), order.link.as_str());
     let views = views_of(order);
+    // Every order is in the Orders view: its place there rides with its text (`OrderText`).
+    let in_all = views.iter().find(|(view, _)| *view == OrderView::All);
+    let sort_in_all = in_all.map_or(0, |(_, sort)| *sort);
     let lists: Vec<_> = views.iter().map(|(view, _)| *view).collect();
     let mut entries: Vec<Entry> = views
         .into_iter()
@@ -85,7 +88,11 @@ pub fn order_entries(order: &Order) -> Vec<Entry> {
     entries.push(Entry {
         tree: TreeId::IdxOrderText,
         key: order.id.as_str().as_bytes().to_vec(),
-        value: codec::text_value(&search_text(order)),
+        value: codec::text_value(&codec::OrderText {
+            sort: sort_in_all,
+            link: order.link.as_str().as_bytes(),
+            text: search_text(order).as_bytes(),
+        }),
     });
     for view in lists {
         entries.extend(OrderSort::indexed_in(view).map(|column| Entry {
@@ -240,7 +247,6 @@ mod tests {
     use crate::domain::ids::{JobId, LinkId, TiktokOrderId};
     use crate::domain::job::JobKind;
     use crate::domain::rules::fixtures;
-    use crate::domain::triage::OrderView;
 
     #[test]
     fn every_index_entry_points_back_at_its_record() {

@@ -10,17 +10,19 @@
 //! (a cheap necessary condition) and decoding only the orders that pass it, and stops when the
 //! page is full: with 1% of orders matching, a page of 50 reads ~5,000 texts. When
 //! [`LOOKUP_BUDGET`] texts did not fill the page, matches are rare: one sequential read of
-//! `idx_order_text` finds every candidate; a few are decoded and placed by their index keys,
-//! many are met by the walk going on, checking ids against them, while a second walk comes
-//! from the list's back (matches often cluster at one end: a tracking prefix of the oldest
-//! orders).
+//! `idx_order_text` (its two halves on two threads) finds every candidate of the link asked
+//! for; a few are decoded and placed by their index keys. Many, in the Orders view's own order
+//! (the list of a million orders), sort by the place their text entry gives them there; in
+//! any other list they are met by the walk going on, checking ids against them, while a second
+//! walk comes from the list's back (matches often cluster at one end: a tracking prefix of the
+//! oldest orders).
 //! When the page fills before the list's end, the total is left to [`Store::count_matching`],
 //! which a client runs after showing the page ("counting…").
 //!
 //! Reads are not snapshots: a page read while a change commits may show the count from before
 //! and the orders from after it. The service tells clients to re-read after each change.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
@@ -64,9 +66,10 @@ const STRETCH: usize = if cfg!(test) { 2 } else { 1_024 };
 /// a handful of orders ask several times).
 const WANTED_EVERY: usize = if cfg!(test) { 2 } else { 1_024 };
 
-/// The ids of the orders whose text passed a filter's text check. Hashed with foldhash: a page
-/// may look up every id of a long list in it, and the ids come from the store, not an attacker.
-type Candidates = HashSet<Vec<u8>, foldhash::fast::RandomState>;
+/// The orders of the link asked for (or of every link) whose text passed a filter's text check:
+/// each id with its sort key in the Orders view. Hashed with foldhash: a page may look up every
+/// id of a long list in it, and the ids come from the store, not an attacker.
+type Candidates = HashMap<Vec<u8>, i64, foldhash::fast::RandomState>;
 
 /// How a list's orders follow each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -382,7 +385,7 @@ impl Store {
             // A missing entry is the integrity check's to report; the order is not skipped.
             let may_match = match texts.get(&id)? {
                 Some(bytes) => {
-                    (filter.text)(codec::text_of(TreeId::IdxOrderText.name(), &id, bytes)?)
+                    (filter.text)(codec::text_of(TreeId::IdxOrderText.name(), &id, bytes)?.text)
                 }
                 None => true,
             };
@@ -397,7 +400,7 @@ impl Store {
                 });
             }
         }
-        let mut candidates = self.text_candidates(filter)?;
+        let mut candidates = self.text_candidates(q.link, filter)?;
         // Missing tracking has no stored count; its list is short.
         let list_length = match q.view {
             OrderView::MissingTracking => 0,
@@ -411,7 +414,41 @@ impl Store {
         for id in &passed {
             candidates.remove(id.as_ref());
         }
+        if q.view == OrderView::All && order.column.is_none() {
+            return self.finish_in_orders_view(order, filter, candidates, page);
+        }
         self.finish_from_both_ends(q, order, settings, filter, (walk, candidates), page)
+    }
+
+    /// The rest of a filtered page of the Orders view in its own order, whose many candidates
+    /// were not met early: each candidate's place in that list came with its text, so they
+    /// sort into it without a walk, and are decoded only as far as the page needs. (The walk
+    /// so far met a front part of the list, and `candidates` holds none of it.)
+    fn finish_in_orders_view(
+        &self,
+        order: ListOrder,
+        filter: &OrderFilter<'_>,
+        candidates: Candidates,
+        mut page: Collect,
+    ) -> Result<MatchedPage> {
+        let mut placed: Vec<(i64, Vec<u8>)> = candidates
+            .into_iter()
+            .map(|(id, sort)| (sort, id))
+            .collect();
+        placed.sort_unstable();
+        if order.descending {
+            placed.reverse();
+        }
+        let mut rest = placed.into_iter();
+        while !page.full()
+            && let Some((_, id)) = rest.next()
+        {
+            self.consider(&id, filter, &mut page)?;
+        }
+        Ok(MatchedPage {
+            total: (rest.len() == 0).then_some(page.matched),
+            items: page.items,
+        })
     }
 
     /// The rest of a filtered page whose many candidates were not met early: the walk goes on
@@ -437,7 +474,7 @@ impl Store {
         while !all_met && !page.full() {
             for _ in 0..STRETCH {
                 match front.next_id()? {
-                    Some(id) if candidates.remove(id.as_ref()) => {
+                    Some(id) if candidates.remove(id.as_ref()).is_some() => {
                         self.consider(&id, filter, &mut page)?
                     }
                     Some(_) => {}
@@ -453,7 +490,9 @@ impl Store {
                     break;
                 }
                 match back.next_id()? {
-                    Some(id) if candidates.remove(id.as_ref()) => met_from_back.push(id),
+                    Some(id) if candidates.remove(id.as_ref()).is_some() => {
+                        met_from_back.push(id);
+                    }
                     Some(_) => {}
                     None => all_met = true,
                 }
@@ -500,10 +539,10 @@ impl Store {
         filter: &OrderFilter<'_>,
         wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<usize>> {
-        let Some(candidates) = self.text_candidates_while(filter, wanted)? else {
+        let Some(candidates) = self.text_candidates_while(q.link, filter, wanted)? else {
             return Ok(None);
         };
-        let mut candidates: Vec<Vec<u8>> = candidates.into_iter().collect();
+        let mut candidates: Vec<Vec<u8>> = candidates.into_keys().collect();
         candidates.sort_unstable();
         let mut count = 0;
         for (n, id) in candidates.into_iter().enumerate() {
@@ -530,7 +569,7 @@ impl Store {
         filter: &OrderFilter<'_>,
         candidates: Candidates,
     ) -> Result<MatchedPage> {
-        let mut ids: Vec<Vec<u8>> = candidates.into_iter().collect();
+        let mut ids: Vec<Vec<u8>> = candidates.into_keys().collect();
         // In id order, neighbours share the pages read.
         ids.sort_unstable();
         let mut listed = Vec::new();
@@ -575,11 +614,15 @@ impl Store {
         Ok(())
     }
 
-    /// The ids of every order whose indexed text passes the filter's text check, in one
-    /// sequential read of `idx_order_text`'s blocks.
-    fn text_candidates(&self, filter: &OrderFilter<'_>) -> Result<Candidates> {
+    /// Every order of `link` (or of every link) whose indexed text passes the filter's text
+    /// check, in one sequential read of `idx_order_text`'s blocks.
+    fn text_candidates(
+        &self,
+        link: Option<&LinkId>,
+        filter: &OrderFilter<'_>,
+    ) -> Result<Candidates> {
         Ok(self
-            .text_candidates_while(filter, &|| true)?
+            .text_candidates_while(link, filter, &|| true)?
             .unwrap_or_default())
     }
 
@@ -587,11 +630,16 @@ impl Store {
     /// the texts are read on two threads: most of a pass is sled reading its pages.
     fn text_candidates_while(
         &self,
+        link: Option<&LinkId>,
         filter: &OrderFilter<'_>,
         wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<Candidates>> {
         let tree = self.tree(TreeId::IdxOrderText);
+        let link = link.map(|link| link.as_str().as_bytes());
         let text = filter.text;
+        let passes = &|entry: &codec::OrderText<'_>| {
+            link.is_none_or(|link| entry.link == link) && text(entry.text)
+        };
         // Once one half hears the count is not wanted, the other stops without asking again.
         let given_up = AtomicBool::new(false);
         let wanted = &|| {
@@ -602,12 +650,12 @@ impl Store {
             wanted
         };
         let Some(half) = blocks::halfway(tree)? else {
-            return self.text_candidates_in((Unbounded, Unbounded), text, wanted);
+            return self.text_candidates_in((Unbounded, Unbounded), passes, wanted);
         };
         let (front, back) = std::thread::scope(|scope| {
-            let back =
-                scope.spawn(|| self.text_candidates_in((Included(&half), Unbounded), text, wanted));
-            let front = self.text_candidates_in((Unbounded, Excluded(&half)), text, wanted);
+            let back = scope
+                .spawn(|| self.text_candidates_in((Included(&half), Unbounded), passes, wanted));
+            let front = self.text_candidates_in((Unbounded, Excluded(&half)), passes, wanted);
             let back = back
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -626,7 +674,7 @@ impl Store {
     fn text_candidates_in(
         &self,
         blocks: (Bound<&[u8]>, Bound<&[u8]>),
-        text: &(dyn Fn(&[u8]) -> bool + Sync),
+        passes: &(dyn Fn(&codec::OrderText<'_>) -> bool + Sync),
         wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<Candidates>> {
         let name = TreeId::IdxOrderText.name();
@@ -641,8 +689,9 @@ impl Store {
                 if read.is_multiple_of(WANTED_EVERY) && !wanted() {
                     return Ok(ControlFlow::Break(()));
                 }
-                if text(codec::text_of(name, id, bytes)?) {
-                    candidates.insert(id.to_vec());
+                let entry = codec::text_of(name, id, bytes)?;
+                if passes(&entry) {
+                    candidates.insert(id.to_vec(), entry.sort);
                 }
                 Ok(ControlFlow::Continue(()))
             },

@@ -80,6 +80,13 @@ pub const STEPS: &[Step] = &[
                opens a store, and these were twelve values per order",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 11,
+        what: "keep each order's place in the Orders view beside its list text \
+               (idx_order_text), so a filter's many candidates sort into that list without a \
+               walk of it",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -262,7 +269,7 @@ mod tests {
     use crate::domain::triage::OrderView;
     use crate::store::Change;
     use crate::store::tests::{
-        config, every_order, index_entries, job, open, order, put_orders, set_index_entry,
+        config, every_order, index_entries, job, link, open, order, put_orders, set_index_entry,
         store_of_orders, tempdir,
     };
 
@@ -557,7 +564,7 @@ mod tests {
         // What version 5 wrote: no idx_order_sort, and texts without tracking numbers.
         store.tree(TreeId::IdxOrderSort).clear().unwrap();
         let texts = store.tree(TreeId::IdxOrderText);
-        texts.insert("8", codec::text_value("8\nuk\nzoe")).unwrap();
+        texts.insert("8", text_before_12("8\nuk\nzoe")).unwrap();
         write_version(&store, 5).unwrap();
         store.close().unwrap();
 
@@ -654,7 +661,7 @@ mod tests {
         texts.clear().unwrap();
         for o in &orders {
             texts
-                .insert(o.id.as_str(), codec::text_value(&search_text(o)))
+                .insert(o.id.as_str(), text_before_12(&search_text(o)))
                 .unwrap();
         }
         write_version(&store, 7).unwrap();
@@ -823,6 +830,78 @@ mod tests {
                 .map(|o| o.tiktok.recipient.name.as_str())
                 .collect();
             assert_eq!((page.total, buyers), (40, expected.to_vec()), "{column:?}");
+        }
+    }
+
+    /// An `idx_order_text` value as versions before 12 wrote it: the text alone.
+    fn text_before_12(text: &str) -> Vec<u8> {
+        [&[codec::FORMAT_INDEX][..], text.as_bytes()].concat()
+    }
+
+    #[test]
+    fn a_version_11_store_places_each_text_in_the_orders_view_and_filters_page_in_its_order() {
+        use crate::domain::listing::search_text;
+        use crate::store::{ListOrder, OrderFilter};
+
+        let dir = tempdir();
+        let store = open(dir.path());
+        let orders: Vec<Order> = (0..40)
+            .map(|n| {
+                let mut o = order(
+                    &format!("{}", 900 + n),
+                    if n % 2 == 0 { "uk" } else { "de" },
+                );
+                o.tiktok.created_at = t(i64::from(n) * 60);
+                o.tiktok.recipient.name =
+                    format!("Buyer {}", if n % 4 < 2 { "kim" } else { "lee" });
+                o
+            })
+            .collect();
+        put_orders(&store, &orders);
+        // What version 11 wrote: each text alone, in blocks.
+        let texts = store.tree(TreeId::IdxOrderText);
+        texts.clear().unwrap();
+        let mut old = crate::store::blocks::BlockChanges::new(TreeId::IdxOrderText);
+        for o in &orders {
+            old.set(
+                o.id.as_str().as_bytes(),
+                Some(&text_before_12(&search_text(o))),
+            );
+        }
+        old.write_plainly(texts).unwrap();
+        write_version(&store, 11).unwrap();
+        store.close().unwrap();
+
+        let migrated = Store::open_with(&config(dir.path())).unwrap();
+        assert_eq!(migrated.open_report().migrated_from, Some(11));
+        assert!(migrated.open_report().integrity.is_clean());
+        let text = |text: &[u8]| memchr::memmem::find(text, b"buyer kim").is_some();
+        let filter = OrderFilter {
+            text: &text,
+            order: &|o: &Order| o.tiktok.recipient.name == "Buyer kim",
+        };
+        let uk = link("uk");
+        for (link, descending, expected) in [
+            (None, false, ["937", "936", "933", "932"]),
+            (None, true, ["900", "901", "904", "905"]),
+            (Some(&uk), false, ["936", "932", "928", "924"]),
+        ] {
+            let query = crate::store::ViewQuery {
+                view: OrderView::All,
+                link,
+                offset: 0,
+                limit: 4,
+                now: t(0),
+            };
+            let order = ListOrder {
+                column: None,
+                descending,
+            };
+            let page = migrated
+                .page_matching(&query, order, &defaults, &filter)
+                .unwrap();
+            let ids: Vec<&str> = page.items.iter().map(|o| o.id.as_str()).collect();
+            assert_eq!(ids, expected, "{link:?}, descending {descending}");
         }
     }
 }
