@@ -22,7 +22,7 @@
 //! Reads are not snapshots: a page read while a change commits may show the count from before
 //! and the orders from after it. The service tells clients to re-read after each change.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
@@ -66,10 +66,13 @@ const STRETCH: usize = if cfg!(test) { 2 } else { 1_024 };
 /// a handful of orders ask several times).
 const WANTED_EVERY: usize = if cfg!(test) { 2 } else { 1_024 };
 
-/// The orders of the link asked for (or of every link) whose text passed a filter's text check:
-/// each id with its sort key in the Orders view. Hashed with foldhash: a page may look up every
-/// id of a long list in it, and the ids come from the store, not an attacker.
-type Candidates = HashMap<Vec<u8>, i64, foldhash::fast::RandomState>;
+/// The orders of the link asked for (or of every link) whose text passed a filter's text check,
+/// in id order: each id with its sort key in the Orders view.
+type Candidates = Vec<(Vec<u8>, i64)>;
+
+/// Ids to look up many times over. Hashed with foldhash: a page may look up every id of a long
+/// list, and the ids come from the store, not an attacker.
+type IdSet = HashSet<Vec<u8>, foldhash::fast::RandomState>;
 
 /// How a list's orders follow each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -400,7 +403,7 @@ impl Store {
                 });
             }
         }
-        let mut candidates = self.text_candidates(q.link, filter)?;
+        let candidates = self.text_candidates(q.link, filter)?;
         // Missing tracking has no stored count; its list is short.
         let list_length = match q.view {
             OrderView::MissingTracking => 0,
@@ -411,12 +414,15 @@ impl Store {
         {
             return self.page_of_candidates(q, order, settings, filter, candidates);
         }
-        for id in &passed {
-            candidates.remove(id.as_ref());
-        }
+        // The walk so far met these; they are counted, and on the page if they fall there.
+        let passed: HashSet<IVec> = passed.into_iter().collect();
+        let candidates = candidates
+            .into_iter()
+            .filter(|(id, _)| !passed.contains(id.as_slice()));
         if q.view == OrderView::All && order.column.is_none() {
             return self.finish_in_orders_view(order, filter, candidates, page);
         }
+        let candidates = candidates.map(|(id, _)| id).collect();
         self.finish_from_both_ends(q, order, settings, filter, (walk, candidates), page)
     }
 
@@ -428,13 +434,10 @@ impl Store {
         &self,
         order: ListOrder,
         filter: &OrderFilter<'_>,
-        candidates: Candidates,
+        candidates: impl Iterator<Item = (Vec<u8>, i64)>,
         mut page: Collect,
     ) -> Result<MatchedPage> {
-        let mut placed: Vec<(i64, Vec<u8>)> = candidates
-            .into_iter()
-            .map(|(id, sort)| (sort, id))
-            .collect();
+        let mut placed: Vec<(i64, Vec<u8>)> = candidates.map(|(id, sort)| (sort, id)).collect();
         placed.sort_unstable();
         if order.descending {
             placed.reverse();
@@ -463,7 +466,7 @@ impl Store {
         order: ListOrder,
         settings: &dyn Fn(&LinkId) -> LinkSettings,
         filter: &OrderFilter<'_>,
-        (mut front, mut candidates): (Walk<'_>, Candidates),
+        (mut front, mut candidates): (Walk<'_>, IdSet),
         mut page: Collect,
     ) -> Result<MatchedPage> {
         let mut back = self.walk(q, order.column, !order.descending, &[], settings);
@@ -474,7 +477,7 @@ impl Store {
         while !all_met && !page.full() {
             for _ in 0..STRETCH {
                 match front.next_id()? {
-                    Some(id) if candidates.remove(id.as_ref()).is_some() => {
+                    Some(id) if candidates.remove(id.as_ref()) => {
                         self.consider(&id, filter, &mut page)?
                     }
                     Some(_) => {}
@@ -490,7 +493,7 @@ impl Store {
                     break;
                 }
                 match back.next_id()? {
-                    Some(id) if candidates.remove(id.as_ref()).is_some() => {
+                    Some(id) if candidates.remove(id.as_ref()) => {
                         met_from_back.push(id);
                     }
                     Some(_) => {}
@@ -542,10 +545,9 @@ impl Store {
         let Some(candidates) = self.text_candidates_while(q.link, filter, wanted)? else {
             return Ok(None);
         };
-        let mut candidates: Vec<Vec<u8>> = candidates.into_keys().collect();
-        candidates.sort_unstable();
         let mut count = 0;
-        for (n, id) in candidates.into_iter().enumerate() {
+        // In id order, as the texts are.
+        for (n, (id, _)) in candidates.into_iter().enumerate() {
             if n.is_multiple_of(WANTED_EVERY) && !wanted() {
                 return Ok(None);
             }
@@ -569,11 +571,9 @@ impl Store {
         filter: &OrderFilter<'_>,
         candidates: Candidates,
     ) -> Result<MatchedPage> {
-        let mut ids: Vec<Vec<u8>> = candidates.into_keys().collect();
-        // In id order, neighbours share the pages read.
-        ids.sort_unstable();
         let mut listed = Vec::new();
-        for id in ids {
+        // In id order (as the texts are), neighbours share the pages read.
+        for (id, _) in candidates {
             let Some(found) = self.get::<Order>(TreeId::Orders, &id)? else {
                 continue;
             };
@@ -627,7 +627,8 @@ impl Store {
     }
 
     /// [`Store::text_candidates`], given up (`None`) once `wanted` says so. The two halves of
-    /// the texts are read on two threads: most of a pass is sled reading its pages.
+    /// the texts are read on two threads (most of a pass is sled reading its pages), the front
+    /// half's candidates put first.
     fn text_candidates_while(
         &self,
         link: Option<&LinkId>,
@@ -691,7 +692,7 @@ impl Store {
                 }
                 let entry = codec::text_of(name, id, bytes)?;
                 if passes(&entry) {
-                    candidates.insert(id.to_vec(), entry.sort);
+                    candidates.push((id.to_vec(), entry.sort));
                 }
                 Ok(ControlFlow::Continue(()))
             },
