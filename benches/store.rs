@@ -224,23 +224,42 @@ fn main() {
         "rm{}",
         "0".repeat(10 - (orders / 10).max(1).to_string().len())
     );
+    let by_buyer = ListOrder {
+        column: Some(OrderSort::Buyer),
+        descending: false,
+    };
     let filters = [
-        ("a buyer (1%)", "hannah demir", Duration::from_millis(100)),
-        ("a SKU family (2.2%)", "jmp-42", Duration::from_millis(100)),
+        ("a buyer (1%)", "hannah demir", ListOrder::default(), 100),
+        ("a SKU family (2.2%)", "jmp-42", ListOrder::default(), 100),
         (
             "a tracking prefix of the oldest tenth",
             oldest_tenth.as_str(),
-            Duration::from_millis(100),
+            ListOrder::default(),
+            100,
+        ),
+        // The same matches sorted by a column: placed by a walk of the list from both ends.
+        (
+            "the oldest tenth by buyer",
+            oldest_tenth.as_str(),
+            by_buyer,
+            100,
         ),
         (
             "a tracking number (1 order)",
             "rm000000777gb",
-            Duration::from_secs(1),
+            ListOrder::default(),
+            1_000,
         ),
-        ("nothing matches", "no-such-buyer", Duration::from_secs(1)),
+        (
+            "nothing matches",
+            "no-such-buyer",
+            ListOrder::default(),
+            1_000,
+        ),
     ];
     let anything = |_: &Order| true;
-    for (what, needle, limit) in filters {
+    for (what, needle, order, limit) in filters {
+        let limit = Duration::from_millis(limit);
         let needle = memchr::memmem::Finder::new(needle);
         let text = |text: &[u8]| needle.find(text).is_some();
         let filter = OrderFilter {
@@ -250,9 +269,7 @@ fn main() {
         let q = page_query(OrderView::All, None, 0, now);
         let mut known = None;
         let timing = time(|| {
-            let page = store
-                .page_matching(&q, ListOrder::default(), &settings, &filter)
-                .unwrap();
+            let page = store.page_matching(&q, order, &settings, &filter).unwrap();
             known = page.total;
             page
         });

@@ -676,16 +676,14 @@ pub fn for_each(
 }
 
 /// A block key about halfway through the blocked `tree`, to split a pass over it between two
-/// threads (see [`for_each`]): the byte-wise midpoint of its second block's key and its last
-/// one's. Halves as even as the keys are: order ids, digits of one length, spread evenly
-/// enough. `None` when the tree has fewer than two blocks.
+/// threads (see [`for_each`]): the [`midpoint`] of its second block's key and its last one's.
+/// Halves as even as the keys are spread: order ids are, well enough. `None` when the tree has
+/// fewer than two blocks.
 pub fn halfway(tree: &sled::Tree) -> Result<Option<Vec<u8>>> {
-    let read = StoreError::sled("finding the middle of a tree");
+    let failed = "finding the middle of a tree";
     // The first block's key is empty, so the second is the first one after it.
-    let second = tree.get_gt([]).map_err(read)?;
-    let last = tree
-        .last()
-        .map_err(StoreError::sled("finding the middle of a tree"))?;
+    let second = tree.get_gt([]).map_err(StoreError::sled(failed))?;
+    let last = tree.last().map_err(StoreError::sled(failed))?;
     Ok(match (second, last) {
         (Some((low, _)), Some((high, _))) if low < high => Some(midpoint(&low, &high)),
         _ => None,
@@ -845,7 +843,8 @@ impl<'a> Range<'a> {
     }
 }
 
-/// `part` of `bytes`, sharing its memory (an entry or an id given costs no copy).
+/// `part` (a slice of `bytes`) as an `IVec` sharing `bytes`' memory: an entry or an id given
+/// costs no copy.
 pub(super) fn within(bytes: &IVec, part: &[u8]) -> IVec {
     let offset = part.as_ptr() as usize - bytes.as_ptr() as usize;
     bytes.subslice(offset, part.len())
