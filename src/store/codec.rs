@@ -141,7 +141,6 @@ pub fn parse_count(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, 
         .map_err(|_| corrupt(tree, key, format!("a count is 8 bytes, not {}", body.len())))
 }
 
-/// Checks a marker-only index value.
 /// An `idx_order_text` entry's value: the order's text and where the order sits in the Orders
 /// view (its sort key there and its link), so that a filter's candidates sort into that list
 /// without being decoded.
@@ -197,6 +196,7 @@ pub fn parse_text_value<'a>(
         .map_err(|e| corrupt(tree, key, format!("order text is not UTF-8: {e}")))
 }
 
+/// Checks a marker-only index value.
 pub fn check_marker(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<(), StoreError> {
     let rest = body(tree, key, bytes, FORMAT_INDEX)?;
     if rest.is_empty() {
