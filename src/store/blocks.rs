@@ -272,6 +272,37 @@ impl BlockChanges {
         }
     }
 
+    /// Changes setting `entries` (of equal keys the last wins), gathered unordered.
+    pub fn setting(tree: TreeId, mut entries: Vec<(Vec<u8>, Vec<u8>)>) -> BlockChanges {
+        // A stable sort keeps equal keys in the order they came; each run's last wins.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                std::mem::swap(next, kept);
+            }
+            same
+        });
+        BlockChanges {
+            tree,
+            changes: entries
+                .into_iter()
+                .map(|(key, value)| (key, Edit::Set(Some(value))))
+                .collect(),
+        }
+    }
+
+    /// Changes adding each amount to the count under its key.
+    pub fn adding(tree: TreeId, counts: impl IntoIterator<Item = (Vec<u8>, i64)>) -> BlockChanges {
+        BlockChanges {
+            tree,
+            changes: counts
+                .into_iter()
+                .map(|(key, delta)| (key, Edit::Add(delta)))
+                .collect(),
+        }
+    }
+
     pub fn set(&mut self, key: &[u8], value: Option<&[u8]>) {
         self.edit(key, Edit::Set(value.map(<[u8]>::to_vec)));
     }
@@ -502,31 +533,6 @@ impl BlockedWrites {
         self.0
             .entry(tree)
             .or_insert_with(|| BlockChanges::new(tree))
-    }
-
-    /// Edits held, over every tree.
-    pub fn len(&self) -> usize {
-        self.0.values().map(|changes| changes.changes.len()).sum()
-    }
-
-    /// Takes `later`'s changes too, as made after these.
-    pub fn absorb(&mut self, later: BlockedWrites) {
-        for (tree, changes) in later.0 {
-            let mine = self.of(tree);
-            for (key, edit) in changes.changes {
-                mine.edit(&key, edit);
-            }
-        }
-    }
-
-    /// Takes out one tree's changes.
-    pub fn take(&mut self, tree: TreeId) -> Option<BlockChanges> {
-        self.0.remove(&tree)
-    }
-
-    /// Takes out each tree's changes.
-    pub fn drain(&mut self) -> impl Iterator<Item = BlockChanges> {
-        std::mem::take(&mut self.0).into_values()
     }
 
     /// Writes every tree's changes inside a transaction (see [`BlockChanges::write_in`]).

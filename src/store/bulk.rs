@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::blocks::{self, BlockedWrites};
+use super::blocks::{self, BlockChanges};
 use super::codec;
 use super::index::{self, Entry};
 use super::keys;
@@ -26,10 +26,17 @@ const BATCH_ENTRIES: usize = 200_000;
 /// One tree's entries (key, value) waiting to be inserted.
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// Amounts to add to rank buckets' counts, by bucket key. A batch adds to the same few
+/// buckets hundreds of thousands of times: hashing each key once beats ordering it among the
+/// rest (about a fifth of a bulk load went to that).
+type RankCounts = HashMap<Vec<u8>, i64, foldhash::fast::RandomState>;
+
 /// Records and index entries held per tree until written (bulk imports and index rebuilds,
-/// while writes wait), and what their index entries add to the kept counts.
+/// while writes wait), and what their index entries add to the kept counts. Entries are
+/// gathered as they come and put in order once, when written.
 #[derive(Default)]
 pub(super) struct Batches {
+    /// Every tree's entries, the blocked ones (`blocks.rs`) too.
     trees: HashMap<TreeId, Entries>,
     /// Entries in `trees`.
     held: usize,
@@ -38,9 +45,8 @@ pub(super) struct Batches {
     /// `idx_views` entries added per view prefix (the keys of `idx_view_counts`) since the
     /// last write.
     views: BTreeMap<Vec<u8>, u64>,
-    /// Edits of the blocked trees (`blocks.rs`): index entries, and what they add to their
-    /// rank buckets' counts (`idx_rank_counts`).
-    blocked: BlockedWrites,
+    /// What the index entries add to their rank buckets' counts (`idx_rank_counts`).
+    ranks: RankCounts,
 }
 
 impl Batches {
@@ -55,17 +61,11 @@ impl Batches {
         {
             *self.views.entry(prefix.to_vec()).or_default() += 1;
         }
-        let ranks = self.blocked.of(TreeId::IdxRankCounts);
         for counter in rank::counters(entry.tree, &entry.key, &entry.value)? {
-            ranks.add(&counter.key, 1);
+            *self.ranks.entry(counter.key).or_default() += 1;
         }
         self.entries += 1;
-        match entry.tree {
-            tree if blocks::is_blocked(tree) => {
-                self.blocked.of(tree).set(&entry.key, Some(&entry.value));
-            }
-            tree => self.put(tree, entry.key, entry.value),
-        }
+        self.put(entry.tree, entry.key, entry.value);
         Ok(())
     }
 
@@ -93,45 +93,53 @@ impl Batches {
         for (key, added) in later.views {
             *self.views.entry(key).or_default() += added;
         }
-        self.blocked.absorb(later.blocked);
+        for (key, added) in later.ranks {
+            *self.ranks.entry(key).or_default() += added;
+        }
     }
 
     /// Writes what is held once it is [`BATCH_ENTRIES`] or more.
     pub fn write_when_full(&mut self, store: &Store) -> Result<()> {
-        match self.held + self.blocked.len() >= BATCH_ENTRIES {
+        match self.held + self.ranks.len() >= BATCH_ENTRIES {
             true => self.write(store),
             false => Ok(()),
         }
     }
 
-    /// Writes everything held, index trees before the primary ones (a crash between them
-    /// leaves entries without records, which the full check reports and a rebuild drops), and
-    /// adds the tallies to the stored counts. The sort entries (the most of all) are written
-    /// on a thread of their own while this one writes the rest.
+    /// Writes everything held and adds the tallies to the stored counts. The sort entries (the
+    /// most of all) are written on a thread of their own while this one writes the rest, the
+    /// records last. Which lands first does not matter: until a write ends, the store owes the
+    /// full check (see `write_batches`), which finds any half-written batch.
     pub fn write(&mut self, store: &Store) -> Result<()> {
-        let sorted = self.blocked.take(TreeId::IdxOrderSort);
-        let blocked: Vec<_> = self.blocked.drain().collect();
-        let (indexes, primary): (Vec<_>, Vec<_>) = self
+        let sorted = self.trees.remove(&TreeId::IdxOrderSort);
+        let (blocked, trees): (Vec<_>, Vec<_>) = self
             .trees
             .drain()
+            .partition(|(tree, _)| blocks::is_blocked(*tree));
+        let (indexes, primary): (Vec<_>, Vec<_>) = trees
+            .into_iter()
             .partition(|(tree, _)| index::owner(*tree).is_some());
+        let ranks = std::mem::take(&mut self.ranks);
         let views = std::mem::take(&mut self.views);
         std::thread::scope(|scope| {
             let beside = scope.spawn(|| match sorted {
-                Some(mut sorted) => sorted.write_plainly(store.tree(TreeId::IdxOrderSort)),
+                Some(sorted) => BlockChanges::setting(TreeId::IdxOrderSort, sorted)
+                    .write_plainly(store.tree(TreeId::IdxOrderSort)),
                 None => Ok(()),
             });
             let here = blocked
                 .into_iter()
+                .map(|(tree, entries)| BlockChanges::setting(tree, entries))
+                .chain([BlockChanges::adding(TreeId::IdxRankCounts, ranks)])
                 .try_for_each(|mut changes| changes.write_plainly(store.tree(changes.tree())))
                 .and_then(|()| insert_all(store, indexes))
-                .and_then(|()| add_to_view_counts(store, views));
+                .and_then(|()| add_to_view_counts(store, views))
+                .and_then(|()| insert_all(store, primary));
             let beside = beside
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             here.and(beside)
         })?;
-        insert_all(store, primary)?;
         self.held = 0;
         Ok(())
     }
