@@ -23,7 +23,7 @@
 //! and the orders from after it. The service tells clients to re-read after each change.
 
 use std::collections::HashSet;
-use std::ops::Bound::{self, Excluded, Included, Unbounded};
+use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
@@ -48,19 +48,15 @@ use crate::domain::triage::{OrderView, is_visible, is_visible_since, views_of};
 /// model test take both ways, which must agree.
 const LOOKUP_BUDGET: usize = if cfg!(test) { 3 } else { 10_000 };
 
-/// Candidates few enough to decode and sort in memory rather than finding them in a walk of
-/// the whole list (a tracking number, an order's id). Tests take both ways.
-const FEW_CANDIDATES: usize = if cfg!(test) { 2 } else { 5_000 };
+/// Candidates few enough to decode and sort in memory, whatever the list (a tracking number,
+/// an order's id), rather than finding them in a read of the whole list. Tests take both ways.
+const FEW_CANDIDATES: usize = if cfg!(test) { 2 } else { 50 };
 
-/// Decoding a candidate costs about what stepping over this many index entries does (22 µs
-/// against ~1 µs at a million orders), so more candidates than `FEW_CANDIDATES` are still
-/// decoded rather than met in a walk when the list is this many times longer: a prefix of a
-/// tracking number matching 20,000 old orders is not found by walking a million newer ones.
-const DECODE_COST: usize = 20;
-
-/// How many entries the two walks of a filtered page with many candidates take in turn (tests:
-/// a few, so that both walks meet candidates and each other).
-const STRETCH: usize = if cfg!(test) { 2 } else { 1_024 };
+/// Decoding a candidate to place it costs about what reading this many of a list's index
+/// entries does (22 µs against 0.05 µs at a million orders), so more candidates than
+/// `FEW_CANDIDATES` are still decoded rather than met in a read of the list when it is this
+/// many times longer. Tests: both ways.
+const DECODE_COST: usize = if cfg!(test) { 20 } else { 400 };
 
 /// How many orders a count reads between asking whether it is still wanted (tests: a few, so
 /// a handful of orders ask several times).
@@ -149,15 +145,74 @@ impl Membership<'_> {
     }
 }
 
+/// Where one list's index entries lie: a view's own range of `idx_views` (one per scope), or
+/// its range by a column in `idx_order_sort`, which holds every link's entries.
+struct ListRange<'a> {
+    tree: TreeId,
+    /// What every key of the list starts with.
+    prefix: Vec<u8>,
+    /// The view's own range: the length of its prefix (view code | scope).
+    view_prefix: Option<usize>,
+    /// The link asked for, when the range holds every link's entries.
+    link: Option<&'a [u8]>,
+}
+
+impl<'a> ListRange<'a> {
+    fn of(q: &ViewQuery<'a>, column: Option<OrderSort>) -> ListRange<'a> {
+        match column {
+            None => {
+                let prefix = keys::view_prefix(q.view, q.link);
+                ListRange {
+                    tree: TreeId::IdxViews,
+                    view_prefix: Some(prefix.len()),
+                    prefix,
+                    link: None,
+                }
+            }
+            Some(column) => ListRange {
+                tree: TreeId::IdxOrderSort,
+                prefix: keys::sort_prefix(q.view, column.in_view(q.view)).to_vec(),
+                view_prefix: None,
+                link: q.link.map(|l| l.as_str().as_bytes()),
+            },
+        }
+    }
+
+    /// The first key after the list, if any key can be.
+    fn end(&self) -> Option<Vec<u8>> {
+        keys::after_prefix(&self.prefix)
+    }
+
+    /// The order an entry of the list is of.
+    fn order_of<'k>(&self, key: &'k [u8]) -> Result<&'k [u8]> {
+        let id = match self.view_prefix {
+            Some(prefix) => key.get(prefix + 8..).filter(|id| !id.is_empty()),
+            None => keys::order_of_sort_key(key),
+        };
+        id.ok_or_else(|| codec::corrupt(self.tree.name(), key, "index key names no order"))
+    }
+
+    /// Which of the list's entries `q` shows now.
+    fn membership(
+        &self,
+        q: &ViewQuery<'_>,
+        settings: &'a dyn Fn(&LinkId) -> LinkSettings,
+    ) -> Membership<'a> {
+        Membership {
+            view: q.view,
+            link: self.link,
+            now: q.now,
+            lookup: settings,
+            seen: Vec::new(),
+        }
+    }
+}
+
 /// The order ids of one list, in the asked order.
 pub(super) struct Walk<'a> {
     entries: Box<dyn Iterator<Item = Result<(sled::IVec, sled::IVec)>> + 'a>,
-    /// The view's own range (`Some(prefix length)`), or its range by a column in
-    /// `idx_order_sort`.
-    view_prefix: Option<usize>,
+    list: ListRange<'a>,
     members: Membership<'a>,
-    /// The key of the last entry read, listed or not: where the walk has got to.
-    reached: Option<sled::IVec>,
 }
 
 impl Walk<'_> {
@@ -165,23 +220,10 @@ impl Walk<'_> {
     pub(super) fn next_id(&mut self) -> Result<Option<IVec>> {
         for item in self.entries.by_ref() {
             let (key, value) = item?;
-            self.reached = Some(key.clone());
-            let tree = self
-                .view_prefix
-                .map_or(TreeId::IdxOrderSort, |_| TreeId::IdxViews);
-            if !self.members.admits(tree, &key, &value)? {
+            if !self.members.admits(self.list.tree, &key, &value)? {
                 continue;
             }
-            let id = match self.view_prefix {
-                Some(prefix) => key.get(prefix + 8..).filter(|id| !id.is_empty()),
-                None => keys::order_of_sort_key(&key),
-            };
-            let id = id.ok_or_else(|| {
-                let tree = self
-                    .view_prefix
-                    .map_or(TreeId::IdxOrderSort, |_| TreeId::IdxViews);
-                codec::corrupt(tree.name(), &key, "index key names no order")
-            })?;
+            let id = self.list.order_of(&key)?;
             return Ok(Some(blocks::within(&key, id)));
         }
         Ok(None)
@@ -244,18 +286,8 @@ impl Store {
         from: &[u8],
         settings: &'a dyn Fn(&LinkId) -> LinkSettings,
     ) -> Walk<'a> {
-        let (tree, prefix, view_prefix, link) = match column {
-            None => {
-                let prefix = keys::view_prefix(q.view, q.link);
-                let len = prefix.len();
-                (TreeId::IdxViews, prefix, Some(len), None)
-            }
-            Some(column) => {
-                let prefix = keys::sort_prefix(q.view, column.in_view(q.view)).to_vec();
-                let link = q.link.map(|l| l.as_str().as_bytes());
-                (TreeId::IdxOrderSort, prefix, None, link)
-            }
-        };
+        let list = ListRange::of(q, column);
+        let (tree, prefix) = (list.tree, list.prefix.clone());
         let bucket = [&prefix[..], from].concat();
         let end = |bound: &[u8]| keys::after_prefix(bound).map_or(Unbounded, Excluded);
         let (lower, upper) = match backwards {
@@ -281,15 +313,8 @@ impl Store {
         };
         Walk {
             entries,
-            view_prefix,
-            members: Membership {
-                view: q.view,
-                link,
-                now: q.now,
-                lookup: settings,
-                seen: Vec::new(),
-            },
-            reached: None,
+            members: list.membership(q, settings),
+            list,
         }
     }
 
@@ -409,9 +434,10 @@ impl Store {
             OrderView::MissingTracking => 0,
             view => self.stored_count(view, q.link)?,
         };
-        if candidates.len() <= FEW_CANDIDATES
-            || candidates.len().saturating_mul(DECODE_COST) <= list_length
-        {
+        let in_orders_view = q.view == OrderView::All && order.column.is_none();
+        let few = candidates.len() <= FEW_CANDIDATES
+            || !in_orders_view && candidates.len().saturating_mul(DECODE_COST) <= list_length;
+        if few {
             return self.page_of_candidates(q, order, settings, filter, candidates);
         }
         // The walk so far met these; they are counted, and on the page if they fall there.
@@ -419,11 +445,11 @@ impl Store {
         let candidates = candidates
             .into_iter()
             .filter(|(id, _)| !passed.contains(id.as_slice()));
-        if q.view == OrderView::All && order.column.is_none() {
+        if in_orders_view {
             return self.finish_in_orders_view(order, filter, candidates, page);
         }
         let candidates = candidates.map(|(id, _)| id).collect();
-        self.finish_from_both_ends(q, order, settings, filter, (walk, candidates), page)
+        self.finish_by_reading_the_list(q, order, settings, filter, candidates, page)
     }
 
     /// The rest of a filtered page of the Orders view in its own order, whose many candidates
@@ -454,66 +480,64 @@ impl Store {
         })
     }
 
-    /// The rest of a filtered page whose many candidates were not met early: the walk goes on
-    /// from the front while a second one comes from the list's back, [`STRETCH`] entries each in
-    /// turn, until every candidate was met or the two walks meet. Matches cluster (a tracking
-    /// prefix of the oldest orders sits at the back of newest first), and this way the page costs
-    /// at most twice the walk from the nearer end. Candidates met from the back follow every
-    /// one met from the front; they are decoded only as far as the page needs them.
-    fn finish_from_both_ends(
+    /// The rest of a filtered page whose many candidates were not met early: one read of the
+    /// whole list, its halves on two threads (as the texts are read), finds where each
+    /// candidate sits, and they are decoded in list order only as far as the page needs.
+    /// Matches cluster (a tracking prefix of some weeks, a SKU sold for a season), so walking
+    /// the list from either end may meet them only in its middle; and placing each candidate by
+    /// decoding it costs [`DECODE_COST`] times what stepping over an entry here does.
+    fn finish_by_reading_the_list(
         &self,
         q: &ViewQuery<'_>,
         order: ListOrder,
         settings: &dyn Fn(&LinkId) -> LinkSettings,
         filter: &OrderFilter<'_>,
-        (mut front, mut candidates): (Walk<'_>, IdSet),
+        candidates: IdSet,
         mut page: Collect,
     ) -> Result<MatchedPage> {
-        let mut back = self.walk(q, order.column, !order.descending, &[], settings);
-        // Candidates met from the back, the list's last first.
-        let mut met_from_back = Vec::new();
-        // Every candidate on the list has been met by one walk or the other.
-        let mut all_met = candidates.is_empty();
-        while !all_met && !page.full() {
-            for _ in 0..STRETCH {
-                match front.next_id()? {
-                    Some(id) if candidates.remove(id.as_ref()) => {
-                        self.consider(&id, filter, &mut page)?
-                    }
-                    Some(_) => {}
-                    None => all_met = true,
+        let list = ListRange::of(q, order.column);
+        let tree = self.tree(list.tree);
+        let end = list.end();
+        let read_half = |blocks: blocks::BlockRange| {
+            let mut met = Vec::new();
+            // It breaks off only at the list's end.
+            let _ = blocks::for_each(list.tree, tree, blocks, |key, value| {
+                if key < list.prefix.as_slice() {
+                    return Ok(ControlFlow::Continue(()));
                 }
-                all_met |= candidates.is_empty();
-                if all_met || page.full() {
-                    break;
+                if end.as_deref().is_some_and(|end| key >= end) {
+                    return Ok(ControlFlow::Break(()));
                 }
-            }
-            for _ in 0..STRETCH {
-                if all_met || page.full() {
-                    break;
+                if candidates.contains(list.order_of(key)?) {
+                    met.push((key.to_vec(), value.to_vec()));
                 }
-                match back.next_id()? {
-                    Some(id) if candidates.remove(id.as_ref()) => {
-                        met_from_back.push(id);
-                    }
-                    Some(_) => {}
-                    None => all_met = true,
-                }
-                all_met |= candidates.is_empty();
-            }
-            all_met |= match (&front.reached, &back.reached) {
-                (Some(front), Some(back)) if order.descending => front <= back,
-                (Some(front), Some(back)) => front >= back,
-                _ => false,
-            };
+                Ok(ControlFlow::Continue(()))
+            })?;
+            Ok(met)
+        };
+        let halves = blocks::halves(tree, &list.prefix, end.as_deref())?;
+        let mut met: Vec<_> = on_two_threads(halves, &read_half)?
+            .into_iter()
+            .flatten()
+            .collect();
+        if order.descending {
+            met.reverse();
         }
+        let mut members = list.membership(q, settings);
+        let mut listed = Vec::new();
+        for (key, value) in met {
+            if members.admits(list.tree, &key, &value)? {
+                listed.push(list.order_of(&key)?.to_vec());
+            }
+        }
+        let mut rest = listed.into_iter();
         while !page.full()
-            && let Some(id) = met_from_back.pop()
+            && let Some(id) = rest.next()
         {
             self.consider(&id, filter, &mut page)?;
         }
         Ok(MatchedPage {
-            total: (all_met && met_from_back.is_empty()).then_some(page.matched),
+            total: (rest.len() == 0).then_some(page.matched),
             items: page.items,
         })
     }
@@ -650,31 +674,20 @@ impl Store {
             }
             wanted
         };
-        let Some(half) = blocks::halfway(tree)? else {
-            return self.text_candidates_in((Unbounded, Unbounded), passes, wanted);
-        };
-        let (front, back) = std::thread::scope(|scope| {
-            let back = scope
-                .spawn(|| self.text_candidates_in((Included(&half), Unbounded), passes, wanted));
-            let front = self.text_candidates_in((Unbounded, Excluded(&half)), passes, wanted);
-            let back = back
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (front, back)
-        });
-        Ok(match (front?, back?) {
-            (Some(mut front), Some(back)) => {
-                front.extend(back);
-                Some(front)
-            }
-            _ => None,
-        })
+        let halves = blocks::halves(tree, &[], None)?;
+        let halves = on_two_threads(halves, &|blocks| {
+            self.text_candidates_in(blocks, passes, wanted)
+        })?;
+        Ok(halves
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .map(|halves| halves.concat()))
     }
 
     /// [`Store::text_candidates_while`] over the texts of the blocks whose keys lie in `blocks`.
     fn text_candidates_in(
         &self,
-        blocks: (Bound<&[u8]>, Bound<&[u8]>),
+        blocks: blocks::BlockRange,
         passes: &(dyn Fn(&codec::OrderText<'_>) -> bool + Sync),
         wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<Candidates>> {
@@ -699,4 +712,23 @@ impl Store {
         )?;
         Ok(flow.is_continue().then_some(candidates))
     }
+}
+
+/// `pass` over each of `halves` (one or two ranges of blocks), the second on a thread of its
+/// own; what each gave, in the halves' order.
+fn on_two_threads<T: Send>(
+    halves: Vec<blocks::BlockRange>,
+    pass: &(dyn Fn(blocks::BlockRange) -> Result<T> + Sync),
+) -> Result<Vec<T>> {
+    let mut halves = halves.into_iter();
+    std::thread::scope(|scope| {
+        let front = halves.next();
+        let back = halves.next().map(|back| scope.spawn(move || pass(back)));
+        let front = front.map(pass).transpose();
+        let back = back.map(|back| {
+            back.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        Ok(front?.into_iter().chain(back.transpose()?).collect())
+    })
 }

@@ -606,19 +606,23 @@ fn a_count_no_longer_wanted_stops_and_says_so() {
     }
 }
 
-/// Matches that cluster at either end of a list, or sit alone in its middle, are paged in the
-/// list's order whichever way it is read: a walk from the front meets the first ones and a walk
-/// from the back the last, and no match between them is lost.
+/// Matches that cluster at either end of a list or in its middle, or sit alone, are paged in
+/// the list's order whichever way it is read, of every link or of one: however many candidates
+/// there are (decoded, placed by their text, or met in a read of the whole list on two
+/// threads), no match is lost or out of place.
 #[test]
-fn a_filtered_page_finds_matches_clustered_at_either_end_in_list_order() {
+fn a_filtered_page_finds_matches_clustered_anywhere_in_list_order() {
+    use crate::domain::ids::LinkId;
     use crate::domain::order_sort::OrderSort;
     use crate::store::{ListOrder, OrderFilter};
     let dir = tempdir();
-    let store = store_of_orders(dir.path(), (7000, 40), 60, &["uk", "de", "de"]);
-    // The oldest ten, one in the middle, and the newest three.
+    // Enough orders that each list spans several blocks, and a read of it splits in two.
+    let store = store_of_orders(dir.path(), (7000, 300), 60, &["uk", "de", "de"]);
+    // The oldest ten, a run in the middle, one alone, and the newest three.
     let chosen: Vec<String> = (0..10)
-        .chain([21])
-        .chain(37..40)
+        .chain(140..160)
+        .chain([231])
+        .chain(297..300)
         .map(|n| format!("{}", 7000 + n))
         .collect();
     let text = |text: &[u8]| {
@@ -631,32 +635,39 @@ fn a_filtered_page_finds_matches_clustered_at_either_end_in_list_order() {
         text: &text,
         order: &chosen_order,
     };
-    for column in [None, Some(OrderSort::Created), Some(OrderSort::Link)] {
-        for descending in [false, true] {
-            let order = ListOrder { column, descending };
-            let listed = store.page_sorted(&every_order(0, 100), order, &defaults);
-            let expected: Vec<Order> = listed
-                .unwrap()
-                .items
-                .into_iter()
-                .filter(|o| chosen_order(o))
-                .collect();
-            assert_eq!(expected.len(), chosen.len());
-            let what = format!("by {column:?}, descending {descending}");
-            let whole = store.page_matching(&every_order(0, 100), order, &defaults, &filter);
-            let whole = whole.unwrap();
-            assert_eq!(whole.items, expected, "{what}");
-            assert_eq!(whole.total, Some(chosen.len()), "{what}");
-            for offset in 0..=expected.len() {
-                let page = store.page_matching(&every_order(offset, 3), order, &defaults, &filter);
-                let page = page.unwrap();
-                let want: Vec<Order> = expected.iter().skip(offset).take(3).cloned().collect();
-                assert_eq!(page.items, want, "{what} at {offset}");
-                assert!(
-                    page.total.is_none_or(|t| t == chosen.len()),
-                    "{what} at {offset}: {:?}",
-                    page.total
-                );
+    let de = LinkId::new("de").unwrap();
+    for link in [None, Some(&de)] {
+        let query = |offset, limit| ViewQuery {
+            link,
+            ..every_order(offset, limit)
+        };
+        for column in [None, Some(OrderSort::Created), Some(OrderSort::Link)] {
+            for descending in [false, true] {
+                let order = ListOrder { column, descending };
+                let listed = store.page_sorted(&query(0, 1000), order, &defaults);
+                let expected: Vec<Order> = listed
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .filter(|o| chosen_order(o))
+                    .collect();
+                let what = format!("{link:?} by {column:?}, descending {descending}");
+                assert!(expected.len() >= 10, "{what}: {}", expected.len());
+                let whole = store.page_matching(&query(0, 1000), order, &defaults, &filter);
+                let whole = whole.unwrap();
+                assert_eq!(whole.items, expected, "{what}");
+                assert_eq!(whole.total, Some(expected.len()), "{what}");
+                for offset in (0..=expected.len()).step_by(4) {
+                    let page = store.page_matching(&query(offset, 3), order, &defaults, &filter);
+                    let page = page.unwrap();
+                    let want: Vec<Order> = expected.iter().skip(offset).take(3).cloned().collect();
+                    assert_eq!(page.items, want, "{what} at {offset}");
+                    assert!(
+                        page.total.is_none_or(|t| t == expected.len()),
+                        "{what} at {offset}: {:?}",
+                        page.total
+                    );
+                }
             }
         }
     }
