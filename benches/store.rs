@@ -224,9 +224,16 @@ fn main() {
         "rm{}",
         "0".repeat(10 - (orders / 10).max(1).to_string().len())
     );
-    let by_buyer = ListOrder {
-        column: Some(OrderSort::Buyer),
-        descending: false,
+    // A prefix of the middle order's number that matches a run of `share` of the orders from
+    // there: somewhere in the middle of every list sorted by a time.
+    let middle_run = |share: u64| {
+        let digits = 10 - (orders / share).max(1).to_string().len();
+        format!("rm{}", &format!("{:09}", orders / 2)[..digits])
+    };
+    let (middle_tenth, middle_hundredth) = (middle_run(10), middle_run(100));
+    let by = |column, descending| ListOrder {
+        column: Some(column),
+        descending,
     };
     let filters = [
         ("a buyer (1%)", "hannah demir", ListOrder::default(), 100),
@@ -237,11 +244,23 @@ fn main() {
             ListOrder::default(),
             100,
         ),
-        // The same matches sorted by a column: placed by a walk of the list from both ends.
+        // Sorted by a column, many candidates are placed by one read of the sorted list.
         (
             "the oldest tenth by buyer",
             oldest_tenth.as_str(),
-            by_buyer,
+            by(OrderSort::Buyer, false),
+            100,
+        ),
+        (
+            "a tenth in the middle, by creation",
+            middle_tenth.as_str(),
+            by(OrderSort::Created, false),
+            100,
+        ),
+        (
+            "a hundredth in the middle, by ship-by, newest first",
+            middle_hundredth.as_str(),
+            by(OrderSort::ShipBy, true),
             100,
         ),
         (

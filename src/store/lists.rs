@@ -12,10 +12,10 @@
 //! [`LOOKUP_BUDGET`] texts did not fill the page, matches are rare: one sequential read of
 //! `idx_order_text` (its two halves on two threads) finds every candidate of the link asked
 //! for; a few are decoded and placed by their index keys. Many, in the Orders view's own order
-//! (the list of a million orders), sort by the place their text entry gives them there; in
-//! any other list they are met by the walk going on, checking ids against them, while a second
-//! walk comes from the list's back (matches often cluster at one end: a tracking prefix of the
-//! oldest orders).
+//! (the list of a million orders) or by creation, sort by the place their text entry gives
+//! them there; in any other list one read of the whole list (its two halves on two threads
+//! again) meets them in list order. Matches cluster (a tracking prefix of some weeks sits in
+//! the middle of a list sorted by time), so no walk from either end would do.
 //! When the page fills before the list's end, the total is left to [`Store::count_matching`],
 //! which a client runs after showing the page ("counting…").
 //!
@@ -434,7 +434,9 @@ impl Store {
             OrderView::MissingTracking => 0,
             view => self.stored_count(view, q.link)?,
         };
-        let in_orders_view = q.view == OrderView::All && order.column.is_none();
+        // The Orders view lists newest first, and its place rides with each text (`OrderText`).
+        let in_orders_view =
+            q.view == OrderView::All && matches!(order.column, None | Some(OrderSort::Created));
         let few = candidates.len() <= FEW_CANDIDATES
             || !in_orders_view && candidates.len().saturating_mul(DECODE_COST) <= list_length;
         if few {
@@ -452,10 +454,12 @@ impl Store {
         self.finish_by_reading_the_list(q, order, settings, filter, candidates, page)
     }
 
-    /// The rest of a filtered page of the Orders view in its own order, whose many candidates
-    /// were not met early: each candidate's place in that list came with its text, so they
-    /// sort into it without a walk, and are decoded only as far as the page needs. (The walk
-    /// so far met a front part of the list, and `candidates` holds none of it.)
+    /// The rest of a filtered page of the Orders view in its own order or by creation, whose
+    /// many candidates were not met early: each candidate's place in the Orders view came with
+    /// its text, so they sort into it without reading the list, and are decoded only as far as
+    /// the page needs. That place is the creation time negated, so by creation is the same
+    /// times the other way (ties by id, as in the index). (The walk so far met a front part of
+    /// the list, and `candidates` holds none of it.)
     fn finish_in_orders_view(
         &self,
         order: ListOrder,
@@ -463,7 +467,13 @@ impl Store {
         candidates: impl Iterator<Item = (Vec<u8>, i64)>,
         mut page: Collect,
     ) -> Result<MatchedPage> {
-        let mut placed: Vec<(i64, Vec<u8>)> = candidates.map(|(id, sort)| (sort, id)).collect();
+        let by_creation = order.column == Some(OrderSort::Created);
+        let mut placed: Vec<(i64, Vec<u8>)> = candidates
+            .map(|(id, sort)| match by_creation {
+                true => (sort.saturating_neg(), id),
+                false => (sort, id),
+            })
+            .collect();
         placed.sort_unstable();
         if order.descending {
             placed.reverse();
