@@ -263,7 +263,7 @@ impl Engine {
             return Ok(());
         }
         Err(OperationError::Invalid(format!(
-            "a {} resync is already waiting for approval for {}: approve or reject it first",
+            "a resync of the {} is already waiting for approval for {}: approve or reject it first",
             flow.name(),
             waiting.join(", ")
         )))

@@ -295,15 +295,32 @@ fn support_asks_an_operator_approves_and_the_console_shows_it() {
 
     // Open it and ask for a resync; support's resync becomes a request. The demo's simulated
     // colleague asks for resyncs of stuck orders too, and a second request for an order is
-    // refused: one it already asked for is passed over for the next.
+    // refused: an order it already asked for, before we opened it or while we typed our
+    // reason, is passed over for the next.
     let mut passed_over = 0;
-    let order = loop {
+    let (order, request) = loop {
         term.keys("\r");
         let detail = term.wait_for("the order detail", |s| {
             s.contains("Why it is stuck") && s.contains("Order 5764")
         });
         if !detail.contains("Waiting for approval") {
-            break word_after(&detail, "Order ").expect("the order id in the title");
+            let order = word_after(&detail, "Order ").expect("the order id in the title");
+            term.keys("r");
+            term.wait_for("the reason prompt", |s| s.contains("Request a resync"));
+            term.keys("e2e: customer called");
+            term.keys("\r");
+            let answer = term.wait_for("the answer to the resync", |s| {
+                s.contains("waits for an operator's approval") || s.contains("could not resync")
+            });
+            if !answer.contains("could not resync") {
+                let request = request_id(&answer, "resync request ").expect("the request id");
+                break (order, request);
+            }
+            assert!(
+                answer.contains("already waiting for approval"),
+                "the resync was refused for another reason:\n{answer}"
+            );
+            term.wait_for("the refusal to fade", |s| !s.contains("could not resync"));
         }
         passed_over += 1;
         assert!(
@@ -316,14 +333,6 @@ fn support_asks_an_operator_approves_and_the_console_shows_it() {
         });
         term.keys("j");
     };
-    term.keys("r");
-    term.wait_for("the reason prompt", |s| s.contains("Request a resync"));
-    term.keys("e2e: customer called");
-    term.keys("\r");
-    let toast = term.wait_for("the toast saying it became a request", |s| {
-        s.contains("waits for an operator's approval")
-    });
-    let request = request_id(&toast, "resync request ").expect("the request id in the toast");
 
     // An operator approves it through the demo's socket.
     let home = term.home.path().to_path_buf();
