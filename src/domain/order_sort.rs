@@ -103,6 +103,15 @@ pub fn sort_value(order: &Order, column: OrderSort, view: OrderView) -> SortValu
     }
 }
 
+/// What `order` compares by in a column of times ([`OrderSort::compares_times`]): unix
+/// seconds; `None` in a column of texts.
+pub fn time_value(order: &Order, column: OrderSort) -> Option<i64> {
+    match sort_value(order, column, OrderView::All) {
+        SortValue::Time(secs) => Some(secs),
+        SortValue::Text(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

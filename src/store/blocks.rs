@@ -944,7 +944,7 @@ mod tests {
 
     fn text(t: &str) -> Vec<u8> {
         codec::text_value(&codec::OrderText {
-            sort: 0,
+            places: Default::default(),
             link: b"uk",
             text: t.as_bytes(),
         })

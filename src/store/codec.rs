@@ -142,25 +142,43 @@ pub fn parse_count(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, 
 }
 
 /// An `idx_order_text` entry's value: the order's text and where the order sits in the Orders
-/// view (its sort key there and its link), so that a filter's candidates sort into that list
-/// without being decoded.
+/// view (its places in the lists that compare times, and its link), so that a filter's
+/// candidates sort into those lists without being decoded or the lists read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderText<'a> {
-    /// The order's `views_of` sort key in the Orders view (`OrderView::All`).
-    pub sort: i64,
+    pub places: OrderPlaces,
     pub link: &'a [u8],
     /// `listing::search_text`, UTF-8.
     pub text: &'a [u8],
 }
 
-/// The value of an `idx_order_text` entry:
-/// `FORMAT_INDEX | sort (8 bytes, i64 big-endian) | link length (1 byte) | link | text`.
+/// Where an order sits in the Orders view (`OrderView::All`): in its own order, and by the
+/// columns of times other than creation (whose time is the first, negated).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderPlaces {
+    /// The order's `views_of` sort key there: its creation, negated (newest first).
+    pub sort: i64,
+    /// Its `sort_value` by ship-by.
+    pub ship_by: i64,
+    /// Its `sort_value` by payment.
+    pub paid: i64,
+}
+
+/// The value of an `idx_order_text` entry: `FORMAT_INDEX | sort | ship_by | paid (8 bytes
+/// each, i64 big-endian) | link length (1 byte) | link | text`.
 pub fn text_value(text: &OrderText<'_>) -> Vec<u8> {
     // A link name is at most 64 bytes (`LinkId`), so the cut never happens.
     let len = u8::try_from(text.link.len()).unwrap_or(u8::MAX);
-    let mut out = Vec::with_capacity(10 + usize::from(len) + text.text.len());
+    let mut out = Vec::with_capacity(26 + usize::from(len) + text.text.len());
     out.push(FORMAT_INDEX);
-    out.extend_from_slice(&text.sort.to_be_bytes());
+    let OrderPlaces {
+        sort,
+        ship_by,
+        paid,
+    } = text.places;
+    for time in [sort, ship_by, paid] {
+        out.extend_from_slice(&time.to_be_bytes());
+    }
     out.push(len);
     out.extend_from_slice(&text.link[..usize::from(len)]);
     out.extend_from_slice(text.text);
@@ -175,15 +193,20 @@ pub fn text_of<'a>(
     bytes: &'a [u8],
 ) -> Result<OrderText<'a>, StoreError> {
     let cut = || corrupt(tree, key, "an order text entry is cut short");
-    let body = body(tree, key, bytes, FORMAT_INDEX)?;
-    let (sort, rest) = body.split_first_chunk::<8>().ok_or_else(cut)?;
+    let mut rest = body(tree, key, bytes, FORMAT_INDEX)?;
+    let mut time = || {
+        let (time, after) = rest.split_first_chunk::<8>().ok_or_else(cut)?;
+        rest = after;
+        Ok::<_, StoreError>(i64::from_be_bytes(*time))
+    };
+    let places = OrderPlaces {
+        sort: time()?,
+        ship_by: time()?,
+        paid: time()?,
+    };
     let (len, rest) = rest.split_first().ok_or_else(cut)?;
     let (link, text) = rest.split_at_checked(usize::from(*len)).ok_or_else(cut)?;
-    Ok(OrderText {
-        sort: i64::from_be_bytes(*sort),
-        link,
-        text,
-    })
+    Ok(OrderText { places, link, text })
 }
 
 /// Reads an `idx_order_text` value back, checked; its text.

@@ -26,7 +26,7 @@ use crate::domain::cancellation::Cancellation;
 use crate::domain::job::{Job, JobState};
 use crate::domain::listing::search_text;
 use crate::domain::order::Order;
-use crate::domain::order_sort::{OrderSort, sort_value};
+use crate::domain::order_sort::{OrderSort, sort_value, time_value};
 use crate::domain::request::ResyncRequest;
 use crate::domain::triage::{OrderView, cancellation_sort_key, views_of};
 
@@ -71,9 +71,14 @@ pub fn owner(index: TreeId) -> Option<TreeId> {
 pub fn order_entries(order: &Order) -> Vec<Entry> {
     let value = codec::view_value(order.paid_or_created(), order.link.as_str());
     let views = views_of(order);
-    // Every order is in the Orders view: its place there rides with its text (`OrderText`).
+    // Every order is in the Orders view: its places there ride with its text (`OrderText`).
     let in_all = views.iter().find(|(view, _)| *view == OrderView::All);
-    let sort_in_all = in_all.map_or(0, |(_, sort)| *sort);
+    let time = |column| time_value(order, column).unwrap_or(i64::MAX);
+    let places = codec::OrderPlaces {
+        sort: in_all.map_or(0, |(_, sort)| *sort),
+        ship_by: time(OrderSort::ShipBy),
+        paid: time(OrderSort::Paid),
+    };
     let lists: Vec<_> = views.iter().map(|(view, _)| *view).collect();
     let mut entries: Vec<Entry> = views
         .into_iter()
@@ -89,7 +94,7 @@ pub fn order_entries(order: &Order) -> Vec<Entry> {
         tree: TreeId::IdxOrderText,
         key: order.id.as_str().as_bytes().to_vec(),
         value: codec::text_value(&codec::OrderText {
-            sort: sort_in_all,
+            places,
             link: order.link.as_str().as_bytes(),
             text: search_text(order).as_bytes(),
         }),

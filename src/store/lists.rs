@@ -11,10 +11,10 @@
 //! page is full: with 1% of orders matching, a page of 50 reads ~5,000 texts. When
 //! [`LOOKUP_BUDGET`] texts did not fill the page, matches are rare: one sequential read of
 //! `idx_order_text` (its two halves on two threads) finds every candidate of the link asked
-//! for; a few are decoded and placed by their index keys. Many, in the Orders view's own order
-//! (the list of a million orders) or by creation, sort by the place their text entry gives
-//! them there; in any other list one read of the whole list (its two halves on two threads
-//! again) meets them in list order. Matches cluster (a tracking prefix of some weeks sits in
+//! for; a few are decoded and placed by their index keys. Many, in the Orders view (the list of
+//! a million orders) in its own order or by a time or id, sort by the places their text entry
+//! gives them there; in any other list one read of the whole list (its two halves on two
+//! threads again) meets them in list order. Matches cluster (a tracking prefix of some weeks sits in
 //! the middle of a list sorted by time), so no walk from either end would do.
 //! When the page fills before the list's end, the total is left to [`Store::count_matching`],
 //! which a client runs after showing the page ("counting…").
@@ -63,8 +63,8 @@ const DECODE_COST: usize = if cfg!(test) { 20 } else { 400 };
 const WANTED_EVERY: usize = if cfg!(test) { 2 } else { 1_024 };
 
 /// The orders of the link asked for (or of every link) whose text passed a filter's text check,
-/// in id order: each id with its sort key in the Orders view.
-type Candidates = Vec<(Vec<u8>, i64)>;
+/// in id order: each id with its places in the Orders view.
+type Candidates = Vec<(Vec<u8>, codec::OrderPlaces)>;
 
 /// Ids to look up many times over. Hashed with foldhash: a page may look up every id of a long
 /// list, and the ids come from the store, not an attacker.
@@ -434,11 +434,13 @@ impl Store {
             OrderView::MissingTracking => 0,
             view => self.stored_count(view, q.link)?,
         };
-        // The Orders view lists newest first, and its place rides with each text (`OrderText`).
-        let in_orders_view =
-            q.view == OrderView::All && matches!(order.column, None | Some(OrderSort::Created));
+        // Places in the Orders view ride with each text (`OrderText`), by the columns of times.
+        let place = match q.view {
+            OrderView::All => place_in_orders_view(order.column),
+            _ => None,
+        };
         let few = candidates.len() <= FEW_CANDIDATES
-            || !in_orders_view && candidates.len().saturating_mul(DECODE_COST) <= list_length;
+            || place.is_none() && candidates.len().saturating_mul(DECODE_COST) <= list_length;
         if few {
             return self.page_of_candidates(q, order, settings, filter, candidates);
         }
@@ -447,35 +449,31 @@ impl Store {
         let candidates = candidates
             .into_iter()
             .filter(|(id, _)| !passed.contains(id.as_slice()));
-        if in_orders_view {
-            return self.finish_in_orders_view(order, filter, candidates, page);
+        if let Some(place) = place {
+            return self.finish_in_orders_view(order.descending, place, filter, candidates, page);
         }
         let candidates = candidates.map(|(id, _)| id).collect();
         self.finish_by_reading_the_list(q, order, settings, filter, candidates, page)
     }
 
-    /// The rest of a filtered page of the Orders view in its own order or by creation, whose
-    /// many candidates were not met early: each candidate's place in the Orders view came with
-    /// its text, so they sort into it without reading the list, and are decoded only as far as
-    /// the page needs. That place is the creation time negated, so by creation is the same
-    /// times the other way (ties by id, as in the index). (The walk so far met a front part of
-    /// the list, and `candidates` holds none of it.)
+    /// The rest of a filtered page of the Orders view in an order [`place_in_orders_view`]
+    /// knows, whose many candidates were not met early: each candidate's place came with its
+    /// text, so they sort into the list without reading it, and are decoded only as far as the
+    /// page needs. (The walk so far met a front part of the list, and `candidates` holds none
+    /// of it.)
     fn finish_in_orders_view(
         &self,
-        order: ListOrder,
+        descending: bool,
+        place: Place,
         filter: &OrderFilter<'_>,
-        candidates: impl Iterator<Item = (Vec<u8>, i64)>,
+        candidates: impl Iterator<Item = (Vec<u8>, codec::OrderPlaces)>,
         mut page: Collect,
     ) -> Result<MatchedPage> {
-        let by_creation = order.column == Some(OrderSort::Created);
-        let mut placed: Vec<(i64, Vec<u8>)> = candidates
-            .map(|(id, sort)| match by_creation {
-                true => (sort.saturating_neg(), id),
-                false => (sort, id),
-            })
+        let mut placed: Vec<((i64, i64), Vec<u8>)> = candidates
+            .map(|(id, places)| (place(&places), id))
             .collect();
         placed.sort_unstable();
-        if order.descending {
+        if descending {
             placed.reverse();
         }
         let mut rest = placed.into_iter();
@@ -715,13 +713,31 @@ impl Store {
                 }
                 let entry = codec::text_of(name, id, bytes)?;
                 if passes(&entry) {
-                    candidates.push((id.to_vec(), entry.sort));
+                    candidates.push((id.to_vec(), entry.places));
                 }
                 Ok(ControlFlow::Continue(()))
             },
         )?;
         Ok(flow.is_continue().then_some(candidates))
     }
+}
+
+/// What an order sorts by in a list of the Orders view before its id, from its text entry.
+type Place = fn(&codec::OrderPlaces) -> (i64, i64);
+
+/// How a candidate's place in the Orders view's list by `column` (`None`: its own order) follows
+/// from its text entry: the list's value, then creation newest first, as `keys::sort_key` and
+/// `views_of` order them (its id breaks ties). `None` for a column of texts: the list is read.
+fn place_in_orders_view(column: Option<OrderSort>) -> Option<Place> {
+    let place: Place = match column {
+        None => |p| (p.sort, p.sort),
+        Some(OrderSort::Created) => |p| (p.sort.saturating_neg(), p.sort),
+        Some(OrderSort::ShipBy) => |p| (p.ship_by, p.sort),
+        Some(OrderSort::Paid) => |p| (p.paid, p.sort),
+        Some(OrderSort::Id) => |_| (0, 0),
+        Some(_) => return None,
+    };
+    Some(place)
 }
 
 /// `pass` over each of `halves` (one or two ranges of blocks), the second on a thread of its

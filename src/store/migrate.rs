@@ -87,6 +87,13 @@ pub const STEPS: &[Step] = &[
                walk of it",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 12,
+        what: "keep each order's places in the Orders view by ship-by and by payment beside \
+               its list text too (idx_order_text), so a filter's many candidates sort into \
+               those lists without reading them",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.
@@ -838,13 +845,41 @@ mod tests {
         [&[codec::FORMAT_INDEX][..], text.as_bytes()].concat()
     }
 
+    /// An `idx_order_text` value as version 12 wrote it: the order's place in the Orders view
+    /// (its creation, negated), its link, its text.
+    fn text_of_12(o: &Order) -> Vec<u8> {
+        let link = o.link.as_str().as_bytes();
+        let mut out = vec![codec::FORMAT_INDEX];
+        out.extend_from_slice(&(-o.tiktok.created_at.timestamp()).to_be_bytes());
+        out.push(u8::try_from(link.len()).unwrap());
+        out.extend_from_slice(link);
+        out.extend_from_slice(crate::domain::listing::search_text(o).as_bytes());
+        out
+    }
+
     #[test]
     fn a_version_11_store_places_each_text_in_the_orders_view_and_filters_page_in_its_order() {
-        use crate::domain::listing::search_text;
+        texts_written_by(11, |o| {
+            text_before_12(&crate::domain::listing::search_text(o))
+        });
+    }
+
+    #[test]
+    fn a_version_12_store_places_each_text_by_ship_by_and_payment_and_filters_page_so() {
+        texts_written_by(12, text_of_12);
+    }
+
+    /// A store whose texts `version` wrote (`text_value`) migrates, and a filter with many
+    /// matches (more than a test's `FEW_CANDIDATES`) pages the Orders view in its own order and
+    /// by every column of times, both ways, of every link and of one.
+    fn texts_written_by(version: u32, text_value: fn(&Order) -> Vec<u8>) {
+        use crate::domain::order_sort::OrderSort;
         use crate::store::{ListOrder, OrderFilter};
 
         let dir = tempdir();
         let store = open(dir.path());
+        // Creation, ship-by and payment each order the 40 orders differently (7 and 3 are
+        // prime to 40); the last order has no ship-by, so it sorts after every other.
         let orders: Vec<Order> = (0..40)
             .map(|n| {
                 let mut o = order(
@@ -852,28 +887,26 @@ mod tests {
                     if n % 2 == 0 { "uk" } else { "de" },
                 );
                 o.tiktok.created_at = t(i64::from(n) * 60);
+                o.tiktok.ship_by = (n != 39).then(|| t(10_000 + i64::from(n * 7 % 40) * 60));
+                o.tiktok.paid_at = Some(t(5_000 + i64::from(n * 3 % 40) * 60));
                 o.tiktok.recipient.name =
                     format!("Buyer {}", if n % 4 < 2 { "kim" } else { "lee" });
                 o
             })
             .collect();
         put_orders(&store, &orders);
-        // What version 11 wrote: each text alone, in blocks.
         let texts = store.tree(TreeId::IdxOrderText);
         texts.clear().unwrap();
         let mut old = crate::store::blocks::BlockChanges::new(TreeId::IdxOrderText);
         for o in &orders {
-            old.set(
-                o.id.as_str().as_bytes(),
-                Some(&text_before_12(&search_text(o))),
-            );
+            old.set(o.id.as_str().as_bytes(), Some(&text_value(o)));
         }
         old.write_plainly(texts).unwrap();
-        write_version(&store, 11).unwrap();
+        write_version(&store, version).unwrap();
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();
-        assert_eq!(migrated.open_report().migrated_from, Some(11));
+        assert_eq!(migrated.open_report().migrated_from, Some(version));
         assert!(migrated.open_report().integrity.is_clean());
         let text = |text: &[u8]| memchr::memmem::find(text, b"buyer kim").is_some();
         let filter = OrderFilter {
@@ -881,27 +914,51 @@ mod tests {
             order: &|o: &Order| o.tiktok.recipient.name == "Buyer kim",
         };
         let uk = link("uk");
-        for (link, descending, expected) in [
-            (None, false, ["937", "936", "933", "932"]),
-            (None, true, ["900", "901", "904", "905"]),
-            (Some(&uk), false, ["936", "932", "928", "924"]),
-        ] {
-            let query = crate::store::ViewQuery {
-                view: OrderView::All,
-                link,
-                offset: 0,
-                limit: 4,
-                now: t(0),
-            };
-            let order = ListOrder {
-                column: None,
-                descending,
-            };
-            let page = migrated
-                .page_matching(&query, order, &defaults, &filter)
-                .unwrap();
-            let ids: Vec<&str> = page.items.iter().map(|o| o.id.as_str()).collect();
-            assert_eq!(ids, expected, "{link:?}, descending {descending}");
+        // What each list compares first: every time here differs from every other.
+        let by = |column: Option<OrderSort>, o: &Order| match column {
+            None => -o.tiktok.created_at.timestamp(),
+            Some(OrderSort::Created) => o.tiktok.created_at.timestamp(),
+            Some(OrderSort::ShipBy) => o.tiktok.ship_by.map_or(i64::MAX, |at| at.timestamp()),
+            Some(OrderSort::Paid) => o.paid_or_created().timestamp(),
+            Some(other) => panic!("not a column of times: {other:?}"),
+        };
+        let columns = [
+            None,
+            Some(OrderSort::Created),
+            Some(OrderSort::ShipBy),
+            Some(OrderSort::Paid),
+        ];
+        for column in columns {
+            for descending in [false, true] {
+                for link in [None, Some(&uk)] {
+                    let mut listed: Vec<&Order> = orders
+                        .iter()
+                        .filter(|o| o.tiktok.recipient.name == "Buyer kim")
+                        .filter(|o| link.is_none_or(|link| o.link == *link))
+                        .collect();
+                    listed.sort_by_key(|o| by(column, o));
+                    if descending {
+                        listed.reverse();
+                    }
+                    let expected: Vec<&str> = listed[..4].iter().map(|o| o.id.as_str()).collect();
+                    let query = crate::store::ViewQuery {
+                        view: OrderView::All,
+                        link,
+                        offset: 0,
+                        limit: 4,
+                        now: t(0),
+                    };
+                    let order = ListOrder { column, descending };
+                    let page = migrated
+                        .page_matching(&query, order, &defaults, &filter)
+                        .unwrap();
+                    let ids: Vec<&str> = page.items.iter().map(|o| o.id.as_str()).collect();
+                    assert_eq!(
+                        ids, expected,
+                        "{column:?}, descending {descending}, {link:?}"
+                    );
+                }
+            }
         }
     }
 }
