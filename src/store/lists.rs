@@ -14,8 +14,8 @@
 //! for; a few are decoded and placed by their index keys. Many, in the Orders view (the list of
 //! a million orders) in its own order or by a time or id, sort by the places their text entry
 //! gives them there; in any other list one read of the whole list (its two halves on two
-//! threads again) meets them in list order. Matches cluster (a tracking prefix of some weeks sits in
-//! the middle of a list sorted by time), so no walk from either end would do.
+//! threads again) meets them in list order. Matches cluster (a tracking prefix of some weeks
+//! sits in the middle of a list sorted by time), so no walk from either end would do.
 //! When the page fills before the list's end, the total is left to [`Store::count_matching`],
 //! which a client runs after showing the page ("counting…").
 //!

@@ -641,7 +641,17 @@ fn a_filtered_page_finds_matches_clustered_anywhere_in_list_order() {
             link,
             ..every_order(offset, limit)
         };
-        for column in [None, Some(OrderSort::Created), Some(OrderSort::Link)] {
+        // Places in the Orders view come with the texts for its own order, the times (all
+        // orders here share a ship-by and a payment time: ties) and the id; a link is read.
+        let columns = [
+            None,
+            Some(OrderSort::Created),
+            Some(OrderSort::ShipBy),
+            Some(OrderSort::Paid),
+            Some(OrderSort::Id),
+            Some(OrderSort::Link),
+        ];
+        for column in columns {
             for descending in [false, true] {
                 let order = ListOrder { column, descending };
                 let listed = store.page_sorted(&query(0, 1000), order, &defaults);
