@@ -467,7 +467,7 @@ impl Store {
         place: Place,
         filter: &OrderFilter<'_>,
         candidates: impl Iterator<Item = (Vec<u8>, codec::OrderPlaces)>,
-        mut page: Collect,
+        page: Collect,
     ) -> Result<MatchedPage> {
         let mut placed: Vec<((i64, i64), Vec<u8>)> = candidates
             .map(|(id, places)| (place(&places), id))
@@ -476,16 +476,7 @@ impl Store {
         if descending {
             placed.reverse();
         }
-        let mut rest = placed.into_iter();
-        while !page.full()
-            && let Some((_, id)) = rest.next()
-        {
-            self.consider(&id, filter, &mut page)?;
-        }
-        Ok(MatchedPage {
-            total: (rest.len() == 0).then_some(page.matched),
-            items: page.items,
-        })
+        self.consider_in_order(placed.into_iter().map(|(_, id)| id), filter, page)
     }
 
     /// The rest of a filtered page whose many candidates were not met early: one read of the
@@ -501,7 +492,7 @@ impl Store {
         settings: &dyn Fn(&LinkId) -> LinkSettings,
         filter: &OrderFilter<'_>,
         candidates: IdSet,
-        mut page: Collect,
+        page: Collect,
     ) -> Result<MatchedPage> {
         let list = ListRange::of(q, order.column);
         let tree = self.tree(list.tree);
@@ -538,14 +529,24 @@ impl Store {
                 listed.push(list.order_of(&key)?.to_vec());
             }
         }
-        let mut rest = listed.into_iter();
+        self.consider_in_order(listed.into_iter(), filter, page)
+    }
+
+    /// Considers the candidates `listed` in list order until the page is full; the total is
+    /// known when none was left unconsidered.
+    fn consider_in_order(
+        &self,
+        mut listed: impl ExactSizeIterator<Item = Vec<u8>>,
+        filter: &OrderFilter<'_>,
+        mut page: Collect,
+    ) -> Result<MatchedPage> {
         while !page.full()
-            && let Some(id) = rest.next()
+            && let Some(id) = listed.next()
         {
             self.consider(&id, filter, &mut page)?;
         }
         Ok(MatchedPage {
-            total: (rest.len() == 0).then_some(page.matched),
+            total: (listed.len() == 0).then_some(page.matched),
             items: page.items,
         })
     }
