@@ -119,6 +119,7 @@ fn fresh_open(path: &str) {
         let text = |text: &[u8]| needle.find(text).is_some();
         let filter = OrderFilter {
             text: &text,
+            any_text: &text,
             order: &|_: &Order| true,
         };
         let q = page_query(OrderView::All, None, 0, now);
@@ -309,6 +310,7 @@ fn main() {
         let text = |text: &[u8]| needle.find(text).is_some();
         let filter = OrderFilter {
             text: &text,
+            any_text: &text,
             order: &anything,
         };
         let q = page_query(OrderView::All, None, 0, now);

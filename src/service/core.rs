@@ -559,18 +559,19 @@ impl Service {
 /// Why a count stopped: the same user asked for a newer one (their console's filter changed).
 pub(crate) const REPLACED_COUNT: &str = "this count was replaced by a newer one from the same user";
 
-/// `filter` as the store applies it to the orders of `view`'s list: its pre-check on each
-/// order's indexed text, then the filter itself on the order's row.
+/// `filter` as the store applies it to the orders of `view`'s list: its pre-checks on blocks of
+/// the orders' indexed texts and on each text, then the filter itself on the order's row.
 fn with_order_filter<R>(
     filter: &Filter,
     view: OrderView,
     now: crate::domain::clock::Timestamp,
     read: impl FnOnce(&OrderFilter<'_>) -> R,
 ) -> R {
-    let text = filter.pre_check();
+    let pre_check = filter.pre_check();
     let matches = |o: &Order| filter.matches_order(&order_row(o, view, now));
     read(&OrderFilter {
-        text: &text,
+        text: &|text| pre_check.text(text),
+        any_text: &|texts| pre_check.any_text(texts),
         order: &matches,
     })
 }

@@ -84,6 +84,40 @@ pub fn cancellation_row(c: &Cancellation, now: Timestamp) -> CancellationRow {
 /// The filter field naming one order whole (see the module docs).
 pub const ORDER_FIELD: &str = "order";
 
+/// Necessary conditions for [`Filter::matches_order`] over orders' stored
+/// `listing::search_text`s (UTF-8 bytes): on one order's text, and on bytes holding many.
+pub struct PreCheck {
+    terms: Vec<PreTerm>,
+}
+
+enum PreTerm {
+    /// The term's folded value occurs in the text.
+    Within(memmem::Finder<'static>),
+    /// A line of the text is this one, with or without a `#` (an `order:` term, which asks for
+    /// a field whole); searched for as it is in bytes holding many texts.
+    Line(String, memmem::Finder<'static>),
+}
+
+impl PreCheck {
+    /// Whether the order whose stored text is `text` may match: every term's folded value
+    /// occurs in it, an `order:` term's as a whole line.
+    pub fn text(&self, text: &[u8]) -> bool {
+        self.terms.iter().all(|term| match term {
+            PreTerm::Within(needle) => needle.find(text).is_some(),
+            PreTerm::Line(line, _) => listing::may_name_order(text, line),
+        })
+    }
+
+    /// Whether any of the texts held whole in `texts` (among other bytes: a block of them)
+    /// may pass [`PreCheck::text`]: every term's value occurs somewhere in it. One search over
+    /// a block of a hundred texts instead of one per text, for a filter whose terms are rare.
+    pub fn any_text(&self, texts: &[u8]) -> bool {
+        self.terms.iter().all(|term| match term {
+            PreTerm::Within(needle) | PreTerm::Line(_, needle) => needle.find(texts).is_some(),
+        })
+    }
+}
+
 /// A parsed live filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -108,31 +142,22 @@ impl Filter {
         self.terms.is_empty()
     }
 
-    /// A cheap necessary condition for [`Filter::matches_order`], over the order's stored
-    /// `listing::search_text` (its UTF-8 bytes): every term's folded value occurs in it.
-    /// An `order:` term asks for a field whole, so only a line of the text equal to it passes.
-    /// Each term's searcher is prepared once: the check runs over every order of a long list.
-    pub fn pre_check(&self) -> impl Fn(&[u8]) -> bool + Send + Sync + use<> {
-        enum Term {
-            Line(String),
-            Within(Box<memmem::Finder<'static>>),
-        }
-        let terms: Vec<Term> = self
+    /// The filter's cheap checks on orders' stored texts (see [`PreCheck`]), each term's
+    /// searcher prepared once: they run over every order of a long list.
+    pub fn pre_check(&self) -> PreCheck {
+        let terms = self
             .terms
             .iter()
             .map(|(field, value)| match field.as_deref() {
-                Some(ORDER_FIELD) => Term::Line(listing::naming_line(value)),
-                _ => Term::Within(Box::new(
-                    memmem::Finder::new(&listing::fold(value)).into_owned(),
-                )),
+                Some(ORDER_FIELD) => {
+                    let line = listing::naming_line(value);
+                    let needle = memmem::Finder::new(&line).into_owned();
+                    PreTerm::Line(line, needle)
+                }
+                _ => PreTerm::Within(memmem::Finder::new(&listing::fold(value)).into_owned()),
             })
             .collect();
-        move |text| {
-            terms.iter().all(|term| match term {
-                Term::Line(line) => listing::may_name_order(text, line),
-                Term::Within(needle) => needle.find(text).is_some(),
-            })
-        }
+        PreCheck { terms }
     }
 
     pub fn matches_order(&self, row: &OrderRow) -> bool {
@@ -292,13 +317,14 @@ mod tests {
             "tracking:RM123GB",
             "rm123",
         ];
+        // The text among others in a block, its first line right after another's bytes.
+        let block = [b"\x00\x12uk".as_slice(), text.as_bytes(), b"\x00\x05other"].concat();
         for filter in quoted {
             let filter_of = Filter::parse(filter);
             assert!(filter_of.matches_order(&row), "{filter} misses the row");
-            assert!(
-                filter_of.pre_check()(text.as_bytes()),
-                "{filter} skips the stored text"
-            );
+            let pre = filter_of.pre_check();
+            assert!(pre.text(text.as_bytes()), "{filter} skips the stored text");
+            assert!(pre.any_text(&block), "{filter} skips the block");
         }
         for filter in [
             "order:#100",
@@ -309,7 +335,8 @@ mod tests {
             let filter_of = Filter::parse(filter);
             assert!(!filter_of.matches_order(&row), "{filter} matches");
         }
-        assert!(!Filter::parse("order:#10").pre_check()(text.as_bytes()));
+        assert!(!Filter::parse("order:#10").pre_check().text(text.as_bytes()));
+        assert!(!Filter::parse("eve").pre_check().any_text(&block));
     }
 
     #[test]
@@ -358,6 +385,8 @@ mod tests {
             "flow:",
             "order:",
         ];
+        // A block of texts: each behind another's bytes.
+        let block = |text: &str| [b"\x01uk".as_slice(), text.as_bytes(), b"\x02de"].concat();
         for o in [stuck, held, unfulfilled, shipped] {
             let text = listing::search_text(&o);
             for view in OrderView::ALL {
@@ -378,8 +407,9 @@ mod tests {
                         for field in fields {
                             let filter = Filter::parse(&format!("{field}{form}"));
                             if filter.matches_order(&row) {
+                                let pre = filter.pre_check();
                                 assert!(
-                                    filter.pre_check()(text.as_bytes()),
+                                    pre.text(text.as_bytes()) && pre.any_text(&block(&text)),
                                     "{field}{form} matches the {view:?} row but not {text:?}"
                                 );
                             }

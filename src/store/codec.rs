@@ -7,6 +7,8 @@
 //!   `idx_order_sort` entries carry what the read side filters on without decoding the order
 //!   (paid-or-created time and link), and
 //!   `idx_view_counts` values a u64 (big-endian).
+//! - `FORMAT_BLOCK` (3): a block of index entries, packed (`blocks.rs`): the trees an order
+//!   has many entries in keep them 64 to 128 to a value.
 //!
 //! Decoding never panics on disk data: failures name the tree and key at fault.
 
@@ -19,6 +21,7 @@ use crate::domain::clock::Timestamp;
 
 pub const FORMAT_JSON: u8 = 1;
 pub const FORMAT_INDEX: u8 = 2;
+pub const FORMAT_BLOCK: u8 = 3;
 
 /// `FORMAT_JSON` + serde_json of `value`.
 pub fn encode<T: Serialize>(
@@ -62,7 +65,7 @@ pub fn body<'a>(
             tree,
             key,
             match *format {
-                FORMAT_JSON | FORMAT_INDEX => {
+                FORMAT_JSON | FORMAT_INDEX | FORMAT_BLOCK => {
                     format!("format byte {format}, expected {expected} in this tree")
                 }
                 _ => format!("unknown format byte {format} (written by a newer orderdeck?)"),

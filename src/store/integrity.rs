@@ -157,7 +157,7 @@ fn counted_id(tree: TreeId, key: &[u8]) -> Option<(&'static [u8], u64)> {
 fn check_header(tree: TreeId, key: &[u8], value: &[u8]) -> Result<(), Problem> {
     if blocks::is_blocked(tree) {
         // A block of entries (`blocks.rs`), each checked as it is read.
-        return blocks::parse(tree, key, value)
+        return blocks::parse(tree, key, value, &mut Vec::new())
             .map(drop)
             .map_err(|e| problem_of(tree, key, e));
     }
@@ -375,10 +375,11 @@ impl Store {
         };
         if blocks::is_blocked(index) {
             // A damaged block was reported by the first pass; its entries cannot be named.
+            let mut layout = Vec::new();
             for item in index_tree.iter() {
                 let (block, value) =
                     item.map_err(StoreError::sled("explaining an index problem"))?;
-                let entries = blocks::parse(index, &block, &value).map(|b| b.entries);
+                let entries = blocks::parse(index, &block, &value, &mut layout).map(|b| b.entries);
                 for (id, _) in entries.unwrap_or_default() {
                     explain_stored(id)?;
                 }
@@ -396,12 +397,13 @@ impl Store {
     /// the indexes (memory per bucket: only a damaged store pays it) and names each wrong count.
     fn explain_ranks(&self, problems: &mut Vec<Problem>) -> Result<()> {
         let mut expected = BTreeMap::new();
+        let mut layout = Vec::new();
         for index in [TreeId::IdxViews, TreeId::IdxOrderSort] {
             for item in self.tree(index).iter() {
                 let (block, value) = item.map_err(StoreError::sled("explaining rank counts"))?;
                 // A damaged block, or an entry that does not parse, was reported by the first
                 // pass.
-                let entries = blocks::parse(index, &block, &value).map(|b| b.entries);
+                let entries = blocks::parse(index, &block, &value, &mut layout).map(|b| b.entries);
                 for (key, value) in entries.unwrap_or_default() {
                     for counter in rank::counters(index, key, value).unwrap_or_default() {
                         *expected.entry(counter.key).or_insert(0u64) += 1;
@@ -414,7 +416,7 @@ impl Store {
         for item in self.tree(tree).iter() {
             let (block, value) = item.map_err(StoreError::sled("explaining rank counts"))?;
             // A damaged block was reported by the first pass.
-            let entries = blocks::parse(tree, &block, &value).map(|b| b.entries);
+            let entries = blocks::parse(tree, &block, &value, &mut layout).map(|b| b.entries);
             for (key, value) in entries.unwrap_or_default() {
                 // Each parsed as a count with its block.
                 let stored = codec::parse_count(tree.name(), key, value).unwrap_or_default();
@@ -493,7 +495,7 @@ impl Scan {
         }
         if blocks::is_blocked(tree) {
             // A block parsed once here (its check is `check_header`'s); its entries are the index's.
-            match blocks::parse(tree, key, value) {
+            match blocks::parse(tree, key, value, &mut Vec::new()) {
                 Ok(block) => {
                     if let Some(what) = self.chains.entry(tree).or_default().follow(key, &block) {
                         problems.push(problem(tree, key, what));

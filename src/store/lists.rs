@@ -84,6 +84,10 @@ pub struct OrderFilter<'a> {
     /// (checked without decoding the order, nor the text: the integrity check does that). Sync:
     /// a pass over every text runs on two threads.
     pub text: &'a (dyn Fn(&[u8]) -> bool + Sync),
+    /// A necessary condition for `text` on any of the texts held whole among other bytes (a
+    /// block of them): a pass skips a block it turns down without reading its texts one by
+    /// one.
+    pub any_text: &'a (dyn Fn(&[u8]) -> bool + Sync),
     /// The filter itself, on the decoded order.
     pub order: &'a dyn Fn(&Order) -> bool,
 }
@@ -500,18 +504,24 @@ impl Store {
         let read_half = |blocks: blocks::BlockRange| {
             let mut met = Vec::new();
             // It breaks off only at the list's end.
-            let _ = blocks::for_each(list.tree, tree, blocks, |key, value| {
-                if key < list.prefix.as_slice() {
-                    return Ok(ControlFlow::Continue(()));
-                }
-                if end.as_deref().is_some_and(|end| key >= end) {
-                    return Ok(ControlFlow::Break(()));
-                }
-                if candidates.contains(list.order_of(key)?) {
-                    met.push((key.to_vec(), value.to_vec()));
-                }
-                Ok(ControlFlow::Continue(()))
-            })?;
+            let _ = blocks::for_each(
+                list.tree,
+                tree,
+                blocks,
+                |_| true,
+                |key, value| {
+                    if key < list.prefix.as_slice() {
+                        return Ok(ControlFlow::Continue(()));
+                    }
+                    if end.as_deref().is_some_and(|end| key >= end) {
+                        return Ok(ControlFlow::Break(()));
+                    }
+                    if candidates.contains(list.order_of(key)?) {
+                        met.push((key.to_vec(), value.to_vec()));
+                    }
+                    Ok(ControlFlow::Continue(()))
+                },
+            )?;
             Ok(met)
         };
         let halves = blocks::halves(tree, &list.prefix, end.as_deref())?;
@@ -685,7 +695,7 @@ impl Store {
         };
         let halves = blocks::halves(tree, &[], None)?;
         let halves = on_two_threads(halves, &|blocks| {
-            self.text_candidates_in(blocks, passes, wanted)
+            self.text_candidates_in(blocks, filter.any_text, passes, wanted)
         })?;
         Ok(halves
             .into_iter()
@@ -693,10 +703,12 @@ impl Store {
             .map(|halves| halves.concat()))
     }
 
-    /// [`Store::text_candidates_while`] over the texts of the blocks whose keys lie in `blocks`.
+    /// [`Store::text_candidates_while`] over the texts of the blocks whose keys lie in `blocks`
+    /// (those `any_text` turns down skipped whole).
     fn text_candidates_in(
         &self,
         blocks: blocks::BlockRange,
+        any_text: &(dyn Fn(&[u8]) -> bool + Sync),
         passes: &(dyn Fn(&codec::OrderText<'_>) -> bool + Sync),
         wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<Candidates>> {
@@ -707,6 +719,7 @@ impl Store {
             TreeId::IdxOrderText,
             self.tree(TreeId::IdxOrderText),
             blocks,
+            any_text,
             |id, bytes| {
                 read += 1;
                 if read.is_multiple_of(WANTED_EVERY) && !wanted() {

@@ -272,14 +272,17 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
     // A stale text: the first block rewritten with its first order's text changed.
     let stale_id = "700";
     let stale_block: &[u8] = b"";
-    let bytes = blocks.get(stale_block).unwrap().unwrap().to_vec();
-    let at = bytes
+    let stored = blocks.get(stale_block).unwrap().unwrap();
+    let mut layout = Vec::new();
+    crate::store::blocks::unpack_into(TreeId::IdxOrderText, stale_block, &stored, &mut layout)
+        .unwrap();
+    let at = layout
         .windows(3)
         .position(|w| w == b"700")
         .expect("the id is in its block");
-    let mut edited = bytes.clone();
-    let text_start = at + 3 + 4 + 1;
-    edited[text_start] = b'9'; // its text begins with its id: "700…" becomes "900…"
+    // Past its key (3 bytes), its value's length (4) and format byte: its place in the list.
+    layout[at + 3 + 4 + 1] ^= 0xff;
+    let edited = crate::store::blocks::pack(TreeId::IdxOrderText, &layout).unwrap();
     blocks.insert(stale_block, edited).unwrap();
     // The last block cut short.
     let (cut_block, bytes) = blocks.last().unwrap().unwrap();
@@ -296,7 +299,7 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
     assert!(
         found.iter().any(|(t, k, w)| *t == "idx_order_text"
             && *k == keys::show(&cut_block)
-            && w.contains("cut short")),
+            && w.contains("unpack")),
         "{found:#?}"
     );
     assert!(
@@ -311,6 +314,7 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
     let nothing = |_: &[u8]| false;
     let filter = crate::store::OrderFilter {
         text: &nothing,
+        any_text: &nothing,
         order: &|_| false,
     };
     let refused = store
@@ -318,7 +322,7 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
         .unwrap_err()
         .to_string();
     assert!(
-        refused.contains("idx_order_text") && refused.contains("cut short"),
+        refused.contains("idx_order_text") && refused.contains("unpack"),
         "{refused}"
     );
 
@@ -327,6 +331,7 @@ fn damaged_blocks_of_order_texts_are_named_and_rebuilt() {
     let wanted = |text: &[u8]| text.starts_with(b"700") || text.starts_with(b"739");
     let filter = crate::store::OrderFilter {
         text: &wanted,
+        any_text: &|_| true,
         order: &|_| true,
     };
     let count = store

@@ -593,6 +593,7 @@ fn a_count_no_longer_wanted_stops_and_says_so() {
     let any = |_: &[u8]| true;
     let filter = crate::store::OrderFilter {
         text: &any,
+        any_text: &any,
         order: &|_| true,
     };
     let whole = store.count_matching_while(&query, &defaults, &filter, &|| true);
@@ -633,6 +634,7 @@ fn a_filtered_page_finds_matches_clustered_anywhere_in_list_order() {
     let chosen_order = |o: &Order| chosen.iter().any(|id| id == o.id.as_str());
     let filter = OrderFilter {
         text: &text,
+        any_text: &text,
         order: &chosen_order,
     };
     let de = LinkId::new("de").unwrap();
@@ -756,10 +758,11 @@ fn orders_leaving_a_list_leave_no_trail_of_empty_blocks() {
     }
     assert_eq!(pending(&store), 20);
     assert!(store.check(CheckDepth::Full).unwrap().is_clean());
+    let mut layout = Vec::new();
     for tree in crate::store::blocks::BLOCKED {
         for item in store.tree(tree).iter() {
             let (key, value) = item.unwrap();
-            let block = crate::store::blocks::parse(tree, &key, &value).unwrap();
+            let block = crate::store::blocks::parse(tree, &key, &value, &mut layout).unwrap();
             assert!(
                 key.is_empty() || !block.entries.is_empty(),
                 "{} keeps an empty block {}",

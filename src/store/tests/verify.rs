@@ -222,6 +222,7 @@ fn verify_sorted(store: &Store, model: &Model, now: Timestamp) {
                 let of_uk2 = |o: &Order| o.link == uk2;
                 let filter = OrderFilter {
                     text: &text,
+                    any_text: &text,
                     order: &of_uk2,
                 };
                 let matching: Vec<&Order> =
