@@ -678,16 +678,20 @@ pub fn get(tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<
         .map(|at| block.entries[at].1.to_vec()))
 }
 
-/// A block a [`Lookup`] read: its key, its `upper` and its entries (sharing the block's bytes).
-type LookedUp = (IVec, Option<Vec<u8>>, Vec<(IVec, IVec)>);
-
 /// Looks entries of a blocked tree up one by one, keeping the block read last: keys looked up
-/// in about their order (a list's orders, whose ids follow creation) mostly share it.
+/// in about their order (a list's orders, whose ids follow creation) mostly share it. Keys in
+/// another order (a list by buyer) each unpack a block of their own, so only the entries' places
+/// are kept, not copies of them.
 pub struct Lookup<'a> {
     tree_id: TreeId,
     tree: &'a sled::Tree,
-    /// The block read last.
-    last: Option<LookedUp>,
+    /// The block read last: its key and `upper`; `None` before the first read, or when the
+    /// tree has no blocks.
+    last: Option<(IVec, Option<Vec<u8>>)>,
+    /// Its layout, unpacked.
+    layout: Vec<u8>,
+    /// Where each of its entries' key and value lie in `layout`, in key order.
+    entries: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
 }
 
 impl<'a> Lookup<'a> {
@@ -696,36 +700,39 @@ impl<'a> Lookup<'a> {
             tree_id,
             tree,
             last: None,
+            layout: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
     /// The value stored for `key`, if any.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<&[u8]>> {
-        let covered = self.last.as_ref().is_some_and(|(block, upper, _)| {
+        let covered = self.last.as_ref().is_some_and(|(block, upper)| {
             block.as_ref() <= key && upper.as_ref().is_none_or(|upper| key < upper.as_slice())
         });
         if !covered {
-            self.last = match covering(self.tree, key)? {
-                Some((block, bytes)) => {
-                    let layout = unpacked(self.tree_id, &block, &bytes)?;
-                    let read = parse_layout(self.tree_id, &block, &layout, false)?;
-                    let upper = read.upper.map(<[u8]>::to_vec);
-                    let entries = read.entries.iter();
-                    let entries = entries
-                        .map(|(k, v)| (within(&layout, k), within(&layout, v)))
-                        .collect();
-                    Some((block, upper, entries))
-                }
-                None => None,
+            self.last = None;
+            self.entries.clear();
+            let Some((block, stored)) = covering(self.tree, key)? else {
+                return Ok(None);
             };
+            unpack_into(self.tree_id, &block, &stored, &mut self.layout)?;
+            let read = parse_layout(self.tree_id, &block, &self.layout, false)?;
+            let start = self.layout.as_ptr() as usize;
+            let place = |part: &[u8]| {
+                let at = part.as_ptr() as usize - start;
+                at..at + part.len()
+            };
+            let entries = read.entries.iter().map(|(k, v)| (place(k), place(v)));
+            self.entries.extend(entries);
+            self.last = Some((block, read.upper.map(<[u8]>::to_vec)));
         }
-        let Some((_, _, entries)) = &self.last else {
-            return Ok(None);
-        };
-        Ok(entries
-            .binary_search_by(|(found, _)| found.as_ref().cmp(key))
+        let layout = &self.layout;
+        Ok(self
+            .entries
+            .binary_search_by(|(found, _)| layout[found.clone()].cmp(key))
             .ok()
-            .map(|at| entries[at].1.as_ref()))
+            .map(|at| &layout[self.entries[at].1.clone()]))
     }
 }
 
