@@ -26,7 +26,7 @@
 //! A block's layout: `upper` (a byte 0 for none, or 1, its length as u16 BE and its bytes);
 //! then each entry in key order: key length (u16 BE), key, value length (u32 BE), value (the
 //! entry's value as `codec` encodes it). Stored, it is packed: `FORMAT_BLOCK`, the layout's
-//! length (u32 BE), then the layout compressed in LZ4's block format. Neighbouring entries
+//! length (u32 BE), then the layout compressed in LZ4's block format (`codec::pack_into`). Neighbouring entries
 //! repeat most of their bytes (ids, times, a link's name, the words of a status), so a block
 //! packs to a third or less: what sled keeps in memory of a pass over every text (190 MB
 //! unpacked at a million orders) and what a bulk load writes shrink alike, for the ~5 GB/s
@@ -103,17 +103,10 @@ fn unpacked(tree: TreeId, key: &[u8], stored: &[u8]) -> Result<IVec> {
 
 /// A block of `tree` packed for storing (see the module's doc).
 pub(super) fn pack(tree: TreeId, layout: &[u8]) -> Result<Vec<u8>> {
-    let len = u32::try_from(layout.len())
-        .map_err(|_| codec::corrupt(tree.name(), b"", "a block too long to store"))?;
     let mut out = vec![FORMAT_BLOCK];
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&lz4_flex::block::compress(layout));
+    codec::pack_into(tree.name(), b"", layout, &mut out)?;
     Ok(out)
 }
-
-/// LZ4 writes at most this many bytes for each byte it reads: a stored length beyond it is
-/// damage, refused before memory is set aside for it.
-const MOST_UNPACKED_PER_BYTE: usize = 255;
 
 /// Unpacks the block stored under `key` into `layout` (its memory reused across blocks).
 pub(super) fn unpack_into(
@@ -122,22 +115,8 @@ pub(super) fn unpack_into(
     stored: &[u8],
     layout: &mut Vec<u8>,
 ) -> Result<()> {
-    let bad = |what: &str| codec::corrupt(tree.name(), key, what);
     let packed = codec::body(tree.name(), key, stored, FORMAT_BLOCK)?;
-    let (len, packed) = packed
-        .split_first_chunk::<4>()
-        .ok_or_else(|| bad("a block's length is cut short"))?;
-    let len = usize::try_from(u32::from_be_bytes(*len)).unwrap_or(usize::MAX);
-    if len > packed.len().saturating_mul(MOST_UNPACKED_PER_BYTE) {
-        return Err(bad("a block's length is more than its bytes can unpack to"));
-    }
-    layout.clear();
-    layout.resize(len, 0);
-    match lz4_flex::block::decompress_into(packed, layout) {
-        Ok(unpacked) if unpacked == len => Ok(()),
-        Ok(_) => Err(bad("a block unpacks shorter than its length")),
-        Err(e) => Err(bad(&format!("a block does not unpack: {e}"))),
-    }
+    codec::unpack_into(tree.name(), key, packed, layout)
 }
 
 /// Reads a block's layout (unpacked): its `upper` and entries, and with `check_entries` each
@@ -1183,8 +1162,8 @@ mod tests {
             damaged
         };
         let len = u32::from_be_bytes(stored[1..5].try_into().unwrap());
-        assert!(why(b"", &with_length(len + 1)).contains("shorter than its length"));
-        assert!(why(b"", &with_length(u32::MAX)).contains("more than its bytes can unpack"));
+        assert!(why(b"", &with_length(len + 1)).contains("shorter than their length"));
+        assert!(why(b"", &with_length(u32::MAX)).contains("more than they can unpack to"));
         let mut unpacked_as_written = vec![codec::FORMAT_INDEX];
         unpacked_as_written.extend_from_slice(&stored[1..]);
         assert!(why(b"", &unpacked_as_written).contains("format byte 2, expected 3"));

@@ -9,8 +9,14 @@
 //!   `idx_view_counts` values a u64 (big-endian).
 //! - `FORMAT_BLOCK` (3): a block of index entries, packed (`blocks.rs`): the trees an order
 //!   has many entries in keep them 64 to 128 to a value.
+//! - `FORMAT_JSON_PACKED` (4): what `FORMAT_JSON` holds, packed: records whose JSON is
+//!   [`PACK_FROM`] bytes or more (an order's is ~1.9 KB, and packs to about half).
+//!
+//! Packed: the length unpacked (u32 BE), then the bytes compressed in LZ4's block format.
 //!
 //! Decoding never panics on disk data: failures name the tree and key at fault.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,8 +28,14 @@ use crate::domain::clock::Timestamp;
 pub const FORMAT_JSON: u8 = 1;
 pub const FORMAT_INDEX: u8 = 2;
 pub const FORMAT_BLOCK: u8 = 3;
+pub const FORMAT_JSON_PACKED: u8 = 4;
 
-/// `FORMAT_JSON` + serde_json of `value`.
+/// The shortest JSON written packed: below it LZ4's tokens and the length cost about what
+/// packing saves.
+pub const PACK_FROM: usize = 256;
+
+/// serde_json of `value`: `FORMAT_JSON` and the JSON, or `FORMAT_JSON_PACKED` and the JSON
+/// packed when it is [`PACK_FROM`] bytes or more.
 pub fn encode<T: Serialize>(
     tree: &'static str,
     key: &[u8],
@@ -35,21 +47,82 @@ pub fn encode<T: Serialize>(
         key: keys::show(key),
         source,
     })?;
-    Ok(out)
+    if out.len() - 1 < PACK_FROM {
+        return Ok(out);
+    }
+    let mut packed = vec![FORMAT_JSON_PACKED];
+    pack_into(tree, key, &out[1..], &mut packed)?;
+    Ok(packed)
 }
 
-/// Decodes a `FORMAT_JSON` value stored under `tree`/`key`.
+/// Decodes a JSON value stored under `tree`/`key` (packed or not).
 pub fn decode<T: DeserializeOwned>(
     tree: &'static str,
     key: &[u8],
     bytes: &[u8],
 ) -> Result<T, StoreError> {
-    let body = body(tree, key, bytes, FORMAT_JSON)?;
-    serde_json::from_slice(body).map_err(|source| StoreError::Decode {
+    serde_json::from_slice(&json_of(tree, key, bytes)?).map_err(|source| StoreError::Decode {
         tree,
         key: keys::show(key),
         source,
     })
+}
+
+/// The JSON of a value stored under `tree`/`key`: as stored, or unpacked.
+pub fn json_of<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+) -> Result<Cow<'a, [u8]>, StoreError> {
+    if bytes.first() == Some(&FORMAT_JSON_PACKED) {
+        let mut json = Vec::new();
+        unpack_into(tree, key, &bytes[1..], &mut json)?;
+        return Ok(Cow::Owned(json));
+    }
+    body(tree, key, bytes, FORMAT_JSON).map(Cow::Borrowed)
+}
+
+/// Appends `bytes` packed to `out` (see the module's doc).
+pub fn pack_into(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    let len = u32::try_from(bytes.len()).map_err(|_| corrupt(tree, key, "too long to store"))?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&lz4_flex::block::compress(bytes));
+    Ok(())
+}
+
+/// LZ4 writes at most this many bytes for each byte it reads: a stored length beyond it is
+/// damage, refused before memory is set aside for it.
+const MOST_UNPACKED_PER_BYTE: usize = 255;
+
+/// Unpacks `packed` (what [`pack_into`] appended) into `out`, its memory reused.
+pub fn unpack_into(
+    tree: &'static str,
+    key: &[u8],
+    packed: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    let bad = |what: &str| corrupt(tree, key, what);
+    let (len, packed) = packed
+        .split_first_chunk::<4>()
+        .ok_or_else(|| bad("packed bytes whose length is cut short"))?;
+    let len = usize::try_from(u32::from_be_bytes(*len)).unwrap_or(usize::MAX);
+    if len > packed.len().saturating_mul(MOST_UNPACKED_PER_BYTE) {
+        return Err(bad(
+            "packed bytes whose length is more than they can unpack to",
+        ));
+    }
+    out.clear();
+    out.resize(len, 0);
+    match lz4_flex::block::decompress_into(packed, out) {
+        Ok(unpacked) if unpacked == len => Ok(()),
+        Ok(_) => Err(bad("packed bytes that unpack shorter than their length")),
+        Err(e) => Err(bad(&format!("packed bytes that do not unpack: {e}"))),
+    }
 }
 
 /// Checks the format byte and returns what follows it.
@@ -65,7 +138,7 @@ pub fn body<'a>(
             tree,
             key,
             match *format {
-                FORMAT_JSON | FORMAT_INDEX | FORMAT_BLOCK => {
+                FORMAT_JSON | FORMAT_INDEX | FORMAT_BLOCK | FORMAT_JSON_PACKED => {
                     format!("format byte {format}, expected {expected} in this tree")
                 }
                 _ => format!("unknown format byte {format} (written by a newer orderdeck?)"),
@@ -242,15 +315,47 @@ mod tests {
     use crate::domain::clock::from_unix;
     use crate::domain::rules::fixtures;
 
+    /// An order's JSON is stored packed, a short value as it is, and a record an older
+    /// orderdeck wrote unpacked reads the same.
     #[test]
     fn json_values_round_trip_behind_their_format_byte() {
+        use crate::domain::order::Order;
         let order = fixtures::paid();
+        let json = serde_json::to_vec(&order).unwrap();
         let bytes = encode("orders", b"1", &order).unwrap();
-        assert_eq!(bytes[0], FORMAT_JSON);
-        assert_eq!(
-            decode::<crate::domain::order::Order>("orders", b"1", &bytes).unwrap(),
-            order
+        assert_eq!(bytes[0], FORMAT_JSON_PACKED);
+        assert!(
+            bytes.len() < json.len(),
+            "{} of {}",
+            bytes.len(),
+            json.len()
         );
+        assert_eq!(decode::<Order>("orders", b"1", &bytes).unwrap(), order);
+        let unpacked = [&[FORMAT_JSON][..], &json].concat();
+        assert_eq!(decode::<Order>("orders", b"1", &unpacked).unwrap(), order);
+
+        let short = encode("meta", b"k", &42u64).unwrap();
+        assert_eq!(short, b"\x0142");
+        assert_eq!(decode::<u64>("meta", b"k", &short).unwrap(), 42);
+    }
+
+    #[test]
+    fn a_damaged_packed_record_is_refused_naming_tree_and_key() {
+        let bytes = encode("orders", b"42", &fixtures::paid()).unwrap();
+        let why = |bytes: &[u8]| {
+            let why = decode::<crate::domain::order::Order>("orders", b"42", bytes)
+                .unwrap_err()
+                .to_string();
+            assert!(why.contains("orders") && why.contains("42"), "{why}");
+            why
+        };
+        assert!(why(&bytes[..bytes.len() - 3]).contains("unpack"));
+        assert!(why(&bytes[..3]).contains("length is cut short"));
+        let mut longer = bytes.clone();
+        longer[4] = longer[4].wrapping_add(1);
+        assert!(why(&longer).contains("shorter than their length"));
+        longer[1..5].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(why(&longer).contains("more than they can unpack to"));
     }
 
     #[test]

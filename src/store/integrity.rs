@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use super::blocks;
 use super::bulk::Batches;
-use super::codec::{self, FORMAT_JSON};
+use super::codec;
 use super::index::{self, INDEXED};
 use super::keys;
 use super::rank;
@@ -181,7 +181,7 @@ fn check_header(tree: TreeId, key: &[u8], value: &[u8]) -> Result<(), Problem> {
         TreeId::Audit if key.len() != 16 => {
             return Err(problem(tree, key, "audit key is not 16 bytes"));
         }
-        _ => codec::body(tree.name(), key, value, FORMAT_JSON).map(drop),
+        _ => codec::json_of(tree.name(), key, value).map(drop),
     }
     .map_err(|e| problem_of(tree, key, e))
 }

@@ -97,8 +97,9 @@ pub const STEPS: &[Step] = &[
     Step {
         from: 13,
         what: "pack each block of index entries with LZ4 (idx_views, idx_order_sort, \
-               idx_order_text, idx_rank_counts): sled keeps every page a pass reads, and a \
-               pass over the texts of a million orders read 190 MB",
+               idx_order_text, idx_rank_counts), and records as they are written: sled keeps \
+               every page a pass reads, and a pass over the texts of a million orders read \
+               190 MB",
         run: nothing_but_the_rebuild,
     },
 ];
@@ -973,8 +974,9 @@ mod tests {
         }
     }
 
-    /// Version 13 stored each block unpacked: `FORMAT_INDEX`, then the layout it packs today.
-    /// Its blocks go with the migration, and its lists, counts and filters read as before.
+    /// Version 13 stored each block unpacked (`FORMAT_INDEX`, then the layout it packs today)
+    /// and each record's JSON as it is. Its blocks go with the migration, its records stay until
+    /// rewritten, and its lists, counts and filters read as before.
     #[test]
     fn a_version_13_store_packs_its_blocks() {
         use crate::domain::order_sort::OrderSort;
@@ -997,6 +999,17 @@ mod tests {
             }
         }
         assert!(unpacked_blocks > 4, "{unpacked_blocks} blocks");
+        // Its records were JSON as it is, never packed.
+        let records = store.tree(TreeId::Orders);
+        for item in records.iter() {
+            let (key, stored) = item.unwrap();
+            let json = codec::json_of("orders", &key, &stored)
+                .unwrap()
+                .into_owned();
+            records
+                .insert(key, [&[codec::FORMAT_JSON][..], &json].concat())
+                .unwrap();
+        }
         write_version(&store, 13).unwrap();
         store.close().unwrap();
 
