@@ -25,12 +25,13 @@
 //!
 //! A block's layout: `upper` (a byte 0 for none, or 1, its length as u16 BE and its bytes);
 //! then each entry in key order: key length (u16 BE), key, value length (u32 BE), value (the
-//! entry's value as `codec` encodes it). Stored, it is packed: `FORMAT_BLOCK`, the layout's
-//! length (u32 BE), then the layout compressed in LZ4's block format (`codec::pack_into`). Neighbouring entries
-//! repeat most of their bytes (ids, times, a link's name, the words of a status), so a block
-//! packs to a third or less: what sled keeps in memory of a pass over every text (190 MB
-//! unpacked at a million orders) and what a bulk load writes shrink alike, for the ~5 GB/s
-//! one core unpacks at (a change repacks the few blocks it touches).
+//! entry's value as `codec` encodes it). Stored, it is packed (`codec::pack_into`):
+//! `FORMAT_BLOCK`, the layout's length (u32 BE), then the layout compressed in LZ4's block
+//! format. Neighbouring entries repeat most of their bytes (ids, times, a link's name, the
+//! words of a status), so a block packs to a third or less: what sled keeps in memory of a
+//! pass over every text (190 MB unpacked at a million orders) and what a bulk load writes
+//! shrink alike, for the ~5 GB/s one core unpacks at (a change repacks the few blocks it
+//! touches).
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
