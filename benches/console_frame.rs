@@ -177,6 +177,7 @@ impl Console {
 }
 
 fn main() -> io::Result<()> {
+    orderdeck::store::without_huge_pages();
     let history = made_up_history(20_000);
     let (orders, links) = (history.count, history.links.len());
     let now = history.end + chrono::Duration::days(1);

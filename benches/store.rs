@@ -143,6 +143,7 @@ fn resident(what: &str, took: Duration) {
 }
 
 fn main() {
+    orderdeck::store::without_huge_pages();
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
     if let Ok(path) = std::env::var(FRESH_OPEN) {
         return fresh_open(&path);

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    orderdeck::store::without_huge_pages();
     let cli = orderdeck::cli::Cli::parse_or_exit();
     match orderdeck::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
