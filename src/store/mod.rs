@@ -272,7 +272,7 @@ pub(crate) mod meta {
 /// pages into buffers it frees again soon after; where THP is set to "always" (as many
 /// distributions ship) each 2 MB region such a buffer first touches becomes resident whole,
 /// and stays so while any buffer in it lives. At a million orders that held ~45 MB more after
-/// a few filters, and a full integrity check peaked at ~300 MB instead of ~265 (a bulk load
+/// a few filters, and a full integrity check peaked at ~300 MB instead of ~270 (a bulk load
 /// runs ~7% slower without them). Databases advise the same. Call it first thing, before the
 /// store opens; elsewhere than Linux there is nothing to do.
 pub fn without_huge_pages() {
