@@ -189,7 +189,30 @@ fn take(bytes: &[u8], width: usize) -> Option<(&[u8], &[u8])> {
     rest.split_at_checked(len)
 }
 
-fn encode(tree: TreeId, upper: Option<&[u8]>, entries: &[(&[u8], &[u8])]) -> Result<Vec<u8>> {
+/// A block to write: its key and value.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// An entry's value in a block being written: bytes from the stored block or a change, or a
+/// count just added to.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Bytes(&'a [u8]),
+    Count([u8; codec::COUNT_LEN]),
+}
+
+impl Value<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Value::Bytes(bytes) => bytes,
+            Value::Count(count) => count,
+        }
+    }
+}
+
+/// A block's entries as written, in key order.
+type Entries<'a> = Vec<(&'a [u8], Value<'a>)>;
+
+fn encode(tree: TreeId, upper: Option<&[u8]>, entries: &[(&[u8], Value<'_>)]) -> Result<Vec<u8>> {
     let too_long = |key: &[u8]| codec::corrupt(tree.name(), key, "too long to index");
     let mut out = Vec::new();
     match upper {
@@ -202,6 +225,7 @@ fn encode(tree: TreeId, upper: Option<&[u8]>, entries: &[(&[u8], &[u8])]) -> Res
         }
     }
     for (key, value) in entries {
+        let value = value.bytes();
         let key_len = u16::try_from(key.len()).map_err(|_| too_long(key))?;
         let value_len = u32::try_from(value.len()).map_err(|_| too_long(key))?;
         out.extend_from_slice(&key_len.to_be_bytes());
@@ -212,29 +236,75 @@ fn encode(tree: TreeId, upper: Option<&[u8]>, entries: &[(&[u8], &[u8])]) -> Res
     pack(tree, &out)
 }
 
-/// A block to write: its key and value.
-type KeyValue = (Vec<u8>, Vec<u8>);
-
-/// A block being changed: its range's end and its entries.
+/// A block being changed: its range's end, its layout as stored (unpacked, checked when read)
+/// and which of the settled edits fall in its range.
 struct Changing {
     upper: Option<Vec<u8>>,
-    entries: BTreeMap<Vec<u8>, Vec<u8>>,
+    layout: Vec<u8>,
+    edits: std::ops::Range<usize>,
 }
 
 impl Changing {
+    /// The first block of a tree that has none yet: empty, its range everything.
+    fn first() -> Changing {
+        Changing {
+            upper: None,
+            layout: vec![0],
+            edits: 0..0,
+        }
+    }
+
+    /// Its entries with `edits` (this block's run of the settled edits) made: one pass merging
+    /// two runs in key order.
+    fn merged<'a>(
+        &'a self,
+        tree: TreeId,
+        key: &[u8],
+        edits: &[(&'a [u8], Folded<'a>)],
+    ) -> Result<Entries<'a>> {
+        let stored = parse_layout(tree, key, &self.layout, false)?.entries;
+        let mut out = Vec::with_capacity(stored.len() + edits.len());
+        let mut stored = stored.into_iter().peekable();
+        for &(key, edit) in edits {
+            while let Some((before, value)) = stored.next_if(|(found, _)| *found < key) {
+                out.push((before, Value::Bytes(value)));
+            }
+            let current = stored.next_if(|(found, _)| *found == key).map(|(_, v)| v);
+            let value = match edit {
+                Folded::Set(value) => value.map(Value::Bytes),
+                Folded::Add(delta) => {
+                    let count = match current {
+                        Some(bytes) => codec::parse_count(tree.name(), key, bytes)?,
+                        None => 0,
+                    };
+                    match count.saturating_add_signed(delta) {
+                        0 => None,
+                        next => Some(Value::Count(codec::count_bytes(next))),
+                    }
+                }
+            };
+            out.extend(value.map(|value| (key, value)));
+        }
+        out.extend(stored.map(|(key, value)| (key, Value::Bytes(value))));
+        Ok(out)
+    }
+
+    /// Whether `edits` leave it without entries: only when they are at least as many as its
+    /// entries (each would have to remove one).
+    fn left_empty(&self, tree: TreeId, key: &[u8], edits: &[(&[u8], Folded<'_>)]) -> Result<bool> {
+        let stored = parse_layout(tree, key, &self.layout, false)?.entries.len();
+        Ok(stored <= edits.len() && self.merged(tree, key, edits)?.is_empty())
+    }
+
     /// The block as `(key, value)` pairs to write: itself, and the blocks split off it when it
     /// grew past [`MOST`].
-    fn written(self, tree: TreeId, key: Vec<u8>) -> Result<Vec<KeyValue>> {
-        let entries: Vec<(&[u8], &[u8])> = self
-            .entries
-            .iter()
-            .map(|(key, value)| (key.as_slice(), value.as_slice()))
-            .collect();
+    fn written(&self, tree: TreeId, key: &[u8], entries: &Entries<'_>) -> Result<Vec<KeyValue>> {
         if entries.len() <= MOST {
-            return Ok(vec![(key, encode(tree, self.upper.as_deref(), &entries)?)]);
+            let value = encode(tree, self.upper.as_deref(), entries)?;
+            return Ok(vec![(key.to_vec(), value)]);
         }
-        let chunks: Vec<&[(&[u8], &[u8])]> = entries.chunks(SPLIT_TO).collect();
-        let mut keys = vec![key];
+        let chunks: Vec<_> = entries.chunks(SPLIT_TO).collect();
+        let mut keys = vec![key.to_vec()];
         keys.extend(chunks[1..].iter().map(|chunk| chunk[0].0.to_vec()));
         let mut uppers: Vec<Option<&[u8]>> = keys[1..].iter().map(|k| Some(k.as_slice())).collect();
         uppers.push(self.upper.as_deref());
@@ -264,27 +334,24 @@ fn load<E>(
     Ok(match read(key)? {
         Some(bytes) => {
             let mut layout = Vec::new();
-            let block = parse(tree, key, &bytes, &mut layout).map_err(fail)?;
+            let upper = parse(tree, key, &bytes, &mut layout)
+                .map_err(fail)?
+                .upper
+                .map(<[u8]>::to_vec);
             Some(Changing {
-                upper: block.upper.map(<[u8]>::to_vec),
-                entries: block
-                    .entries
-                    .into_iter()
-                    .map(|(k, v)| (k.to_vec(), v.to_vec()))
-                    .collect(),
+                upper,
+                layout,
+                edits: 0..0,
             })
         }
-        None if key.is_empty() => Some(Changing {
-            upper: None,
-            entries: BTreeMap::new(),
-        }),
+        None if key.is_empty() => Some(Changing::first()),
         None => None,
     })
 }
 
 /// What becomes of one entry. A tree takes one kind: counts are only added to, index entries
 /// only set.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 enum Edit {
     /// Its new value, or `None` to remove it.
     Set(Option<Vec<u8>>),
@@ -292,21 +359,36 @@ enum Edit {
     Add(i64),
 }
 
-impl Edit {
+/// The edits of one entry folded into one, borrowing the value set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Folded<'a> {
+    Set(Option<&'a [u8]>),
+    Add(i64),
+}
+
+impl<'a> Folded<'a> {
+    fn of(edit: &'a Edit) -> Folded<'a> {
+        match edit {
+            Edit::Set(value) => Folded::Set(value.as_deref()),
+            Edit::Add(delta) => Folded::Add(*delta),
+        }
+    }
+
     /// This edit followed by `later`.
-    fn then(&mut self, later: Edit) {
+    fn then(self, later: Folded<'a>) -> Folded<'a> {
         match (self, later) {
-            (Edit::Add(mine), Edit::Add(theirs)) => *mine += theirs,
-            (mine, later) => *mine = later,
+            (Folded::Add(mine), Folded::Add(theirs)) => Folded::Add(mine + theirs),
+            (_, later) => later,
         }
     }
 }
 
-/// Entries to write into one blocked tree.
+/// Entries to write into one blocked tree, gathered unordered: they are put in order once,
+/// when written, and each block merges its run of them in one pass.
 #[derive(Debug)]
 pub struct BlockChanges {
     tree: TreeId,
-    changes: BTreeMap<Vec<u8>, Edit>,
+    changes: Vec<(Vec<u8>, Edit)>,
 }
 
 impl BlockChanges {
@@ -314,65 +396,77 @@ impl BlockChanges {
         debug_assert!(is_blocked(tree));
         BlockChanges {
             tree,
-            changes: BTreeMap::new(),
+            changes: Vec::new(),
         }
     }
 
-    /// Changes setting `entries` (of equal keys the last wins), gathered unordered.
-    pub fn setting(tree: TreeId, mut entries: Vec<(Vec<u8>, Vec<u8>)>) -> BlockChanges {
-        // A stable sort keeps equal keys in the order they came; each run's last wins.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.dedup_by(|next, kept| {
-            let same = next.0 == kept.0;
-            if same {
-                std::mem::swap(next, kept);
-            }
-            same
-        });
+    /// Changes setting `entries` (of equal keys the last wins).
+    pub fn setting(tree: TreeId, entries: Vec<(Vec<u8>, Vec<u8>)>) -> BlockChanges {
+        let changes = entries.into_iter();
         BlockChanges {
             tree,
-            changes: entries
-                .into_iter()
-                .map(|(key, value)| (key, Edit::Set(Some(value))))
-                .collect(),
+            changes: changes.map(|(k, v)| (k, Edit::Set(Some(v)))).collect(),
         }
     }
 
     /// Changes adding each amount to the count under its key.
     pub fn adding(tree: TreeId, counts: impl IntoIterator<Item = (Vec<u8>, i64)>) -> BlockChanges {
+        let changes = counts.into_iter();
         BlockChanges {
             tree,
-            changes: counts
-                .into_iter()
-                .map(|(key, delta)| (key, Edit::Add(delta)))
-                .collect(),
+            changes: changes.map(|(k, delta)| (k, Edit::Add(delta))).collect(),
         }
     }
 
     pub fn set(&mut self, key: &[u8], value: Option<&[u8]>) {
-        self.edit(key, Edit::Set(value.map(<[u8]>::to_vec)));
+        let value = value.map(<[u8]>::to_vec);
+        self.changes.push((key.to_vec(), Edit::Set(value)));
     }
 
     /// Adds `delta` to the count stored under `key`.
     pub fn add(&mut self, key: &[u8], delta: i64) {
-        self.edit(key, Edit::Add(delta));
-    }
-
-    fn edit(&mut self, key: &[u8], edit: Edit) {
-        match self.changes.get_mut(key) {
-            Some(earlier) => earlier.then(edit),
-            None => drop(self.changes.insert(key.to_vec(), edit)),
-        }
+        self.changes.push((key.to_vec(), Edit::Add(delta)));
     }
 
     pub fn tree(&self) -> TreeId {
         self.tree
     }
 
+    /// The changes gathered (a key changed twice counts twice).
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The changes in key order, one per key (a key's edits folded in the order they came),
+    /// leaving out those that change nothing (an amount of zero).
+    fn settled(&self) -> Vec<(&[u8], Folded<'_>)> {
+        let mut edits: Vec<(&[u8], Folded<'_>)> = self
+            .changes
+            .iter()
+            .map(|(key, edit)| (key.as_slice(), Folded::of(edit)))
+            .collect();
+        // A stable sort keeps a key's edits in the order they came.
+        edits.sort_by(|a, b| a.0.cmp(b.0));
+        edits.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                earlier.1 = earlier.1.then(later.1);
+            }
+            same
+        });
+        edits.retain(|(_, edit)| *edit != Folded::Add(0));
+        edits
+    }
+
     /// Makes the changes through `read` (a block by its key); returns the blocks to write, in
-    /// key order, and those to remove. A key's search starts at the block the key before it
-    /// went to when that one covers it (keys come in order: a run of neighbours needs no
-    /// lookup), else at `start(key)` (a block key at or below it), and follows `upper`s.
+    /// key order, and those to remove. The changes go in key order, a run at a time: the block
+    /// covering a run's first key is found from `start(key)` (a block key at or below it) by
+    /// following `upper`s, and takes every key below its `upper`, merged with its entries in
+    /// one pass when written.
     ///
     /// A block left empty is removed when the block before it is known (`before(block)` for
     /// one a search started at, else the block whose `upper` led to it) and still names it as
@@ -387,38 +481,23 @@ impl BlockChanges {
         fail: impl Fn(StoreError) -> E,
     ) -> std::result::Result<Rewritten, E> {
         let tree = self.tree;
+        let edits = self.settled();
         let mut changing: BTreeMap<Vec<u8>, Changing> = BTreeMap::new();
         // The block before each block reached, when known.
         let mut previous: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        let mut last: Option<Vec<u8>> = None;
-        for (key, edit) in &self.changes {
-            if *edit == Edit::Add(0) {
-                continue;
+        let mut next = 0;
+        while let Some(&(key, _)) = edits.get(next) {
+            let mut at = start(key)?;
+            if let Some(block_before) = before(&at) {
+                previous.entry(at.clone()).or_insert(block_before);
             }
-            let covers = |block: &Vec<u8>| {
-                changing[block]
-                    .upper
-                    .as_ref()
-                    .is_none_or(|upper| key < upper)
-            };
-            let mut at = match last.take() {
-                Some(block) if covers(&block) => block,
-                _ => {
-                    let at = start(key)?;
-                    if let Some(block_before) = before(&at) {
-                        previous.entry(at.clone()).or_insert(block_before);
-                    }
-                    if !changing.contains_key(&at) {
-                        // A start looked up before a transaction names a block another one
-                        // removed since: the caller plans again.
-                        let found = load(tree, &at, &mut read, &fail)?;
-                        let found = found.ok_or_else(|| fail(StoreError::Replan))?;
-                        changing.insert(at.clone(), found);
-                    }
-                    at
-                }
-            };
-            loop {
+            if !changing.contains_key(&at) {
+                // A start looked up before a transaction names a block another one removed
+                // since: the caller plans again.
+                let found = load(tree, &at, &mut read, &fail)?;
+                changing.insert(at.clone(), found.ok_or_else(|| fail(StoreError::Replan))?);
+            }
+            let block = loop {
                 let block = match changing.entry(at.clone()) {
                     Entry::Occupied(block) => block.into_mut(),
                     Entry::Vacant(vacant) => {
@@ -433,25 +512,34 @@ impl BlockChanges {
                     }
                 };
                 match &block.upper {
-                    Some(upper) if key >= upper => {
-                        let next = upper.clone();
-                        previous.insert(next.clone(), at);
-                        at = next;
+                    Some(upper) if key >= upper.as_slice() => {
+                        let upper = upper.clone();
+                        previous.insert(upper.clone(), at);
+                        at = upper;
                     }
-                    _ => {
-                        apply(tree, &mut block.entries, key, edit).map_err(&fail)?;
-                        break;
-                    }
+                    _ => break block,
                 }
-            }
-            last = Some(at);
+            };
+            let below = |(key, _): &(&[u8], Folded<'_>)| {
+                block.upper.as_deref().is_none_or(|upper| *key < upper)
+            };
+            let end = next + edits[next..].partition_point(below);
+            // Keys come in order and blocks' ranges do not overlap: one run a block.
+            debug_assert!(block.edits.is_empty());
+            block.edits = next..end;
+            next = end;
         }
         let mut removed = Vec::new();
-        let empty: Vec<Vec<u8>> = changing
-            .iter()
-            .filter(|(key, block)| !key.is_empty() && block.entries.is_empty())
-            .map(|(key, _)| key.clone())
-            .collect();
+        let mut empty = Vec::new();
+        for (key, block) in &changing {
+            if !key.is_empty()
+                && block
+                    .left_empty(tree, key, &edits[block.edits.clone()])
+                    .map_err(&fail)?
+            {
+                empty.push(key.clone());
+            }
+        }
         for gone in empty {
             let Some(mut prior) = previous.get(&gone).cloned() else {
                 continue;
@@ -481,8 +569,12 @@ impl BlockChanges {
             }
         }
         let mut written = Vec::new();
-        for (key, block) in changing {
-            written.extend(block.written(tree, key).map_err(&fail)?);
+        for (key, block) in &changing {
+            let write = || {
+                let entries = block.merged(tree, key, &edits[block.edits.clone()])?;
+                block.written(tree, key, &entries)
+            };
+            written.extend(write().map_err(&fail)?);
         }
         Ok(Rewritten { written, removed })
     }
@@ -496,7 +588,7 @@ impl BlockChanges {
         tree: &TransactionalTree,
         starts: &Starts,
     ) -> std::result::Result<(), ConflictableTransactionError<StoreError>> {
-        if self.changes.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let start = |key: &[u8]| {
@@ -541,33 +633,6 @@ impl BlockChanges {
         }
         Ok(())
     }
-}
-
-/// Makes `edit` to the entry `key` of a block's `entries`.
-fn apply(
-    tree: TreeId,
-    entries: &mut BTreeMap<Vec<u8>, Vec<u8>>,
-    key: &[u8],
-    edit: &Edit,
-) -> Result<()> {
-    let value = match edit {
-        Edit::Set(value) => value.clone(),
-        Edit::Add(delta) => {
-            let current = match entries.get(key) {
-                Some(bytes) => codec::parse_count(tree.name(), key, bytes)?,
-                None => 0,
-            };
-            match current.saturating_add_signed(*delta) {
-                0 => None,
-                next => Some(codec::count_value(next)),
-            }
-        }
-    };
-    match value {
-        Some(value) => entries.insert(key.to_vec(), value),
-        None => entries.remove(key),
-    };
-    Ok(())
 }
 
 /// Changes to every blocked tree, each kept apart.

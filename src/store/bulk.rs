@@ -106,35 +106,40 @@ impl Batches {
         }
     }
 
-    /// Writes everything held and adds the tallies to the stored counts. The sort entries (the
-    /// most of all) are written on a thread of their own while this one writes the rest, the
-    /// records last. Which lands first does not matter: until a write ends, the store owes the
-    /// full check (see `write_batches`), which finds any half-written batch.
+    /// Writes everything held and adds the tallies to the stored counts: each tree is a job,
+    /// and two threads take them, the largest first, so that neither core waits on the other
+    /// for long (a sled batch would take sled's one process-wide write lock). Which lands
+    /// first does not matter: until a write ends, the store owes the full check (see
+    /// `write_batches`), which finds any half-written batch.
     pub fn write(&mut self, store: &Store) -> Result<()> {
-        let sorted = self.trees.remove(&TreeId::IdxOrderSort);
-        let (blocked, trees): (Vec<_>, Vec<_>) = self
+        let mut jobs: Vec<Job> = self
             .trees
             .drain()
-            .partition(|(tree, _)| blocks::is_blocked(*tree));
-        let (indexes, primary): (Vec<_>, Vec<_>) = trees
-            .into_iter()
-            .partition(|(tree, _)| index::owner(*tree).is_some());
+            .map(|(tree, entries)| match blocks::is_blocked(tree) {
+                true => Job::Blocks(BlockChanges::setting(tree, entries)),
+                false => Job::Plain(tree, entries),
+            })
+            .collect();
         let ranks = std::mem::take(&mut self.ranks);
-        let views = std::mem::take(&mut self.views);
+        jobs.push(Job::Blocks(BlockChanges::adding(
+            TreeId::IdxRankCounts,
+            ranks,
+        )));
+        jobs.push(Job::ViewCounts(std::mem::take(&mut self.views)));
+        jobs.sort_by_key(Job::size);
+        let queue = std::sync::Mutex::new(jobs);
+        let work = || -> Result<()> {
+            loop {
+                let job = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                match job {
+                    Some(job) => job.run(store)?,
+                    None => return Ok(()),
+                }
+            }
+        };
         std::thread::scope(|scope| {
-            let beside = scope.spawn(|| match sorted {
-                Some(sorted) => BlockChanges::setting(TreeId::IdxOrderSort, sorted)
-                    .write_plainly(store.tree(TreeId::IdxOrderSort)),
-                None => Ok(()),
-            });
-            let here = blocked
-                .into_iter()
-                .map(|(tree, entries)| BlockChanges::setting(tree, entries))
-                .chain([BlockChanges::adding(TreeId::IdxRankCounts, ranks)])
-                .try_for_each(|mut changes| changes.write_plainly(store.tree(changes.tree())))
-                .and_then(|()| insert_all(store, indexes))
-                .and_then(|()| add_to_view_counts(store, views))
-                .and_then(|()| insert_all(store, primary));
+            let beside = scope.spawn(work);
+            let here = work();
             let beside = beside
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -145,17 +150,42 @@ impl Batches {
     }
 }
 
-/// Inserts each tree's entries in key order (as a sled batch would: neighbours share the
-/// nodes rewritten, which makes a smaller log and a faster write; of equal keys the last put
-/// wins).
-fn insert_all(store: &Store, trees: Vec<(TreeId, Entries)>) -> Result<()> {
-    for (tree, mut entries) in trees {
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let tree = store.tree(tree);
-        for (key, value) in entries {
-            tree.insert(key, value)
-                .map_err(StoreError::sled("writing an entry"))?;
+/// One tree's part of a batch's write.
+enum Job {
+    /// Entries of a blocked tree (`blocks.rs`), or amounts added to its counts.
+    Blocks(BlockChanges),
+    /// Entries of a tree with a value for each (records and the other indexes).
+    Plain(TreeId, Entries),
+    /// What the batch adds to each view's count (`idx_view_counts`).
+    ViewCounts(BTreeMap<Vec<u8>, u64>),
+}
+
+impl Job {
+    /// About how long it takes, for taking the longest first: its entries.
+    fn size(&self) -> usize {
+        match self {
+            Job::Blocks(changes) => changes.len(),
+            Job::Plain(_, entries) => entries.len(),
+            Job::ViewCounts(counts) => counts.len(),
         }
+    }
+
+    fn run(self, store: &Store) -> Result<()> {
+        match self {
+            Job::Blocks(mut changes) => changes.write_plainly(store.tree(changes.tree())),
+            Job::Plain(tree, entries) => insert_all(store.tree(tree), entries),
+            Job::ViewCounts(counts) => add_to_view_counts(store, counts),
+        }
+    }
+}
+
+/// Inserts entries in key order (as a sled batch would: neighbours share the nodes rewritten,
+/// which makes a smaller log and a faster write; of equal keys the last put wins).
+fn insert_all(tree: &sled::Tree, mut entries: Entries) -> Result<()> {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, value) in entries {
+        tree.insert(key, value)
+            .map_err(StoreError::sled("writing an entry"))?;
     }
     Ok(())
 }

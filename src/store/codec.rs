@@ -205,8 +205,16 @@ pub fn parse_view_value<'a>(
 
 /// The value of an `idx_view_counts` entry.
 pub fn count_value(count: u64) -> Vec<u8> {
-    let mut out = vec![FORMAT_INDEX];
-    out.extend_from_slice(&count.to_be_bytes());
+    count_bytes(count).to_vec()
+}
+
+/// The bytes of a count's value ([`count_value`]).
+pub const COUNT_LEN: usize = 9;
+
+/// [`count_value`] without allocating.
+pub fn count_bytes(count: u64) -> [u8; COUNT_LEN] {
+    let mut out = [FORMAT_INDEX; COUNT_LEN];
+    out[1..].copy_from_slice(&count.to_be_bytes());
     out
 }
 
