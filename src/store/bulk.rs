@@ -126,6 +126,7 @@ impl Batches {
             ranks,
         )));
         jobs.push(Job::ViewCounts(std::mem::take(&mut self.views)));
+        // Taken from the end: the largest first.
         jobs.sort_by_key(Job::size);
         let queue = std::sync::Mutex::new(jobs);
         let work = || -> Result<()> {
