@@ -17,11 +17,12 @@
 //! The blocks cut the key space into ranges: the first block's key is empty, each block's
 //! `upper` is the next block's key, the last has none, and a block holds the keys in
 //! `key..upper`. A block that grows past [`MOST`] entries is split in the same write into
-//! blocks of [`SPLIT_TO`], each keyed by its first entry; blocks are never removed (one left
-//! empty still covers its range), so a block key read before a write still names a block
-//! whose chain of `upper`s leads to the one covering a key. Writes inside a transaction use
+//! blocks of [`SPLIT_TO`], each keyed by its first entry; one left empty goes, the block before
+//! it taking over its range. So a block key read before a write names a block whose chain of
+//! `upper`s leads to the one covering a key, or one gone since. Writes inside a transaction use
 //! that: sled transactions cannot read ranges, so the block to start from is looked up before
-//! the transaction ([`Starts`]), and the chain is followed inside it.
+//! the transaction ([`Starts`]), and the chain is followed inside it (a start gone since makes
+//! the write look its starts up again).
 //!
 //! A block's layout: `upper` (a byte 0 for none, or 1, its length as u16 BE and its bytes);
 //! then each entry in key order: key length (u16 BE), key, value length (u32 BE), value (the
@@ -1180,6 +1181,35 @@ mod tests {
             .unwrap();
         store.extend(done.written);
         assert!(read_all(&store).contains(&("030".to_string(), "late".to_string())));
+    }
+
+    #[test]
+    fn a_keys_changes_in_one_write_count_in_the_order_they_came() {
+        let mut store = BTreeMap::new();
+        let ids: Vec<String> = (0..100).map(|n| format!("{n:03}")).collect();
+        let all: Vec<(&str, Option<&str>)> =
+            ids.iter().map(|id| (id.as_str(), Some("a"))).collect();
+        apply(&mut store, &all);
+        // Unordered, and some keys twice: the later change wins, a removal too.
+        apply(
+            &mut store,
+            &[
+                ("050", Some("first")),
+                ("010", None),
+                ("050", Some("second")),
+                ("120", Some("new")),
+                ("010", Some("back")),
+                ("020", Some("gone soon")),
+                ("020", None),
+            ],
+        );
+        let all = read_all(&store);
+        let text = |id: &str| all.iter().find(|(i, _)| i == id).map(|(_, t)| t.as_str());
+        assert_eq!(text("050"), Some("second"));
+        assert_eq!(text("010"), Some("back"));
+        assert_eq!(text("020"), None);
+        assert_eq!(text("120"), Some("new"));
+        assert_eq!(all.len(), 100);
     }
 
     #[test]
