@@ -275,7 +275,8 @@ fn tab_count(state: &State, view: View) -> Option<usize> {
 }
 
 /// The tab bar's labels, as wide as fits: full titles, then short ones, then — right to left —
-/// three letters, then one, for tabs not shown, and last their counts rounded (`1.2M`). Numbers
+/// three letters, then one, for tabs not shown, then their counts rounded (`1.2M`), and last the
+/// shown tab's the same way (the box below names it), rather than cut its count short. Numbers
 /// stay, so each tab can still be told by its key. Each with the gap before it.
 fn tab_labels(state: &State, room: u16) -> Vec<(View, &'static str, String)> {
     let label = |view: View, name: &str, count: &dyn Fn(usize) -> String| {
@@ -313,6 +314,14 @@ fn tab_labels(state: &State, room: u16) -> Vec<(View, &'static str, String)> {
                 labels[view.index()] = label(view, &short, count);
             }
         }
+    }
+    let shown = state.view;
+    for letters in [usize::MAX, 3, 1] {
+        if width(&labels, gap) < room {
+            break;
+        }
+        let short: String = shown.short().chars().take(letters).collect();
+        labels[shown.index()] = label(shown, &short, &rounded);
     }
     View::ALL
         .into_iter()

@@ -108,6 +108,34 @@ async fn every_order_is_listed_newest_first_with_its_count_in_the_tab() {
 }
 
 #[tokio::test]
+async fn a_narrow_tab_bar_rounds_the_shown_tabs_count_rather_than_cut_it() {
+    let client = FakeClient::new(Role::Viewer);
+    let mut state = open(&client, (64, 20), Theme::ansi16()).await;
+    press(&client, &mut state, "9").await;
+    // A store of a hundred thousand orders, a few thousand in each list.
+    let overview = state.overview.as_mut().expect("the overview came");
+    for (n, link) in overview.links.iter_mut().enumerate() {
+        link.counts.pending = 2_517 + n;
+        link.counts.missing_tracking = 463;
+        link.counts.stuck = 2_006;
+        link.counts.all = 100_291 + n;
+    }
+    let screen = plain(&render(&state));
+    let tabs = screen.lines().nth(1).unwrap_or_default();
+    let all: usize = state
+        .overview
+        .iter()
+        .flat_map(|o| &o.links)
+        .map(|l| l.counts.all)
+        .sum();
+    let rounded = format!("{}k", all / 1_000);
+    assert!(
+        tabs.contains(&format!("9:O {rounded}")) || tabs.contains(&format!("9:Orders {rounded}")),
+        "the count shown whole, rounded: {tabs}"
+    );
+}
+
+#[tokio::test]
 async fn each_column_shown_sorts_both_ways_by_the_service() {
     let client = FakeClient::new(Role::Viewer);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
