@@ -108,7 +108,7 @@ fn diagnosis(state: &State, doc: &mut Doc, data: &OrderDetail) {
             "What it is waiting for"
         });
         for line in &data.diagnosis {
-            doc.text(&format!("• {line}"), theme.level(Level::Warning));
+            doc.bullet(line, theme.level(Level::Warning));
         }
     }
 }
@@ -121,9 +121,9 @@ fn waiting_requests(state: &State, doc: &mut Doc, data: &OrderDetail) {
     }
     doc.heading("Waiting for approval");
     for r in &data.pending_requests {
-        doc.text(
+        doc.bullet(
             &format!(
-                "• {} {} resync asked by {} {}: {}",
+                "{} {} resync asked by {} {}: {}",
                 r.id,
                 r.flow.name(),
                 clean(&r.requested_by.user),
@@ -190,11 +190,11 @@ fn tiktok(state: &State, doc: &mut Doc, data: &OrderDetail) {
         doc.field(
             "Item",
             &format!(
-                "{}× {} — {} ({}) at {} {}{cancelled}",
+                "{}× {} — {}{} at {} {}{cancelled}",
                 line.quantity,
                 line.seller_sku,
                 line.product_name,
-                line.sku_name,
+                bracketed(&line.sku_name),
                 line.unit_price,
                 line.currency
             ),
@@ -229,7 +229,13 @@ fn store(state: &State, doc: &mut Doc, data: &OrderDetail) {
                 let tracking: Vec<String> = f
                     .tracking
                     .iter()
-                    .map(|t| format!("{} ({})", t.number, t.carrier.clone().unwrap_or_default()))
+                    .map(|t| {
+                        format!(
+                            "{}{}",
+                            t.number,
+                            bracketed(t.carrier.as_deref().unwrap_or(""))
+                        )
+                    })
                     .collect();
                 let units = if f.lines.is_empty() {
                     String::new()
@@ -336,7 +342,7 @@ fn cancellations_and_jobs(state: &State, doc: &mut Doc, data: &OrderDetail) {
         for job in &data.jobs {
             let state_text = match &job.state {
                 JobState::Ready => "ready".to_string(),
-                JobState::Running { since } => format!("running since {}", stamp(*since)),
+                JobState::Running { since } => format!("running since {}", stamp(now, *since)),
                 JobState::Done { at } => format!("done {}", ago(now, *at)),
                 JobState::Stuck { reason } => format!("stuck: {reason}"),
             };
@@ -385,7 +391,7 @@ fn timeline_and_raw(state: &State, doc: &mut Doc, data: &OrderDetail) {
     for entry in o.timeline.iter().rev() {
         let flow = entry.flow.map_or("", |f| f.name());
         doc.text(
-            &format!("{}  {flow:<12} {}", stamp(entry.at), entry.text),
+            &format!("{}  {flow:<12} {}", stamp(state.now, entry.at), entry.text),
             Style::new(),
         );
     }
@@ -438,6 +444,24 @@ impl Doc {
         }
     }
 
+    /// An item of a list; one indented with spaces (a diagnosis's cause and fix) belongs to
+    /// the item before it. Wrapped lines hang under the text, not under the bullet.
+    fn bullet(&mut self, text: &str, style: Style) {
+        let item = text.trim_start_matches(' ');
+        let marker = if item.len() < text.len() {
+            "    – "
+        } else {
+            "  • "
+        };
+        let hang = " ".repeat(marker.width());
+        let room = self.width.saturating_sub(marker.width()).max(10);
+        for (i, part) in wrap(&clean(item), room).into_iter().enumerate() {
+            let lead = if i == 0 { marker } else { hang.as_str() };
+            self.lines
+                .push(Line::from(Span::styled(format!("{lead}{part}"), style)));
+        }
+    }
+
     fn text(&mut self, text: &str, style: Style) {
         let room = self.width.saturating_sub(2).max(10);
         for part in wrap(&clean(text), room) {
@@ -487,9 +511,48 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// " (text)" after a name, or nothing when there is no text (a product without variants, a
+/// tracking number without a carrier).
+fn bracketed(text: &str) -> String {
+    match text.trim() {
+        "" => String::new(),
+        text => format!(" ({text})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::wrap;
+
+    #[test]
+    fn a_diagnosis_cause_and_fix_sit_under_their_item_wrapped_under_their_text() {
+        let mut doc = super::Doc {
+            lines: Vec::new(),
+            width: 34,
+            label: Default::default(),
+            heading: Default::default(),
+        };
+        let style = ratatui::style::Style::new();
+        doc.bullet("import is stuck: SKU GHOST-5 is missing", style);
+        doc.bullet("  cause: waits on SKU GHOST-5 in the store", style);
+        let lines: Vec<String> = doc.lines.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "  • import is stuck: SKU GHOST-5",
+                "    is missing",
+                "    – cause: waits on SKU GHOST-5",
+                "      in the store",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_variant_or_carrier_leaves_no_empty_brackets() {
+        assert_eq!(super::bracketed(""), "");
+        assert_eq!(super::bracketed("  "), "");
+        assert_eq!(super::bracketed("Red, S"), " (Red, S)");
+    }
 
     #[test]
     fn compact_json_is_indented_and_other_text_left_alone() {

@@ -126,9 +126,13 @@ pub fn ago(now: Timestamp, then: Timestamp) -> String {
     format!("{} ago", human_duration(age))
 }
 
-/// A short UTC time for lists: "11-20 14:05".
-pub fn stamp(at: Timestamp) -> String {
-    at.format("%m-%d %H:%M").to_string()
+/// A short UTC time for lists: "11-20 14:05", or for a time more than about six months from
+/// `now` its date with the year, "2025-12-09" (as `ls -l` does): a year-old order's month and
+/// day alone would read as this year's.
+pub fn stamp(now: Timestamp, at: Timestamp) -> String {
+    let far = now.signed_duration_since(at).num_days().abs() > 182;
+    let format = if far { "%Y-%m-%d" } else { "%m-%d %H:%M" };
+    at.format(format).to_string()
 }
 
 /// A full UTC time: "2026-11-20 14:05 UTC".
@@ -596,4 +600,25 @@ fn cut_to_width(text: &str, width: usize) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::clock::from_unix;
+
+    #[test]
+    fn a_list_time_shows_its_year_once_it_is_half_a_year_away() {
+        // 2026-12-04 04:48 UTC.
+        let now = from_unix(1_796_359_680);
+        let days = |n: i64| now - chrono::Duration::days(n);
+        assert_eq!(stamp(now, days(2)), "12-02 04:48");
+        assert_eq!(stamp(now, days(150)), "07-07 04:48");
+        assert_eq!(
+            stamp(now, days(360)),
+            "2025-12-09",
+            "not this year's December"
+        );
+        assert_eq!(stamp(now, now + chrono::Duration::days(200)), "2027-06-22");
+    }
 }

@@ -288,7 +288,7 @@ fn every_order(frame: &mut Frame, state: &State, area: Rect) {
             Cell::from(clean(row.id.as_str())),
             Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
             Cell::from(clean(&row.buyer)),
-            Cell::from(stamp(row.created_at)),
+            Cell::from(stamp(state.now, row.created_at)),
             Cell::from(clean(&row.tiktok_status)),
             Cell::from(clean(row.link.as_str())),
             Cell::from(clean(&row.why)),
@@ -385,7 +385,7 @@ fn activity(frame: &mut Frame, state: &State, area: Rect) {
         };
         let what = Cell::from(clean(&row.text));
         vec![
-            Cell::from(stamp(row.at)),
+            Cell::from(stamp(state.now, row.at)),
             who,
             Cell::from(
                 row.link
