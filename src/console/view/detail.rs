@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::domain::job::JobState;
-use crate::domain::order::{Flow, FlowStatus, Order};
+use crate::domain::order::{Flow, FlowStatus, Order, OrderStatus};
 use crate::domain::store_order::show_units;
 use crate::domain::text::sanitize_multiline;
 use crate::domain::triage::urgency;
@@ -159,11 +159,23 @@ fn tiktok(state: &State, doc: &mut Doc, data: &OrderDetail) {
         );
     }
     if let Some(ship_by) = t.ship_by {
-        doc.field(
-            "Ship by",
-            &format!("{} ({})", full_stamp(ship_by), left(now, ship_by)),
-            theme.urgency(urgency(Some(ship_by), now)),
+        // Once it has shipped (or will not), its deadline is history, not a countdown.
+        let settled = matches!(
+            t.status,
+            OrderStatus::AwaitingCollection
+                | OrderStatus::InTransit
+                | OrderStatus::Delivered
+                | OrderStatus::Completed
+                | OrderStatus::Cancelled
         );
+        match settled {
+            true => doc.field("Ship by", &full_stamp(ship_by), Style::new()),
+            false => doc.field(
+                "Ship by",
+                &format!("{} ({})", full_stamp(ship_by), left(now, ship_by)),
+                theme.urgency(urgency(Some(ship_by), now)),
+            ),
+        }
     }
     let r = &t.recipient;
     let place = [

@@ -136,6 +136,33 @@ async fn a_narrow_tab_bar_rounds_the_shown_tabs_count_rather_than_cut_it() {
 }
 
 #[tokio::test]
+async fn a_delivered_orders_ship_by_is_a_date_not_a_countdown() {
+    let client = FakeClient::new(Role::Viewer);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    // The oldest order of all: delivered weeks ago, its ship-by long past.
+    press(&client, &mut state, "9 G enter").await;
+    let screen = plain(&render(&state));
+    let ship_by = screen
+        .lines()
+        .find(|l| l.contains("Ship by"))
+        .expect("its ship-by is shown");
+    assert!(
+        screen.contains("DELIVERED") || screen.contains("COMPLETED"),
+        "{screen}"
+    );
+    assert!(ship_by.contains("UTC"), "{ship_by}");
+    assert!(
+        !ship_by.contains("late") && !ship_by.contains('('),
+        "{ship_by}"
+    );
+    // One still to ship counts down.
+    press(&client, &mut state, "esc 2 enter").await;
+    let screen = plain(&render(&state));
+    let ship_by = screen.lines().find(|l| l.contains("Ship by")).unwrap_or("");
+    assert!(ship_by.contains('('), "{screen}");
+}
+
+#[tokio::test]
 async fn each_column_shown_sorts_both_ways_by_the_service() {
     let client = FakeClient::new(Role::Viewer);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
