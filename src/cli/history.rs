@@ -50,8 +50,8 @@ impl History {
         (365 * 86_400 / self.count.max(1) as i64).max(1)
     }
 
-    /// The `n`-th order (0 is the oldest). Ids are twenty digits starting with 1, longer than
-    /// TikTok's eighteen, so the made-up orders never meet the simulated shops' own.
+    /// The `n`-th order (0 is the oldest). Ids are eighteen digits, as TikTok's are, starting
+    /// with 1, so the made-up orders never meet the simulated shops' own.
     pub fn order(&self, n: u64) -> Result<Order, crate::domain::ids::IdError> {
         let age = (self.count - 1 - n.min(self.count - 1)) as i64;
         let created = self.end - Duration::seconds(age * self.spacing());
@@ -114,7 +114,6 @@ impl History {
             currency: "GBP".into(),
             total_amount: "19.99".into(),
         };
-        // 18 digits, as TikTok's are; a leading 1 keeps them apart from the demo's live ones.
         let id = TiktokOrderId::new(format!("1{n:017}"))?;
         let link = self.links[n as usize % self.links.len()].clone();
         let mut order = Order::new(id, link, snapshot, created);

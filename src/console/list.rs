@@ -135,8 +135,18 @@ impl<T: Row + Clone> List<T> {
         (self.top.saturating_sub(PREFETCH), page + 2 * PREFETCH)
     }
 
-    /// Takes a page from the service.
+    /// Takes a page from the service. The selected row stays selected where it went, when the
+    /// page holds it: orders arriving above it in a live list do not move the selection to
+    /// another order under someone reading it (unless the rows answer a new filter or sort,
+    /// which starts at the top).
     pub fn install(&mut self, paged: Paged<T>, page: usize) {
+        let followed = match self.stale {
+            true => None,
+            false => self.selected_row().map(Row::key).and_then(|key| {
+                let at = paged.rows.iter().position(|row| row.key() == key)?;
+                Some(paged.offset + at)
+            }),
+        };
         self.rows = paged.rows;
         self.offset = paged.offset;
         self.total = paged.total;
@@ -151,7 +161,7 @@ impl<T: Row + Clone> List<T> {
         self.stale = false;
         self.waiting_for = None;
         self.error = None;
-        self.select(self.selected, page);
+        self.select(followed.unwrap_or(self.selected), page);
     }
 
     /// Back to the first row, for a new filter or sort; the rows are replaced when the answer
@@ -414,6 +424,49 @@ mod tests {
             ),
             ("order", "#1001".into()),
         ]
+    }
+
+    /// A row known only by its id, as a live list of orders newest first holds them.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Named(&'static str);
+
+    impl Row for Named {
+        fn key(&self) -> String {
+            self.0.to_string()
+        }
+        fn link(&self) -> Option<&LinkId> {
+            None
+        }
+        fn haystack(&self) -> Haystack {
+            vec![("id", self.0.into())]
+        }
+    }
+
+    fn page_of(rows: &[&'static str]) -> Paged<Named> {
+        Paged {
+            total: rows.len(),
+            offset: 0,
+            rows: rows.iter().copied().map(Named).collect(),
+            counting: false,
+        }
+    }
+
+    #[test]
+    fn the_selected_order_stays_selected_when_new_ones_arrive_above_it() {
+        let mut list = List::default();
+        list.install(page_of(&["d", "c", "b", "a"]), 10);
+        list.select(1, 10);
+        assert_eq!(list.selected_row(), Some(&Named("c")));
+        // Two orders come in while someone reads "c".
+        list.install(page_of(&["f", "e", "d", "c", "b", "a"]), 10);
+        assert_eq!(list.selected_row(), Some(&Named("c")));
+        // Once it leaves the list (resynced out of Stuck, say), the row in its place is.
+        list.install(page_of(&["f", "e", "d", "b", "a"]), 10);
+        assert_eq!(list.selected_row(), Some(&Named("b")));
+        // A new filter or sort starts at the top, whatever it holds.
+        list.restart();
+        list.install(page_of(&["a", "b", "f"]), 10);
+        assert_eq!(list.selected_row(), Some(&Named("a")));
     }
 
     #[test]
