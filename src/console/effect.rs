@@ -18,6 +18,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::ids::{CancelId, LinkId, RequestId, TiktokOrderId};
 use crate::domain::request::ResyncFlow;
 use crate::domain::rules::parcel;
+use crate::domain::text::thousands;
 use crate::service::api::{Request, Response, ServiceError};
 use crate::service::client::ClientEvent;
 
@@ -434,19 +435,6 @@ pub fn question(verb: &str, count: usize, noun: (&str, &str), hidden: usize) -> 
     text
 }
 
-/// 12431 → "12,431".
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,13 +473,5 @@ mod tests {
         let ask = |m| Confirm::new("t", "q".into(), Vec::new(), m);
         assert!(ask(orders(10)).typed.is_none());
         assert!(ask(orders(11)).typed.is_some());
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(12_431), "12,431");
-        assert_eq!(thousands(100_000), "100,000");
     }
 }

@@ -16,7 +16,7 @@ use super::clock::Timestamp;
 use super::ids::{ShopId, StorefrontId};
 use super::job::Backoff;
 use super::platform::Platform;
-use super::text::sanitize;
+use super::text::{sanitize, thousands};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "cause", rename_all = "snake_case")]
@@ -182,7 +182,7 @@ pub fn summarize(waiting: &[(StuckCause, usize)]) -> Vec<String> {
         let mut names: Vec<String> = of_kind
             .iter()
             .take(3)
-            .map(|(name, n)| format!("{name} ({n})"))
+            .map(|(name, n)| format!("{name} ({})", thousands(*n)))
             .collect();
         if of_kind.len() > 3 {
             names.push("…".into());
@@ -220,12 +220,12 @@ pub fn summarize(waiting: &[(StuckCause, usize)]) -> Vec<String> {
     lines
 }
 
-/// "1 order waits", "3 orders wait".
+/// "1 order waits", "2,858 orders wait".
 fn orders(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 order {one}")
     } else {
-        format!("{n} orders {many}")
+        format!("{} orders {many}", thousands(n))
     }
 }
 
@@ -352,6 +352,14 @@ mod tests {
             ]
         );
         assert!(summarize(&[]).is_empty());
+        // A year of orders: counts read in thousands.
+        assert_eq!(
+            summarize(&[(StuckCause::Person, 2_858), (sku("JMP-7"), 1_204)]),
+            [
+                "1,204 orders wait on 1 SKU: JMP-7 (1,204)",
+                "2,858 orders need a person"
+            ]
+        );
     }
 
     #[test]

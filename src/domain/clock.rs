@@ -57,11 +57,14 @@ pub fn from_unix(secs: i64) -> Timestamp {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-/// A short human duration ("3h 12m", "45s", "2d 4h") for lists and toasts.
+/// A short human duration ("3h 12m", "45s", "2d 4h", "359d") for lists and toasts: from ten
+/// days on, the hours are noise (and would not fit a list's time column).
 pub fn human_duration(d: chrono::Duration) -> String {
     let secs = d.num_seconds().unsigned_abs();
     let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    let text = if days > 0 {
+    let text = if days >= 10 {
+        format!("{days}d")
+    } else if days > 0 {
         format!("{days}d {hours}h")
     } else if hours > 0 {
         format!("{hours}h {mins}m")
@@ -99,6 +102,10 @@ mod tests {
         assert_eq!(
             human_duration(chrono::Duration::seconds(-(2 * 86_400 + 4 * 3600))),
             "-2d 4h"
+        );
+        assert_eq!(
+            human_duration(chrono::Duration::seconds(359 * 86_400 + 19 * 3600)),
+            "359d"
         );
     }
 }

@@ -1,6 +1,7 @@
-//! Untrusted text. Everything a platform sends (names, addresses, reasons, error messages) may
-//! hold control characters or terminal escape sequences. `sanitize` is applied before such text is
-//! shown or logged; it keeps printable Unicode and replaces the rest so nothing is silently lost.
+//! Text shown to people. Untrusted text: everything a platform sends (names, addresses,
+//! reasons, error messages) may hold control characters or terminal escape sequences.
+//! `sanitize` is applied before such text is shown or logged; it keeps printable Unicode and
+//! replaces the rest so nothing is silently lost. And counts, grouped in thousands.
 
 /// Replaces control characters (C0, DEL, C1, and the bidi overrides that can disguise text) with
 /// `\u{FFFD}`-free visible escapes: a newline or tab becomes a space, anything else `�`.
@@ -49,9 +50,30 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// 12431 → "12,431".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(12_431), "12,431");
+        assert_eq!(thousands(100_000), "100,000");
+    }
 
     #[test]
     fn escape_sequences_never_survive() {

@@ -21,11 +21,11 @@ use crate::domain::clock::{Timestamp, human_duration};
 use crate::domain::text::sanitize;
 
 use super::action::{Action, Scope};
-use super::effect::thousands;
 use super::keys::seq_to_string;
 use super::state::{Connection, LineKind, Overlay, State, View};
 use super::theme::Level;
 use super::update::available;
+use crate::domain::text::thousands;
 
 pub use detail::line_count as detail_line_count;
 pub use expand::lines as expanded_lines;

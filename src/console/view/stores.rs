@@ -17,9 +17,10 @@ use crate::service::api::LinkHealth;
 
 use super::tables::{Col, fit, widths};
 use super::{ago, clean};
-use crate::console::effect::thousands;
+use crate::console::effect::counted;
 use crate::console::state::State;
 use crate::console::theme::Level;
+use crate::domain::text::thousands;
 
 /// How worrying an expiry is: red within a day (or gone), yellow within a week.
 pub fn expiry(now: Timestamp, at: Option<Timestamp>) -> (String, Level) {
@@ -211,8 +212,10 @@ fn draw_panel(
     }
     health.push(Span::styled(
         format!(
-            " · {} errors in the last hour · {} queued · {} stuck",
-            link.errors_last_hour, link.queue_depth, link.stuck_jobs
+            " · {} in the last hour · {} queued · {} stuck",
+            counted(link.errors_last_hour as usize, "error", "errors"),
+            thousands(link.queue_depth),
+            thousands(link.stuck_jobs)
         ),
         theme.muted,
     ));

@@ -7,18 +7,20 @@
 //! ([`sort_columns_shown`]).
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TableRow, Table};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::service::api::{OrderColumn, SortDir};
 
 use super::{ago, clean, left, stamp};
-use crate::console::effect::{counted, thousands};
+use crate::console::effect::counted;
 use crate::console::list::{List, Row};
 use crate::console::state::{State, View};
 use crate::console::theme::Level;
+use crate::domain::text::thousands;
 
 /// A column: its title, width, how much it matters when space is short (0 = always shown),
 /// whether it takes the space left over, and the sort key it shows.
@@ -58,6 +60,50 @@ const fn sorted(mut c: Col, sort: OrderColumn) -> Col {
 /// A list's own order, as a column and the direction it runs in (a list asked for its own order
 /// "descending" runs the other way).
 type OwnOrder = (OrderColumn, SortDir);
+
+/// A cell of a list row: its text and style. [`draw_list`] cuts the text to its column with
+/// "…" when it is longer, so a clipped store number or cause never reads as whole.
+struct Field {
+    text: String,
+    style: Style,
+}
+
+impl Field {
+    fn style(self, style: Style) -> Field {
+        Field { style, ..self }
+    }
+}
+
+impl<S: Into<String>> From<S> for Field {
+    fn from(text: S) -> Field {
+        Field {
+            text: text.into(),
+            style: Style::new(),
+        }
+    }
+}
+
+/// `text` in `width` columns of the terminal: whole if it fits, else as much as fits before
+/// a "…".
+fn cut(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
 
 /// Which columns fit in `width`: the least important go first.
 pub fn fit(cols: &[Col], width: u16) -> Vec<bool> {
@@ -243,12 +289,12 @@ fn orders(
         };
         draw_list(frame, state, area, list, &cols, default, |row| {
             vec![
-                Cell::from(clean(row.id.as_str())),
-                Cell::from(clean(row.link.as_str())),
-                Cell::from(clean(&row.tiktok_status)),
-                Cell::from(ago(now, row.paid_at.unwrap_or(row.created_at))),
-                Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
-                Cell::from(clean(&row.why)),
+                Field::from(clean(row.id.as_str())),
+                Field::from(clean(row.link.as_str())),
+                Field::from(clean(&row.tiktok_status)),
+                Field::from(ago(now, row.paid_at.unwrap_or(row.created_at))),
+                Field::from(clean(row.store_order.as_deref().unwrap_or("—"))),
+                Field::from(clean(&row.why)),
             ]
         });
     } else {
@@ -266,13 +312,13 @@ fn orders(
                     .map(|k| k.describe().to_string())
                     .unwrap_or_else(|| clean(&row.why));
                 vec![
-                    Cell::from(clean(row.id.as_str())),
-                    Cell::from(clean(row.link.as_str())),
-                    Cell::from(ship_by).style(theme.urgency(row.urgency)),
-                    Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
-                    Cell::from(store_side),
-                    Cell::from(clean(&row.skus)),
-                    Cell::from(clean(&row.buyer)),
+                    Field::from(clean(row.id.as_str())),
+                    Field::from(clean(row.link.as_str())),
+                    Field::from(ship_by).style(theme.urgency(row.urgency)),
+                    Field::from(clean(row.store_order.as_deref().unwrap_or("—"))),
+                    Field::from(store_side),
+                    Field::from(clean(&row.skus)),
+                    Field::from(clean(&row.buyer)),
                 ]
             },
         );
@@ -285,14 +331,14 @@ fn every_order(frame: &mut Frame, state: &State, area: Rect) {
     let own = Some(EVERY_ORDER_DEFAULT);
     draw_list(frame, state, area, &state.orders, &cols, own, |row| {
         vec![
-            Cell::from(clean(row.id.as_str())),
-            Cell::from(clean(row.store_order.as_deref().unwrap_or("—"))),
-            Cell::from(clean(&row.buyer)),
-            Cell::from(stamp(state.now, row.created_at)),
-            Cell::from(clean(&row.tiktok_status)),
-            Cell::from(clean(row.link.as_str())),
-            Cell::from(clean(&row.why)),
-            Cell::from(clean(&row.skus)),
+            Field::from(clean(row.id.as_str())),
+            Field::from(clean(row.store_order.as_deref().unwrap_or("—"))),
+            Field::from(clean(&row.buyer)),
+            Field::from(stamp(state.now, row.created_at)),
+            Field::from(clean(&row.tiktok_status)),
+            Field::from(clean(row.link.as_str())),
+            Field::from(clean(&row.why)),
+            Field::from(clean(&row.skus)),
         ]
     });
 }
@@ -324,14 +370,14 @@ fn cancellations(frame: &mut Frame, state: &State, area: Rect) {
                 Style::new()
             };
             vec![
-                Cell::from(clean(row.order_id.as_str())),
-                Cell::from(clean(row.link.as_str())),
-                Cell::from(clean(&row.direction)),
-                Cell::from(clean(&row.initiator)),
-                Cell::from(clean(&row.what)),
-                Cell::from(deadline).style(theme.urgency(row.urgency)),
-                Cell::from(sync).style(sync_style),
-                Cell::from(clean(&row.reason)),
+                Field::from(clean(row.order_id.as_str())),
+                Field::from(clean(row.link.as_str())),
+                Field::from(clean(&row.direction)),
+                Field::from(clean(&row.initiator)),
+                Field::from(clean(&row.what)),
+                Field::from(deadline).style(theme.urgency(row.urgency)),
+                Field::from(sync).style(sync_style),
+                Field::from(clean(&row.reason)),
             ]
         },
     );
@@ -355,12 +401,12 @@ fn approvals(frame: &mut Frame, state: &State, area: Rect) {
             n => format!("{}: {first}, …", counted(n, "order", "orders")),
         };
         vec![
-            Cell::from(row.id.to_string()),
-            Cell::from(who),
-            Cell::from(ago(now, row.requested_at)),
-            Cell::from(row.flow.name()),
-            Cell::from(targets),
-            Cell::from(clean(&row.reason)),
+            Field::from(row.id.to_string()),
+            Field::from(who),
+            Field::from(ago(now, row.requested_at)),
+            Field::from(row.flow.name()),
+            Field::from(targets),
+            Field::from(clean(&row.reason)),
         ]
     });
 }
@@ -379,20 +425,20 @@ fn activity(frame: &mut Frame, state: &State, area: Rect) {
             None
         };
         let who = if row.source == "engine" {
-            Cell::from(clean(&row.who)).style(theme.muted)
+            Field::from(clean(&row.who)).style(theme.muted)
         } else {
-            Cell::from(clean(&row.who))
+            Field::from(clean(&row.who))
         };
-        let what = Cell::from(clean(&row.text));
+        let what = Field::from(clean(&row.text));
         vec![
-            Cell::from(stamp(state.now, row.at)),
+            Field::from(stamp(state.now, row.at)),
             who,
-            Cell::from(
+            Field::from(
                 row.link
                     .as_ref()
                     .map_or(String::new(), |l| clean(l.as_str())),
             ),
-            Cell::from(
+            Field::from(
                 row.order
                     .as_ref()
                     .map_or(String::new(), |o| clean(o.as_str())),
@@ -415,7 +461,7 @@ fn draw_list<T: Row + Clone>(
     list: &List<T>,
     cols: &[Col],
     own_order: Option<OwnOrder>,
-    cells: impl Fn(&T) -> Vec<Cell<'static>>,
+    cells: impl Fn(&T) -> Vec<Field>,
 ) {
     let theme = &state.theme;
     let markable = cols.first().is_some_and(|c| c.title.is_empty());
@@ -429,6 +475,15 @@ fn draw_list<T: Row + Clone>(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let keep = fit(cols, inner.width);
+    let widths = widths(cols, &keep);
+    // The widths the table will give its columns (it lays them out the same way).
+    let room: Vec<usize> = Layout::horizontal(widths.clone())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, inner.width, 1))
+        .iter()
+        .map(|column| usize::from(column.width))
+        .collect();
     let (sort_here, dir) = match (list.sort, own_order) {
         (OrderColumn::Default, Some((column, SortDir::Asc))) => (Some(column), list.dir),
         (OrderColumn::Default, Some((column, SortDir::Desc))) => {
@@ -455,14 +510,15 @@ fn draw_list<T: Row + Clone>(
         let marked = list.is_marked(row);
         let mut all = Vec::with_capacity(cols.len());
         if markable {
-            all.push(Cell::from(if marked { "●" } else { " " }));
+            all.push(Field::from(if marked { "●" } else { " " }));
         }
         all.extend(cells(row));
         let kept = all
             .into_iter()
             .zip(&keep)
             .filter(|(_, k)| **k)
-            .map(|(c, _)| c);
+            .zip(&room)
+            .map(|((field, _), room)| Cell::from(cut(&field.text, *room)).style(field.style));
         let style = match (index == list.selected, marked) {
             (true, _) => theme.selected,
             (false, true) => theme.marked,
@@ -470,9 +526,7 @@ fn draw_list<T: Row + Clone>(
         };
         TableRow::new(kept).style(style)
     });
-    let table = Table::new(rows, widths(cols, &keep))
-        .header(header)
-        .column_spacing(1);
+    let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, inner);
     if list.loaded && !list.stale && list.total == 0 {
         let text = if list.filter.is_empty() {
@@ -545,4 +599,21 @@ fn status<T: Row + Clone>(state: &State, list: &List<T>) -> Line<'static> {
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut;
+
+    #[test]
+    fn a_cell_longer_than_its_column_ends_in_an_ellipsis_within_it() {
+        assert_eq!(cut("#1002", 8), "#1002");
+        assert_eq!(cut("#TT576405000003850840", 8), "#TT5764…");
+        assert_eq!(cut("12345678", 8), "12345678");
+        // Wide characters count as two columns, and never half of one shows.
+        assert_eq!(cut("田中太郎様", 6), "田中…");
+        assert_eq!(cut("田中太郎様", 5), "田中…");
+        assert_eq!(cut("anything", 1), "…");
+        assert_eq!(cut("anything", 0), "");
+    }
 }
