@@ -371,10 +371,11 @@ pub fn apply_failure(
                         .unwrap_or_default();
                 job.requeue();
                 job.run_after = now + delay;
-                (
-                    JobEnd::Retrying,
-                    format!("retrying in {}: {reason}", human_duration(delay)),
-                )
+                let when = match delay.num_seconds() {
+                    0 => "now".to_string(),
+                    _ => format!("in {}", human_duration(delay)),
+                };
+                (JobEnd::Retrying, format!("retrying {when}: {reason}"))
             }
         }
         JobFailure::Stuck { reason, .. } => {

@@ -533,7 +533,8 @@ pub struct OrderDetail {
     pub raw: Option<String>,
     /// Why it is stuck and what would fix it.
     pub diagnosis: Vec<String>,
-    /// What this user may do to it now.
+    /// What this user may do to it now, by command name (`resync`, `retry`, `reprint-label`,
+    /// `parcel-handled`, `approve-cancel`, `reject-cancel`: the console's `:` commands).
     pub actions: Vec<String>,
     /// Resync requests naming this order that wait for an operator's decision.
     #[serde(default)]

@@ -114,13 +114,13 @@ impl Service {
             actions.push("retry".to_string());
         }
         if may(Permission::MarkParcelHandled) && order.open_parcel().is_some() {
-            actions.push("mark parcel handled".to_string());
+            actions.push("parcel-handled".to_string());
         }
         if may(Permission::ReprintLabel) && order.tiktok.shipping_type == ShippingType::Tiktok {
-            actions.push("reprint label".to_string());
+            actions.push("reprint-label".to_string());
         }
         if may(Permission::RespondBuyerCancel) && cancellations.iter().any(|c| c.awaits_seller()) {
-            actions.push("approve/reject buyer cancel".to_string());
+            actions.extend(["approve-cancel", "reject-cancel"].map(String::from));
         }
         let pending_requests = store
             .pending_requests_of(id)

@@ -400,6 +400,10 @@ fn timeline_and_raw(state: &State, doc: &mut Doc, data: &OrderDetail) {
     let theme = &state.theme;
     let o: &Order = &data.order;
     doc.heading("Timeline (newest first)");
+    if o.timeline.is_empty() {
+        // A preloaded or imported past order: its history came whole, with no events.
+        doc.text("nothing recorded", theme.muted);
+    }
     for entry in o.timeline.iter().rev() {
         let flow = entry.flow.map_or("", |f| f.name());
         doc.text(

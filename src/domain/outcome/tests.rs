@@ -221,7 +221,7 @@ fn failures_retry_with_backoff_until_exhausted_then_stick() {
     assert_eq!(end, JobEnd::Retrying);
     assert_eq!(job.state, JobState::Ready);
     assert_eq!(job.run_after, t(30), "never sooner than the platform asked");
-    assert!(detail.starts_with("retrying in"), "{detail}");
+    assert_eq!(detail, "retrying in 30s: 503 from the store");
     assert_eq!(order.flows.import.status, FlowStatus::Queued);
     assert_eq!(order.flows.import.attempts, 1);
 
@@ -299,4 +299,20 @@ fn an_ambiguous_failure_is_read_back_and_a_permanent_one_sticks_with_its_error()
             .and_then(|e| e.request_id.as_deref()),
         Some("req-1")
     );
+}
+
+#[test]
+fn a_retry_whose_jittered_wait_is_nothing_says_now() {
+    let mut order = queued(paid(), Flow::Import);
+    let mut job = job_of(&order, JobKind::Import);
+    let failure = JobFailure::Retry {
+        reason: "503 from the store".into(),
+        error: None,
+        after: None,
+        maybe_applied: false,
+    };
+    let backoff = Backoff::default();
+    let (end, detail) = apply_failure(&mut job, &mut order, None, failure, &backoff, 0.0, t(0));
+    assert_eq!(end, JobEnd::Retrying);
+    assert_eq!(detail, "retrying now: 503 from the store");
 }

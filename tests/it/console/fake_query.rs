@@ -173,7 +173,10 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
         },
         paid,
     );
-    order.note(paid, Some(Flow::Import), "import queued");
+    // Past orders came whole (a preloaded history), with no events; live ones were queued.
+    if !matches!(row.tiktok_status.as_str(), "DELIVERED" | "COMPLETED") {
+        order.note(paid, Some(Flow::Import), "import queued");
+    }
     if let Some(reason) = &stuck {
         order.flows.import = FlowState {
             status: FlowStatus::Stuck {

@@ -155,6 +155,10 @@ async fn a_delivered_orders_ship_by_is_a_date_not_a_countdown() {
         !ship_by.contains("late") && !ship_by.contains('('),
         "{ship_by}"
     );
+    // It came with a preloaded history: its timeline says it has nothing, not a bare heading.
+    press(&client, &mut state, "G").await;
+    let end = plain(&render(&state));
+    assert!(end.contains("nothing recorded"), "{end}");
     // One still to ship counts down.
     press(&client, &mut state, "esc 2 enter").await;
     let screen = plain(&render(&state));

@@ -116,3 +116,37 @@ async fn without_a_print_command_a_reprint_saves_the_label_and_says_where() {
     assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF"));
     assert_eq!(rig.order(&id).label_file.as_deref(), Some(path.as_str()));
 }
+
+/// The detail's "what you can do" names console commands, so the console can show each with
+/// its key (`p label`), and a script can run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_detail_names_what_a_person_may_do_by_the_commands_that_do_it() {
+    let mut rig = Rig::with(Options {
+        shops: 1,
+        ..Options::default()
+    })
+    .await;
+    let mut spec = rig.new_order(GB);
+    spec.shipping_type = "TIKTOK".into();
+    let id = rig.add(&spec);
+    rig.sync().await;
+    let actions = |role| {
+        let rig = &rig;
+        let id = id.clone();
+        async move {
+            match rig.call(role, Request::Order { id }).await {
+                Ok(Response::Order(detail)) => detail.actions,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let admin = actions(Role::Admin).await;
+    assert!(admin.contains(&"reprint-label".to_string()), "{admin:?}");
+    for name in &admin {
+        assert!(
+            orderdeck::console::action::Action::parse(name).is_some(),
+            "{name:?} is no console command"
+        );
+    }
+    assert!(actions(Role::Viewer).await.is_empty());
+}
