@@ -424,6 +424,21 @@ fn footer_actions(state: &State) -> &'static [Action] {
     }
 }
 
+/// In an order's detail, an action on the order is hinted only when the service offers it for
+/// this order: no "t retry" when nothing is stuck, no "p label" when the seller ships, no
+/// "a approve" without a buyer's cancel request.
+fn offered_in_detail(state: &State, action: Action) -> bool {
+    use Action::*;
+    let Some(data) = state.detail.as_ref().and_then(|d| d.data.as_ref()) else {
+        return true;
+    };
+    let on_the_order = matches!(
+        action,
+        Resync | RetryStuck | ParcelHandled | ReprintLabel | ApproveCancel | RejectCancel
+    );
+    !on_the_order || data.actions.iter().any(|name| name == action.name())
+}
+
 fn draw_footer(frame: &mut Frame, state: &State, area: Rect) {
     let theme = &state.theme;
     if let Some(line) = &state.line {
@@ -482,7 +497,7 @@ fn draw_footer(frame: &mut Frame, state: &State, area: Rect) {
     let mut hints = Vec::new();
     for action in footer_actions(state) {
         let always = matches!(action, Action::Help | Action::Quit);
-        if always || available(state, *action).is_err() {
+        if always || available(state, *action).is_err() || !offered_in_detail(state, *action) {
             continue;
         }
         let Some(entry) = hint(*action) else {

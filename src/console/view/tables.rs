@@ -83,6 +83,15 @@ impl<S: Into<String>> From<S> for Field {
     }
 }
 
+/// A dash for a field nothing fills (a buyer TikTok does not name before payment), as for
+/// an order not in the store yet: a blank cell reads as a drawing fault.
+fn or_dash(text: String) -> String {
+    match text.trim().is_empty() {
+        true => "—".into(),
+        false => text,
+    }
+}
+
 /// `text` in `width` columns of the terminal: whole if it fits, else as much as fits before
 /// a "…".
 fn cut(text: &str, width: usize) -> String {
@@ -318,7 +327,7 @@ fn orders(
                     Field::from(clean(row.store_order.as_deref().unwrap_or("—"))),
                     Field::from(store_side),
                     Field::from(clean(&row.skus)),
-                    Field::from(clean(&row.buyer)),
+                    Field::from(or_dash(clean(&row.buyer))),
                 ]
             },
         );
@@ -333,7 +342,7 @@ fn every_order(frame: &mut Frame, state: &State, area: Rect) {
         vec![
             Field::from(clean(row.id.as_str())),
             Field::from(clean(row.store_order.as_deref().unwrap_or("—"))),
-            Field::from(clean(&row.buyer)),
+            Field::from(or_dash(clean(&row.buyer))),
             Field::from(stamp(state.now, row.created_at)),
             Field::from(clean(&row.tiktok_status)),
             Field::from(clean(row.link.as_str())),
@@ -603,7 +612,14 @@ fn status<T: Row + Clone>(state: &State, list: &List<T>) -> Line<'static> {
 
 #[cfg(test)]
 mod tests {
-    use super::cut;
+    use super::{cut, or_dash};
+
+    #[test]
+    fn a_field_nothing_fills_shows_a_dash() {
+        assert_eq!(or_dash(String::new()), "—");
+        assert_eq!(or_dash("  ".into()), "—");
+        assert_eq!(or_dash("Olga Baker".into()), "Olga Baker");
+    }
 
     #[test]
     fn a_cell_longer_than_its_column_ends_in_an_ellipsis_within_it() {

@@ -236,15 +236,23 @@ pub fn detail_of(row: &OrderRow, role: Option<Role>) -> OrderDetail {
         created_at: now() - Duration::hours(1),
         updated_at: now() - Duration::hours(1),
     };
+    // As the service offers them: a retry when something is stuck, a label when TikTok
+    // ships, an answer to the buyer's cancel request every order here has.
+    let tiktok_ships = order.tiktok.shipping_type == ShippingType::Tiktok;
     let actions = [
-        ("resync", Permission::RequestResync),
-        ("retry", Permission::RetryStuckJob),
-        ("reprint-label", Permission::ReprintLabel),
-        ("approve-cancel", Permission::RespondBuyerCancel),
+        ("resync", Permission::RequestResync, true),
+        (
+            "retry",
+            Permission::RetryStuckJob,
+            stuck.is_some() || tracking_stuck,
+        ),
+        ("reprint-label", Permission::ReprintLabel, tiktok_ships),
+        ("approve-cancel", Permission::RespondBuyerCancel, true),
+        ("reject-cancel", Permission::RespondBuyerCancel, true),
     ]
     .into_iter()
-    .filter(|(_, p)| role.is_some_and(|r| r.may(*p)))
-    .map(|(name, _)| name.to_string())
+    .filter(|(_, p, applies)| *applies && role.is_some_and(|r| r.may(*p)))
+    .map(|(name, _, _)| name.to_string())
     .collect();
     let diagnosis = match (&stuck, tracking_stuck) {
         (Some(reason), _) => vec![

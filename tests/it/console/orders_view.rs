@@ -1,7 +1,8 @@
 //! The Orders view (every order, newest first) and `:order` by what a customer quotes: the
 //! view asks the service for the every-order list, sorts and filters it there, shows a filtered
 //! page before its count and keeps answering keys while the count follows; `:order` opens the
-//! one order a TikTok id or store number names, lists several, and says so when none.
+//! one order a TikTok id or store number names, lists several, and says so when none. An
+//! order's detail reads right for a year-old order and hints only the keys that apply to it.
 
 use std::collections::VecDeque;
 
@@ -409,4 +410,37 @@ async fn a_number_two_stores_gave_lists_both_and_an_unknown_one_is_named() {
     let said = toasts(&state).join("\n");
     assert!(said.contains("no order is named \"#4242\""), "{said}");
     assert_eq!(state.view, View::Orders, "nothing moved");
+}
+
+#[tokio::test]
+async fn an_orders_detail_hints_only_the_keys_that_apply_to_it() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    let footer = |state: &State| {
+        let screen = plain(&render(state));
+        screen.lines().last().unwrap_or_default().to_string()
+    };
+    // Pending's first three: stuck (the seller ships), waiting on hold, retrying (TikTok ships).
+    press(&client, &mut state, "2 enter").await;
+    let stuck = footer(&state);
+    assert!(
+        stuck.contains("t retry") && !stuck.contains("p label"),
+        "{stuck}"
+    );
+    press(&client, &mut state, "esc j enter").await;
+    let waiting = footer(&state);
+    assert!(
+        !waiting.contains("t retry") && !waiting.contains("p label"),
+        "{waiting}"
+    );
+    assert!(
+        waiting.contains("r resync") && waiting.contains("a approve"),
+        "{waiting}"
+    );
+    press(&client, &mut state, "esc j enter").await;
+    let tiktok_ships = footer(&state);
+    assert!(
+        tiktok_ships.contains("p label") && !tiktok_ships.contains("t retry"),
+        "{tiktok_ships}"
+    );
 }
