@@ -135,6 +135,18 @@ pub fn stamp(now: Timestamp, at: Timestamp) -> String {
     at.format(format).to_string()
 }
 
+/// `text` in `width` columns of the terminal: whole if it fits, else as much as fits before
+/// a "…".
+pub fn cut(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    match width {
+        0 => String::new(),
+        _ => format!("{}…", cut_to_width(text, width - 1)),
+    }
+}
+
 /// A full UTC time: "2026-11-20 14:05 UTC".
 pub fn full_stamp(at: Timestamp) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -607,19 +619,30 @@ fn draw_toasts(frame: &mut Frame, state: &State, body: Rect) {
 
 /// The longest start of `text` at most `width` columns wide.
 fn cut_to_width(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) > width {
-            break;
-        }
-        out.push(c);
-    }
-    out
+    let mut used = 0;
+    text.chars()
+        .take_while(|c| {
+            used += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+            used <= width
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_longer_than_its_column_ends_in_an_ellipsis_within_it() {
+        assert_eq!(cut("#1002", 8), "#1002");
+        assert_eq!(cut("#TT576405000003850840", 8), "#TT5764…");
+        assert_eq!(cut("12345678", 8), "12345678");
+        // Wide characters count as two columns, and never half of one shows.
+        assert_eq!(cut("田中太郎様", 6), "田中…");
+        assert_eq!(cut("田中太郎様", 5), "田中…");
+        assert_eq!(cut("anything", 1), "…");
+        assert_eq!(cut("anything", 0), "");
+    }
     use crate::domain::clock::from_unix;
 
     #[test]

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 use crate::domain::access::{Permission, refusal};
 use crate::domain::settings::SettingKey;
 
-use super::clean;
+use super::{clean, cut};
 use crate::console::effect::counted;
 use crate::console::settings_form::{Editor, FieldKind, FormRow, kind};
 use crate::console::state::State;
@@ -88,7 +88,7 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
         frame.render_widget(Span::styled("loading…", theme.muted), inner);
         return;
     };
-    let lines = form_lines(state, current);
+    let lines = form_lines(state, current, usize::from(inner.width));
     let selected_line = lines
         .iter()
         .position(|(row, _)| *row == Some(form.selected))
@@ -117,10 +117,12 @@ fn fixed(state: &State, key: crate::domain::settings::SettingKey) -> Option<Stri
     key.fixed_on(platform)
 }
 
-/// Every line of the form with the index of the row it shows (None for headings).
+/// Every line of the form with the index of the row it shows (None for headings), `width`
+/// columns wide: a value longer than its room ends in "…" (the one being edited scrolls).
 fn form_lines(
     state: &State,
     current: &crate::domain::settings::LinkSettings,
+    width: usize,
 ) -> Vec<(Option<usize>, Line<'static>)> {
     let theme = &state.theme;
     let form = &state.settings;
@@ -163,7 +165,8 @@ fn form_lines(
             (Some(Editor::Text { input, .. } | Editor::Mapping { input, .. }), true) => {
                 clean(input.value())
             }
-            _ => value,
+            // The marks, the key and a space before it.
+            _ => cut(&clean(&value), width.saturating_sub(KEY_WIDTH + 3)),
         };
         let selected = i == form.selected;
         let style = if selected {
@@ -186,7 +189,7 @@ fn form_lines(
                 Span::styled(format!("{:<KEY_WIDTH$}", clean(&key)), style),
                 Span::raw(" "),
                 Span::styled(
-                    clean(&value),
+                    value,
                     value_style.patch(if editing { Style::new() } else { style }),
                 ),
             ]),
@@ -275,7 +278,7 @@ pub fn cursor(state: &State, screen: Rect) -> Option<Position> {
     );
     let (_, form_area, _) = areas(body);
     let inner = Block::bordered().inner(form_area);
-    let lines = form_lines(state, current);
+    let lines = form_lines(state, current, usize::from(inner.width));
     let line = lines
         .iter()
         .position(|(row, _)| *row == Some(form.selected))?;

@@ -11,11 +11,10 @@ use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TableRow, Table};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::service::api::{OrderColumn, SortDir};
 
-use super::{ago, clean, left, stamp};
+use super::{ago, clean, cut, left, stamp};
 use crate::console::effect::counted;
 use crate::console::list::{List, Row};
 use crate::console::state::{State, View};
@@ -90,28 +89,6 @@ fn or_dash(text: String) -> String {
         true => "—".into(),
         false => text,
     }
-}
-
-/// `text` in `width` columns of the terminal: whole if it fits, else as much as fits before
-/// a "…".
-fn cut(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
 }
 
 /// Which columns fit in `width`: the least important go first.
@@ -612,24 +589,12 @@ fn status<T: Row + Clone>(state: &State, list: &List<T>) -> Line<'static> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut, or_dash};
+    use super::or_dash;
 
     #[test]
     fn a_field_nothing_fills_shows_a_dash() {
         assert_eq!(or_dash(String::new()), "—");
         assert_eq!(or_dash("  ".into()), "—");
         assert_eq!(or_dash("Olga Baker".into()), "Olga Baker");
-    }
-
-    #[test]
-    fn a_cell_longer_than_its_column_ends_in_an_ellipsis_within_it() {
-        assert_eq!(cut("#1002", 8), "#1002");
-        assert_eq!(cut("#TT576405000003850840", 8), "#TT5764…");
-        assert_eq!(cut("12345678", 8), "12345678");
-        // Wide characters count as two columns, and never half of one shows.
-        assert_eq!(cut("田中太郎様", 6), "田中…");
-        assert_eq!(cut("田中太郎様", 5), "田中…");
-        assert_eq!(cut("anything", 1), "…");
-        assert_eq!(cut("anything", 0), "");
     }
 }
