@@ -165,17 +165,20 @@ fn order_cols(why: &'static str) -> [Col; 7] {
 const EVERY_ORDER_DEFAULT: OwnOrder = (OrderColumn::Created, SortDir::Desc);
 
 /// The Orders view's columns: what support needs to find the order a customer calls about
-/// (TikTok id, store order number, buyer, when), then where it stands. Each is a column the
-/// store indexes the every-order list by, so each sorts a million orders as a range scan.
+/// (TikTok id, store order number, buyer, which link, when), then where it stands. Each is a
+/// column the store indexes the every-order list by, so each sorts a million orders as a range
+/// scan.
 fn every_order_cols() -> [Col; 9] {
     [
         col("", 1, 0),
         sorted(col("Order", 18, 0), OrderColumn::Id),
         sorted(col("Store", 8, 0), OrderColumn::StoreOrder),
         sorted(col("Buyer", 16, 0), OrderColumn::Buyer),
-        sorted(col("Created", 11, 0), OrderColumn::Created),
-        sorted(col("TikTok status", 17, 1), OrderColumn::Status),
-        sorted(col("Link", 10, 2), OrderColumn::Link),
+        sorted(col("Created", 11, 1), OrderColumn::Created),
+        sorted(col("TikTok status", 17, 2), OrderColumn::Status),
+        // Kept before Created on a narrow screen: one store number can name orders of
+        // several stores (`:order #1024`), and only the link tells them apart.
+        sorted(col("Link", 10, 0), OrderColumn::Link),
         sorted(fill("Why", 20, 3), OrderColumn::Why),
         sorted(col("SKUs", 16, 4), OrderColumn::Skus),
     ]
