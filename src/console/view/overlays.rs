@@ -283,6 +283,7 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     let mut chain: Vec<Scope> = beneath(state).to_vec();
     chain.extend([Scope::Input, Scope::Confirm]);
     let effective = state.keymap.effective(&chain);
+    let width = usize::from(room(state));
     for scope in chain {
         let mut entries: Vec<(Vec<String>, crate::console::action::Action)> = Vec::new();
         for (_, binding) in effective.iter().filter(|(s, _)| *s == scope) {
@@ -313,8 +314,7 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
             if wide {
                 spans.push(Span::raw(format!("{:<19}", action.name())));
             }
-            spans.push(Span::styled(action.describe().to_string(), theme.muted));
-            lines.push(Line::from(spans));
+            lines.extend(hanging(spans, action.describe(), theme.muted, width));
         }
         lines.push(Line::raw(""));
     }
@@ -328,12 +328,27 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
             continue;
         }
         let usage = format!(":{} {}", command.name, command.args);
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {usage:<27}"), theme.key),
-            Span::styled(command.help.to_string(), theme.muted),
-        ]));
+        let spans = vec![Span::styled(format!("  {usage:<27}"), theme.key)];
+        lines.extend(hanging(spans, command.help, theme.muted, width));
     }
     lines
+}
+
+/// `lead` (keys or a command, padded to a column) then `text` wrapped to `width`, its further
+/// lines under its first: a description cut at the box's edge would hide what a key does.
+fn hanging(lead: Vec<Span<'static>>, text: &str, style: Style, width: usize) -> Vec<Line<'static>> {
+    let indent: usize = lead.iter().map(Span::width).sum();
+    let mut pieces = wrap(text, width.saturating_sub(indent).max(12)).into_iter();
+    let mut first = lead;
+    first.push(Span::styled(pieces.next().unwrap_or_default(), style));
+    std::iter::once(Line::from(first))
+        .chain(pieces.map(|piece| {
+            Line::from(vec![
+                Span::raw(" ".repeat(indent)),
+                Span::styled(piece, style),
+            ])
+        }))
+        .collect()
 }
 
 fn problem_lines(state: &State) -> Vec<Line<'static>> {
