@@ -31,9 +31,9 @@ pub struct SandboxArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct OrderArgs {
-    /// The TikTok order id
-    #[arg(value_name = "ID")]
-    pub order: TiktokOrderId,
+    /// The TikTok order id, or the store's order number (#1002 or 1002)
+    #[arg(value_name = "ID|NUMBER")]
+    pub order: String,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

@@ -92,35 +92,48 @@ pub async fn sync_once(client: &dyn Client, in_process: bool) -> anyhow::Result<
     Ok(())
 }
 
-/// Pages through a list until it is exhausted.
+/// Pages through a list until it ends or `limit` rows are in.
 async fn all_pages<T>(
     client: &dyn Client,
-    mut page: impl FnMut(usize) -> Request,
+    limit: Option<usize>,
+    mut page: impl FnMut(usize, usize) -> Request,
     pick: impl Fn(Response) -> Option<Paged<T>>,
 ) -> anyhow::Result<Vec<T>> {
+    let wanted = limit.unwrap_or(usize::MAX);
     let mut rows = Vec::new();
-    loop {
-        let response = call(client, page(rows.len())).await?;
+    while rows.len() < wanted {
+        let asked = (wanted - rows.len()).min(MAX_PAGE);
+        let response = call(client, page(rows.len(), asked)).await?;
         let paged = pick(response).context("unexpected answer from the service")?;
         let got = paged.rows.len();
         rows.extend(paged.rows);
-        if got == 0 || rows.len() >= paged.total {
-            return Ok(rows);
+        // A filtered page whose count is still to come has a total that only says how far
+        // the service read: it is full, and the list goes on.
+        let ended = !paged.counting && rows.len() >= paged.total;
+        if got == 0 || ended {
+            break;
         }
     }
+    Ok(rows)
 }
 
 pub async fn orders(client: &dyn Client, args: &OrdersArgs) -> anyhow::Result<()> {
     let Some(view) = args.view.order_view() else {
+        if args.sort.is_some() || args.desc {
+            anyhow::bail!(
+                "--sort and --desc sort order lists; cancellations come soonest deadline first"
+            );
+        }
         let rows = all_pages(
             client,
-            |offset| {
+            args.limit,
+            |offset, limit| {
                 Request::Cancellations(CancellationQuery {
                     link: args.link.clone(),
-                    filter: None,
+                    filter: args.filter.clone(),
                     waiting_only: false,
                     offset,
-                    limit: MAX_PAGE,
+                    limit,
                     sort: Default::default(),
                 })
             },
@@ -160,14 +173,19 @@ pub async fn orders(client: &dyn Client, args: &OrdersArgs) -> anyhow::Result<()
         }
         return table.print(&format!("{} cancellation(s)", rows.len()));
     };
+    let (sort, dir) = args.sorting();
     let rows = all_pages(
         client,
-        |offset| {
+        args.limit,
+        |offset, limit| {
             Request::Orders(OrderQuery {
+                view,
                 link: args.link.clone(),
+                filter: args.filter.clone(),
+                sort,
+                dir,
                 offset,
-                limit: MAX_PAGE,
-                ..OrderQuery::first_page(view, MAX_PAGE)
+                limit,
             })
         },
         |r| {
@@ -205,17 +223,42 @@ pub async fn orders(client: &dyn Client, args: &OrdersArgs) -> anyhow::Result<()
     table.print(&format!("{} order(s) in {}", rows.len(), view.name()))
 }
 
+/// One order, named by its TikTok id or by the number its store gave it (what a customer
+/// quotes): one number in several stores is listed, for the caller to pick one by its id.
 pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> {
-    let detail = expect!(
-        call(
-            client,
-            Request::Order {
-                id: args.order.clone()
-            }
-        )
-        .await?,
-        Order
-    );
+    let typed = crate::domain::text::sanitize(&args.order);
+    let request = Request::FindOrder {
+        text: args.order.clone(),
+    };
+    let found = expect!(call(client, request).await?, Orders);
+    let id = match found.rows.as_slice() {
+        [one] => one.id.clone(),
+        [] => anyhow::bail!(
+            "no order is named {typed:?}: it is neither a TikTok order id nor a store order \
+             number in orderdeck's store"
+        ),
+        several => {
+            let listed: Vec<String> = several
+                .iter()
+                .map(|r| {
+                    let number = r.store_order.as_deref().unwrap_or("-");
+                    format!(
+                        "  {}  {}  {}",
+                        r.id,
+                        r.link,
+                        crate::domain::text::sanitize(number)
+                    )
+                })
+                .collect();
+            anyhow::bail!(
+                "{typed:?} names {} orders (one number in several stores); give one's TikTok \
+                 id:\n{}",
+                several.len(),
+                listed.join("\n")
+            )
+        }
+    };
+    let detail = expect!(call(client, Request::Order { id }).await?, Order);
     if args.json {
         return print_json(&detail);
     }
@@ -340,11 +383,12 @@ pub async fn resync(
 pub async fn requests(client: &dyn Client, args: &RequestsArgs) -> anyhow::Result<()> {
     let rows = all_pages(
         client,
-        |offset| {
+        None,
+        |offset, limit| {
             Request::Requests(RequestQuery {
                 pending_only: true,
                 offset,
-                limit: MAX_PAGE,
+                limit,
                 sort: Default::default(),
             })
         },
@@ -530,12 +574,13 @@ pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> 
     });
     let rows = all_pages(
         client,
-        |offset| {
+        None,
+        |offset, limit| {
             Request::Audit(AuditQuery {
                 since,
                 filter: None,
                 offset,
-                limit: MAX_PAGE,
+                limit,
                 sort: Default::default(),
             })
         },
@@ -590,4 +635,84 @@ pub async fn audit(client: &dyn Client, args: &AuditArgs) -> anyhow::Result<()> 
         rows.len(),
         if rows.len() == 1 { "y" } else { "ies" }
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use tokio::sync::broadcast;
+
+    use super::*;
+    use crate::cli::history::History;
+    use crate::domain::clock::from_unix;
+    use crate::domain::ids::LinkId;
+    use crate::domain::triage::OrderView;
+    use crate::service::client::ClientEvent;
+
+    /// A filtered order list as the service pages it: a page that fills before the list's end
+    /// is marked `counting`, its total only how far the service read.
+    struct Filtered {
+        rows: Vec<OrderRow>,
+    }
+
+    #[async_trait]
+    impl Client for Filtered {
+        async fn call(&self, request: Request) -> Result<Response, ServiceError> {
+            let Request::Orders(query) = request else {
+                panic!("only order pages are asked for: {request:?}");
+            };
+            let start = query.offset.min(self.rows.len());
+            let end = (start + query.limit).min(self.rows.len());
+            let filled_before_the_end = end - start == query.limit && end < self.rows.len();
+            Ok(Response::Orders(Paged {
+                total: if filled_before_the_end {
+                    end
+                } else {
+                    self.rows.len()
+                },
+                offset: start,
+                rows: self.rows[start..end].to_vec(),
+                counting: filled_before_the_end,
+            }))
+        }
+
+        fn events(&self) -> broadcast::Receiver<ClientEvent> {
+            broadcast::channel(1).1
+        }
+    }
+
+    async fn listed(client: &Filtered, limit: Option<usize>) -> Vec<OrderRow> {
+        let page = |offset, limit| {
+            Request::Orders(OrderQuery {
+                offset,
+                limit,
+                filter: Some("demir".into()),
+                ..OrderQuery::first_page(OrderView::All, limit)
+            })
+        };
+        let pick = |r| match r {
+            Response::Orders(p) => Some(p),
+            _ => None,
+        };
+        all_pages(client, limit, page, pick).await.expect("listed")
+    }
+
+    #[tokio::test]
+    async fn a_filtered_list_pages_past_a_total_still_being_counted_and_stops_at_the_limit() {
+        let history = History {
+            links: vec![LinkId::new("uk").unwrap()],
+            count: 1_200,
+            end: from_unix(1_800_000_000),
+        };
+        let rows = (0..history.count)
+            .map(|n| {
+                let order = history.order(n).unwrap();
+                crate::service::rows::order_row(&order, OrderView::All, history.end)
+            })
+            .collect();
+        let client = Filtered { rows };
+        assert_eq!(listed(&client, None).await, client.rows, "all three pages");
+        assert_eq!(listed(&client, Some(700)).await, client.rows[..700]);
+        assert_eq!(listed(&client, Some(0)).await, []);
+    }
 }

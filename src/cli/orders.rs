@@ -1,11 +1,13 @@
 //! `orderdeck orders`: which list to print (pending, missing tracking, cancellations, stuck,
-//! all) and for which link; the listing itself is in `commands`.
+//! all), for which link, filtered and sorted as the console does it, and how many; the listing
+//! itself is in `commands`.
 
 use clap::{Args, ValueEnum};
 
 use crate::config::Config;
 use crate::domain::ids::LinkId;
 use crate::domain::triage::OrderView;
+use crate::service::api::{OrderColumn, SortDir};
 
 #[derive(Debug, Clone, Args)]
 pub struct OrdersArgs {
@@ -15,9 +17,76 @@ pub struct OrdersArgs {
     /// Only this link's orders
     #[arg(long, value_name = "L")]
     pub link: Option<LinkId>,
+    /// Only the rows matching TEXT, as the console's `/` filter reads it: words and
+    /// field:value terms (`buyer:hannah`, `order:#1002`, `tracking:RM123`, `sku:JMP`)
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Sort an order list by this column (by default, the list's own order)
+    #[arg(long, value_enum, value_name = "COLUMN")]
+    pub sort: Option<SortBy>,
+    /// The other way round: largest first with --sort, else the list's own order reversed
+    #[arg(long)]
+    pub desc: bool,
+    /// At most N rows (a store of a million orders lists them all otherwise)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+impl OrdersArgs {
+    /// The order and direction asked for.
+    pub fn sorting(&self) -> (OrderColumn, SortDir) {
+        let column = self.sort.map_or(OrderColumn::Default, SortBy::column);
+        let dir = if self.desc {
+            SortDir::Desc
+        } else {
+            SortDir::Asc
+        };
+        (column, dir)
+    }
+}
+
+/// The columns an order list sorts by, as `--sort` spells them (each is an index of the
+/// store, so sorting a million orders by any of them is a range scan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortBy {
+    /// The TikTok order id
+    Id,
+    Link,
+    /// TikTok's status
+    Status,
+    Created,
+    ShipBy,
+    /// When it was paid (created, for orders not paid yet)
+    Paid,
+    /// The store's order number
+    StoreOrder,
+    /// Why it is on the list
+    Why,
+    /// What the store side knows (missing tracking)
+    StoreSide,
+    Skus,
+    Buyer,
+}
+
+impl SortBy {
+    fn column(self) -> OrderColumn {
+        match self {
+            SortBy::Id => OrderColumn::Id,
+            SortBy::Link => OrderColumn::Link,
+            SortBy::Status => OrderColumn::Status,
+            SortBy::Created => OrderColumn::Created,
+            SortBy::ShipBy => OrderColumn::ShipBy,
+            SortBy::Paid => OrderColumn::Paid,
+            SortBy::StoreOrder => OrderColumn::StoreOrder,
+            SortBy::Why => OrderColumn::Why,
+            SortBy::StoreSide => OrderColumn::StorefrontSide,
+            SortBy::Skus => OrderColumn::Skus,
+            SortBy::Buyer => OrderColumn::Buyer,
+        }
+    }
 }
 
 /// The lists of the console's order views, as `--view` spells them. The console's names for

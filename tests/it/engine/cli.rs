@@ -178,3 +178,67 @@ async fn sync_once_fails_when_a_poll_failed_so_a_timer_notices() {
     rig.set.tiktok.faults().clear();
     rig.cli_ok(&rig.config_path, &["sync", "--once"]).await;
 }
+
+/// What support does from a script: find the order a customer quotes by its store number,
+/// list a view filtered and sorted as the console does, and only as many rows as wanted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_filter_sort_and_limit_and_order_takes_a_store_number() {
+    let mut rig = Rig::start().await;
+    let mut ids = Vec::new();
+    for (first, last) in [("Hannah", "Demir"), ("Yusuf", "Okafor"), ("Amara", "Demir")] {
+        let mut spec = rig.new_order(GB);
+        spec.buyer.first_name = first.into();
+        spec.buyer.last_name = last.into();
+        set_lines(&mut spec, &[KNOWN_SKU, OTHER_SKU]);
+        ids.push(rig.add(&spec));
+    }
+    rig.sync().await;
+    let number = rig.store_order(GB, &ids[1]).name;
+    rig.close();
+    let config = rig.config_path.clone();
+    let listed = |args: &'static [&'static str]| {
+        let (rig, config) = (&rig, &config);
+        async move {
+            let mut all = vec!["orders", "--json"];
+            all.extend(args);
+            let rows = json(&rig.cli_ok(config, &all).await);
+            rows.as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut by_id: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    by_id.sort();
+    assert_eq!(listed(&["--sort", "id"]).await, by_id);
+    by_id.reverse();
+    assert_eq!(listed(&["--sort", "id", "--desc"]).await, by_id);
+    assert_eq!(
+        listed(&["--sort", "id", "--desc", "--limit", "2"]).await,
+        by_id[..2]
+    );
+    let demirs = listed(&["--filter", "demir", "--sort", "buyer"]).await;
+    assert_eq!(
+        demirs,
+        [ids[2].to_string(), ids[0].to_string()],
+        "Amara, then Hannah"
+    );
+
+    // The number the customer quotes, with or without its '#'.
+    for quoted in [number.clone(), number.trim_start_matches('#').to_string()] {
+        let detail = json(&rig.cli_ok(&config, &["order", &quoted, "--json"]).await);
+        assert_eq!(detail["order"]["id"], ids[1].as_str(), "{quoted}");
+    }
+    let unknown = rig.cli(&config, &["order", "#999999"]).await;
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success());
+    assert!(said.contains("no order is named \"#999999\""), "{said}");
+    let refused = rig
+        .cli(
+            &config,
+            &["orders", "--view", "cancellations", "--sort", "id"],
+        )
+        .await;
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+}
