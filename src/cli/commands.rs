@@ -197,30 +197,36 @@ pub async fn orders(client: &dyn Client, args: &OrdersArgs) -> anyhow::Result<()
         },
     )
     .await?;
-    if args.json {
+    let caption = format!("{} order(s) in {}", rows.len(), view.name());
+    print_order_rows(&rows, args.json, &caption)
+}
+
+/// Order rows as JSON or as a table with `caption` under it.
+fn print_order_rows(rows: &[OrderRow], json: bool, caption: &str) -> anyhow::Result<()> {
+    if json {
         return print_json(&rows);
     }
     let mut table = Table::new([
-        "ORDER",
-        "LINK",
-        "TIKTOK",
-        "SHIP BY",
-        "STORE",
-        "IMP/TRK/CAN/LBL",
-        "WHY",
+        "ORDER", "LINK", "TIKTOK", "SHIP BY", "STORE",
+        // A column each: joined, "done/n/a/-/wait" read as five flows.
+        "IMPORT", "TRACKING", "CANCEL", "LABEL", "WHY",
     ]);
-    for r in &rows {
+    for r in rows {
+        let [import, tracking, cancel, label] = r.flows.clone();
         table.row([
             r.id.to_string(),
             r.link.to_string(),
             r.tiktok_status.clone(),
             when(r.ship_by),
             r.store_order.clone().unwrap_or_else(|| "-".into()),
-            r.flows.join("/"),
+            import,
+            tracking,
+            cancel,
+            label,
             r.why.clone(),
         ]);
     }
-    table.print(&format!("{} order(s) in {}", rows.len(), view.name()))
+    table.print(caption)
 }
 
 /// One order, named by its TikTok id or by the number its store gave it (what a customer
@@ -238,23 +244,12 @@ pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> 
              number in orderdeck's store"
         ),
         several => {
-            let listed: Vec<String> = several
-                .iter()
-                .map(|r| {
-                    let number = r.store_order.as_deref().unwrap_or("-");
-                    format!(
-                        "  {}  {}  {}",
-                        r.id,
-                        r.link,
-                        crate::domain::text::sanitize(number)
-                    )
-                })
-                .collect();
+            // Listed as `orders` lists them (JSON too), and a failure: no one order was shown.
+            let caption = format!("{} orders are named {typed:?}", several.len());
+            print_order_rows(several, args.json, &caption)?;
             anyhow::bail!(
-                "{typed:?} names {} orders (one number in several stores); give one's TikTok \
-                 id:\n{}",
-                several.len(),
-                listed.join("\n")
+                "{typed:?} names {} orders (one number in several stores): give one's TikTok id",
+                several.len()
             )
         }
     };

@@ -183,7 +183,11 @@ async fn sync_once_fails_when_a_poll_failed_so_a_timer_notices() {
 /// list a view filtered and sorted as the console does, and only as many rows as wanted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_filter_sort_and_limit_and_order_takes_a_store_number() {
-    let mut rig = Rig::start().await;
+    let mut rig = Rig::with(Options {
+        shops: 3,
+        ..Options::default()
+    })
+    .await;
     let mut ids = Vec::new();
     for (first, last) in [("Hannah", "Demir"), ("Yusuf", "Okafor"), ("Amara", "Demir")] {
         let mut spec = rig.new_order(GB);
@@ -230,6 +234,27 @@ async fn orders_filter_sort_and_limit_and_order_takes_a_store_number() {
         let detail = json(&rig.cli_ok(&config, &["order", &quoted, "--json"]).await);
         assert_eq!(detail["order"]["id"], ids[1].as_str(), "{quoted}");
     }
+    // One number two stores gave: both listed, and no one order shown.
+    rig.reopen();
+    let twin = rig.paid_order(ID);
+    rig.sync().await;
+    let shared = rig.store_order(ID, &twin).name;
+    let first = ids
+        .iter()
+        .find(|id| rig.store_order(GB, id).name == shared)
+        .expect("both stores number alike")
+        .clone();
+    rig.close();
+    let both = rig.cli(&config, &["order", &shared]).await;
+    let listed = String::from_utf8_lossy(&both.stdout);
+    assert_eq!(both.status.code(), Some(1));
+    assert!(
+        listed.contains(twin.as_str()) && listed.contains(first.as_str()),
+        "{listed}"
+    );
+    let said = String::from_utf8_lossy(&both.stderr);
+    assert!(said.contains("names 2 orders"), "{said}");
+
     let unknown = rig.cli(&config, &["order", "#999999"]).await;
     let said = String::from_utf8_lossy(&unknown.stderr);
     assert!(!unknown.status.success());
