@@ -153,29 +153,18 @@ impl History {
     }
 
     /// Writes every order, [`BATCH`] to a change; `progress` hears how many are in so far.
-    /// The next batch is made up while one is written: the store keeps both cores busy for
-    /// only part of each write, and making up orders is a tenth of a load.
     pub fn load(&self, store: &Store, progress: &mut dyn FnMut(u64)) -> anyhow::Result<()> {
-        let (made, batches) = std::sync::mpsc::sync_channel(1);
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                for start in (0..self.count).step_by(BATCH) {
-                    let end = (start + BATCH as u64).min(self.count);
-                    let batch: Result<Vec<Order>, _> =
-                        (start..end).map(|n| self.order(n)).collect();
-                    // The writer stopped (an error): nothing more is wanted.
-                    if made.send((end, batch)).is_err() {
-                        return;
-                    }
-                }
-            });
-            for (end, batch) in batches {
-                let orders = batch?;
-                store.import_orders(&orders)?;
-                progress(end);
-            }
-            Ok(())
-        })
+        let mut n = 0;
+        while n < self.count {
+            let end = (n + BATCH as u64).min(self.count);
+            let orders = (n..end)
+                .map(|n| self.order(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            store.import_orders(&orders)?;
+            n = end;
+            progress(n);
+        }
+        Ok(())
     }
 }
 

@@ -112,13 +112,14 @@ impl Batches {
     /// first does not matter: until a write ends, the store owes the full check (see
     /// `write_batches`), which finds any half-written batch.
     pub fn write(&mut self, store: &Store) -> Result<()> {
-        let mut jobs = Vec::new();
-        for (tree, entries) in self.trees.drain() {
-            match blocks::is_blocked(tree) {
-                true => jobs.push(Job::Blocks(BlockChanges::setting(tree, entries))),
-                false => jobs.extend(plain_jobs(tree, entries)),
-            }
-        }
+        let mut jobs: Vec<Job> = self
+            .trees
+            .drain()
+            .map(|(tree, entries)| match blocks::is_blocked(tree) {
+                true => Job::Blocks(BlockChanges::setting(tree, entries)),
+                false => Job::Plain(tree, entries),
+            })
+            .collect();
         let ranks = std::mem::take(&mut self.ranks);
         jobs.push(Job::Blocks(BlockChanges::adding(
             TreeId::IdxRankCounts,
@@ -179,32 +180,10 @@ impl Job {
     }
 }
 
-/// A plain tree's entries in key order (as a sled batch would write them: neighbours share
-/// the nodes rewritten, which makes a smaller log and a faster write; of equal keys the last
-/// put wins), as two jobs over halves of the key range when there are many. The order records
-/// are the slowest job of a load (ten thousand records take as long as a hundred thousand
-/// sort entries), and one thread would leave the other core waiting for them; sled takes
-/// inserts into one tree from two threads as readily as into two trees.
-fn plain_jobs(tree: TreeId, mut entries: Entries) -> impl Iterator<Item = Job> {
-    const HALVED_FROM: usize = 1_000;
+/// Inserts entries in key order (as a sled batch would: neighbours share the nodes rewritten,
+/// which makes a smaller log and a faster write; of equal keys the last put wins).
+fn insert_all(tree: &sled::Tree, mut entries: Entries) -> Result<()> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut half = match entries.len() >= HALVED_FROM {
-        true => entries.len() / 2,
-        false => entries.len(),
-    };
-    // Puts of one key stay in one half, in order.
-    while half < entries.len() && entries[half].0 == entries[half - 1].0 {
-        half += 1;
-    }
-    let second = entries.split_off(half);
-    [entries, second]
-        .into_iter()
-        .filter(|entries| !entries.is_empty())
-        .map(move |entries| Job::Plain(tree, entries))
-}
-
-/// Inserts entries sorted by key (see [`plain_jobs`]).
-fn insert_all(tree: &sled::Tree, entries: Entries) -> Result<()> {
     for (key, value) in entries {
         tree.insert(key, value)
             .map_err(StoreError::sled("writing an entry"))?;
@@ -290,44 +269,5 @@ impl Store {
                 .map_err(StoreError::sled("clearing the pending check marker"))?;
         }
         self.flush()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys_of(job: &Job) -> Vec<(Vec<u8>, Vec<u8>)> {
-        match job {
-            Job::Plain(_, entries) => entries.clone(),
-            _ => panic!("a plain tree's entries make plain jobs"),
-        }
-    }
-
-    #[test]
-    fn many_plain_entries_split_in_two_key_ranges_keeping_a_keys_puts_together_in_order() {
-        let put = |key: u32, value: u8| (key.to_be_bytes().to_vec(), vec![value]);
-        // Unsorted, with five puts of the key at the middle, the last of which must win.
-        let mut entries: Entries = (0..1_200).rev().map(|k| put(k, 0)).collect();
-        entries.extend((1..=5).map(|v| put(600, v)));
-        let jobs: Vec<Job> = plain_jobs(TreeId::Orders, entries).collect();
-        assert_eq!(jobs.len(), 2);
-        let (first, second) = (keys_of(&jobs[0]), keys_of(&jobs[1]));
-        assert!(first.len().abs_diff(second.len()) <= 8, "about halves");
-        let written: Vec<_> = first.iter().chain(&second).collect();
-        assert!(written.windows(2).all(|w| w[0].0 <= w[1].0), "in key order");
-        let middle: Vec<u8> = written
-            .iter()
-            .filter(|(key, _)| *key == 600u32.to_be_bytes())
-            .map(|(_, value)| value[0])
-            .collect();
-        assert_eq!(middle, [0, 1, 2, 3, 4, 5], "in the order put, in one job");
-        assert!(
-            first.iter().all(|(k, _)| *k != 600u32.to_be_bytes())
-                || second.iter().all(|(k, _)| *k != 600u32.to_be_bytes())
-        );
-        // A few stay one job.
-        let few: Entries = (0..10).map(|k| put(k, 0)).collect();
-        assert_eq!(plain_jobs(TreeId::Orders, few).count(), 1);
     }
 }
