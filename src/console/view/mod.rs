@@ -631,6 +631,7 @@ fn cut_to_width(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::clock::from_unix;
 
     #[test]
     fn a_cell_longer_than_its_column_ends_in_an_ellipsis_within_it() {
@@ -643,7 +644,6 @@ mod tests {
         assert_eq!(cut("anything", 1), "…");
         assert_eq!(cut("anything", 0), "");
     }
-    use crate::domain::clock::from_unix;
 
     #[test]
     fn a_list_time_shows_its_year_once_it_is_half_a_year_away() {
