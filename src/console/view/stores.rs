@@ -124,8 +124,8 @@ pub fn draw(frame: &mut Frame, state: &State, area: Rect) {
         c("Last poll", 9, 0),
         c("Webhook", 9, 7),
         c("Err/h", 5, 3),
-        c("Queue", 5, 5),
-        c("Stuck", 5, 6),
+        c("Queue", 6, 5),
+        c("Stuck", 6, 6),
         c("Token", 10, 0),
         c("Auth", 10, 0),
         c("Pending", 7, 1),
@@ -212,7 +212,8 @@ fn draw_panel(
     }
     health.push(Span::styled(
         format!(
-            " · {} in the last hour · {} queued · {} stuck",
+            // Jobs, not orders: the counts line below says how many orders are stuck.
+            " · {} in the last hour · jobs: {} queued, {} stuck",
             counted(link.errors_last_hour as usize, "error", "errors"),
             thousands(link.queue_depth),
             thousands(link.stuck_jobs)
