@@ -20,6 +20,14 @@ use crate::service::rows::ORDER_FIELD;
 /// Rows fetched beyond each edge of the screen, so a step or two of scrolling needs no request.
 pub const PREFETCH: usize = 10;
 
+/// What a list's selection holds (see [`List::selection`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    Row,
+    OnItsWay,
+    Nothing,
+}
+
 /// A row kind the console can list.
 pub trait Row {
     /// Stable identity, for marks.
@@ -110,6 +118,16 @@ impl<T: Row + Clone> List<T> {
         }
         // Never leave blank space below the last row when the list could fill the screen.
         self.top = self.top.min(self.total.saturating_sub(page));
+    }
+
+    /// What is selected: a row, one still on its way (no answer yet, or its page not in), or
+    /// nothing (the list is empty).
+    pub fn selection(&self) -> Selection {
+        match (self.loaded, self.selected_row()) {
+            (true, Some(_)) => Selection::Row,
+            (true, None) if self.total == 0 => Selection::Nothing,
+            _ => Selection::OnItsWay,
+        }
     }
 
     pub fn move_by(&mut self, delta: isize, page: usize) {

@@ -10,7 +10,7 @@ use super::lists::{list_of, load_overview, load_page, load_view, open_detail, wi
 use super::{input, toast};
 use crate::console::action::Action;
 use crate::console::effect::{Effect, ListId};
-use crate::console::list::Row;
+use crate::console::list::{List, Row, Selection};
 use crate::console::state::{Leave, Overlay, State, View};
 use crate::console::theme::Level;
 use crate::console::view;
@@ -387,10 +387,23 @@ fn open(state: &mut State) -> Vec<Effect> {
         View::Activity => state.activity.selected_row().and_then(|r| r.order.clone()),
         View::Settings => None,
     };
-    match order {
-        Some(id) => open_detail(state, id),
-        None => toast(state, Level::Info, "this row names no order to open"),
+    if let Some(id) = order {
+        return open_detail(state, id);
     }
+    // Keys typed ahead over a slow link can come before the rows do ("4 enter").
+    let selection = match state.view {
+        View::Cancellations => state.cancellations.selection(),
+        View::Activity => state.activity.selection(),
+        view => state
+            .order_list(view)
+            .map_or(Selection::Row, List::selection),
+    };
+    let why = match selection {
+        Selection::OnItsWay => "the list is still on its way: press enter again once it shows",
+        Selection::Nothing => "nothing to open: the list is empty",
+        Selection::Row => "this row names no order to open",
+    };
+    toast(state, Level::Info, why)
 }
 
 /// `y`: the id of the detail's order, the marked rows or the selected row, via OSC 52.

@@ -413,3 +413,19 @@ async fn approvals_offer_no_filter_the_service_would_ignore() {
         2
     );
 }
+
+#[tokio::test]
+async fn enter_typed_ahead_of_the_rows_says_they_are_on_their_way() {
+    let client = FakeClient::new(Role::Operator);
+    let mut state = open(&client, (120, 36), Theme::ansi16()).await;
+    // "4 enter" arriving together over a slow link: the Stuck list's page is not in yet.
+    for key in orderdeck::console::keys::parse_seq("4 enter").expect("keys") {
+        let _unanswered = orderdeck::console::handle_key(&mut state, &super::event(key));
+    }
+    assert!(state.detail.is_none());
+    let said = toasts(&state);
+    assert!(
+        said.iter().any(|t| t.contains("still on its way")),
+        "not 'this row names no order': {said:?}"
+    );
+}
