@@ -2,6 +2,7 @@
 //! all), for which link, filtered and sorted as the console does it, and how many; the listing
 //! itself is in `commands`.
 
+use clap::builder::TypedValueParser;
 use clap::{Args, ValueEnum};
 
 use crate::config::Config;
@@ -21,9 +22,10 @@ pub struct OrdersArgs {
     /// field:value terms (`buyer:hannah`, `order:#1002`, `tracking:RM123`, `sku:JMP`)
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
-    /// Sort an order list by this column (by default, the list's own order)
-    #[arg(long, value_enum, value_name = "COLUMN")]
-    pub sort: Option<SortBy>,
+    /// Sort an order list by this column, named as the console's `:sort` names it (by
+    /// default, the list's own order)
+    #[arg(long, value_name = "COLUMN", value_parser = sort_column())]
+    pub sort: Option<OrderColumn>,
     /// The other way round: largest first with --sort, else the list's own order reversed
     #[arg(long)]
     pub desc: bool,
@@ -38,7 +40,7 @@ pub struct OrdersArgs {
 impl OrdersArgs {
     /// The order and direction asked for.
     pub fn sorting(&self) -> (OrderColumn, SortDir) {
-        let column = self.sort.map_or(OrderColumn::Default, SortBy::column);
+        let column = self.sort.unwrap_or(OrderColumn::Default);
         let dir = if self.desc {
             SortDir::Desc
         } else {
@@ -48,45 +50,13 @@ impl OrdersArgs {
     }
 }
 
-/// The columns an order list sorts by, as `--sort` spells them (each is an index of the
-/// store, so sorting a million orders by any of them is a range scan).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SortBy {
-    /// The TikTok order id
-    Id,
-    Link,
-    /// TikTok's status
-    Status,
-    Created,
-    ShipBy,
-    /// When it was paid (created, for orders not paid yet)
-    Paid,
-    /// The store's order number
-    StoreOrder,
-    /// Why it is on the list
-    Why,
-    /// What the store side knows (missing tracking)
-    StoreSide,
-    Skus,
-    Buyer,
-}
-
-impl SortBy {
-    fn column(self) -> OrderColumn {
-        match self {
-            SortBy::Id => OrderColumn::Id,
-            SortBy::Link => OrderColumn::Link,
-            SortBy::Status => OrderColumn::Status,
-            SortBy::Created => OrderColumn::Created,
-            SortBy::ShipBy => OrderColumn::ShipBy,
-            SortBy::Paid => OrderColumn::Paid,
-            SortBy::StoreOrder => OrderColumn::StoreOrder,
-            SortBy::Why => OrderColumn::Why,
-            SortBy::StoreSide => OrderColumn::StorefrontSide,
-            SortBy::Skus => OrderColumn::Skus,
-            SortBy::Buyer => OrderColumn::Buyer,
-        }
-    }
+/// `--sort`'s names: the console's, for the columns an order list sorts by (each an index of
+/// the store, so sorting a million orders by any of them is a range scan).
+fn sort_column() -> impl TypedValueParser<Value = OrderColumn> {
+    let names: Vec<&'static str> = crate::console::command::order_column_names().collect();
+    clap::builder::PossibleValuesParser::new(names).map(|name: String| {
+        crate::console::command::column_named(&name).unwrap_or(OrderColumn::Default)
+    })
 }
 
 /// The lists of the console's order views, as `--view` spells them. The console's names for
@@ -184,6 +154,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sort_takes_the_consoles_column_names_and_only_an_order_lists() {
+        #[derive(clap::Parser)]
+        struct Line {
+            #[command(flatten)]
+            args: OrdersArgs,
+        }
+        let sort = |name: &str| {
+            <Line as clap::Parser>::try_parse_from(["orders", "--sort", name])
+                .map(|line| line.args.sorting().0)
+        };
+        assert_eq!(sort("store").unwrap(), OrderColumn::StoreOrder);
+        assert_eq!(sort("ship-by").unwrap(), OrderColumn::ShipBy);
+        assert_eq!(sort("store-side").unwrap(), OrderColumn::StorefrontSide);
+        let refused = sort("answer-by").unwrap_err().to_string();
+        assert!(
+            refused.contains("buyer"),
+            "lists the names it takes: {refused}"
+        );
     }
 
     #[test]

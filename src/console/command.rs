@@ -171,6 +171,22 @@ const SORT_COLUMNS: &[(&str, OrderColumn)] = &[
     ("what", OrderColumn::Text),
 ];
 
+/// The column `:sort` (and the CLI's `orders --sort`) names `name`.
+pub fn column_named(name: &str) -> Option<OrderColumn> {
+    SORT_COLUMNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+}
+
+/// The `:sort` names of the columns an order list sorts by (its own order aside).
+pub fn order_column_names() -> impl Iterator<Item = &'static str> {
+    SORT_COLUMNS
+        .iter()
+        .filter(|(_, c)| crate::service::sorting::order_sort(*c).is_some())
+        .map(|(n, _)| *n)
+}
+
 /// The `:sort` name of a column.
 pub fn column_name(column: OrderColumn) -> &'static str {
     SORT_COLUMNS
@@ -239,14 +255,10 @@ pub fn parse(text: &str) -> Result<Command, String> {
         "sync" => Command::Sync(link(arg)?),
         "sort" => {
             let name = arg.unwrap_or("default");
-            let column = SORT_COLUMNS
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, c)| *c)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = SORT_COLUMNS.iter().map(|(n, _)| *n).collect();
-                    format!("cannot sort by {name:?}; columns: {}", names.join(" "))
-                })?;
+            let column = column_named(name).ok_or_else(|| {
+                let names: Vec<&str> = SORT_COLUMNS.iter().map(|(n, _)| *n).collect();
+                format!("cannot sort by {name:?}; columns: {}", names.join(" "))
+            })?;
             let dir = match rest.get(1).copied() {
                 None => None,
                 Some("asc") => Some(SortDir::Asc),
