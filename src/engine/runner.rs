@@ -312,10 +312,42 @@ impl Engine {
                 }
             });
         }
+        pollers.spawn(self.clone().keep_store_snapshots(stop.clone()));
         self.run_jobs(stop, None).await;
         while pollers.join_next().await.is_some() {}
     }
+
+    /// Reopens the store when enough was written since it last opened
+    /// ([`crate::store::Store::reopen_if_due`]): sled then writes its recovery snapshot, and
+    /// an open after a crash has little to replay. Reads and writes wait for a reopen (a few
+    /// tenths of a second). A store that cannot be opened again stops the daemon.
+    async fn keep_store_snapshots(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(SNAPSHOT_CHECK) => {}
+            }
+            let store = self.store.clone();
+            let line = match tokio::task::spawn_blocking(move || store.reopen_if_due()).await {
+                Ok(Ok(None)) => continue,
+                Ok(Ok(Some(took))) => {
+                    tracing::info!(took = ?took, "store: reopened to write sled's snapshot");
+                    continue;
+                }
+                Ok(Err(e)) => format!("the store could not be reopened: {e}; stopping"),
+                Err(panic) => format!("reopening the store failed: {panic}; stopping"),
+            };
+            tracing::error!("{line}");
+            self.activity
+                .record(self.now(), Level::Error, None, None, line);
+            stop.cancel();
+            return;
+        }
+    }
 }
+
+/// How often the daemon looks whether the store is due a reopen.
+const SNAPSHOT_CHECK: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

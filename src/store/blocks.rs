@@ -44,7 +44,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::codec::{self, FORMAT_BLOCK};
 use super::index;
-use super::{Result, StoreError, TreeId};
+use super::{Handle, Result, StoreError, TreeId};
 
 /// The most entries a block keeps before it is split. A pass over a list or the texts costs
 /// per block more than per byte (sled finds each value from its root): at a million orders,
@@ -730,7 +730,8 @@ pub fn get(tree_id: TreeId, tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<
 /// are kept, not copies of them.
 pub struct Lookup<'a> {
     tree_id: TreeId,
-    tree: &'a sled::Tree,
+    /// Held for as long as the lookup lives: `Store::reopen` waits for it.
+    tree: Handle<'a, sled::Tree>,
     /// The block read last: its key and `upper`; `None` before the first read, or when the
     /// tree has no blocks.
     last: Option<(IVec, Option<Vec<u8>>)>,
@@ -741,7 +742,7 @@ pub struct Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    pub fn new(tree_id: TreeId, tree: &'a sled::Tree) -> Lookup<'a> {
+    pub fn new(tree_id: TreeId, tree: Handle<'a, sled::Tree>) -> Lookup<'a> {
         Lookup {
             tree_id,
             tree,
@@ -759,7 +760,7 @@ impl<'a> Lookup<'a> {
         if !covered {
             self.last = None;
             self.entries.clear();
-            let Some((block, stored)) = covering(self.tree, key)? else {
+            let Some((block, stored)) = covering(&self.tree, key)? else {
                 return Ok(None);
             };
             unpack_into(self.tree_id, &block, &stored, &mut self.layout)?;
@@ -881,9 +882,10 @@ fn midpoint(low: &[u8], high: &[u8]) -> Vec<u8> {
 /// tree's `range` gives.
 pub struct Range<'a> {
     tree_id: TreeId,
-    tree: &'a sled::Tree,
+    /// Held for as long as the range lives, as [`Lookup`]'s.
+    tree: Handle<'a, sled::Tree>,
     /// The blocks to read, once the first was looked up.
-    blocks: Option<Blocks<'a>>,
+    blocks: Option<Blocks>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
     backwards: bool,
@@ -893,16 +895,16 @@ pub struct Range<'a> {
 }
 
 /// Blocks as sled reads them, `(key, value)`.
-type Blocks<'a> = Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + 'a>;
+type Blocks = Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>>;
 
 /// [`Range`] over the blocked `tree` from `lower` to `upper`.
-pub fn range(
+pub fn range<'a>(
     tree_id: TreeId,
-    tree: &sled::Tree,
+    tree: Handle<'a, sled::Tree>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
     backwards: bool,
-) -> Range<'_> {
+) -> Range<'a> {
     Range {
         tree_id,
         tree,
@@ -927,7 +929,7 @@ fn outside(bound: &Bound<Vec<u8>>, key: &[u8], lower: bool) -> bool {
     }
 }
 
-impl<'a> Range<'a> {
+impl Range<'_> {
     /// Whether `key` lies past the end the range is read towards.
     fn past_end(&self, key: &[u8]) -> bool {
         match self.backwards {
@@ -945,7 +947,7 @@ impl<'a> Range<'a> {
     }
 
     /// The blocks the range lies in, in the order read.
-    fn blocks(&self) -> Result<Blocks<'a>> {
+    fn blocks(&self) -> Result<Blocks> {
         Ok(if self.backwards {
             // Every block starting below the upper bound, the last first.
             Box::new(
@@ -956,7 +958,7 @@ impl<'a> Range<'a> {
         } else {
             // From the block covering the lower bound on.
             let first = match &self.lower {
-                Bound::Included(key) | Bound::Excluded(key) => covering(self.tree, key)?
+                Bound::Included(key) | Bound::Excluded(key) => covering(&self.tree, key)?
                     .map(|(block, _)| block.to_vec())
                     .unwrap_or_default(),
                 Bound::Unbounded => Vec::new(),
@@ -1065,6 +1067,11 @@ mod tests {
     use super::*;
 
     const TREE: TreeId = TreeId::IdxOrderText;
+
+    /// A handle to a tree held as the store holds its own.
+    fn handle(held: &parking_lot::RwLock<sled::Tree>) -> Handle<'_, sled::Tree> {
+        parking_lot::RwLockReadGuard::map(held.read_recursive(), |tree| tree)
+    }
 
     fn text(t: &str) -> Vec<u8> {
         codec::text_value(&codec::OrderText {
@@ -1346,7 +1353,8 @@ mod tests {
             bounds in proptest::collection::vec((0u8..3, 0u16..620, 0u8..3, 0u16..620), 8),
         ) {
             let db = sled::Config::new().temporary(true).open().unwrap();
-            let tree = db.open_tree("t").unwrap();
+            let held = parking_lot::RwLock::new(db.open_tree("t").unwrap());
+            let tree = held.read().clone();
             let key = |n: u16| format!("{n:04}").into_bytes();
             let mut plain = BTreeMap::new();
             let mut changes = BlockChanges::new(TREE);
@@ -1406,7 +1414,7 @@ mod tests {
                     .collect();
                 for backwards in [false, true] {
                     let read: Vec<(Vec<u8>, Vec<u8>)> =
-                        range(TREE, &tree, lower.clone(), upper.clone(), backwards)
+                        range(TREE, handle(&held), lower.clone(), upper.clone(), backwards)
                             .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())))
                             .collect::<Result<_>>()
                             .unwrap();

@@ -38,8 +38,9 @@ type RankCounts = HashMap<Vec<u8>, i64, foldhash::fast::RandomState>;
 pub(super) struct Batches {
     /// Every tree's entries, the blocked ones (`blocks.rs`) too.
     trees: HashMap<TreeId, Entries>,
-    /// Entries in `trees`.
+    /// Entries in `trees`, and their bytes.
     held: usize,
+    held_bytes: u64,
     /// Entries added, over every write.
     pub entries: u64,
     /// `idx_views` entries added per view prefix (the keys of `idx_view_counts`) since the
@@ -51,6 +52,7 @@ pub(super) struct Batches {
 
 impl Batches {
     pub fn put(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
+        self.held_bytes += (key.len() + value.len()) as u64;
         self.trees.entry(tree).or_default().push((key, value));
         self.held += 1;
     }
@@ -89,6 +91,7 @@ impl Batches {
             self.trees.entry(tree).or_default().extend(entries);
         }
         self.held += later.held;
+        self.held_bytes += later.held_bytes;
         self.entries += later.entries;
         for (key, added) in later.views {
             *self.views.entry(key).or_default() += added;
@@ -146,6 +149,7 @@ impl Batches {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             here.and(beside)
         })?;
+        store.wrote(std::mem::take(&mut self.held_bytes));
         self.held = 0;
         Ok(())
     }
@@ -173,8 +177,8 @@ impl Job {
 
     fn run(self, store: &Store) -> Result<()> {
         match self {
-            Job::Blocks(mut changes) => changes.write_plainly(store.tree(changes.tree())),
-            Job::Plain(tree, entries) => insert_all(store.tree(tree), entries),
+            Job::Blocks(mut changes) => changes.write_plainly(&store.tree(changes.tree())),
+            Job::Plain(tree, entries) => insert_all(&store.tree(tree), entries),
             Job::ViewCounts(counts) => add_to_view_counts(store, counts),
         }
     }
@@ -237,7 +241,7 @@ impl Store {
                 ..Change::default()
             })?;
         }
-        Ok(())
+        self.reopen_if_due().map(drop)
     }
 
     fn write_batches(&self, orders: &[&Order]) -> Result<()> {

@@ -86,6 +86,19 @@ struct Prepared<'a> {
     request_high: Option<u64>,
 }
 
+impl Prepared<'_> {
+    /// About how many bytes the change puts in sled's log: its records, entries and audit.
+    fn bytes(&self) -> u64 {
+        let plain = self.plain.iter().map(|(_, k, v)| k.len() + v.len());
+        let indexed = self.indexed.iter().map(|put| {
+            let entries = put.entries.iter().map(|e| e.key.len() + e.value.len());
+            put.key.len() + put.value.len() + entries.sum::<usize>()
+        });
+        let audit = self.audit.iter().map(|(_, value)| value.len());
+        plain.chain(indexed).chain(audit).sum::<usize>() as u64
+    }
+}
+
 type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
 
 impl Store {
@@ -111,8 +124,9 @@ impl Store {
         }
         self.group_flush
             .wait(|| async {
-                self.db
-                    .flush_async()
+                // A handle of its own: the lock's guard cannot be held across the wait.
+                let db = self.db().clone();
+                db.flush_async()
                     .await
                     .map(drop)
                     .map_err(StoreError::sled("flushing to disk"))
@@ -166,10 +180,7 @@ impl Store {
         let prepared = prepare(change)?;
         loop {
             let starts = self.block_starts(&prepared)?;
-            let done = self
-                .trees
-                .as_slice()
-                .transaction(|tx| write(tx, &prepared, &starts));
+            let done = self.trees().transaction(|tx| write(tx, &prepared, &starts));
             match done {
                 // A record changed since `block_starts` read it: look the starts up again.
                 Err(TransactionError::Abort(StoreError::Replan)) => continue,
@@ -180,7 +191,10 @@ impl Store {
                         source,
                     });
                 }
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.wrote(prepared.bytes());
+                    return Ok(());
+                }
             }
         }
     }
@@ -218,13 +232,13 @@ impl Store {
             for (entry, removing) in dropped.chain(added) {
                 if blocks::is_blocked(entry.tree) {
                     let tree = self.tree(entry.tree);
-                    starts.look_up(entry.tree, tree, &entry.key, removing)?;
+                    starts.look_up(entry.tree, &tree, &entry.key, removing)?;
                 }
                 // An entry that does not parse fails the transaction itself.
                 let ranks = TreeId::IdxRankCounts;
                 let counters = rank::counters(entry.tree, &entry.key, &entry.value);
                 for counter in counters.unwrap_or_default() {
-                    starts.look_up(ranks, self.tree(ranks), &counter.key, removing)?;
+                    starts.look_up(ranks, &self.tree(ranks), &counter.key, removing)?;
                 }
             }
         }

@@ -327,7 +327,7 @@ impl Store {
                 let record = format!("{} record {}", primary.name(), keys::show(&key));
                 let stored = match index {
                     index if blocks::is_blocked(index) => {
-                        match blocks::get(index, index_tree, &entry.key) {
+                        match blocks::get(index, &index_tree, &entry.key) {
                             Ok(text) => text,
                             Err(_) => continue, // its block's damage was reported by the first pass
                         }

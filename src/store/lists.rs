@@ -35,7 +35,7 @@ use super::codec;
 use super::keys;
 use super::rank;
 use super::records::Page;
-use super::{Result, Store, StoreError, TreeId, ViewQuery};
+use super::{Handle, Result, Store, StoreError, TreeId, ViewQuery};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::LinkId;
 use crate::domain::order::Order;
@@ -219,6 +219,21 @@ pub(super) struct Walk<'a> {
     members: Membership<'a>,
 }
 
+/// One of sled's iterators with the handle of the tree it reads: sled's iterators hold the
+/// tree themselves, so [`Store::reopen`] must wait until they are gone.
+struct Holding<'a, I> {
+    _handle: Handle<'a, sled::Tree>,
+    items: I,
+}
+
+impl<I: Iterator> Iterator for Holding<'_, I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        self.items.next()
+    }
+}
+
 impl Walk<'_> {
     /// The next order id of the list, or `None` at its end.
     pub(super) fn next_id(&mut self) -> Result<Option<IVec>> {
@@ -307,12 +322,17 @@ impl Store {
                 backwards,
             )),
             _ => {
-                let range = self.tree(tree).range((lower, upper));
+                let handle = self.tree(tree);
+                let range = handle.range((lower, upper));
                 let range: Box<dyn Iterator<Item = _>> = match backwards {
                     true => Box::new(range.rev()),
                     false => Box::new(range),
                 };
-                Box::new(range.map(|item| item.map_err(StoreError::sled("walking a list"))))
+                let entries = range.map(|item| item.map_err(StoreError::sled("walking a list")));
+                Box::new(Holding {
+                    _handle: handle,
+                    items: entries,
+                })
             }
         };
         Walk {
@@ -506,7 +526,7 @@ impl Store {
             // It breaks off only at the list's end.
             let _ = blocks::for_each(
                 list.tree,
-                tree,
+                &tree,
                 blocks,
                 |_| true,
                 |key, value| {
@@ -524,7 +544,7 @@ impl Store {
             )?;
             Ok(met)
         };
-        let halves = blocks::halves(tree, &list.prefix, end.as_deref())?;
+        let halves = blocks::halves(&tree, &list.prefix, end.as_deref())?;
         let mut met: Vec<_> = on_two_threads(halves, &read_half)?
             .into_iter()
             .flatten()
@@ -693,7 +713,7 @@ impl Store {
             }
             wanted
         };
-        let halves = blocks::halves(tree, &[], None)?;
+        let halves = blocks::halves(&tree, &[], None)?;
         let halves = on_two_threads(halves, &|blocks| {
             self.text_candidates_in(blocks, filter.any_text, passes, wanted)
         })?;
@@ -717,7 +737,7 @@ impl Store {
         let mut read = 0usize;
         let flow = blocks::for_each(
             TreeId::IdxOrderText,
-            self.tree(TreeId::IdxOrderText),
+            &self.tree(TreeId::IdxOrderText),
             blocks,
             any_text,
             |id, bytes| {

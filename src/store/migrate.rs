@@ -210,7 +210,7 @@ pub(super) fn run(store: &mut Store, steps: &[Step]) -> Result<Option<u32>> {
     };
     if found > target {
         return Err(StoreError::NewerSchema {
-            data_dir: store.path.clone(),
+            data_dir: store.path().to_path_buf(),
             found,
             supported: target,
         });
@@ -534,6 +534,7 @@ mod tests {
         jobs.insert(job_key, codec::encode("jobs", &job_key, &old_job).unwrap())
             .unwrap();
         write_version(&store, 4).unwrap();
+        drop(jobs);
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();
@@ -582,6 +583,7 @@ mod tests {
         let texts = store.tree(TreeId::IdxOrderText);
         texts.insert("8", text_before_12("8\nuk\nzoe")).unwrap();
         write_version(&store, 5).unwrap();
+        drop(texts);
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();
@@ -682,6 +684,7 @@ mod tests {
                 .unwrap();
         }
         write_version(&store, 7).unwrap();
+        drop(texts);
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();
@@ -912,8 +915,9 @@ mod tests {
         for o in &orders {
             old.set(o.id.as_str().as_bytes(), Some(&text_value(o)));
         }
-        old.write_plainly(texts).unwrap();
+        old.write_plainly(&texts).unwrap();
         write_version(&store, version).unwrap();
+        drop(texts);
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();
@@ -1011,6 +1015,7 @@ mod tests {
                 .unwrap();
         }
         write_version(&store, 13).unwrap();
+        drop(records);
         store.close().unwrap();
 
         let migrated = Store::open_with(&config(dir.path())).unwrap();

@@ -329,8 +329,9 @@ impl Store {
     /// so they go back to `Ready`. The call may have reached the platform before the crash, so
     /// they are marked `maybe_applied`: the runner reads back before writing again.
     pub(super) fn release_running_jobs(&self) -> Result<Vec<JobId>> {
-        let running = self.tree(TreeId::IdxJobsRunning).iter();
-        let ids = Store::index_keys(running, 8, "scanning running jobs")?;
+        let running = self.tree(TreeId::IdxJobsRunning);
+        let ids = Store::index_keys(running.iter(), 8, "scanning running jobs")?;
+        drop(running);
         let mut released: Vec<Job> = self.listed(TreeId::Jobs, ids)?;
         for job in &mut released {
             job.requeue();

@@ -86,7 +86,7 @@ pub fn set_index_entry(store: &Store, index: TreeId, key: &[u8], value: Option<&
     if blocks::is_blocked(index) {
         let mut changes = blocks::BlockChanges::new(index);
         changes.set(key, value);
-        return changes.write_plainly(tree).unwrap();
+        return changes.write_plainly(&tree).unwrap();
     }
     match value {
         Some(value) => drop(tree.insert(key, value).unwrap()),
