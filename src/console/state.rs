@@ -305,6 +305,9 @@ pub struct State {
     pub line: Option<InputLine>,
     /// Keys typed so far of a chord (`g` waiting for `g`).
     pub typed: Vec<Key>,
+    /// Enter came before this view's rows ("4 enter" over a slow link): the selected row
+    /// opens once it arrives, unless another action came first.
+    pub open_when_shown: Option<View>,
     /// Lists are narrowed to this link (`:link NAME`).
     pub link: Option<LinkId>,
     pub overview: Option<Overview>,
@@ -368,6 +371,7 @@ impl State {
             overlay: None,
             line: None,
             typed: Vec::new(),
+            open_when_shown: None,
             link: None,
             overview: None,
             overview_waiting_for: None,

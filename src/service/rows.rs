@@ -50,6 +50,9 @@ pub fn cancellation_row(c: &Cancellation, now: Timestamp) -> CancellationRow {
         FlowStatus::NotApplicable { why } if why.starts_with("not supported") => why.clone(),
         FlowStatus::NotApplicable { why } => format!("n/a: {why}"),
         FlowStatus::Stuck { reason } => format!("failed: {reason}"),
+        // The row says whose answer it is (`awaits_seller`, the deadline): the stored reason
+        // ("buyer request waiting for the seller's answer") would not fit the column.
+        FlowStatus::Waiting { .. } if c.awaits_seller() => "waiting: your answer".into(),
         FlowStatus::Waiting { why } => format!("waiting: {why}"),
         FlowStatus::Queued if c.sync.last_error.is_some() => "retrying".into(),
         FlowStatus::Queued => "queued".into(),
@@ -246,6 +249,51 @@ mod tests {
 
     fn row_of(order: &Order) -> OrderRow {
         order_row(order, OrderView::All, t(0))
+    }
+
+    /// A buyer request's sync waits for the seller: the list says so in its 20 columns, where
+    /// the stored reason read "waiting: buyer reque…".
+    #[test]
+    fn a_buyer_request_waits_for_your_answer() {
+        use crate::domain::cancellation::*;
+        use crate::domain::ids::CancelId;
+        use crate::domain::order::Initiator;
+        let order = paid();
+        let mut request = Cancellation {
+            key: CancellationKey::Tiktok(CancelId::new("7001").unwrap()),
+            order_id: order.id.clone(),
+            link: order.link.clone(),
+            direction: Direction::TiktokToStore,
+            initiator: Initiator::Buyer,
+            cancel_type: CancelType::BuyerRequest,
+            reason_code: None,
+            reason_text: Some("No longer needed".into()),
+            tiktok_status: Some(CancelStatus::Pending),
+            seller_deadline: Some(t(3600)),
+            line_item_ids: Vec::new(),
+            units: Vec::new(),
+            restock: true,
+            response: None,
+            sync: Default::default(),
+            created_at: t(0),
+            updated_at: t(0),
+        };
+        request.sync.status = FlowStatus::Waiting {
+            why: "buyer request waiting for the seller's answer".into(),
+        };
+        assert_eq!(
+            cancellation_row(&request, t(60)).sync,
+            "waiting: your answer"
+        );
+        // Once answered, whatever it waits on is its own.
+        request.tiktok_status = Some(CancelStatus::Success);
+        request.sync.status = FlowStatus::Waiting {
+            why: "the store order".into(),
+        };
+        assert_eq!(
+            cancellation_row(&request, t(60)).sync,
+            "waiting: the store order"
+        );
     }
 
     #[test]

@@ -121,6 +121,8 @@ fn press(state: &mut State, key: Key, event: &KeyEvent) -> Vec<Effect> {
 /// Applies one action.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     state.revision += 1;
+    // Whatever came after an enter typed ahead of the rows takes its place.
+    state.open_when_shown = None;
     if let Some(permission) = action.permission()
         && !state.session.may(permission)
     {

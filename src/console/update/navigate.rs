@@ -348,7 +348,7 @@ fn next_column(column: OrderColumn, shown: &[OrderColumn]) -> OrderColumn {
 }
 
 /// Enter: an order's detail from any list; in Stores, narrows the lists to the link.
-fn open(state: &mut State) -> Vec<Effect> {
+pub(super) fn open(state: &mut State) -> Vec<Effect> {
     let order: Option<TiktokOrderId> = match state.view {
         View::Stores => {
             let link = state
@@ -399,7 +399,10 @@ fn open(state: &mut State) -> Vec<Effect> {
             .map_or(Selection::Row, List::selection),
     };
     let why = match selection {
-        Selection::OnItsWay => "the list is still on its way: press enter again once it shows",
+        Selection::OnItsWay => {
+            state.open_when_shown = Some(state.view);
+            "the list is on its way: its row opens once it shows (any key cancels)"
+        }
         Selection::Nothing => "nothing to open: the list is empty",
         Selection::Row => "this row names no order to open",
     };

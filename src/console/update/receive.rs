@@ -12,6 +12,7 @@ use crate::service::client::ClientEvent;
 use super::lists::{list_of, load_overview, load_page, load_settings, load_view, with_list};
 use super::{input, mutate, toast};
 use crate::console::effect::{Effect, Event, ListId, Mutated, Purpose, Ticket, counted};
+use crate::console::list::{List, Selection};
 use crate::console::state::{Changed, Connection, Session, State, View};
 use crate::console::theme::Level;
 
@@ -192,7 +193,32 @@ fn page(
     }
     // The selection may have moved on while the answer travelled.
     effects.extend(load_page(state, list, false));
+    effects.extend(open_typed_ahead(state, list));
     effects
+}
+
+/// Opens the row an enter typed ahead of this list's rows was for, now that they are in
+/// (`State::open_when_shown`); an empty list says so. A page not yet reaching the selection
+/// leaves it waiting.
+fn open_typed_ahead(state: &mut State, list: ListId) -> Vec<Effect> {
+    let view = state.view;
+    if state.open_when_shown != Some(view) || state.detail.is_some() || list_of(view) != Some(list)
+    {
+        return Vec::new();
+    }
+    let selection = match list {
+        ListId::Cancellations => state.cancellations.selection(),
+        ListId::Approvals => state.approvals.selection(),
+        ListId::Activity => state.activity.selection(),
+        _ => state
+            .order_list(view)
+            .map_or(Selection::Nothing, List::selection),
+    };
+    if selection == Selection::OnItsWay {
+        return Vec::new();
+    }
+    state.open_when_shown = None;
+    super::navigate::open(state)
 }
 
 /// The total of a filtered order list, which followed its first page.

@@ -4,7 +4,7 @@
 
 use orderdeck::console::state::Overlay;
 use orderdeck::console::theme::Theme;
-use orderdeck::console::{Action, Effect, Event, View, receive, update};
+use orderdeck::console::{Action, Effect, Event, View, receive, settle, update};
 use orderdeck::domain::access::Role;
 use orderdeck::service::api::{Notification, OrderQuery, Request, Response};
 use orderdeck::service::client::ClientEvent;
@@ -414,18 +414,41 @@ async fn approvals_offer_no_filter_the_service_would_ignore() {
     );
 }
 
+/// "4 enter" arriving together over a slow link: the Stuck list's page is not in yet when
+/// enter comes. Its selected row opens once the page arrives; a key typed in between cancels.
 #[tokio::test]
-async fn enter_typed_ahead_of_the_rows_says_they_are_on_their_way() {
+async fn enter_typed_ahead_of_the_rows_opens_the_row_once_it_shows() {
     let client = FakeClient::new(Role::Operator);
     let mut state = open(&client, (120, 36), Theme::ansi16()).await;
-    // "4 enter" arriving together over a slow link: the Stuck list's page is not in yet.
+    let mut unanswered = Vec::new();
     for key in orderdeck::console::keys::parse_seq("4 enter").expect("keys") {
-        let _unanswered = orderdeck::console::handle_key(&mut state, &super::event(key));
+        unanswered.extend(orderdeck::console::handle_key(
+            &mut state,
+            &super::event(key),
+        ));
     }
     assert!(state.detail.is_none());
     let said = toasts(&state);
     assert!(
-        said.iter().any(|t| t.contains("still on its way")),
+        said.iter().any(|t| t.contains("on its way")),
         "not 'this row names no order': {said:?}"
     );
+    settle(&client, &mut state, unanswered).await;
+    let opened = state.detail.as_ref().map(|d| d.id.clone());
+    let first = state.stuck.row(0).map(|r| r.id.clone());
+    assert!(first.is_some(), "the Stuck list has rows");
+    assert_eq!(opened, first, "the first stuck order opened");
+
+    // Typed on: another key after enter leaves the list as it is.
+    press(&client, &mut state, "esc 1").await;
+    let mut unanswered = Vec::new();
+    for key in orderdeck::console::keys::parse_seq("9 enter j").expect("keys") {
+        unanswered.extend(orderdeck::console::handle_key(
+            &mut state,
+            &super::event(key),
+        ));
+    }
+    settle(&client, &mut state, unanswered).await;
+    assert!(state.orders.row(1).is_some(), "the Orders view has rows");
+    assert!(state.detail.is_none(), "j came after enter");
 }
