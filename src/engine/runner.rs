@@ -361,6 +361,57 @@ mod tests {
         rooms.into_iter().map(|(l, n)| (l.to_string(), n)).collect()
     }
 
+    /// The daemon reopens its store once enough was written (sled's snapshot), and goes on.
+    #[tokio::test(start_paused = true)]
+    async fn the_daemon_reopens_its_store_once_enough_was_written() {
+        use crate::domain::clock::FixedClock;
+        use crate::domain::rules::fixtures::{paid, t};
+        use crate::store::{Store, StoreConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            reopen_after_bytes: 16 * 1024,
+            ..StoreConfig::new(dir.path().join("store"))
+        };
+        let store = Arc::new(Store::open_with(&config).unwrap());
+        let options = super::super::EngineOptions::in_data_dir(dir.path());
+        let engine = Engine::new(
+            store.clone(),
+            Arc::new(FixedClock::new(t(0))),
+            Vec::new(),
+            options,
+        );
+        let stop = CancellationToken::new();
+        let snapshots = tokio::spawn(engine.clone().keep_store_snapshots(stop.clone()));
+
+        let mut orders = Vec::new();
+        while store.written_since_open() < config.reopen_after_bytes {
+            let mut order = paid();
+            order.id =
+                crate::domain::ids::TiktokOrderId::new(format!("{}", 7000 + orders.len())).unwrap();
+            store
+                .apply(&Change {
+                    orders: vec![order.clone()],
+                    ..Change::default()
+                })
+                .unwrap();
+            orders.push(order);
+        }
+        // The check comes every few seconds; the reopen itself runs on a thread of its own.
+        for _ in 0..100 {
+            tokio::time::sleep(SNAPSHOT_CHECK).await;
+            if store.written_since_open() == 0 {
+                break;
+            }
+        }
+        assert_eq!(store.written_since_open(), 0, "the store was reopened");
+        for order in &orders {
+            assert_eq!(store.order(&order.id).unwrap().as_ref(), Some(order));
+        }
+        stop.cancel();
+        snapshots.await.unwrap();
+    }
+
     #[test]
     fn each_link_gets_its_room_fewest_in_flight_first() {
         let (a, b, c) = (link("a"), link("b"), link("c"));
