@@ -279,6 +279,14 @@ fn main() {
         "page cache cold, as after a machine's crash",
         started.elapsed(),
     );
+    // What the daemon's reopen costs at that point: reads and writes wait for it.
+    change_until_due(&store, &history, config.reopen_after_bytes);
+    let started = Instant::now();
+    store.reopen().expect("reopen");
+    println!(
+        "a reopen after as much again (reads and writes wait for it): {:.1?}",
+        started.elapsed()
+    );
     println!("resident memory then: {:.0} MB", resident_mb());
 
     let first_page = Duration::from_millis(50);

@@ -319,9 +319,8 @@ impl Engine {
 
     /// Reopens the store when enough was written since it last opened
     /// ([`crate::store::Store::reopen_if_due`]): sled then writes its recovery snapshot, and
-    /// an open after a crash has little to replay. Reads and writes wait for a reopen (0.1 s
-    /// after a bulk load, about 1 s after 256 MB of single changes, at most once per that
-    /// much written). A store that cannot be opened again stops the daemon.
+    /// an open after a crash has little to replay. Reads and writes wait for a reopen (about
+    /// 0.1 s at a million orders, once per 256 MB written). A store that cannot be opened again stops the daemon.
     async fn keep_store_snapshots(self: Arc<Self>, stop: CancellationToken) {
         loop {
             tokio::select! {
