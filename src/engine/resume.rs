@@ -25,9 +25,8 @@ use crate::domain::platform::Platform;
 use crate::domain::rules::import::SkuMatch;
 use crate::domain::rules::tracking::mapped_carrier;
 use crate::domain::settings::LinkSettings;
-use crate::domain::triage::OrderView;
 use crate::platforms::ErrorClass;
-use crate::store::{Change, StoreError, ViewQuery};
+use crate::store::{Change, StoreError};
 
 use super::activity::Level;
 use super::execute::Failure;
@@ -76,22 +75,9 @@ impl Engine {
     /// The stuck flows of `link`, grouped by what they wait on (a person, for flows stuck
     /// before causes were kept).
     pub fn waiting_on(&self, link: &LinkId) -> Result<Waiting, StoreError> {
-        let query = ViewQuery {
-            view: OrderView::Stuck,
-            link: Some(link),
-            offset: 0,
-            limit: usize::MAX,
-            now: self.now(),
-        };
-        let settings = self.settings(link);
         let mut waiting = Waiting::new();
-        for order in self.store.page_view(&query, &|_| settings.clone())?.items {
-            for flow in Flow::ALL {
-                if let Some(cause) = order.flows.get(flow).stuck_on() {
-                    let entry = waiting.entry(cause.clone()).or_default();
-                    entry.push((order.id.clone(), flow));
-                }
-            }
+        for (cause, order, flow) in self.store.stuck_flows(link)? {
+            waiting.entry(cause).or_default().push((order, flow));
         }
         Ok(waiting)
     }

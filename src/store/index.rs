@@ -14,6 +14,7 @@
 //! | `idx_jobs_order`       | jobs            | order id, job id                           | always        |
 //! | `idx_jobs_running`     | jobs            | job id                                     | `Running` only|
 //! | `idx_requests_pending` | requests        | request id                                 | `Pending` only|
+//! | `idx_stuck_causes`     | orders          | link, what the flow waits on (`StuckCause` as JSON), order id, flow | each stuck flow |
 //!
 //! Beside them `idx_view_counts` keeps each view's number of `idx_views` entries (key: view and
 //! scope), adjusted by the same transaction, so counts and first pages do not walk the range;
@@ -25,7 +26,7 @@ use super::{StoreError, TreeId};
 use crate::domain::cancellation::Cancellation;
 use crate::domain::job::{Job, JobState};
 use crate::domain::listing::search_text;
-use crate::domain::order::Order;
+use crate::domain::order::{Flow, Order};
 use crate::domain::order_sort::{OrderSort, sort_value, time_value};
 use crate::domain::request::ResyncRequest;
 use crate::domain::triage::{OrderView, cancellation_sort_key, views_of};
@@ -42,7 +43,12 @@ pub struct Entry {
 pub const INDEXED: [(TreeId, &[TreeId]); 4] = [
     (
         TreeId::Orders,
-        &[TreeId::IdxViews, TreeId::IdxOrderText, TreeId::IdxOrderSort],
+        &[
+            TreeId::IdxViews,
+            TreeId::IdxOrderText,
+            TreeId::IdxOrderSort,
+            TreeId::IdxStuckCauses,
+        ],
     ),
     (
         TreeId::Cancellations,
@@ -99,6 +105,15 @@ pub fn order_entries(order: &Order) -> Vec<Entry> {
             text: search_text(order).as_bytes(),
         }),
     });
+    for flow in Flow::ALL {
+        if let Some(cause) = order.flows.get(flow).stuck_on() {
+            entries.push(Entry {
+                tree: TreeId::IdxStuckCauses,
+                key: keys::stuck_cause_key(&order.link, cause, &order.id, flow),
+                value: index_marker(),
+            });
+        }
+    }
     for view in lists {
         entries.extend(OrderSort::indexed_in(view).map(|column| Entry {
             tree: TreeId::IdxOrderSort,
@@ -230,6 +245,7 @@ pub fn primary_key_of(index: TreeId, key: &[u8]) -> Option<Vec<u8>> {
         TreeId::IdxJobsDueLink => keys::link_of_due_key(key).map(|_| key[key.len() - 8..].to_vec()),
         TreeId::IdxJobsOrder if key.len() > 9 => Some(key[key.len() - 8..].to_vec()),
         TreeId::IdxJobsRunning | TreeId::IdxRequestsPending if key.len() == 8 => Some(key.to_vec()),
+        TreeId::IdxStuckCauses => keys::order_of_stuck_cause_key(key).map(<[u8]>::to_vec),
         _ => None,
     }
 }

@@ -7,8 +7,10 @@
 //! migration step (`migrate.rs`).
 
 use crate::domain::cancellation::CancellationKey;
+use crate::domain::cause::StuckCause;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{JobId, LinkId, RequestId, TiktokOrderId};
+use crate::domain::order::Flow;
 use crate::domain::order_sort::{OrderSort, SortValue};
 use crate::domain::triage::OrderView;
 
@@ -388,6 +390,40 @@ pub fn link_prefix(link: &LinkId) -> Vec<u8> {
     let mut key = link.as_str().as_bytes().to_vec();
     key.push(SEP);
     key
+}
+
+/// `link | SEP | cause | SEP | order id | SEP | flow`: an `idx_stuck_causes` key, a link's
+/// stuck flows grouped by what they wait on. The cause is its JSON, which escapes control
+/// characters, so it holds no `SEP`; the flow is its name.
+pub fn stuck_cause_key(
+    link: &LinkId,
+    cause: &StuckCause,
+    order: &TiktokOrderId,
+    flow: Flow,
+) -> Vec<u8> {
+    let mut key = link_prefix(link);
+    // Strings and unit variants only: serializing cannot fail.
+    key.extend(serde_json::to_vec(cause).unwrap_or_default());
+    key.push(SEP);
+    key.extend_from_slice(order.as_str().as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(flow.name().as_bytes());
+    key
+}
+
+/// The order an `idx_stuck_causes` key points at.
+pub fn order_of_stuck_cause_key(key: &[u8]) -> Option<&[u8]> {
+    let (link_and_cause, order, _) = stuck_cause_parts(key)?;
+    let named = link_and_cause.contains(&SEP) && !order.is_empty();
+    named.then_some(order)
+}
+
+/// `(cause, order id, flow)` of an `idx_stuck_causes` key without its link's prefix.
+pub fn stuck_cause_parts(rest: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let mut parts = rest.rsplitn(3, |b| *b == SEP);
+    let flow = parts.next()?;
+    let order = parts.next()?;
+    Some((parts.next()?, order, flow))
 }
 
 /// The link an `idx_jobs_due_link` key starts with.

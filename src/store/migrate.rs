@@ -102,6 +102,13 @@ pub const STEPS: &[Step] = &[
                190 MB",
         run: nothing_but_the_rebuild,
     },
+    Step {
+        from: 14,
+        what: "index each stuck flow by what it waits on (idx_stuck_causes): the store \
+               panel and every poll read the causes of a link's stuck orders, and decoded \
+               each of them (20,000 at a million orders) to do so",
+        run: nothing_but_the_rebuild,
+    },
 ];
 
 /// For steps that only add an index: the rebuild that follows every migration derives it.

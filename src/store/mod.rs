@@ -212,10 +212,11 @@ pub(crate) enum TreeId {
     IdxJobsOrder,
     IdxJobsRunning,
     IdxRequestsPending,
+    IdxStuckCauses,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 21] = [
+    pub const ALL: [TreeId; 22] = [
         TreeId::Links,
         TreeId::Settings,
         TreeId::Orders,
@@ -237,6 +238,7 @@ impl TreeId {
         TreeId::IdxJobsOrder,
         TreeId::IdxJobsRunning,
         TreeId::IdxRequestsPending,
+        TreeId::IdxStuckCauses,
     ];
 
     /// The sled tree name (on disk).
@@ -263,6 +265,7 @@ impl TreeId {
             TreeId::IdxJobsOrder => "idx_jobs_order",
             TreeId::IdxJobsRunning => "idx_jobs_running",
             TreeId::IdxRequestsPending => "idx_requests_pending",
+            TreeId::IdxStuckCauses => "idx_stuck_causes",
         }
     }
 }

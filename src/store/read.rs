@@ -10,10 +10,11 @@ use super::keys;
 use super::records::{AuditCursor, AuditRecord, LinkRecord, Page, SettingsRecord, Watermark};
 use super::{Change, Result, Store, StoreError, TreeId, meta};
 use crate::domain::cancellation::{Cancellation, CancellationKey};
+use crate::domain::cause::StuckCause;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{JobId, LinkId, RequestId, TiktokOrderId};
 use crate::domain::job::Job;
-use crate::domain::order::Order;
+use crate::domain::order::{Flow, Order};
 use crate::domain::request::ResyncRequest;
 
 impl Store {
@@ -179,6 +180,41 @@ impl Store {
             primaries.push(primary.to_vec());
         }
         self.listed(TreeId::Cancellations, primaries)
+    }
+
+    /// The stuck flows of `link` with what each waits on (`idx_stuck_causes`): grouped by
+    /// cause, then by order id. One pass over the index; no order is read.
+    pub fn stuck_flows(&self, link: &LinkId) -> Result<Vec<(StuckCause, TiktokOrderId, Flow)>> {
+        let index = TreeId::IdxStuckCauses;
+        let prefix = keys::link_prefix(link);
+        let mut flows = Vec::new();
+        // A cause's flows are neighbours: each cause is decoded once, kept with its bytes.
+        let mut cause: Option<(Vec<u8>, StuckCause)> = None;
+        for item in self.tree(index).scan_prefix(&prefix) {
+            let (key, _) = item.map_err(StoreError::sled("scanning stuck flows"))?;
+            let corrupt = |what: &str| codec::corrupt(index.name(), &key, what);
+            let (cause_bytes, order, flow) = keys::stuck_cause_parts(&key[prefix.len()..])
+                .ok_or_else(|| corrupt("key does not parse"))?;
+            let known = match &cause {
+                Some((bytes, known)) if bytes.as_slice() == cause_bytes => known.clone(),
+                _ => {
+                    let decoded: StuckCause = serde_json::from_slice(cause_bytes)
+                        .map_err(|e| corrupt(&format!("the cause does not decode: {e}")))?;
+                    cause = Some((cause_bytes.to_vec(), decoded.clone()));
+                    decoded
+                }
+            };
+            let order = std::str::from_utf8(order)
+                .ok()
+                .and_then(|id| TiktokOrderId::new(id).ok())
+                .ok_or_else(|| corrupt("not an order id"))?;
+            let flow = Flow::ALL
+                .into_iter()
+                .find(|f| f.name().as_bytes() == flow)
+                .ok_or_else(|| corrupt("not a flow"))?;
+            flows.push((known, order, flow));
+        }
+        Ok(flows)
     }
 
     /// Every job of an order, oldest first.

@@ -311,42 +311,69 @@ fn order_moves_between_views_and_links_without_leftovers() {
 }
 
 #[test]
-fn what_a_stuck_flow_waits_on_is_kept_and_leaves_the_indexes_as_they_were() {
+fn what_a_stuck_flow_waits_on_is_kept_and_listed_by_link_and_cause() {
     use crate::domain::cause::StuckCause;
+    use crate::domain::order::Flow;
     let dir = tempdir();
     let store = open(dir.path());
+    // A SKU as a platform may send it: quotes, a separator byte, a newline.
+    let sku = "ABC-1 \"x\"\u{0}\n";
+    let missing = StuckCause::MissingSku {
+        store: crate::domain::ids::StorefrontId::new("s").unwrap(),
+        sku: sku.into(),
+    };
     let mut o = order("1", "uk");
     o.flows.import.status = FlowStatus::Stuck {
         reason: "SKU ABC-1 has no variant in store s".into(),
     };
-    o.flows.import.waits_on = Some(StuckCause::MissingSku {
-        store: crate::domain::ids::StorefrontId::new("s").unwrap(),
-        sku: "ABC-1".into(),
-    });
-    let write = |o: &crate::domain::order::Order| {
+    o.flows.import.waits_on = Some(missing.clone());
+    // Another link's stuck order, and a second flow of the first waiting on a person.
+    let mut other = order("2", "us");
+    other.flows.tracking.status = FlowStatus::Stuck {
+        reason: "refused".into(),
+    };
+    let write = |orders: Vec<crate::domain::order::Order>| {
         store
             .apply(&Change {
-                orders: vec![o.clone()],
+                orders,
                 ..Change::default()
             })
             .unwrap()
     };
-    write(&o);
+    write(vec![o.clone(), other.clone()]);
     assert_eq!(store.order(&o.id).unwrap().as_ref(), Some(&o));
     let stuck = || {
         store
             .count_view(OrderView::Stuck, None, t(0), &defaults)
             .unwrap()
     };
-    assert_eq!(stuck(), 1);
-    // Another cause, then none: only the record changes, never the view it is listed in.
+    let flows = |name: &str| store.stuck_flows(&link(name)).unwrap();
+    assert_eq!(stuck(), 2);
+    assert_eq!(flows("uk"), [(missing.clone(), o.id.clone(), Flow::Import)]);
+    assert_eq!(
+        flows("us"),
+        [(StuckCause::Person, other.id.clone(), Flow::Tracking)]
+    );
+    // Another cause, then none: the order stays listed as stuck while a flow is.
+    o.flows.label.status = FlowStatus::Stuck {
+        reason: "no label".into(),
+    };
     o.flows.import.waits_on = Some(StuckCause::Person);
-    write(&o);
-    assert_eq!(stuck(), 1);
+    write(vec![o.clone()]);
+    assert_eq!(stuck(), 2);
+    assert_eq!(
+        flows("uk"),
+        [
+            (StuckCause::Person, o.id.clone(), Flow::Import),
+            (StuckCause::Person, o.id.clone(), Flow::Label)
+        ]
+    );
     o.flows.import.status = FlowStatus::Queued;
     o.flows.import.waits_on = None;
-    write(&o);
-    assert_eq!(stuck(), 0);
+    o.flows.label.status = FlowStatus::Queued;
+    write(vec![o.clone()]);
+    assert_eq!(stuck(), 1);
+    assert!(flows("uk").is_empty());
     assert!(
         store
             .check(crate::store::CheckDepth::Full)
