@@ -391,14 +391,7 @@ pub(super) fn open(state: &mut State) -> Vec<Effect> {
         return open_detail(state, id);
     }
     // Keys typed ahead over a slow link can come before the rows do ("4 enter").
-    let selection = match state.view {
-        View::Cancellations => state.cancellations.selection(),
-        View::Activity => state.activity.selection(),
-        view => state
-            .order_list(view)
-            .map_or(Selection::Row, List::selection),
-    };
-    let why = match selection {
+    let why = match selection_in(state, state.view) {
         Selection::OnItsWay => {
             state.open_when_shown = Some(state.view);
             "the list is on its way: its row opens once it shows (any key cancels)"
@@ -407,6 +400,18 @@ pub(super) fn open(state: &mut State) -> Vec<Effect> {
         Selection::Row => "this row names no order to open",
     };
     toast(state, Level::Info, why)
+}
+
+/// What `view`'s list has selected; a view without a list, a row.
+pub(super) fn selection_in(state: &State, view: View) -> Selection {
+    match view {
+        View::Cancellations => state.cancellations.selection(),
+        View::Approvals => state.approvals.selection(),
+        View::Activity => state.activity.selection(),
+        view => state
+            .order_list(view)
+            .map_or(Selection::Row, List::selection),
+    }
 }
 
 /// `y`: the id of the detail's order, the marked rows or the selected row, via OSC 52.

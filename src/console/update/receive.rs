@@ -12,7 +12,7 @@ use crate::service::client::ClientEvent;
 use super::lists::{list_of, load_overview, load_page, load_settings, load_view, with_list};
 use super::{input, mutate, toast};
 use crate::console::effect::{Effect, Event, ListId, Mutated, Purpose, Ticket, counted};
-use crate::console::list::{List, Selection};
+use crate::console::list::Selection;
 use crate::console::state::{Changed, Connection, Session, State, View};
 use crate::console::theme::Level;
 
@@ -206,15 +206,7 @@ fn open_typed_ahead(state: &mut State, list: ListId) -> Vec<Effect> {
     {
         return Vec::new();
     }
-    let selection = match list {
-        ListId::Cancellations => state.cancellations.selection(),
-        ListId::Approvals => state.approvals.selection(),
-        ListId::Activity => state.activity.selection(),
-        _ => state
-            .order_list(view)
-            .map_or(Selection::Nothing, List::selection),
-    };
-    if selection == Selection::OnItsWay {
+    if super::navigate::selection_in(state, view) == Selection::OnItsWay {
         return Vec::new();
     }
     state.open_when_shown = None;
