@@ -160,6 +160,9 @@ impl Demo {
             .with_magento()
             .with_bigcommerce()
             .with_amazon();
+        // The stores numbered the preloaded orders (`--orders`) before the living world's.
+        let per_store = history::orders_per_store(args.orders, scenario.shops.len());
+        let scenario = scenario.after_history(per_store);
         let set = Arc::new(SandboxSet::start(scenario, [127, 0, 0, 1].into()).await?);
         let config_path = write_config(&set, dir, &Account::current().name)?;
         let config = Config::open(&ConfigPath::Given(config_path.clone()))?;

@@ -16,6 +16,7 @@ use crate::domain::order::{
     TiktokSnapshot, group_line_items,
 };
 use crate::domain::store_order::{Fulfillment, StorefrontOrder, StorefrontOrderStatus, Tracking};
+use crate::sandbox::scenario::FIRST_ORDER_NUMBER;
 use crate::store::Store;
 
 /// Orders per import while loading: each import flushes twice (see `Store::import_orders`), so
@@ -44,10 +45,23 @@ pub struct History {
     pub end: Timestamp,
 }
 
+/// The most orders one store numbered of `count` past orders over `links` links (they take
+/// the orders in turn).
+pub fn orders_per_store(count: u64, links: usize) -> u64 {
+    count.div_ceil(links.max(1) as u64)
+}
+
 impl History {
     /// The seconds between two orders: a year's worth spread evenly, at least one.
     fn spacing(&self) -> i64 {
         (365 * 86_400 / self.count.max(1) as i64).max(1)
+    }
+
+    /// The number the store gave the `n`-th order: each store counts its own from
+    /// [`FIRST_ORDER_NUMBER`], oldest first, as a store's numbers grow with time; the simulated
+    /// stores number their new orders after them (`Scenario::after_history`).
+    fn store_number(&self, n: u64) -> u64 {
+        FIRST_ORDER_NUMBER + n / self.links.len().max(1) as u64
     }
 
     /// The `n`-th order (0 is the oldest). Ids are eighteen digits, as TikTok's are, starting
@@ -126,7 +140,7 @@ impl History {
             let tracking = format!("RM{n:09}GB");
             order.store = Some(StorefrontOrder {
                 order_id: StorefrontOrderId::new(format!("{}", 100_000 + n))?,
-                name: Some(format!("#{}", 1_000 + n)),
+                name: Some(format!("#{}", self.store_number(n))),
                 status: StorefrontOrderStatus::Closed,
                 fulfillments: vec![Fulfillment {
                     id: format!("f-{n}"),
@@ -186,6 +200,52 @@ mod tests {
         }
     }
 
+    /// Each store numbers its past orders from #1001 up, oldest first, and the simulated
+    /// stores number their new ones after those: `:order #1002` names one order per store,
+    /// where a preloaded demo had a past and a new #1002 in the same shop.
+    #[test]
+    fn each_store_numbers_its_past_orders_and_the_living_world_goes_on_after_them() {
+        use crate::sandbox::scenario::{Scenario, Size};
+        let h = history(1_001);
+        let mut numbers: std::collections::BTreeMap<LinkId, Vec<u64>> = Default::default();
+        for n in 0..h.count {
+            let order = h.order(n).unwrap();
+            // The stuck and the newest are not in their store.
+            if let Some(name) = order.store.and_then(|s| s.name) {
+                let number = name.strip_prefix('#').and_then(|n| n.parse().ok()).unwrap();
+                numbers.entry(order.link).or_default().push(number);
+            }
+        }
+        let last_past = FIRST_ORDER_NUMBER + (h.count - 1) / 2;
+        for numbers in numbers.values() {
+            assert!(
+                numbers.windows(2).all(|w| w[0] < w[1]),
+                "each once, growing"
+            );
+            assert!(numbers[0] >= FIRST_ORDER_NUMBER && numbers[numbers.len() - 1] <= last_past);
+        }
+        // Its first order is stuck before the store: the second is #1002.
+        assert_eq!(numbers[&LinkId::new("uk").unwrap()][..2], [1002, 1003]);
+        let per_store = orders_per_store(h.count, h.links.len());
+        let size = Size {
+            shops: 2,
+            orders_per_shop: 0,
+        };
+        let scenario = Scenario::generate(7, size, 1_800_000_000)
+            .with_woocommerce()
+            .with_bigcommerce()
+            .after_history(per_store);
+        let firsts = [
+            scenario.stores[0].first_order_number,
+            scenario.woocommerce[0].first_order_number,
+            scenario.bigcommerce[0].first_order_number,
+        ];
+        assert!(
+            firsts.iter().all(|first| *first == last_past + 1),
+            "{firsts:?} after #{last_past}"
+        );
+    }
+
     #[test]
     fn orders_are_a_year_old_at_most_and_the_newest_ends_the_history() {
         let h = history(1_000);
@@ -212,6 +272,7 @@ mod tests {
         assert!((1..=5).contains(&on(OrderView::MissingTracking)));
         let shipped = h.order(7).unwrap();
         assert_eq!(tracking(&shipped), "RM000000007GB");
-        assert!(search_text(&shipped).contains("#1007"));
+        // Its store's fourth: the two links take the orders in turn.
+        assert!(search_text(&shipped).contains("#1004"));
     }
 }

@@ -53,6 +53,9 @@ pub struct ShopSpec {
     pub currency: String,
 }
 
+/// The number a new store gives its first order (Shopify's `#1001`).
+pub const FIRST_ORDER_NUMBER: u64 = 1001;
+
 #[derive(Debug, Clone)]
 pub struct StoreSpec {
     pub name: String,
@@ -61,6 +64,9 @@ pub struct StoreSpec {
     pub access_token: String,
     pub webhook_secret: String,
     pub variants: Vec<VariantSpec>,
+    /// The number its next order gets: [`FIRST_ORDER_NUMBER`], or past a history
+    /// ([`Scenario::after_history`]).
+    pub first_order_number: u64,
 }
 
 /// A simulated WooCommerce site.
@@ -75,6 +81,8 @@ pub struct WooStoreSpec {
     pub webhook_secret: String,
     /// Simple products: `variant_id` is the product id.
     pub products: Vec<VariantSpec>,
+    /// The least id (its number) its next order gets, as [`StoreSpec::first_order_number`].
+    pub first_order_number: u64,
 }
 
 /// A simulated Magento 2 store.
@@ -103,6 +111,8 @@ pub struct BigStoreSpec {
     /// Requests per window (Standard plan: 150 per 30 s).
     pub quota: u32,
     pub window_ms: u64,
+    /// The least id (its number) its next order gets, as [`StoreSpec::first_order_number`].
+    pub first_order_number: u64,
 }
 
 /// A simulated Amazon MCF seller (a Login with Amazon app and the seller's authorization).
@@ -315,6 +325,7 @@ impl Scenario {
                 ),
                 webhook_secret: format!("whsec-sandbox-{s}"),
                 variants: variants.clone(),
+                first_order_number: FIRST_ORDER_NUMBER,
             });
             for o in 0..size.orders_per_shop {
                 orders.push(order(&mut rng, &shops[s], &variants, s, o, now));
@@ -362,6 +373,25 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// Stores that already numbered `orders_per_store` orders each (`orderdeck demo --orders`
+    /// preloads them, `cli::history`): their new orders are numbered after those.
+    pub fn after_history(mut self, orders_per_store: u64) -> Scenario {
+        let next = FIRST_ORDER_NUMBER + orders_per_store;
+        let shopify = self.stores.iter_mut().map(|s| &mut s.first_order_number);
+        let woo = self
+            .woocommerce
+            .iter_mut()
+            .map(|s| &mut s.first_order_number);
+        let big = self
+            .bigcommerce
+            .iter_mut()
+            .map(|s| &mut s.first_order_number);
+        for number in shopify.chain(woo).chain(big) {
+            *number = next;
+        }
+        self
+    }
+
     /// One more US shop (its ids follow the others'), linked to `store`, with TikTok's usual
     /// shipping providers; `app` and `secret` tell its TikTok app credentials apart.
     fn us_shop(

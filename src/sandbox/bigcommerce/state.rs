@@ -248,7 +248,8 @@ impl BcStore {
                 first_started: None,
                 served: 0,
             },
-            next_id: 1000,
+            // Ids are handed out after a raise: the first order's is its first number.
+            next_id: spec.first_order_number.saturating_sub(1),
         }
     }
 

@@ -47,6 +47,7 @@ impl Scenario {
             products,
             quota: STANDARD_QUOTA,
             window_ms: STANDARD_WINDOW_MS,
+            first_order_number: super::FIRST_ORDER_NUMBER,
         });
         self
     }

@@ -41,6 +41,7 @@ impl Scenario {
             consumer_secret: format!("cs_sandbox{n}{:032x}", rng.random::<u128>()),
             webhook_secret: format!("whsec-sandbox-woo-{n}"),
             products,
+            first_order_number: super::FIRST_ORDER_NUMBER,
         });
         self
     }

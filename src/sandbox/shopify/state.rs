@@ -358,7 +358,7 @@ impl Store {
             throttled: 0,
             points_charged: 0.0,
             recent_creates: VecDeque::new(),
-            next_number: 1001,
+            next_number: spec.first_order_number,
             webhook_secret: spec.webhook_secret.clone(),
             subscriptions: Vec::new(),
         }

@@ -158,7 +158,10 @@ impl WooStore {
             refused: Vec::new(),
             nonces: Vec::new(),
             webhooks: Vec::new(),
-            next_id: next_id.max(1000),
+            // Ids are handed out after a raise: the next order's is at least its first number.
+            next_id: next_id
+                .max(1000)
+                .max(spec.first_order_number.saturating_sub(1)),
         }
     }
 

@@ -250,3 +250,38 @@ async fn jobs_of_a_link_removed_from_the_config_are_parked_with_why_and_others_r
     );
     assert!(rig.store_orders(1, &orphaned).is_empty());
 }
+
+/// A store that numbered orders before orderdeck came (the demo's preloaded history) numbers
+/// the orders orderdeck creates after those, on each platform that numbers its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_with_a_past_number_new_orders_after_it() {
+    let mut rig = Rig::with(Options {
+        shops: 1,
+        woocommerce: true,
+        bigcommerce: true,
+        history: 500,
+        ..Options::default()
+    })
+    .await;
+    let shops = rig.set.scenario.shops.len();
+    let ids: Vec<_> = (0..shops).map(|shop| rig.paid_order(shop)).collect();
+    rig.sync().await;
+    let numbers: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let store = rig.order(id).store.expect("imported");
+            store.name.expect("the store numbered it")
+        })
+        .collect();
+    for number in &numbers {
+        let n: u64 = number.trim_start_matches('#').parse().expect("a number");
+        assert!(
+            n >= 1501,
+            "{number} comes after the store's 500 past orders"
+        );
+    }
+    assert_eq!(
+        numbers[0], "#1501",
+        "Shopify counts its orders on from its last"
+    );
+}

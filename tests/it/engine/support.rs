@@ -92,6 +92,8 @@ pub struct Options {
     pub bigcommerce: bool,
     /// One more shop, after those, linked to a simulated Amazon MCF seller.
     pub amazon: bool,
+    /// Orders each store numbered before the test (`Scenario::after_history`).
+    pub history: u64,
 }
 
 pub struct Rig {
@@ -157,6 +159,7 @@ impl Rig {
         } else {
             scenario
         };
+        let scenario = scenario.after_history(options.history);
         let set = SandboxSet::start(scenario, [127, 0, 0, 1].into())
             .await
             .expect("sandboxes start");
