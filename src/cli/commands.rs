@@ -198,33 +198,63 @@ pub async fn orders(client: &dyn Client, args: &OrdersArgs) -> anyhow::Result<()
     )
     .await?;
     let caption = format!("{} order(s) in {}", rows.len(), view.name());
-    print_order_rows(&rows, args.json, &caption)
+    print_order_rows(&rows, args.json, &caption, sort)
 }
 
-/// Order rows as JSON or as a table with `caption` under it.
-fn print_order_rows(rows: &[OrderRow], json: bool, caption: &str) -> anyhow::Result<()> {
+/// The column a table of orders adds when sorted by what it does not otherwise show.
+type SortedColumn = (&'static str, fn(&OrderRow) -> String);
+
+fn sorted_column(column: OrderColumn) -> Option<SortedColumn> {
+    let cell: SortedColumn = match column {
+        OrderColumn::Created => ("CREATED", |r| when(Some(r.created_at))),
+        OrderColumn::Paid => ("PAID", |r| when(r.paid_at)),
+        OrderColumn::Skus => ("SKUS", |r| r.skus.clone()),
+        OrderColumn::Buyer => ("BUYER", |r| r.buyer.clone()),
+        _ => return None,
+    };
+    Some(cell)
+}
+
+/// Order rows as JSON or as a table with `caption` under it; sorted by a column the table
+/// does not show, it shows that one too (before WHY).
+fn print_order_rows(
+    rows: &[OrderRow],
+    json: bool,
+    caption: &str,
+    sort: OrderColumn,
+) -> anyhow::Result<()> {
     if json {
         return print_json(&rows);
     }
-    let mut table = Table::new([
-        "ORDER", "LINK", "TIKTOK", "SHIP BY", "STORE",
-        // A column each: joined, "done/n/a/-/wait" read as five flows.
-        "IMPORT", "TRACKING", "CANCEL", "LABEL", "WHY",
-    ]);
+    let sorted = sorted_column(sort);
+    let mut table = Table::new(
+        [
+            "ORDER", "LINK", "TIKTOK", "SHIP BY", "STORE",
+            // A column each: joined, "done/n/a/-/wait" read as five flows.
+            "IMPORT", "TRACKING", "CANCEL", "LABEL",
+        ]
+        .into_iter()
+        .chain(sorted.map(|(header, _)| header))
+        .chain(["WHY"]),
+    );
     for r in rows {
         let [import, tracking, cancel, label] = r.flows.clone();
-        table.row([
-            r.id.to_string(),
-            r.link.to_string(),
-            r.tiktok_status.clone(),
-            when(r.ship_by),
-            r.store_order.clone().unwrap_or_else(|| "-".into()),
-            import,
-            tracking,
-            cancel,
-            label,
-            r.why.clone(),
-        ]);
+        table.row(
+            [
+                r.id.to_string(),
+                r.link.to_string(),
+                r.tiktok_status.clone(),
+                when(r.ship_by),
+                r.store_order.clone().unwrap_or_else(|| "-".into()),
+                import,
+                tracking,
+                cancel,
+                label,
+            ]
+            .into_iter()
+            .chain(sorted.map(|(_, cell)| cell(r)))
+            .chain([r.why.clone()]),
+        );
     }
     table.print(caption)
 }
@@ -246,7 +276,7 @@ pub async fn order(client: &dyn Client, args: &OrderArgs) -> anyhow::Result<()> 
         several => {
             // Listed as `orders` lists them (JSON too), and a failure: no one order was shown.
             let caption = format!("{} orders are named {typed:?}", several.len());
-            print_order_rows(several, args.json, &caption)?;
+            print_order_rows(several, args.json, &caption, OrderColumn::Default)?;
             anyhow::bail!(
                 "{typed:?} names {} orders (one number in several stores): give one's TikTok id",
                 several.len()

@@ -228,6 +228,20 @@ async fn orders_filter_sort_and_limit_and_order_takes_a_store_number() {
         [ids[2].to_string(), ids[0].to_string()],
         "Amara, then Hannah"
     );
+    // Sorted by a column the table does not print, it prints that one too.
+    let table = rig
+        .cli_ok(&config, &["orders", "--filter", "demir", "--sort", "buyer"])
+        .await;
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("BUYER") && header.ends_with("WHY"),
+        "{table}"
+    );
+    let amara = table.find("Amara Demir").expect("Amara's row");
+    assert!(
+        amara < table.find("Hannah Demir").expect("Hannah's row"),
+        "{table}"
+    );
 
     // The number the customer quotes, with or without its '#'.
     for quoted in [number.clone(), number.trim_start_matches('#').to_string()] {
