@@ -7,6 +7,15 @@ use orderdeck::service::api::{Request, Response};
 
 use crate::engine::support::*;
 
+/// A new order of GB that TikTok ships, synced.
+async fn tiktok_shipped_order(rig: &mut Rig) -> orderdeck::domain::ids::TiktokOrderId {
+    let mut spec = rig.new_order(GB);
+    spec.shipping_type = "TIKTOK".into();
+    let id = rig.add(&spec);
+    rig.sync().await;
+    id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiktok_shipped_orders_get_their_label_saved_and_reprinted_never_tracking_pushed() {
     let dir = tempfile::tempdir().unwrap();
@@ -20,10 +29,7 @@ async fn tiktok_shipped_orders_get_their_label_saved_and_reprinted_never_trackin
         ..Options::default()
     })
     .await;
-    let mut spec = rig.new_order(GB);
-    spec.shipping_type = "TIKTOK".into();
-    let id = rig.add(&spec);
-    rig.sync().await;
+    let id = tiktok_shipped_order(&mut rig).await;
 
     rig.store_order(GB, &id);
     let order = rig.order(&id);
@@ -88,10 +94,7 @@ async fn tiktok_shipped_orders_get_their_label_saved_and_reprinted_never_trackin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_print_command_a_reprint_saves_the_label_and_says_where() {
     let mut rig = Rig::start().await;
-    let mut spec = rig.new_order(GB);
-    spec.shipping_type = "TIKTOK".into();
-    let id = rig.add(&spec);
-    rig.sync().await;
+    let id = tiktok_shipped_order(&mut rig).await;
     rig.set
         .tiktok
         .set_order_status(id.as_str(), "AWAITING_COLLECTION");
@@ -121,15 +124,8 @@ async fn without_a_print_command_a_reprint_saves_the_label_and_says_where() {
 /// its key (`p label`), and a script can run it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_detail_names_what_a_person_may_do_by_the_commands_that_do_it() {
-    let mut rig = Rig::with(Options {
-        shops: 1,
-        ..Options::default()
-    })
-    .await;
-    let mut spec = rig.new_order(GB);
-    spec.shipping_type = "TIKTOK".into();
-    let id = rig.add(&spec);
-    rig.sync().await;
+    let mut rig = Rig::start().await;
+    let id = tiktok_shipped_order(&mut rig).await;
     let actions = |role| {
         let rig = &rig;
         let id = id.clone();
